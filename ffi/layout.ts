@@ -1,0 +1,331 @@
+/**
+ * Struct layouts (byte offsets and sizes) and numeric constants of the Linux
+ * and glibc ABI that horae's FFI uses, for x86_64 and aarch64, in one place.
+ * Both are LP64 Linux targets using the generic socket/errno numbers, so the
+ * tables agree; they are kept per architecture so a difference found by
+ * `tests/ffi/layout_test.ts` (which compiles a C probe with gcc) has a home.
+ *
+ * @example
+ * ```ts
+ * import { L, MSGHDR, SO_TIMESTAMPING } from "./layout.ts";
+ * const msg = new Uint8Array(MSGHDR.size); // struct msghdr
+ * L.SOL_SOCKET; SO_TIMESTAMPING;
+ * ```
+ * @module
+ */
+
+/** Offsets of `struct timex` (linux/timex.h, sys/timex.h), 208 bytes. */
+export const TIMEX = {
+  size: 208,
+  modes: 0,
+  offset: 8,
+  freq: 16,
+  maxerror: 24,
+  esterror: 32,
+  status: 40,
+  constant: 48,
+  precision: 56,
+  tolerance: 64,
+  timeSec: 72,
+  timeUsec: 80,
+  tick: 88,
+  ppsfreq: 96,
+  jitter: 104,
+  shift: 112,
+  stabil: 120,
+  jitcnt: 128,
+  calcnt: 136,
+  errcnt: 144,
+  stbcnt: 152,
+  tai: 160,
+} as const;
+
+/** `struct timespec` (time.h): tv_sec, tv_nsec as 64-bit longs. */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;
+
+/** `struct iovec` (sys/uio.h). */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+
+/** `struct msghdr` (sys/socket.h). */
+export const MSGHDR = {
+  size: 56,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 48,
+} as const;
+
+/** `struct mmsghdr` (sys/socket.h): a msghdr then `msg_len` (bytes received/sent). */
+export const MMSGHDR = { size: 64, hdr: 0, len: 56 } as const;
+
+/** `struct cmsghdr` (sys/socket.h): cmsg_len is a size_t; data follows at 16. */
+export const CMSGHDR = { size: 16, len: 0, level: 8, type: 12, align: 8 } as const;
+
+/** `struct sockaddr_in` (netinet/in.h); port and address in network byte order. */
+export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
+
+/** `struct sockaddr_in6` (netinet/in.h). */
+export const SOCKADDR_IN6 = {
+  size: 28,
+  family: 0,
+  port: 2,
+  flowinfo: 4,
+  addr: 8,
+  scopeId: 24,
+} as const;
+
+/** `struct sockaddr_storage` size (sys/socket.h). */
+export const SOCKADDR_STORAGE_SIZE = 128;
+
+/** `struct in_pktinfo` (netinet/in.h, IP_PKTINFO cmsg). */
+export const IN_PKTINFO = { size: 12, ifindex: 0, specDst: 4, addr: 8 } as const;
+
+/** `struct in6_pktinfo` (netinet/in.h, IPV6_PKTINFO cmsg). */
+export const IN6_PKTINFO = { size: 20, addr: 0, ifindex: 16 } as const;
+
+/** `struct sock_extended_err` (linux/errqueue.h); `data` holds the OPT_ID key. */
+export const SOCK_EXTENDED_ERR = {
+  size: 16,
+  errno: 0,
+  origin: 4,
+  type: 5,
+  code: 6,
+  info: 8,
+  data: 12,
+} as const;
+
+/** `struct scm_timestamping` (linux/errqueue.h): ts[0] software, ts[2] raw hardware. */
+export const SCM_TIMESTAMPING_LAYOUT = { size: 48, software: 0, hardware: 32 } as const;
+
+/** `struct pollfd` (poll.h). */
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+
+/** `struct addrinfo` (netdb.h, glibc). */
+export const ADDRINFO = {
+  size: 48,
+  flags: 0,
+  family: 4,
+  socktype: 8,
+  protocol: 12,
+  addrlen: 16,
+  addr: 24,
+  canonname: 32,
+  next: 40,
+} as const;
+
+/** Numeric constants that could differ between architectures. */
+export interface ArchConstants {
+  /** bits/socket.h */ AF_UNSPEC: number;
+  /** bits/socket.h */ AF_INET: number;
+  /** bits/socket.h */ AF_INET6: number;
+  /** bits/socket_type.h */ SOCK_STREAM: number;
+  /** bits/socket_type.h */ SOCK_DGRAM: number;
+  /** bits/socket_type.h (= O_NONBLOCK) */ SOCK_NONBLOCK: number;
+  /** bits/socket_type.h (= O_CLOEXEC) */ SOCK_CLOEXEC: number;
+  /** asm-generic/socket.h */ SOL_SOCKET: number;
+  /** netinet/in.h */ SOL_IP: number;
+  /** netinet/in.h */ SOL_IPV6: number;
+  /** netinet/in.h */ IPPROTO_UDP: number;
+  /** asm-generic/socket.h */ SO_REUSEADDR: number;
+  /** asm-generic/socket.h */ SO_REUSEPORT: number;
+  /** asm-generic/socket.h */ SO_SNDBUF: number;
+  /** asm-generic/socket.h */ SO_RCVBUF: number;
+  /** asm-generic/socket.h */ SO_BINDTODEVICE: number;
+  /** asm-generic/socket.h */ SO_TIMESTAMPNS: number;
+  /** asm-generic/socket.h (also SCM_TIMESTAMPING) */ SO_TIMESTAMPING: number;
+  /** asm-generic/socket.h */ SO_SELECT_ERR_QUEUE: number;
+  /** linux/in.h */ IP_PKTINFO: number;
+  /** linux/in.h */ IP_RECVERR: number;
+  /** linux/in6.h */ IPV6_RECVERR: number;
+  /** linux/in6.h */ IPV6_V6ONLY: number;
+  /** linux/in6.h */ IPV6_RECVPKTINFO: number;
+  /** linux/in6.h */ IPV6_PKTINFO: number;
+  /** bits/socket.h */ MSG_CTRUNC: number;
+  /** bits/socket.h */ MSG_TRUNC: number;
+  /** bits/socket.h */ MSG_DONTWAIT: number;
+  /** bits/socket.h */ MSG_ERRQUEUE: number;
+  /** bits/socket.h */ MSG_WAITFORONE: number;
+  /** bits/poll.h */ POLLIN: number;
+  /** bits/poll.h */ POLLPRI: number;
+  /** bits/poll.h */ POLLOUT: number;
+  /** bits/poll.h */ POLLERR: number;
+  /** bits/poll.h */ POLLHUP: number;
+  /** bits/poll.h */ POLLNVAL: number;
+  /** sys/eventfd.h */ EFD_NONBLOCK: number;
+  /** sys/eventfd.h */ EFD_CLOEXEC: number;
+  /** linux/time.h */ CLOCK_REALTIME: number;
+  /** linux/time.h */ CLOCK_MONOTONIC: number;
+  /** linux/time.h */ CLOCK_MONOTONIC_RAW: number;
+  /** linux/time.h */ CLOCK_BOOTTIME: number;
+}
+
+const GENERIC_LINUX: ArchConstants = {
+  AF_UNSPEC: 0,
+  AF_INET: 2,
+  AF_INET6: 10,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_NONBLOCK: 0o4000,
+  SOCK_CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SOL_IP: 0,
+  SOL_IPV6: 41,
+  IPPROTO_UDP: 17,
+  SO_REUSEADDR: 2,
+  SO_REUSEPORT: 15,
+  SO_SNDBUF: 7,
+  SO_RCVBUF: 8,
+  SO_BINDTODEVICE: 25,
+  SO_TIMESTAMPNS: 35,
+  SO_TIMESTAMPING: 37,
+  SO_SELECT_ERR_QUEUE: 45,
+  IP_PKTINFO: 8,
+  IP_RECVERR: 11,
+  IPV6_RECVERR: 25,
+  IPV6_V6ONLY: 26,
+  IPV6_RECVPKTINFO: 49,
+  IPV6_PKTINFO: 50,
+  MSG_CTRUNC: 0x8,
+  MSG_TRUNC: 0x20,
+  MSG_DONTWAIT: 0x40,
+  MSG_ERRQUEUE: 0x2000,
+  MSG_WAITFORONE: 0x10000,
+  POLLIN: 0x1,
+  POLLPRI: 0x2,
+  POLLOUT: 0x4,
+  POLLERR: 0x8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  EFD_NONBLOCK: 0o4000,
+  EFD_CLOEXEC: 0o2000000,
+  CLOCK_REALTIME: 0,
+  CLOCK_MONOTONIC: 1,
+  CLOCK_MONOTONIC_RAW: 4,
+  CLOCK_BOOTTIME: 7,
+};
+
+/** Constants per supported architecture (`Deno.build.arch`). */
+export const ARCH_CONSTANTS: Readonly<Record<"x86_64" | "aarch64", ArchConstants>> = {
+  x86_64: GENERIC_LINUX,
+  aarch64: { ...GENERIC_LINUX },
+};
+
+function pickArch(): ArchConstants {
+  const arch = typeof Deno === "undefined" ? "x86_64" : Deno.build.arch;
+  const c = (ARCH_CONSTANTS as Record<string, ArchConstants | undefined>)[arch];
+  if (c === undefined) throw new Error(`ffi/layout: unsupported architecture ${arch}`);
+  return c;
+}
+
+/** The constants of the running architecture. */
+export const L: Readonly<ArchConstants> = pickArch();
+
+// linux/net_tstamp.h: SOF_TIMESTAMPING_* flags (same on every architecture)
+/** Request TX hardware timestamps. */
+export const SOF_TIMESTAMPING_TX_HARDWARE = 1 << 0;
+/** Request TX software timestamps. */
+export const SOF_TIMESTAMPING_TX_SOFTWARE = 1 << 1;
+/** Request RX hardware timestamps. */
+export const SOF_TIMESTAMPING_RX_HARDWARE = 1 << 2;
+/** Request RX software timestamps. */
+export const SOF_TIMESTAMPING_RX_SOFTWARE = 1 << 3;
+/** Report software timestamps. */
+export const SOF_TIMESTAMPING_SOFTWARE = 1 << 4;
+/** Report raw hardware timestamps. */
+export const SOF_TIMESTAMPING_RAW_HARDWARE = 1 << 6;
+/** Tag each sent packet with a counter key (reported in `sock_extended_err.ee_data`). */
+export const SOF_TIMESTAMPING_OPT_ID = 1 << 7;
+/** Also deliver IP_PKTINFO-like cmsgs with TX timestamps. */
+export const SOF_TIMESTAMPING_OPT_CMSG = 1 << 10;
+/** Deliver TX timestamps without the packet payload. */
+export const SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11;
+
+// linux/errqueue.h
+/** `ee_origin` of a timestamp on the error queue. */
+export const SO_EE_ORIGIN_TIMESTAMPING = 4;
+/** `ee_info` for a timestamp taken when the packet left the stack. */
+export const SCM_TSTAMP_SND = 0;
+
+// glibc netdb.h
+/** getaddrinfo flag: the node is a numeric address only. */
+export const AI_NUMERICHOST = 0x0004;
+/** getaddrinfo flag: only families configured on this host. */
+export const AI_ADDRCONFIG = 0x0020;
+/** getaddrinfo return codes (glibc netdb.h). */
+export const EAI = {
+  EAI_BADFLAGS: -1,
+  EAI_NONAME: -2,
+  EAI_AGAIN: -3,
+  EAI_FAIL: -4,
+  EAI_NODATA: -5,
+  EAI_FAMILY: -6,
+  EAI_SOCKTYPE: -7,
+  EAI_SERVICE: -8,
+  EAI_ADDRFAMILY: -9,
+  EAI_MEMORY: -10,
+  EAI_SYSTEM: -11,
+  EAI_OVERFLOW: -12,
+} as const;
+
+/** errno numbers (asm-generic/errno-base.h, asm-generic/errno.h). */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOSPC: 28,
+  EPIPE: 32,
+  ERANGE: 34,
+  ENOSYS: 38,
+  ENOPROTOOPT: 92,
+  ENOTSOCK: 88,
+  EDESTADDRREQ: 89,
+  EMSGSIZE: 90,
+  EPROTONOSUPPORT: 93,
+  EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  ENETDOWN: 100,
+  ENETUNREACH: 101,
+  ECONNRESET: 104,
+  ENOBUFS: 105,
+  ENOTCONN: 107,
+  ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
+  EHOSTUNREACH: 113,
+  EALREADY: 114,
+  EINPROGRESS: 115,
+} as const;
+
+/** A named errno (`"EAGAIN"`, ...). */
+export type ErrnoCode = keyof typeof ERRNO;
+
+const ERRNO_NAMES = new Map<number, ErrnoCode>(
+  (Object.entries(ERRNO) as [ErrnoCode, number][]).map(([k, v]) => [v, k]),
+);
+
+/** The name of errno `n`, or `"E<n>"` when it has none in `ERRNO`. */
+export function errnoName(n: number): ErrnoCode | `E${number}` {
+  return ERRNO_NAMES.get(n) ?? `E${n}`;
+}
+
+// Re-exports of the most used constants under their C names.
+/** asm-generic/socket.h */
+export const SO_TIMESTAMPING = L.SO_TIMESTAMPING;
+/** asm-generic/socket.h */
+export const SOL_SOCKET = L.SOL_SOCKET;
