@@ -1,0 +1,72 @@
+/**
+ * The reachability register of one NTP source (RFC 5905 §13).
+ *
+ * An 8-bit shift register: each time a request is sent (`polled()`) the
+ * register shifts left by one and the new bit 0 is 0; a valid response
+ * (`received()`) sets bit 0. So bit 0 says whether the newest poll was
+ * answered and bit 7 the oldest of the last eight. The source is reachable
+ * while any bit is set; after eight polls in a row with no answer it is all
+ * zeros and the source is unreachable. `chronyc sources` shows it in octal
+ * (377 = the last eight polls all answered).
+ *
+ * @example
+ * ```ts
+ * import { ReachRegister } from "./reach.ts";
+ * const r = new ReachRegister();
+ * r.polled(); r.received(); r.polled();
+ * r.toOctal(); // "2"
+ * r.unansweredPolls(); // 1
+ * ```
+ * @module
+ */
+
+/** Number of polls the register remembers. RFC 5905 §13. */
+export const REACH_BITS = 8;
+
+/** 8-bit reachability shift register; see the module doc. */
+export class ReachRegister {
+  #bits = 0;
+
+  /** Register from a raw value (low 8 bits used). */
+  constructor(value = 0) {
+    this.#bits = value & 0xff;
+  }
+
+  /** Raw register value 0..255. */
+  get value(): number {
+    return this.#bits;
+  }
+
+  /** A request was sent: shift left, dropping the oldest poll. */
+  polled(): void {
+    this.#bits = (this.#bits << 1) & 0xff;
+  }
+
+  /** A valid response arrived for the newest poll: set bit 0. */
+  received(): void {
+    this.#bits |= 1;
+  }
+
+  /** Number of newest polls in a row without a response (0..8). */
+  unansweredPolls(): number {
+    if (this.#bits === 0) return REACH_BITS;
+    let n = 0;
+    while (((this.#bits >> n) & 1) === 0) n++;
+    return n;
+  }
+
+  /** Whether any of the last eight polls was answered. */
+  isReachable(): boolean {
+    return this.#bits !== 0;
+  }
+
+  /** Forgets all history (as after `offline`, or a new address). */
+  reset(): void {
+    this.#bits = 0;
+  }
+
+  /** Octal text as chronyc prints it ("377"). */
+  toOctal(): string {
+    return this.#bits.toString(8);
+  }
+}
