@@ -1,0 +1,44 @@
+/**
+ * Version and feature line, in chronyd's form
+ * (`chronyd (chrony) version 4.3 (+CMDMON +NTP ...)`), listing only features
+ * this build really has; a missing one is shown as `-FEATURE`.
+ *
+ * @example
+ * ```ts
+ * import { versionLine } from "./version.ts";
+ * versionLine("chronyd"); // "chronyd (horae) version 0.1.0 (+CMDMON +NTP ...)"
+ * ```
+ * @module
+ */
+
+/** horae's version. */
+export const VERSION = "0.1.0";
+
+/**
+ * chronyd's feature names, in chronyd's order, and whether horae has each.
+ * Flip an entry when its feature lands.
+ */
+export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> = [
+  ["CMDMON", true],
+  ["NTP", true],
+  ["REFCLOCK", false],
+  ["RTC", false],
+  ["PRIVDROP", false],
+  ["SCFILTER", false],
+  ["SIGND", false],
+  ["ASYNCDNS", true],
+  ["NTS", false],
+  ["SECHASH", false],
+  ["IPV6", true],
+  ["DEBUG", false],
+];
+
+/** The feature list as chronyd prints it: `+CMDMON +NTP -REFCLOCK ...`. */
+export function featureList(): string {
+  return FEATURES.map(([name, on]) => (on ? "+" : "-") + name).join(" ");
+}
+
+/** One line: `chronyd (horae) version 0.1.0 (+CMDMON ...)`. */
+export function versionLine(program: "chronyd" | "chronyc"): string {
+  return `${program} (horae) version ${VERSION} (${featureList()})`;
+}

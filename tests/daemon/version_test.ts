@@ -1,0 +1,10 @@
+import { match as assertMatch } from "node:assert/strict";
+import { featureList, versionLine } from "../../lib/daemon/version.ts";
+
+Deno.test("version line has chronyd's form with horae as the implementation", () => {
+  assertMatch(versionLine("chronyd"), /^chronyd \(horae\) version \d+\.\d+\.\d+ \(\+CMDMON /);
+});
+
+Deno.test("feature list marks each feature + or -", () => {
+  for (const word of featureList().split(" ")) assertMatch(word, /^[+-][A-Z0-9]+$/);
+});

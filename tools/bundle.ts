@@ -1,0 +1,56 @@
+/**
+ * `deno task bundle`: builds the offline artifact `dist/horae-bundle/`:
+ * `horae.js` (one JavaScript bundle of main.ts and everything it imports) and
+ * a launcher `horae` (plus `chronyd`/`chronyc` links) that runs it with any
+ * Deno 2.x found beside it, in PATH, or through this checkout's ./denow.
+ * Nothing is downloaded at build or run time.
+ *
+ * @module
+ */
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const out = `${root}/dist/horae-bundle`;
+await Deno.mkdir(out, { recursive: true });
+
+const cmd = new Deno.Command(Deno.execPath(), {
+  args: [
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--config",
+    `${root}/deno.json`,
+    "-o",
+    `${out}/horae.js`,
+    `${root}/main.ts`,
+  ],
+  stdout: "inherit",
+  stderr: "inherit",
+});
+const { code } = await cmd.output();
+if (code !== 0) Deno.exit(code);
+
+const launcher = `#!/bin/sh
+# horae offline bundle launcher: runs horae.js with Deno 2.x (DENO env, a deno
+# beside this file, or deno in PATH). Linked as chronyd/chronyc it takes that
+# personality.
+set -eu
+self=$(readlink -f -- "$0")
+dir=$(dirname -- "$self")
+deno=\${DENO:-}
+[ -n "$deno" ] || { [ -x "$dir/deno" ] && deno="$dir/deno"; } || true
+[ -n "$deno" ] || deno=$(command -v deno || true)
+[ -n "$deno" ] || { echo "horae: no deno found (set DENO=/path/to/deno)" >&2; exit 2; }
+case "$(basename -- "$0")" in
+  chronyd | chronyc) set -- "$(basename -- "$0")" "$@" ;;
+esac
+exec "$deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
+`;
+await Deno.writeTextFile(`${out}/horae`, launcher, { mode: 0o755 });
+await Deno.chmod(`${out}/horae`, 0o755);
+for (const name of ["chronyd", "chronyc"]) {
+  try {
+    await Deno.remove(`${out}/${name}`);
+  } catch { /* absent */ }
+  await Deno.symlink("horae", `${out}/${name}`);
+}
+console.log(`bundle: ${out}/horae.js and launchers horae, chronyd, chronyc`);
