@@ -1,0 +1,214 @@
+/**
+ * The project's harness for interoperability tests against the real chrony
+ * (Debian's package): starts chronyd as a reference server or client on
+ * loopback high ports, never controlling the clock (`-x`, `-u root`, a private
+ * chmod-700 directory with its own command socket), and stops it by PID.
+ *
+ * When chronyd is not installed the tests are skipped locally, and fail when
+ * `CI` is set (CI installs it).
+ *
+ * @module
+ */
+
+/** True when the real chronyd can be used; throws under CI when it is missing. */
+export function haveChrony(): boolean {
+  const found = ["/usr/sbin/chronyd", "/usr/bin/chronyc"].every((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!found && Deno.env.get("CI")) {
+    throw new Error("interop: the real chrony is not installed, and CI is set");
+  }
+  if (!found) console.warn("interop: chronyd not installed: skipping");
+  return found;
+}
+
+/** A free UDP (and TCP) port above 10000 on 127.0.0.1, chosen at random. */
+export function freePort(): number {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    try {
+      const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+      u.close();
+      const t = Deno.listen({ hostname: "127.0.0.1", port });
+      t.close();
+      return port;
+    } catch {
+      // in use: try another
+    }
+  }
+  throw new Error("interop: no free port found");
+}
+
+/** A running real chronyd. */
+export interface RealChronyd {
+  pid: number;
+  dir: string;
+  /** Its command socket. */
+  socket: string;
+  /** Its NTP port (0 for a client-only instance). */
+  port: number;
+  /** Certificate of its NTS server, when started with NTS. */
+  cert: string | null;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startChronyd}. */
+export interface ChronydOptions {
+  /** Extra configuration lines. */
+  lines?: string[];
+  /** Serve NTP on this port (a `local stratum 1` server), or 0 for none. */
+  port?: number;
+  /** Also serve NTS-KE on this port (self-signed certificate, SAN localhost/127.0.0.1). */
+  ntsKePort?: number;
+  /** Extra chronyd flags (e.g. `-4`). */
+  flags?: string[];
+}
+
+async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
+}
+
+/** Starts the real chronyd with a private directory. */
+export async function startChronyd(options: ChronydOptions = {}): Promise<RealChronyd> {
+  const dir = await Deno.makeTempDir({ prefix: "horae-ref-" });
+  await Deno.chmod(dir, 0o700);
+  const port = options.port ?? 0;
+  const lines = [
+    `port ${port}`,
+    "bindaddress 127.0.0.1",
+    "cmdport 0",
+    `bindcmdaddress ${dir}/chronyd.sock`,
+    `pidfile ${dir}/chronyd.pid`,
+    `driftfile ${dir}/drift`,
+  ];
+  if (port !== 0) lines.push("local stratum 1", "allow 127.0.0.0/8");
+  let cert: string | null = null;
+  if (options.ntsKePort) {
+    cert = `${dir}/cert.pem`;
+    const r = await run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${dir}/key.pem`,
+      "-out",
+      cert,
+      "-days",
+      "30",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ]);
+    if (r.code !== 0) throw new Error(`interop: openssl failed: ${r.out}`);
+    lines.push(
+      `ntsport ${options.ntsKePort}`,
+      `ntsserverkey ${dir}/key.pem`,
+      `ntsservercert ${cert}`,
+      `ntsdumpdir ${dir}`,
+    );
+  }
+  lines.push(...(options.lines ?? []));
+  await Deno.writeTextFile(`${dir}/chronyd.conf`, lines.join("\n") + "\n");
+  const r = await run("/usr/sbin/chronyd", [
+    "-x",
+    "-u",
+    "root",
+    ...(options.flags ?? []),
+    "-f",
+    `${dir}/chronyd.conf`,
+    "-l",
+    `${dir}/log`,
+  ]);
+  if (r.code !== 0) throw new Error(`interop: chronyd failed to start: ${r.out}`);
+  let pid = 0;
+  for (let i = 0; i < 100 && pid === 0; i++) {
+    try {
+      pid = Number((await Deno.readTextFile(`${dir}/chronyd.pid`)).trim()) || 0;
+    } catch {
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  if (pid === 0) throw new Error("interop: chronyd wrote no pid file");
+  const socket = `${dir}/chronyd.sock`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      Deno.statSync(socket);
+      break;
+    } catch {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+  return {
+    pid,
+    dir,
+    socket,
+    port,
+    cert,
+    async stop() {
+      try {
+        Deno.kill(pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      for (let i = 0; i < 100; i++) {
+        try {
+          Deno.kill(pid, "SIGCONT"); // probe: throws once it has gone
+        } catch {
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Output and exit code of a command. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with a bounded time; kills it (by its PID) after `timeoutMs`. */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CommandResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, options.timeoutMs ?? 30_000);
+  const o = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+}
+
+/** The repository root. */
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Parses `System clock wrong by X seconds` from chronyd's output; null if absent. */
+export function wrongBy(output: string): number | null {
+  const m = output.match(/System clock wrong by (-?\d+\.\d+) seconds/);
+  return m ? Number(m[1]) : null;
+}
