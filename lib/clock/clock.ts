@@ -72,7 +72,11 @@ export interface Clock {
    * corrtimeratio), never faster than the clock's maxslewrate.
    */
   accumulateOffset(offset: number, correctionRate: number): void;
-  /** Steps the clock by `-offset` seconds (positive = clock fast, moved back) and drops the slew. */
+  /**
+   * Steps the cooked clock by `-offset` seconds (positive = clock fast, moved
+   * back). The slew in progress is stepped away with it, so afterwards raw
+   * and cooked time agree.
+   */
   step(offset: number): void;
   /** Correction still to be slewed, seconds (positive = the clock is still fast by that much). */
   remainingCorrection(): number;
@@ -83,6 +87,12 @@ export interface Clock {
    * maximum errors, seconds (Linux: STA_UNSYNC, esterror, maxerror; rtcsync).
    */
   setSyncStatus(synced: boolean, estError: number, maxError: number): void;
+  /**
+   * Lets the clock end or re-plan a slew. Returns the raw time at which it
+   * wants to be called again (the daemon arms a timer), or null if nothing is
+   * pending. Calling it early or late is harmless: the slew is re-measured.
+   */
+  tick(): Timestamp | null;
   /** Registers a listener; returns a function that removes it. */
   onParameterChange(listener: ParameterChangeListener): () => void;
 }
