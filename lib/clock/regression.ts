@@ -1,0 +1,204 @@
+/**
+ * Weighted linear regression of offset against time, with a runs test on the
+ * residuals deciding how many of the newest points to keep (chronyc(1)
+ * `sourcestats`: "If the number of runs is too low, chronyd discards older
+ * samples and re-runs the regression until the number of runs becomes
+ * acceptable").
+ *
+ * The fit is ordinary weighted least squares. The runs test is the
+ * Wald–Wolfowitz test (normal approximation) on the signs of the residuals:
+ * a straight line through data that really bends leaves long runs of
+ * residuals with the same sign, i.e. too few runs.
+ *
+ * @example
+ * ```ts
+ * import { regress } from "./regression.ts";
+ * // points x (s, relative to the newest), y (s), weights
+ * const fit = regress([-2, -1, 0], [0.1, 0.2, 0.3], [1, 1, 1], { minKeep: 3 });
+ * fit.slope; // 0.1
+ * fit.intercept; // 0.3 (value at x = 0)
+ * ```
+ * @module
+ */
+
+/** One-sided critical value of the runs test (standard normal, ~2.3 % false alarms). Our choice. */
+export const RUNS_TEST_Z = 2.0;
+
+/** Residuals below this (seconds) mean the line fits exactly: no runs test needed. Our choice (1 ps). */
+export const EXACT_FIT_TOLERANCE = 1e-12;
+
+/** Options of {@linkcode regress}. */
+export interface RegressOptions {
+  /** Never keep fewer than this many of the newest points (at least 3 are kept when available). */
+  minKeep: number;
+}
+
+/** Result of a fit: the line `y = intercept + slope * x` with its uncertainties. */
+export interface RegressionFit {
+  /** Value of the line at x = 0 (the caller's reference time), seconds. */
+  intercept: number;
+  /** Slope, s/s. */
+  slope: number;
+  /** Standard error of `intercept`, seconds. */
+  interceptSd: number;
+  /** Standard error of `slope`, s/s. */
+  slopeSd: number;
+  /** Residual standard deviation of a point of weight 1 (the best points), seconds. */
+  residualSd: number;
+  /** Index of the oldest point kept: points before it should be dropped. */
+  start: number;
+  /** Number of points used in the fit (`length - start`). */
+  used: number;
+  /** Number of runs of residual signs over the used points. */
+  runs: number;
+  /** Weighted mean of x over the used points (where the intercept is best known), seconds. */
+  xMean: number;
+}
+
+/** Raised when inputs do not describe a fit (empty, mismatched lengths, bad weights). */
+export class RegressionError extends Error {
+  override name = "RegressionError";
+  /** @param detail what is wrong with the input */
+  constructor(readonly detail: string) {
+    super(`regression: ${detail}`);
+  }
+}
+
+/** Number of runs of equal signs in `residuals` (zero counts as positive). */
+export function countRuns(residuals: readonly number[]): number {
+  let runs = 0;
+  let prev: boolean | null = null;
+  for (const r of residuals) {
+    const pos = r >= 0;
+    if (pos !== prev) runs++;
+    prev = pos;
+  }
+  return runs;
+}
+
+/**
+ * Wald–Wolfowitz runs test: does a sequence with `positives` and `negatives`
+ * signs and `runs` runs have acceptably many runs for random signs? One-sided
+ * (only too few runs fails) at {@linkcode RUNS_TEST_Z} standard deviations.
+ */
+export function runsAcceptable(runs: number, positives: number, negatives: number): boolean {
+  const n = positives + negatives;
+  if (positives === 0 || negatives === 0) {
+    // All residuals of one sign: only plausible for very short sequences.
+    return n < 4;
+  }
+  const p2 = 2 * positives * negatives;
+  const mean = p2 / n + 1;
+  const variance = (p2 * (p2 - n)) / (n * n * (n - 1));
+  return runs >= mean - RUNS_TEST_Z * Math.sqrt(variance);
+}
+
+interface PlainFit {
+  intercept: number;
+  slope: number;
+  interceptSd: number;
+  slopeSd: number;
+  residualSd: number;
+  residuals: number[];
+  xMean: number;
+}
+
+function fitFrom(
+  x: readonly number[],
+  y: readonly number[],
+  w: readonly number[],
+  start: number,
+): PlainFit {
+  const n = x.length - start;
+  let sw = 0, swx = 0, swy = 0;
+  for (let i = start; i < x.length; i++) {
+    const wi = w[i]!;
+    sw += wi;
+    swx += wi * x[i]!;
+    swy += wi * y[i]!;
+  }
+  const xm = swx / sw, ym = swy / sw;
+  let sxx = 0, sxy = 0;
+  for (let i = start; i < x.length; i++) {
+    const dx = x[i]! - xm;
+    sxx += w[i]! * dx * dx;
+    sxy += w[i]! * dx * (y[i]! - ym);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  const intercept = ym - slope * xm;
+  const residuals: number[] = [];
+  let swrr = 0;
+  for (let i = start; i < x.length; i++) {
+    const r = y[i]! - (intercept + slope * x[i]!);
+    residuals.push(r);
+    swrr += w[i]! * r * r;
+  }
+  // Unit-weight variance; with 2 points or fewer there is no residual freedom.
+  const s2 = n > 2 ? swrr / (n - 2) : 0;
+  const slopeVar = sxx > 0 ? s2 / sxx : 0;
+  const interceptVar = s2 / sw + xm * xm * slopeVar;
+  return {
+    intercept,
+    slope,
+    interceptSd: Math.sqrt(interceptVar),
+    slopeSd: Math.sqrt(slopeVar),
+    residualSd: Math.sqrt(s2),
+    residuals,
+    xMean: xm,
+  };
+}
+
+/**
+ * Fits `y = intercept + slope * x` by weighted least squares over the newest
+ * points, dropping the oldest ones while the runs test on the residuals fails.
+ *
+ * Points must be ordered oldest first. Weights are relative (the best points
+ * should have weight 1: `residualSd` is the spread of such a point). The
+ * newest `max(minKeep, 3)` points (or all, if fewer) are always kept.
+ *
+ * @param x abscissae, seconds relative to the caller's reference time
+ * @param y ordinates (offsets), seconds
+ * @param w weights, > 0
+ * @throws {RegressionError} on empty or inconsistent input
+ */
+export function regress(
+  x: readonly number[],
+  y: readonly number[],
+  w: readonly number[],
+  options: RegressOptions,
+): RegressionFit {
+  const n = x.length;
+  if (n === 0) throw new RegressionError("no points");
+  if (y.length !== n || w.length !== n) throw new RegressionError("x, y and w differ in length");
+  for (const wi of w) {
+    if (!(wi > 0) || !Number.isFinite(wi)) throw new RegressionError(`weight ${wi} is not > 0`);
+  }
+  const keep = Math.min(n, Math.max(3, options.minKeep));
+  let chosen: { start: number; fit: PlainFit; runs: number } | null = null;
+  for (let start = 0; start <= n - keep; start++) {
+    const fit = fitFrom(x, y, w, start);
+    const runs = countRuns(fit.residuals);
+    let pos = 0;
+    for (const r of fit.residuals) if (r >= 0) pos++;
+    const exact = fit.residuals.every((r) => Math.abs(r) <= EXACT_FIT_TOLERANCE);
+    const ok = exact || runsAcceptable(runs, pos, fit.residuals.length - pos);
+    if (ok || start === n - keep) {
+      chosen = { start, fit, runs };
+      break;
+    }
+  }
+  // The loop always chooses (its last iteration accepts); keep TS satisfied.
+  if (chosen === null) throw new RegressionError("no fit chosen");
+  const { start, fit, runs } = chosen;
+  return {
+    intercept: fit.intercept,
+    slope: fit.slope,
+    interceptSd: fit.interceptSd,
+    slopeSd: fit.slopeSd,
+    residualSd: fit.residualSd,
+    start,
+    used: n - start,
+    runs,
+    xMean: fit.xMean,
+  };
+}

@@ -1,0 +1,402 @@
+/**
+ * Per-source statistics: the samples kept for one source and the regression
+ * through them (offset, frequency, skew, standard deviation), as shown by
+ * `chronyc sourcestats`, plus the interval handed to source selection.
+ *
+ * Weighting (our choice): a sample's offset error is bounded by half the
+ * extra round-trip delay it suffered over the best sample kept, plus its extra
+ * dispersion. With `excess = (delay - minDelay) / 2 + (dispersion -
+ * minDispersion)` and `scale = max(sd of delays / 2, 1 ns)`, the weight is
+ * `1 / (1 + (excess / scale)^2)`: 1 for the best samples, falling off for
+ * samples queued behind traffic.
+ *
+ * @example
+ * ```ts
+ * import { SourceStats } from "./sourcestats.ts";
+ * const st = new SourceStats({ name: "192.0.2.1" });
+ * for (let i = 0; i < 8; i++) {
+ *   st.accumulate({ time: BigInt(i) * 16_000_000_000n, offset: 1e-3 + i * 16e-6, peerDelay: 2e-4,
+ *     peerDispersion: 1e-6, rootDelay: 0, rootDispersion: 0, stratum: 1, leap: 0 });
+ * }
+ * st.estimate()?.frequency; // 1e-6 (1 ppm fast)
+ * st.getSelectionData(8n * 16_000_000_000n);
+ * ```
+ * @module
+ */
+import type { LeapIndicator, Sample } from "./sample.ts";
+import { addSeconds, diffSeconds, type Timestamp } from "../time/timestamp.ts";
+import { regress } from "./regression.ts";
+
+/** chrony.conf(5): minsamples default 6. */
+export const DEFAULT_MIN_SAMPLES = 6;
+/** chrony.conf(5): maxsamples "useful range is 4 to 64"; 0 (default) means this built-in limit. */
+export const MAX_SAMPLES_LIMIT = 64;
+/** chrony.conf(5): maxclockerror default 1 ppm (as s/s). */
+export const DEFAULT_MAX_CLOCK_ERROR = 1e-6;
+/** Samples needed before a source is selectable (our choice; maxsamples 1 makes it 1). */
+export const MIN_SAMPLES_FOR_SELECTION = 3;
+/** Skew assumed while fewer than 3 samples exist, s/s (our choice: 2000 ppm, "unknown"). */
+export const UNKNOWN_SKEW = 2e-3;
+
+/** Options of one source's statistics (from `server`/`refclock`/global directives). */
+export interface SourceStatsOptions {
+  /** Name shown in reports (address or refclock refid). */
+  name: string;
+  /** chrony.conf(5) `minsamples`; default 6. */
+  minSamples?: number;
+  /** chrony.conf(5) `maxsamples`; 0 or absent: 64. 1 disables frequency tracking. */
+  maxSamples?: number;
+  /** chrony.conf(5) `maxclockerror` as s/s; default 1e-6. */
+  maxClockError?: number;
+}
+
+/** A clock change to apply to stored samples (see {@linkcode SourceStats.correctForClockChange}). */
+export interface ClockChange {
+  /** Local time (before the change) at which the change took effect. */
+  time: Timestamp;
+  /** Change of (local clock minus true time), seconds: a step back by 0.1 s is -0.1. */
+  doffset: number;
+  /** Change of the local clock's rate, s/s: +1e-6 means it now runs 1 ppm faster. */
+  dfreq: number;
+}
+
+/** The regression's estimate, all at `refTime` (the newest sample's time). */
+export interface SourceEstimate {
+  /** Time the estimate refers to: the newest sample's local time. */
+  refTime: Timestamp;
+  /** Local minus source at refTime, seconds. */
+  offset: number;
+  /** Standard error of `offset`, seconds. */
+  offsetSd: number;
+  /** Rate of change of offset, s/s (positive: the local clock gains on the source). */
+  frequency: number;
+  /** Standard error of `frequency`, s/s. */
+  frequencySd: number;
+  /** Error bound of `frequency` (95 % Student t of frequencySd), s/s. */
+  skew: number;
+  /** Residual standard deviation of the best samples, seconds. */
+  stdDev: number;
+  /** Samples kept (NP). */
+  samples: number;
+  /** Runs of residual signs (NR). */
+  runs: number;
+  /** Newest minus oldest sample time, seconds. */
+  span: number;
+}
+
+/** What selection needs of one source at a given time. */
+export interface SelectionData {
+  /** Predicted local minus source at `now`, seconds. */
+  offset: number;
+  /** Standard error of `offset` at `now`, seconds. */
+  offsetSd: number;
+  /** Root delay via this source: its root delay plus our peer delay, seconds. */
+  rootDelay: number;
+  /**
+   * Root dispersion via this source: its root dispersion, the last sample's
+   * peer dispersion, the estimate's offsetSd and (skew + maxclockerror) times
+   * the time since the last sample, seconds.
+   */
+  rootDispersion: number;
+  /** rootDelay / 2 + rootDispersion, seconds. */
+  rootDistance: number;
+  /** offset - rootDistance, seconds. */
+  lo: number;
+  /** offset + rootDistance, seconds. */
+  hi: number;
+  /** Source's stratum (last sample). */
+  stratum: number;
+  /** Source's leap indicator (last sample). */
+  leap: LeapIndicator;
+  /** Frequency estimate, s/s. */
+  frequency: number;
+  /** Standard error of frequency, s/s. */
+  frequencySd: number;
+  /** Skew, s/s. */
+  skew: number;
+  /** Residual standard deviation (jitter), seconds. */
+  stdDev: number;
+  /** Samples kept. */
+  samples: number;
+  /** True when enough samples exist for the source to be selected. */
+  enoughSamples: boolean;
+  /** Local time of the newest sample. */
+  lastSampleTime: Timestamp;
+}
+
+/** One row of `chronyc sourcestats` plus the "Last sample" of `chronyc sources`. */
+export interface SourceStatsReport {
+  /** Name/IP Address. */
+  name: string;
+  /** NP: samples kept. */
+  np: number;
+  /** NR: runs of residual signs. */
+  nr: number;
+  /** Span, seconds. */
+  span: number;
+  /** Frequency, ppm (positive: local clock fast relative to the source). */
+  frequencyPpm: number;
+  /** Freq Skew, ppm. */
+  skewPpm: number;
+  /** Offset: estimated offset at `now`, seconds. */
+  offset: number;
+  /** Std Dev, seconds. */
+  stdDev: number;
+  /** The newest sample, or null if there is none. */
+  lastSample: {
+    /** Measured offset adjusted for later clock changes, seconds. */
+    adjustedOffset: number;
+    /** Offset as measured, seconds. */
+    measuredOffset: number;
+    /** Error margin (+/-): root delay / 2 + root dispersion of the sample, seconds. */
+    error: number;
+    /** Seconds between the sample and `now` (LastRx). */
+    ago: number;
+  } | null;
+}
+
+/** Peer-delay statistics used by the maxdelayratio / maxdelaydevratio tests. */
+export interface DelayTestInputs {
+  /** Minimum peer delay among kept samples, seconds (null if none). */
+  minDelay: number | null;
+  /** Sample standard deviation of the kept peer delays, seconds (0 below 2 samples). */
+  delaySd: number;
+  /** Samples kept. */
+  samples: number;
+}
+
+interface Stored {
+  time: Timestamp;
+  offset: number;
+  measuredOffset: number;
+  sample: Sample;
+}
+
+/** Two-sided 95 % Student t quantile (Cornish–Fisher expansion around 1.96). */
+function studentT95(dof: number): number {
+  const z = 1.959964;
+  if (dof <= 0) return 12.71;
+  if (dof === 1) return 12.71;
+  if (dof === 2) return 4.303;
+  const z3 = z * z * z, z5 = z3 * z * z;
+  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof);
+}
+
+/** Statistics of one source: stored samples and the regression through them. */
+export class SourceStats {
+  /** Name shown in reports. */
+  readonly name: string;
+  /** minsamples. */
+  readonly minSamples: number;
+  /** Effective maximum of samples kept (1..64). */
+  readonly maxSamples: number;
+  /** maxclockerror, s/s. */
+  readonly maxClockError: number;
+  #samples: Stored[] = [];
+  #estimate: SourceEstimate | null = null;
+
+  /** @param options name and the minsamples/maxsamples/maxclockerror settings */
+  constructor(options: SourceStatsOptions) {
+    this.name = options.name;
+    const maxConf = options.maxSamples ?? 0;
+    this.maxSamples = maxConf <= 0 ? MAX_SAMPLES_LIMIT : Math.min(maxConf, MAX_SAMPLES_LIMIT);
+    this.minSamples = Math.min(options.minSamples ?? DEFAULT_MIN_SAMPLES, this.maxSamples);
+    this.maxClockError = options.maxClockError ?? DEFAULT_MAX_CLOCK_ERROR;
+  }
+
+  /** Samples kept now. */
+  get sampleCount(): number {
+    return this.#samples.length;
+  }
+
+  /** The current estimate (after the last regression), or null with no samples. */
+  estimate(): SourceEstimate | null {
+    return this.#estimate;
+  }
+
+  /** Adds a sample (newest last), trims to maxsamples, re-runs the regression and returns it. */
+  accumulate(sample: Sample): SourceEstimate {
+    const last = this.#samples.at(-1);
+    if (last !== undefined && sample.time < last.time) {
+      // Out-of-order samples would break the runs test ordering: insert in place.
+      const i = this.#samples.findIndex((s) => s.time > sample.time);
+      this.#samples.splice(i, 0, {
+        time: sample.time,
+        offset: sample.offset,
+        measuredOffset: sample.offset,
+        sample,
+      });
+    } else {
+      this.#samples.push({
+        time: sample.time,
+        offset: sample.offset,
+        measuredOffset: sample.offset,
+        sample,
+      });
+    }
+    while (this.#samples.length > this.maxSamples) this.#samples.shift();
+    return this.regress();
+  }
+
+  /** Drops all samples (e.g. after a source reset or a large step). */
+  reset(): void {
+    this.#samples = [];
+    this.#estimate = null;
+  }
+
+  /** Weights of the kept samples, oldest first (see the module doc). */
+  weights(): number[] {
+    const s = this.#samples;
+    if (s.length === 0) return [];
+    let minDelay = Infinity, minDisp = Infinity;
+    for (const e of s) {
+      minDelay = Math.min(minDelay, e.sample.peerDelay);
+      minDisp = Math.min(minDisp, e.sample.peerDispersion);
+    }
+    const scale = Math.max(this.delayTestInputs().delaySd / 2, 1e-9);
+    return s.map((e) => {
+      const excess = (e.sample.peerDelay - minDelay) / 2 + (e.sample.peerDispersion - minDisp);
+      const r = excess / scale;
+      return 1 / (1 + r * r);
+    });
+  }
+
+  /**
+   * Runs the regression over the kept samples, drops the old ones the runs
+   * test rejects (never below minsamples) and stores the estimate.
+   * @throws {RangeError} when no samples are kept
+   */
+  regress(): SourceEstimate {
+    const s = this.#samples;
+    const newest = s.at(-1);
+    if (newest === undefined) throw new RangeError("SourceStats.regress: no samples");
+    const refTime = newest.time;
+    const oldest = s[0]!;
+    if (s.length === 1 || this.maxSamples === 1) {
+      this.#estimate = {
+        refTime,
+        offset: newest.offset,
+        offsetSd: newest.sample.peerDispersion,
+        frequency: 0,
+        frequencySd: this.maxSamples === 1 ? 0 : UNKNOWN_SKEW,
+        skew: this.maxSamples === 1 ? 0 : UNKNOWN_SKEW,
+        stdDev: newest.sample.peerDispersion,
+        samples: s.length,
+        runs: 1,
+        span: diffSeconds(refTime, oldest.time),
+      };
+      return this.#estimate;
+    }
+    const x = s.map((e) => diffSeconds(e.time, refTime));
+    const y = s.map((e) => e.offset);
+    const fit = regress(x, y, this.weights(), { minKeep: this.minSamples });
+    if (fit.start > 0) this.#samples = s.slice(fit.start);
+    const kept = this.#samples;
+    const dof = kept.length - 2;
+    // With two samples nothing measures the noise: fall back to a floor from dispersions.
+    const floor = Math.min(...kept.map((e) => e.sample.peerDispersion));
+    const residualSd = dof > 0 ? fit.residualSd : floor;
+    const frequencySd = dof > 0 ? fit.slopeSd : UNKNOWN_SKEW;
+    this.#estimate = {
+      refTime,
+      offset: fit.intercept,
+      offsetSd: dof > 0 ? fit.interceptSd : floor,
+      frequency: fit.slope,
+      frequencySd,
+      skew: dof > 0 ? frequencySd * studentT95(dof) : UNKNOWN_SKEW,
+      stdDev: residualSd,
+      samples: kept.length,
+      runs: fit.runs,
+      span: diffSeconds(refTime, kept[0]!.time),
+    };
+    return this.#estimate;
+  }
+
+  /** Predicted local minus source at local time `t`, seconds (null with no samples). */
+  predictOffset(t: Timestamp): number | null {
+    const e = this.#estimate;
+    if (e === null) return null;
+    return e.offset + e.frequency * diffSeconds(t, e.refTime);
+  }
+
+  /**
+   * Rewrites stored samples as if the local clock had always run with its new
+   * phase and rate: a sample at local time `t` moves (in both its time label
+   * and its offset) by `doffset + dfreq * (t - change.time)`. The regression
+   * is re-run; the measured offsets shown in reports are kept as they were.
+   */
+  correctForClockChange(change: ClockChange): void {
+    if (this.#samples.length === 0) return;
+    this.#samples = this.#samples.map((e) => {
+      const delta = change.doffset + change.dfreq * diffSeconds(e.time, change.time);
+      return { ...e, time: addSeconds(e.time, delta), offset: e.offset + delta };
+    });
+    this.regress();
+  }
+
+  /** Inputs of the maxdelayratio / maxdelaydevratio tests over the kept samples. */
+  delayTestInputs(): DelayTestInputs {
+    const d = this.#samples.map((e) => e.sample.peerDelay);
+    if (d.length === 0) return { minDelay: null, delaySd: 0, samples: 0 };
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const v = d.length > 1 ? d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1) : 0;
+    return { minDelay: Math.min(...d), delaySd: Math.sqrt(v), samples: d.length };
+  }
+
+  /** Selection data at local time `now`, or null with no samples. */
+  getSelectionData(now: Timestamp): SelectionData | null {
+    const e = this.#estimate;
+    const last = this.#samples.at(-1);
+    if (e === null || last === undefined) return null;
+    const elapsed = Math.abs(diffSeconds(now, last.time));
+    const sinceRef = diffSeconds(now, e.refTime);
+    const offset = e.offset + e.frequency * sinceRef;
+    const offsetSd = Math.hypot(e.offsetSd, e.frequencySd * sinceRef);
+    const rootDelay = last.sample.rootDelay + last.sample.peerDelay;
+    const rootDispersion = last.sample.rootDispersion + last.sample.peerDispersion + e.offsetSd +
+      elapsed * (e.skew + this.maxClockError);
+    const rootDistance = rootDelay / 2 + rootDispersion;
+    const needed = this.maxSamples === 1 ? 1 : MIN_SAMPLES_FOR_SELECTION;
+    return {
+      offset,
+      offsetSd,
+      rootDelay,
+      rootDispersion,
+      rootDistance,
+      lo: offset - rootDistance,
+      hi: offset + rootDistance,
+      stratum: last.sample.stratum,
+      leap: last.sample.leap,
+      frequency: e.frequency,
+      frequencySd: e.frequencySd,
+      skew: e.skew,
+      stdDev: e.stdDev,
+      samples: e.samples,
+      enoughSamples: e.samples >= needed,
+      lastSampleTime: last.time,
+    };
+  }
+
+  /** The `chronyc sourcestats` row and `chronyc sources` last sample at local time `now`. */
+  report(now: Timestamp): SourceStatsReport {
+    const e = this.#estimate;
+    const last = this.#samples.at(-1);
+    return {
+      name: this.name,
+      np: e?.samples ?? 0,
+      nr: e?.runs ?? 0,
+      span: e?.span ?? 0,
+      frequencyPpm: (e?.frequency ?? 0) * 1e6,
+      skewPpm: (e?.skew ?? 0) * 1e6,
+      offset: this.predictOffset(now) ?? 0,
+      stdDev: e?.stdDev ?? 0,
+      lastSample: last === undefined ? null : {
+        adjustedOffset: last.offset,
+        measuredOffset: last.measuredOffset,
+        error: (last.sample.rootDelay + last.sample.peerDelay) / 2 + last.sample.rootDispersion +
+          last.sample.peerDispersion,
+        ago: diffSeconds(now, last.time),
+      },
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { countRuns, regress, RegressionError, runsAcceptable } from "../../lib/clock/regression.ts";
+
+/** Deterministic noise in [-1, 1) (LCG), so tests need no Math.random. */
+function noise(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  };
+}
+
+Deno.test("regress recovers slope and offset of noiseless data within 1e-12", () => {
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  for (let i = -20; i <= 0; i++) {
+    x.push(i * 64);
+    y.push(0.0123 + 37.5e-6 * i * 64);
+    w.push(i % 3 === 0 ? 1 : 0.25);
+  }
+  const fit = regress(x, y, w, { minKeep: 6 });
+  assert.ok(Math.abs(fit.intercept - 0.0123) < 1e-12, `${fit.intercept}`);
+  assert.ok(Math.abs(fit.slope - 37.5e-6) < 1e-12, `${fit.slope}`);
+  assert.equal(fit.start, 0);
+  assert.equal(fit.used, 21);
+  assert.ok(fit.residualSd < 1e-12);
+});
+
+Deno.test("regress on three exact points gives the exact line", () => {
+  const fit = regress([-2, -1, 0], [0.1, 0.2, 0.3], [1, 1, 1], { minKeep: 3 });
+  assert.ok(Math.abs(fit.slope - 0.1) < 1e-15);
+  assert.ok(Math.abs(fit.intercept - 0.3) < 1e-15);
+});
+
+Deno.test("regress with noise stays within a few standard errors and estimates the noise", () => {
+  const rnd = noise(42);
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  const sigma = 10e-6;
+  for (let i = -63; i <= 0; i++) {
+    x.push(i * 16);
+    // Sum of three uniforms: roughly normal, sd = sigma.
+    const e = (rnd() + rnd() + rnd()) * sigma;
+    y.push(-0.002 + 2e-6 * i * 16 + e);
+    w.push(1);
+  }
+  const fit = regress(x, y, w, { minKeep: 6 });
+  assert.ok(Math.abs(fit.slope - 2e-6) < 4 * fit.slopeSd, `slope ${fit.slope} sd ${fit.slopeSd}`);
+  assert.ok(fit.slopeSd > 0 && fit.slopeSd < 1e-7);
+  const xm0 = fit.intercept + 2e-6 * 0;
+  assert.ok(Math.abs(xm0 + 0.002) < 4 * fit.interceptSd + 1e-12);
+  assert.ok(fit.residualSd > 0.5 * sigma && fit.residualSd < 1.5 * sigma, `${fit.residualSd}`);
+});
+
+Deno.test("weighted regression follows the heavy points", () => {
+  // Two heavy points on y = x, one light outlier.
+  const fit = regress([-2, -1, 0], [-2, 5, 0], [1e6, 1e-6, 1e6], { minKeep: 3 });
+  assert.ok(Math.abs(fit.slope - 1) < 1e-5);
+  assert.ok(Math.abs(fit.intercept) < 1e-5);
+});
+
+Deno.test("runs test drops old samples after a frequency jump", () => {
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  const rnd = noise(7);
+  // 40 samples at 0 ppm, then 10 at +50 ppm, 16 s apart, 1 µs noise.
+  for (let i = 0; i < 50; i++) {
+    const t = (i - 49) * 16;
+    const base = i < 40 ? 0 : 50e-6 * (i - 39) * 16;
+    x.push(t);
+    y.push(base + rnd() * 1e-6);
+    w.push(1);
+  }
+  const fit = regress(x, y, w, { minKeep: 6 });
+  assert.ok(fit.start >= 38, `start ${fit.start}`);
+  assert.ok(Math.abs(fit.slope - 50e-6) < 2e-6, `slope ${fit.slope}`);
+});
+
+Deno.test("runs test keeps all samples of a straight noisy line", () => {
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  // Alternating residuals: many runs.
+  for (let i = 0; i < 30; i++) {
+    x.push(i - 29);
+    y.push(1e-6 * (i - 29) + (i % 2 === 0 ? 1e-6 : -1e-6));
+    w.push(1);
+  }
+  const fit = regress(x, y, w, { minKeep: 6 });
+  assert.equal(fit.start, 0);
+  assert.equal(fit.runs, 30);
+});
+
+Deno.test("regress never keeps fewer than minKeep points", () => {
+  // A parabola leaves 3 runs: too few for any length of 15 or more.
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    x.push(i - 19);
+    y.push((i - 10) ** 2 * 1e-6);
+    w.push(1);
+  }
+  const fit = regress(x, y, w, { minKeep: 15 });
+  assert.equal(fit.used, 15);
+  assert.equal(fit.start, 5);
+  assert.equal(fit.runs, 3);
+});
+
+Deno.test("countRuns counts sign changes plus one", () => {
+  assert.equal(countRuns([1, 2, -1, -2, 3, 0, -1]), 4);
+  assert.equal(countRuns([]), 0);
+  assert.equal(countRuns([-1]), 1);
+});
+
+Deno.test("runsAcceptable rejects two long runs and accepts alternation", () => {
+  assert.equal(runsAcceptable(2, 10, 10), false);
+  assert.equal(runsAcceptable(20, 10, 10), true);
+  assert.equal(runsAcceptable(11, 10, 10), true);
+  assert.equal(runsAcceptable(1, 2, 0), true);
+  assert.equal(runsAcceptable(1, 8, 0), false);
+});
+
+Deno.test("regress rejects empty, mismatched and non-positive-weight input", () => {
+  assert.throws(() => regress([], [], [], { minKeep: 3 }), RegressionError);
+  assert.throws(() => regress([0, 1], [0], [1, 1], { minKeep: 3 }), RegressionError);
+  assert.throws(() => regress([0, 1], [0, 1], [1, 0], { minKeep: 3 }), RegressionError);
+});

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import type { Sample } from "../../lib/clock/sample.ts";
+import { SourceStats } from "../../lib/clock/sourcestats.ts";
+
+const S = 1_000_000_000n;
+const T0 = 1_700_000_000n * S;
+
+function sample(t: bigint, offset: number, extra: Partial<Sample> = {}): Sample {
+  return {
+    time: t,
+    offset,
+    peerDelay: 200e-6,
+    peerDispersion: 1e-6,
+    rootDelay: 0.01,
+    rootDispersion: 0.001,
+    stratum: 2,
+    leap: 0,
+    ...extra,
+  };
+}
+
+function close(actual: number, expected: number, tol: number, what = ""): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what} ${actual} != ${expected} ± ${tol}`);
+}
+
+Deno.test("SourceStats estimates offset and frequency of exact samples", () => {
+  const st = new SourceStats({ name: "a" });
+  for (let i = 0; i < 10; i++) {
+    st.accumulate(sample(T0 + BigInt(i * 64) * S, 0.001 + 5e-6 * i * 64));
+  }
+  const e = st.estimate()!;
+  assert.equal(e.samples, 10);
+  assert.equal(e.refTime, T0 + 576n * S);
+  close(e.offset, 0.001 + 5e-6 * 576, 1e-12, "offset");
+  close(e.frequency, 5e-6, 1e-13, "frequency");
+  assert.equal(e.span, 576);
+  close(st.predictOffset(T0 + 640n * S)!, 0.001 + 5e-6 * 640, 1e-12, "predict");
+});
+
+Deno.test("SourceStats keeps at most maxsamples and defaults to 6/64", () => {
+  const d = new SourceStats({ name: "d" });
+  assert.equal(d.minSamples, 6);
+  assert.equal(d.maxSamples, 64);
+  const st = new SourceStats({ name: "b", maxSamples: 8 });
+  for (let i = 0; i < 20; i++) st.accumulate(sample(T0 + BigInt(i) * S, 1e-3));
+  assert.equal(st.sampleCount, 8);
+  assert.equal(st.estimate()!.span, 7);
+});
+
+Deno.test("SourceStats drops old samples after a frequency jump but keeps minsamples", () => {
+  const st = new SourceStats({ name: "c" });
+  let off = 0;
+  for (let i = 0; i < 40; i++) {
+    if (i >= 30) off += 20e-6 * 16;
+    const wiggle = (i % 2 === 0 ? 1 : -1) * 1e-7;
+    st.accumulate(sample(T0 + BigInt(i * 16) * S, off + wiggle));
+  }
+  const e = st.estimate()!;
+  assert.ok(e.samples <= 12 && e.samples >= 6, `samples ${e.samples}`);
+  close(e.frequency, 20e-6, 1e-6, "frequency");
+});
+
+Deno.test("correctForClockChange shifts samples exactly for a step and a frequency change", () => {
+  const st = new SourceStats({ name: "e" });
+  for (let i = 0; i < 8; i++) st.accumulate(sample(T0 + BigInt(i * 16) * S, 0.1 + 3e-6 * i * 16));
+  const tc = T0 + 112n * S; // at the last sample
+  st.correctForClockChange({ time: tc, doffset: -0.1, dfreq: -3e-6 });
+  const e = st.estimate()!;
+  // Old line 0.1 + 3e-6 (t - T0): at tc it was 0.1 + 336e-6; now minus 0.1, slope 0.
+  close(e.frequency, 0, 1e-12, "frequency");
+  close(e.offset, 336e-6, 1e-9, "offset");
+  // The newest sample's time label moved by exactly doffset (-0.1 s).
+  assert.equal(e.refTime, tc - 100_000_000n);
+  const r = st.report(e.refTime);
+  close(r.lastSample!.adjustedOffset, 336e-6, 1e-12, "adjusted");
+  close(r.lastSample!.measuredOffset, 0.100336, 1e-12, "measured");
+});
+
+Deno.test("getSelectionData widens the interval with time since the last sample", () => {
+  const st = new SourceStats({ name: "f" });
+  for (let i = 0; i < 6; i++) st.accumulate(sample(T0 + BigInt(i * 16) * S, 0.002));
+  const last = T0 + 80n * S;
+  const a = st.getSelectionData(last)!;
+  // Exact data: offsetSd 0, skew 0. Distance = (0.01 + 200e-6)/2 + 0.001 + 1e-6.
+  close(a.rootDistance, 0.0051 + 0.001001, 1e-12, "distance");
+  close(a.lo, 0.002 - a.rootDistance, 1e-15);
+  close(a.hi, 0.002 + a.rootDistance, 1e-15);
+  assert.equal(a.enoughSamples, true);
+  assert.equal(a.stratum, 2);
+  const b = st.getSelectionData(last + 1000n * S)!;
+  // 1000 s at maxclockerror 1 ppm adds 1 ms.
+  close(b.rootDistance - a.rootDistance, 1e-3, 1e-12, "growth");
+});
+
+Deno.test("sources with fewer than 3 samples are not enough unless maxsamples is 1", () => {
+  const st = new SourceStats({ name: "g" });
+  st.accumulate(sample(T0, 0.5));
+  st.accumulate(sample(T0 + S, 0.5));
+  assert.equal(st.getSelectionData(T0 + S)!.enoughSamples, false);
+  const one = new SourceStats({ name: "h", maxSamples: 1 });
+  one.accumulate(sample(T0, 0.5));
+  one.accumulate(sample(T0 + S, 0.25));
+  assert.equal(one.sampleCount, 1);
+  const d = one.getSelectionData(T0 + S)!;
+  assert.equal(d.enoughSamples, true);
+  assert.equal(d.offset, 0.25);
+  assert.equal(d.frequency, 0);
+});
+
+Deno.test("delayTestInputs reports minimum delay and its standard deviation", () => {
+  const st = new SourceStats({ name: "i" });
+  const delays = [3e-4, 1e-4, 2e-4];
+  delays.forEach((d, i) => st.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d })));
+  const dt = st.delayTestInputs();
+  assert.equal(dt.minDelay, 1e-4);
+  close(dt.delaySd, 1e-4, 1e-15);
+  assert.equal(dt.samples, 3);
+  assert.deepEqual(new SourceStats({ name: "j" }).delayTestInputs(), {
+    minDelay: null,
+    delaySd: 0,
+    samples: 0,
+  });
+});
+
+Deno.test("weights favour low-delay samples", () => {
+  const st = new SourceStats({ name: "k" });
+  [1e-4, 1e-4, 3e-4, 1e-4].forEach((d, i) =>
+    st.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d }))
+  );
+  // delays sd = 1e-4, scale 5e-5; excess of the slow one = 1e-4 -> weight 1/(1+4).
+  assert.deepEqual(st.weights().map((w) => Math.round(w * 1e6) / 1e6), [1, 1, 0.2, 1]);
+});
+
+Deno.test("report gives the sourcestats row in ppm and seconds", () => {
+  const st = new SourceStats({ name: "192.0.2.1" });
+  for (let i = 0; i < 6; i++) st.accumulate(sample(T0 + BigInt(i * 10) * S, -1e-6 * i * 10));
+  const r = st.report(T0 + 60n * S);
+  assert.equal(r.name, "192.0.2.1");
+  assert.equal(r.np, 6);
+  assert.equal(r.span, 50);
+  close(r.frequencyPpm, -1, 1e-9);
+  close(r.offset, -60e-6, 1e-12);
+  close(r.lastSample!.error, 0.0051 + 0.001001, 1e-12);
+  assert.equal(r.lastSample!.ago, 10);
+});
