@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { AEAD_AES_SIV_CMAC_256, aeadById, AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
+
+function unhex(s: string): Uint8Array {
+  const c = s.replace(/\s+/g, "");
+  return Uint8Array.from(c.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+Deno.test("siv: RFC 5297 A.1 deterministic authenticated encryption", () => {
+  const key = unhex("fffefdfc fbfaf9f8 f7f6f5f4 f3f2f1f0 f0f1f2f3 f4f5f6f7 f8f9fafb fcfdfeff");
+  const ad = unhex("10111213 14151617 18191a1b 1c1d1e1f 20212223 24252627");
+  const pt = unhex("11223344 55667788 99aabbcc ddee");
+  const expected = unhex("85632d07 c6e8f37f 950acd32 0a2ecc93 40c02b96 90c4dc04 daef7f6a fe5c");
+  const sealed = AES_SIV_CMAC_256.seal(key, new Uint8Array(0), ad, pt);
+  assert.deepEqual(sealed, expected);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, new Uint8Array(0), ad, sealed), pt);
+});
+
+Deno.test("siv: RFC 5297 A.2 nonce-based authenticated encryption", () => {
+  const key = unhex("7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f");
+  const ad = [
+    unhex(
+      "00112233 44556677 8899aabb ccddeeff deaddada deaddada ffeeddcc bbaa9988 77665544 33221100",
+    ),
+    unhex("10203040 50607080 90a0"),
+  ];
+  const nonce = unhex("09f91102 9d74e35b d84156c5 635688c0");
+  const pt = unhex(
+    "74686973 20697320 736f6d65 20706c61 696e7465 78742074 6f20656e 63727970 74207573 696e6720 5349562d 414553",
+  );
+  const expected = unhex(
+    "7bdb6e3b 432667eb 06f4d14b ff2fbd0f cb900f2f ddbe4043 26601965 c889bf17 dba77ceb 094fa663 b7a3f748 ba8af829 ea64ad54 4a272e9c 485b62a3 fd5c0d",
+  );
+  assert.deepEqual(AES_SIV_CMAC_256.seal(key, nonce, ad, pt), expected);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, ad, expected), pt);
+});
+
+Deno.test("siv: any altered byte of tag, ciphertext, nonce or AD is rejected", () => {
+  const key = new Uint8Array(32).map((_, i) => i * 7);
+  const nonce = new Uint8Array(16).fill(3);
+  const ad = new Uint8Array(52).fill(9);
+  const pt = new Uint8Array(40).fill(1);
+  const sealed = AES_SIV_CMAC_256.seal(key, nonce, ad, pt);
+  for (let i = 0; i < sealed.length; i++) {
+    const bad = sealed.slice();
+    bad[i]! ^= 0x80;
+    assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, ad, bad), null, `byte ${i}`);
+  }
+  const badNonce = nonce.slice();
+  badNonce[0]! ^= 1;
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, badNonce, ad, sealed), null);
+  const badAd = ad.slice();
+  badAd[51]! ^= 1;
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, badAd, sealed), null);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, ad, sealed.subarray(0, 10)), null);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, ad, sealed), pt);
+});
+
+Deno.test("siv: empty plaintext still authenticates the AD and nonce (NTS client requests)", () => {
+  const key = new Uint8Array(32).fill(5);
+  const nonce = new Uint8Array(16).fill(1);
+  const a = AES_SIV_CMAC_256.seal(key, nonce, new Uint8Array(48).fill(1), new Uint8Array(0));
+  const b = AES_SIV_CMAC_256.seal(key, nonce, new Uint8Array(48).fill(2), new Uint8Array(0));
+  assert.deepEqual(a.length, 16);
+  assert.notDeepEqual(a, b);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, new Uint8Array(48).fill(1), a)?.length, 0);
+  assert.deepEqual(AES_SIV_CMAC_256.open(key, nonce, new Uint8Array(48).fill(2), a), null);
+});
+
+Deno.test("siv: wrong key length is a RangeError; AEAD 15 is known, others are not", () => {
+  assert.ok(aeadById(AEAD_AES_SIV_CMAC_256) === AES_SIV_CMAC_256);
+  assert.deepEqual(aeadById(16), undefined);
+  let thrown: unknown;
+  try {
+    AES_SIV_CMAC_256.seal(
+      new Uint8Array(16),
+      new Uint8Array(16),
+      new Uint8Array(1),
+      new Uint8Array(1),
+    );
+  } catch (e) {
+    thrown = e;
+  }
+  assert.ok(thrown instanceof RangeError);
+});
+
+Deno.test("siv: the TypeScript S2V used for empty plaintexts equals OpenSSL's tag (A.1, A.2)", async () => {
+  const { AesSivKey } = await import("../../ffi/libssl.ts");
+  const k = AesSivKey.create(
+    unhex("7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f"),
+  );
+  for (const len of [1, 15, 16, 17, 47]) {
+    const pt = new Uint8Array(len).map((_, i) => i + 1);
+    const ad = [new Uint8Array(len + 3).fill(7), new Uint8Array(5)];
+    const nonce = new Uint8Array(16).fill(len);
+    assert.deepEqual(k.s2v(ad, nonce, pt), k.seal(nonce, ad, pt).subarray(0, 16), `len ${len}`);
+  }
+});
