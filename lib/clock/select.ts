@@ -1,0 +1,427 @@
+/**
+ * Source selection and combining: which sources agree (intersection of their
+ * intervals, RFC 5905 §11.2.1, Marzullo style), which one is best, which
+ * others are combined with it, and the resulting {@linkcode ReferenceUpdate}.
+ * Behaviour follows chrony.conf(5) (`minsources`, `stratumweight`,
+ * `reselectdist`, `combinelimit`, `maxdistance`, `maxjitter`; source options
+ * `noselect`, `prefer`, `trust`, `require`) and the states of chronyc(1)
+ * `sources` and `selectdata`.
+ *
+ * @example
+ * ```ts
+ * import { selectSources } from "./select.ts";
+ * const result = selectSources([], {}, 0n);
+ * result.selected; // null
+ * result.events[0]?.message; // "Can't synchronise: no selectable sources"
+ * ```
+ * @module
+ */
+import type { LeapIndicator, ReferenceUpdate } from "./sample.ts";
+import type { SelectionData } from "./sourcestats.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+
+/** chrony.conf(5): minsources default 1. */
+export const DEFAULT_MIN_SOURCES = 1;
+/** chrony.conf(5): stratumweight default 0.001 s. */
+export const DEFAULT_STRATUM_WEIGHT = 0.001;
+/** chrony.conf(5): reselectdist default 100 µs. */
+export const DEFAULT_RESELECT_DIST = 100e-6;
+/** chrony.conf(5): combinelimit default 3. */
+export const DEFAULT_COMBINE_LIMIT = 3;
+/** chrony.conf(5): maxdistance default 3 s. */
+export const DEFAULT_MAX_DISTANCE = 3;
+/** chrony.conf(5): maxjitter default 1 s. */
+export const DEFAULT_MAX_JITTER = 1;
+/** Stratum at and above which a source is unsynchronised. RFC 5905 §7.3. */
+const MAX_STRATUM = 16;
+
+/** Per-source selection options (chrony.conf(5) `server` options). */
+export interface SourceSelectOptions {
+  /** Never select this source. */
+  noselect?: boolean;
+  /** Prefer this source over sources without the option. */
+  prefer?: boolean;
+  /** Assume its time is true; only another trusted source can outvote it. */
+  trust?: boolean;
+  /** No clock update unless at least one required source is selectable. */
+  require?: boolean;
+}
+
+/** One source offered to selection. */
+export interface Candidate {
+  /** Name used in events and reports (address or refclock name). */
+  name: string;
+  /** Reference ID of the source (for the ReferenceUpdate). */
+  refId: number;
+  /** IP address of an NTP source, null for a refclock. */
+  address: string | null;
+  /** Whether the source answered recently (reach register not zero). */
+  reachable: boolean;
+  /** Selection options of the source. */
+  options: SourceSelectOptions;
+  /** `SourceStats.getSelectionData(now)`, or null with no samples. */
+  data: SelectionData | null;
+}
+
+/** What the previous selection left behind (for hysteresis and event de-duplication). */
+export interface SelectionMemory {
+  /** Name of the source selected last time, or null. */
+  selected: string | null;
+  /** Reason synchronisation was impossible last time, or null. */
+  noSyncReason: string | null;
+}
+
+/** Global selection settings (chrony.conf(5)); all optional with chrony's defaults. */
+export interface SelectOptions {
+  /** `minsources`. */
+  minSources?: number;
+  /** `stratumweight`, seconds per stratum. */
+  stratumWeight?: number;
+  /** `reselectdist`, seconds. */
+  reselectDist?: number;
+  /** `combinelimit`. */
+  combineLimit?: number;
+  /** `maxdistance`, seconds. */
+  maxDistance?: number;
+  /** `maxjitter`, seconds. */
+  maxJitter?: number;
+  /** Result memory of the previous call. */
+  previous?: SelectionMemory;
+}
+
+/**
+ * Selection state of a source: names for code, `letter` as in chronyc(1)
+ * `selectdata`, `mark` as in the S column of `chronyc sources`.
+ */
+export type SelectState =
+  | "noselect"
+  | "unsynchronised"
+  | "unreachable"
+  | "bad-stats"
+  | "bad-distance"
+  | "jittery"
+  | "untrusted"
+  | "falseticker"
+  | "waits-sources"
+  | "nonpreferred"
+  | "distant"
+  | "combined"
+  | "selected";
+
+/** selectdata letter of each state (chronyc(1)); "unreachable" uses S (stale data) by our choice. */
+export const STATE_LETTER: Readonly<Record<SelectState, string>> = {
+  "noselect": "N",
+  "unsynchronised": "s",
+  "unreachable": "S",
+  "bad-stats": "M",
+  "bad-distance": "d",
+  "jittery": "~",
+  "untrusted": "T",
+  "falseticker": "x",
+  "waits-sources": "W",
+  "nonpreferred": "P",
+  "distant": "D",
+  "combined": "+",
+  "selected": "*",
+};
+
+/** `chronyc sources` mark of each state (chronyc(1)). */
+export const STATE_MARK: Readonly<Record<SelectState, string>> = {
+  "noselect": "?",
+  "unsynchronised": "?",
+  "unreachable": "?",
+  "bad-stats": "?",
+  "bad-distance": "~",
+  "jittery": "~",
+  "untrusted": "x",
+  "falseticker": "x",
+  "waits-sources": "-",
+  "nonpreferred": "-",
+  "distant": "-",
+  "combined": "+",
+  "selected": "*",
+};
+
+/** Selection outcome of one source. */
+export interface SourceStatus {
+  /** State name. */
+  state: SelectState;
+  /** selectdata letter. */
+  letter: string;
+  /** sources mark. */
+  mark: string;
+  /** Score used to pick the best source (distance + stratum weight + reselect penalty), s; null if not scored. */
+  score: number | null;
+}
+
+/** Something to log, as a value. */
+export type SelectEvent =
+  | { kind: "selected"; source: string; message: string }
+  | { kind: "no-sync"; reason: string; message: string };
+
+/** Result of {@linkcode selectSources}. */
+export interface SelectResult {
+  /** Status per candidate, same order as the input. */
+  statuses: SourceStatus[];
+  /** Index of the selected candidate, or null. */
+  selected: number | null;
+  /** Estimate for the reference, or null when the clock must not be updated. */
+  update: ReferenceUpdate | null;
+  /** Events to log (selection changes, loss of synchronisation). */
+  events: SelectEvent[];
+  /** Pass as `previous` to the next call. */
+  memory: SelectionMemory;
+}
+
+/** Reasons reported when no update is possible (chronyd log texts). */
+export const NO_SYNC = {
+  noSelectable: "no selectable sources",
+  noMajority: "no majority",
+  notEnough: "not enough selectable sources",
+  noRequired: "no required source selectable",
+} as const;
+
+function status(state: SelectState, score: number | null = null): SourceStatus {
+  return { state, letter: STATE_LETTER[state], mark: STATE_MARK[state], score };
+}
+
+/**
+ * Interval intersection: finds the region covered by the most intervals,
+ * trusted intervals counting first (lexicographic (trusted, all)). Touching
+ * intervals overlap. Returns the region and its depth.
+ */
+export function intersect(
+  intervals: readonly { lo: number; hi: number; trusted: boolean }[],
+): { lo: number; hi: number; depth: number; trustDepth: number } | null {
+  type Edge = { at: number; open: boolean; trusted: boolean };
+  const edges: Edge[] = [];
+  for (const iv of intervals) {
+    edges.push({ at: iv.lo, open: true, trusted: iv.trusted });
+    edges.push({ at: iv.hi, open: false, trusted: iv.trusted });
+  }
+  // Openings before closings at the same point: closed intervals.
+  edges.sort((a, b) => a.at - b.at || (a.open === b.open ? 0 : a.open ? -1 : 1));
+  let depth = 0, trustDepth = 0;
+  let best: { lo: number; hi: number; depth: number; trustDepth: number } | null = null;
+  let open = false;
+  for (const e of edges) {
+    if (e.open) {
+      depth++;
+      if (e.trusted) trustDepth++;
+      if (
+        best === null || trustDepth > best.trustDepth ||
+        (trustDepth === best.trustDepth && depth > best.depth)
+      ) {
+        best = { lo: e.at, hi: e.at, depth, trustDepth };
+        open = true;
+      }
+    } else {
+      if (open && best !== null) {
+        best.hi = e.at;
+        open = false;
+      }
+      depth--;
+      if (e.trusted) trustDepth--;
+    }
+  }
+  return best;
+}
+
+function overlaps(d: SelectionData, lo: number, hi: number): boolean {
+  return d.lo <= hi && d.hi >= lo;
+}
+
+function weightedMean(w: readonly number[], v: readonly number[], sumW: number): number {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) s += w[i]! * v[i]!;
+  return s / sumW;
+}
+
+/**
+ * Selects the synchronisation source among `candidates` and combines the
+ * agreeing sources close enough to it.
+ *
+ * Steps: mark unusable sources (noselect, no data, unreachable, unsynchronised,
+ * too few samples, distance > maxdistance, stddev > maxjitter); intersect the
+ * intervals `offset ± rootDistance` of the rest; sources outside the largest
+ * agreeing set are falsetickers (`untrusted` when trusted sources exist); no
+ * update without a majority (more than half, or a trusted source in the set),
+ * with fewer than `minsources` agreeing, or when `require` sources exist and
+ * none agrees. The best source has the least `rootDistance + stratumWeight *
+ * stratum`, with `reselectDist` added to all but the previously selected
+ * source; `prefer` sources are chosen over the rest. Agreeing sources with
+ * distance below `combineLimit` times the selected one's and a frequency
+ * within `combineLimit * (skew + selected skew)` of it are combined, weighted
+ * by 1 / rootDistance. Root delay and dispersion are the selected source's.
+ *
+ * @param now local time at which the candidates' data were taken
+ */
+export function selectSources(
+  candidates: readonly Candidate[],
+  options: SelectOptions,
+  now: Timestamp,
+): SelectResult {
+  const minSources = options.minSources ?? DEFAULT_MIN_SOURCES;
+  const stratumWeight = options.stratumWeight ?? DEFAULT_STRATUM_WEIGHT;
+  const reselectDist = options.reselectDist ?? DEFAULT_RESELECT_DIST;
+  const combineLimit = options.combineLimit ?? DEFAULT_COMBINE_LIMIT;
+  const maxDistance = options.maxDistance ?? DEFAULT_MAX_DISTANCE;
+  const maxJitter = options.maxJitter ?? DEFAULT_MAX_JITTER;
+  const previous = options.previous ?? { selected: null, noSyncReason: null };
+
+  const statuses: SourceStatus[] = [];
+  const usable: number[] = [];
+  for (const [i, c] of candidates.entries()) {
+    const d = c.data;
+    let state: SelectState | null = null;
+    if (c.options.noselect) state = "noselect";
+    else if (d === null) state = "bad-stats";
+    else if (!c.reachable) state = "unreachable";
+    else if (d.leap === 3 || d.stratum >= MAX_STRATUM) state = "unsynchronised";
+    else if (!d.enoughSamples) state = "bad-stats";
+    else if (d.rootDistance > maxDistance) state = "bad-distance";
+    else if (d.stdDev > maxJitter) state = "jittery";
+    statuses.push(status(state ?? "waits-sources"));
+    if (state === null) usable.push(i);
+  }
+
+  const fail = (reason: string, selectedState: SelectState | null): SelectResult => {
+    if (selectedState !== null) { for (const i of usable) statuses[i] = status(selectedState); }
+    const events: SelectEvent[] = previous.noSyncReason === reason ? [] : [{
+      kind: "no-sync",
+      reason,
+      message: `Can't synchronise: ${reason}`,
+    }];
+    return {
+      statuses,
+      selected: null,
+      update: null,
+      events,
+      memory: { selected: null, noSyncReason: reason },
+    };
+  };
+
+  if (usable.length === 0) return fail(NO_SYNC.noSelectable, null);
+
+  const dataOf = (i: number): SelectionData => candidates[i]!.data!;
+  const region = intersect(usable.map((i) => ({
+    lo: dataOf(i).lo,
+    hi: dataOf(i).hi,
+    trusted: candidates[i]!.options.trust === true,
+  })));
+  const anyTrusted = usable.some((i) => candidates[i]!.options.trust === true);
+  if (region === null || (region.trustDepth === 0 && 2 * region.depth <= usable.length)) {
+    return fail(NO_SYNC.noMajority, "falseticker");
+  }
+  const agreeing: number[] = [];
+  for (const i of usable) {
+    if (overlaps(dataOf(i), region.lo, region.hi)) agreeing.push(i);
+    else {
+      const untrusted = anyTrusted && candidates[i]!.options.trust !== true;
+      statuses[i] = status(untrusted ? "untrusted" : "falseticker");
+    }
+  }
+
+  const requiredExist = usable.some((i) => candidates[i]!.options.require === true);
+  if (requiredExist && !agreeing.some((i) => candidates[i]!.options.require === true)) {
+    for (const i of agreeing) statuses[i] = status("waits-sources");
+    return fail(NO_SYNC.noRequired, null);
+  }
+  if (agreeing.length < minSources) {
+    for (const i of agreeing) statuses[i] = status("waits-sources");
+    return fail(NO_SYNC.notEnough, null);
+  }
+
+  let pool = agreeing;
+  if (agreeing.some((i) => candidates[i]!.options.prefer === true)) {
+    pool = agreeing.filter((i) => candidates[i]!.options.prefer === true);
+    for (const i of agreeing) if (!pool.includes(i)) statuses[i] = status("nonpreferred");
+  }
+
+  let best = -1, bestScore = Infinity;
+  const scores = new Map<number, number>();
+  for (const i of pool) {
+    const d = dataOf(i);
+    const penalty = candidates[i]!.name === previous.selected ? 0 : reselectDist;
+    const score = d.rootDistance + stratumWeight * d.stratum + penalty;
+    scores.set(i, score);
+    if (score < bestScore) {
+      bestScore = score;
+      best = i;
+    }
+  }
+  const sel = dataOf(best);
+  const combined: number[] = [best];
+  for (const i of pool) {
+    if (i === best) continue;
+    const d = dataOf(i);
+    const close = d.rootDistance < combineLimit * sel.rootDistance &&
+      Math.abs(d.frequency - sel.frequency) <= combineLimit * (d.skew + sel.skew);
+    if (close) {
+      combined.push(i);
+      statuses[i] = status("combined", scores.get(i) ?? null);
+    } else statuses[i] = status("distant", scores.get(i) ?? null);
+  }
+  statuses[best] = status("selected", bestScore);
+
+  const data = combined.map(dataOf);
+  const w = data.map((d) => 1 / d.rootDistance);
+  const sumW = w.reduce((a, b) => a + b, 0);
+  const offset = weightedMean(w, data.map((d) => d.offset), sumW);
+  const frequency = weightedMean(w, data.map((d) => d.frequency), sumW);
+  const offsetVar = weightedMean(
+    w,
+    data.map((d) => d.offsetSd ** 2 + (d.offset - offset) ** 2),
+    sumW,
+  );
+  const freqVar = weightedMean(
+    w,
+    data.map((d) => d.frequencySd ** 2 + (d.frequency - frequency) ** 2),
+    sumW,
+  );
+  const skew = weightedMean(w, data.map((d) => d.skew), sumW);
+
+  const selCandidate = candidates[best]!;
+  const events: SelectEvent[] = [];
+  if (previous.selected !== selCandidate.name) {
+    events.push({
+      kind: "selected",
+      source: selCandidate.name,
+      message: `Selected source ${selCandidate.name}`,
+    });
+  }
+  const update: ReferenceUpdate = {
+    refId: selCandidate.refId,
+    address: selCandidate.address,
+    stratum: sel.stratum + 1,
+    leap: voteLeap(data.map((d) => d.leap)),
+    refTime: now,
+    offset,
+    offsetSd: Math.sqrt(offsetVar),
+    frequency,
+    frequencySd: Math.sqrt(freqVar),
+    skew,
+    rootDelay: sel.rootDelay,
+    rootDispersion: sel.rootDispersion,
+    combined: combined.length,
+  };
+  return {
+    statuses,
+    selected: best,
+    update,
+    events,
+    memory: { selected: selCandidate.name, noSyncReason: null },
+  };
+}
+
+/** Leap second announced by more than half of the combined sources, else none. */
+export function voteLeap(leaps: readonly LeapIndicator[]): LeapIndicator {
+  let ins = 0, del = 0;
+  for (const l of leaps) {
+    if (l === 1) ins++;
+    else if (l === 2) del++;
+  }
+  if (2 * ins > leaps.length) return 1;
+  if (2 * del > leaps.length) return 2;
+  return 0;
+}

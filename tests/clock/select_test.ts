@@ -1,0 +1,292 @@
+import assert from "node:assert/strict";
+import type { SelectionData } from "../../lib/clock/sourcestats.ts";
+import {
+  type Candidate,
+  intersect,
+  selectSources,
+  type SourceSelectOptions,
+  voteLeap,
+} from "../../lib/clock/select.ts";
+
+const NOW = 1_700_000_000_000_000_000n;
+
+function data(offset: number, dist: number, extra: Partial<SelectionData> = {}): SelectionData {
+  return {
+    offset,
+    offsetSd: 1e-6,
+    rootDelay: dist,
+    rootDispersion: dist / 2,
+    rootDistance: dist,
+    lo: offset - dist,
+    hi: offset + dist,
+    stratum: 2,
+    leap: 0,
+    frequency: 1e-6,
+    frequencySd: 1e-9,
+    skew: 1e-8,
+    stdDev: 1e-6,
+    samples: 8,
+    enoughSamples: true,
+    lastSampleTime: NOW,
+    ...extra,
+  };
+}
+
+function cand(
+  name: string,
+  d: SelectionData | null,
+  options: SourceSelectOptions = {},
+  reachable = true,
+): Candidate {
+  return { name, refId: name.length, address: name, reachable, options, data: d };
+}
+
+function marks(r: ReturnType<typeof selectSources>): string {
+  return r.statuses.map((s) => s.mark).join("");
+}
+
+function letters(r: ReturnType<typeof selectSources>): string {
+  return r.statuses.map((s) => s.letter).join("");
+}
+
+Deno.test("five sources with two 1 s off: three agree and are combined, two are falsetickers", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0.001, 0.01)),
+      cand("b", data(1.0, 0.01)),
+      cand("c", data(0.002, 0.012)),
+      cand("d", data(-0.001, 0.015)),
+      cand("e", data(1.001, 0.01)),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(marks(r), "*x++x");
+  assert.equal(r.selected, 0);
+  assert.equal(r.update!.combined, 3);
+  assert.deepEqual(r.events, [{ kind: "selected", source: "a", message: "Selected source a" }]);
+  assert.equal(r.memory.selected, "a");
+});
+
+Deno.test("combined offset is weighted by inverse root distance", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0.001, 0.01)),
+      cand("b", data(0.004, 0.02)),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(marks(r), "*+");
+  // weights 100 and 50: (0.1 + 0.2) / 150 = 0.002
+  assert.ok(Math.abs(r.update!.offset - 0.002) < 1e-15, `${r.update!.offset}`);
+  // offsetSd: sqrt((100 (1e-12 + 1e-6) + 50 (1e-12 + 4e-6)) / 150)
+  const expSd = Math.sqrt((100 * (1e-12 + 1e-6) + 50 * (1e-12 + 4e-6)) / 150);
+  assert.ok(Math.abs(r.update!.offsetSd - expSd) < 1e-15);
+  assert.equal(r.update!.frequency, 1e-6);
+  assert.equal(r.update!.rootDelay, 0.01);
+  assert.equal(r.update!.rootDispersion, 0.005);
+  assert.equal(r.update!.stratum, 3);
+  assert.equal(r.update!.refTime, NOW);
+  assert.equal(r.update!.address, "a");
+});
+
+Deno.test("sources beyond combinelimit times the selected distance are not combined", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("b", data(0, 0.031)),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "*D");
+  assert.equal(r.update!.combined, 1);
+  assert.equal(r.update!.offset, 0);
+  const none = selectSources([cand("a", data(0, 0.01)), cand("b", data(0, 0.011))], {
+    combineLimit: 0,
+  }, NOW);
+  assert.equal(letters(none), "*D");
+});
+
+Deno.test("sources with a different frequency are not combined", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("b", data(0, 0.01, { frequency: 2e-6 })),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "*D");
+});
+
+Deno.test("two disagreeing sources give no majority", () => {
+  const r = selectSources([cand("a", data(0, 0.01)), cand("b", data(1, 0.01))], {}, NOW);
+  assert.equal(r.selected, null);
+  assert.equal(r.update, null);
+  assert.equal(marks(r), "xx");
+  assert.deepEqual(r.events, [{
+    kind: "no-sync",
+    reason: "no majority",
+    message: "Can't synchronise: no majority",
+  }]);
+  // The same reason is not reported twice in a row.
+  const again = selectSources([cand("a", data(0, 0.01)), cand("b", data(1, 0.01))], {
+    previous: r.memory,
+  }, NOW);
+  assert.deepEqual(again.events, []);
+});
+
+Deno.test("no usable sources: no selectable sources", () => {
+  const r = selectSources(
+    [
+      cand("n", data(0, 0.01), { noselect: true }),
+      cand("m", null),
+      cand("u", data(0, 0.01), {}, false),
+      cand("s", data(0, 0.01, { leap: 3 })),
+      cand("f", data(0, 0.01, { enoughSamples: false })),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "NMSsM");
+  assert.equal(marks(r), "?????");
+  assert.equal(r.events[0]!.message, "Can't synchronise: no selectable sources");
+});
+
+Deno.test("maxdistance and maxjitter reject sources with ~", () => {
+  const r = selectSources(
+    [
+      cand("far", data(0, 4)),
+      cand("jit", data(0, 0.01, { stdDev: 2 })),
+      cand("ok", data(0, 0.02)),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "d~*");
+  assert.equal(marks(r), "~~*");
+  const strict = selectSources([cand("ok", data(0, 0.02))], { maxDistance: 0.01 }, NOW);
+  assert.equal(letters(strict), "d");
+});
+
+Deno.test("prefer picks a preferred source over a closer one", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("p", data(0, 0.02), { prefer: true }),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "P*");
+  assert.equal(r.update!.combined, 1);
+});
+
+Deno.test("trusted source outvotes two agreeing untrusted ones", () => {
+  const r = selectSources(
+    [
+      cand("t", data(0, 0.01), { trust: true }),
+      cand("a", data(1, 0.01)),
+      cand("b", data(1.001, 0.01)),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(r), "*TT");
+  assert.equal(r.selected, 0);
+});
+
+Deno.test("require: no update unless a required source agrees", () => {
+  const sources = [
+    cand("r", data(1, 0.01), { require: true }),
+    cand("a", data(0, 0.01)),
+    cand("b", data(0.001, 0.01)),
+  ];
+  const r = selectSources(sources, {}, NOW);
+  assert.equal(letters(r), "xWW");
+  assert.equal(r.update, null);
+  assert.equal(r.events[0]!.message, "Can't synchronise: no required source selectable");
+  const ok = selectSources(
+    [
+      cand("r", data(0, 0.02), { require: true }),
+      sources[1]!,
+      sources[2]!,
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(letters(ok), "+*+");
+});
+
+Deno.test("minsources: waits until enough sources agree", () => {
+  const two = [cand("a", data(0, 0.01)), cand("b", data(0, 0.01))];
+  const r = selectSources(two, { minSources: 3 }, NOW);
+  assert.equal(letters(r), "WW");
+  assert.equal(r.update, null);
+  assert.equal(selectSources(two, { minSources: 2 }, NOW).selected, 0);
+});
+
+Deno.test("reselectdist keeps the current source until another is better by more than it", () => {
+  const prev = { selected: "b", noSyncReason: null };
+  const close = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("b", data(0, 0.01005)),
+    ],
+    { previous: prev },
+    NOW,
+  );
+  assert.equal(close.selected, 1);
+  assert.deepEqual(close.events, []);
+  const better = selectSources(
+    [
+      cand("a", data(0, 0.0098)),
+      cand("b", data(0, 0.01005)),
+    ],
+    { previous: prev },
+    NOW,
+  );
+  assert.equal(better.selected, 0);
+  assert.equal(better.events[0]!.message, "Selected source a");
+});
+
+Deno.test("stratumweight adds distance per stratum", () => {
+  const r = selectSources(
+    [
+      cand("s3", data(0, 0.01, { stratum: 3 })),
+      cand("s1", data(0, 0.0105, { stratum: 1 })),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(r.selected, 1);
+  assert.ok(Math.abs(r.statuses[1]!.score! - (0.0105 + 0.001 + 100e-6)) < 1e-15);
+});
+
+Deno.test("intersect finds the deepest region, counting trusted intervals first", () => {
+  assert.deepEqual(
+    intersect([
+      { lo: 0, hi: 2, trusted: false },
+      { lo: 1, hi: 3, trusted: false },
+      { lo: 5, hi: 6, trusted: false },
+    ]),
+    { lo: 1, hi: 2, depth: 2, trustDepth: 0 },
+  );
+  assert.deepEqual(
+    intersect([
+      { lo: 0, hi: 2, trusted: false },
+      { lo: 1, hi: 3, trusted: false },
+      { lo: 5, hi: 6, trusted: true },
+    ]),
+    { lo: 5, hi: 6, depth: 1, trustDepth: 1 },
+  );
+  assert.equal(intersect([]), null);
+});
+
+Deno.test("leap is voted by more than half of the combined sources", () => {
+  assert.equal(voteLeap([1, 1, 0]), 1);
+  assert.equal(voteLeap([1, 0]), 0);
+  assert.equal(voteLeap([2, 2, 2]), 2);
+});
