@@ -1,0 +1,197 @@
+/**
+ * Which parts of chrony.conf horae really implements. Every directive is
+ * parsed and validated; this table says whether the daemon acts on it. Keys
+ * are directive names, `directive.option` for options of server/pool/peer,
+ * refclock, local and hwtimestamp, and `log.kind` for log kinds. To announce
+ * a new feature, flip one line to `"implemented"`.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./parse.ts";
+ * import { unsupportedUses } from "./support.ts";
+ * const r = parseConfig("hwtimestamp eth0\n", { file: "/etc/chrony.conf" });
+ * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "hwtimestamp" }]
+ * ```
+ * @module
+ */
+
+import type { ParseResult } from "./parse.ts";
+
+/** Whether the daemon acts on a directive, option or log kind. */
+export type SupportStatus = "implemented" | "notSupported";
+
+const I: SupportStatus = "implemented";
+const N: SupportStatus = "notSupported";
+
+/** The support table. Absent keys (e.g. options of an implemented directive) count as implemented. */
+export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
+  // time sources
+  server: I,
+  pool: I,
+  peer: I,
+  "source.key": N,
+  "source.nts": N,
+  "source.certset": N,
+  "source.ntsport": N,
+  "source.xleave": N,
+  "source.copy": N,
+  "source.extfield": N,
+  initstepslew: N,
+  refclock: N,
+  manual: N,
+  acquisitionport: N,
+  bindacqaddress: N,
+  bindacqdevice: N,
+  dscp: N,
+  dumpdir: N,
+  maxsamples: N,
+  minsamples: N,
+  ntsaeads: N,
+  ntsdumpdir: N,
+  ntscachedir: N,
+  ntsrefresh: N,
+  ntstrustedcerts: N,
+  nosystemcert: N,
+  nocerttimecheck: N,
+  refresh: N,
+  // source selection
+  authselectmode: N,
+  combinelimit: I,
+  maxdistance: I,
+  maxjitter: I,
+  maxstratum: N,
+  minstratum: N,
+  minsources: I,
+  reselectdist: I,
+  stratumweight: I,
+  // system clock
+  clockprecision: N,
+  corrtimeratio: I,
+  driftfile: I,
+  fallbackdrift: N,
+  leapsecmode: N,
+  leapsectz: I,
+  leapseclist: N,
+  makestep: I,
+  maxchange: I,
+  maxclockerror: N,
+  maxdrift: N,
+  maxupdateskew: I,
+  maxslewrate: I,
+  tempcomp: N,
+  // NTP server
+  allow: I,
+  deny: I,
+  bindaddress: I,
+  binddevice: N,
+  broadcast: N,
+  clientloglimit: I,
+  noclientlog: I,
+  local: I,
+  ntpsigndsocket: N,
+  ntsport: N,
+  ntsservercert: N,
+  ntsserverkey: N,
+  ntsprocesses: N,
+  maxntsconnections: N,
+  ntsntpserver: N,
+  ntsrotate: N,
+  port: I,
+  ratelimit: I,
+  ntsratelimit: N,
+  smoothtime: N,
+  // command access
+  bindcmdaddress: I,
+  bindcmddevice: N,
+  cmdallow: I,
+  cmddeny: I,
+  cmdport: I,
+  cmdratelimit: N,
+  opencommands: N,
+  // RTC
+  hwclockfile: N,
+  rtcautotrim: N,
+  rtcdevice: N,
+  rtcfile: N,
+  rtconutc: N,
+  rtcsync: I,
+  // logging
+  log: I,
+  "log.rtc": N,
+  "log.refclocks": N,
+  "log.tempcomp": N,
+  logbanner: N,
+  logchange: N,
+  logdir: I,
+  mailonchange: N,
+  // miscellaneous
+  confdir: I,
+  sourcedir: I,
+  include: I,
+  hwtimestamp: N,
+  hwtstimeout: N,
+  maxtxbuffers: N,
+  keyfile: N,
+  lock_all: N,
+  pidfile: I,
+  ptpport: N,
+  ptpdomain: N,
+  sched_priority: N,
+  user: N,
+  // obsolete: accepted and ignored, nothing to support
+  commandkey: I,
+  dumponexit: I,
+  generatecommandkey: I,
+  linux_freq_scale: I,
+  linux_hz: I,
+};
+
+/** One use of something not supported yet. */
+export interface UnsupportedUse {
+  file: string;
+  line: number;
+  /** `"hwtimestamp"`, `"nts option of server"`, `"log rtc"`... */
+  what: string;
+}
+
+/** Status of a key; unknown keys count as implemented. */
+export function supportOf(key: string): SupportStatus {
+  return SUPPORT[key] ?? I;
+}
+
+// Source options whose keys in the table share the "source." prefix.
+const SOURCE_DIRECTIVES = ["server", "pool", "peer"];
+
+/**
+ * Every use in `result` of a directive, source option or log kind that is
+ * `notSupported`, in file order, for the daemon to log at start-up as
+ * `file:line: "what" is not supported yet`.
+ */
+export function unsupportedUses(result: Pick<ParseResult, "directives">): UnsupportedUse[] {
+  const out: UnsupportedUse[] = [];
+  for (const d of result.directives) {
+    const at = { file: d.file, line: d.line };
+    if (supportOf(d.name) === N) {
+      out.push({ ...at, what: d.name });
+      continue;
+    }
+    if (SOURCE_DIRECTIVES.includes(d.name)) {
+      for (const a of d.args.slice(1)) {
+        const opt = a.toLowerCase();
+        if (supportOf(`source.${opt}`) === N) {
+          out.push({ ...at, what: `${opt} option of ${d.name}` });
+        }
+      }
+    } else if (d.name === "log") {
+      for (const a of d.args) {
+        if (supportOf(`log.${a}`) === N) out.push({ ...at, what: `log ${a}` });
+      }
+    }
+  }
+  return out;
+}
+
+/** The start-up message for one unsupported use. */
+export function formatUnsupported(u: UnsupportedUse): string {
+  return `${u.file}:${u.line}: "${u.what}" is not supported yet`;
+}
