@@ -1,0 +1,683 @@
+/**
+ * One upstream NTP source as a sans-IO state machine: a server or pool member
+ * polled in client mode (3), or a basic symmetric peer (mode 1). It never
+ * reads the clock, opens a socket or arms a timer: the caller feeds events
+ * (`onTimer`, `onPacket`, `onTxTimestamp`, `setOnline`, `burst`) with the
+ * current time and carries out the returned {@link SourceAction}s.
+ *
+ * Rules implemented (chrony.conf(5), RFC 5905 §8, §13):
+ * - Requests in client mode carry only mode, version and poll, and a random
+ *   64-bit transmit timestamp (as the captured chronyd 4.3 request does, RFC
+ *   9109 data minimisation); the local send time is kept aside as T1 and the
+ *   random value must come back as the origin timestamp. Peer requests carry
+ *   real timestamps (the peer needs them).
+ * - Reachability: every request that is a poll shifts the 8-bit register;
+ *   a response passing tests 1-3 sets bit 0. When the register becomes zero
+ *   (8 unanswered polls) a `{kind:"unreachable"}` action is returned, and
+ *   every further unanswered poll raises the poll by one, up to maxpoll.
+ * - iburst: at start and on going online, a burst of up to 8 requests 2 s
+ *   apart that ends after 4 good samples (`burst 4/8`). `burst` option: when
+ *   a response fails the delay tests, a burst of up to 4 requests (ending
+ *   after 1 good one), only if the poll is at least minpoll + 1 (chrony.conf:
+ *   the average interval stays at or above minpoll).
+ * - presend N: when the poll is >= N, an extra request goes 2 s before each
+ *   poll; it does not count as a poll.
+ * - Poll adaptation: the caller (source statistics) calls
+ *   `setPollAdjustment(delta)` after each sample; deltas add up in a score and
+ *   each whole +1 / -1 moves the poll one step within minpoll..maxpoll. The
+ *   intended input: +1/polltarget-ish positive steps while the regression
+ *   holds at least `polltarget` samples, a negative value when the offset is
+ *   larger than the statistics expected.
+ * - Tests as `chronyc ntpdata` reports them: 1 duplicate, 2 bogus (origin !=
+ *   our transmit), 3 zero timestamps; 5 authentication (always passes here),
+ *   6 leap 3 or stratum >= 16 (unsynchronised), 7 root distance >= 16 s or
+ *   reference time after transmit; A maxdelay (and server response time
+ *   between 0 and 4 s), B maxdelayratio, C maxdelaydevratio, D loop (the
+ *   server's refid is ours). Tests 1-3 gate reachability; all must pass for a
+ *   sample.
+ * - Kiss-o'-Death (stratum 0 with a valid origin, RFC 5905 §7.4): RATE raises
+ *   the poll by one (and minpoll for this source); DENY and RSTR stop the
+ *   source (`{kind:"demobilize"}`); other codes are ignored.
+ * - Offset, delay, dispersion per RFC 5905 §8 with local and remote
+ *   precision and `maxClockError` ppm over the exchange; `asymmetry` and
+ *   `offset` correct the offset as chrony.conf(5) describes. Sign of samples:
+ *   local minus source (positive: we are fast).
+ *
+ * @example
+ * ```ts
+ * import { NtpSource } from "./source.ts";
+ * const src = new NtpSource("192.0.2.1", { iburst: true }, {
+ *   randomBytes: (n) => new Uint8Array(n).fill(7),
+ * });
+ * const actions = src.onTimer(1_700_000_000_000_000_000n);
+ * actions.map((a) => a.kind); // ["send", "timer"]
+ * ```
+ * @module
+ */
+import type { LeapIndicator, Sample } from "../clock/sample.ts";
+import { addSeconds, diffSeconds, type Timestamp } from "../time/timestamp.ts";
+import {
+  decodePacket,
+  encodePacket,
+  MODE_ACTIVE,
+  MODE_CLIENT,
+  MODE_PASSIVE,
+  MODE_SERVER,
+  newPacket,
+  type NtpPacket,
+  ntpToTimestamp,
+  PacketError,
+  timestampToNtp,
+} from "./packet.ts";
+import { clampPoll, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, pollSeconds } from "./poll_interval.ts";
+import { ReachRegister } from "./reach.ts";
+import { refIdFromText, refIdToText } from "./reference_id.ts";
+import { SampleFilter } from "./sample_filter.ts";
+
+/** Interval between requests of a burst, seconds (chrony: bursts at 2 s). */
+export const BURST_INTERVAL = 2;
+/** iburst: stop after this many good samples. chrony.conf(5): "burst of 4-8 requests". */
+export const IBURST_GOOD = 4;
+/** iburst: at most this many requests. chrony.conf(5). */
+export const IBURST_TOTAL = 8;
+/** `burst` option: at most this many requests. chrony.conf(5): "up to 4 requests". */
+export const BURST_TOTAL = 4;
+/** Seconds between a presend request and the poll. chrony.conf(5): "a short time (2 seconds)". */
+export const PRESEND_ADVANCE = 2;
+/** Maximum dispersion and root distance, seconds. RFC 5905 §7.2 MAXDISP. */
+export const MAX_DISTANCE = 16;
+/** Stratum meaning unsynchronised. RFC 5905 §7.2 MAXSTRAT. */
+export const MAX_STRATUM = 16;
+/** Longest accepted server processing time (T3 - T2), seconds (our choice). */
+export const MAX_SERVER_INTERVAL = 4;
+/** Recent delays and offsets kept for tests B and C. */
+export const DELAY_HISTORY = 8;
+/** Precision field of our client requests: chronyd 4.3 sends 0x20 (captured). */
+export const REQUEST_PRECISION = 32;
+
+/** Options of one source; names and defaults follow chrony.conf(5) `server`/`peer`. */
+export interface NtpSourceOptions {
+  /** "server" and "pool" poll in client mode; "peer" in symmetric active mode. Default "server". */
+  kind: "server" | "pool" | "peer";
+  /** UDP port of the source. Default 123. */
+  port: number;
+  /** log2 s. Default 6. */
+  minpoll: number;
+  /** log2 s. Default 10. */
+  maxpoll: number;
+  /** Start (and go online) with a burst of 4-8 requests. Default false. */
+  iburst: boolean;
+  /** Burst of up to 4 requests when a measurement is bad. Default false. */
+  burst: boolean;
+  /** log2 s: polls at least this long get a request 2 s before; absent: none. */
+  presend?: number;
+  /** NTP version of our requests, 1..4. Default 4. */
+  version: number;
+  /** Seconds. Default 3. */
+  maxdelay: number;
+  /** Absent: test B disabled. */
+  maxdelayratio?: number;
+  /** Default 10. */
+  maxdelaydevratio: number;
+  /** Seconds; absent: the minimum of recent delays. */
+  mindelay?: number;
+  /** -0.5..+0.5; absent: 0 (chrony estimates it; we do not yet). */
+  asymmetry?: number;
+  /** Seconds added to measured offsets as chrony.conf(5) describes. Default 0. */
+  offset: number;
+  /** Median filter length in polls; absent: no filter. */
+  filter?: number;
+  /** Target samples for poll adaptation. Default 8. */
+  polltarget: number;
+  /** Start offline. Default false. */
+  offline: boolean;
+  /** Go offline when sending fails. Default false. */
+  autoOffline: boolean;
+  /** Raise the source's stratum to at least this. Default 0. */
+  minstratum: number;
+  /** Frequency error bound of our clock, ppm (chrony `maxclockerror`, default 1). */
+  maxClockError: number;
+  /** Precision of our clock, seconds. Default 2^-20. */
+  precision: number;
+}
+
+/** chrony's defaults for {@link NtpSourceOptions}. */
+export const DEFAULT_SOURCE_OPTIONS: Readonly<NtpSourceOptions> = {
+  kind: "server",
+  port: 123, // chrony.conf(5): port default 123
+  minpoll: DEFAULT_MINPOLL,
+  maxpoll: DEFAULT_MAXPOLL,
+  iburst: false,
+  burst: false,
+  version: 4,
+  maxdelay: 3, // chrony.conf(5): maxdelay default 3 s
+  maxdelaydevratio: 10, // chrony.conf(5): default 10.0
+  offset: 0,
+  polltarget: 8, // chrony.conf(5): polltarget default 8
+  offline: false,
+  autoOffline: false,
+  minstratum: 0,
+  maxClockError: 1, // chrony.conf(5): maxclockerror default 1 ppm
+  precision: 2 ** -20,
+};
+
+/** What the source needs from outside: random bytes (for transmit timestamps). */
+export interface NtpSourceDeps {
+  /** `n` random bytes. */
+  randomBytes: (n: number) => Uint8Array;
+}
+
+/** Why a source stopped. */
+export type DemobilizeReason = "kod-deny" | "kod-rstr";
+
+/** What the caller must do. */
+export type SourceAction =
+  /** Send these bytes to the source's address and port; report the kernel TX time via onTxTimestamp. */
+  | { kind: "send"; bytes: Uint8Array }
+  /** Call onTimer at `at`, replacing any earlier timer; `null` cancels it. */
+  | { kind: "timer"; at: Timestamp | null }
+  /** A new measurement for the source statistics. */
+  | { kind: "sample"; sample: Sample }
+  /** The reach register just became zero. */
+  | { kind: "unreachable" }
+  /** The server sent a Kiss-o'-Death with this code ("RATE", "DENY", ...). */
+  | { kind: "kod"; code: string }
+  /** Stop polling this source for good. */
+  | { kind: "demobilize"; reason: DemobilizeReason };
+
+/** Results of the packet tests as `chronyc ntpdata` prints them. */
+export interface TestResults {
+  /** Tests 1-3: duplicate, bogus, zero timestamps (true = pass). */
+  t123: [boolean, boolean, boolean];
+  /** Tests 5-7: authentication, synchronised, root distance. */
+  t567: [boolean, boolean, boolean];
+  /** Tests A-D: maxdelay, maxdelayratio, maxdelaydevratio, loop. */
+  tABCD: [boolean, boolean, boolean, boolean];
+}
+
+/** What `chronyc sources` and `chronyc ntpdata` show about the source. */
+export interface NtpSourceReport {
+  address: string;
+  port: number;
+  mode: "client" | "active";
+  online: boolean;
+  /** Current poll, log2 s. */
+  poll: number;
+  /** Reach register 0..255. */
+  reach: number;
+  /** Local time of the last valid response, or null. */
+  lastRx: Timestamp | null;
+  lastSample: Sample | null;
+  stratum: number;
+  leap: LeapIndicator;
+  refId: number;
+  /** Remote poll and precision (log2 s) of the last response. */
+  remotePoll: number;
+  remotePrecision: number;
+  /** Root delay and dispersion of the last response, seconds. */
+  rootDelay: number;
+  rootDispersion: number;
+  /** Remote reference time of the last response. */
+  referenceTime: Timestamp | null;
+  /** T1..T4 of the last exchange. */
+  localTx: Timestamp | null;
+  remoteRx: Timestamp | null;
+  remoteTx: Timestamp | null;
+  localRx: Timestamp | null;
+  /** Server processing time (T3 - T2), seconds. */
+  responseTime: number;
+  tests: TestResults;
+  totalTx: number;
+  totalRx: number;
+  totalValidRx: number;
+  /** Last Kiss-o'-Death code, or null. */
+  kod: string | null;
+  /** Poll adaptation score (-1..1). */
+  pollScore: number;
+}
+
+const allPass = (): TestResults => ({
+  t123: [true, true, true],
+  t567: [true, true, true],
+  tABCD: [true, true, true, true],
+});
+
+/** Per-source protocol state machine; see the module doc for the rules. */
+export class NtpSource {
+  readonly address: string;
+  readonly options: Readonly<NtpSourceOptions>;
+  readonly #deps: NtpSourceDeps;
+  readonly #reach = new ReachRegister();
+  readonly #filter: SampleFilter | null;
+  #minpoll: number;
+  #poll: number;
+  #score = 0;
+  #online: boolean;
+  #demobilized = false;
+  #nextTimer: Timestamp | null = null;
+  #burstGood = 0;
+  #burstLeft = 0;
+  #presendDone = false;
+  /** Transmit timestamp we put in our last request (the expected origin), or null once used. */
+  #expectOrigin: bigint | null = null;
+  #localTx: Timestamp | null = null;
+  /** Transmit timestamp of the last packet from the source (duplicate test, peer origin). */
+  #lastRemoteTx = 0n;
+  #lastRemoteRxLocal: Timestamp | null = null;
+  #delays: number[] = [];
+  #offsets: number[] = [];
+  #ourRefId: number | null = null;
+  #last: {
+    packet: NtpPacket | null;
+    lastRx: Timestamp | null;
+    sample: Sample | null;
+    t: [Timestamp | null, Timestamp | null, Timestamp | null, Timestamp | null];
+    tests: TestResults;
+    kod: string | null;
+  } = {
+    packet: null,
+    lastRx: null,
+    sample: null,
+    t: [null, null, null, null],
+    tests: allPass(),
+    kod: null,
+  };
+  #totalTx = 0;
+  #totalRx = 0;
+  #totalValid = 0;
+
+  /**
+   * `address`: the source's IP address text; `options`: any subset of
+   * {@link NtpSourceOptions} over chrony's defaults; `deps`: randomness.
+   */
+  constructor(address: string, options: Partial<NtpSourceOptions>, deps: NtpSourceDeps) {
+    this.address = address;
+    const o: NtpSourceOptions = { ...DEFAULT_SOURCE_OPTIONS };
+    for (const [k, v] of Object.entries(options)) {
+      if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    }
+    this.options = o;
+    this.#deps = deps;
+    this.#minpoll = clampPoll(o.minpoll, { minpoll: o.minpoll, maxpoll: o.minpoll });
+    this.#poll = clampPoll(o.minpoll, o);
+    this.#online = !o.offline;
+    this.#filter = o.filter !== undefined && o.filter > 1 ? new SampleFilter(o.filter) : null;
+    if (o.iburst && this.#online) this.#startBurst(IBURST_GOOD, IBURST_TOTAL);
+  }
+
+  // ---- getters for reports ----
+
+  /** Current poll, log2 seconds. */
+  get poll(): number {
+    return this.#poll;
+  }
+  /** Reach register. */
+  get reach(): ReachRegister {
+    return this.#reach;
+  }
+  /** Whether the source may be polled. */
+  get online(): boolean {
+    return this.#online && !this.#demobilized;
+  }
+  /** When the caller should next call onTimer, or null. */
+  get nextTimer(): Timestamp | null {
+    return this.#nextTimer;
+  }
+  /** Whether a burst (iburst, burst option or `chronyc burst`) is running. */
+  get inBurst(): boolean {
+    return this.#burstLeft > 0;
+  }
+
+  /** Snapshot for `chronyc sources` / `ntpdata`. */
+  report(): NtpSourceReport {
+    const p = this.#last.packet;
+    const [t1, t2, t3, t4] = this.#last.t;
+    return {
+      address: this.address,
+      port: this.options.port,
+      mode: this.options.kind === "peer" ? "active" : "client",
+      online: this.online,
+      poll: this.#poll,
+      reach: this.#reach.value,
+      lastRx: this.#last.lastRx,
+      lastSample: this.#last.sample,
+      stratum: p ? Math.max(p.stratum, this.options.minstratum) : 0,
+      leap: p ? p.leap : 3,
+      refId: p ? p.referenceId : 0,
+      remotePoll: p ? p.poll : 0,
+      remotePrecision: p ? p.precision : 0,
+      rootDelay: p ? p.rootDelay : 0,
+      rootDispersion: p ? p.rootDispersion : 0,
+      referenceTime: p && t4 ? ntpToTimestamp(p.referenceTs, t4) : null,
+      localTx: t1,
+      remoteRx: t2,
+      remoteTx: t3,
+      localRx: t4,
+      responseTime: t2 && t3 ? diffSeconds(t3, t2) : 0,
+      tests: this.#last.tests,
+      totalTx: this.#totalTx,
+      totalRx: this.#totalRx,
+      totalValidRx: this.#totalValid,
+      kod: this.#last.kod,
+      pollScore: this.#score,
+    };
+  }
+
+  // ---- inputs ----
+
+  /** Arms the first poll: call once after construction. */
+  start(now: Timestamp): SourceAction[] {
+    if (!this.online) return [this.#arm(null)];
+    return [this.#arm(now)];
+  }
+
+  /** The timer fired (or the caller polls us). Stale calls before the armed time do nothing. */
+  onTimer(now: Timestamp): SourceAction[] {
+    if (!this.online) return [];
+    if (this.#nextTimer !== null && now < this.#nextTimer) return [];
+    const o = this.options;
+    if (
+      o.presend !== undefined && this.#poll >= o.presend && !this.#presendDone &&
+      !this.inBurst
+    ) {
+      this.#presendDone = true;
+      return [this.#send(now), this.#arm(addSeconds(now, PRESEND_ADVANCE))];
+    }
+    this.#presendDone = false;
+    const actions: SourceAction[] = [];
+    const wasReachable = this.#reach.isReachable();
+    if (!wasReachable && this.#totalTx >= 8 && !this.inBurst) {
+      this.#setPoll(this.#poll + 1); // unreachable: back off one step per unanswered poll
+    }
+    this.#reach.polled();
+    if (wasReachable && !this.#reach.isReachable()) actions.push({ kind: "unreachable" });
+    actions.push(this.#send(now));
+    let interval = pollSeconds(this.#poll);
+    if (this.inBurst) {
+      this.#burstLeft--;
+      if (this.inBurst) interval = this.#burstInterval();
+    }
+    actions.push(this.#arm(addSeconds(now, interval)));
+    return actions;
+  }
+
+  /** The kernel reported when our last request really left: refines T1. */
+  onTxTimestamp(tx: Timestamp): void {
+    if (this.#localTx !== null) this.#localTx = tx;
+  }
+
+  /** Sending the last request failed (no route...): with auto_offline the source goes offline. */
+  onSendError(): SourceAction[] {
+    return this.options.autoOffline ? this.setOnline(false, 0n) : [];
+  }
+
+  /** `online`/`offline` commands. Going online with iburst starts a burst. */
+  setOnline(online: boolean, now: Timestamp): SourceAction[] {
+    if (this.#demobilized || online === this.#online) return [];
+    this.#online = online;
+    if (!online) {
+      this.#burstLeft = 0;
+      return [this.#arm(null)];
+    }
+    if (this.options.iburst) this.#startBurst(IBURST_GOOD, IBURST_TOTAL);
+    return [this.#arm(now)];
+  }
+
+  /** `chronyc burst good/total`: send up to `total` requests, stop after `good` good samples. */
+  burst(good: number, total: number, now: Timestamp): SourceAction[] {
+    if (!this.online || total < 1) return [];
+    this.#startBurst(Math.max(1, good), total);
+    return [this.#arm(now)];
+  }
+
+  /** Adds to the poll score; each whole point moves the poll a step (see module doc). */
+  setPollAdjustment(delta: number): SourceAction[] {
+    if (!Number.isFinite(delta)) return [];
+    this.#score += delta;
+    let poll = this.#poll;
+    while (this.#score >= 1) {
+      this.#score -= 1;
+      poll++;
+    }
+    while (this.#score <= -1) {
+      this.#score += 1;
+      poll--;
+    }
+    const before = this.#poll;
+    this.#setPoll(poll);
+    if (this.#poll === this.#maxpoll() && this.#score > 0) this.#score = 0;
+    if (this.#poll === this.#minpoll && this.#score < 0) this.#score = 0;
+    if (
+      this.#poll !== before && this.#nextTimer !== null && this.#localTx !== null && !this.inBurst
+    ) {
+      return [this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll)))];
+    }
+    return [];
+  }
+
+  /** Our own reference id (for test D, synchronisation loops); null when unsynchronised. */
+  setOurReferenceId(id: number | null): void {
+    this.#ourRefId = id;
+  }
+
+  /** Forgets measurement history (after a clock step). */
+  resetHistory(): void {
+    this.#delays = [];
+    this.#offsets = [];
+    this.#filter?.clear();
+  }
+
+  /**
+   * A datagram from the source arrived at local time `rx` (T4, cooked,
+   * preferably a kernel timestamp); `now` is the current time.
+   */
+  onPacket(bytes: Uint8Array, rx: Timestamp, _now: Timestamp): SourceAction[] {
+    if (this.#demobilized) return [];
+    this.#totalRx++;
+    let p: NtpPacket;
+    try {
+      p = decodePacket(bytes);
+    } catch (e) {
+      if (e instanceof PacketError) return [];
+      throw e;
+    }
+    const peer = this.options.kind === "peer";
+    const modeOk = peer
+      ? p.mode === MODE_PASSIVE || p.mode === MODE_ACTIVE
+      : p.mode === MODE_SERVER;
+    if (!modeOk) return [];
+
+    const tests = allPass();
+    tests.t123[0] = p.transmitTs !== this.#lastRemoteTx;
+    tests.t123[1] = this.#expectOrigin !== null && p.originTs === this.#expectOrigin;
+    tests.t123[2] = p.originTs !== 0n && p.receiveTs !== 0n && p.transmitTs !== 0n;
+
+    if (peer && tests.t123[0]) {
+      this.#lastRemoteTx = p.transmitTs;
+      this.#lastRemoteRxLocal = rx;
+    }
+    if (!tests.t123[0] || !tests.t123[1]) {
+      this.#last.tests = tests;
+      return [];
+    }
+    // Kiss-o'-Death: stratum 0 with our origin. RFC 5905 §7.4.
+    if (p.stratum === 0 && p.mode === MODE_SERVER) return this.#onKod(p, tests);
+    if (!tests.t123[2]) {
+      this.#last.tests = tests;
+      return [];
+    }
+
+    this.#lastRemoteTx = p.transmitTs;
+    this.#expectOrigin = null;
+    this.#reach.received();
+    this.#totalValid++;
+    const t1 = this.#localTx!;
+    const t2 = ntpToTimestamp(p.receiveTs, rx)!;
+    const t3 = ntpToTimestamp(p.transmitTs, rx)!;
+    const t4 = rx;
+    const ref = ntpToTimestamp(p.referenceTs, rx);
+    this.#last.packet = p;
+    this.#last.lastRx = rx;
+    this.#last.t = [t1, t2, t3, t4];
+
+    // RFC 5905 §8: δ = (T4 - T1) - (T3 - T2), θ = ((T2 - T1) + (T3 - T4)) / 2.
+    const serverTime = diffSeconds(t3, t2);
+    const precision = Math.max(this.options.precision, 2 ** p.precision);
+    const rawDelay = diffSeconds(t4, t1) - serverTime;
+    const delay = Math.max(rawDelay, precision);
+    const theta = (diffSeconds(t2, t1) + diffSeconds(t3, t4)) / 2;
+    const dispersion = this.options.precision + 2 ** p.precision +
+      this.options.maxClockError * 1e-6 * Math.max(0, diffSeconds(t4, t1));
+
+    tests.t567[1] = p.leap !== 3 && p.stratum < MAX_STRATUM;
+    tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
+      (ref === null || ref <= t3);
+
+    const minDelay = this.options.mindelay ?? Math.min(delay, ...this.#delays);
+    tests.tABCD[0] = delay <= this.options.maxdelay && serverTime >= 0 &&
+      serverTime <= MAX_SERVER_INTERVAL;
+    if (this.options.maxdelayratio !== undefined && this.#delays.length > 0) {
+      tests.tABCD[1] = delay <= this.options.maxdelayratio * minDelay;
+    }
+    if (this.#offsets.length >= 4) {
+      const sd = Math.max(stdDev(this.#offsets), precision);
+      tests.tABCD[2] = delay - minDelay <= this.options.maxdelaydevratio * sd;
+    }
+    tests.tABCD[3] = this.#ourRefId === null || p.referenceId !== this.#ourRefId ||
+      p.stratum <= 1;
+    this.#last.tests = tests;
+
+    const actions: SourceAction[] = [];
+    if (!tests.t567.every(Boolean)) return actions;
+    const asym = this.options.asymmetry ?? 0;
+    const corrected = theta + asym * (delay - minDelay) + this.options.offset;
+    this.#remember(delay, -corrected);
+    if (!tests.tABCD.every(Boolean)) {
+      if (this.options.burst && !this.inBurst && this.#poll >= this.#minpoll + 1) {
+        const total = Math.min(BURST_TOTAL, 2 ** (this.#poll - this.#minpoll));
+        this.#startBurst(1, total);
+        actions.push(this.#arm(addSeconds(t4, this.#burstInterval())));
+      }
+      return actions;
+    }
+    let sample: Sample | null = {
+      time: t1 + (t4 - t1) / 2n,
+      offset: -corrected,
+      peerDelay: delay,
+      peerDispersion: dispersion,
+      rootDelay: p.rootDelay,
+      rootDispersion: p.rootDispersion,
+      stratum: Math.max(p.stratum, this.options.minstratum),
+      leap: p.leap,
+    };
+    if (this.#filter) sample = this.#filter.add(sample);
+    if (sample) {
+      this.#last.sample = sample;
+      actions.push({ kind: "sample", sample });
+    }
+    if (this.inBurst) {
+      this.#burstGood--;
+      if (this.#burstGood <= 0) {
+        this.#burstLeft = 0;
+        actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#poll))));
+      }
+    }
+    return actions;
+  }
+
+  // ---- internals ----
+
+  #maxpoll(): number {
+    return clampPoll(this.options.maxpoll, {
+      minpoll: this.#minpoll,
+      maxpoll: this.options.maxpoll,
+    });
+  }
+
+  #setPoll(poll: number): void {
+    this.#poll = clampPoll(poll, { minpoll: this.#minpoll, maxpoll: this.#maxpoll() });
+  }
+
+  #burstInterval(): number {
+    return Math.min(BURST_INTERVAL, pollSeconds(this.#minpoll));
+  }
+
+  #startBurst(good: number, total: number): void {
+    this.#burstGood = good;
+    this.#burstLeft = total;
+  }
+
+  #arm(at: Timestamp | null): SourceAction {
+    this.#nextTimer = at;
+    return { kind: "timer", at };
+  }
+
+  #remember(delay: number, offset: number): void {
+    this.#delays.push(delay);
+    this.#offsets.push(offset);
+    if (this.#delays.length > DELAY_HISTORY) this.#delays.shift();
+    if (this.#offsets.length > DELAY_HISTORY) this.#offsets.shift();
+  }
+
+  #send(now: Timestamp): SourceAction {
+    const peer = this.options.kind === "peer";
+    const p = newPacket();
+    p.version = this.options.version;
+    p.poll = this.#poll;
+    if (peer) {
+      p.mode = MODE_ACTIVE;
+      p.leap = 3; // we do not know our own sync state here; the daemon may rewrite it
+      p.precision = Math.round(Math.log2(this.options.precision));
+      p.originTs = this.#lastRemoteTx;
+      p.receiveTs = this.#lastRemoteRxLocal !== null ? timestampToNtp(this.#lastRemoteRxLocal) : 0n;
+      p.transmitTs = timestampToNtp(now);
+    } else {
+      p.mode = MODE_CLIENT;
+      p.precision = REQUEST_PRECISION;
+      p.transmitTs = this.#randomTimestamp();
+    }
+    this.#expectOrigin = p.transmitTs;
+    this.#localTx = now;
+    this.#totalTx++;
+    return { kind: "send", bytes: encodePacket(p) };
+  }
+
+  #randomTimestamp(): bigint {
+    for (;;) {
+      const b = this.#deps.randomBytes(8);
+      let v = 0n;
+      for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(b[i] ?? 0);
+      if (v !== 0n && v !== this.#expectOrigin) return v;
+    }
+  }
+
+  #onKod(p: NtpPacket, tests: TestResults): SourceAction[] {
+    const code = refIdToText(p.referenceId);
+    this.#last.kod = code;
+    this.#last.tests = tests;
+    this.#expectOrigin = null;
+    const actions: SourceAction[] = [{ kind: "kod", code }];
+    if (p.referenceId === refIdFromText("RATE")) {
+      this.#minpoll = Math.min(this.#maxpoll(), this.#minpoll + 1);
+      this.#setPoll(this.#poll + 1);
+      if (this.#nextTimer !== null && this.#localTx !== null) {
+        actions.push(this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll))));
+      }
+    } else if (
+      p.referenceId === refIdFromText("DENY") || p.referenceId === refIdFromText("RSTR")
+    ) {
+      this.#demobilized = true;
+      actions.push(this.#arm(null), {
+        kind: "demobilize",
+        reason: code === "DENY" ? "kod-deny" : "kod-rstr",
+      });
+    }
+    return actions;
+  }
+}
+
+function stdDev(xs: readonly number[]): number {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1);
+  return Math.sqrt(v);
+}
