@@ -1,0 +1,220 @@
+/**
+ * The NTP server's socket side: binds a UDP socket (`port`, `bindaddress`,
+ * `binddevice`) and answers each recvmmsg batch in place with
+ * {@link NtpServer.process}, then sends the batch with one sendmmsg. The
+ * transmit timestamp of basic replies is read from CLOCK_REALTIME once per
+ * batch right before sendmmsg ("as late as possible"). Replies to interleaved
+ * requests ask the kernel for a TX timestamp, which replaces the held transmit
+ * timestamp for that client's next interleaved reply. The access check, the
+ * client log and rate limiting run inside the responder before any reply
+ * field is written. The per-packet path allocates nothing.
+ *
+ * @example
+ * ```ts
+ * import { NtpServerSocket } from "./ntp_server.ts";
+ * import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
+ * const server = new NtpServer({ reference: unsynchronisedReference(-20) });
+ * const sock = NtpServerSocket.open(server, { family: "ipv4", address: "127.0.0.1", port: 0 });
+ * console.log(sock.localAddress().port);
+ * await sock.close();
+ * ```
+ * @module
+ */
+import { L } from "../../ffi/layout.ts";
+import type { MsgArena } from "../../ffi/msg_arena.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+import { newServerPacket, type NtpServer, type ServerPacket } from "../ntp/server.ts";
+import { realNow } from "./realtime.ts";
+import { type Family, type SockAddr, UdpSocket } from "./udp.ts";
+
+/** Seconds from 1900 to 1970. RFC 5905 §6. */
+const NTP_UNIX = 2208988800;
+const TWO32 = 4294967296;
+/** Outstanding kernel TX timestamps remembered (send id ring). */
+const TX_RING = 1024;
+/** How often the served reference fields are recomputed, seconds. */
+const REFRESH_SECONDS = 1;
+
+/** Options of {@link NtpServerSocket.open}. */
+export interface NtpServerSocketOptions {
+  /** Address family of this socket (chronyd opens one per family). */
+  family: Family;
+  /** `bindaddress` (default the wildcard). */
+  address?: string;
+  /** `port` (default 123; 0 lets the kernel pick). */
+  port?: number;
+  /** `binddevice`. */
+  device?: string;
+  /** Datagrams per recvmmsg/sendmmsg (default 64). */
+  batch?: number;
+}
+
+/** Counters of the socket side. */
+export interface NtpServerSocketStats {
+  /** Datagrams received. */
+  received: number;
+  /** Replies handed to sendmmsg. */
+  replied: number;
+  /** Datagrams dropped as truncated or from an unknown address family. */
+  unusable: number;
+  /** Kernel TX timestamps applied to held timestamps. */
+  txTimestamps: number;
+}
+
+/** NTP timestamp words of a (sec, nsec) pair. */
+function ntpHi(sec: number): number {
+  return (sec + NTP_UNIX) % TWO32;
+}
+function ntpLo(nsec: number): number {
+  const v = Math.round(nsec * 4.294967296);
+  return v > 0xffffffff ? 0xffffffff : v;
+}
+
+/** A UDP socket serving NTP; see the module documentation. */
+export class NtpServerSocket {
+  /** Socket-side counters. */
+  readonly stats: NtpServerSocketStats = { received: 0, replied: 0, unusable: 0, txTimestamps: 0 };
+  readonly #sock: UdpSocket;
+  readonly #server: NtpServer;
+  readonly #packets: ServerPacket[];
+  readonly #queued: Int32Array; // queue position -> slot
+  readonly #ringId = new Float64Array(TX_RING);
+  readonly #ringSlot = new Int32Array(TX_RING);
+  readonly #ringRxHi = new Uint32Array(TX_RING);
+  readonly #ringRxLo = new Uint32Array(TX_RING);
+  #lastRefresh = -Infinity;
+
+  private constructor(sock: UdpSocket, server: NtpServer) {
+    this.#sock = sock;
+    this.#server = server;
+    const arena = sock.arena;
+    this.#packets = [];
+    for (let i = 0; i < arena.batch; i++) {
+      const pkt = arena.packet(i);
+      const view = new DataView(pkt.buffer, pkt.byteOffset, pkt.byteLength);
+      const p = newServerPacket(view, view);
+      p.addr = arena.sockaddr(i);
+      this.#packets.push(p);
+    }
+    this.#queued = new Int32Array(arena.batch);
+    sock.onBatch((a, n, fallback) => this.#onBatch(a, n, fallback));
+    sock.onTxTimestamp((id, tx) => this.#onTx(id, tx));
+  }
+
+  /** Opens and binds the socket and starts serving `server`. Throws ErrnoError. */
+  static open(server: NtpServer, options: NtpServerSocketOptions): NtpServerSocket {
+    const open: Parameters<typeof UdpSocket.open>[0] = {
+      family: options.family,
+      port: options.port ?? 123,
+      timestamping: true,
+      batch: options.batch ?? 64,
+      packetSize: 1024,
+    };
+    if (options.address !== undefined) open.address = options.address;
+    if (options.device !== undefined) open.device = options.device;
+    return new NtpServerSocket(UdpSocket.open(open), server);
+  }
+
+  /** The bound address and port. */
+  localAddress(): SockAddr {
+    return this.#sock.localAddress();
+  }
+
+  /** Stops serving and closes the socket. */
+  close(): Promise<void> {
+    return this.#sock.close();
+  }
+
+  #onBatch(arena: MsgArena, n: number, fallback: Timestamp): void {
+    const server = this.#server;
+    let fbSec = -1, fbNsec = 0;
+    let queued = 0;
+    for (let i = 0; i < n; i++) {
+      this.stats.received++;
+      const p = this.#packets[i]!;
+      const name = p.addr!;
+      const af = name[0]! | (name[1]! << 8);
+      if (af === L.AF_INET) {
+        p.family = 4;
+        p.addrOffset = 4; // sockaddr_in.sin_addr
+      } else if (af === L.AF_INET6) {
+        p.family = 6;
+        p.addrOffset = 8; // sockaddr_in6.sin6_addr
+      } else {
+        this.stats.unusable++;
+        continue;
+      }
+      if (arena.truncated(i)) {
+        this.stats.unusable++;
+        continue;
+      }
+      let sec: number, nsec: number;
+      if (arena.hasRxTimestamp[i] === 1) {
+        sec = arena.rxSec[i]!;
+        nsec = arena.rxNsec[i]!;
+      } else {
+        if (fbSec < 0) {
+          fbSec = Number(fallback / 1_000_000_000n);
+          fbNsec = Number(fallback % 1_000_000_000n);
+        }
+        sec = fbSec;
+        nsec = fbNsec;
+      }
+      if (sec - this.#lastRefresh >= REFRESH_SECONDS) {
+        this.#lastRefresh = sec;
+        server.refresh(BigInt(sec) * 1_000_000_000n + BigInt(nsec));
+      }
+      p.reqLength = arena.lengths[i]!;
+      p.rxHi = ntpHi(sec);
+      p.rxLo = ntpLo(nsec);
+      p.now = sec + nsec * 1e-9;
+      const len = server.process(p);
+      if (len === 0) continue;
+      this.#queued[queued++] = i;
+      arena.queueReply(i, len, { txTimestamp: !p.txPending, fromLocal: true });
+    }
+    if (queued === 0) return;
+    // Transmit timestamp as late as possible: one clock read for the batch.
+    const now = realNow();
+    const txHi = ntpHi(Number(now / 1_000_000_000n));
+    const txLo = ntpLo(Number(now % 1_000_000_000n));
+    for (let j = 0; j < queued; j++) {
+      const p = this.#packets[this.#queued[j]!]!;
+      if (p.txPending) {
+        p.out.setUint32(40, txHi);
+        p.out.setUint32(44, txLo);
+      }
+    }
+    const sent = this.#sock.flushReplies();
+    this.stats.replied += sent > 0 ? sent : 0;
+    const ids = this.#sock.replyIds;
+    for (let j = 0; j < queued; j++) {
+      const p = this.#packets[this.#queued[j]!]!;
+      if (p.slot < 0) continue;
+      server.sent(p, txHi, txLo);
+      if (!p.txPending) {
+        const id = ids[j] ?? 0;
+        if (id <= 0) continue;
+        const r = id % TX_RING;
+        this.#ringId[r] = id;
+        this.#ringSlot[r] = p.slot;
+        this.#ringRxHi[r] = p.rxHi;
+        this.#ringRxLo[r] = p.rxLo;
+      }
+    }
+  }
+
+  #onTx(id: number, tx: Timestamp): void {
+    const r = id % TX_RING;
+    if (this.#ringId[r] !== id) return;
+    this.#ringId[r] = 0;
+    this.stats.txTimestamps++;
+    this.#server.improveTx(
+      this.#ringSlot[r]!,
+      this.#ringRxHi[r]!,
+      this.#ringRxLo[r]!,
+      ntpHi(Number(tx / 1_000_000_000n)),
+      ntpLo(Number(tx % 1_000_000_000n)),
+    );
+  }
+}

@@ -1,0 +1,410 @@
+/**
+ * NTP server responder (sans-IO) working directly on packet bytes: validates
+ * a request, applies the access table, logs the client (rate limiting,
+ * interleaved mode) and writes the reply, possibly in place over the request.
+ *
+ * Rules (RFC 5905 §7-9, checked against chronyd 4.3 on loopback):
+ * - requests shorter than 48 bytes, version outside 1-4, or a malformed
+ *   trailer (extension fields / MAC, the rule of `packet.ts`) are dropped;
+ * - mode 3 (client) is answered in mode 4; mode 1 (symmetric active from an
+ *   unknown peer) is answered in mode 2, as chronyd does; other modes dropped;
+ * - the reply echoes the version and the poll, is 48 bytes (never longer than
+ *   the request), origin = request transmit, receive = `rx`;
+ * - unsynchronised without `local`: leap 3, stratum 0, root delay and
+ *   dispersion 1 s, reference id 0, reference time 0 (what chronyd 4.3 sends);
+ * - interleaved (RFC 9769): a request whose origin equals the receive
+ *   timestamp of our previous reply to that address (and not its own
+ *   transmit) is answered with origin = request receive, receive = `rx`,
+ *   transmit = the (kernel) transmit timestamp of that previous reply.
+ *
+ * The transmit timestamp of a basic reply is left for the IO layer to write
+ * "as late as possible" ({@link ServerPacket.txPending}, {@link writeTransmit}).
+ *
+ * @example
+ * ```ts
+ * import { NtpServer, unsynchronisedReference } from "./server.ts";
+ * const server = new NtpServer({ reference: unsynchronisedReference(-20) });
+ * const req = new DataView(new ArrayBuffer(48));
+ * req.setUint8(0, 0x23); // v4, client
+ * const out = new DataView(new ArrayBuffer(48));
+ * server.respond(req, 48, 1_700_000_000_000_000_000n, out); // 48
+ * out.getUint8(0) & 7; // 4 (server)
+ * ```
+ * @module
+ */
+import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
+import type { AddressFilter } from "./addrfilt.ts";
+import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
+
+/** Fixed NTP header length. RFC 5905 §7.3. */
+export const NTP_HEADER_LENGTH = 48;
+/** Reference id of the local reference: 127.127.1.1 (chronyd 4.3 sends 0x7f7f0101). */
+export const LOCAL_REFERENCE_ID = 0x7f7f0101;
+/** Kiss code "RATE" as a reference id. RFC 5905 §7.4. */
+export const KISS_RATE = 0x52415445;
+/** Root delay and dispersion chronyd 4.3 sends when unsynchronised: 1 s. */
+const UNSYNC_ROOT = 1.0;
+/** Leap indicator "alarm: not synchronised". RFC 5905 §7.3. */
+const LEAP_UNSYNC = 3;
+
+/** `local` directive (chrony.conf(5)). */
+export interface LocalOptions {
+  /** Stratum served when the local reference is active (1..15, default 10). */
+  stratum: number;
+  /** Root distance (s) above which the local reference activates (default 1). */
+  distance: number;
+  /** Orphan mode (affects source selection, not what the server writes). */
+  orphan: boolean;
+}
+
+/** What the daemon knows of its own synchronisation; it fills and updates this. */
+export interface ServerReference {
+  /** Whether the clock is synchronised to a source. */
+  synchronised: boolean;
+  /** Leap indicator when synchronised (0 none, 1 insert, 2 delete). */
+  leap: number;
+  /** Our stratum when synchronised (source stratum + 1). */
+  stratum: number;
+  /** Precision of our clock, log2 seconds (chronyd measures e.g. -25). */
+  precision: number;
+  /** Root delay, seconds. */
+  rootDelay: number;
+  /** Root dispersion at `refTime`, seconds. */
+  rootDispersion: number;
+  /** Growth of the root dispersion, seconds per second since `refTime`. */
+  dispersionRate: number;
+  /** Reference id (source address or refclock name as u32). */
+  refId: number;
+  /** Time of the last clock update. */
+  refTime: Timestamp;
+  /** `local` directive, or null. */
+  local: LocalOptions | null;
+  /** When the local reference became active (its reference time), or null for `now`. */
+  localSince: Timestamp | null;
+}
+
+/** A reference for a server with no sources and no `local`. */
+export function unsynchronisedReference(precision: number): ServerReference {
+  return {
+    synchronised: false,
+    leap: 0,
+    stratum: 16,
+    precision,
+    rootDelay: 0,
+    rootDispersion: 0,
+    dispersionRate: 0,
+    refId: 0,
+    refTime: 0n,
+    local: null,
+    localSince: null,
+  };
+}
+
+/** Per-request data exchanged with the IO layer; one object reused for every packet. */
+export interface ServerPacket {
+  /** Request bytes (offset 0 = first byte of the NTP header). */
+  req: DataView;
+  /** Request length, bytes. */
+  reqLength: number;
+  /** Where the reply goes; may be `req` (in place). */
+  out: DataView;
+  /** Client address bytes (network order) and their offset; null: no access check or log. */
+  addr: Uint8Array | null;
+  addrOffset: number;
+  /** 4 (IPv4, 4 bytes) or 6 (IPv6, 16 bytes). */
+  family: 4 | 6;
+  /** Receive timestamp as NTP words. */
+  rxHi: number;
+  rxLo: number;
+  /** Receive time, float seconds (client log clock). */
+  now: number;
+  /** Out: the IO layer must write the transmit timestamp at 40 just before sending. */
+  txPending: boolean;
+  /** Out: client log slot (for {@link NtpServer.sent}), -1 if none. */
+  slot: number;
+}
+
+/** Counters of dropped requests not covered by `serverstats`. */
+export interface ServerDropCounters {
+  short: number;
+  badVersion: number;
+  badMode: number;
+  malformed: number;
+  denied: number;
+  rateLimited: number;
+  kod: number;
+}
+
+/** Options of {@link NtpServer}. */
+export interface NtpServerOptions {
+  /** The daemon's reference data (kept by reference; call {@link NtpServer.refresh} after changes). */
+  reference: ServerReference;
+  /** Client log; absent: no logging, limiting or interleaved mode. */
+  clientLog?: ClientLog;
+  /** Access table; absent: everything allowed. */
+  filter?: AddressFilter;
+}
+
+/** Creates a fresh {@link ServerPacket} (allocate once per receive slot). */
+export function newServerPacket(req: DataView, out: DataView): ServerPacket {
+  return {
+    req,
+    reqLength: 0,
+    out,
+    addr: null,
+    addrOffset: 0,
+    family: 4,
+    rxHi: 0,
+    rxLo: 0,
+    now: 0,
+    txPending: false,
+    slot: -1,
+  };
+}
+
+/** Seconds to NTP short format (16.16), saturating. RFC 5905 §6. */
+function toShort(seconds: number): number {
+  const v = Math.round(seconds * 65536);
+  return v < 0 ? 0 : v > 0xffffffff ? 0xffffffff : v;
+}
+
+/** Checks what follows the header (rule of lib/ntp/packet.ts, RFC 7822 §7.5). */
+export function validTrailer(view: DataView, length: number, version: number): boolean {
+  let off = NTP_HEADER_LENGTH;
+  if (version < 4) {
+    const rem = length - off;
+    return rem === 0 || rem === 4 || (rem >= 20 && rem <= 68 && rem % 4 === 0);
+  }
+  for (;;) {
+    const rem = length - off;
+    if (rem === 0 || rem === 4) return true;
+    if (rem >= 20 && rem <= 24 && rem % 4 === 0) return true;
+    if (rem >= 16) {
+      const efLen = view.getUint16(off + 2);
+      if (efLen >= 16 && efLen % 4 === 0 && efLen <= rem) {
+        off += efLen;
+        continue;
+      }
+    }
+    return rem >= 20 && rem <= 68 && rem % 4 === 0;
+  }
+}
+
+/** Writes the NTP form of `t` at byte 40 (transmit) of `out`; the IO layer's last step. */
+export function writeTransmit(out: DataView, hi: number, lo: number): void {
+  out.setUint32(40, hi);
+  out.setUint32(44, lo);
+}
+
+/** The responder; see the module documentation. */
+export class NtpServer {
+  /** Dropped-request counters (requests that never reached the client log). */
+  readonly drops: ServerDropCounters = {
+    short: 0,
+    badVersion: 0,
+    badMode: 0,
+    malformed: 0,
+    denied: 0,
+    rateLimited: 0,
+    kod: 0,
+  };
+  #ref: ServerReference;
+  #log: ClientLog | null;
+  #filter: AddressFilter | null;
+  // served header fields, recomputed by refresh()
+  #leap = LEAP_UNSYNC;
+  #stratum = 0;
+  #precision = 0;
+  #rootDelay = 0;
+  #rootDisp = 0;
+  #refId = 0;
+  #refHi = 0;
+  #refLo = 0;
+  #scratch: ServerPacket;
+
+  constructor(options: NtpServerOptions) {
+    this.#ref = options.reference;
+    this.#log = options.clientLog ?? null;
+    this.#filter = options.filter ?? null;
+    const dummy = new DataView(new ArrayBuffer(0));
+    this.#scratch = newServerPacket(dummy, dummy);
+    this.refresh(options.reference.refTime);
+  }
+
+  /** Replaces the reference and recomputes the served fields at `now`. */
+  setReference(reference: ServerReference, now: Timestamp): void {
+    this.#ref = reference;
+    this.refresh(now);
+  }
+
+  /**
+   * Recomputes the served header fields from the reference at `now`: whether
+   * we serve as synchronised, as the local reference, or unsynchronised, and
+   * the root dispersion grown since the reference time. Call after the
+   * daemon updates the reference and every second or so (the IO layer does).
+   */
+  refresh(now: Timestamp): void {
+    const r = this.#ref;
+    this.#precision = r.precision;
+    const elapsed = Number(now - r.refTime) / 1e9;
+    const disp = r.rootDispersion + Math.max(0, elapsed) * r.dispersionRate;
+    const distance = r.rootDelay / 2 + disp;
+    if (r.synchronised && (r.local === null || distance < r.local.distance)) {
+      this.#set(r.leap, r.stratum, r.rootDelay, disp, r.refId, r.refTime);
+    } else if (r.local !== null) {
+      this.#set(0, r.local.stratum, 0, 0, LOCAL_REFERENCE_ID, r.localSince ?? now);
+    } else {
+      this.#leap = LEAP_UNSYNC;
+      this.#stratum = 0;
+      this.#rootDelay = toShort(UNSYNC_ROOT);
+      this.#rootDisp = toShort(UNSYNC_ROOT);
+      this.#refId = 0;
+      this.#refHi = this.#refLo = 0;
+    }
+  }
+
+  #set(leap: number, stratum: number, delay: number, disp: number, id: number, t: Timestamp) {
+    this.#leap = leap & 3;
+    this.#stratum = stratum;
+    this.#rootDelay = toShort(delay);
+    this.#rootDisp = toShort(disp);
+    this.#refId = id >>> 0;
+    const n = toNtp64(t);
+    this.#refHi = n.hi;
+    this.#refLo = n.lo;
+  }
+
+  /**
+   * Answers one request held in `p` (see {@link ServerPacket}). Returns the
+   * reply length (48), or 0 if the request is dropped (counted). No allocation.
+   */
+  process(p: ServerPacket): number {
+    const req = p.req, len = p.reqLength;
+    p.txPending = false;
+    p.slot = -1;
+    if (len < NTP_HEADER_LENGTH) {
+      this.drops.short++;
+      return 0;
+    }
+    const b0 = req.getUint8(0);
+    const version = (b0 >> 3) & 7, mode = b0 & 7;
+    if (version < 1 || version > 4) {
+      this.drops.badVersion++;
+      return 0;
+    }
+    let replyMode: number;
+    if (mode === 3) replyMode = 4;
+    else if (mode === 1) replyMode = 2;
+    else {
+      this.drops.badMode++;
+      return 0;
+    }
+    if (len > NTP_HEADER_LENGTH && !validTrailer(req, len, version)) {
+      this.drops.malformed++;
+      return 0;
+    }
+    const addr = p.addr;
+    if (addr !== null && this.#filter !== null) {
+      if (!this.#filter.isAllowedBytes(addr, p.addrOffset, p.family)) {
+        this.drops.denied++;
+        return 0;
+      }
+    }
+    const log = this.#log;
+    let slot = -1, kod = false;
+    if (addr !== null && log !== null) {
+      slot = log.ntpAccess(addr, p.addrOffset, p.family, p.now);
+      const d = log.decision;
+      if (d === RATE_DROP) {
+        this.drops.rateLimited++;
+        return 0;
+      }
+      if (d === RATE_KOD) {
+        this.drops.kod++;
+        kod = true;
+      }
+    }
+    const poll = req.getUint8(2);
+    const oHi = req.getUint32(24), oLo = req.getUint32(28);
+    const rHi = req.getUint32(32), rLo = req.getUint32(36);
+    const tHi = req.getUint32(40), tLo = req.getUint32(44);
+    const interleaved = !kod && slot >= 0 && log !== null && (oHi !== 0 || oLo !== 0) &&
+      (oHi !== tHi || oLo !== tLo) && log.matchesHeldRx(slot, oHi, oLo);
+    const out = p.out;
+    if (kod) {
+      out.setUint8(0, (LEAP_UNSYNC << 6) | (version << 3) | replyMode);
+      out.setUint8(1, 0);
+      out.setUint32(12, KISS_RATE);
+    } else {
+      out.setUint8(0, (this.#leap << 6) | (version << 3) | replyMode);
+      out.setUint8(1, this.#stratum);
+      out.setUint32(12, this.#refId);
+    }
+    out.setUint8(2, poll);
+    out.setInt8(3, this.#precision);
+    out.setUint32(4, this.#rootDelay);
+    out.setUint32(8, this.#rootDisp);
+    out.setUint32(16, this.#refHi);
+    out.setUint32(20, this.#refLo);
+    if (interleaved && log !== null) {
+      log.countInterleaved();
+      out.setUint32(24, rHi);
+      out.setUint32(28, rLo);
+      out.setUint32(40, log.heldTxHi(slot));
+      out.setUint32(44, log.heldTxLo(slot));
+    } else {
+      out.setUint32(24, tHi);
+      out.setUint32(28, tLo);
+      out.setUint32(40, p.rxHi); // placeholder until the IO layer stamps it
+      out.setUint32(44, p.rxLo);
+      p.txPending = true;
+    }
+    out.setUint32(32, p.rxHi);
+    out.setUint32(36, p.rxLo);
+    p.slot = kod ? -1 : slot;
+    return NTP_HEADER_LENGTH;
+  }
+
+  /**
+   * Tells the server the reply of `p` left with transmit timestamp (txHi,
+   * txLo) (the value written for a basic reply, or the software send time
+   * for an interleaved one): held for the client's next interleaved request.
+   */
+  sent(p: ServerPacket, txHi: number, txLo: number): void {
+    if (p.slot >= 0 && this.#log !== null) {
+      this.#log.holdRaw(p.slot, p.rxHi, p.rxLo, txHi, txLo, p.now);
+    }
+  }
+
+  /**
+   * A kernel TX timestamp (txHi, txLo) of the reply that carried receive
+   * timestamp (rxHi, rxLo) to client `slot`: replaces the held transmit
+   * timestamp if that reply is still the one held.
+   */
+  improveTx(slot: number, rxHi: number, rxLo: number, txHi: number, txLo: number): void {
+    this.#log?.improveTx(slot, rxHi, rxLo, txHi, txLo);
+  }
+
+  /**
+   * Convenience form of {@link process} without access check or client log:
+   * answers `req` (length `reqLength`) received at `rx` into `out`, stamping
+   * the transmit field with `tx` (default `rx`). Returns the reply length or 0.
+   */
+  respond(req: DataView, reqLength: number, rx: Timestamp, out: DataView, tx?: Timestamp): number {
+    const p = this.#scratch;
+    p.req = req;
+    p.out = out;
+    p.reqLength = reqLength;
+    p.addr = null;
+    const r = toNtp64(rx);
+    p.rxHi = r.hi;
+    p.rxLo = r.lo;
+    p.now = Number(rx) / 1e9;
+    const n = this.process(p);
+    if (n > 0 && p.txPending) {
+      const t = toNtp64(tx ?? rx);
+      writeTransmit(out, t.hi, t.lo);
+    }
+    return n;
+  }
+}
