@@ -74,7 +74,7 @@ function combine(all: Sample[]): Sample {
   const n = kept.length;
   const mid = n >> 1;
   const offset = n % 2 === 1 ? kept[mid]!.offset : (kept[mid - 1]!.offset + kept[mid]!.offset) / 2;
-  const base = kept[0]!.time;
+  const base = kept.reduce((a, b) => (b.time < a.time ? b : a)).time;
   let dt = 0n, disp = 0, mean = 0;
   for (const s of kept) {
     dt += s.time - base;
