@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { SelectionData } from "../../lib/clock/sourcestats.ts";
+import { type SelectionData, SourceStats } from "../../lib/clock/sourcestats.ts";
 import {
   type Candidate,
   intersect,
@@ -289,4 +289,34 @@ Deno.test("leap is voted by more than half of the combined sources", () => {
   assert.equal(voteLeap([1, 1, 0]), 1);
   assert.equal(voteLeap([1, 0]), 0);
   assert.equal(voteLeap([2, 2, 2]), 2);
+});
+
+Deno.test("SourceStats feeding selection: two 1 s falsetickers among five are rejected", () => {
+  const S = 1_000_000_000n;
+  const offsets = [0.0002, 1.0, -0.0001, 0.0003, -0.999];
+  const stats = offsets.map((_, i) => new SourceStats({ name: `s${i}` }));
+  for (let k = 0; k < 8; k++) {
+    stats.forEach((st, i) =>
+      st.accumulate({
+        time: NOW + BigInt(k * 64) * S,
+        offset: offsets[i]! + (k % 2 === 0 ? 1e-6 : -1e-6),
+        peerDelay: 0.02 + i * 1e-3,
+        peerDispersion: 1e-6,
+        rootDelay: 0.01,
+        rootDispersion: 0.001,
+        stratum: 2,
+        leap: 0,
+      })
+    );
+  }
+  const now = NOW + 8n * 64n * S;
+  const r = selectSources(
+    stats.map((st) => cand(st.name, st.getSelectionData(now))),
+    {},
+    now,
+  );
+  assert.equal(marks(r), "*x++x");
+  const u = r.update!;
+  assert.equal(u.combined, 3);
+  assert.ok(Math.abs(u.offset - 0.00013) < 5e-5, `${u.offset}`);
 });
