@@ -57,7 +57,10 @@ export interface SourceStatsOptions {
 
 /** A clock change to apply to stored samples (see {@linkcode SourceStats.correctForClockChange}). */
 export interface ClockChange {
-  /** Local time (before the change) at which the change took effect. */
+  /**
+   * Local time at which the change took effect (only matters for `dfreq`;
+   * `ParameterChange` of clock.ts can be passed as is).
+   */
   time: Timestamp;
   /** Change of (local clock minus true time), seconds: a step back by 0.1 s is -0.1. */
   doffset: number;
