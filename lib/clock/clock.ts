@@ -41,9 +41,11 @@ export interface ParameterChange {
    */
   dfreq: number;
   /**
-   * Seconds taken away from the cooked clock (positive = the clock was moved
-   * back, as by `step(+x)` or `accumulateOffset(+x)`). Stored sample times and
-   * offsets both lose `doffset`.
+   * Change of (cooked clock minus true time), seconds: `step(+x)` and
+   * `accumulateOffset(+x)` move the clock back, so `doffset` is `-x`. Stored
+   * sample times and offsets both change by `doffset` (the same sign as
+   * `ClockChange` in sourcestats.ts). A change has either `dfreq` or
+   * `doffset`, never both.
    */
   doffset: number;
   /** True for a step (`step`), false for a slew or frequency change. */
