@@ -32,7 +32,10 @@
  *   our transmit), 3 zero timestamps; 5 authentication (always passes here),
  *   6 leap 3 or stratum >= 16 (unsynchronised), 7 root distance >= 16 s or
  *   reference time after transmit; A maxdelay (and server response time
- *   between 0 and 4 s), B maxdelayratio, C maxdelaydevratio, D loop (the
+ *   between 0 and 4 s), B maxdelayratio (delay <= ratio * minimum delay),
+ *   C maxdelaydevratio (delay - minimum <= ratio * sd, from 4 samples on;
+ *   sd = delay sd given by `setDelayStatistics`, else the sd of our last 8
+ *   offsets), D loop (the
  *   server's refid is ours). Tests 1-3 gate reachability; all must pass for a
  *   sample.
  * - Kiss-o'-Death (stratum 0 with a valid origin, RFC 5905 §7.4): RATE raises
@@ -167,6 +170,16 @@ export interface NtpSourceDeps {
   randomBytes: (n: number) => Uint8Array;
 }
 
+/** Delay statistics from the source's regression, for tests B and C. */
+export interface DelayStatistics {
+  /** Smallest delay among the kept samples, seconds, or null with none. */
+  minDelay: number | null;
+  /** Standard deviation of the kept delays, seconds. */
+  delaySd: number;
+  /** Number of kept samples. */
+  samples: number;
+}
+
 /** Why a source stopped. */
 export type DemobilizeReason = "kod-deny" | "kod-rstr";
 
@@ -267,6 +280,7 @@ export class NtpSource {
   #delays: number[] = [];
   #offsets: number[] = [];
   #ourRefId: number | null = null;
+  #delayStats: DelayStatistics | null = null;
   #last: {
     packet: NtpPacket | null;
     lastRx: Timestamp | null;
@@ -460,6 +474,17 @@ export class NtpSource {
     this.#ourRefId = id;
   }
 
+  /**
+   * Delay statistics of the source's regression (lib/clock SourceStats
+   * `delayTestInputs()`), used by tests B and C instead of our own short
+   * history: `minDelay` replaces the minimum of recent delays (the `mindelay`
+   * option still wins) and `delaySd` the spread of recent offsets. `null`
+   * returns to our own history.
+   */
+  setDelayStatistics(stats: DelayStatistics | null): void {
+    this.#delayStats = stats;
+  }
+
   /** Forgets measurement history (after a clock step). */
   resetHistory(): void {
     this.#delays = [];
@@ -533,14 +558,17 @@ export class NtpSource {
     tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
       (ref === null || ref <= t3);
 
-    const minDelay = this.options.mindelay ?? Math.min(delay, ...this.#delays);
+    const ds = this.#delayStats;
+    const minDelay = this.options.mindelay ??
+      Math.min(delay, ...(ds && ds.minDelay !== null ? [ds.minDelay] : this.#delays));
     tests.tABCD[0] = delay <= this.options.maxdelay && serverTime >= 0 &&
       serverTime <= MAX_SERVER_INTERVAL;
-    if (this.options.maxdelayratio !== undefined && this.#delays.length > 0) {
+    const history = ds ? ds.samples : this.#delays.length;
+    if (this.options.maxdelayratio !== undefined && history > 0) {
       tests.tABCD[1] = delay <= this.options.maxdelayratio * minDelay;
     }
-    if (this.#offsets.length >= 4) {
-      const sd = Math.max(stdDev(this.#offsets), precision);
+    if (history >= 4) {
+      const sd = Math.max(ds ? ds.delaySd : stdDev(this.#offsets), precision);
       tests.tABCD[2] = delay - minDelay <= this.options.maxdelaydevratio * sd;
     }
     tests.tABCD[3] = this.#ourRefId === null || p.referenceId !== this.#ourRefId ||

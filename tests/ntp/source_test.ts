@@ -399,3 +399,15 @@ Deno.test("garbage and wrong-mode packets count as received but change nothing",
   assert.equal(src.report().totalRx, 2);
   assert.equal(src.reach.value, 0);
 });
+
+Deno.test("maxdelaydevratio uses delay statistics from the regression when given", () => {
+  const src = source({ maxdelaydevratio: 5 });
+  src.start(T0);
+  src.setDelayStatistics({ minDelay: 0.010, delaySd: 0.001, samples: 8 });
+  // 10 ms above the minimum > 5 × 1 ms: rejected
+  assert.equal(sampleOf(exchange(src, T0, { ahead: 0, out: 0.010, back: 0.010 })), null);
+  assert.equal(src.report().tests.tABCD[2], false);
+  // 4 ms above: accepted
+  const t = src.nextTimer!;
+  assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: 0.007, back: 0.007 })));
+});
