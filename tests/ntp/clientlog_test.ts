@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import {
+  ClientLog,
+  RATE_DROP,
+  RATE_KOD,
+  RATE_RESPOND,
+  recordsForLimit,
+} from "../../lib/ntp/clientlog.ts";
+
+const v4 = (a: number, b: number, c: number, d: number) => new Uint8Array([a, b, c, d]);
+
+Deno.test("clientlog: the default 524288-byte limit holds 4096 records, as chrony.conf(5) says", () => {
+  assert.equal(recordsForLimit(524288), 4096);
+  assert.equal(recordsForLimit(1048576), 8192);
+  assert.equal(recordsForLimit(100), 16);
+});
+
+Deno.test("clientlog: 100000 distinct addresses keep the table at its limit and count dropped records", () => {
+  const log = new ClientLog({ limitBytes: 524288, seed: 7, random: () => 0 });
+  const addr = new Uint8Array(4);
+  for (let i = 0; i < 100_000; i++) {
+    addr[0] = 127;
+    addr[1] = (i >> 16) & 255;
+    addr[2] = (i >> 8) & 255;
+    addr[3] = i & 255;
+    log.ntpAccess(addr, 0, 4, i * 0.001);
+  }
+  assert.equal(log.capacity, 4096);
+  assert.ok(log.size <= 4096);
+  assert.ok(log.bytes <= 524288);
+  const s = log.serverStats();
+  assert.equal(s.ntpHits, 100_000);
+  assert.equal(s.logDrops, 100_000 - log.size);
+  assert.equal(log.clients(200).length, log.size);
+});
+
+Deno.test("clientlog: counters, intervals and last hit per client for chronyc clients", () => {
+  const log = new ClientLog({ seed: 1, random: () => 0 });
+  const a = v4(192, 0, 2, 1), b = new Uint8Array(16);
+  b[0] = 0x20, b[1] = 0x01, b[2] = 0x0d, b[3] = 0xb8, b[15] = 1;
+  for (let t = 0; t < 10; t++) log.ntpAccess(a, 0, 4, 1000 + 4 * t); // every 4 s
+  log.cmdAccess(a, 0, 4, 1040);
+  log.ntpAccess(b, 0, 6, 1041);
+  const rows = log.clients(1046);
+  const ra = rows.find((r) => r.address === "192.0.2.1")!;
+  assert.equal(ra.ntpHits, 10);
+  assert.equal(ra.ntpDrops, 0);
+  assert.equal(ra.ntpIntervalLog2, 2);
+  assert.equal(ra.ntpIntervalLimitedLog2, 2);
+  assert.equal(ra.lastNtpAgo, 10);
+  assert.equal(ra.cmdHits, 1);
+  assert.equal(ra.cmdIntervalLog2, null);
+  assert.equal(ra.lastCmdAgo, 6);
+  const rb = rows.find((r) => r.address === "2001:db8::1")!;
+  assert.equal(rb.ntpHits, 1);
+  assert.equal(rb.ntpIntervalLog2, null);
+  assert.equal(rb.lastCmdAgo, null);
+  assert.equal(log.clients(1046, { minPackets: 2 }).length, 1);
+  log.clients(1046, { reset: true });
+  assert.equal(log.clients(1046).find((r) => r.address === "192.0.2.1")!.ntpHits, 0);
+  const s = log.serverStats();
+  assert.equal(s.ntpHits, 11);
+  assert.equal(s.cmdHits, 1);
+});
+
+Deno.test("clientlog: ratelimit answers a burst, then drops, and leaks 2^-leak of the drops", () => {
+  // Random source cycles 0.1, 0.6, 0.8, 0.9: only 0.1 < 2^-2 leaks (1 in 4).
+  const seq = [0.1, 0.6, 0.8, 0.9];
+  let k = 0;
+  const log = new ClientLog({
+    seed: 3,
+    random: () => seq[k++ % seq.length]!,
+    ntpRateLimit: { interval: 1, burst: 4, leak: 2 },
+  });
+  const a = v4(198, 51, 100, 7);
+  const decisions: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    log.ntpAccess(a, 0, 4, 500); // all at the same instant
+    decisions.push(log.decision);
+  }
+  assert.deepEqual(decisions.slice(0, 4), [0, 0, 0, 0]);
+  assert.deepEqual(decisions.slice(4), [0, 1, 1, 1, 0, 1, 1, 1]);
+  assert.equal(log.serverStats().ntpDrops, 6);
+  assert.equal(log.clients(500)[0]!.ntpDrops, 6);
+  // Two seconds later (interval 2^1 s) one token is back.
+  log.ntpAccess(a, 0, 4, 502);
+  assert.equal(log.decision, RATE_RESPOND);
+  k = 1; // next draw 0.6: no leak
+  log.ntpAccess(a, 0, 4, 502);
+  assert.equal(log.decision, RATE_DROP);
+});
+
+Deno.test("clientlog: with kod a limited NTP request gets a RATE kiss-o'-death decision", () => {
+  const log = new ClientLog({
+    seed: 3,
+    random: () => 0.99,
+    ntpRateLimit: { interval: 3, burst: 1, leak: 2, kod: true },
+  });
+  const a = v4(198, 51, 100, 8);
+  log.ntpAccess(a, 0, 4, 1);
+  assert.equal(log.decision, RATE_RESPOND);
+  log.ntpAccess(a, 0, 4, 2);
+  assert.equal(log.decision, RATE_KOD);
+  log.cmdAccess(a, 0, 4, 2);
+  assert.equal(log.decision, RATE_RESPOND);
+  assert.notEqual(RATE_KOD, RATE_DROP);
+});
+
+Deno.test("clientlog: noclientlog keeps global counters only", () => {
+  const log = new ClientLog({ seed: 1, random: () => 0, disabled: true });
+  assert.equal(log.ntpAccess(v4(10, 0, 0, 1), 0, 4, 1), -1);
+  assert.equal(log.clients(2).length, 0);
+  assert.equal(log.serverStats().ntpHits, 1);
+});
+
+Deno.test("clientlog: held timestamps match by receive timestamp and count in serverstats", () => {
+  const log = new ClientLog({ seed: 1, random: () => 0 });
+  const slot = log.ntpAccess(v4(10, 0, 0, 2), 0, 4, 100);
+  log.holdRaw(slot, 0xe0000001, 0x80000000, 0xe0000001, 0x80001000, 100);
+  assert.equal(log.matchesHeldRx(slot, 0xe0000001, 0x80000000), true);
+  assert.equal(log.matchesHeldRx(slot, 0xe0000001, 0x80000001), false);
+  log.improveTx(slot, 0xe0000001, 0x80000000, 0xe0000001, 0x80000800);
+  assert.equal(log.heldTxLo(slot), 0x80000800);
+  log.improveTx(slot, 0xe0000002, 0, 0, 0); // stale: ignored
+  assert.equal(log.heldTxLo(slot), 0x80000800);
+  const s2 = log.ntpAccess(v4(10, 0, 0, 3), 0, 4, 160);
+  log.holdRaw(s2, 1, 2, 3, 4, 160);
+  const s = log.serverStats();
+  assert.equal(s.ntpTimestamps, 2);
+  assert.equal(s.ntpSpanSeconds, 60);
+});

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
+import { ClientLog } from "../../lib/ntp/clientlog.ts";
+import {
+  KISS_RATE,
+  LOCAL_REFERENCE_ID,
+  newServerPacket,
+  NtpServer,
+  type ServerReference,
+  unsynchronisedReference,
+  writeTransmit,
+} from "../../lib/ntp/server.ts";
+import { fromSecNsec, toNtp64 } from "../../lib/time/timestamp.ts";
+
+const T0 = fromSecNsec(1_700_000_000, 0);
+const RX = fromSecNsec(1_700_000_100, 250_000_000);
+
+function request(opts: { version?: number; mode?: number; length?: number; poll?: number } = {}) {
+  const v = new DataView(new ArrayBuffer(Math.max(48, opts.length ?? 48)));
+  v.setUint8(0, ((opts.version ?? 4) << 3) | (opts.mode ?? 3));
+  v.setUint8(2, opts.poll ?? 6);
+  v.setInt8(3, -20);
+  v.setUint32(40, 0x12345678);
+  v.setUint32(44, 0x9abcdef0);
+  return v;
+}
+
+function syncedReference(): ServerReference {
+  return {
+    synchronised: true,
+    leap: 1,
+    stratum: 3,
+    precision: -25,
+    rootDelay: 0.0125,
+    rootDispersion: 0.5,
+    dispersionRate: 0,
+    refId: 0xc0000201,
+    refTime: T0,
+    local: null,
+    localSince: null,
+  };
+}
+
+Deno.test("server: a client request gets a mode 4 reply with every field exact", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(48));
+  const tx = fromSecNsec(1_700_000_100, 250_100_000);
+  assert.equal(server.respond(request({ poll: 7 }), 48, RX, out, tx), 48);
+  assert.equal(out.getUint8(0), (1 << 6) | (4 << 3) | 4);
+  assert.equal(out.getUint8(1), 3);
+  assert.equal(out.getUint8(2), 7);
+  assert.equal(out.getInt8(3), -25);
+  assert.equal(out.getUint32(4), Math.round(0.0125 * 65536));
+  assert.equal(out.getUint32(8), 0x8000);
+  assert.equal(out.getUint32(12), 0xc0000201);
+  assert.deepEqual([out.getUint32(16), out.getUint32(20)], Object.values(toNtp64(T0)));
+  assert.deepEqual([out.getUint32(24), out.getUint32(28)], [0x12345678, 0x9abcdef0]);
+  assert.deepEqual([out.getUint32(32), out.getUint32(36)], Object.values(toNtp64(RX)));
+  assert.deepEqual([out.getUint32(40), out.getUint32(44)], Object.values(toNtp64(tx)));
+});
+
+Deno.test("server: versions 1-4 are echoed; version 0 and 5 are dropped and counted", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(48));
+  for (const v of [1, 2, 3, 4]) {
+    assert.equal(server.respond(request({ version: v }), 48, RX, out), 48);
+    assert.equal((out.getUint8(0) >> 3) & 7, v);
+  }
+  assert.equal(server.respond(request({ version: 5 }), 48, RX, out), 0);
+  assert.equal(server.respond(request({ version: 0 }), 48, RX, out), 0);
+  assert.equal(server.drops.badVersion, 2);
+});
+
+Deno.test("server: symmetric active gets mode 2 (as chronyd 4.3); other modes are dropped", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(48));
+  assert.equal(server.respond(request({ mode: 1 }), 48, RX, out), 48);
+  assert.equal(out.getUint8(0) & 7, 2);
+  for (const m of [0, 2, 4, 5, 6, 7]) {
+    assert.equal(server.respond(request({ mode: m }), 48, RX, out), 0, `mode ${m}`);
+  }
+  assert.equal(server.drops.badMode, 6);
+});
+
+Deno.test("server: short and malformed requests are dropped; valid trailers get a 48-byte reply", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(1024));
+  assert.equal(server.respond(request({ length: 47 }), 47, RX, out), 0);
+  assert.equal(server.drops.short, 1);
+  // 8 stray bytes: neither extension field nor MAC.
+  assert.equal(server.respond(request({ length: 56 }), 56, RX, out), 0);
+  // Extension field claiming 100 bytes in a 72-byte remainder (too long for a MAC too).
+  const bad = request({ length: 120 });
+  bad.setUint16(50, 100);
+  assert.equal(server.respond(bad, 120, RX, out), 0);
+  assert.equal(server.drops.malformed, 2);
+  const ef = request({ length: 68 }); // one 20-byte extension field
+  ef.setUint16(48, 0x0104);
+  ef.setUint16(50, 20);
+  assert.equal(server.respond(ef, 68, RX, out), 48);
+  assert.equal(server.respond(request({ length: 68 }), 68, RX, out), 48); // key id + MD5 MAC
+  assert.equal(server.respond(request({ length: 52 }), 52, RX, out), 48); // crypto-NAK
+});
+
+Deno.test("server: unsynchronised without local answers leap 3, stratum 0, 1 s root (chronyd 4.3)", () => {
+  const server = new NtpServer({ reference: unsynchronisedReference(-25) });
+  const out = new DataView(new ArrayBuffer(48));
+  assert.equal(server.respond(request(), 48, RX, out), 48);
+  assert.equal(out.getUint8(0), 0xe4);
+  assert.equal(out.getUint8(1), 0);
+  assert.equal(out.getUint32(4), 0x10000);
+  assert.equal(out.getUint32(8), 0x10000);
+  assert.equal(out.getUint32(12), 0);
+  assert.deepEqual([out.getUint32(16), out.getUint32(20)], [0, 0]);
+});
+
+Deno.test("server: local stratum serves 127.127.1.1 when unsynchronised or beyond the distance", () => {
+  const ref = unsynchronisedReference(-25);
+  ref.local = { stratum: 8, distance: 1, orphan: false };
+  ref.localSince = T0;
+  const server = new NtpServer({ reference: ref });
+  const out = new DataView(new ArrayBuffer(48));
+  server.respond(request(), 48, RX, out);
+  assert.deepEqual([out.getUint8(0) >> 6, out.getUint8(1)], [0, 8]);
+  assert.equal(out.getUint32(12), LOCAL_REFERENCE_ID);
+  assert.deepEqual([out.getUint32(4), out.getUint32(8)], [0, 0]);
+  // Synchronised with root distance 0.5 s < 1 s: serve the real reference.
+  const synced = { ...syncedReference(), local: ref.local, dispersionRate: 0.01 };
+  server.setReference(synced, T0);
+  server.respond(request(), 48, RX, out);
+  assert.equal(out.getUint8(1), 3);
+  // 100 s later the dispersion has grown to 1.5 s: the local reference takes over.
+  server.refresh(RX);
+  server.respond(request(), 48, RX, out);
+  assert.equal(out.getUint8(1), 8);
+});
+
+function clientPacket(server: NtpServer, addr: Uint8Array) {
+  const req = new DataView(new ArrayBuffer(48));
+  const p = newServerPacket(req, req);
+  p.addr = addr;
+  p.addrOffset = 0;
+  p.family = 4;
+  return { p, req, server };
+}
+
+function exchange(
+  c: ReturnType<typeof clientPacket>,
+  fields: { origin: [number, number]; receive: [number, number]; transmit: [number, number] },
+  rx: [number, number],
+  tx: [number, number],
+  now: number,
+): number {
+  const { p, req, server } = c;
+  new Uint8Array(req.buffer).fill(0);
+  req.setUint8(0, 0x23);
+  req.setUint32(24, fields.origin[0]);
+  req.setUint32(28, fields.origin[1]);
+  req.setUint32(32, fields.receive[0]);
+  req.setUint32(36, fields.receive[1]);
+  req.setUint32(40, fields.transmit[0]);
+  req.setUint32(44, fields.transmit[1]);
+  p.reqLength = 48;
+  [p.rxHi, p.rxLo] = rx;
+  p.now = now;
+  const n = server.process(p);
+  if (n > 0 && p.txPending) writeTransmit(p.out, tx[0], tx[1]);
+  if (n > 0) server.sent(p, tx[0], tx[1]);
+  return n;
+}
+
+Deno.test("server: interleaved sequence answers with the previous reply's transmit timestamp", () => {
+  const log = new ClientLog({ seed: 5, random: () => 0 });
+  const server = new NtpServer({ reference: syncedReference(), clientLog: log });
+  const c = clientPacket(server, new Uint8Array([192, 0, 2, 10]));
+  const out = c.req;
+  // 1: basic request (origin 0).
+  exchange(c, { origin: [0, 0], receive: [0, 0], transmit: [100, 1] }, [200, 1], [200, 9], 1);
+  assert.deepEqual([out.getUint32(24), out.getUint32(28)], [100, 1]);
+  assert.equal(log.serverStats().ntpInterleavedHits, 0);
+  // The kernel reports a better TX timestamp of reply 1.
+  const slot = c.p.slot;
+  server.improveTx(slot, 200, 1, 200, 7);
+  // 2: interleaved: origin = our previous receive timestamp, receive = client's T4.
+  exchange(c, { origin: [200, 1], receive: [300, 3], transmit: [301, 5] }, [400, 1], [400, 9], 2);
+  assert.deepEqual([out.getUint32(24), out.getUint32(28)], [300, 3], "origin = request receive");
+  assert.deepEqual([out.getUint32(32), out.getUint32(36)], [400, 1], "receive = this rx");
+  assert.deepEqual([out.getUint32(40), out.getUint32(44)], [200, 7], "transmit = previous tx");
+  assert.equal(log.serverStats().ntpInterleavedHits, 1);
+  // 3: a basic request whose origin does not match: basic reply.
+  exchange(c, { origin: [999, 9], receive: [0, 0], transmit: [500, 5] }, [600, 1], [600, 9], 3);
+  assert.deepEqual([out.getUint32(24), out.getUint32(28)], [500, 5]);
+  assert.deepEqual([out.getUint32(40), out.getUint32(44)], [600, 9]);
+  assert.equal(log.serverStats().ntpInterleavedHits, 1);
+  assert.equal(log.serverStats().ntpTimestamps, 1);
+});
+
+Deno.test("server: denied addresses and rate-limited requests get no reply; kod gets RATE", () => {
+  const filter = AddressFilter.fromRules([{ allow: true, all: false, subnet: "192.0.2.0/24" }]);
+  const log = new ClientLog({
+    seed: 5,
+    random: () => 0.99,
+    ntpRateLimit: { interval: 4, burst: 1, leak: 2, kod: true },
+  });
+  const server = new NtpServer({ reference: syncedReference(), clientLog: log, filter });
+  const denied = clientPacket(server, new Uint8Array([198, 51, 100, 1]));
+  const t = { origin: [0, 0], receive: [0, 0], transmit: [1, 1] } as const;
+  const f = { origin: [...t.origin], receive: [...t.receive], transmit: [...t.transmit] } as {
+    origin: [number, number];
+    receive: [number, number];
+    transmit: [number, number];
+  };
+  assert.equal(exchange(denied, f, [2, 2], [2, 3], 1), 0);
+  assert.equal(server.drops.denied, 1);
+  assert.equal(log.serverStats().ntpHits, 0);
+  const ok = clientPacket(server, new Uint8Array([192, 0, 2, 1]));
+  assert.equal(exchange(ok, f, [2, 2], [2, 3], 1), 48);
+  assert.equal(exchange(ok, f, [2, 2], [2, 3], 1.5), 48);
+  assert.equal(ok.req.getUint8(1), 0);
+  assert.equal(ok.req.getUint32(12), KISS_RATE);
+  assert.equal(ok.req.getUint8(0) >> 6, 3);
+  assert.equal(server.drops.kod, 1);
+  assert.equal(log.serverStats().ntpDrops, 1);
+});
