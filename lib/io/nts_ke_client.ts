@@ -1,0 +1,148 @@
+/**
+ * NTS-KE client (RFC 8915 §4): connects to host:ntsport over TCP, does TLS 1.3
+ * with ALPN "ntske/1", SNI and certificate checks for the host name, sends the
+ * request, reads the response and exports the NTP keys (RFC 8915 §5.1).
+ *
+ * @example
+ * ```ts
+ * import { ntsKeExchange } from "./nts_ke_client.ts";
+ * const r = await ntsKeExchange({ host: "localhost", port: 4460, caFiles: ["cert.pem"] });
+ * r.cookies.length; // 8 from chronyd
+ * ```
+ * @module
+ */
+
+import { TlsContext, TlsError } from "../../ffi/libssl.ts";
+import {
+  buildClientRequest,
+  completeMessageLength,
+  exporterContext,
+  NTS_EXPORTER_LABEL,
+  NTS_KE_ALPN,
+  NTS_KE_PORT,
+  parseServerResponse,
+} from "../nts/ke_records.ts";
+import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
+import { TlsStream } from "./tls_stream.ts";
+
+/** NTP's port, used when the NTS-KE server names none. RFC 5905 §7.2. */
+const NTP_PORT = 123;
+
+/** The network side of an NTS-KE exchange failed (connect, timeout). */
+export class NtsKeTransportError extends Error {
+  override name = "NtsKeTransportError";
+  constructor(readonly kind: "connect" | "timeout", message: string) {
+    super(message);
+  }
+}
+
+/** Options of one NTS-KE exchange. */
+export interface NtsKeClientOptions {
+  /** Server name: checked against the certificate and sent as SNI. */
+  host: string;
+  /** NTS-KE port (chrony's `ntsport`), default 4460. */
+  port?: number;
+  /** Address to connect to when it differs from `host` (e.g. resolved already). */
+  address?: string;
+  /** Trusted CA files (`ntstrustedcerts`). */
+  caFiles?: readonly string[];
+  /** Trust the system CAs too; false with `nosystemcert`. Default true. */
+  systemCerts?: boolean;
+  /** Do not check certificate validity times (`nocerttimecheck`). */
+  noCertTimeCheck?: boolean;
+  /** A prepared client context (then the certificate options above are ignored). */
+  context?: TlsContext;
+  /** Whole exchange time limit, milliseconds. Default 5000. */
+  timeoutMs?: number;
+  /** AEAD ids to offer, default [15]. */
+  aeads?: readonly number[];
+}
+
+/** What the client takes away from NTS-KE. */
+export interface NtsKeResult {
+  /** Client-to-server key. */
+  c2sKey: Uint8Array;
+  /** Server-to-client key. */
+  s2cKey: Uint8Array;
+  /** Cookies for NTP requests. */
+  cookies: Uint8Array[];
+  /** NTP server (the KE host unless the server named another). */
+  server: string;
+  /** NTP port (123 unless the server named another). */
+  port: number;
+  /** AEAD id chosen by the server. */
+  aead: number;
+}
+
+/**
+ * Runs one NTS-KE exchange. Throws TlsError (certificate, ALPN, TLS),
+ * NtsKeError (bad or refused response), NtsKeTransportError, or
+ * NtsUnavailableError.
+ */
+export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeResult> {
+  const aeads = options.aeads ?? [AEAD_AES_SIV_CMAC_256];
+  const port = options.port ?? NTS_KE_PORT;
+  const ownContext = options.context === undefined;
+  const ctx = options.context ?? TlsContext.client({
+    alpn: [NTS_KE_ALPN],
+    ...(options.caFiles ? { caFiles: options.caFiles } : {}),
+    ...(options.systemCerts !== undefined ? { systemCerts: options.systemCerts } : {}),
+    ...(options.noCertTimeCheck ? { noCertTimeCheck: true } : {}),
+  });
+  let conn: Deno.Conn;
+  try {
+    conn = await Deno.connect({ hostname: options.address ?? options.host, port });
+  } catch (e) {
+    if (ownContext) ctx.free();
+    throw new NtsKeTransportError(
+      "connect",
+      `cannot connect to NTS-KE server ${options.host}:${port}: ${(e as Error).message}`,
+    );
+  }
+  const tls = new TlsStream(conn, ctx.session(options.host));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    tls.abort();
+  }, options.timeoutMs ?? 5000);
+  try {
+    await tls.handshake();
+    if (tls.session.alpn() !== NTS_KE_ALPN) {
+      throw new TlsError("alpn", `NTS-KE server ${options.host} did not select ${NTS_KE_ALPN}`);
+    }
+    await tls.write(buildClientRequest({ aeads }));
+    const msg = await tls.readMessage(completeMessageLength);
+    const res = parseServerResponse(msg, { aeads });
+    const keyLength = aeadById(res.aead)?.keyLength ?? 32;
+    const c2sKey = tls.session.exportKeyingMaterial(
+      NTS_EXPORTER_LABEL,
+      exporterContext(res.aead, "c2s"),
+      keyLength,
+    );
+    const s2cKey = tls.session.exportKeyingMaterial(
+      NTS_EXPORTER_LABEL,
+      exporterContext(res.aead, "s2c"),
+      keyLength,
+    );
+    return {
+      c2sKey,
+      s2cKey,
+      cookies: res.cookies,
+      server: res.server ?? options.host,
+      port: res.port ?? NTP_PORT,
+      aead: res.aead,
+    };
+  } catch (e) {
+    if (timedOut) {
+      throw new NtsKeTransportError(
+        "timeout",
+        `NTS-KE with ${options.host}:${port} timed out`,
+      );
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    await tls.close();
+    if (ownContext) ctx.free();
+  }
+}
