@@ -65,7 +65,9 @@ export function parseSubnet(spec: string, r: ArgReader): AccessRule["subnet"] {
     const prefix = r.clamp("prefix length", bits ?? parts.length * 8, 0, 32);
     return { kind: "ip", family: 4, address: full, prefix };
   }
-  if (bitsWord === undefined && HOST_RE.test(addr)) return { kind: "host", name: addr };
+  if (bitsWord === undefined && HOST_RE.test(addr) && addr.toLowerCase() !== "all") {
+    return { kind: "host", name: addr };
+  }
   throw r.error(`invalid subnet "${spec}"`);
 }
 

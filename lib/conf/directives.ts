@@ -84,7 +84,7 @@ function flag(field: keyof Config): DirectiveHandler {
 
 function int(field: keyof Config, min?: number, max?: number): DirectiveHandler {
   return (c, r) => {
-    let v = r.int(field as string);
+    let v = r.int(r.ctx.directive);
     r.end();
     if (min !== undefined && max !== undefined) v = r.clamp(r.ctx.directive, v, min, max);
     (c as unknown as Record<string, unknown>)[field] = v;
@@ -93,7 +93,7 @@ function int(field: keyof Config, min?: number, max?: number): DirectiveHandler 
 
 function float(field: keyof Config): DirectiveHandler {
   return (c, r) => {
-    const v = r.float(field as string);
+    const v = r.float(r.ctx.directive);
     r.end();
     (c as unknown as Record<string, unknown>)[field] = v;
   };

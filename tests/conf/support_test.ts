@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { DIRECTIVES } from "../../lib/conf/directives.ts";
+import { parseConfig } from "../../lib/conf/parse.ts";
+import { formatUnsupported, SUPPORT, unsupportedUses } from "../../lib/conf/support.ts";
+
+Deno.test("every directive has a status in the support table", () => {
+  for (const name of Object.keys(DIRECTIVES)) {
+    assert.ok(SUPPORT[name] !== undefined, `no support status for ${name}`);
+  }
+});
+
+Deno.test("the first features of the daemon are implemented; hwtimestamp is not yet", () => {
+  for (
+    const n of [
+      "server",
+      "pool",
+      "peer",
+      "makestep",
+      "driftfile",
+      "allow",
+      "cmdallow",
+      "local",
+      "include",
+      "confdir",
+      "sourcedir",
+      "leapsectz",
+      "rtcsync",
+    ]
+  ) {
+    assert.equal(SUPPORT[n], "implemented", n);
+  }
+  assert.equal(SUPPORT["hwtimestamp"], "notSupported");
+});
+
+Deno.test("unsupported directives, source options and log kinds are listed with file:line", () => {
+  const r = parseConfig(
+    "server a iburst nts\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
+    { file: "/etc/chrony.conf" },
+  );
+  const uses = unsupportedUses(r);
+  assert.deepEqual(uses.map(formatUnsupported), [
+    '/etc/chrony.conf:1: "nts option of server" is not supported yet',
+    '/etc/chrony.conf:2: "hwtimestamp" is not supported yet',
+    '/etc/chrony.conf:3: "log rtc" is not supported yet',
+  ]);
+});
+
+Deno.test("a fully supported configuration has no unsupported uses", () => {
+  const r = parseConfig("pool pool.ntp.org iburst\ndriftfile /d\nmakestep 1 3\nallow all\n");
+  assert.deepEqual(unsupportedUses(r), []);
+});
