@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
+import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
+import { realNow } from "../../lib/io/realtime.ts";
+import { haveChrony, runCommand } from "./harness.ts";
+
+const NTPDIG = "/work/shared/peer/ntpdig-port";
+
+function haveNtpdig(): boolean {
+  try {
+    return Deno.statSync(NTPDIG).isFile && haveChrony();
+  } catch {
+    if (Deno.env.get("CI")) throw new Error("interop: ntpdig-port missing, and CI is set");
+    return false;
+  }
+}
+
+Deno.test({
+  name: "interop: ntpdig reads horae's server as stratum 1 within 1 ms",
+  ignore: !haveNtpdig(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const reference = unsynchronisedReference(-25);
+    reference.local = { stratum: 1, distance: 1, orphan: false };
+    reference.localSince = realNow();
+    const server = new NtpServer({ reference });
+    const sock = NtpServerSocket.open(server, { family: "ipv4", address: "127.0.0.1", port: 0 });
+    try {
+      const r = await runCommand(NTPDIG, ["127.0.0.1"], {
+        timeoutMs: 15_000,
+        env: { NTPPORT: String(sock.localAddress().port), PATH: Deno.env.get("PATH") ?? "" },
+      });
+      // e.g. "2026-11-23 11:02:24.406620 (+0000) -0.000001 +/- 0.000105 127.0.0.1 s1 no-leap"
+      const m = r.stdout.match(/\) ([-+]?\d+\.\d+) \+\/- \d+\.\d+ 127\.0\.0\.1 s(\d+) (\S+)/);
+      assert.ok(m, r.stdout + r.stderr);
+      assert.ok(Math.abs(Number(m[1])) < 1e-3, `offset ${m[1]}`);
+      assert.equal(m[2], "1");
+      assert.equal(m[3], "no-leap");
+    } finally {
+      await sock.close();
+    }
+  },
+});
