@@ -1,0 +1,344 @@
+/**
+ * The daemon's sans-IO core: NTP sources (lib/ntp) feeding per-source
+ * statistics, selection and the reference (lib/clock). It reads time only
+ * from the `Clock` it is given and returns actions (datagrams to send, the
+ * next deadline, log lines) for the IO layer, or the simulator, to carry out.
+ * The real daemon, the one-shot modes (`-q`/`-Q`) and `tests/sim` all drive
+ * this same class.
+ *
+ * @example
+ * ```ts
+ * import { Engine } from "./engine.ts";
+ * declare const engine: Engine;
+ * const id = engine.addSource({ name: "192.0.2.1", address: "192.0.2.1", options: { iburst: true } });
+ * for (const a of engine.start()) if (a.kind === "send") console.log(a.address, a.bytes.length);
+ * ```
+ * @module
+ */
+import type { Clock, ParameterChange } from "../clock/clock.ts";
+import type { ReferenceUpdate, Sample } from "../clock/sample.ts";
+import { type Candidate, type SelectionMemory, selectSources } from "../clock/select.ts";
+import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
+import { SourceStats } from "../clock/sourcestats.ts";
+import { NtpSource, type NtpSourceOptions, type SourceAction } from "../ntp/source.ts";
+import { refIdFromAddress } from "../ntp/reference_id.ts";
+import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
+
+/** What the engine asks of the discipline (lib/clock Reference). */
+export interface Discipline {
+  /** A new combined estimate from selection: correct the clock. Returns log lines. */
+  update(update: ReferenceUpdate, now: Timestamp): string[];
+  /** Selection could not produce an estimate this time. */
+  noUpdate?(now: Timestamp): void;
+}
+
+/** One source to add. */
+export interface EngineSourceSpec {
+  /** Name shown in reports and logs (host name as configured, or the address). */
+  name: string;
+  /** Numeric address to send to. */
+  address: string;
+  /** NTP protocol options of the source. */
+  options: Partial<NtpSourceOptions>;
+  /** Selection options (noselect, prefer, trust, require). */
+  select?: SourceSelectOptions;
+  /** minsamples / maxsamples for this source's statistics. */
+  minSamples?: number;
+  maxSamples?: number;
+  /** Name of the pool it came from, if any. */
+  pool?: string;
+}
+
+/** An action for the IO layer. */
+export type EngineAction =
+  | { kind: "send"; source: number; address: string; port: number; bytes: Uint8Array }
+  /** Call `onTimer` at this (cooked local) time; null: nothing scheduled. */
+  | { kind: "timer"; at: Timestamp | null }
+  | { kind: "log"; level: "info" | "warn"; message: string }
+  /** The reference was updated from this estimate (one-shot modes stop here). */
+  | { kind: "update"; update: ReferenceUpdate }
+  /** A source became unreachable or was demobilised (pool replacement). */
+  | { kind: "source-lost"; source: number; reason: string };
+
+/** Global engine options. */
+export interface EngineOptions {
+  clock: Clock;
+  discipline: Discipline;
+  /** Random bytes (request transmit timestamps). */
+  randomBytes: (n: number) => Uint8Array;
+  /** Selection settings (minsources, maxdistance, ...). */
+  select?: Omit<SelectOptions, "previous">;
+  /** chrony.conf `maxclockerror`, ppm (default 1). */
+  maxClockError?: number;
+}
+
+/** Per-source state kept by the engine. */
+export interface EngineSource {
+  readonly id: number;
+  readonly spec: EngineSourceSpec;
+  readonly ntp: NtpSource;
+  readonly stats: SourceStats;
+  status: SourceStatus | null;
+  removed: boolean;
+}
+
+/** The daemon core. */
+export class Engine {
+  readonly #clock: Clock;
+  readonly #discipline: Discipline;
+  readonly #randomBytes: (n: number) => Uint8Array;
+  readonly #selectOptions: Omit<SelectOptions, "previous">;
+  readonly #maxClockError: number;
+  readonly #sources: EngineSource[] = [];
+  #memory: SelectionMemory | undefined;
+  #selected: number | null = null;
+  #lastUpdate: ReferenceUpdate | null = null;
+  #started = false;
+  readonly #unlisten: () => void;
+
+  constructor(options: EngineOptions) {
+    this.#clock = options.clock;
+    this.#discipline = options.discipline;
+    this.#randomBytes = options.randomBytes;
+    this.#selectOptions = options.select ?? {};
+    this.#maxClockError = options.maxClockError ?? 1;
+    this.#unlisten = this.#clock.onParameterChange((c) => this.#onClockChange(c));
+  }
+
+  /** The sources, in the order added (removed ones stay, marked). */
+  get sources(): readonly EngineSource[] {
+    return this.#sources;
+  }
+
+  /** Index of the selected source, or null. */
+  get selected(): number | null {
+    return this.#selected;
+  }
+
+  /** The last estimate handed to the discipline, or null. */
+  get lastUpdate(): ReferenceUpdate | null {
+    return this.#lastUpdate;
+  }
+
+  /** Adds a source; polling starts at once if the engine is running. */
+  addSource(spec: EngineSourceSpec): { id: number; actions: EngineAction[] } {
+    const id = this.#sources.length;
+    const ntp = new NtpSource(spec.address, {
+      maxClockError: this.#maxClockError,
+      ...spec.options,
+    }, { randomBytes: this.#randomBytes });
+    const stats = new SourceStats({
+      name: spec.name,
+      ...(spec.minSamples !== undefined ? { minSamples: spec.minSamples } : {}),
+      ...(spec.maxSamples !== undefined ? { maxSamples: spec.maxSamples } : {}),
+      maxClockError: this.#maxClockError * 1e-6,
+    });
+    this.#sources.push({ id, spec, ntp, stats, status: null, removed: false });
+    const actions = this.#started ? this.#apply(id, ntp.start(this.#clock.now())) : [];
+    return { id, actions: this.#finish(actions) };
+  }
+
+  /** Stops polling a source and drops it from selection. */
+  removeSource(id: number): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    s.removed = true;
+    s.ntp.setOnline(false, this.#clock.now());
+    return this.#finish(this.#reselect(this.#clock.now()));
+  }
+
+  /** Starts polling every source. */
+  start(): EngineAction[] {
+    this.#started = true;
+    const now = this.#clock.now();
+    const out: EngineAction[] = [];
+    for (const s of this.#sources) if (!s.removed) out.push(...this.#apply(s.id, s.ntp.start(now)));
+    return this.#finish(out);
+  }
+
+  /** Runs every source timer that is due at `now` (cooked local time). */
+  onTimer(): EngineAction[] {
+    const now = this.#clock.now();
+    const out: EngineAction[] = [];
+    for (const s of this.#sources) {
+      if (s.removed) continue;
+      const at = s.ntp.nextTimer;
+      if (at !== null && at <= now) out.push(...this.#apply(s.id, s.ntp.onTimer(now)));
+    }
+    return this.#finish(out);
+  }
+
+  /**
+   * A datagram from source `id` arrived; `rx` is its receive time on the
+   * cooked local clock (a kernel timestamp converted by the IO layer).
+   */
+  onPacket(id: number, bytes: Uint8Array, rx: Timestamp): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    return this.#finish(this.#apply(id, s.ntp.onPacket(bytes, rx, this.#clock.now())));
+  }
+
+  /** The kernel's transmit timestamp (cooked) of the last request to `id`. */
+  onTxTimestamp(id: number, tx: Timestamp): void {
+    this.#sources[id]?.ntp.onTxTimestamp(tx);
+  }
+
+  /** Sets a source online/offline (`chronyc online/offline`). */
+  setOnline(id: number, online: boolean): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    return this.#finish(this.#apply(id, s.ntp.setOnline(online, this.#clock.now())));
+  }
+
+  /** `chronyc burst good/total` for one source. */
+  burst(id: number, good: number, total: number): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    return this.#finish(this.#apply(id, s.ntp.burst(good, total, this.#clock.now())));
+  }
+
+  /** Detaches from the clock. */
+  close(): void {
+    this.#unlisten();
+  }
+
+  #apply(id: number, actions: SourceAction[]): EngineAction[] {
+    const s = this.#sources[id]!;
+    const out: EngineAction[] = [];
+    for (const a of actions) {
+      switch (a.kind) {
+        case "send":
+          out.push({
+            kind: "send",
+            source: id,
+            address: s.spec.address,
+            port: s.ntp.options.port,
+            bytes: a.bytes,
+          });
+          break;
+        case "timer":
+          break; // collected from every source's nextTimer in #finish
+        case "sample":
+          out.push(...this.#onSample(s, a.sample));
+          break;
+        case "unreachable":
+          out.push({ kind: "source-lost", source: id, reason: "unreachable" });
+          out.push(...this.#reselect(this.#clock.now()));
+          break;
+        case "kod":
+          out.push({
+            kind: "log",
+            level: "warn",
+            message: `Received KoD ${a.code} from ${s.spec.name}`,
+          });
+          break;
+        case "demobilize":
+          s.removed = true;
+          out.push({ kind: "source-lost", source: id, reason: a.reason });
+          break;
+      }
+    }
+    return out;
+  }
+
+  #onSample(s: EngineSource, sample: Sample): EngineAction[] {
+    const predicted = s.stats.predictOffset(sample.time);
+    const before = s.stats.estimate();
+    s.stats.accumulate(sample);
+    s.ntp.setDelayStatistics(s.stats.delayTestInputs());
+    const out = this.#reselect(this.#clock.now());
+    out.push(
+      ...this.#apply(
+        s.id,
+        s.ntp.setPollAdjustment(pollAdjustment(s, sample, predicted, before?.stdDev ?? null)),
+      ),
+    );
+    return out;
+  }
+
+  #reselect(now: Timestamp): EngineAction[] {
+    const live = this.#sources.filter((s) => !s.removed);
+    const candidates: Candidate[] = live.map((s) => ({
+      name: s.spec.name,
+      refId: refIdFromAddress(s.spec.address),
+      address: s.spec.address,
+      reachable: s.ntp.reach.value !== 0,
+      options: s.spec.select ?? {},
+      data: s.stats.getSelectionData(now),
+    }));
+    const result = selectSources(candidates, {
+      ...this.#selectOptions,
+      ...(this.#memory ? { previous: this.#memory } : {}),
+    }, now);
+    this.#memory = result.memory;
+    for (const s of this.#sources) s.status = null;
+    live.forEach((s, i) => {
+      s.status = result.statuses[i] ?? null;
+    });
+    this.#selected = result.selected === null ? null : live[result.selected]!.id;
+    const out: EngineAction[] = result.events.map((e) => ({
+      kind: "log" as const,
+      level: e.kind === "selected" ? "info" as const : "warn" as const,
+      message: e.message,
+    }));
+    if (result.update) {
+      this.#lastUpdate = result.update;
+      for (const line of this.#discipline.update(result.update, now)) {
+        out.push({ kind: "log", level: "info", message: line });
+      }
+      out.push({ kind: "update", update: result.update });
+    } else {
+      this.#discipline.noUpdate?.(now);
+    }
+    return out;
+  }
+
+  #onClockChange(change: ParameterChange): void {
+    for (const s of this.#sources) {
+      s.stats.correctForClockChange(change);
+      if (change.isStep) s.ntp.resetHistory();
+    }
+  }
+
+  #finish(actions: EngineAction[]): EngineAction[] {
+    let next: Timestamp | null = null;
+    for (const s of this.#sources) {
+      if (s.removed) continue;
+      const at = s.ntp.nextTimer;
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    actions.push({ kind: "timer", at: next });
+    return actions;
+  }
+}
+
+/**
+ * Poll adaptation input after a sample (our rule, in chrony's spirit: keep
+ * about `polltarget` samples in the regression): a sample far outside what
+ * the statistics predicted shortens the poll at once; otherwise the poll
+ * lengthens slowly while the regression holds at least `polltarget` samples,
+ * and shortens slowly while it holds fewer than half of them.
+ */
+function pollAdjustment(
+  s: EngineSource,
+  sample: Sample,
+  predicted: number | null,
+  stdDev: number | null,
+): number {
+  const target = s.ntp.options.polltarget;
+  const est = s.stats.estimate();
+  if (predicted !== null && stdDev !== null && est !== null && est.samples >= 4) {
+    const error = Math.abs(sample.offset - predicted);
+    const expected = 3 * Math.max(stdDev, sample.peerDispersion) + sample.peerDelay / 2;
+    if (error > expected && error > 10 * Math.max(stdDev, 1e-7)) return -1;
+  }
+  const n = est?.samples ?? 0;
+  if (n >= target) return 1 / 4;
+  if (n * 2 < target) return -1 / 8;
+  return 0;
+}
+
+/** Seconds from `a` to `b` (for the IO layer's timer arithmetic). */
+export function secondsUntil(a: Timestamp, b: Timestamp): number {
+  return diffSeconds(b, a);
+}
