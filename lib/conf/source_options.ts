@@ -24,6 +24,9 @@ const POLL_MAX = 24;
 // chrony.conf(5): key ID range 1 through 2^32-1.
 const KEY_MAX = 0xffffffff;
 
+// chrony.conf(5): these server options do not work in the peer directive.
+const PEER_IGNORED = ["iburst", "burst", "nts", "presend", "copy"];
+
 /** Boolean options of server/pool/peer and the field each one sets. */
 const FLAGS = {
   iburst: "iburst",
@@ -122,6 +125,9 @@ export function parseSourceDirective(kind: SourceKind, r: ArgReader): SourceConf
   const s = defaultSource(kind, name, { file: r.ctx.file, line: r.ctx.line });
   while (r.remaining > 0) {
     const opt = r.word("option").toLowerCase();
+    if (kind === "peer" && PEER_IGNORED.includes(opt)) {
+      r.warn(`${opt} option has no effect in a peer directive`);
+    }
     if (Object.hasOwn(FLAGS, opt)) {
       s[FLAGS[opt as keyof typeof FLAGS]] = true;
       continue;

@@ -103,8 +103,10 @@ Deno.test("mutated lines throw nothing but ConfigError, and parse results stay u
     const line = mutate(base, rnd);
     try {
       const r = parseConfig(line, { file: "fuzz", ...FS });
-      formatConfig(r);
       unsupportedUses(r);
+      // What -p prints is itself a valid configuration that prints the same.
+      const printed = formatConfig(r);
+      assert.equal(formatConfig(parseConfig(printed, { file: "again", ...FS })), printed);
     } catch (e) {
       if (!(e instanceof ConfigError)) {
         assert.fail(`non-ConfigError for ${JSON.stringify(line)}: ${String(e)}`);

@@ -156,3 +156,12 @@ Deno.test("miscellaneous directives land in their fields", () => {
   assert.equal(c.authSelectMode, "require");
   assert.deepEqual(c.fallbackDrift, { min: 16, max: 19 });
 });
+
+Deno.test("options that do nothing in a peer directive are accepted with a warning", () => {
+  const r = parseConfig("peer 10.0.0.2 iburst presend 9", { file: "f" });
+  assert.equal(r.config.sources[0]?.iburst, true);
+  assert.deepEqual(r.warnings.map((w) => w.message), [
+    "iburst option has no effect in a peer directive",
+    "presend option has no effect in a peer directive",
+  ]);
+});
