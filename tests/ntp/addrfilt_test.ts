@@ -33,7 +33,11 @@ Deno.test("addrfilt: the most specific subnet wins whatever the order (chrony.co
 });
 
 Deno.test("addrfilt: allow all overrides earlier rules inside its subnet, not later ones", () => {
-  const f = AddressFilter.fromRules([allow("1.2.3.4"), deny("1.2.3.0/24"), allow("1.2.0.0/16", true)]);
+  const f = AddressFilter.fromRules([
+    allow("1.2.3.4"),
+    deny("1.2.3.0/24"),
+    allow("1.2.0.0/16", true),
+  ]);
   assert.equal(f.isAllowed("1.2.3.5"), true);
   assert.equal(f.isAllowed("1.2.3.4"), true);
   const g = AddressFilter.fromRules([allow("1.2.0.0/16", true), deny("1.2.3.0/24")]);

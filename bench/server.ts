@@ -1,0 +1,171 @@
+/**
+ * NTP server benchmark: horae's server beside the real chronyd, same run.
+ *
+ * 1. Compiles `bench/ntpload.c` and a small many-address loader with gcc into
+ *    a private temp dir.
+ * 2. Starts chronyd 4.x (`local stratum 1`, `allow 127.0.0.0/8`, `-x -u root`,
+ *    private chmod-700 dir) and `bench/server_runner.ts` on two loopback ports.
+ * 3. Runs ntpload (closed loop, window 64, bounded by -d seconds and -n
+ *    requests) against each and prints replies/s and the ratio.
+ * 4. Sends one request from each of 100 000 distinct source addresses
+ *    127.x.y.z (IP_PKTINFO source selection, no binding) to each server and
+ *    prints resident memory (VmRSS) of both before and after.
+ *
+ * Usage: `./denow run -A bench/server.ts [--seconds 4]`
+ *
+ * @example
+ * ```sh
+ * ./denow run -A bench/server.ts --seconds 3
+ * ```
+ * @module
+ */
+
+const seconds = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "4");
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Sends one NTP request from each of N source addresses 127.1.0.0 + i (loopback only). */
+const MANYADDR_C = String.raw`
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  int port = atoi(argv[1]), n = atoi(argv[2]);
+  if (n > 1000000) n = 1000000;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in dst = {0};
+  dst.sin_family = AF_INET; dst.sin_port = htons(port); dst.sin_addr.s_addr = htonl(0x7f000001);
+  unsigned char pkt[48] = {0x23, 0, 6, 0xe9};
+  char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+  int sent = 0;
+  for (int i = 0; i < n; i++) {
+    struct iovec iov = {pkt, 48};
+    struct msghdr m = {0};
+    m.msg_name = &dst; m.msg_namelen = sizeof dst; m.msg_iov = &iov; m.msg_iovlen = 1;
+    m.msg_control = cbuf; m.msg_controllen = sizeof cbuf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = IPPROTO_IP; c->cmsg_type = IP_PKTINFO; c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+    memset(pi, 0, sizeof *pi);
+    pi->ipi_spec_dst.s_addr = htonl(0x7f010000u + (unsigned)i); /* 127.1.0.0 + i */
+    memcpy(pkt + 40, &i, 4);
+    if (sendmsg(fd, &m, 0) == 48) sent++;
+    if ((i & 255) == 255) { struct timespec ts = {0, 2000000}; nanosleep(&ts, NULL); }
+  }
+  printf("%d\n", sent);
+  return 0;
+}
+`;
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+  if (!o.success) throw new Error(`${cmd} failed: ${out}`);
+  return out;
+}
+
+function rssKiB(pid: number): number {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(s.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
+}
+
+function randomPort(): number {
+  return 20000 + Math.floor(Math.random() * 30000);
+}
+
+const dir = await Deno.makeTempDir({ prefix: "horae-bench-server-" });
+Deno.chmodSync(dir, 0o700);
+let chronydPid = 0;
+let horae: Deno.ChildProcess | null = null;
+try {
+  await run("gcc", ["-O2", "-Wall", "-pthread", "-o", `${dir}/ntpload`, `${ROOT}bench/ntpload.c`]);
+  Deno.writeTextFileSync(`${dir}/manyaddr.c`, MANYADDR_C);
+  await run("gcc", ["-O2", "-o", `${dir}/manyaddr`, `${dir}/manyaddr.c`]);
+
+  const pc = randomPort(), ph = pc + 1;
+  Deno.writeTextFileSync(
+    `${dir}/chrony.conf`,
+    [
+      `port ${pc}`,
+      "bindaddress 127.0.0.1",
+      "cmdport 0",
+      `bindcmdaddress ${dir}/chronyd.sock`,
+      `pidfile ${dir}/chronyd.pid`,
+      "local stratum 1",
+      "allow 127.0.0.0/8",
+      "",
+    ].join("\n"),
+  );
+  await run("chronyd", ["-x", "-u", "root", "-f", `${dir}/chrony.conf`, "-l", `${dir}/log`]);
+  for (let i = 0; i < 50 && chronydPid === 0; i++) {
+    try {
+      chronydPid = Number(Deno.readTextFileSync(`${dir}/chronyd.pid`).trim());
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (!chronydPid) throw new Error("chronyd did not start");
+
+  horae = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}bench/server_runner.ts`, "--port", String(ph)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = horae.stdout.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  if (!first.startsWith("READY")) throw new Error(`runner: ${first}`);
+  reader.releaseLock();
+  await horae.stdout.cancel();
+
+  const load = async (port: number) => {
+    const out = await run(`${dir}/ntpload`, [
+      "-p",
+      String(port),
+      "-d",
+      String(seconds),
+      "-n",
+      "5000000",
+      "-q",
+    ]);
+    return Number(out.match(/replies\/s=(\d+)/)?.[1] ?? NaN);
+  };
+  const c1 = await load(pc), h1 = await load(ph);
+  const c2 = await load(pc), h2 = await load(ph); // alternate to even out noise
+  const c = Math.max(c1, c2), h = Math.max(h1, h2);
+  console.log(
+    `NTP replies/s on loopback (ntpload closed loop, window 64, ${seconds} s, best of 2):`,
+  );
+  console.log(`  chronyd ${c.toFixed(0)}   horae ${h.toFixed(0)}   ratio ${(h / c).toFixed(2)}`);
+
+  const rc0 = rssKiB(chronydPid), rh0 = rssKiB(horae.pid);
+  await run(`${dir}/manyaddr`, [String(pc), "100000"]);
+  await run(`${dir}/manyaddr`, [String(ph), "100000"]);
+  await new Promise((r) => setTimeout(r, 500));
+  const rc1 = rssKiB(chronydPid), rh1 = rssKiB(horae.pid);
+  console.log("Resident memory (VmRSS), before -> after 100000 distinct client addresses:");
+  console.log(`  chronyd ${rc0} -> ${rc1} KiB   horae ${rh0} -> ${rh1} KiB`);
+  console.log(
+    "Where horae's time goes: per batch one recvmmsg + one sendmmsg FFI call; per packet " +
+      "DataView reads/writes of the header, the access-table walk and one client-log hash " +
+      "probe; the rest is the Deno runtime (RSS is mostly V8, not the 0.5 MB client log).",
+  );
+} finally {
+  if (horae !== null) {
+    try {
+      horae.kill("SIGTERM");
+      await horae.status;
+    } catch { /* already gone */ }
+  }
+  if (chronydPid) {
+    try {
+      Deno.kill(chronydPid, "SIGTERM");
+    } catch { /* already gone */ }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
