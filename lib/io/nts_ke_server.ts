@@ -1,0 +1,216 @@
+/**
+ * NTS-KE server (RFC 8915 §4): listens on TCP, does TLS 1.3 with ALPN
+ * "ntske/1" (several certificate/key pairs chosen by SNI), reads the client's
+ * request, negotiates NTPv4 + AES-SIV-CMAC-256, exports the client's keys and
+ * answers with 8 cookies sealed by the {@linkcode ServerKeyRing}. At most
+ * `maxConnections` (chrony's `maxntsconnections`, default 100) at once; more
+ * are closed at once.
+ *
+ * @example
+ * ```ts
+ * import { NtsKeServer } from "./nts_ke_server.ts";
+ * import { ServerKeyRing } from "../nts/cookie.ts";
+ * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(36)), 0n, 604800);
+ * const srv = NtsKeServer.start({ port: 14460, pairs: [{ certFile: "c.pem", keyFile: "k.pem" }], keyRing: ring });
+ * await srv.close();
+ * ```
+ * @module
+ */
+
+import { type CertKeyPair, TlsContext } from "../../ffi/libssl.ts";
+import { COOKIE_NONCE_LENGTH, MAX_COOKIES, type ServerKeyRing } from "../nts/cookie.ts";
+import {
+  buildErrorResponse,
+  buildRefusalResponse,
+  buildServerResponse,
+  completeMessageLength,
+  exporterContext,
+  KeErrorCode,
+  negotiate,
+  NTS_EXPORTER_LABEL,
+  NTS_KE_ALPN,
+  NtsKeError,
+  parseClientRequest,
+} from "../nts/ke_records.ts";
+import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
+import { TlsStream } from "./tls_stream.ts";
+
+/** Default `maxntsconnections`. chrony.conf(5). */
+export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
+/** Time allowed for one NTS-KE session, milliseconds (horae's choice). */
+const SESSION_TIMEOUT_MS = 2000;
+/** NTP's port. RFC 5905 §7.2. */
+const NTP_PORT = 123;
+
+/** Options of the NTS-KE server. */
+export interface NtsKeServerOptions {
+  /** Address to listen on, default "127.0.0.1". */
+  hostname?: string;
+  /** TCP port (`ntsport`), 0 for any free port. */
+  port: number;
+  /** `ntsservercert`/`ntsserverkey` pairs. */
+  pairs: readonly CertKeyPair[];
+  /** Keys that seal cookies (shared with the NTP server side). */
+  keyRing: ServerKeyRing;
+  /** `maxntsconnections`. */
+  maxConnections?: number;
+  /** `ntsntpserver`: NTP server name to give clients (none by default). */
+  ntpServer?: string;
+  /** NTP port to give clients when it is not 123. */
+  ntpPort?: number;
+  /** Session time limit, milliseconds. */
+  timeoutMs?: number;
+  /** Random bytes source, default `crypto.getRandomValues`. */
+  random?: (length: number) => Uint8Array;
+  /** Called with each failed session's error (for the daemon's log). */
+  onError?: (error: unknown) => void;
+}
+
+/** Counters of the NTS-KE server. */
+export interface NtsKeServerStats {
+  /** Sessions that got cookies. */
+  served: number;
+  /** Sessions closed because `maxConnections` were busy. */
+  dropped: number;
+  /** Sessions that failed (TLS, bad request, timeout). */
+  failed: number;
+}
+
+/** A running NTS-KE server. */
+export class NtsKeServer {
+  readonly stats: NtsKeServerStats = { served: 0, dropped: 0, failed: 0 };
+  private active = new Set<TlsStream>();
+  private readonly loop: Promise<void>;
+
+  private constructor(
+    private readonly listener: Deno.TcpListener,
+    private readonly ctx: TlsContext,
+    private readonly options: NtsKeServerOptions,
+  ) {
+    this.loop = this.acceptLoop();
+  }
+
+  /** Starts listening. Throws TlsError("config"), NtsUnavailableError or Deno errors. */
+  static start(options: NtsKeServerOptions): NtsKeServer {
+    const ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    try {
+      const listener = Deno.listen({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port,
+        transport: "tcp",
+      });
+      return new NtsKeServer(listener, ctx, options);
+    } catch (e) {
+      ctx.free();
+      throw e;
+    }
+  }
+
+  /** The TCP port listened on. */
+  get port(): number {
+    return this.listener.addr.port;
+  }
+
+  private async acceptLoop(): Promise<void> {
+    const max = this.options.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      if (this.active.size >= max) {
+        this.stats.dropped++;
+        conn.close();
+        continue;
+      }
+      const tls = new TlsStream(conn, this.ctx.session());
+      this.active.add(tls);
+      this.serve(tls).finally(() => this.active.delete(tls));
+    }
+  }
+
+  private random(n: number): Uint8Array {
+    return this.options.random?.(n) ?? crypto.getRandomValues(new Uint8Array(n));
+  }
+
+  private async serve(tls: TlsStream): Promise<void> {
+    const timer = setTimeout(() => tls.abort(), this.options.timeoutMs ?? SESSION_TIMEOUT_MS);
+    try {
+      await tls.handshake();
+      let response: Uint8Array;
+      let served = false;
+      try {
+        const msg = await tls.readMessage(completeMessageLength);
+        const request = parseClientRequest(msg);
+        const choice = negotiate(request, [AEAD_AES_SIV_CMAC_256]);
+        if (choice.kind === "refuse") {
+          response = buildRefusalResponse(choice.reason);
+        } else {
+          response = this.answer(tls, choice.aead);
+          served = true;
+        }
+      } catch (e) {
+        if (!(e instanceof NtsKeError)) throw e;
+        response = buildErrorResponse(e.errorCode);
+        this.options.onError?.(e);
+        this.stats.failed++;
+      }
+      await tls.write(response);
+      if (served) this.stats.served++;
+    } catch (e) {
+      this.stats.failed++;
+      this.options.onError?.(e);
+    } finally {
+      clearTimeout(timer);
+      await tls.close();
+    }
+  }
+
+  private answer(tls: TlsStream, aead: number): Uint8Array {
+    const keyLength = aeadById(aead)?.keyLength;
+    if (keyLength === undefined) return buildErrorResponse(KeErrorCode.INTERNAL_SERVER_ERROR);
+    const c2s = tls.session.exportKeyingMaterial(
+      NTS_EXPORTER_LABEL,
+      exporterContext(aead, "c2s"),
+      keyLength,
+    );
+    const s2c = tls.session.exportKeyingMaterial(
+      NTS_EXPORTER_LABEL,
+      exporterContext(aead, "s2c"),
+      keyLength,
+    );
+    const cookies: Uint8Array[] = [];
+    for (let i = 0; i < MAX_COOKIES; i++) {
+      cookies.push(
+        this.options.keyRing.makeCookie({ aead, c2s, s2c }, this.random(COOKIE_NONCE_LENGTH)),
+      );
+    }
+    const ntpPort = this.options.ntpPort;
+    return buildServerResponse({
+      aead,
+      cookies,
+      ...(this.options.ntpServer !== undefined ? { server: this.options.ntpServer } : {}),
+      ...(ntpPort !== undefined && ntpPort !== NTP_PORT ? { port: ntpPort } : {}),
+    });
+  }
+
+  /** Sessions in progress. */
+  get connections(): number {
+    return this.active.size;
+  }
+
+  /** Stops listening, aborts sessions in progress and frees the TLS context. */
+  async close(): Promise<void> {
+    try {
+      this.listener.close();
+    } catch {
+      // already closed
+    }
+    await this.loop;
+    for (const t of this.active) t.abort();
+    this.active.clear();
+    this.ctx.free();
+  }
+}
