@@ -1,0 +1,416 @@
+/**
+ * The reference: chrony's discipline and tracking. It takes the
+ * `ReferenceUpdate`s that selection produces and drives the `Clock`:
+ * - frequency: the update's residual frequency is combined with the current
+ *   estimate, each weighted by the inverse square of its skew; the absolute
+ *   frequency is limited by `maxdrift` and updates with a skew above
+ *   `maxupdateskew` leave the frequency alone;
+ * - offset: stepped if `makestep threshold limit` allows, otherwise slewed
+ *   with a duration set by `corrtimeratio` (the correction rate passed to the
+ *   clock is corrtimeratio × offset SD × update interval, s²);
+ * - `maxchange offset start ignore`, `logchange`, leap seconds
+ *   (`leapsecmode system|step|slew|ignore`, `leapsectz` through a lookup
+ *   function), the `local` reference, and the unsynchronised state;
+ * - `trackingData()` has everything `chronyc tracking` prints, and each
+ *   update returns a `tracking` event with the `log tracking` columns.
+ *
+ * Log messages are returned as `ReferenceEvent` values; nothing is printed.
+ *
+ * @example
+ * ```ts
+ * import { Reference } from "./reference.ts";
+ * import { SimClock } from "./sim_clock.ts";
+ * const clock = new SimClock({ start: 0n, offset: 2, seed: 1 });
+ * const ref = new Reference(clock, { makestep: { threshold: 1, limit: 3 } });
+ * const events = ref.update({
+ *   refId: 0xc0000201, address: "192.0.2.1", stratum: 2, leap: 0, refTime: clock.now(),
+ *   offset: 2, offsetSd: 1e-4, frequency: 0, frequencySd: 1e-6, skew: 1e-6,
+ *   rootDelay: 1e-3, rootDispersion: 1e-3, combined: 1,
+ * });
+ * // events: clockWrong (-2 s), stepped (-2 s), tracking
+ * ```
+ * @module
+ */
+import { diffSeconds, NS_PER_SEC, type Timestamp } from "../time/timestamp.ts";
+import type { Clock, LeapAction } from "./clock.ts";
+import type { LeapIndicator, ReferenceUpdate } from "./sample.ts";
+
+/** chrony.conf(5) leapsecmode. */
+export type LeapSecMode = "system" | "step" | "slew" | "ignore";
+
+/** Leap status as `chronyc tracking` shows it. */
+export type LeapStatus = "normal" | "insert" | "delete" | "unsynchronised";
+
+/** Configuration of the reference (chrony.conf(5) directives). */
+export interface ReferenceOptions {
+  /** `makestep threshold limit`: step if |offset| > threshold (s) in the first `limit` updates (-1: always). */
+  makestep?: { threshold: number; limit: number } | null;
+  /** `maxchange offset start ignore` (s, updates, times; ignore < 0: ignore for ever). */
+  maxchange?: { offset: number; start: number; ignore: number } | null;
+  /** `maxupdateskew`, ppm. chrony.conf(5): default 1000 ppm. */
+  maxUpdateSkew?: number;
+  /** `maxdrift`, ppm. chrony.conf(5): default 500000 ppm. */
+  maxDrift?: number;
+  /** `corrtimeratio`. chrony.conf(5): default 3. */
+  corrTimeRatio?: number;
+  /** `maxclockerror`, ppm. chrony.conf(5): default 1 ppm. */
+  maxClockError?: number;
+  /** `logchange`, seconds. chrony.conf(5): default 1 s. */
+  logChange?: number;
+  /** `leapsecmode`. chrony.conf(5): default system. */
+  leapSecMode?: LeapSecMode;
+  /** `leapsectz`: leap second at the end of the UTC day containing `t` (see leap.ts). */
+  leapSecTz?: ((t: Timestamp) => LeapAction) | null;
+  /** `local [stratum N] [orphan] [distance D]`. */
+  local?: { stratum: number; orphan: boolean; distance: number } | null;
+}
+
+/** What `chronyc tracking` shows (and the NTP server puts in its replies). */
+export interface TrackingData {
+  /** Reference ID (0x7F7F0101 for the local reference, 0 before any). */
+  refId: number;
+  /** Address of the reference source, if an NTP source. */
+  address: string | null;
+  /** Our stratum (0 when unsynchronised without a local reference). */
+  stratum: number;
+  /** Cooked time of the last update (0n before any). */
+  refTime: Timestamp;
+  /** Remaining correction, seconds: positive = system time is fast of NTP time. */
+  systemTime: number;
+  /** Offset at the last update, seconds (local minus true). */
+  lastOffset: number;
+  /** Long-term RMS of the offsets, seconds. */
+  rmsOffset: number;
+  /** Absolute frequency, ppm: positive = the uncorrected clock is fast. */
+  frequency: number;
+  /** Part of the last update's frequency not applied, ppm. */
+  residualFrequency: number;
+  /** Error bound of the frequency, ppm. */
+  skew: number;
+  /** Root delay, seconds. */
+  rootDelay: number;
+  /** Root dispersion grown to `now`, seconds. */
+  rootDispersion: number;
+  /** Seconds between the last two updates. */
+  updateInterval: number;
+  /** Leap status. */
+  leapStatus: LeapStatus;
+}
+
+/** The columns of chrony's `log tracking` file for one update. */
+export interface TrackingLogEntry {
+  time: Timestamp;
+  refId: number;
+  address: string | null;
+  stratum: number;
+  /** ppm, positive = fast. */
+  frequency: number;
+  /** ppm. */
+  skew: number;
+  /** Offset corrected, seconds. */
+  offset: number;
+  leap: LeapStatus;
+  combined: number;
+  /** seconds */
+  offsetSd: number;
+  /** seconds */
+  remainingCorrection: number;
+  /** seconds */
+  rootDelay: number;
+  /** seconds */
+  rootDispersion: number;
+  /** Root distance bound told to the kernel, seconds. */
+  maxError: number;
+}
+
+/** Log-worthy things that happened, for the daemon to print. */
+export type ReferenceEvent =
+  /** "System clock wrong by X seconds[, adjustment started]"; `correction` = -offset. */
+  | { kind: "clockWrong"; correction: number; adjustmentStarted: boolean }
+  /** "System clock was stepped by X seconds"; `correction` = -offset. */
+  | { kind: "stepped"; correction: number }
+  /** maxchange: "Adjustment of X seconds exceeds the allowed maximum, update ignored". */
+  | { kind: "offsetIgnored"; offset: number }
+  /** maxchange exceeded too often: the daemon exits. */
+  | { kind: "exit"; offset: number }
+  /** The update's skew exceeded maxupdateskew, frequency left alone. */
+  | { kind: "skewIgnored"; skew: number }
+  /** A leap second was armed (+1 insert, -1 delete) or cleared (0). */
+  | { kind: "leap"; leap: LeapAction }
+  /** A leap second was applied by a step or a slew (leapsecmode step/slew). */
+  | { kind: "leapApplied"; leap: LeapAction; mode: LeapSecMode }
+  /** The log tracking line. */
+  | { kind: "tracking"; entry: TrackingLogEntry };
+
+/** chrony's local reference ID: 127.127.1.1. */
+export const LOCAL_REFERENCE_ID = 0x7f7f0101;
+
+const DAY_NS = 86_400n * NS_PER_SEC;
+/** Our choice: RMS offset is a running mean for the first updates, then this weight. */
+const RMS_MIN_WEIGHT = 0.1;
+
+/** The discipline of one clock. */
+export class Reference {
+  readonly #clock: Clock;
+  readonly #makestep: { threshold: number; limit: number } | null;
+  readonly #maxchange: { offset: number; start: number; ignore: number } | null;
+  readonly #maxUpdateSkew: number;
+  readonly #maxDrift: number;
+  readonly #corrTimeRatio: number;
+  readonly #maxClockError: number;
+  readonly #logChange: number;
+  readonly #leapSecMode: LeapSecMode;
+  readonly #leapSecTz: ((t: Timestamp) => LeapAction) | null;
+  readonly #local: { stratum: number; orphan: boolean; distance: number } | null;
+
+  #updates = 0;
+  #ignored = 0;
+  #synced = false;
+  #everSynced = false;
+  /** Frequency error bound, s/s; null until known. */
+  #skew: number | null = null;
+  #residual = 0;
+  #lastOffset = 0;
+  #avg2 = 0;
+  #interval = 0;
+  #refTime: Timestamp = 0n;
+  #refId = 0;
+  #address: string | null = null;
+  #stratum = 0;
+  #rootDelay = 0;
+  #rootDispersion = 0;
+  #leap: LeapAction = 0;
+  /** Cooked time at which a step/slew-mode leap second is due. */
+  #leapAt: Timestamp | null = null;
+
+  constructor(clock: Clock, options: ReferenceOptions = {}) {
+    this.#clock = clock;
+    this.#makestep = options.makestep ?? null;
+    this.#maxchange = options.maxchange ?? null;
+    this.#maxUpdateSkew = options.maxUpdateSkew ?? 1000; // chrony.conf(5)
+    this.#maxDrift = options.maxDrift ?? 500000; // chrony.conf(5)
+    this.#corrTimeRatio = options.corrTimeRatio ?? 3; // chrony.conf(5)
+    this.#maxClockError = (options.maxClockError ?? 1) * 1e-6; // chrony.conf(5)
+    this.#logChange = options.logChange ?? 1; // chrony.conf(5)
+    this.#leapSecMode = options.leapSecMode ?? "system"; // chrony.conf(5)
+    this.#leapSecTz = options.leapSecTz ?? null;
+    this.#local = options.local ?? null;
+  }
+
+  /** Frequency (ppm) and skew (ppm) to write to the driftfile. */
+  driftValues(): { frequency: number; skew: number } {
+    return { frequency: this.#clock.readFrequency(), skew: (this.#skew ?? 1e-3) * 1e6 };
+  }
+
+  /** Sets the frequency and skew read from the driftfile (ppm) at start. */
+  restoreDrift(frequency: number, skew: number): void {
+    this.#clock.setFrequency(this.#limitFrequency(frequency));
+    this.#skew = skew * 1e-6;
+  }
+
+  /** Number of clock updates made so far. */
+  get updates(): number {
+    return this.#updates;
+  }
+
+  /** Whether the clock is synchronised (an update since the last loss). */
+  get synchronised(): boolean {
+    return this.#synced;
+  }
+
+  /** Processes one update from selection; returns what to log. */
+  update(u: ReferenceUpdate): ReferenceEvent[] {
+    const events: ReferenceEvent[] = [];
+    const now = this.#clock.now();
+    const offset = u.offset + u.frequency * diffSeconds(now, u.refTime);
+
+    const mc = this.#maxchange;
+    if (mc !== null && this.#updates >= mc.start && Math.abs(offset) > mc.offset) {
+      if (mc.ignore < 0 || this.#ignored < mc.ignore) {
+        this.#ignored++;
+        return [{ kind: "offsetIgnored", offset }];
+      }
+      return [{ kind: "exit", offset }];
+    }
+
+    // Frequency: combine the update's residual with our estimate (inverse skew² weights).
+    let dfreq = 0;
+    if (u.skew * 1e6 > this.#maxUpdateSkew) {
+      events.push({ kind: "skewIgnored", skew: u.skew * 1e6 });
+      this.#residual = u.frequency;
+    } else {
+      const old = this.#skew;
+      if (old === null || old <= 0 || u.skew <= 0) {
+        dfreq = u.frequency;
+        this.#skew = u.skew;
+      } else {
+        const wOld = 1 / (old * old), wNew = 1 / (u.skew * u.skew);
+        const sum = wOld + wNew;
+        dfreq = u.frequency * wNew / sum;
+        this.#skew = Math.sqrt(1 / sum + (wOld * wNew / (sum * sum)) * u.frequency ** 2);
+      }
+      this.#residual = u.frequency - dfreq;
+      if (dfreq !== 0) {
+        const c = this.#clock.readFrequency() * 1e-6;
+        const next = (1 - (1 - c) / (1 + dfreq)) * 1e6;
+        this.#clock.setFrequency(this.#limitFrequency(next));
+      }
+    }
+
+    // Offset: step (makestep) or slew at the corrtimeratio rate.
+    const ms = this.#makestep;
+    const interval = this.#everSynced ? diffSeconds(now, this.#refTime) : 0;
+    if (
+      ms !== null && (ms.limit < 0 || this.#updates < ms.limit) &&
+      Math.abs(offset) > ms.threshold
+    ) {
+      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
+      this.#clock.step(offset);
+      events.push({ kind: "stepped", correction: -offset });
+    } else {
+      if (Math.abs(offset) > this.#logChange) {
+        events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: true });
+      }
+      const rate = this.#corrTimeRatio * u.offsetSd * interval;
+      this.#clock.accumulateOffset(offset, rate);
+    }
+
+    this.#updates++;
+    this.#avg2 += (offset * offset - this.#avg2) * Math.max(1 / this.#updates, RMS_MIN_WEIGHT);
+    this.#lastOffset = offset;
+    this.#interval = interval;
+    this.#refTime = this.#clock.now();
+    this.#refId = u.refId;
+    this.#address = u.address;
+    this.#stratum = u.stratum;
+    this.#rootDelay = u.rootDelay;
+    this.#rootDispersion = u.rootDispersion;
+    this.#synced = true;
+    this.#everSynced = true;
+
+    events.push(...this.#updateLeap(u.leap, this.#refTime));
+    const maxError = this.#rootDelay / 2 + this.#rootDispersion;
+    this.#clock.setSyncStatus(true, u.offsetSd, maxError);
+    const td = this.trackingData(this.#refTime);
+    events.push({
+      kind: "tracking",
+      entry: {
+        time: this.#refTime,
+        refId: td.refId,
+        address: td.address,
+        stratum: td.stratum,
+        frequency: td.frequency,
+        skew: td.skew,
+        offset,
+        leap: td.leapStatus,
+        combined: u.combined,
+        offsetSd: u.offsetSd,
+        remainingCorrection: td.systemTime,
+        rootDelay: td.rootDelay,
+        rootDispersion: td.rootDispersion,
+        maxError,
+      },
+    });
+    return events;
+  }
+
+  /** No source is selectable any more: the clock is unsynchronised (maybe local reference). */
+  setUnsynchronised(): ReferenceEvent[] {
+    if (!this.#synced && this.#leap === 0) return [];
+    this.#synced = false;
+    const events: ReferenceEvent[] = [];
+    if (this.#leap !== 0) events.push(...this.#updateLeap(0, this.#clock.now()));
+    this.#clock.setSyncStatus(false, 0, this.#rootDelay / 2 + this.#rootDispersion);
+    return events;
+  }
+
+  /** Whether the local reference (`local` directive) is in use at `now`. */
+  localActive(now: Timestamp = this.#clock.now()): boolean {
+    const local = this.#local;
+    if (local === null || this.#synced) return false;
+    if (!this.#everSynced) return true;
+    return this.#rootDelay / 2 + this.#rootDispersionAt(now) >= local.distance;
+  }
+
+  /** Cooked time at which `onTimer` must be called (a leap second in step/slew mode), or null. */
+  nextTimer(): Timestamp | null {
+    return this.#leapAt;
+  }
+
+  /** Applies a leap second due at `now` (leapsecmode step or slew). */
+  onTimer(now: Timestamp = this.#clock.now()): ReferenceEvent[] {
+    if (this.#leapAt === null || now < this.#leapAt) return [];
+    const leap = this.#leap;
+    this.#leapAt = null;
+    this.#leap = 0;
+    if (leap === 0) return [];
+    // An inserted second leaves the clock 1 s fast; a deleted one 1 s slow.
+    if (this.#leapSecMode === "step") this.#clock.step(leap);
+    else this.#clock.accumulateOffset(leap, 0);
+    return [{ kind: "leapApplied", leap, mode: this.#leapSecMode }];
+  }
+
+  /** Everything `chronyc tracking` shows, at cooked time `now`. */
+  trackingData(now: Timestamp = this.#clock.now()): TrackingData {
+    const local = this.localActive(now);
+    const unsynced = !this.#synced && !local;
+    const leapStatus: LeapStatus = unsynced
+      ? "unsynchronised"
+      : this.#leap === 1
+      ? "insert"
+      : this.#leap === -1
+      ? "delete"
+      : "normal";
+    return {
+      refId: local ? LOCAL_REFERENCE_ID : this.#refId,
+      address: local ? null : this.#address,
+      stratum: local ? this.#local!.stratum : unsynced ? 0 : this.#stratum,
+      refTime: this.#refTime,
+      systemTime: this.#clock.remainingCorrection(),
+      lastOffset: this.#lastOffset,
+      rmsOffset: Math.sqrt(this.#avg2),
+      frequency: this.#clock.readFrequency(),
+      residualFrequency: this.#residual * 1e6,
+      skew: (this.#skew ?? 0) * 1e6,
+      rootDelay: local ? 0 : this.#rootDelay,
+      rootDispersion: local ? 0 : this.#rootDispersionAt(now),
+      updateInterval: this.#interval,
+      leapStatus,
+    };
+  }
+
+  #rootDispersionAt(now: Timestamp): number {
+    if (!this.#everSynced) return 0;
+    const elapsed = Math.max(0, diffSeconds(now, this.#refTime));
+    const rate = (this.#skew ?? 0) + Math.abs(this.#residual) + this.#maxClockError;
+    return this.#rootDispersion + elapsed * rate;
+  }
+
+  #limitFrequency(ppm: number): number {
+    const max = Math.min(this.#maxDrift, this.#clock.maxFrequency);
+    return Math.min(max, Math.max(-max, ppm));
+  }
+
+  /** Arms or clears the leap second voted by the sources (or leapsectz) for today. */
+  #updateLeap(voted: LeapIndicator, now: Timestamp): ReferenceEvent[] {
+    let leap: LeapAction = voted === 1 ? 1 : voted === 2 ? -1 : 0;
+    if (this.#leapSecTz !== null) leap = this.#leapSecTz(now);
+    if (!isLeapDay(now) || this.#leapSecMode === "ignore") leap = 0;
+    if (leap === this.#leap) return [];
+    this.#leap = leap;
+    if (this.#leapSecMode === "system") {
+      this.#clock.setLeap(leap);
+    } else {
+      const midnight = now - (((now % DAY_NS) + DAY_NS) % DAY_NS) + DAY_NS;
+      this.#leapAt = leap === 0 ? null : leap === 1 ? midnight : midnight - NS_PER_SEC;
+    }
+    return [{ kind: "leap", leap }];
+  }
+}
+
+/** Leap seconds happen only at the end of 30 June or 31 December (UTC). chrony.conf(5) leapsecmode. */
+function isLeapDay(t: Timestamp): boolean {
+  const d = new Date(Number(t / 1_000_000n));
+  const m = d.getUTCMonth(), day = d.getUTCDate();
+  return (m === 5 && day === 30) || (m === 11 && day === 31);
+}
