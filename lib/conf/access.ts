@@ -90,3 +90,15 @@ export function isIpv4(addr: string): boolean {
     return n !== undefined && n >= 0 && n <= 255 && !p.startsWith("+") && !p.startsWith("-");
   });
 }
+
+/**
+ * The rule's subnet as text for lib/ntp's AddressFilter: `null` for every
+ * address, `address/prefix` for an IP subnet, the name for a host (which
+ * the daemon resolves to an address before building the filter).
+ */
+export function subnetText(rule: Pick<AccessRule, "subnet">): string | null {
+  const s = rule.subnet;
+  if (s.kind === "any") return null;
+  if (s.kind === "host") return s.name;
+  return `${s.address}/${s.prefix}`;
+}

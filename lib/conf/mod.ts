@@ -11,6 +11,7 @@
  * @module
  */
 
+export { subnetText } from "./access.ts";
 export * from "./config.ts";
 export * from "./config_error.ts";
 export { applyDirective, DIRECTIVES, isDirective } from "./directives.ts";

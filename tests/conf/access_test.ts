@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { subnetText } from "../../lib/conf/access.ts";
 import type { AccessRule } from "../../lib/conf/config.ts";
 import { parseConfig } from "../../lib/conf/parse.ts";
 
@@ -90,4 +91,15 @@ Deno.test("cmdallow and cmddeny fill the command access list in order", () => {
   const c = parseConfig("cmdallow 192.168.1.0/24\ncmddeny 192.168.1.7\nallow").config;
   assert.deepEqual(c.cmdAccess.map((r) => [r.allow, r.origin.line]), [[true, 1], [false, 2]]);
   assert.equal(c.ntpAccess.length, 1);
+});
+
+Deno.test("subnetText gives the text form lib/ntp's AddressFilter takes", () => {
+  const c = parseConfig("allow\nallow 3.4.5\ndeny 192.0.2.0\nallow ::/0\nallow h.example").config;
+  assert.deepEqual(c.ntpAccess.map(subnetText), [
+    null,
+    "3.4.5.0/24",
+    "192.0.2.0/32",
+    "::/0",
+    "h.example",
+  ]);
 });
