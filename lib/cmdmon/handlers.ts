@@ -33,8 +33,8 @@ import {
   decodeRequestHeader,
   minRequestLength,
   type Request,
-  requestKindOf,
   type RequestKind,
+  requestKindOf,
 } from "./request.ts";
 import {
   type ActivityReport,
@@ -272,11 +272,17 @@ export function handleRequest(
     if (ctx.rateLimited?.(ctx.address)) return null;
   }
   const reply = (o: Outcome): Uint8Array | null => {
-    const out = encodeReply(o.reply, { command: h.command, status: o.status, sequence: h.sequence });
+    const out = encodeReply(o.reply, {
+      command: h.command,
+      status: o.status,
+      sequence: h.sequence,
+    });
     return out.length > bytes.length ? null : out;
   };
   if (h.version !== PROTO_VERSION) {
-    return h.version >= PROTO_VERSION_MISMATCH_COMPAT_SERVER ? reply(fail(Status.BADPKTVERSION)) : null;
+    return h.version >= PROTO_VERSION_MISMATCH_COMPAT_SERVER
+      ? reply(fail(Status.BADPKTVERSION))
+      : null;
   }
   const kind = requestKindOf(h.command);
   if (kind === undefined) return reply(fail(Status.INVALID));

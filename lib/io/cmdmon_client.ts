@@ -1,0 +1,119 @@
+/**
+ * chronyc's transport: a Unix datagram socket bound beside the daemon's
+ * socket (`DIR/chronyc.PID.sock`, as chronyc does) or UDP to HOST:PORT, with
+ * chronyc's retry rule (attempt counter in the header, timeout doubling from
+ * 1 s, three tries).
+ *
+ * @example
+ * ```ts
+ * import { openCmdmonTransport } from "./cmdmon_client.ts";
+ * const t = await openCmdmonTransport({ host: "/run/chrony/chronyd.sock" });
+ * ```
+ * @module
+ */
+
+import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
+import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
+
+/** chronyc: initial reply timeout (ms), doubled per retry. */
+const INITIAL_TIMEOUT_MS = 1000;
+/** chronyc: attempts per request. */
+const MAX_ATTEMPTS = 3;
+
+/** Where to connect. A host starting with "/" is a Unix socket path. */
+export interface TransportTarget {
+  host: string;
+  port?: number;
+  family?: 4 | 6;
+}
+
+async function receiveWithTimeout(
+  sock: Deno.DatagramConn,
+  ms: number,
+): Promise<Uint8Array | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((r) => {
+    timer = setTimeout(() => r(null), ms);
+  });
+  try {
+    const got = await Promise.race([sock.receive().then(([b]) => b), timeout]);
+    return got;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Opens a transport; throws when the socket cannot be opened. */
+export async function openCmdmonTransport(target: TransportTarget): Promise<CmdmonTransport> {
+  let sock: Deno.DatagramConn;
+  let dest: Deno.Addr;
+  let clientPath = "";
+  if (target.host.startsWith("/")) {
+    const dir = target.host.slice(0, Math.max(1, target.host.lastIndexOf("/")));
+    clientPath = `${dir}/chronyc.${Deno.pid}.sock`;
+    await Deno.remove(clientPath).catch(() => {});
+    sock = Deno.listenDatagram({ transport: "unixpacket", path: clientPath });
+    await Deno.chmod(clientPath, 0o666).catch(() => {});
+    dest = { transport: "unixpacket", path: target.host };
+  } else {
+    let hostname = target.host;
+    if (!/^[0-9.]+$/.test(hostname) && !hostname.includes(":")) {
+      const recs = await Deno.resolveDns(hostname, target.family === 6 ? "AAAA" : "A")
+        .catch(() => [] as string[]);
+      hostname = recs[0] ?? (hostname === "localhost" ? "127.0.0.1" : hostname);
+    }
+    const v6 = hostname.includes(":");
+    sock = Deno.listenDatagram({ transport: "udp", hostname: v6 ? "::" : "0.0.0.0", port: 0 });
+    dest = { transport: "udp", hostname, port: target.port ?? DEFAULT_CMD_PORT };
+  }
+  return {
+    async exchange(build, accept) {
+      let timeout = INITIAL_TIMEOUT_MS;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        try {
+          await sock.send(build(attempt), dest);
+        } catch {
+          return null;
+        }
+        const deadline = Date.now() + timeout;
+        for (;;) {
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          const reply = await receiveWithTimeout(sock, left);
+          if (!reply) break;
+          if (accept(reply)) return reply;
+        }
+        timeout *= 2;
+      }
+      return null;
+    },
+    async close() {
+      sock.close();
+      if (clientPath) await Deno.remove(clientPath).catch(() => {});
+    },
+  };
+}
+
+/** Reverse name of an address from /etc/hosts (the first name listed), else null. */
+async function resolveHosts(address: string): Promise<string | null> {
+  const text = await Deno.readTextFile("/etc/hosts").catch(() => "");
+  for (const line of text.split("\n")) {
+    const [ip, name] = line.replace(/#.*/, "").trim().split(/\s+/);
+    if (ip === address && name) return name;
+  }
+  return null;
+}
+
+/** The real-world `ChronycIo`: process stdout/stderr, sockets, /etc/hosts names. */
+export function chronycIo(): ChronycIo {
+  const enc = new TextEncoder();
+  return {
+    stdout: (t) => Deno.stdout.writeSync(enc.encode(t)),
+    stderr: (t) => Deno.stderr.writeSync(enc.encode(t)),
+    connect: (target) => openCmdmonTransport(target),
+    readLine: (p) => Promise.resolve(prompt(p.trimEnd())),
+    resolve: resolveHosts,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
+  };
+}
