@@ -79,6 +79,8 @@ import { SampleFilter } from "./sample_filter.ts";
 
 /** Interval between requests of a burst, seconds (chrony: bursts at 2 s). */
 export const BURST_INTERVAL = 2;
+/** Shortest wait after a good answer inside a burst, seconds (our choice). */
+export const BURST_QUICK_MIN = 0.05;
 /** iburst: stop after this many good samples. chrony.conf(5): "burst of 4-8 requests". */
 export const IBURST_GOOD = 4;
 /** iburst: at most this many requests. chrony.conf(5). */
@@ -608,6 +610,11 @@ export class NtpSource {
       if (this.#burstGood <= 0) {
         this.#burstLeft = 0;
         actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#poll))));
+      } else {
+        // A good answer inside a burst: the next request need not wait the whole
+        // burst interval ("2 seconds or less", chrony.conf(5) iburst).
+        const quick = Math.min(this.#burstInterval(), Math.max(BURST_QUICK_MIN, 16 * delay));
+        actions.push(this.#arm(addSeconds(t4, quick)));
       }
     }
     return actions;
