@@ -120,6 +120,10 @@ export class MsgArena {
   readonly #errIovOff: number;
   #lastReceived = 0;
   #queued = 0;
+  /** Per queue position of the last queued/flushed replies: the slot it came from. */
+  readonly queuedSlot: Int32Array;
+  /** Per queue position: 1 when that reply asked for a TX timestamp. */
+  readonly queuedTxTimestamp: Uint8Array;
 
   constructor(options: MsgArenaOptions) {
     const { batch, packetSize } = options;
@@ -150,6 +154,8 @@ export class MsgArena {
     this.localFamily = new Uint8Array(batch);
     this.localAddr = new Uint8Array(batch * 16);
     this.localIfindex = new Int32Array(batch);
+    this.queuedSlot = new Int32Array(batch);
+    this.queuedTxTimestamp = new Uint8Array(batch);
     this.#slots = [];
     this.#packets = [];
     this.#names = [];
@@ -306,6 +312,9 @@ export class MsgArena {
     this.localFamily[i] = 0;
   }
 
+  /** How many replies the last `flushReplies()` tried to send. */
+  lastFlushCount = 0;
+
   /** Number of replies queued and not yet flushed. */
   get queued(): number {
     return this.#queued;
@@ -366,6 +375,8 @@ export class MsgArena {
     this.#setU64(t + MSGHDR.controllen, ctl);
     dv.setInt32(t + MSGHDR.flags, 0, true);
     dv.setUint32(t + MMSGHDR.len, 0, true);
+    this.queuedSlot[this.#queued] = i;
+    this.queuedTxTimestamp[this.#queued] = options.txTimestamp ? 1 : 0;
     this.#queued++;
   }
 
@@ -374,6 +385,7 @@ export class MsgArena {
    * number sent (the first n in queue order; the rest were dropped) or -errno.
    */
   flushReplies(fd: number, flags = 0): number {
+    this.lastFlushCount = this.#queued;
     const count = this.#queued;
     this.#queued = 0;
     if (count === 0) return 0;

@@ -1,0 +1,158 @@
+/**
+ * The process-wide poller: file descriptors opened through `ffi/` (UDP
+ * sockets, eventfds) are watched by one outstanding `poll()` call that runs on
+ * Deno's FFI worker thread, so the event loop stays free. An eventfd in the set
+ * wakes that call whenever the set changes. When `poll()` returns, the
+ * callbacks of ready descriptors run synchronously on the JS thread; they must
+ * drain their descriptor with non-blocking calls (MSG_DONTWAIT). With nothing
+ * registered no call is outstanding, so the process can exit.
+ *
+ * @example
+ * ```ts
+ * import { poller } from "./poller.ts";
+ * poller.register(fd, () => drain(fd), () => drainErrorQueue(fd));
+ * // ...
+ * poller.unregister(fd);
+ * await poller.idle(); // optional: the worker-thread poll() has returned
+ * ```
+ * @module
+ */
+
+import { close, eventfd, eventfdRead, eventfdWrite, pollAsync } from "../../ffi/libc.ts";
+import { L, POLLFD } from "../../ffi/layout.ts";
+
+/** Called when a descriptor is readable (POLLIN). */
+export type ReadableCallback = () => void;
+/** Called when a descriptor has POLLERR (e.g. TX timestamps on the error queue), POLLHUP or POLLNVAL. */
+export type ErrorCallback = (revents: number) => void;
+
+interface Entry {
+  onReadable: ReadableCallback;
+  onError: ErrorCallback | undefined;
+}
+
+/** Watches descriptors with one outstanding worker-thread `poll()`. */
+export class Poller {
+  readonly #entries = new Map<number, Entry>();
+  #wakeFd = -1;
+  #running: Promise<void> | null = null;
+  #dirty = true;
+  #fds = new Uint8Array(0);
+  #order: number[] = [];
+  #waiters: (() => void)[] = [];
+  /** Called with an exception thrown by a callback (default: console.error). */
+  onCallbackError: (err: unknown) => void = (err) => console.error("poller callback:", err);
+
+  /** Number of registered descriptors. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Watches `fd` for POLLIN (`onReadable`) and POLLERR/POLLHUP/POLLNVAL
+   * (`onError`, or `onReadable` when absent). Replaces an earlier registration.
+   */
+  register(fd: number, onReadable: ReadableCallback, onError?: ErrorCallback): void {
+    this.#entries.set(fd, { onReadable, onError });
+    this.#changed();
+  }
+
+  /**
+   * Stops watching `fd` (no-op when not registered). Call before closing it.
+   * The promise resolves once no outstanding `poll()` still includes `fd`
+   * (awaiting it is optional; tests do, so no FFI call outlives them).
+   */
+  unregister(fd: number): Promise<void> {
+    if (!this.#entries.delete(fd)) return Promise.resolve();
+    this.#changed();
+    return this.#afterCurrentPoll();
+  }
+
+  /** Resolves once no `poll()` call is outstanding (immediately when idle). */
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  #afterCurrentPoll(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wakeWaiters(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of w) resolve();
+  }
+
+  #changed(): void {
+    this.#dirty = true;
+    if (this.#running) {
+      if (this.#wakeFd >= 0) eventfdWrite(this.#wakeFd); // else: restarted by the loop's finally
+    } else if (this.#entries.size > 0) {
+      this.#running = this.#loop().finally(() => {
+        this.#running = null;
+        // a registration after the loop's last check restarts it
+        if (this.#entries.size > 0) this.#changed();
+      });
+    }
+  }
+
+  #rebuild(): void {
+    this.#order = [this.#wakeFd, ...this.#entries.keys()];
+    this.#fds = new Uint8Array(this.#order.length * POLLFD.size);
+    const dv = new DataView(this.#fds.buffer);
+    this.#order.forEach((fd, i) => {
+      dv.setInt32(i * POLLFD.size + POLLFD.fd, fd, true);
+      dv.setInt16(i * POLLFD.size + POLLFD.events, L.POLLIN, true);
+    });
+    this.#dirty = false;
+  }
+
+  async #loop(): Promise<void> {
+    this.#wakeFd = eventfd(0);
+    try {
+      while (this.#entries.size > 0) {
+        if (this.#dirty) this.#rebuild();
+        const fds = this.#fds;
+        const order = this.#order;
+        const n = await pollAsync(fds, order.length, -1);
+        this.#wakeWaiters();
+        if (n <= 0) continue; // EINTR
+        const dv = new DataView(fds.buffer);
+        for (let i = 0; i < order.length; i++) {
+          const revents = dv.getInt16(i * POLLFD.size + POLLFD.revents, true);
+          if (revents === 0) continue;
+          dv.setInt16(i * POLLFD.size + POLLFD.revents, 0, true);
+          const fd = order[i]!;
+          if (i === 0) {
+            eventfdRead(fd);
+            continue;
+          }
+          const e = this.#entries.get(fd);
+          if (!e) continue; // unregistered while polling
+          try {
+            if (revents & L.POLLIN) e.onReadable();
+            if (revents & (L.POLLERR | L.POLLHUP | L.POLLNVAL)) {
+              if (e.onError) e.onError(revents);
+              else if (!(revents & L.POLLIN)) e.onReadable();
+            }
+          } catch (err) {
+            this.onCallbackError(err);
+          }
+          if (revents & L.POLLNVAL && this.#entries.get(fd) === e) {
+            this.#entries.delete(fd); // closed without unregistering: stop spinning on it
+            this.#dirty = true;
+          }
+        }
+      }
+    } finally {
+      close(this.#wakeFd);
+      this.#wakeFd = -1;
+      this.#dirty = true;
+      this.#wakeWaiters();
+    }
+  }
+}
+
+/** The one poller of the process. */
+export const poller: Poller = new Poller();
