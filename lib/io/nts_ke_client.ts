@@ -36,6 +36,29 @@ export class NtsKeTransportError extends Error {
   }
 }
 
+/**
+ * `ntstrustedcerts` accepts a file or a directory: a directory stands for the
+ * regular files in it (sorted, so the order is stable).
+ */
+export function expandCaPaths(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir = false;
+    try {
+      isDir = Deno.statSync(p).isDirectory;
+    } catch {
+      // missing: let OpenSSL report it with its name
+    }
+    if (!isDir) {
+      out.push(p);
+      continue;
+    }
+    const files = [...Deno.readDirSync(p)].filter((e) => e.isFile).map((e) => `${p}/${e.name}`);
+    out.push(...files.sort());
+  }
+  return out;
+}
+
 /** Options of one NTS-KE exchange. */
 export interface NtsKeClientOptions {
   /** Server name: checked against the certificate and sent as SNI. */
@@ -44,7 +67,7 @@ export interface NtsKeClientOptions {
   port?: number;
   /** Address to connect to when it differs from `host` (e.g. resolved already). */
   address?: string;
-  /** Trusted CA files (`ntstrustedcerts`). */
+  /** Trusted CA files or directories of PEM files (`ntstrustedcerts`). */
   caFiles?: readonly string[];
   /** Trust the system CAs too; false with `nosystemcert`. Default true. */
   systemCerts?: boolean;
@@ -85,7 +108,7 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
   const ownContext = options.context === undefined;
   const ctx = options.context ?? TlsContext.client({
     alpn: [NTS_KE_ALPN],
-    ...(options.caFiles ? { caFiles: options.caFiles } : {}),
+    ...(options.caFiles ? { caFiles: expandCaPaths(options.caFiles) } : {}),
     ...(options.systemCerts !== undefined ? { systemCerts: options.systemCerts } : {}),
     ...(options.noCertTimeCheck ? { noCertTimeCheck: true } : {}),
   });

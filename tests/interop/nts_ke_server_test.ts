@@ -82,12 +82,14 @@ Deno.test({
       assert.equal(v.cookiesWanted, 4);
       assert.deepEqual(v.uniqueId, uid);
 
-      // SNI alt.test selects the second certificate, trusted on its own.
+      // SNI alt.test selects the second certificate, trusted on its own (from a directory).
+      await Deno.mkdir(`${dir}/trusted`);
+      await Deno.copyFile(b.certFile, `${dir}/trusted/alt.pem`);
       const alt = await ntsKeExchange({
         host: "alt.test",
         address: "127.0.0.1",
         port: srv.port,
-        caFiles: [b.certFile],
+        caFiles: [`${dir}/trusted`],
         systemCerts: false,
       });
       assert.equal(alt.cookies.length, 8);
