@@ -1,0 +1,105 @@
+/**
+ * `chronyd`: reads the command line and the configuration, then runs one of
+ * chronyd(8)'s modes: print the version or the configuration, the one-shot
+ * modes `-q` (set the clock once) and `-Q` (print the offset only), or the
+ * daemon.
+ *
+ * @example
+ * ```ts
+ * import { runChronyd } from "./chronyd.ts";
+ * const code = await runChronyd(["-Q", "-t", "5", "server 127.0.0.1 port 11123 iburst maxsamples 1"]);
+ * ```
+ * @module
+ */
+import { CHRONYD_USAGE, type ChronydOptions, parseChronydArgs, UsageError } from "./cli.ts";
+import { featureList, VERSION, versionLine } from "./version.ts";
+import { Logger } from "./log.ts";
+import { ConfigError } from "../conf/config_error.ts";
+import { loadConfigFile } from "../conf/load.ts";
+import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
+import { formatConfig } from "../conf/format.ts";
+import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
+import { runOneShot } from "./oneshot.ts";
+
+const encoder = new TextEncoder();
+
+function print(text: string): void {
+  Deno.stdout.writeSync(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
+}
+
+function printErr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
+}
+
+/** Reads the configuration: the command-line directives if any, else the file (chronyd(8)). */
+export function readConfiguration(o: ChronydOptions): ParseResult {
+  if (o.configLines.length > 0) return parseCommandLine(o.configLines);
+  return loadConfigFile(o.configFile);
+}
+
+function makeLogger(o: ChronydOptions): Logger {
+  const level = o.debugLevel >= 2 ? -1 : o.logLevel;
+  if (o.logFile !== null) return new Logger({ sink: { file: o.logFile }, level });
+  if (o.foreground) return new Logger({ sink: "stderr", level });
+  return new Logger({ sink: "syslog", level });
+}
+
+/** Runs chronyd with `args` (without the program name); returns the exit code. */
+export async function runChronyd(args: readonly string[]): Promise<number> {
+  let o: ChronydOptions;
+  try {
+    o = parseChronydArgs(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      printErr(`chronyd: ${e.message}`);
+      printErr(CHRONYD_USAGE);
+      return 1;
+    }
+    throw e;
+  }
+  if (o.mode === "version") {
+    print(versionLine("chronyd"));
+    return 0;
+  }
+  if (o.mode === "help") {
+    print(CHRONYD_USAGE);
+    return 0;
+  }
+
+  const log = makeLogger(o);
+  let conf: ParseResult;
+  try {
+    conf = readConfiguration(o);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      if (o.mode === "print-config") printErr(`chronyd: ${e.message}`);
+      else log.fatal(e.message);
+      log.close();
+      return 1;
+    }
+    throw e;
+  }
+  if (o.mode === "print-config") {
+    print(formatConfig(conf));
+    return 0;
+  }
+
+  log.info(`chronyd version ${VERSION} (horae) starting (${featureList()})`);
+  for (const w of conf.warnings ?? []) log.warn(`${w.file}:${w.line}: ${w.message}`);
+  for (const u of unsupportedUses(conf)) log.warn(formatUnsupported(u));
+  if (o.noClockControl || o.mode === "offset-only") log.info("Disabled control of system clock");
+
+  try {
+    if (o.mode === "set-once" || o.mode === "offset-only") {
+      return await runOneShot(conf.config, o, log);
+    }
+    const { runDaemon } = await import("./daemon.ts");
+    return await runDaemon(conf, o, log);
+  } finally {
+    log.info("chronyd exiting");
+    log.close();
+  }
+}
+
+/** The version line, for tests and `-v`. */
+export { versionLine };

@@ -1,0 +1,80 @@
+/**
+ * Joins the engine to the clock discipline: a {@link Discipline} over
+ * lib/clock's `Reference` that turns its events into chronyd's log texts and
+ * hands tracking-log entries and the exit request to the daemon.
+ *
+ * @example
+ * ```ts
+ * import { ReferenceDiscipline } from "./discipline.ts";
+ * declare const ref: import("../clock/reference.ts").Reference;
+ * const d = new ReferenceDiscipline(ref, {});
+ * ```
+ * @module
+ */
+import type { Reference, ReferenceEvent, TrackingLogEntry } from "../clock/reference.ts";
+import type { ReferenceUpdate } from "../clock/sample.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+import type { Discipline } from "./engine.ts";
+
+/** Hooks of {@link ReferenceDiscipline}. */
+export interface DisciplineHooks {
+  /** One line for `log tracking`. */
+  onTracking?: (entry: TrackingLogEntry) => void;
+  /** maxchange was exceeded too often: chronyd exits. */
+  onExit?: (offset: number) => void;
+}
+
+/** chronyd's log text of a reference event, or null for events not logged. */
+export function eventMessage(e: ReferenceEvent): string | null {
+  switch (e.kind) {
+    case "clockWrong":
+      return `System clock wrong by ${e.correction.toFixed(6)} seconds` +
+        (e.adjustmentStarted ? ", adjustment started" : "");
+    case "stepped":
+      return `System clock was stepped by ${e.correction.toFixed(6)} seconds`;
+    case "offsetIgnored":
+      return `Adjustment of ${
+        (-e.offset).toFixed(3)
+      } seconds exceeds the allowed maximum, update ignored`;
+    case "exit":
+      return `Adjustment of ${(-e.offset).toFixed(3)} seconds exceeds the allowed maximum, exiting`;
+    case "skewIgnored":
+      return null;
+    case "leap":
+      return e.leap === 1
+        ? "Leap second will be inserted"
+        : e.leap === -1
+        ? "Leap second will be deleted"
+        : null;
+    case "leapApplied":
+      return `System clock was stepped by ${(-e.leap).toFixed(6)} seconds (leap second)`;
+    case "tracking":
+      return null;
+  }
+}
+
+/** The daemon's discipline: lib/clock's Reference behind the engine's interface. */
+export class ReferenceDiscipline implements Discipline {
+  readonly reference: Reference;
+  readonly #hooks: DisciplineHooks;
+
+  constructor(reference: Reference, hooks: DisciplineHooks) {
+    this.reference = reference;
+    this.#hooks = hooks;
+  }
+
+  update(update: ReferenceUpdate, _now: Timestamp): string[] {
+    return this.#messages(this.reference.update(update));
+  }
+
+  #messages(events: ReferenceEvent[]): string[] {
+    const out: string[] = [];
+    for (const e of events) {
+      if (e.kind === "tracking") this.#hooks.onTracking?.(e.entry);
+      if (e.kind === "exit") this.#hooks.onExit?.(e.offset);
+      const m = eventMessage(e);
+      if (m !== null) out.push(m);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * chronyd's one-shot modes: `-Q` measures and prints `System clock wrong by
+ * X seconds (ignored)`; `-q` also steps the clock by that amount, as chronyd
+ * does in this mode. Both run the daemon's own engine (the same sample
+ * filtering, statistics and selection) until the first estimate is made,
+ * then exit. With `-t SEC` they give up after SEC seconds; without it, once
+ * every source is unreachable. Either failure says so and exits 1.
+ *
+ * @example
+ * ```ts
+ * import { runOneShot } from "./oneshot.ts";
+ * declare const cfg: import("../conf/config.ts").Config;
+ * declare const opts: import("./cli.ts").ChronydOptions;
+ * declare const log: import("./log.ts").Logger;
+ * const code = await runOneShot(cfg, opts, log);
+ * ```
+ * @module
+ */
+import type { Config } from "../conf/config.ts";
+import type { ChronydOptions } from "./cli.ts";
+import type { Logger } from "./log.ts";
+import { Engine } from "./engine.ts";
+import { ClientIo } from "./client_io.ts";
+import type { ReferenceUpdate } from "../clock/sample.ts";
+import { engineSpec, resolveSource } from "./source_spec.ts";
+import { openSystemClock, systemResolver } from "./system.ts";
+
+/** Runs `-q` or `-Q`; returns the exit code. */
+export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
+  const readOnly = o.noClockControl || o.mode === "offset-only";
+  const clock = openSystemClock({ readOnly, maxSlewRate: config.maxSlewRate });
+  let result: ReferenceUpdate | null = null;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const engine = new Engine({
+    clock,
+    discipline: {
+      update(u) {
+        result ??= u;
+        done();
+        return [];
+      },
+    },
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    select: {
+      minSources: config.minSources,
+      maxDistance: config.maxDistance,
+      maxJitter: config.maxJitter,
+      combineLimit: config.combineLimit,
+      reselectDist: config.reselectDist,
+      stratumWeight: config.stratumWeight,
+    },
+    maxClockError: config.maxClockError,
+  });
+  const lost = new Set<number>();
+  const io = new ClientIo({
+    engine,
+    clock,
+    log,
+    ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
+    onSourceLost(id) {
+      lost.add(id);
+      if (engine.sources.every((s) => s.removed || lost.has(s.id))) done();
+    },
+  });
+
+  const resolve = systemResolver(log);
+  for (const sc of config.sources) {
+    let addresses: string[] = [];
+    try {
+      addresses = await resolveSource(sc, resolve, o.family);
+    } catch { /* logged by the resolver */ }
+    for (const a of addresses) engine.addSource(engineSpec(sc, config, a));
+  }
+  if (engine.sources.length === 0) {
+    log.warn("No suitable source for synchronisation");
+    await io.close();
+    return 1;
+  }
+
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timedOut = false;
+  if (o.timeout !== null) {
+    timer = setTimeout(() => {
+      timedOut = true;
+      done();
+    }, o.timeout * 1000);
+  }
+  io.run(engine.start());
+  await finished;
+  if (timer !== null) clearTimeout(timer);
+  await io.close();
+  engine.close();
+
+  const update = result as ReferenceUpdate | null;
+  if (update === null) {
+    const names = engine.sources.map((s) => s.spec.name).join(", ");
+    const answered = engine.sources.some((s) => s.ntp.report().totalValidRx > 0);
+    log.warn(
+      answered ? `No suitable source for synchronisation (${names})` : `No reply from ${names}`,
+    );
+    if (timedOut) log.info("Timeout reached");
+    return 1;
+  }
+  const correction = -update.offset;
+  if (o.mode === "offset-only") {
+    log.info(`System clock wrong by ${correction.toFixed(6)} seconds (ignored)`);
+    return 0;
+  }
+  log.info(`System clock wrong by ${correction.toFixed(6)} seconds (step)`);
+  if (readOnly) {
+    log.warn("Could not step system clock");
+    return 0;
+  }
+  clock.step(update.offset);
+  return 0;
+}

@@ -1,0 +1,72 @@
+/**
+ * From chrony.conf's `server`/`pool`/`peer` lines to what the engine needs:
+ * name resolution (a server takes its first address, a pool up to
+ * `maxsources` of them) and the mapping of options.
+ *
+ * @example
+ * ```ts
+ * import { engineSpec } from "./source_spec.ts";
+ * declare const sc: import("../conf/config.ts").SourceConfig;
+ * declare const cfg: import("../conf/config.ts").Config;
+ * const spec = engineSpec(sc, cfg, "192.0.2.1");
+ * ```
+ * @module
+ */
+import type { Config, SourceConfig } from "../conf/config.ts";
+import type { EngineSourceSpec } from "./engine.ts";
+import type { NtpSourceOptions } from "../ntp/source.ts";
+
+/** The engine's description of one configured source at one address. */
+export function engineSpec(sc: SourceConfig, config: Config, address: string): EngineSourceSpec {
+  const options: Partial<NtpSourceOptions> = {
+    kind: sc.kind,
+    port: sc.port,
+    minpoll: sc.minpoll,
+    maxpoll: sc.maxpoll,
+    iburst: sc.iburst,
+    burst: sc.burst,
+    maxdelay: sc.maxdelay,
+    maxdelaydevratio: sc.maxdelaydevratio,
+    offset: sc.offset,
+    polltarget: sc.polltarget,
+    offline: sc.offline,
+    autoOffline: sc.autoOffline,
+    minstratum: Math.max(sc.minstratum, config.minStratum),
+    maxClockError: config.maxClockError,
+    version: sc.version ?? 4,
+  };
+  if (sc.presend !== undefined) options.presend = sc.presend;
+  if (sc.maxdelayratio !== undefined) options.maxdelayratio = sc.maxdelayratio;
+  if (sc.mindelay !== undefined) options.mindelay = sc.mindelay;
+  if (sc.asymmetry !== undefined) options.asymmetry = sc.asymmetry;
+  if (sc.filter !== undefined) options.filter = sc.filter;
+  const minSamples = sc.minsamples ?? config.minSamples;
+  const maxSamples = sc.maxsamples ?? config.maxSamples;
+  return {
+    name: sc.kind === "pool" ? address : sc.name,
+    address,
+    options,
+    select: { noselect: sc.noselect, prefer: sc.prefer, trust: sc.trust, require: sc.require },
+    ...(minSamples > 0 ? { minSamples } : {}),
+    ...(maxSamples > 0 ? { maxSamples } : {}),
+    ...(sc.kind === "pool" ? { pool: sc.name } : {}),
+  };
+}
+
+/** Resolves a name to numeric addresses (injected: getaddrinfo in the daemon, a table in tests). */
+export type Resolver = (name: string, family?: "ipv4" | "ipv6") => Promise<string[]>;
+
+/**
+ * The addresses to use for one source line: the first for a server or peer,
+ * up to `maxsources` for a pool. Family from `-4`/`-6` or the source's own
+ * `ipv4`/`ipv6` option.
+ */
+export async function resolveSource(
+  sc: SourceConfig,
+  resolve: Resolver,
+  family: "any" | "ipv4" | "ipv6",
+): Promise<string[]> {
+  const fam = family !== "any" ? family : sc.ipv4 ? "ipv4" : sc.ipv6 ? "ipv6" : undefined;
+  const all = await resolve(sc.name, fam);
+  return sc.kind === "pool" ? all.slice(0, sc.maxsources) : all.slice(0, 1);
+}

@@ -1,0 +1,54 @@
+/**
+ * The real system behind the daemon's interfaces: the system clock (Linux
+ * adjtimex through ffi, wrapped read-only for `-x` and `-Q`) and name
+ * resolution (getaddrinfo, which honours /etc/hosts as chronyd does).
+ *
+ * @example
+ * ```ts
+ * import { openSystemClock } from "./system.ts";
+ * const clock = openSystemClock({ readOnly: true });
+ * clock.now();
+ * ```
+ * @module
+ */
+import { adjtimex, getaddrinfo } from "../../ffi/libc.ts";
+import { SystemClock } from "../clock/system_clock.ts";
+import { ReadOnlyClock } from "../clock/readonly_clock.ts";
+import { realNow } from "../io/realtime.ts";
+import type { TickingClock } from "./client_io.ts";
+import type { Resolver } from "./source_spec.ts";
+import type { Logger } from "./log.ts";
+
+/** Options of {@link openSystemClock}. */
+export interface SystemClockChoice {
+  /** Never change the system clock (`-x`, `-Q`): compute on a virtual copy. */
+  readOnly: boolean;
+  /** maxslewrate, ppm. */
+  maxSlewRate?: number;
+}
+
+/** The system clock, or a read-only view of it that still computes everything. */
+export function openSystemClock(choice: SystemClockChoice): TickingClock {
+  const options = choice.maxSlewRate !== undefined ? { maxSlewRate: choice.maxSlewRate } : {};
+  if (choice.readOnly) {
+    // Reads only: the wrapped clock is asked for raw time and the kernel frequency.
+    const inner = new SystemClock({
+      adjtimex: (tx) => adjtimex({ ...tx, modes: 0 }),
+      now: realNow,
+    });
+    return new ReadOnlyClock(inner, options);
+  }
+  return new SystemClock({ adjtimex, now: realNow, ...options });
+}
+
+/** Name resolution through getaddrinfo; failures are logged as chronyd does. */
+export function systemResolver(log: Logger): Resolver {
+  return async (name, family) => {
+    try {
+      return (await getaddrinfo(name, family)).map((a) => a.address);
+    } catch (e) {
+      log.warn(`Could not resolve address of ${name} : ${(e as Error).message}`);
+      return [];
+    }
+  };
+}
