@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import {
+  ADDRINFO,
+  CMSGHDR,
+  EAI,
+  ERRNO,
+  IN6_PKTINFO,
+  IN_PKTINFO,
+  IOVEC,
+  L,
+  MMSGHDR,
+  MSGHDR,
+  POLLFD,
+  SCM_TIMESTAMPING_LAYOUT,
+  SO_EE_ORIGIN_TIMESTAMPING,
+  SOCK_EXTENDED_ERR,
+  SOCKADDR_IN,
+  SOCKADDR_IN6,
+  SOF_TIMESTAMPING_OPT_CMSG,
+  SOF_TIMESTAMPING_OPT_ID,
+  SOF_TIMESTAMPING_OPT_TSONLY,
+  SOF_TIMESTAMPING_RAW_HARDWARE,
+  SOF_TIMESTAMPING_RX_HARDWARE,
+  SOF_TIMESTAMPING_RX_SOFTWARE,
+  SOF_TIMESTAMPING_SOFTWARE,
+  SOF_TIMESTAMPING_TX_HARDWARE,
+  SOF_TIMESTAMPING_TX_SOFTWARE,
+  TIMESPEC,
+  TIMEX,
+} from "../../ffi/layout.ts";
+import * as TX from "../../ffi/timex.ts";
+
+/** name -> [C expression, value in ffi/layout.ts or ffi/timex.ts] */
+function expectations(): [string, string, number][] {
+  const rows: [string, string, number][] = [];
+  const off = (struct: string, field: string, v: number) =>
+    rows.push([`offsetof(${struct}.${field})`, `offsetof(struct ${struct}, ${field})`, v]);
+  const size = (struct: string, v: number) =>
+    rows.push([`sizeof(${struct})`, `sizeof(struct ${struct})`, v]);
+  const k = (name: string, v: number) => rows.push([name, name, v]);
+
+  size("timex", TIMEX.size);
+  for (
+    const f of [
+      "modes",
+      "offset",
+      "freq",
+      "maxerror",
+      "esterror",
+      "status",
+      "constant",
+      "precision",
+      "tolerance",
+      "tick",
+      "ppsfreq",
+      "jitter",
+      "shift",
+      "stabil",
+      "jitcnt",
+      "calcnt",
+      "errcnt",
+      "stbcnt",
+      "tai",
+    ] as const
+  ) off("timex", f, TIMEX[f]);
+  off("timex", "time.tv_sec", TIMEX.timeSec);
+  off("timex", "time.tv_usec", TIMEX.timeUsec);
+  size("timespec", TIMESPEC.size);
+  off("timespec", "tv_nsec", TIMESPEC.nsec);
+  size("iovec", IOVEC.size);
+  off("iovec", "iov_len", IOVEC.len);
+  size("msghdr", MSGHDR.size);
+  off("msghdr", "msg_name", MSGHDR.name);
+  off("msghdr", "msg_namelen", MSGHDR.namelen);
+  off("msghdr", "msg_iov", MSGHDR.iov);
+  off("msghdr", "msg_iovlen", MSGHDR.iovlen);
+  off("msghdr", "msg_control", MSGHDR.control);
+  off("msghdr", "msg_controllen", MSGHDR.controllen);
+  off("msghdr", "msg_flags", MSGHDR.flags);
+  size("mmsghdr", MMSGHDR.size);
+  off("mmsghdr", "msg_len", MMSGHDR.len);
+  size("cmsghdr", CMSGHDR.size);
+  off("cmsghdr", "cmsg_level", CMSGHDR.level);
+  off("cmsghdr", "cmsg_type", CMSGHDR.type);
+  rows.push(["CMSG_LEN(0)", "CMSG_LEN(0)", CMSGHDR.size]);
+  rows.push(["CMSG_SPACE(4)", "CMSG_SPACE(4)", 24]);
+  size("sockaddr_in", SOCKADDR_IN.size);
+  off("sockaddr_in", "sin_port", SOCKADDR_IN.port);
+  off("sockaddr_in", "sin_addr", SOCKADDR_IN.addr);
+  size("sockaddr_in6", SOCKADDR_IN6.size);
+  off("sockaddr_in6", "sin6_port", SOCKADDR_IN6.port);
+  off("sockaddr_in6", "sin6_flowinfo", SOCKADDR_IN6.flowinfo);
+  off("sockaddr_in6", "sin6_addr", SOCKADDR_IN6.addr);
+  off("sockaddr_in6", "sin6_scope_id", SOCKADDR_IN6.scopeId);
+  size("in_pktinfo", IN_PKTINFO.size);
+  off("in_pktinfo", "ipi_spec_dst", IN_PKTINFO.specDst);
+  off("in_pktinfo", "ipi_addr", IN_PKTINFO.addr);
+  size("in6_pktinfo", IN6_PKTINFO.size);
+  off("in6_pktinfo", "ipi6_ifindex", IN6_PKTINFO.ifindex);
+  size("sock_extended_err", SOCK_EXTENDED_ERR.size);
+  off("sock_extended_err", "ee_origin", SOCK_EXTENDED_ERR.origin);
+  off("sock_extended_err", "ee_type", SOCK_EXTENDED_ERR.type);
+  off("sock_extended_err", "ee_code", SOCK_EXTENDED_ERR.code);
+  off("sock_extended_err", "ee_info", SOCK_EXTENDED_ERR.info);
+  off("sock_extended_err", "ee_data", SOCK_EXTENDED_ERR.data);
+  size("scm_timestamping", SCM_TIMESTAMPING_LAYOUT.size);
+  size("pollfd", POLLFD.size);
+  off("pollfd", "events", POLLFD.events);
+  off("pollfd", "revents", POLLFD.revents);
+  size("addrinfo", ADDRINFO.size);
+  off("addrinfo", "ai_family", ADDRINFO.family);
+  off("addrinfo", "ai_socktype", ADDRINFO.socktype);
+  off("addrinfo", "ai_addrlen", ADDRINFO.addrlen);
+  off("addrinfo", "ai_addr", ADDRINFO.addr);
+  off("addrinfo", "ai_canonname", ADDRINFO.canonname);
+  off("addrinfo", "ai_next", ADDRINFO.next);
+
+  for (const [name, v] of Object.entries(L)) k(name, v);
+  for (const [name, v] of Object.entries(ERRNO)) k(name, v);
+  for (const [name, v] of Object.entries(EAI)) k(name, v);
+  k("SOF_TIMESTAMPING_TX_HARDWARE", SOF_TIMESTAMPING_TX_HARDWARE);
+  k("SOF_TIMESTAMPING_TX_SOFTWARE", SOF_TIMESTAMPING_TX_SOFTWARE);
+  k("SOF_TIMESTAMPING_RX_HARDWARE", SOF_TIMESTAMPING_RX_HARDWARE);
+  k("SOF_TIMESTAMPING_RX_SOFTWARE", SOF_TIMESTAMPING_RX_SOFTWARE);
+  k("SOF_TIMESTAMPING_SOFTWARE", SOF_TIMESTAMPING_SOFTWARE);
+  k("SOF_TIMESTAMPING_RAW_HARDWARE", SOF_TIMESTAMPING_RAW_HARDWARE);
+  k("SOF_TIMESTAMPING_OPT_ID", SOF_TIMESTAMPING_OPT_ID);
+  k("SOF_TIMESTAMPING_OPT_CMSG", SOF_TIMESTAMPING_OPT_CMSG);
+  k("SOF_TIMESTAMPING_OPT_TSONLY", SOF_TIMESTAMPING_OPT_TSONLY);
+  k("SO_EE_ORIGIN_TIMESTAMPING", SO_EE_ORIGIN_TIMESTAMPING);
+  k("SCM_TIMESTAMPING", L.SO_TIMESTAMPING);
+  for (const [name, v] of Object.entries(TX)) {
+    if (typeof v === "number" && /^(ADJ|STA|TIME)_/.test(name)) k(name, v);
+  }
+  return rows;
+}
+
+function probeSource(rows: [string, string, number][]): string {
+  const lines = rows.map(([label, expr]) => `  printf("%s %ld\\n", "${label}", (long)(${expr}));`);
+  return `#define _GNU_SOURCE
+#include <stdio.h>
+#include <stddef.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <time.h>
+#include <sys/timex.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <linux/net_tstamp.h>
+#include <linux/errqueue.h>
+int main(void) {
+${lines.join("\n")}
+  return 0;
+}
+`;
+}
+
+async function haveGcc(): Promise<boolean> {
+  try {
+    const r = await new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+const gccPresent = await haveGcc();
+const inCi = Deno.env.get("CI") === "true";
+if (!gccPresent && !inCi) {
+  console.warn("layout_test: gcc not found; skipping the C layout probe (set CI=true to fail)");
+}
+
+Deno.test({
+  name: "layout: struct offsets, sizes and constants match the C headers of this machine",
+  ignore: !gccPresent && !inCi,
+  async fn() {
+    assert.ok(gccPresent, "gcc is required in CI to check ffi/layout.ts");
+    const rows = expectations();
+    const dir = await Deno.makeTempDir({ prefix: "horae_layout_" });
+    try {
+      await Deno.writeTextFile(`${dir}/probe.c`, probeSource(rows));
+      const cc = await new Deno.Command("gcc", {
+        args: ["-o", `${dir}/probe`, `${dir}/probe.c`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+      const run = await new Deno.Command(`${dir}/probe`, { stdout: "piped" }).output();
+      assert.ok(run.success);
+      const actual = new Map<string, number>();
+      for (const line of new TextDecoder().decode(run.stdout).trim().split("\n")) {
+        const sp = line.lastIndexOf(" ");
+        actual.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+      }
+      const mismatches = rows
+        .filter(([label, , v]) => actual.get(label) !== v)
+        .map(([label, , v]) => `${label}: ffi says ${v}, C says ${actual.get(label)}`);
+      assert.deepEqual(mismatches, []);
+      assert.equal(actual.size, rows.length);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
