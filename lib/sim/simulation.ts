@@ -43,6 +43,8 @@ export interface RunOptions {
   seed?: number;
   /** Keep the per-second offsets in the result. Default false. */
   trace?: boolean;
+  /** Called at every reference update (for diagnostics): seconds since the start, engine, clock. */
+  onUpdate?: (elapsed: number, engine: Engine, clock: SimClock) => void;
 }
 
 /** Final state of one source. */
@@ -188,6 +190,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
           break;
         case "update":
           firstUpdate ??= elapsed();
+          options.onUpdate?.(elapsed(), engine, clock);
           break;
         case "source-lost":
           break;
@@ -197,7 +200,16 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
 
   const samples = Math.floor(duration) + 1;
   const trace = new Float64Array(samples);
-  const offsetNow = (): number => clock.trueOffset() - utcShift(trueNow(), leapInsertAt);
+  const offsetNow = (): number => {
+    const t = trueNow();
+    const o = clock.trueOffset() - utcShift(t, leapInsertAt);
+    // In the second after an inserted leap second, 23:59:60 and 00:00:00 read alike:
+    // a clock a few µs behind has not applied it yet, which is not an error of a second.
+    if (leapInsertAt !== null && t >= leapInsertAt && t < leapInsertAt + NS_PER_SEC) {
+      return o - Math.round(o);
+    }
+    return o;
+  };
 
   queue.push(start, { kind: "second" });
   handle(engine.start());
