@@ -1,13 +1,401 @@
 /**
- * The chronyd daemon mode (placeholder until the wiring lands).
+ * chronyd's daemon mode: wires the configuration to the clock discipline,
+ * the NTP client (engine + sockets), the NTP server, the command socket
+ * (cmdmon) and the files chronyd owns (pidfile, driftfile), and runs until
+ * SIGTERM/SIGINT, `chronyc shutdown` or `-t SEC`.
+ *
+ * Without `-d`/`-n` the process detaches: it starts itself again in the
+ * foreground (`-n`), waits for the child to write its pidfile, and exits.
+ *
+ * @example
+ * ```ts
+ * import { runDaemon } from "./daemon.ts";
+ * declare const conf: import("../conf/parse.ts").ParseResult;
+ * declare const opts: import("./cli.ts").ChronydOptions;
+ * declare const log: import("./log.ts").Logger;
+ * const code = await runDaemon(conf, opts, log);
+ * ```
  * @module
  */
 import type { ParseResult } from "../conf/parse.ts";
+import type { Config, SourceConfig } from "../conf/config.ts";
+import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "./cli.ts";
 import type { Logger } from "./log.ts";
+import { Engine } from "./engine.ts";
+import { ClientIo, type TickingClock } from "./client_io.ts";
+import { ReferenceDiscipline } from "./discipline.ts";
+import { engineSpec, resolveSource } from "./source_spec.ts";
+import { openSystemClock, systemResolver } from "./system.ts";
+import { Reference } from "../clock/reference.ts";
+import { formatDriftfile, parseDriftfile } from "../clock/driftfile.ts";
+import { AddressFilter } from "../ntp/addrfilt.ts";
+import { ClientLog, type RateLimit } from "../ntp/clientlog.ts";
+import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
+import { NtpServerSocket } from "../io/ntp_server.ts";
+import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
+import { DaemonBackend } from "./cmdmon_backend.ts";
+import { writeFileAtomic } from "./files.ts";
+import { realNow } from "../io/realtime.ts";
 
-/** Runs the daemon; returns the exit code. */
-export function runDaemon(_conf: ParseResult, _o: ChronydOptions, log: Logger): Promise<number> {
-  log.fatal("daemon mode is not supported yet");
-  return Promise.resolve(1);
+/** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
+const CLOCK_PRECISION_LOG2 = -25;
+/** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
+const DEFAULT_DRIFT_INTERVAL = 3600;
+
+/** Everything the daemon runs; the cmdmon backend reads it. */
+export interface DaemonState {
+  config: Config;
+  options: ChronydOptions;
+  log: Logger;
+  clock: TickingClock;
+  engine: Engine;
+  reference: Reference;
+  io: ClientIo;
+  clientLog: ClientLog;
+  ntpAccess: AddressFilter;
+  cmdAccess: AddressFilter;
+  server: NtpServer | null;
+  serverReference: ServerReference;
+  startTime: bigint;
+  /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
+  shutdown(): void;
+  /** Write the driftfile now. */
+  saveDrift(): void;
+  /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
+  addSource(sc: SourceConfig): Promise<number>;
+}
+
+/** Runs the daemon; resolves with the exit code. */
+export async function runDaemon(
+  conf: ParseResult,
+  o: ChronydOptions,
+  log: Logger,
+): Promise<number> {
+  const config = conf.config;
+  if (!o.foreground) return await detach(o, log, config.pidFile);
+  const pidFile = config.pidFile;
+  if (pidFile) {
+    const other = runningPid(pidFile);
+    if (other !== null) {
+      log.fatal(`Another chronyd may already be running (pid=${other}), check ${pidFile}`);
+      return 1;
+    }
+    try {
+      writeFileAtomic(pidFile, `${Deno.pid}\n`);
+    } catch (e) {
+      log.fatal(`Could not open ${pidFile} : ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  let state: RunningDaemon | null = null;
+  try {
+    state = await start(config, o, log);
+    const code = await state.running;
+    return code;
+  } finally {
+    await state?.stop();
+    if (pidFile) {
+      try {
+        Deno.removeSync(pidFile);
+      } catch { /* already gone */ }
+    }
+  }
+}
+
+interface RunningDaemon extends DaemonState {
+  running: Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function start(config: Config, o: ChronydOptions, log: Logger): Promise<RunningDaemon> {
+  const clock = openSystemClock({ readOnly: o.noClockControl, maxSlewRate: config.maxSlewRate });
+  const reference = new Reference(clock, {
+    makestep: config.makestep ?? null,
+    maxchange: config.maxChange ?? null,
+    maxUpdateSkew: config.maxUpdateSkew,
+    maxDrift: config.maxDrift,
+    corrTimeRatio: config.corrTimeRatio,
+    maxClockError: config.maxClockError,
+    logChange: config.logChange,
+    leapSecMode: config.leapSecMode,
+    local: config.local
+      ? {
+        stratum: config.local.stratum,
+        orphan: config.local.orphan,
+        distance: config.local.distance,
+      }
+      : null,
+  });
+  const driftPath = config.driftFile?.path;
+  if (driftPath) {
+    try {
+      const drift = parseDriftfile(Deno.readTextFileSync(driftPath));
+      reference.restoreDrift(drift.frequency, drift.skew);
+      log.info(
+        `Frequency ${drift.frequency.toFixed(3)} +/- ${
+          drift.skew.toFixed(3)
+        } ppm read from ${driftPath}`,
+      );
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        log.warn(`Could not read valid frequency and skew from driftfile ${driftPath}`);
+      }
+    }
+  }
+
+  let stopRequested!: (code: number) => void;
+  const running = new Promise<number>((r) => (stopRequested = r));
+  const discipline = new ReferenceDiscipline(reference, {
+    onExit: () => stopRequested(1),
+  });
+  const engine = new Engine({
+    clock,
+    discipline,
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+    select: {
+      minSources: config.minSources,
+      maxDistance: config.maxDistance,
+      maxJitter: config.maxJitter,
+      combineLimit: config.combineLimit,
+      reselectDist: config.reselectDist,
+      stratumWeight: config.stratumWeight,
+    },
+    maxClockError: config.maxClockError,
+  });
+
+  const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
+  if (config.local) {
+    serverReference.local = {
+      stratum: config.local.stratum,
+      distance: config.local.distance,
+      orphan: config.local.orphan,
+    };
+    serverReference.localSince = clock.now();
+  }
+  const refreshServerReference = () => {
+    const t = reference.trackingData(clock.now());
+    if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
+      serverReference.synchronised = true;
+      serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
+      serverReference.stratum = t.stratum;
+      serverReference.rootDelay = t.rootDelay;
+      serverReference.rootDispersion = t.rootDispersion;
+      serverReference.dispersionRate = (t.skew + 1) * 1e-6;
+      serverReference.refId = t.refId;
+      serverReference.refTime = clock.now();
+    } else {
+      serverReference.synchronised = false;
+    }
+    server?.setReference(serverReference, realNow());
+  };
+
+  const io = new ClientIo({
+    engine,
+    clock,
+    log,
+    ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
+    onUpdate: () => refreshServerReference(),
+  });
+
+  const clientLog = new ClientLog({
+    limitBytes: config.clientLogLimit,
+    disabled: config.noClientLog,
+    ...(config.rateLimit ? { ntpRateLimit: rateLimit(config.rateLimit) } : {}),
+    ...(config.cmdRateLimit ? { cmdRateLimit: rateLimit(config.cmdRateLimit) } : {}),
+    ...(config.ntsRateLimit ? { ntsRateLimit: rateLimit(config.ntsRateLimit) } : {}),
+    seed: crypto.getRandomValues(new Uint32Array(1))[0]!,
+    random: Math.random,
+  });
+  const ntpAccess = AddressFilter.fromRules(accessRules(config.ntpAccess));
+  const cmdAccess = AddressFilter.fromRules(accessRules(config.cmdAccess));
+
+  let server: NtpServer | null = null;
+  const serverSockets: NtpServerSocket[] = [];
+  if (config.port !== 0 && config.ntpAccess.length > 0) {
+    server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    for (const family of families(o)) {
+      const address = family === "ipv4" ? config.bindAddress.ipv4 : config.bindAddress.ipv6;
+      try {
+        serverSockets.push(NtpServerSocket.open(server, {
+          family,
+          ...(address ? { address } : {}),
+          port: config.port,
+          ...(config.bindDevice ? { device: config.bindDevice } : {}),
+        }));
+      } catch (e) {
+        log.error(
+          `Could not open NTP socket on ${address ?? family} port ${config.port} : ${
+            (e as Error).message
+          }`,
+        );
+      }
+    }
+  }
+
+  const resolve = systemResolver(log);
+  const addSource = async (sc: SourceConfig): Promise<number> => {
+    const addresses = await resolveSource(sc, resolve, o.family);
+    for (const a of addresses) {
+      const { actions } = engine.addSource(engineSpec(sc, config, a));
+      io.run(actions);
+    }
+    return addresses.length;
+  };
+  for (const sc of config.sources) {
+    try {
+      await addSource(sc);
+    } catch (e) {
+      log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`);
+    }
+  }
+
+  let stopped = false;
+  const saveDrift = () => {
+    if (!driftPath || !reference.synchronised && reference.updates === 0) return;
+    try {
+      writeFileAtomic(driftPath, formatDriftfile(reference.driftValues()));
+    } catch (e) {
+      log.warn(`Could not write driftfile ${driftPath} : ${(e as Error).message}`);
+    }
+  };
+  const driftTimer = driftPath
+    ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
+    : null;
+  // The served reference also changes without updates (dispersion, local activation).
+  const refreshTimer = setInterval(refreshServerReference, 1000);
+  refreshServerReference();
+
+  const state: RunningDaemon = {
+    config,
+    options: o,
+    log,
+    clock,
+    engine,
+    reference,
+    io,
+    clientLog,
+    ntpAccess,
+    cmdAccess,
+    server,
+    serverReference,
+    startTime: realNow(),
+    shutdown: () => stopRequested(0),
+    saveDrift,
+    addSource,
+    running,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (driftTimer !== null) clearInterval(driftTimer);
+      clearInterval(refreshTimer);
+      if (timeoutTimer !== null) clearTimeout(timeoutTimer);
+      for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
+      saveDrift();
+      await cmdmon?.close();
+      await io.close();
+      await Promise.all(serverSockets.map((s) => s.close()));
+      engine.close();
+    },
+  };
+
+  let cmdmon: CmdmonServer | null = null;
+  const socketPath = config.bindCmdAddress.unixPath;
+  try {
+    cmdmon = await startCmdmonServer(new DaemonBackend(state), {
+      socketPath,
+      port: config.cmdPort,
+      addresses: [
+        config.bindCmdAddress.ipv4 ?? "127.0.0.1",
+        config.bindCmdAddress.ipv6 ?? "::1",
+      ].filter((a) => o.family === "any" || (o.family === "ipv4") === !a.includes(":")),
+      cmdAllowed: (a) =>
+        a.family === "inet4" || a.family === "inet6" ? cmdAccess.isAllowed(a.address) : false,
+      log: (m) => log.warn(m),
+    });
+  } catch (e) {
+    log.warn(`Could not open command socket : ${(e as Error).message}`);
+  }
+
+  const onSignal = () => stopRequested(0);
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, onSignal);
+  const timeoutTimer = o.timeout !== null
+    ? setTimeout(() => {
+      log.info("Timeout reached");
+      stopRequested(0);
+    }, o.timeout * 1000)
+    : null;
+
+  io.run(engine.start());
+  if (engine.sources.length === 0 && !config.local) {
+    log.info("No sources configured");
+  }
+  return state;
+}
+
+function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {
+  return { interval: r.interval, burst: r.burst, leak: r.leak, kod: r.kod > 0 };
+}
+
+function reference_local_id(): number {
+  return 0x7f7f0101;
+}
+
+function families(o: ChronydOptions): ("ipv4" | "ipv6")[] {
+  return o.family === "any" ? ["ipv4", "ipv6"] : [o.family];
+}
+
+function accessRules(rules: Config["ntpAccess"]) {
+  return rules.flatMap((r) => {
+    const subnet = subnetText(r);
+    if (r.subnet.kind === "host") return []; // host names are resolved at start (not yet)
+    return [{ allow: r.allow, all: r.all, subnet }];
+  });
+}
+
+/** The PID in `path` if that process is running, else null. */
+function runningPid(path: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(Deno.readTextFileSync(path).trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === Deno.pid) return null;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return pid;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Detaches like chronyd: starts this program again in the foreground (`-n`)
+ * with the same arguments, waits until it has written its pidfile (or died),
+ * then returns so the parent exits.
+ */
+async function detach(o: ChronydOptions, log: Logger, pidFile: string): Promise<number> {
+  const args = [...Deno.args];
+  args.splice(args[0] === "chronyd" ? 1 : 0, 0, "-n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...execArgsPrefix(), ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  child.unref();
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (pidFile && runningPid(pidFile) === child.pid) return 0;
+  }
+  log.warn(o.logFile ? "chronyd did not start in time" : "chronyd did not confirm start");
+  return 0;
+}
+
+/** Arguments that re-run this program: the runtime's flags and main module (none when compiled). */
+function execArgsPrefix(): string[] {
+  const main = Deno.mainModule;
+  if (main.includes("deno-compile")) return [];
+  return ["run", "-A", "--quiet", "--no-prompt", "--unstable-net", new URL(main).pathname];
 }

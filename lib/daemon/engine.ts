@@ -20,7 +20,12 @@ import type { ReferenceUpdate, Sample } from "../clock/sample.ts";
 import { type Candidate, type SelectionMemory, selectSources } from "../clock/select.ts";
 import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
 import { SourceStats } from "../clock/sourcestats.ts";
-import { NtpSource, type NtpSourceOptions, type SourceAction } from "../ntp/source.ts";
+import {
+  NtpSource,
+  type NtpSourceOptions,
+  type SourceAction,
+  type SourceAuth,
+} from "../ntp/source.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 
@@ -47,6 +52,17 @@ export interface EngineSourceSpec {
   maxSamples?: number;
   /** Name of the pool it came from, if any. */
   pool?: string;
+  /** Authentication (NTS: lib/daemon/nts_client.ts `prepareNtsSource`); absent: none. */
+  auth?: EngineSourceAuth;
+}
+
+/**
+ * A {@link SourceAuth} that may also move the source's NTP address and port
+ * (NTS-KE server and port negotiation, RFC 8915 §4.1.7-8).
+ */
+export interface EngineSourceAuth extends SourceAuth {
+  /** Where requests go instead of the spec's address and the source's port, or null. */
+  destination?(): { address: string; port: number } | null;
 }
 
 /** An action for the IO layer. */
@@ -126,7 +142,7 @@ export class Engine {
     const ntp = new NtpSource(spec.address, {
       maxClockError: this.#maxClockError,
       ...spec.options,
-    }, { randomBytes: this.#randomBytes });
+    }, { randomBytes: this.#randomBytes, ...(spec.auth ? { auth: spec.auth } : {}) });
     const stats = new SourceStats({
       name: spec.name,
       ...(spec.minSamples !== undefined ? { minSamples: spec.minSamples } : {}),
@@ -178,6 +194,13 @@ export class Engine {
     return this.#finish(this.#apply(id, s.ntp.onPacket(bytes, rx, this.#clock.now())));
   }
 
+  /** The source's authentication became ready (NTS-KE done): it polls at once if it waited. */
+  authReady(id: number): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    return this.#finish(this.#apply(id, s.ntp.authReady(this.#clock.now())));
+  }
+
   /** The kernel's transmit timestamp (cooked) of the last request to `id`. */
   onTxTimestamp(id: number, tx: Timestamp): void {
     this.#sources[id]?.ntp.onTxTimestamp(tx);
@@ -207,15 +230,17 @@ export class Engine {
     const out: EngineAction[] = [];
     for (const a of actions) {
       switch (a.kind) {
-        case "send":
+        case "send": {
+          const to = s.spec.auth?.destination?.() ?? null;
           out.push({
             kind: "send",
             source: id,
-            address: s.spec.address,
-            port: s.ntp.options.port,
+            address: to?.address ?? s.spec.address,
+            port: to?.port ?? s.ntp.options.port,
             bytes: a.bytes,
           });
           break;
+        }
         case "timer":
           break; // collected from every source's nextTimer in #finish
         case "sample":
