@@ -271,7 +271,7 @@ export class Engine {
     const before = s.stats.estimate();
     s.stats.accumulate(sample);
     s.ntp.setDelayStatistics(s.stats.delayTestInputs());
-    const out = this.#reselect(this.#clock.now());
+    const out = this.#reselect(this.#clock.now(), s.id);
     out.push(
       ...this.#apply(
         s.id,
@@ -281,7 +281,13 @@ export class Engine {
     return out;
   }
 
-  #reselect(now: Timestamp): EngineAction[] {
+  /**
+   * Runs selection. The reference is updated only when `sampled` (the source
+   * that just produced a sample) is the selected or a combined source, so
+   * that a clock update always carries new information (as chronyd does).
+   * Without `sampled` (a source lost or removed) only the statuses change.
+   */
+  #reselect(now: Timestamp, sampled?: number): EngineAction[] {
     const live = this.#sources.filter((s) => !s.removed);
     const candidates: Candidate[] = live.map((s) => ({
       name: s.spec.name,
@@ -306,13 +312,15 @@ export class Engine {
       level: e.kind === "selected" ? "info" as const : "warn" as const,
       message: e.message,
     }));
-    if (result.update) {
+    const sampledState = sampled === undefined ? undefined : this.#sources[sampled]?.status?.state;
+    const fresh = sampledState === "selected" || sampledState === "combined";
+    if (result.update && fresh) {
       this.#lastUpdate = result.update;
       for (const line of this.#discipline.update(result.update, now)) {
         out.push({ kind: "log", level: "info", message: line });
       }
       out.push({ kind: "update", update: result.update });
-    } else {
+    } else if (!result.update) {
       this.#discipline.noUpdate?.(now);
     }
     return out;

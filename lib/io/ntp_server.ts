@@ -7,7 +7,10 @@
  * requests ask the kernel for a TX timestamp, which replaces the held transmit
  * timestamp for that client's next interleaved reply. The access check, the
  * client log and rate limiting run inside the responder before any reply
- * field is written. The per-packet path allocates nothing.
+ * field is written. The per-packet path allocates nothing (NTS-authenticated
+ * requests excepted: the responder's {@link NtpServer} `auth` writes their
+ * transmit timestamp itself, before sealing, and the reply may be longer
+ * than 48 bytes, up to the request's length).
  *
  * @example
  * ```ts
@@ -191,7 +194,8 @@ export class NtpServerSocket {
     for (let j = 0; j < queued; j++) {
       const p = this.#packets[this.#queued[j]!]!;
       if (p.slot < 0) continue;
-      server.sent(p, txHi, txLo);
+      if (p.txWritten) server.sent(p, p.out.getUint32(40), p.out.getUint32(44));
+      else server.sent(p, txHi, txLo);
       if (!p.txPending) {
         const id = ids[j] ?? 0;
         if (id <= 0) continue;

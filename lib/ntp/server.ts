@@ -17,8 +17,17 @@
  *   transmit) is answered with origin = request receive, receive = `rx`,
  *   transmit = the (kernel) transmit timestamp of that previous reply.
  *
+ * - authentication ({@link ServerAuth}, NTS in lib/nts/server_auth.ts): a v4
+ *   request with extension fields is checked before any reply byte is
+ *   written; "plain" is answered as plain NTP, "drop" is dropped (counted in
+ *   `drops.authFailed`), "ok" and "nak" get the authenticated reply
+ *   or NTS NAK appended by {@link ServerAuth.complete} ("Authenticated NTP
+ *   packets" counts "ok"). The reply is then as long as the request at most.
+ *
  * The transmit timestamp of a basic reply is left for the IO layer to write
- * "as late as possible" ({@link ServerPacket.txPending}, {@link writeTransmit}).
+ * "as late as possible" ({@link ServerPacket.txPending}, {@link writeTransmit});
+ * an authenticated reply gets it from {@link ServerAuth.transmitTime} before
+ * it is sealed (the Authenticator covers it).
  *
  * @example
  * ```ts
@@ -122,6 +131,32 @@ export interface ServerPacket {
   txPending: boolean;
   /** Out: client log slot (for {@link NtpServer.sent}), -1 if none. */
   slot: number;
+  /**
+   * Out: the transmit timestamp was written by the responder (authenticated
+   * replies); the IO layer must not touch the reply, only hold that time.
+   */
+  txWritten: boolean;
+}
+
+/** Verdict of {@link ServerAuth.check}. */
+export type ServerAuthVerdict = "plain" | "drop" | "nak" | "ok";
+
+/**
+ * Authentication of requests carrying extension fields (NTS, RFC 8915 §5.7).
+ * Called synchronously for one packet at a time: `complete` uses what the
+ * preceding `check` found.
+ */
+export interface ServerAuth {
+  /** Checks a request (its bytes, before the reply overwrites them). */
+  check(request: Uint8Array): ServerAuthVerdict;
+  /**
+   * Appends the authentication (or turns the header into an NTS NAK): `reply`
+   * is the whole output buffer with the final 48-byte header at its start.
+   * Returns the reply length, or 0 to drop.
+   */
+  complete(reply: Uint8Array): number;
+  /** Current time for the transmit timestamp of authenticated replies. */
+  transmitTime(): Timestamp;
 }
 
 /** Counters of dropped requests not covered by `serverstats`. */
@@ -133,6 +168,10 @@ export interface ServerDropCounters {
   denied: number;
   rateLimited: number;
   kod: number;
+  /** Requests with authentication that failed without a NAK (dropped). */
+  authFailed: number;
+  /** NTS NAKs sent. */
+  naks: number;
 }
 
 /** Options of {@link NtpServer}. */
@@ -143,6 +182,8 @@ export interface NtpServerOptions {
   clientLog?: ClientLog;
   /** Access table; absent: everything allowed. */
   filter?: AddressFilter;
+  /** Authentication of requests with extension fields (NTS); absent: plain NTP only. */
+  auth?: ServerAuth;
 }
 
 /** Creates a fresh {@link ServerPacket} (allocate once per receive slot). */
@@ -159,6 +200,7 @@ export function newServerPacket(req: DataView, out: DataView): ServerPacket {
     now: 0,
     txPending: false,
     slot: -1,
+    txWritten: false,
   };
 }
 
@@ -207,7 +249,10 @@ export class NtpServer {
     denied: 0,
     rateLimited: 0,
     kod: 0,
+    authFailed: 0,
+    naks: 0,
   };
+  #auth: ServerAuth | null;
   #ref: ServerReference;
   #log: ClientLog | null;
   #filter: AddressFilter | null;
@@ -226,9 +271,15 @@ export class NtpServer {
     this.#ref = options.reference;
     this.#log = options.clientLog ?? null;
     this.#filter = options.filter ?? null;
+    this.#auth = options.auth ?? null;
     const dummy = new DataView(new ArrayBuffer(0));
     this.#scratch = newServerPacket(dummy, dummy);
     this.refresh(options.reference.refTime);
+  }
+
+  /** Sets (or removes with null) the authentication of requests with extension fields. */
+  setAuth(auth: ServerAuth | null): void {
+    this.#auth = auth;
   }
 
   /** Replaces the reference and recomputes the served fields at `now`. */
@@ -281,6 +332,7 @@ export class NtpServer {
   process(p: ServerPacket): number {
     const req = p.req, len = p.reqLength;
     p.txPending = false;
+    p.txWritten = false;
     p.slot = -1;
     if (len < NTP_HEADER_LENGTH) {
       this.drops.short++;
@@ -324,6 +376,15 @@ export class NtpServer {
         kod = true;
       }
     }
+    let verdict: ServerAuthVerdict = "plain";
+    const auth = this.#auth;
+    if (auth !== null && len > NTP_HEADER_LENGTH && version === 4 && !kod) {
+      verdict = auth.check(new Uint8Array(req.buffer, req.byteOffset, len));
+      if (verdict === "drop") {
+        this.drops.authFailed++;
+        return 0;
+      }
+    }
     const poll = req.getUint8(2);
     const oHi = req.getUint32(24), oLo = req.getUint32(28);
     const rHi = req.getUint32(32), rLo = req.getUint32(36);
@@ -362,7 +423,21 @@ export class NtpServer {
     out.setUint32(32, p.rxHi);
     out.setUint32(36, p.rxLo);
     p.slot = kod ? -1 : slot;
-    return NTP_HEADER_LENGTH;
+    if (verdict === "plain" || auth === null) return NTP_HEADER_LENGTH;
+    if (p.txPending) {
+      const t = toNtp64(auth.transmitTime());
+      writeTransmit(out, t.hi, t.lo);
+      p.txPending = false;
+      p.txWritten = true;
+    }
+    const n = auth.complete(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    if (n === 0 || n > len) {
+      this.drops.authFailed++;
+      return 0;
+    }
+    if (verdict === "ok") log?.countAuthenticated();
+    else this.drops.naks++;
+    return n;
   }
 
   /**

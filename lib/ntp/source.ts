@@ -29,7 +29,8 @@
  *   holds at least `polltarget` samples, a negative value when the offset is
  *   larger than the statistics expected.
  * - Tests as `chronyc ntpdata` reports them: 1 duplicate, 2 bogus (origin !=
- *   our transmit), 3 zero timestamps; 5 authentication (always passes here),
+ *   our transmit), 3 zero timestamps; 5 authentication (the {@link SourceAuth}
+ *   hook, e.g. NTS; passes without one),
  *   6 leap 3 or stratum >= 16 (unsynchronised), 7 root distance >= 16 s or
  *   reference time after transmit; A maxdelay (and server response time
  *   between 0 and 4 s), B maxdelayratio (delay <= ratio * minimum delay),
@@ -38,6 +39,14 @@
  *   offsets), D loop (the
  *   server's refid is ours). Tests 1-3 gate reachability; all must pass for a
  *   sample.
+ * - Authentication ({@link SourceAuth}, given in the deps): while it is not
+ *   ready (no NTS cookies yet) no request is sent and the source checks again
+ *   every {@link AUTH_RETRY} s or at once on {@link NtpSource.authReady};
+ *   every request is signed; a reply with our origin that fails the check
+ *   fails test 5: no sample, no reachability, counted in `authFailures`, and
+ *   the genuine reply may still arrive. An NTS NAK is reported as KoD "NTSN"
+ *   (the auth object has already dropped its cookies). Unauthenticated
+ *   kiss-o'-death packets are ignored.
  * - Kiss-o'-Death (stratum 0 with a valid origin, RFC 5905 §7.4): RATE raises
  *   the poll by one (and minpoll for this source); DENY and RSTR stop the
  *   source (`{kind:"demobilize"}`); other codes are ignored.
@@ -80,7 +89,7 @@ import { SampleFilter } from "./sample_filter.ts";
 /** Interval between requests of a burst, seconds (chrony: bursts at 2 s). */
 export const BURST_INTERVAL = 2;
 /** Shortest wait after a good answer inside a burst, seconds (our choice). */
-export const BURST_QUICK_MIN = 0.05;
+export const BURST_QUICK_MIN = 0.2;
 /** iburst: stop after this many good samples. chrony.conf(5): "burst of 4-8 requests". */
 export const IBURST_GOOD = 4;
 /** iburst: at most this many requests. chrony.conf(5). */
@@ -99,6 +108,25 @@ export const MAX_SERVER_INTERVAL = 4;
 export const DELAY_HISTORY = 8;
 /** Precision field of our client requests: chronyd 4.3 sends 0x20 (captured). */
 export const REQUEST_PRECISION = 32;
+
+/** Seconds between checks of a {@link SourceAuth} that is not ready (horae's choice). */
+export const AUTH_RETRY = 2;
+
+/** Result of checking a reply's authentication. */
+export type AuthCheck = "ok" | "fail" | "nak";
+
+/**
+ * Authentication of a source's packets (NTS, RFC 8915; symmetric keys later).
+ * Implemented in lib/nts (`NtsClientAuth`); sans-IO like the source.
+ */
+export interface SourceAuth {
+  /** Whether a request can be signed now (NTS: keys and a cookie are held). */
+  ready(now: Timestamp): boolean;
+  /** Returns the 48-byte request header with authentication added, or null if not ready. */
+  signRequest(header: Uint8Array, now: Timestamp): Uint8Array | null;
+  /** Checks a reply to the last signed request: "nak" for an authentic NTS NAK. */
+  checkReply(packet: Uint8Array, now: Timestamp): AuthCheck;
+}
 
 /** Options of one source; names and defaults follow chrony.conf(5) `server`/`peer`. */
 export interface NtpSourceOptions {
@@ -166,10 +194,12 @@ export const DEFAULT_SOURCE_OPTIONS: Readonly<NtpSourceOptions> = {
   precision: 2 ** -20,
 };
 
-/** What the source needs from outside: random bytes (for transmit timestamps). */
+/** What the source needs from outside: random bytes (for transmit timestamps), authentication. */
 export interface NtpSourceDeps {
   /** `n` random bytes. */
   randomBytes: (n: number) => Uint8Array;
+  /** Authentication of requests and replies (NTS); absent: none (test 5 passes). */
+  auth?: SourceAuth;
 }
 
 /** Delay statistics from the source's regression, for tests B and C. */
@@ -249,6 +279,10 @@ export interface NtpSourceReport {
   kod: string | null;
   /** Poll adaptation score (-1..1). */
   pollScore: number;
+  /** Whether requests are authenticated (a {@link SourceAuth} is set). */
+  authenticated: boolean;
+  /** Replies with our origin that failed authentication (test 5). */
+  authFailures: number;
 }
 
 const allPass = (): TestResults => ({
@@ -301,6 +335,8 @@ export class NtpSource {
   #totalTx = 0;
   #totalRx = 0;
   #totalValid = 0;
+  #authFailures = 0;
+  #waitingForAuth = false;
 
   /**
    * `address`: the source's IP address text; `options`: any subset of
@@ -376,6 +412,8 @@ export class NtpSource {
       totalValidRx: this.#totalValid,
       kod: this.#last.kod,
       pollScore: this.#score,
+      authenticated: this.#deps.auth !== undefined,
+      authFailures: this.#authFailures,
     };
   }
 
@@ -391,13 +429,19 @@ export class NtpSource {
   onTimer(now: Timestamp): SourceAction[] {
     if (!this.online) return [];
     if (this.#nextTimer !== null && now < this.#nextTimer) return [];
+    const auth = this.#deps.auth;
+    if (auth && !auth.ready(now)) {
+      this.#waitingForAuth = true;
+      return [this.#arm(addSeconds(now, AUTH_RETRY))];
+    }
+    this.#waitingForAuth = false;
     const o = this.options;
     if (
       o.presend !== undefined && this.#poll >= o.presend && !this.#presendDone &&
       !this.inBurst
     ) {
       this.#presendDone = true;
-      return [this.#send(now), this.#arm(addSeconds(now, PRESEND_ADVANCE))];
+      return [...this.#send(now), this.#arm(addSeconds(now, PRESEND_ADVANCE))];
     }
     this.#presendDone = false;
     const actions: SourceAction[] = [];
@@ -407,7 +451,7 @@ export class NtpSource {
     }
     this.#reach.polled();
     if (wasReachable && !this.#reach.isReachable()) actions.push({ kind: "unreachable" });
-    actions.push(this.#send(now));
+    actions.push(...this.#send(now));
     let interval = pollSeconds(this.#poll);
     if (this.inBurst) {
       this.#burstLeft--;
@@ -415,6 +459,15 @@ export class NtpSource {
     }
     actions.push(this.#arm(addSeconds(now, interval)));
     return actions;
+  }
+
+  /**
+   * The {@link SourceAuth} became ready (NTS-KE finished): a source waiting
+   * for it polls at once.
+   */
+  authReady(now: Timestamp): SourceAction[] {
+    if (!this.online || !this.#waitingForAuth) return [];
+    return [this.#arm(now)];
   }
 
   /** The kernel reported when our last request really left: refines T1. */
@@ -498,7 +551,7 @@ export class NtpSource {
    * A datagram from the source arrived at local time `rx` (T4, cooked,
    * preferably a kernel timestamp); `now` is the current time.
    */
-  onPacket(bytes: Uint8Array, rx: Timestamp, _now: Timestamp): SourceAction[] {
+  onPacket(bytes: Uint8Array, rx: Timestamp, now: Timestamp): SourceAction[] {
     if (this.#demobilized) return [];
     this.#totalRx++;
     let p: NtpPacket;
@@ -526,6 +579,21 @@ export class NtpSource {
     if (!tests.t123[0] || !tests.t123[1]) {
       this.#last.tests = tests;
       return [];
+    }
+    const auth = this.#deps.auth;
+    if (auth) {
+      const check = auth.checkReply(bytes, now);
+      if (check === "nak") {
+        this.#expectOrigin = null;
+        this.#last.kod = "NTSN";
+        return [{ kind: "kod", code: "NTSN" }];
+      }
+      if (check === "fail") {
+        tests.t567[0] = false;
+        this.#authFailures++;
+        this.#last.tests = tests;
+        return [];
+      }
     }
     // Kiss-o'-Death: stratum 0 with our origin. RFC 5905 §7.4.
     if (p.stratum === 0 && p.mode === MODE_SERVER) return this.#onKod(p, tests);
@@ -654,7 +722,7 @@ export class NtpSource {
     if (this.#offsets.length > DELAY_HISTORY) this.#offsets.shift();
   }
 
-  #send(now: Timestamp): SourceAction {
+  #send(now: Timestamp): SourceAction[] {
     const peer = this.options.kind === "peer";
     const p = newPacket();
     p.version = this.options.version;
@@ -674,7 +742,11 @@ export class NtpSource {
     this.#expectOrigin = p.transmitTs;
     this.#localTx = now;
     this.#totalTx++;
-    return { kind: "send", bytes: encodePacket(p) };
+    const bytes = encodePacket(p);
+    const signed = this.#deps.auth ? this.#deps.auth.signRequest(bytes, now) : bytes;
+    // Not signable after all (onTimer checked ready()): an authenticated source
+    // never sends an unsigned request; the poll counts as unanswered.
+    return signed ? [{ kind: "send", bytes: signed }] : [];
   }
 
   #randomTimestamp(): bigint {
