@@ -310,7 +310,13 @@ export function selectSources(
     trusted: candidates[i]!.options.trust === true,
   })));
   const anyTrusted = usable.some((i) => candidates[i]!.options.trust === true);
-  if (region === null || (region.trustDepth === 0 && 2 * region.depth <= usable.length)) {
+  // Sources that answer but are still collecting their first samples count
+  // towards the majority: otherwise the first sources to become selectable
+  // (possibly the falsetickers) could outvote the rest at start-up.
+  const warmingUp =
+    statuses.filter((st, i) => st.state === "bad-stats" && candidates[i]!.reachable).length;
+  const majorityOf = usable.length + warmingUp;
+  if (region === null || (region.trustDepth === 0 && 2 * region.depth <= majorityOf)) {
     return fail(NO_SYNC.noMajority, "falseticker");
   }
   const agreeing: number[] = [];

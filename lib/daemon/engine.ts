@@ -346,11 +346,13 @@ export class Engine {
 }
 
 /**
- * Poll adaptation input after a sample (our rule, in chrony's spirit: keep
- * about `polltarget` samples in the regression): a sample far outside what
- * the statistics predicted shortens the poll at once; otherwise the poll
- * lengthens slowly while the regression holds at least `polltarget` samples,
- * and shortens slowly while it holds fewer than half of them.
+ * Poll adaptation input after a sample, following chrony.conf(5)'s
+ * description of `polltarget` (keep about that many samples in the
+ * regression): when the new sample lies further from the prediction than its
+ * own peer distance, the source is not being tracked well and the poll is
+ * shortened by log2 of how far off it was; otherwise the poll drifts in
+ * proportion to how far the regression's sample count is from the target,
+ * twice as fast downwards.
  */
 function pollAdjustment(
   s: EngineSource,
@@ -358,18 +360,22 @@ function pollAdjustment(
   predicted: number | null,
   stdDev: number | null,
 ): number {
-  const target = s.ntp.options.polltarget;
-  const est = s.stats.estimate();
-  if (predicted !== null && stdDev !== null && est !== null && est.samples >= 4) {
+  const limit = Math.max(
+    Math.min(sample.peerDelay / 2 + sample.peerDispersion, TRACKING_SDS * (stdDev ?? Infinity)),
+    1e-9,
+  );
+  if (predicted !== null) {
     const error = Math.abs(sample.offset - predicted);
-    const expected = 3 * Math.max(stdDev, sample.peerDispersion) + sample.peerDelay / 2;
-    if (error > expected && error > 10 * Math.max(stdDev, 1e-7)) return -1;
+    if (error > limit) return -Math.log2(error / limit);
   }
-  const n = est?.samples ?? 0;
-  if (n >= target) return 1 / 4;
-  if (n * 2 < target) return -1 / 8;
-  return 0;
+  const target = s.ntp.options.polltarget;
+  const n = s.stats.estimate()?.samples ?? 0;
+  const adj = (n / target - 1) / target;
+  return n < target ? 2 * adj : adj;
 }
+
+/** TRACKING_SDS residual deviations off the prediction means the source is not tracked well. */
+const TRACKING_SDS = 3;
 
 /** Seconds from `a` to `b` (for the IO layer's timer arithmetic). */
 export function secondsUntil(a: Timestamp, b: Timestamp): number {

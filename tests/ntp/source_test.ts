@@ -229,9 +229,9 @@ Deno.test("iburst sends the next request soon after a good answer and returns to
     assert.ok(sampleOf(actions));
     t = src.nextTimer!;
   }
-  // each answer arrives 1 ms after its request; the next request follows 50 ms later
-  assert.deepEqual(sendTimes, [0, 0.051, 0.102, 0.153].map((s) => addSeconds(T0, s)));
-  assert.equal(src.nextTimer, addSeconds(T0, 0.153 + 64));
+  // each answer arrives 1 ms after its request; the next request follows 0.2 s later
+  assert.deepEqual(sendTimes, [0, 0.201, 0.402, 0.603].map((s) => addSeconds(T0, s)));
+  assert.equal(src.nextTimer, addSeconds(T0, 0.603 + 64));
   assert.equal(src.inBurst, false);
   assert.equal(src.reach.toOctal(), "17");
 });

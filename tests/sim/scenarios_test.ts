@@ -70,9 +70,6 @@ Deno.test("sim falsetickers: the two 1 s-off servers end marked x, a truechimer 
 
 Deno.test({
   name: "sim falsetickers: never follows the falsetickers (max < 1 ms after warm-up, every seed)",
-  // Known gap (docs/ARCHITECTURE.md lib/sim): seeds 2, 3, 5 follow a falseticker majority
-  // formed while only some sources are selectable at start. Enable once fixed.
-  ignore: true,
   fn: () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const r = run("falsetickers", seed);
