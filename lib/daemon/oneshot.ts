@@ -24,6 +24,7 @@ import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
 import { engineSpec, resolveSource } from "./source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
+import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
 
 /** Runs `-q` or `-Q`; returns the exit code. */
 export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
@@ -53,24 +54,38 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
     maxClockError: config.maxClockError,
   });
   const lost = new Set<number>();
+  const onSourceLost = (id: number) => {
+    lost.add(id);
+    if (engine.sources.every((s) => s.removed || lost.has(s.id))) done();
+  };
   const io = new ClientIo({
     engine,
     clock,
     log,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
-    onSourceLost(id) {
-      lost.add(id);
-      if (engine.sources.every((s) => s.removed || lost.has(s.id))) done();
-    },
+    onSourceLost,
   });
 
   const resolve = systemResolver(log);
+  const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
     let addresses: string[] = [];
     try {
       addresses = await resolveSource(sc, resolve, o.family);
     } catch { /* logged by the resolver */ }
-    for (const a of addresses) engine.addSource(engineSpec(sc, config, a));
+    for (const a of addresses) {
+      const spec = engineSpec(sc, config, a);
+      if (!sc.nts) {
+        engine.addSource(spec);
+        continue;
+      }
+      const nts = await prepareNtsSource(sc, a, config, log, { resolve });
+      ntsSources.push(nts);
+      const { id } = engine.addSource({ ...spec, auth: nts });
+      nts.onReady = () => io.run(engine.authReady(id));
+      // One-shot: a failed NTS-KE (certificate, connection) loses the source.
+      nts.onFailure = () => onSourceLost(id);
+    }
   }
   if (engine.sources.length === 0) {
     log.warn("No suitable source for synchronisation");
@@ -90,6 +105,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   await finished;
   if (timer !== null) clearTimeout(timer);
   await io.close();
+  await Promise.all(ntsSources.map((n) => n.close()));
   engine.close();
 
   const update = result as ReferenceUpdate | null;

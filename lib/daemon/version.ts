@@ -27,7 +27,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["SCFILTER", false],
   ["SIGND", false],
   ["ASYNCDNS", true],
-  ["NTS", false],
+  ["NTS", true],
   ["SECHASH", false],
   ["IPV6", true],
   ["DEBUG", false],

@@ -79,6 +79,8 @@ export interface NtsKeClientOptions {
   timeoutMs?: number;
   /** AEAD ids to offer, default [15]. */
   aeads?: readonly number[];
+  /** NTP port when the server names none (the source's `port`), default 123. */
+  ntpPort?: number;
 }
 
 /** What the client takes away from NTS-KE. */
@@ -152,7 +154,7 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
       s2cKey,
       cookies: res.cookies,
       server: res.server ?? options.host,
-      port: res.port ?? NTP_PORT,
+      port: res.port ?? options.ntpPort ?? NTP_PORT,
       aead: res.aead,
     };
   } catch (e) {

@@ -62,6 +62,11 @@ export interface NtsKeServerOptions {
   timeoutMs?: number;
   /** Random bytes source, default `crypto.getRandomValues`. */
   random?: (length: number) => Uint8Array;
+  /**
+   * Asked for each accepted connection (client log, `ntsratelimit`): false
+   * closes it at once (counted as dropped).
+   */
+  admit?: (remote: Deno.NetAddr) => boolean;
   /** Called with each failed session's error (for the daemon's log). */
   onError?: (error: unknown) => void;
 }
@@ -120,7 +125,7 @@ export class NtsKeServer {
       } catch {
         return; // listener closed
       }
-      if (this.active.size >= max) {
+      if (this.active.size >= max || this.options.admit?.(conn.remoteAddr) === false) {
         this.stats.dropped++;
         conn.close();
         continue;

@@ -34,12 +34,12 @@ Deno.test("the first features of the daemon are implemented; hwtimestamp is not 
 
 Deno.test("unsupported directives, source options and log kinds are listed with file:line", () => {
   const r = parseConfig(
-    "server a iburst nts\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
+    "server a iburst xleave\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
     { file: "/etc/chrony.conf" },
   );
   const uses = unsupportedUses(r);
   assert.deepEqual(uses.map(formatUnsupported), [
-    '/etc/chrony.conf:1: "nts option of server" is not supported yet',
+    '/etc/chrony.conf:1: "xleave option of server" is not supported yet',
     '/etc/chrony.conf:2: "hwtimestamp" is not supported yet',
     '/etc/chrony.conf:3: "log rtc" is not supported yet',
   ]);
