@@ -17,14 +17,18 @@ import type {
   ActivityReport,
   AuthDataReport,
   ClientAccessReport,
+  ManualSample,
+  ManualTimestampReport,
   NtpDataReport,
+  RtcReport,
   SelectDataReport,
   ServerStatsReport,
+  SmoothingReport,
   SourceReport,
   SourceStatsReport,
   TrackingReport,
 } from "./reports.ts";
-import { type CmdAddress, parseAddress } from "./wire.ts";
+import { addressText, type CmdAddress, parseAddress } from "./wire.ts";
 
 /** printf-style fixed-point with a width: `%W.Pf` (and `%+W.Pf` when `plus`). */
 function f(x: number, prec: number, width = 0, plus = false): string {
@@ -183,13 +187,13 @@ const STATE_CHAR = ["*", "?", "x", "~", "+", "-"];
 /** Legend of `sources -v` (horae's wording, chronyc's line layout). */
 export const SOURCES_LEGEND = [
   "",
-  "  .-- Source mode  '^' = server, '=' = peer, '#' = local clock.",
-  " / .- Source state '*' = current best, '+' = combined, '-' = not combined,",
-  "| /             'x' = may be in error, '~' = too variable, '?' = unusable.",
-  "||                                                 .- xxxx [ yyyy ] +/- zzzz",
-  "||      Reachability register (octal) -.           |  xxxx = adjusted offset,",
-  "||      Log2(Polling interval) --.      |          |  yyyy = measured offset,",
-  "||                                \\     |          |  zzzz = estimated error.",
+  "  .-- Kind of source: '^' server, '=' symmetric peer, '#' reference clock.",
+  " / .- Selection: '*' synchronised to, '+' combined with it, '-' left out,",
+  "| /             'x' falseticker, '~' jitter too high, '?' not usable now.",
+  "||                                                 .- AAAA [ MMMM ] +/- EEEE",
+  "||      Last 8 polls answered (octal) -.           |  AAAA = offset after slewing,",
+  "||      Poll interval (log2 s) --.      |          |  MMMM = offset as measured,",
+  "||                                \\     |          |  EEEE = error margin.",
   "||                                 |    |           \\",
 ];
 
@@ -224,14 +228,14 @@ export function formatSource(s: SourceReport, name: string, csv: boolean): strin
 
 /** Legend of `sourcestats -v`. */
 export const SOURCESTATS_LEGEND = [
-  "                             .- Number of sample points in measurement set.",
-  "                            /    .- Number of residual runs with same sign.",
-  "                           |    /    .- Length of measurement set (time).",
-  "                           |   |    /      .- Est. clock freq error (ppm).",
-  "                           |   |   |      /           .- Est. error in freq.",
-  "                           |   |   |     |           /         .- Est. offset.",
-  "                           |   |   |     |          |          |   On the -.",
-  "                           |   |   |     |          |          |   samples. \\",
+  "                             .- Samples currently held for the source.",
+  "                            /    .- Runs of residuals sharing a sign.",
+  "                           |    /    .- Time covered by the samples.",
+  "                           |   |    /      .- Frequency offset estimate (ppm).",
+  "                           |   |   |      /           .- Bound on that error (ppm).",
+  "                           |   |   |     |           /         .- Offset estimate.",
+  "                           |   |   |     |          |          |   Sample -.",
+  "                           |   |   |     |          |          |   spread   \\",
   "                           |   |   |     |          |          |             |",
 ];
 
@@ -348,12 +352,8 @@ const TSS: Record<string, string> = { D: "Daemon", K: "Kernel", H: "Hardware" };
 
 /** `ntpdata` for one source (starts with a blank line, like chronyc). */
 export function formatNtpData(n: NtpDataReport, csv: boolean): string {
-  const ra = n.remoteAddress.family === "inet4" || n.remoteAddress.family === "inet6"
-    ? n.remoteAddress.address
-    : "";
-  const la = n.localAddress.family === "inet4" || n.localAddress.family === "inet6"
-    ? n.localAddress.address
-    : "";
+  const ra = addressText(n.remoteAddress);
+  const la = addressText(n.localAddress);
   const bits = (from: number, count: number) => {
     let s = "";
     for (let i = from; i < from + count; i++) s += (n.flags >> i) & 1 ? "1" : "0";
@@ -434,6 +434,15 @@ export function formatNtpData(n: NtpDataReport, csv: boolean): string {
     `Total good RX   : ${n.totalGoodCount}\n`;
 }
 
+/** Legend of `authdata -v` (horae's wording, chronyc's line layout). */
+export const AUTHDATA_LEGEND = [
+  "                             .- Method: NTS, or SK for a symmetric key",
+  "                            |   Key size   -.  Cookie size (bytes)   -.",
+  "                            |      in bits  |  Cookies held    --.    |",
+  "                            |               |  NTS-KE attempts    |   |",
+  "                            |               |           |         |   |",
+];
+
 /** Header of `authdata`. */
 export const AUTHDATA_HEADER =
   "Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen\n" +
@@ -454,13 +463,13 @@ export function formatAuthData(a: AuthDataReport, name: string, csv: boolean): s
 
 /** Legend of `selectdata -v`. */
 export const SELECTDATA_LEGEND = [
-  "  . State: N - noselect, s - unsynchronised, M - missing samples,",
-  " /         d/D - large distance, ~ - jittery, w/W - waits for others,",
-  "|          S - stale, O - orphan, T - not trusted, P - not preferred,",
-  "|          U - waits for update,, x - falseticker, + - combined, * - best.",
-  "|   Effective options   ---------.  (N - noselect, P - prefer",
-  "|   Configured options  ----.     \\  T - trust, R - require)",
-  "|   Auth. enabled (Y/N) -.   \\     \\     Offset interval --.",
+  "  . Code: N noselect option, s source unsynchronised, M too few samples,",
+  " /        d/D distance over limit, ~ jitter over limit, w/W waiting for others,",
+  "|         S stale, O orphan, T untrusted, P another source is preferred,",
+  "|         U waiting for an update, x falseticker, + combined, * selected.",
+  "|   Options in effect   ---------.  (N noselect, P prefer,",
+  "|   Options from config ----.     \\  T trust, R require)",
+  "|   Authenticated (Y/N) -.   \\     \\     Selection range --.",
   "|                        |    |     |                       |",
 ];
 
@@ -497,4 +506,72 @@ export function formatSelectData(s: SelectDataReport, name: string, csv: boolean
   } ${formatInterval(s.lastSampleAgo)} ${f(s.score, 1, 5)} ${formatSignedShort(s.loLimit)} ${
     formatSignedShort(s.hiLimit)
   }  ${leap}\n`;
+}
+
+/** `rtcdata`: the RTC model (fast by seconds, gain in ppm). */
+export function formatRtc(r: RtcReport, csv: boolean): string {
+  if (csv) {
+    return [
+      csvTime(r.refTime),
+      r.nSamples,
+      r.nRuns,
+      r.spanSeconds,
+      f(r.rtcSecondsFast, 9),
+      f(r.rtcGainRatePpm, 3),
+    ].join(",") + "\n";
+  }
+  return `RTC ref time (UTC) : ${formatUtc(r.refTime)}\n` +
+    `Number of samples  : ${r.nSamples}\n` +
+    `Number of runs     : ${r.nRuns}\n` +
+    `Sample span period : ${formatInterval(r.spanSeconds)}\n` +
+    `RTC is fast by     : ${f(r.rtcSecondsFast, 6, 12)} seconds\n` +
+    `RTC gains time at  : ${f(r.rtcGainRatePpm, 3, 9)} ppm\n`;
+}
+
+/** `smoothing`: state of server time smoothing (offset s, frequencies ppm, times s). */
+export function formatSmoothing(s: SmoothingReport, csv: boolean): string {
+  if (csv) {
+    return [
+      s.active ? "Yes" : "No",
+      s.leapOnly ? "Yes" : "No",
+      f(s.offset, 9),
+      f(s.freqPpm, 6),
+      f(s.wanderPpm, 6),
+      f(s.lastUpdateAgo, 1),
+      f(s.remainingTime, 1),
+    ].join(",") + "\n";
+  }
+  return `Active         : ${s.active ? "Yes" : "No"}${s.leapOnly ? " (leap second only)" : ""}\n` +
+    `Offset         : ${f(s.offset, 9, 0, true)} seconds\n` +
+    `Frequency      : ${f(s.freqPpm, 6, 0, true)} ppm\n` +
+    `Wander         : ${f(s.wanderPpm, 6, 0, true)} ppm per second\n` +
+    `Last update    : ${f(s.lastUpdateAgo, 1)} seconds ago\n` +
+    `Remaining time : ${f(s.remainingTime, 1)} seconds\n`;
+}
+
+/** `manual list`: the status line, header and one row per settime sample (offsets in s). */
+export function formatManualList(samples: readonly ManualSample[], csv: boolean): string {
+  let out = csv ? "" : `210 n_samples = ${samples.length}\n` +
+    "#    Date     Time(UTC)    Slewed   Original   Residual\n" + "=".repeat(55) + "\n";
+  samples.forEach((m, i) => {
+    const d = new Date(Number(m.when / 1_000_000n));
+    const p = (n: number) => String(n).padStart(2, "0");
+    const when = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
+      `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+    out += csv
+      ? [i, csvTime(m.when), f(m.slewedOffset, 2), f(m.origOffset, 2), f(m.residual, 2)].join(
+        ",",
+      ) + "\n"
+      : `${String(i).padStart(2)} ${when} ${f(m.slewedOffset, 2, 10)} ${f(m.origOffset, 2, 10)} ${
+        f(m.residual, 2, 10)
+      }\n`;
+  });
+  return out;
+}
+
+/** `settime` result: how far the clock was off and the new frequency. */
+export function formatSettime(r: ManualTimestampReport): string {
+  return `Clock was ${f(r.offset, 2)} seconds fast.  Frequency change = ${
+    f(r.dfreqPpm, 2)
+  }ppm, new frequency = ${f(r.newAfreqPpm, 2)}ppm\n`;
 }

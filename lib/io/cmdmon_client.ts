@@ -14,6 +14,7 @@
 
 import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
 import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
+import { resolve } from "./dns.ts";
 
 /** chronyc: initial reply timeout (ms), doubled per retry. */
 const INITIAL_TIMEOUT_MS = 1000;
@@ -50,6 +51,8 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
   let clientPath = "";
   if (target.host.startsWith("/")) {
     const dir = target.host.slice(0, Math.max(1, target.host.lastIndexOf("/")));
+    // like chronyc's connect(): a missing daemon socket is an open failure
+    await Deno.stat(target.host);
     clientPath = `${dir}/chronyc.${Deno.pid}.sock`;
     await Deno.remove(clientPath).catch(() => {});
     sock = Deno.listenDatagram({ transport: "unixpacket", path: clientPath });
@@ -67,9 +70,10 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
     dest = { transport: "udp", hostname, port: target.port ?? DEFAULT_CMD_PORT };
   }
   return {
-    async exchange(build, accept) {
-      let timeout = INITIAL_TIMEOUT_MS;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    async exchange(build, accept, limits) {
+      let timeout = limits?.timeoutMs ?? INITIAL_TIMEOUT_MS;
+      const attempts = limits ? limits.retries + 1 : MAX_ATTEMPTS;
+      for (let attempt = 0; attempt < attempts; attempt++) {
         try {
           await sock.send(build(attempt), dest);
         } catch {
@@ -94,6 +98,32 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
   };
 }
 
+let pending = "";
+let stdinEnded = false;
+const stdinReader = { reader: null as ReadableStreamDefaultReader<Uint8Array> | null };
+
+/** One line of piped standard input; null at its end. */
+async function readStdinLine(): Promise<string | null> {
+  const dec = new TextDecoder();
+  for (;;) {
+    const nl = pending.indexOf("\n");
+    if (nl >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      return line;
+    }
+    if (stdinEnded) {
+      const last = pending;
+      pending = "";
+      return last === "" ? null : last;
+    }
+    stdinReader.reader ??= Deno.stdin.readable.getReader();
+    const { value, done } = await stdinReader.reader.read();
+    if (done) stdinEnded = true;
+    else pending += dec.decode(value, { stream: true });
+  }
+}
+
 /** Reverse name of an address from /etc/hosts (the first name listed), else null. */
 async function resolveHosts(address: string): Promise<string | null> {
   const text = await Deno.readTextFile("/etc/hosts").catch(() => "");
@@ -111,7 +141,11 @@ export function chronycIo(): ChronycIo {
     stdout: (t) => Deno.stdout.writeSync(enc.encode(t)),
     stderr: (t) => Deno.stderr.writeSync(enc.encode(t)),
     connect: (target) => openCmdmonTransport(target),
-    readLine: (p) => Promise.resolve(prompt(p.trimEnd())),
+    // chronyc prompts only on a terminal; piped input is read line by line
+    readLine: Deno.stdin.isTerminal() ? (p) => Promise.resolve(prompt(p.trimEnd())) : readStdinLine,
+    lookup: async (name, family) =>
+      (await resolve(name, family === 4 ? "ipv4" : family === 6 ? "ipv6" : undefined)
+        .catch(() => []))[0] ?? null,
     resolve: resolveHosts,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
