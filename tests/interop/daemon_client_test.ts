@@ -1,0 +1,86 @@
+/**
+ * horae's chronyd as a client of real chronyd servers on loopback, observed
+ * with the real chronyc: it synchronises, selects and combines the live
+ * servers and marks a dead one unreachable.
+ */
+import assert from "node:assert/strict";
+import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+
+const enabled = haveChrony();
+
+async function waitFor<T>(
+  what: string,
+  seconds: number,
+  probe: () => Promise<T | null>,
+): Promise<T> {
+  const end = performance.now() + seconds * 1000;
+  let last: unknown = null;
+  while (performance.now() < end) {
+    try {
+      const v = await probe();
+      if (v !== null) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
+
+Deno.test({
+  name: "daemon: two real servers selected/combined, a dead one unreachable, offset < 1 ms",
+  ignore: !enabled,
+  async fn() {
+    const a = await startChronyd({ port: freePort() });
+    const b = await startChronyd({ port: freePort() });
+    const dead = freePort();
+    const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
+    await Deno.chmod(dir, 0o700);
+    const conf = [
+      `server 127.0.0.1 port ${a.port} iburst minpoll 0 maxpoll 1`,
+      `server 127.0.0.1 port ${b.port} iburst minpoll 0 maxpoll 1`,
+      `server 127.0.0.1 port ${dead} iburst minpoll 0 maxpoll 1`,
+      "port 0",
+      "cmdport 0",
+      `bindcmdaddress ${dir}/chronyd.sock`,
+      `pidfile ${dir}/chronyd.pid`,
+      `driftfile ${dir}/drift`,
+    ].join("\n");
+    await Deno.writeTextFile(`${dir}/chronyd.conf`, conf);
+    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
+      args: ["-d", "-x", "-f", `${dir}/chronyd.conf`],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    try {
+      const sock = `${dir}/chronyd.sock`;
+      const sources = await waitFor("two good sources and a dead one", 30, async () => {
+        const r = await runCommand("/usr/bin/chronyc", ["-h", sock, "-n", "-c", "sources"]);
+        if (r.code !== 0) return null;
+        const rows = r.stdout.trim().split("\n").map((l) => l.split(","));
+        if (rows.length !== 3) return null;
+        // chronyc -c sources: mode, state, address, stratum, poll, reach, ...
+        const live = rows.filter((f) => f[5] !== "0");
+        const marks = live.map((f) => f[1]).sort().join("");
+        return marks === "*+" && live.length === 2 ? rows : null;
+      });
+      const deadRows = sources.filter((f) => f[5] === "0");
+      assert.equal(deadRows.length, 1, JSON.stringify(sources));
+      assert.equal(deadRows[0]![1], "?");
+      const tracking = await runCommand("/usr/bin/chronyc", ["-h", sock, "-c", "tracking"]);
+      const t = tracking.stdout.trim().split(",");
+      assert.equal(t[2], "2", tracking.stdout); // stratum
+      assert.ok(Math.abs(Number(t[5])) < 1e-3, tracking.stdout); // last offset
+    } finally {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const out = await child.output();
+      await a.stop();
+      await b.stop();
+      const log = new TextDecoder().decode(out.stderr);
+      assert.match(log, /Selected source/);
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
