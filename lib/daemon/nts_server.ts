@@ -1,0 +1,174 @@
+/**
+ * The NTS server for the daemon: the cookie key ring (loaded from
+ * `ntsdumpdir`/ntskeys, else fresh; rotated every `ntsrotate` seconds and
+ * saved atomically after each rotation and at exit), the NTS-KE server
+ * (`ntsserverkey`/`ntsservercert` pairs, `ntsport`, `maxntsconnections`,
+ * `ntsntpserver`, the NTP `port` announced when not 123) and the
+ * {@link NtsServerAuth} the NTP server uses for NTS requests. horae serves
+ * NTS-KE in the daemon's own process: `ntsprocesses` is accepted and has no
+ * further effect.
+ *
+ * Wiring (the daemon):
+ * ```ts
+ * import { startNtsServer } from "./nts_server.ts";
+ * declare const config: import("../conf/config.ts").Config;
+ * declare const log: import("./log.ts").Logger;
+ * declare const ntp: import("../ntp/server.ts").NtpServer;
+ * declare const clientLog: import("../ntp/clientlog.ts").ClientLog;
+ * const nts = await startNtsServer(config, log, { clientLog });
+ * if (nts) ntp.setAuth(nts.auth);         // NTS on the NTP port
+ * // serverstats: clientLog counts NTS-KE accepted/dropped and authenticated packets
+ * // at exit: await nts?.close();           // saves ntskeys
+ * ```
+ * @module
+ */
+import type { Config } from "../conf/config.ts";
+import type { ClientLog } from "../ntp/clientlog.ts";
+import { RATE_DROP } from "../ntp/clientlog.ts";
+import {
+  formatServerKeys,
+  parseServerKeys,
+  SERVER_KEY_RANDOM_LENGTH,
+  ServerKeyRing,
+} from "../nts/cookie.ts";
+import { NtsServerAuth } from "../nts/server_auth.ts";
+import { NtsKeServer } from "../io/nts_ke_server.ts";
+import { realNow } from "../io/realtime.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+import type { Logger } from "./log.ts";
+import { writeFileAtomic } from "./nts_client.ts";
+
+/** Options of {@link startNtsServer}. */
+export interface NtsServerStartOptions {
+  /** Address the NTS-KE server listens on (default: `bindaddress` for IPv4, else 0.0.0.0). */
+  hostname?: string;
+  /** Overrides `ntsport` (0: any free port, for tests). */
+  port?: number;
+  /** Client log: NTS-KE connections counted (and dropped by `ntsratelimit`) there. */
+  clientLog?: ClientLog;
+  /** Real time (default CLOCK_REALTIME). */
+  now?: () => Timestamp;
+  /** Random bytes (default the system CSPRNG). */
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+/** A running NTS server. */
+export interface NtsServerHandle {
+  /** Cookie keys shared by NTS-KE and NTP. */
+  ring: ServerKeyRing;
+  /** Give to `NtpServer.setAuth()` (or its `auth` option). */
+  auth: NtsServerAuth;
+  /** The NTS-KE server (its `port`, `stats`). */
+  keServer: NtsKeServer;
+  /** Stops NTS-KE and rotation, saves the keys. */
+  close(): Promise<void>;
+}
+
+/** The key file in `ntsdumpdir`. */
+export function serverKeysPath(dir: string): string {
+  return `${dir}/ntskeys`;
+}
+
+function addressBytes(host: string): { bytes: Uint8Array; family: 4 | 6 } | null {
+  const v4 = host.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
+  if (v4) return { bytes: Uint8Array.from(v4.slice(1, 5).map(Number)), family: 4 };
+  return null; // IPv6 clients are not counted in the client log here
+}
+
+/**
+ * Starts NTS on the server side when `ntsservercert`/`ntsserverkey` are
+ * configured; returns null otherwise. Throws TlsError("config") for unusable
+ * certificates/keys, NtsUnavailableError without OpenSSL, Deno errors when
+ * the port cannot be bound.
+ */
+export async function startNtsServer(
+  config: Config,
+  log: Logger,
+  options: NtsServerStartOptions = {},
+): Promise<NtsServerHandle | null> {
+  const n = Math.min(config.ntsServerCerts.length, config.ntsServerKeys.length);
+  if (n === 0) return null;
+  const now = options.now ?? realNow;
+  const random = options.randomBytes ?? ((k: number) => crypto.getRandomValues(new Uint8Array(k)));
+  const dir = config.ntsDumpDir;
+  const rotate = config.ntsRotate;
+
+  let ring: ServerKeyRing | null = null;
+  if (dir !== undefined) {
+    try {
+      const keys = parseServerKeys(await Deno.readTextFile(serverKeysPath(dir)));
+      ring = ServerKeyRing.fromKeys(keys, now(), rotate);
+      log.info(`Loaded ${keys.length} NTS server keys`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
+      }
+    }
+  }
+  const fresh = ring === null;
+  ring ??= ServerKeyRing.fresh(random(SERVER_KEY_RANDOM_LENGTH), now(), rotate);
+  const keyRing = ring;
+  const save = async () => {
+    if (dir === undefined) return;
+    try {
+      await writeFileAtomic(serverKeysPath(dir), formatServerKeys(keyRing.all));
+    } catch (e) {
+      log.warn(`Could not save NTS server keys : ${(e as Error).message}`);
+    }
+  };
+  if (fresh) await save();
+
+  const pairs = config.ntsServerCerts.slice(0, n).map((certFile, i) => ({
+    certFile,
+    keyFile: config.ntsServerKeys[i]!,
+  }));
+  const clientLog = options.clientLog;
+  const keServer = NtsKeServer.start({
+    hostname: options.hostname ?? config.bindAddress.ipv4 ?? "0.0.0.0",
+    port: options.port ?? config.ntsPort,
+    pairs,
+    keyRing,
+    maxConnections: config.maxNtsConnections,
+    ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
+    ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+    random,
+    ...(clientLog
+      ? {
+        admit(remote: Deno.NetAddr) {
+          const a = addressBytes(remote.hostname);
+          if (!a) return true;
+          clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9);
+          return clientLog.decision !== RATE_DROP;
+        },
+      }
+      : {}),
+    onError(e) {
+      log.debug(`NTS-KE session failed : ${(e as Error).message}`);
+    },
+  });
+
+  // Rotation: check once a minute (ntsrotate is at least that in practice).
+  let timer: ReturnType<typeof setInterval> | null = null;
+  if (rotate > 0) {
+    timer = setInterval(() => {
+      const t = now();
+      if (!keyRing.dueForRotation(t)) return;
+      keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
+      log.debug("Rotated NTS server key");
+      void save();
+    }, Math.min(60_000, rotate * 1000));
+    Deno.unrefTimer(timer);
+  }
+
+  const auth = new NtsServerAuth({ ring: keyRing, randomBytes: random, now });
+  return {
+    ring: keyRing,
+    auth,
+    keServer,
+    async close() {
+      if (timer !== null) clearInterval(timer);
+      await keServer.close();
+      await save();
+    },
+  };
+}
