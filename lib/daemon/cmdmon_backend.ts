@@ -322,8 +322,10 @@ export class DaemonBackend implements CmdmonBackend {
         const filter = req.kind === "accheck" ? d.ntpAccess : d.cmdAccess;
         return filter.isAllowed(req.ip.address) ? Status.ACCESSALLOWED : Status.ACCESSDENIED;
       }
-      case "dump":
       case "cyclelogs":
+        d.cycleLogs();
+        return Status.SUCCESS;
+      case "dump":
       case "rekey":
       case "refresh":
       case "reselect":

@@ -22,7 +22,10 @@ import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "./cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine } from "./engine.ts";
+import { Engine, type EngineSource } from "./engine.ts";
+import type { Sample } from "../clock/sample.ts";
+import type { SourceEstimate } from "../clock/sourcestats.ts";
+import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
 import { engineSpec, resolveSource } from "./source_spec.ts";
@@ -37,6 +40,15 @@ import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import { writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
+import { LogWriter } from "./log_writer.ts";
+import {
+  measurementFromReport,
+  measurementsLine,
+  selectionLine,
+  statisticsFromEstimate,
+  statisticsLine,
+  trackingLine,
+} from "./logfiles.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
@@ -60,6 +72,8 @@ export interface DaemonState {
   startTime: bigint;
   /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
   shutdown(): void;
+  /** Reopen the log files (chronyc cyclelogs). */
+  cycleLogs(): void;
   /** Write the driftfile now. */
   saveDrift(): void;
   /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
@@ -146,8 +160,17 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
 
   let stopRequested!: (code: number) => void;
   const running = new Promise<number>((r) => (stopRequested = r));
+  const logs = config.logDir && config.log.length > 0
+    ? new LogWriter({
+      dir: config.logDir,
+      kinds: config.log,
+      logBanner: config.logBanner,
+      onError: (m) => log.warn(m),
+    })
+    : null;
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
+    onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),
   });
   const engine = new Engine({
     clock,
@@ -162,6 +185,8 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       stratumWeight: config.stratumWeight,
     },
     maxClockError: config.maxClockError,
+    ...(logs ? { onSample: sampleLogger(logs) } : {}),
+    ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
 
   const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
@@ -281,6 +306,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     serverReference,
     startTime: realNow(),
     shutdown: () => stopRequested(0),
+    cycleLogs: () => logs?.cycle(),
     saveDrift,
     addSource,
     running,
@@ -293,6 +319,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift();
       await cmdmon?.close();
+      logs?.close();
       await io.close();
       await Promise.all(serverSockets.map((s) => s.close()));
       engine.close();
@@ -331,6 +358,54 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     log.info("No sources configured");
   }
   return state;
+}
+
+/** Writes measurements.log and statistics.log lines after each sample. */
+function sampleLogger(
+  logs: LogWriter,
+): (src: EngineSource, sample: Sample, previous: SourceEstimate | null) => void {
+  return (src, sample, previous) => {
+    logs.write(
+      "measurements",
+      measurementsLine(measurementFromReport(src.ntp.report(), sample, {
+        txSource: "kernel",
+        rxSource: "kernel",
+      })),
+    );
+    const est = src.stats.estimate();
+    if (est) {
+      logs.write(
+        "statistics",
+        statisticsLine(statisticsFromEstimate(est, { address: src.spec.address, previous })),
+      );
+    }
+  };
+}
+
+/** Writes selection.log lines after each selection. */
+function selectionLogger(
+  logs: LogWriter,
+): (sources: readonly EngineSource[], now: Timestamp) => void {
+  return (sources, now) => {
+    for (const src of sources) {
+      if (!src.status) continue;
+      const data = src.stats.getSelectionData(now);
+      logs.write(
+        "selection",
+        selectionLine({
+          time: now,
+          name: src.spec.address,
+          state: src.status.state,
+          options: src.spec.select ?? {},
+          reach: src.ntp.reach.value,
+          score: src.status.score ?? 1,
+          lastSampleAgo: data ? Number(now - data.lastSampleTime) / 1e9 : 0,
+          low: data?.lo ?? 0,
+          high: data?.hi ?? 0,
+        }),
+      );
+    }
+  };
 }
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {

@@ -19,7 +19,7 @@ import type { Clock, ParameterChange } from "../clock/clock.ts";
 import type { ReferenceUpdate, Sample } from "../clock/sample.ts";
 import { type Candidate, type SelectionMemory, selectSources } from "../clock/select.ts";
 import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
-import { SourceStats } from "../clock/sourcestats.ts";
+import { type SourceEstimate, SourceStats } from "../clock/sourcestats.ts";
 import {
   NtpSource,
   type NtpSourceOptions,
@@ -86,6 +86,9 @@ export interface EngineOptions {
   select?: Omit<SelectOptions, "previous">;
   /** chrony.conf `maxclockerror`, ppm (default 1). */
   maxClockError?: number;
+  /** Observers (log files): a sample accumulated (with the estimate before it), a selection made. */
+  onSample?: (source: EngineSource, sample: Sample, previous: SourceEstimate | null) => void;
+  onSelection?: (sources: readonly EngineSource[], now: Timestamp) => void;
 }
 
 /** Per-source state kept by the engine. */
@@ -105,6 +108,8 @@ export class Engine {
   readonly #randomBytes: (n: number) => Uint8Array;
   readonly #selectOptions: Omit<SelectOptions, "previous">;
   readonly #maxClockError: number;
+  readonly #sampleObserver: EngineOptions["onSample"];
+  readonly #selectionObserver: EngineOptions["onSelection"];
   readonly #sources: EngineSource[] = [];
   #memory: SelectionMemory | undefined;
   #selected: number | null = null;
@@ -118,6 +123,8 @@ export class Engine {
     this.#randomBytes = options.randomBytes;
     this.#selectOptions = options.select ?? {};
     this.#maxClockError = options.maxClockError ?? 1;
+    this.#sampleObserver = options.onSample;
+    this.#selectionObserver = options.onSelection;
     this.#unlisten = this.#clock.onParameterChange((c) => this.#onClockChange(c));
   }
 
@@ -270,6 +277,7 @@ export class Engine {
     const predicted = s.stats.predictOffset(sample.time);
     const before = s.stats.estimate();
     s.stats.accumulate(sample);
+    this.#sampleObserver?.(s, sample, before);
     s.ntp.setDelayStatistics(s.stats.delayTestInputs());
     const out = this.#reselect(this.#clock.now(), s.id);
     out.push(
@@ -307,6 +315,7 @@ export class Engine {
       s.status = result.statuses[i] ?? null;
     });
     this.#selected = result.selected === null ? null : live[result.selected]!.id;
+    this.#selectionObserver?.(live, now);
     const out: EngineAction[] = result.events.map((e) => ({
       kind: "log" as const,
       level: e.kind === "selected" ? "info" as const : "warn" as const,

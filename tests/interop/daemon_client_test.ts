@@ -45,6 +45,8 @@ Deno.test({
       `bindcmdaddress ${dir}/chronyd.sock`,
       `pidfile ${dir}/chronyd.pid`,
       `driftfile ${dir}/drift`,
+      `logdir ${dir}`,
+      "log measurements statistics tracking",
     ].join("\n");
     await Deno.writeTextFile(`${dir}/chronyd.conf`, conf);
     const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
@@ -71,6 +73,16 @@ Deno.test({
       const t = tracking.stdout.trim().split(",");
       assert.equal(t[2], "2", tracking.stdout); // stratum
       assert.ok(Math.abs(Number(t[5])) < 1e-3, tracking.stdout); // last offset
+      // tracking.log: banner, then lines with stratum 2 and a small offset
+      const lines = (await Deno.readTextFile(`${dir}/tracking.log`)).split("\n")
+        .filter((l) => /^\d{4}-\d\d-\d\d /.test(l));
+      assert.ok(lines.length > 0, "no tracking.log lines");
+      const last = lines.at(-1)!.trim().split(/\s+/);
+      // columns: date, time, address, stratum, frequency, skew, offset, ...
+      assert.equal(last[3], "2", lines.at(-1));
+      assert.ok(Math.abs(Number(last[6])) < 1e-3, lines.at(-1));
+      const meas = await Deno.readTextFile(`${dir}/measurements.log`);
+      assert.match(meas, /127\.0\.0\.1\s+N\s+1 111 111 1111/);
     } finally {
       try {
         child.kill("SIGTERM");
