@@ -1,0 +1,136 @@
+/**
+ * horae's chronyc against an in-memory daemon (handleRequest + FakeBackend):
+ * the request each command sends, its messages and exit codes.
+ *
+ * @example
+ * ```sh
+ * ./denow test -A tests/cmdmon/chronyc_test.ts
+ * ```
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  type ChronycIo,
+  keygen,
+  parseDate,
+  parseSubnet,
+  runChronyc,
+} from "../../lib/cmdmon/chronyc.ts";
+import { handleRequest } from "../../lib/cmdmon/handlers.ts";
+import { AddSrcFlag } from "../../lib/cmdmon/request.ts";
+import { FakeBackend } from "./fake_backend.ts";
+
+async function run(args: string[], lines?: string[]) {
+  const be = new FakeBackend();
+  let out = "";
+  let err = "";
+  const input = lines ? [...lines] : undefined;
+  const io: ChronycIo = {
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    connect: () =>
+      Promise.resolve({
+        exchange(build, accept) {
+          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
+          return Promise.resolve(reply && accept(reply) ? reply : null);
+        },
+        close: () => Promise.resolve(),
+      }),
+    sleep: () => Promise.resolve(),
+    random32: () => 42,
+    ...(input ? { readLine: () => Promise.resolve(input.shift() ?? null) } : {}),
+  };
+  const code = await runChronyc(["-h", "/x", ...args], io);
+  return { code, out, err, controls: be.controls };
+}
+
+Deno.test("add server sends the options as ADD_SOURCE fields", async () => {
+  const r = await run(["add", "server", "192.0.2.9", "iburst", "minpoll", "3", "key", "7"]);
+  assert.equal(r.code, 0);
+  assert.equal(r.out, "200 OK\n");
+  const c = r.controls[0];
+  assert.ok(c && c.kind === "add_source");
+  assert.equal(c.name, "192.0.2.9");
+  assert.equal(c.minpoll, 3);
+  assert.equal(c.authkey, 7);
+  assert.equal(c.flags & AddSrcFlag.IBURST, AddSrcFlag.IBURST);
+  assert.equal(c.flags & AddSrcFlag.ONLINE, AddSrcFlag.ONLINE);
+  const bad = await run(["add", "server", "x", "badopt"]);
+  assert.deepEqual([bad.code, bad.err, bad.controls.length], [
+    1,
+    "Invalid syntax for add command\n",
+    0,
+  ]);
+});
+
+Deno.test("allow/deny subnets, local, manual, smoothtime, makestep requests", async () => {
+  const cases: [string[], string][] = [
+    [["allow", "all", "10.1"], "allowall"],
+    [["cmddeny", "2001:db8::/32"], "cmddeny"],
+    [["local", "stratum", "5", "orphan"], "local2"],
+    [["local", "stratum", "5", "activate", "0.5"], "local3"],
+    [["manual", "reset"], "manual"],
+    [["smoothtime", "activate"], "smoothtime"],
+    [["makestep", "0.1", "3"], "modify_makestep"],
+    [["reselectdist", "0.001"], "reselectdistance"],
+    [["selectopts", "192.0.2.1", "+prefer", "-noselect"], "modify_selectopts"],
+    [["offset", "192.0.2.1", "0.01"], "modify_offset"],
+    [["reset", "sources"], "reset_sources"],
+  ];
+  for (const [args, kind] of cases) {
+    const r = await run(args);
+    assert.equal(r.controls[0]?.kind, kind, args.join(" "));
+  }
+  assert.deepEqual(parseSubnet("10.1"), {
+    ip: { family: "inet4", address: "10.1.0.0" },
+    subnetBits: 16,
+  });
+  assert.equal(parseSubnet("300.1"), null);
+});
+
+Deno.test("parse errors go to stderr with exit code 1; -m stops at the first failure", async () => {
+  for (
+    const [args, msg] of [
+      [["local", "stratum", "0"], "Invalid syntax for local command"],
+      [["manual", "delete"], "Bad syntax for manual delete command"],
+      [["makestep", "1"], "Bad syntax for makestep command"],
+      [["dfreq", "x"], "Invalid value"],
+      [["timeout", "50"], "Timeout 50 is too short"],
+      [["foo"], "Unrecognized command"],
+      [["keygen", "1", "FOO"], "Unknown hash function or cipher FOO"],
+    ] as [string[], string][]
+  ) {
+    const r = await run(args);
+    assert.deepEqual([r.code, r.err], [1, msg + "\n"], args.join(" "));
+  }
+  const m = await run(["-m", "dump", "foo", "dump"]);
+  assert.deepEqual([m.code, m.out, m.controls.length], [1, "200 OK\n", 1]);
+});
+
+Deno.test("interactive: the last command's result is the exit code; quit ends", async () => {
+  assert.equal((await run([], ["foo", "dump"])).code, 0);
+  assert.equal((await run([], ["dump", "foo"])).code, 1);
+  const q = await run([], ["quit", "dump"]);
+  assert.equal(q.controls.length, 0);
+});
+
+Deno.test("waitsync prints each try and succeeds once a reference is known", async () => {
+  const r = await run(["waitsync", "3", "0", "0", "0.1"]);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /^try: 1, refid: [0-9A-F]{8}, correction: \d+\.\d{9}, skew: \d+\.\d{3}\n$/);
+});
+
+Deno.test("keygen: id, type, bits clamped to 80, fixed AES lengths", () => {
+  const io = { randomBytes: (n: number) => new Uint8Array(n).fill(0xab) };
+  assert.equal(keygen([], io), `1 SHA1 HEX:${"AB".repeat(20)}\n`);
+  assert.equal(keygen(["-1", "SHA256", "10"], io), `4294967295 SHA256 HEX:${"AB".repeat(10)}\n`);
+  assert.equal(keygen(["5", "AES128", "1"], io), `5 AES128 HEX:${"AB".repeat(16)}\n`);
+});
+
+Deno.test("settime dates", () => {
+  const now = Date.UTC(2024, 0, 2, 3, 4, 5);
+  assert.equal(parseDate("16:30:05", now), Date.UTC(2024, 0, 2, 16, 30, 5));
+  assert.equal(parseDate("Sep 25, 2015 16:30:05", now), Date.UTC(2015, 8, 25, 16, 30, 5));
+  assert.equal(parseDate("2015-09-25 16:30", now), Date.UTC(2015, 8, 25, 16, 30, 0));
+  assert.equal(parseDate("garbage", now), null);
+});
