@@ -3,7 +3,7 @@
  * (bench/nts_runner.ts, built on lib/daemon/nts_server.ts `startNtsServer`).
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+import { haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
 
 const enabled = haveChrony();
 
