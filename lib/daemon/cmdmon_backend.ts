@@ -17,6 +17,7 @@
 import type { CmdmonBackend, ControlRequest, Maybe } from "../cmdmon/handlers.ts";
 import type {
   ActivityReport,
+  AuthDataReport,
   ClientAccessesPage,
   NtpDataReport,
   SelectDataReport,
@@ -283,6 +284,24 @@ export class DaemonBackend implements CmdmonBackend {
       totalKernelRxTs: r.totalRx,
       totalHwTxTs: 0,
       totalHwRxTs: 0,
+    };
+  }
+
+  authData(address: CmdAddress): Maybe<AuthDataReport> {
+    const s = this.#find(address);
+    if (!s) return { status: Status.NOSUCHSOURCE };
+    const nts = this.#d.sources.nts(s.id);
+    if (nts) return nts.authData(this.#now());
+    return {
+      mode: 0,
+      keyType: 0,
+      keyId: 0,
+      keyLength: 0,
+      keAttempts: 0,
+      lastKeAgo: NEVER,
+      cookies: 0,
+      cookieLength: 0,
+      nak: 0,
     };
   }
 

@@ -28,7 +28,8 @@ import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
-import { engineSpec, resolveSource } from "./source_spec.ts";
+import { SourceManager } from "./source_manager.ts";
+import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
 import { formatDriftfile, parseDriftfile } from "../clock/driftfile.ts";
@@ -76,6 +77,8 @@ export interface DaemonState {
   cycleLogs(): void;
   /** Write the driftfile now. */
   saveDrift(): void;
+  /** The source lines and their NTS state. */
+  sources: SourceManager;
   /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
   addSource(sc: SourceConfig): Promise<number>;
 }
@@ -221,6 +224,9 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     log,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     onUpdate: () => refreshServerReference(),
+    onSourceLost: (id, reason) => {
+      sources.lost(id, reason).catch((e) => log.warn(`Could not replace source: ${e}`));
+    },
   });
 
   const clientLog = new ClientLog({
@@ -237,8 +243,15 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
 
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
+  let ntsServer: NtsServerHandle | null = null;
   if (config.port !== 0 && config.ntpAccess.length > 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    try {
+      ntsServer = await startNtsServer(config, log, { clientLog });
+      if (ntsServer) server.setAuth(ntsServer.auth);
+    } catch (e) {
+      log.error(`Could not start NTS server : ${(e as Error).message}`);
+    }
     for (const family of families(o)) {
       const address = family === "ipv4" ? config.bindAddress.ipv4 : config.bindAddress.ipv6;
       try {
@@ -258,15 +271,15 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     }
   }
 
-  const resolve = systemResolver(log);
-  const addSource = async (sc: SourceConfig): Promise<number> => {
-    const addresses = await resolveSource(sc, resolve, o.family);
-    for (const a of addresses) {
-      const { actions } = engine.addSource(engineSpec(sc, config, a));
-      io.run(actions);
-    }
-    return addresses.length;
-  };
+  const sources = new SourceManager({
+    engine,
+    config,
+    resolve: systemResolver(log),
+    family: o.family,
+    log,
+    run: (actions) => io.run(actions),
+  });
+  const addSource = (sc: SourceConfig): Promise<number> => sources.add(sc);
   for (const sc of config.sources) {
     try {
       await addSource(sc);
@@ -309,6 +322,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     cycleLogs: () => logs?.cycle(),
     saveDrift,
     addSource,
+    sources,
     running,
     async stop() {
       if (stopped) return;
@@ -318,6 +332,8 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift();
+      await sources.close();
+      await ntsServer?.close();
       await cmdmon?.close();
       logs?.close();
       await io.close();

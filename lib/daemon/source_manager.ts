@@ -1,0 +1,161 @@
+/**
+ * Keeps the configured `server`/`pool`/`peer` lines alive in the engine, as
+ * chronyd does with names:
+ * - a name that does not resolve is tried again later, with the interval
+ *   doubling from 2 s up to an hour;
+ * - a pool keeps up to `maxsources` addresses; a member that becomes
+ *   unreachable (or stops on a Kiss-o'-Death) is replaced by an address of a
+ *   fresh resolution that is not already in use;
+ * - a server given by name that becomes unreachable is resolved again and
+ *   moved to a new address if the name now points elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { SourceManager } from "./source_manager.ts";
+ * declare const manager: SourceManager;
+ * declare const sc: import("../conf/config.ts").SourceConfig;
+ * await manager.add(sc);
+ * ```
+ * @module
+ */
+import type { Config, SourceConfig } from "../conf/config.ts";
+import type { Engine, EngineAction } from "./engine.ts";
+import { engineSpec, type Resolver } from "./source_spec.ts";
+import type { Logger } from "./log.ts";
+import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
+
+/** Shortest and longest wait before resolving a failed name again, seconds. */
+const RETRY_MIN = 2;
+const RETRY_MAX = 3600;
+
+/** What the manager drives. */
+export interface SourceManagerOptions {
+  engine: Engine;
+  config: Config;
+  resolve: Resolver;
+  family: "any" | "ipv4" | "ipv6";
+  log: Logger;
+  /** Carries out engine actions (ClientIo.run). */
+  run: (actions: readonly EngineAction[]) => void;
+}
+
+interface Line {
+  sc: SourceConfig;
+  /** Engine ids of the addresses in use for this line. */
+  ids: Set<number>;
+  retry: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+/** Resolves, adds, retries and replaces sources. */
+export class SourceManager {
+  readonly #o: SourceManagerOptions;
+  readonly #lines: Line[] = [];
+  readonly #lineOf = new Map<number, Line>();
+  readonly #nts = new Map<number, NtsSource>();
+  #closed = false;
+
+  constructor(options: SourceManagerOptions) {
+    this.#o = options;
+  }
+
+  /** Adds one source line; resolves with the number of addresses added now. */
+  async add(sc: SourceConfig): Promise<number> {
+    const line: Line = { sc, ids: new Set(), retry: RETRY_MIN, timer: null };
+    this.#lines.push(line);
+    return await this.#fill(line);
+  }
+
+  /** The configuration line a source id came from. */
+  lineOf(id: number): SourceConfig | undefined {
+    return this.#lineOf.get(id)?.sc;
+  }
+
+  /** A source was lost (unreachable, Kiss-o'-Death): replace it if its name allows. */
+  async lost(id: number, reason: string): Promise<void> {
+    const line = this.#lineOf.get(id);
+    if (!line || this.#closed) return;
+    const { sc } = line;
+    const isName = !/^[0-9.]+$|:/.test(sc.name);
+    if (sc.kind !== "pool" && !isName) return;
+    const inUse = this.#inUse();
+    const fresh = (await this.#resolveAll(sc)).filter((a) => !inUse.has(a));
+    if (fresh.length === 0 && reason !== "kod-deny" && reason !== "kod-rstr") return;
+    const old = this.#o.engine.sources[id];
+    this.#o.run(this.#o.engine.removeSource(id));
+    await this.#nts.get(id)?.close().catch(() => {});
+    this.#nts.delete(id);
+    line.ids.delete(id);
+    this.#lineOf.delete(id);
+    if (old) this.#o.log.info(`Source ${old.spec.address} replaced (${reason})`);
+    await this.#fill(line);
+  }
+
+  /** The NTS state of a source (for `chronyc authdata`), if it uses NTS. */
+  nts(id: number): NtsSource | undefined {
+    return this.#nts.get(id);
+  }
+
+  /** Stops retry timers; saves NTS cookies (ntsdumpdir). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const l of this.#lines) if (l.timer !== null) clearTimeout(l.timer);
+    await Promise.all([...this.#nts.values()].map((n) => n.close().catch(() => {})));
+  }
+
+  #inUse(): Set<string> {
+    const used = new Set<string>();
+    for (const s of this.#o.engine.sources) if (!s.removed) used.add(s.spec.address);
+    return used;
+  }
+
+  async #resolveAll(sc: SourceConfig): Promise<string[]> {
+    const o = this.#o;
+    const fam = o.family !== "any" ? o.family : sc.ipv4 ? "ipv4" : sc.ipv6 ? "ipv6" : undefined;
+    try {
+      return await o.resolve(sc.name, fam);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Adds addresses until the line has what it wants; schedules a retry if short. */
+  async #fill(line: Line): Promise<number> {
+    const want = line.sc.kind === "pool" ? line.sc.maxsources : 1;
+    if (line.ids.size >= want || this.#closed) return 0;
+    const inUse = this.#inUse();
+    const addresses = (await this.#resolveAll(line.sc)).filter((a) => !inUse.has(a));
+    let added = 0;
+    for (const a of addresses) {
+      if (line.ids.size >= want) break;
+      const spec = engineSpec(line.sc, this.#o.config, a);
+      const nts = line.sc.nts
+        ? await prepareNtsSource(line.sc, a, this.#o.config, this.#o.log, {
+          resolve: this.#o.resolve,
+        })
+        : null;
+      const { id, actions } = this.#o.engine.addSource(nts ? { ...spec, auth: nts } : spec);
+      if (nts) {
+        this.#nts.set(id, nts);
+        nts.onReady = () => this.#o.run(this.#o.engine.authReady(id));
+      }
+      line.ids.add(id);
+      this.#lineOf.set(id, line);
+      this.#o.run(actions);
+      added++;
+    }
+    if (line.ids.size < want && !this.#closed) {
+      // Not (enough) addresses: try again later, as chronyd does for unresolved names.
+      const wait = line.retry;
+      line.retry = Math.min(RETRY_MAX, line.retry * 2);
+      if (line.timer !== null) clearTimeout(line.timer);
+      line.timer = setTimeout(() => {
+        line.timer = null;
+        this.#fill(line).catch(() => {});
+      }, wait * 1000);
+    } else {
+      line.retry = RETRY_MIN;
+    }
+    return added;
+  }
+}
