@@ -152,16 +152,18 @@ const RMS_MIN_WEIGHT = 0.1;
 /** The discipline of one clock. */
 export class Reference {
   readonly #clock: Clock;
-  readonly #makestep: { threshold: number; limit: number } | null;
+  #makestep: { threshold: number; limit: number } | null;
+  /** Updates counted when `makestep` was last set (its limit counts from there). */
+  #makestepBase = 0;
   readonly #maxchange: { offset: number; start: number; ignore: number } | null;
-  readonly #maxUpdateSkew: number;
+  #maxUpdateSkew: number;
   readonly #maxDrift: number;
   readonly #corrTimeRatio: number;
   readonly #maxClockError: number;
   readonly #logChange: number;
   readonly #leapSecMode: LeapSecMode;
   readonly #leapSecTz: ((t: Timestamp) => LeapAction) | null;
-  readonly #local: { stratum: number; orphan: boolean; distance: number } | null;
+  #local: { stratum: number; orphan: boolean; distance: number } | null;
 
   #updates = 0;
   #ignored = 0;
@@ -195,6 +197,25 @@ export class Reference {
     this.#leapSecMode = options.leapSecMode ?? "system"; // chrony.conf(5)
     this.#leapSecTz = options.leapSecTz ?? null;
     this.#local = options.local ?? null;
+  }
+
+  /**
+   * `chronyc makestep THRESHOLD LIMIT`: step when |offset| > `threshold`
+   * seconds in the next `limit` updates (-1: always).
+   */
+  setMakestep(threshold: number, limit: number): void {
+    this.#makestep = { threshold, limit };
+    this.#makestepBase = this.#updates;
+  }
+
+  /** `chronyc maxupdateskew PPM`: skip updates whose skew is above `ppm`. */
+  setMaxUpdateSkew(ppm: number): void {
+    this.#maxUpdateSkew = ppm;
+  }
+
+  /** `chronyc local ...` / `local off`: the local reference options, or null. */
+  setLocal(local: { stratum: number; orphan: boolean; distance: number } | null): void {
+    this.#local = local;
   }
 
   /** Frequency (ppm) and skew (ppm) to write to the driftfile. */
@@ -261,7 +282,7 @@ export class Reference {
     const ms = this.#makestep;
     const interval = this.#everSynced ? diffSeconds(now, this.#refTime) : 0;
     if (
-      ms !== null && (ms.limit < 0 || this.#updates < ms.limit) &&
+      ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
       Math.abs(offset) > ms.threshold
     ) {
       events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });

@@ -19,6 +19,7 @@ import type {
   ActivityReport,
   AuthDataReport,
   ClientAccessesPage,
+  ManualSample,
   NtpDataReport,
   SelectDataReport,
   ServerStatsReport,
@@ -30,9 +31,24 @@ import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
 import type { DaemonState } from "./daemon.ts";
 import type { EngineSource } from "./engine.ts";
+import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
+import type { SourceConfig } from "../conf/config.ts";
+import { parseCommandLine } from "../conf/parse.ts";
+import { loadSourceDirs } from "../conf/load.ts";
+import { parseSubnet } from "../ntp/addrfilt.ts";
+import type { ModifiableOption } from "../ntp/source.ts";
+import type { LocalOptions } from "../ntp/server.ts";
+import { realNow } from "../io/realtime.ts";
+import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import type { SelectState } from "../clock/select.ts";
+
+/** chrony.conf(5): poll range, log2 s. */
+const MIN_POLL = -7;
+const MAX_POLL = 24;
+/** chrony.conf(5): the largest maxdelay, seconds. */
+const MAX_MAXDELAY = 1000;
 
 /** Unknown / never, as chronyc's 32-bit "ago" fields carry it. */
 const NEVER = 0xffffffff;
@@ -74,7 +90,13 @@ export class DaemonBackend implements CmdmonBackend {
 
   constructor(state: DaemonState) {
     this.#d = state;
+    this.#dirSources = state.config.sources.filter((sc) => sc.fromSourceDir);
   }
+
+  /** Numeric addresses of `add` requests still being added (duplicate check). */
+  readonly #pending = new Set<string>();
+  /** The sourcedir lines in use (replaced by `reload sources`). */
+  #dirSources: SourceConfig[];
 
   #live(): EngineSource[] {
     return this.#d.engine.sources.filter((s) => !s.removed);
@@ -310,48 +332,118 @@ export class DaemonBackend implements CmdmonBackend {
     return s ? s.spec.name : { status: Status.NOSUCHSOURCE };
   }
 
+  manualList(): Maybe<ManualSample[]> {
+    // chronyd lists the (empty) manual samples even without `manual`
+    return [];
+  }
+
   control(req: ControlRequest): StatusCode {
     const d = this.#d;
     switch (req.kind) {
       case "online":
-      case "offline":
-        for (const s of this.#matching(req.mask, req.address)) {
-          d.io.run(d.engine.setOnline(s.id, req.kind === "online"));
-        }
+      case "offline": {
+        const matched = this.#matching(req.mask, req.address);
+        for (const s of matched) d.io.run(d.engine.setOnline(s.id, req.kind === "online"));
+        return matched.length > 0 ? Status.SUCCESS : Status.NOSUCHSOURCE;
+      }
+      case "onoffline":
+        // every source here is reachable by a route (loopback or default): online
+        for (const s of this.#live()) d.io.run(d.engine.setOnline(s.id, true));
         return Status.SUCCESS;
-      case "burst":
-        for (const s of this.#matching(req.mask, req.address)) {
+      case "burst": {
+        const matched = this.#matching(req.mask, req.address);
+        for (const s of matched) {
           d.io.run(d.engine.burst(s.id, req.nGoodSamples, req.nTotalSamples));
         }
+        return matched.length > 0 ? Status.SUCCESS : Status.NOSUCHSOURCE;
+      }
+      case "modify_minpoll":
+      case "modify_maxpoll":
+      case "modify_maxdelay":
+      case "modify_maxdelayratio":
+      case "modify_maxdelaydevratio":
+      case "modify_minstratum":
+      case "modify_polltarget": {
+        const s = this.#find(req.address);
+        if (!s) return Status.NOSUCHSOURCE;
+        const m = modification(req.kind, req.value);
+        if (m !== null) s.ntp.modify(m.option, m.value);
+        return Status.SUCCESS;
+      }
+      case "modify_maxupdateskew":
+        if (Number.isFinite(req.value) && req.value >= 0) d.reference.setMaxUpdateSkew(req.value);
+        return Status.SUCCESS;
+      case "modify_makestep":
+        d.reference.setMakestep(req.threshold, req.limit);
         return Status.SUCCESS;
       case "makestep": {
+        // horae runs -x in tests: the read-only clock never touches the system clock
         const remaining = d.clock.remainingCorrection();
         if (remaining !== 0) d.clock.step(remaining);
         return Status.SUCCESS;
       }
+      case "add_source":
+        return this.#addSource(req);
       case "del_source": {
         const s = this.#find(req.ip);
         if (!s) return Status.NOSUCHSOURCE;
         d.io.run(d.engine.removeSource(s.id));
         return Status.SUCCESS;
       }
+      case "allow":
+      case "allowall":
+      case "deny":
+      case "denyall":
+      case "cmdallow":
+      case "cmdallowall":
+      case "cmddeny":
+      case "cmddenyall":
+        return this.#access(req.kind, req.ip, req.subnetBits);
       case "accheck":
       case "cmdaccheck": {
         if (req.ip.family !== "inet4" && req.ip.family !== "inet6") return Status.INVALIDAF;
         const filter = req.kind === "accheck" ? d.ntpAccess : d.cmdAccess;
         return filter.isAllowed(req.ip.address) ? Status.ACCESSALLOWED : Status.ACCESSDENIED;
       }
-      case "cyclelogs":
-        d.cycleLogs();
+      case "local2":
+      case "local3":
+        this.#setLocal(
+          req.onOff !== 0
+            ? { stratum: req.stratum, orphan: req.orphan !== 0, distance: req.distance }
+            : null,
+        );
+        return Status.SUCCESS;
+      case "reselect":
+        d.io.run(d.engine.reselect());
+        return Status.SUCCESS;
+      case "reselectdistance":
+        if (Number.isFinite(req.value) && req.value >= 0) d.engine.setReselectDistance(req.value);
+        return Status.SUCCESS;
+      case "reset_sources":
+        d.io.run(d.engine.resetSources());
+        return Status.SUCCESS;
+      case "reload_sources":
+        this.#reloadSources();
+        return Status.SUCCESS;
+      case "refresh":
+        // sources are resolved when added; names are resolved again when a source is lost
         return Status.SUCCESS;
       case "dump":
+        return this.#dump();
       case "rekey":
-      case "refresh":
-      case "reselect":
+        // no keyfile support: nothing to reload (chronyd answers SUCCESS without keys too)
+        return Status.SUCCESS;
+      case "cyclelogs":
+        d.cycleLogs();
         return Status.SUCCESS;
       case "shutdown":
         d.shutdown();
         return Status.SUCCESS;
+      case "writertc":
+      case "trimrtc":
+        return Status.NORTC;
+      case "smoothtime":
+        return Status.NOTENABLED;
       default:
         return Status.FAILED;
     }
@@ -361,15 +453,259 @@ export class DaemonBackend implements CmdmonBackend {
     return this.#live().find((s) => sameAddress(address, s.spec.address));
   }
 
-  /** Sources matching chronyc's mask/address pair (unspec mask: all sources). */
+  /**
+   * Sources matching chronyc's mask/address pair, as chronyd matches them:
+   * an unspecified address means every source; otherwise a source matches
+   * when its address and `address` agree in the bits set in `mask`.
+   */
   #matching(mask: CmdAddress, address: CmdAddress): EngineSource[] {
-    if (mask.family === "unspec" || address.family === "unspec") return this.#live();
-    if (mask.family === "inet4" && mask.address === "0.0.0.0") return this.#live();
-    return this.#live().filter((s) => sameAddress(address, s.spec.address));
+    if (address.family === "unspec") return this.#live();
+    if (address.family !== "inet4" && address.family !== "inet6") return [];
+    const want = addressBytes(address.address);
+    const maskBytes = mask.family === address.family
+      ? addressBytes(mask.address)
+      : new Uint8Array(want?.length ?? 0).fill(0xff);
+    if (want === null || maskBytes === null) return [];
+    return this.#live().filter((s) => {
+      const have = addressBytes(s.spec.address);
+      if (have === null || have.length !== want.length) return false;
+      return have.every((b, i) => ((b ^ want[i]!) & maskBytes[i]!) === 0);
+    });
+  }
+
+  /** `add server|pool|peer`: the request's parameters through the conf parser's defaults. */
+  #addSource(req: AddSourceParams): StatusCode {
+    const d = this.#d;
+    const kind = req.type === AddSrcType.PEER
+      ? "peer"
+      : req.type === AddSrcType.POOL
+      ? "pool"
+      : req.type === AddSrcType.SERVER
+      ? "server"
+      : null;
+    if (kind === null) return Status.INVALID;
+    const name = req.name;
+    if (name === "" || /\s/.test(name) || name.length > 255) return Status.INVALIDNAME;
+    const parsed = parseCommandLine([`${kind} ${name}`]);
+    const sc = parsed.config.sources[0];
+    if (parsed.errors.length > 0 || !sc) return Status.INVALIDNAME;
+    applyAddParams(sc, req);
+    if (isAddress(name)) {
+      const known = this.#live().some((s) => s.spec.address === name) || this.#pending.has(name);
+      if (known) return Status.SOURCEALREADYKNOWN;
+      this.#pending.add(name);
+    }
+    d.addSource(sc)
+      .catch((e) => d.log.warn(`Could not add source ${name} : ${(e as Error).message}`))
+      .finally(() => this.#pending.delete(name));
+    return Status.SUCCESS;
+  }
+
+  /** allow/deny and cmdallow/cmddeny: one more rule in the NTP or command access table. */
+  #access(kind: AccessKind, ip: CmdAddress, bits: number): StatusCode {
+    const cmd = kind.startsWith("cmd");
+    const allow = kind.includes("allow");
+    const all = kind.endsWith("all");
+    let subnet: string | null;
+    if (ip.family === "unspec") {
+      subnet = null;
+    } else if (ip.family === "inet4" || ip.family === "inet6") {
+      const max = ip.family === "inet4" ? 32 : 128;
+      if (!Number.isInteger(bits) || bits > max) return Status.BADSUBNET;
+      subnet = `${ip.address}/${bits < 0 ? max : bits}`;
+    } else {
+      return Status.INVALIDAF;
+    }
+    try {
+      (cmd ? this.#d.cmdAccess : this.#d.ntpAccess).add({ allow, all, subnet });
+    } catch {
+      return Status.BADSUBNET;
+    }
+    return Status.SUCCESS;
+  }
+
+  /** `local ...` / `local off`: the reference's and the NTP server's local options. */
+  #setLocal(local: LocalOptions | null): void {
+    const d = this.#d;
+    d.reference.setLocal(local);
+    const had = d.serverReference.local !== null;
+    d.serverReference.local = local;
+    if (local !== null && !had) d.serverReference.localSince = this.#now();
+    if (local === null) d.serverReference.localSince = null;
+    d.server?.setReference(d.serverReference, realNow());
+  }
+
+  /**
+   * `reload sources`: reads the sourcedir files again; sources of lines that
+   * are gone (or changed) are removed, new lines are added.
+   */
+  #reloadSources(): void {
+    const d = this.#d;
+    let fresh: SourceConfig[];
+    try {
+      fresh = loadSourceDirs(d.config.sourceDirs).sources;
+    } catch (e) {
+      d.log.warn(`Could not reload sources : ${(e as Error).message}`);
+      return;
+    }
+    const before = new Map(this.#dirSources.map((sc) => [sourceKey(sc), sc]));
+    const after = new Map(fresh.map((sc) => [sourceKey(sc), sc]));
+    for (const s of this.#live()) {
+      const line = d.sources.lineOf(s.id);
+      if (line?.fromSourceDir && !after.has(sourceKey(line))) {
+        d.io.run(d.engine.removeSource(s.id));
+      }
+    }
+    for (const [key, sc] of after) {
+      if (before.has(key)) continue;
+      d.addSource(sc).catch((e) =>
+        d.log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`)
+      );
+    }
+    this.#dirSources = fresh;
+  }
+
+  /**
+   * `dump`: with a dumpdir, one file per source (`ADDRESS.dat`, written
+   * atomically) holding horae's own text form of its statistics; without
+   * one, nothing to do.
+   */
+  #dump(): StatusCode {
+    const d = this.#d;
+    const dir = d.config.dumpDir;
+    if (!dir) return Status.SUCCESS;
+    const now = this.#now();
+    let ok = true;
+    for (const s of this.#live()) {
+      const st = s.stats.report(now);
+      const lines = [
+        "horae-dump 1",
+        `name ${s.spec.name}`,
+        `address ${s.spec.address}`,
+        `port ${s.ntp.options.port}`,
+        `samples ${st.np}`,
+        `runs ${st.nr}`,
+        `span ${st.span}`,
+        `frequency-ppm ${st.frequencyPpm}`,
+        `skew-ppm ${st.skewPpm}`,
+        `offset ${st.offset}`,
+        `stddev ${st.stdDev}`,
+      ];
+      try {
+        writeFileAtomic(`${dir}/${s.spec.address}.dat`, lines.join("\n") + "\n");
+      } catch (e) {
+        ok = false;
+        d.log.warn(`Could not write dump for ${s.spec.address} : ${(e as Error).message}`);
+      }
+    }
+    return ok ? Status.SUCCESS : Status.FAILED;
   }
 }
 
-/** selectdata option bits: prefer 1, noselect 2, trust 4, require 8 (chronyc's letters p n t r). */
+type AccessKind =
+  | "allow"
+  | "allowall"
+  | "deny"
+  | "denyall"
+  | "cmdallow"
+  | "cmdallowall"
+  | "cmddeny"
+  | "cmddenyall";
+
+/** The NtpSource option a modify_* request changes, with the value chronyd would accept. */
+function modification(
+  kind:
+    | "modify_minpoll"
+    | "modify_maxpoll"
+    | "modify_maxdelay"
+    | "modify_maxdelayratio"
+    | "modify_maxdelaydevratio"
+    | "modify_minstratum"
+    | "modify_polltarget",
+  value: number,
+): { option: ModifiableOption; value: number } | null {
+  if (!Number.isFinite(value)) return null;
+  switch (kind) {
+    case "modify_minpoll":
+    case "modify_maxpoll":
+      // chrony.conf(5): poll range -7..24 log2 s; outside it the request changes nothing
+      if (value < MIN_POLL || value > MAX_POLL) return null;
+      return { option: kind === "modify_minpoll" ? "minpoll" : "maxpoll", value };
+    case "modify_maxdelay":
+      return { option: "maxdelay", value: Math.min(Math.max(value, 0), MAX_MAXDELAY) };
+    case "modify_maxdelayratio":
+      return { option: "maxdelayratio", value: Math.max(value, 1) };
+    case "modify_maxdelaydevratio":
+      return { option: "maxdelaydevratio", value: Math.max(value, 0) };
+    case "modify_minstratum":
+      return { option: "minstratum", value: Math.min(Math.max(value, 0), 16) };
+    case "modify_polltarget":
+      return { option: "polltarget", value: Math.max(value, 1) };
+  }
+}
+
+/** Overrides the parser's defaults with what chronyc sent (it always sends every field). */
+function applyAddParams(sc: SourceConfig, p: AddSourceParams): void {
+  const f = (bit: number) => (p.flags & bit) !== 0;
+  sc.port = p.port;
+  sc.minpoll = p.minpoll;
+  sc.maxpoll = p.maxpoll;
+  if (p.presendMinpoll > 0 && p.presendMinpoll <= MAX_POLL) sc.presend = p.presendMinpoll;
+  sc.minstratum = p.minStratum;
+  sc.polltarget = p.pollTarget;
+  if (p.version > 0) sc.version = p.version;
+  if (p.maxSources > 0) sc.maxsources = p.maxSources;
+  if (p.minSamples >= 0) sc.minsamples = p.minSamples;
+  if (p.maxSamples >= 0) sc.maxsamples = p.maxSamples;
+  if (p.authkey > 0) sc.key = p.authkey;
+  if (p.ntsPort > 0) sc.ntsport = p.ntsPort;
+  sc.maxdelay = p.maxDelay;
+  if (p.maxDelayRatio > 0) sc.maxdelayratio = p.maxDelayRatio;
+  sc.maxdelaydevratio = p.maxDelayDevRatio;
+  if (p.minDelay > 0) sc.mindelay = p.minDelay;
+  if (p.asymmetry !== 0) sc.asymmetry = p.asymmetry;
+  sc.offset = p.offset;
+  if (p.filterLength > 0) sc.filter = p.filterLength;
+  sc.certset = p.certSet;
+  if (p.maxDelayQuant > 0) sc.maxdelayquant = p.maxDelayQuant;
+  if (p.maxUnreach > 0) sc.maxunreach = p.maxUnreach;
+  sc.offline = !f(AddSrcFlag.ONLINE);
+  sc.autoOffline = f(AddSrcFlag.AUTOOFFLINE);
+  sc.iburst = f(AddSrcFlag.IBURST);
+  sc.burst = f(AddSrcFlag.BURST);
+  sc.prefer = f(AddSrcFlag.PREFER);
+  sc.noselect = f(AddSrcFlag.NOSELECT);
+  sc.trust = f(AddSrcFlag.TRUST);
+  sc.require = f(AddSrcFlag.REQUIRE);
+  sc.xleave = f(AddSrcFlag.INTERLEAVED);
+  sc.nts = f(AddSrcFlag.NTS);
+  sc.copy = f(AddSrcFlag.COPY);
+  sc.ipv4 = f(AddSrcFlag.IPV4);
+  sc.ipv6 = f(AddSrcFlag.IPV6);
+}
+
+/** Identity of a sourcedir line for `reload sources` (everything but where it was read). */
+function sourceKey(sc: SourceConfig): string {
+  const { origin: _origin, ...rest } = sc;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+/** Whether `name` is a numeric IPv4 or IPv6 address. */
+function isAddress(name: string): boolean {
+  return addressBytes(name) !== null;
+}
+
+/** Bytes of a numeric address, or null for anything else (host names, subnets). */
+function addressBytes(text: string): Uint8Array | null {
+  if (!text.includes(":") && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text)) return null;
+  try {
+    return parseSubnet(text).bytes;
+  } catch {
+    return null;
+  }
+}
+
+/** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */
 function selectOptionBits(s: EngineSource): number {
   const o = s.spec.select ?? {};
   return (o.noselect ? 1 : 0) | (o.prefer ? 2 : 0) | (o.trust ? 4 : 0) | (o.require ? 8 : 0);

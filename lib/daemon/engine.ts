@@ -106,7 +106,7 @@ export class Engine {
   readonly #clock: Clock;
   readonly #discipline: Discipline;
   readonly #randomBytes: (n: number) => Uint8Array;
-  readonly #selectOptions: Omit<SelectOptions, "previous">;
+  #selectOptions: Omit<SelectOptions, "previous">;
   readonly #maxClockError: number;
   readonly #sampleObserver: EngineOptions["onSample"];
   readonly #selectionObserver: EngineOptions["onSelection"];
@@ -225,6 +225,26 @@ export class Engine {
     const s = this.#sources[id];
     if (!s || s.removed) return [];
     return this.#finish(this.#apply(id, s.ntp.burst(good, total, this.#clock.now())));
+  }
+
+  /** `chronyc reselect`: forgets the previous selection and selects again. */
+  reselect(): EngineAction[] {
+    this.#memory = undefined;
+    return this.#finish(this.#reselect(this.#clock.now()));
+  }
+
+  /** `chronyc reselectdist DIST`: the reselection distance, seconds. */
+  setReselectDistance(seconds: number): void {
+    this.#selectOptions = { ...this.#selectOptions, reselectDist: seconds };
+  }
+
+  /** `chronyc reset sources`: drops every source's samples and selects again. */
+  resetSources(): EngineAction[] {
+    for (const s of this.#sources) {
+      s.stats.reset();
+      s.ntp.resetHistory();
+    }
+    return this.reselect();
   }
 
   /** Detaches from the clock. */

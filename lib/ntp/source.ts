@@ -291,10 +291,20 @@ const allPass = (): TestResults => ({
   tABCD: [true, true, true, true],
 });
 
+/** Options `chronyc minpoll/maxpoll/maxdelay/...` may change on a running source. */
+export type ModifiableOption =
+  | "minpoll"
+  | "maxpoll"
+  | "maxdelay"
+  | "maxdelayratio"
+  | "maxdelaydevratio"
+  | "minstratum"
+  | "polltarget";
+
 /** Per-source protocol state machine; see the module doc for the rules. */
 export class NtpSource {
   readonly address: string;
-  readonly options: Readonly<NtpSourceOptions>;
+  readonly #o: NtpSourceOptions;
   readonly #deps: NtpSourceDeps;
   readonly #reach = new ReachRegister();
   readonly #filter: SampleFilter | null;
@@ -348,7 +358,7 @@ export class NtpSource {
     for (const [k, v] of Object.entries(options)) {
       if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
     }
-    this.options = o;
+    this.#o = o;
     this.#deps = deps;
     this.#minpoll = clampPoll(o.minpoll, { minpoll: o.minpoll, maxpoll: o.minpoll });
     this.#poll = clampPoll(o.minpoll, o);
@@ -358,6 +368,38 @@ export class NtpSource {
   }
 
   // ---- getters for reports ----
+
+  /** The source's options (changed only through {@link NtpSource.modify}). */
+  get options(): Readonly<NtpSourceOptions> {
+    return this.#o;
+  }
+
+  /**
+   * `chronyc minpoll|maxpoll|maxdelay|maxdelayratio|maxdelaydevratio|minstratum|polltarget`:
+   * changes one option (units as in {@link NtpSourceOptions}: log2 s, s, ratio,
+   * stratum, samples). A new minpoll above maxpoll raises maxpoll, a new
+   * maxpoll below minpoll lowers minpoll; the poll is clamped to the new
+   * range and the next poll uses it.
+   */
+  modify(option: ModifiableOption, value: number): void {
+    const o = this.#o;
+    switch (option) {
+      case "minpoll":
+        o.minpoll = value;
+        if (o.maxpoll < value) o.maxpoll = value;
+        this.#minpoll = value;
+        break;
+      case "maxpoll":
+        o.maxpoll = value;
+        if (o.minpoll > value) o.minpoll = value;
+        this.#minpoll = Math.min(this.#minpoll, value);
+        break;
+      default:
+        o[option] = value;
+        return;
+    }
+    this.#setPoll(this.#poll);
+  }
 
   /** Current poll, log2 seconds. */
   get poll(): number {
