@@ -268,7 +268,12 @@ export class Reference {
         const wOld = 1 / (old * old), wNew = 1 / (u.skew * u.skew);
         const sum = wOld + wNew;
         dfreq = u.frequency * wNew / sum;
-        this.#skew = Math.sqrt(1 / sum + (wOld * wNew / (sum * sum)) * u.frequency ** 2);
+        // The statistics behind successive updates overlap: the combined
+        // estimate is no better than the newest one's own skew.
+        this.#skew = Math.max(
+          u.skew,
+          Math.sqrt(1 / sum + (wOld * wNew / (sum * sum)) * u.frequency ** 2),
+        );
       }
       this.#residual = u.frequency - dfreq;
       if (dfreq !== 0) {

@@ -21,6 +21,7 @@ import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
 import type { Logger } from "./log.ts";
+import { realNow } from "../io/realtime.ts";
 
 /** A clock whose slewing layer wants `tick()` calls (SlewingClock and its kin). */
 export interface TickingClock extends Clock {
@@ -106,9 +107,14 @@ export class ClientIo {
     await Promise.all(socks.map((s) => s.close()));
   }
 
-  /** Converts a raw (kernel) timestamp to the cooked local clock. */
-  #cooked(raw: Timestamp): Timestamp {
-    return raw + (this.#clock.now() - this.#clock.rawNow());
+  /**
+   * Converts a kernel timestamp (CLOCK_REALTIME) to the cooked local clock.
+   * The clock's own raw time may differ from the system's (the read-only
+   * clock of `-x` runs a virtual copy), so the difference is taken against
+   * the system clock, read at the same moment.
+   */
+  #cooked(system: Timestamp): Timestamp {
+    return system + (this.#clock.now() - realNow());
   }
 
   #socket(family: "ipv4" | "ipv6"): UdpSocket {
