@@ -59,6 +59,12 @@ export interface Candidate {
   reachable: boolean;
   /** Selection options of the source. */
   options: SourceSelectOptions;
+  /**
+   * Our own reference ID as this source sees us (the ID of our local
+   * address towards it), for orphan mode; null or absent when unknown
+   * (orphan-stratum sources are then never used).
+   */
+  localRefId?: number | null;
   /** `SourceStats.getSelectionData(now)`, or null with no samples. */
   data: SelectionData | null;
 }
@@ -85,6 +91,8 @@ export interface SelectOptions {
   maxDistance?: number;
   /** `maxjitter`, seconds. */
   maxJitter?: number;
+  /** `local stratum N orphan`: the orphan stratum N; absent or null: not in orphan mode. */
+  orphanStratum?: number | null;
   /** Result memory of the previous call. */
   previous?: SelectionMemory;
 }
@@ -100,6 +108,7 @@ export type SelectState =
   | "bad-stats"
   | "bad-distance"
   | "jittery"
+  | "orphan"
   | "untrusted"
   | "falseticker"
   | "waits-sources"
@@ -116,6 +125,7 @@ export const STATE_LETTER: Readonly<Record<SelectState, string>> = {
   "bad-stats": "M",
   "bad-distance": "d",
   "jittery": "~",
+  "orphan": "O",
   "untrusted": "T",
   "falseticker": "x",
   "waits-sources": "W",
@@ -133,6 +143,7 @@ export const STATE_MARK: Readonly<Record<SelectState, string>> = {
   "bad-stats": "?",
   "bad-distance": "~",
   "jittery": "~",
+  "orphan": "?",
   "untrusted": "x",
   "falseticker": "x",
   "waits-sources": "-",
@@ -301,6 +312,7 @@ export function selectSources(
     };
   };
 
+  orphanFilter(candidates, usable, statuses, options.orphanStratum ?? null);
   if (usable.length === 0) return fail(NO_SYNC.noSelectable, null);
 
   const dataOf = (i: number): SelectionData => candidates[i]!.data!;
@@ -418,6 +430,36 @@ export function selectSources(
     events,
     memory: { selected: selCandidate.name, noSyncReason: null },
   };
+}
+
+/**
+ * Orphan mode (chrony.conf(5) `local ... orphan`): sources whose stratum is
+ * equal to or larger than the orphan stratum are assumed not to serve real
+ * time and get state `O`. Only when no other source is usable are those with
+ * a stratum equal to the orphan stratum (servers whose local reference is
+ * active) and a reference ID smaller than ours (`localRefId`, compared as
+ * unsigned 32-bit numbers) taken back. So among servers of one isolated
+ * network the one with the smallest reference ID keeps its local reference
+ * and the others synchronise to it (stratum + 1); a server already
+ * synchronised to it (orphan stratum + 1) is never used by the others, which
+ * rules out loops. `usable` (indices) is filtered in place.
+ */
+export function orphanFilter(
+  candidates: readonly Candidate[],
+  usable: number[],
+  statuses: SourceStatus[],
+  orphanStratum: number | null,
+): void {
+  if (orphanStratum === null) return;
+  const isOrphan = (i: number) => candidates[i]!.data!.stratum >= orphanStratum;
+  const others = usable.filter((i) => !isOrphan(i));
+  const kept = others.length > 0 ? others : usable.filter((i) => {
+    const c = candidates[i]!;
+    const ours = c.localRefId ?? null;
+    return c.data!.stratum === orphanStratum && ours !== null && (c.refId >>> 0) < (ours >>> 0);
+  });
+  for (const i of usable) if (!kept.includes(i)) statuses[i] = status("orphan");
+  usable.splice(0, usable.length, ...kept);
 }
 
 /** Leap second announced by more than half of the combined sources, else none. */

@@ -41,6 +41,7 @@ import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import { writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
+import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
 import {
   measurementFromReport,
@@ -177,7 +178,11 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
   });
   const engine = new Engine({
     clock,
-    discipline,
+    discipline: {
+      update: (u, now) => discipline.update(u, now),
+      // Nothing selectable: unsynchronised (the local reference may activate).
+      noUpdate: () => void reference.setUnsynchronised(),
+    },
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     select: {
       minSources: config.minSources,
@@ -186,8 +191,10 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       combineLimit: config.combineLimit,
       reselectDist: config.reselectDist,
       stratumWeight: config.stratumWeight,
+      orphanStratum: config.local?.orphan ? config.local.stratum : null,
     },
     maxClockError: config.maxClockError,
+    localRefId: localRefIds(config),
     ...(logs ? { onSample: sampleLogger(logs) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
@@ -209,9 +216,16 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       serverReference.stratum = t.stratum;
       serverReference.rootDelay = t.rootDelay;
       serverReference.rootDispersion = t.rootDispersion;
-      serverReference.dispersionRate = (t.skew + 1) * 1e-6;
+      serverReference.dispersionRate =
+        (t.skew + Math.abs(t.residualFrequency) + config.maxClockError) * 1e-6;
       serverReference.refId = t.refId;
       serverReference.refTime = clock.now();
+    } else if (
+      serverReference.synchronised && config.local && !reference.localActive(clock.now())
+    ) {
+      // Lost the sources but the local reference waits for the root distance
+      // (chrony.conf(5) `local distance`): keep serving the last values, whose
+      // dispersion grows until the responder switches to the local reference.
     } else {
       serverReference.synchronised = false;
     }
@@ -426,6 +440,49 @@ function selectionLogger(
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {
   return { interval: r.interval, burst: r.burst, leak: r.leak, kod: r.kod > 0 };
+}
+
+/**
+ * Our reference ID towards a source (orphan mode): the reference ID of
+ * `bindacqaddress`, else of `bindaddress` (the address others poll us at),
+ * else of the first interface address whose IPv4 subnet holds the source's
+ * address (what the kernel would choose); null when none is known.
+ */
+function localRefIds(config: Config): (address: string) => number | null {
+  const cache = new Map<string, number | null>();
+  const pick = (address: string): string | null => {
+    const v6 = address.includes(":");
+    const unspecified = (a: string | undefined) =>
+      a === undefined || a === "0.0.0.0" || a === "::" ? null : a;
+    const bound = v6
+      ? unspecified(config.bindAcqAddress.ipv6) ?? unspecified(config.bindAddress.ipv6)
+      : unspecified(config.bindAcqAddress.ipv4) ?? unspecified(config.bindAddress.ipv4);
+    if (bound !== null || v6) return bound;
+    const target = ipv4Number(address);
+    if (target === null) return null;
+    try {
+      for (const i of Deno.networkInterfaces()) {
+        const own = i.family === "IPv4" ? ipv4Number(i.address) : null;
+        const mask = i.family === "IPv4" ? ipv4Number(i.netmask) : null;
+        if (own !== null && mask !== null && ((own ^ target) & mask) === 0) return i.address;
+      }
+    } catch { /* no interface list: unknown */ }
+    return null;
+  };
+  return (address) => {
+    if (!cache.has(address)) {
+      const a = pick(address);
+      cache.set(address, a === null ? null : refIdFromAddress(a));
+    }
+    return cache.get(address) ?? null;
+  };
+}
+
+/** An IPv4 dotted quad as a 32-bit number, or null. */
+function ipv4Number(a: string): number | null {
+  const p = a.split(".").map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return null;
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 
 function reference_local_id(): number {

@@ -86,6 +86,11 @@ export interface EngineOptions {
   select?: Omit<SelectOptions, "previous">;
   /** chrony.conf `maxclockerror`, ppm (default 1). */
   maxClockError?: number;
+  /**
+   * Our own reference ID as seen by the source at `address` (orphan mode,
+   * `select.orphanStratum`); null when unknown. Absent: always unknown.
+   */
+  localRefId?: (address: string) => number | null;
   /** Observers (log files): a sample accumulated (with the estimate before it), a selection made. */
   onSample?: (source: EngineSource, sample: Sample, previous: SourceEstimate | null) => void;
   onSelection?: (sources: readonly EngineSource[], now: Timestamp) => void;
@@ -108,6 +113,7 @@ export class Engine {
   readonly #randomBytes: (n: number) => Uint8Array;
   #selectOptions: Omit<SelectOptions, "previous">;
   readonly #maxClockError: number;
+  readonly #localRefId: (address: string) => number | null;
   readonly #sampleObserver: EngineOptions["onSample"];
   readonly #selectionObserver: EngineOptions["onSelection"];
   readonly #sources: EngineSource[] = [];
@@ -123,6 +129,7 @@ export class Engine {
     this.#randomBytes = options.randomBytes;
     this.#selectOptions = options.select ?? {};
     this.#maxClockError = options.maxClockError ?? 1;
+    this.#localRefId = options.localRefId ?? (() => null);
     this.#sampleObserver = options.onSample;
     this.#selectionObserver = options.onSelection;
     this.#unlisten = this.#clock.onParameterChange((c) => this.#onClockChange(c));
@@ -324,6 +331,7 @@ export class Engine {
       reachable: s.ntp.reach.value !== 0,
       options: s.spec.select ?? {},
       data: s.stats.getSelectionData(now),
+      localRefId: this.#localRefId(s.spec.address),
     }));
     const result = selectSources(candidates, {
       ...this.#selectOptions,

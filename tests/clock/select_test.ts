@@ -320,3 +320,68 @@ Deno.test("SourceStats feeding selection: two 1 s falsetickers among five are re
   assert.equal(u.combined, 3);
   assert.ok(Math.abs(u.offset - 0.00013) < 5e-5, `${u.offset}`);
 });
+
+/** An orphan-mode peer: reference ID `id`, our own ID 0x7f00000c (127.0.0.12). */
+function orphanPeer(id: number, stratum: number, extra: Partial<Candidate> = {}): Candidate {
+  return {
+    name: `peer${id.toString(16)}`,
+    refId: id,
+    address: null,
+    reachable: true,
+    options: {},
+    data: data(0, 0.001, { stratum }),
+    localRefId: 0x7f00000c,
+    ...extra,
+  };
+}
+
+Deno.test("orphan: a peer at the orphan stratum with a smaller reference ID is used, larger ones are O", () => {
+  const r = selectSources(
+    [orphanPeer(0x7f00000b, 10), orphanPeer(0x7f00000d, 10)],
+    { orphanStratum: 10 },
+    NOW,
+  );
+  assert.equal(r.selected, 0);
+  assert.equal(letters(r), "*O");
+  assert.equal(marks(r), "*?");
+  assert.equal(r.update?.stratum, 11);
+});
+
+Deno.test("orphan: the smallest reference ID keeps its local reference (no peer usable)", () => {
+  const r = selectSources(
+    [orphanPeer(0x7f00000d, 10), orphanPeer(0x7f00000e, 11)],
+    { orphanStratum: 10 },
+    NOW,
+  );
+  assert.equal(r.selected, null);
+  assert.equal(r.update, null);
+  assert.equal(letters(r), "OO");
+  assert.equal(r.events[0]?.message, "Can't synchronise: no selectable sources");
+});
+
+Deno.test("orphan: a peer already synchronised to the orphan (stratum + 1) is never used", () => {
+  // Our ID is larger than the peer's, but the peer is at stratum 11: it follows another orphan.
+  const r = selectSources([orphanPeer(0x7f00000b, 11)], { orphanStratum: 10 }, NOW);
+  assert.equal(r.selected, null);
+  assert.equal(letters(r), "O");
+});
+
+Deno.test("orphan: sources below the orphan stratum are preferred; orphan peers then wait as O", () => {
+  const real = { ...orphanPeer(0xc0000201, 2), name: "real" };
+  const r = selectSources(
+    [orphanPeer(0x7f00000b, 10), real],
+    { orphanStratum: 10 },
+    NOW,
+  );
+  assert.equal(r.selected, 1);
+  assert.equal(letters(r), "O*");
+});
+
+Deno.test("orphan: reference IDs compare unsigned; unknown own ID never uses orphan peers", () => {
+  const high = orphanPeer(0xc0a80001, 10, { localRefId: 0xc0a80002 });
+  assert.equal(selectSources([high], { orphanStratum: 10 }, NOW).selected, 0);
+  const unknown = orphanPeer(0x7f00000b, 10, { localRefId: null });
+  assert.equal(selectSources([unknown], { orphanStratum: 10 }, NOW).selected, null);
+  // Not in orphan mode: stratum 10 peers are ordinary sources.
+  assert.equal(selectSources([orphanPeer(0x7f00000d, 10)], {}, NOW).selected, 0);
+});
