@@ -159,16 +159,30 @@ export class DaemonBackend implements CmdmonBackend {
     return {
       refId: refIdFromAddress(s.spec.address),
       address: cmdAddress(s.spec.address),
-      stateChar: s.status?.letter ?? "N",
+      // before its first selection a source is missing samples (or noselect)
+      stateChar: s.status?.letter ?? (s.spec.select?.noselect ? "N" : "M"),
       authentication: 0,
       leap: data?.leap ?? 3,
       confOptions: selectOptionBits(s),
       effOptions: selectOptionBits(s),
-      lastSampleAgo: data ? Math.max(0, Math.round(diffSeconds(now, data.lastSampleTime))) : NEVER,
-      score: s.status?.score ?? 0,
+      lastSampleAgo: data ? Math.max(0, Math.round(diffSeconds(now, data.lastSampleTime))) : 0,
+      score: this.#relativeScore(s),
       loLimit: data?.lo ?? 0,
       hiLimit: data?.hi ?? 0,
     };
+  }
+
+  /**
+   * chronyc's selectdata Score: 1.0 for the selected source (and any source
+   * not scored), otherwise the selected source's score over this one's (our
+   * scores are distances: smaller is better, so a better source is above 1).
+   */
+  #relativeScore(s: EngineSource): number {
+    const own = s.status?.score ?? null;
+    const selected = this.#d.engine.selected;
+    const best = selected === null ? null : this.#d.engine.sources[selected]?.status?.score ?? null;
+    if (own === null || best === null || own <= 0) return 1;
+    return best / own;
   }
 
   tracking(): TrackingReport {
