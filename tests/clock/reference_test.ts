@@ -230,3 +230,29 @@ Deno.test("Reference: driftfile values round trip through restoreDrift", () => {
   assert.equal(clock.readFrequency(), -12.5);
   assert.deepEqual(ref.driftValues(), { frequency: -12.5, skew: 0.25 });
 });
+
+Deno.test("Reference: setMakestep counts its limit from now; setLocal and setMaxUpdateSkew apply", () => {
+  const clock = new SimClock({ start: 0n, offset: 0.5, seed: 4 });
+  const ref = new Reference(clock);
+  // no makestep: a 0.5 s offset is slewed
+  assert.ok(!kinds(ref.update(truthUpdate(clock))).includes("stepped"));
+  clock.advance(16);
+  ref.setMakestep(0.1, 1);
+  const ev = kinds(ref.update(truthUpdate(clock, { offset: 0.3 })));
+  assert.ok(ev.includes("stepped"), ev.join());
+  clock.advance(16);
+  // the limit of one update is used up
+  assert.ok(!kinds(ref.update(truthUpdate(clock, { offset: 0.3 }))).includes("stepped"));
+
+  const plain = new Reference(clock);
+  assert.equal(plain.trackingData().stratum, 0);
+  plain.setLocal({ stratum: 7, orphan: false, distance: 1 });
+  assert.equal(plain.trackingData().refId, LOCAL_REFERENCE_ID);
+  assert.equal(plain.trackingData().stratum, 7);
+  plain.setLocal(null);
+  assert.equal(plain.trackingData().stratum, 0);
+
+  plain.setMaxUpdateSkew(1);
+  // 10 ppm > 1 ppm: the frequency part of the update is ignored
+  assert.ok(kinds(plain.update(truthUpdate(clock, { skew: 1e-5 }))).includes("skewIgnored"));
+});

@@ -412,3 +412,28 @@ Deno.test("maxdelaydevratio uses delay statistics from the regression when given
   const t = src.nextTimer!;
   assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: 0.007, back: 0.007 })));
 });
+
+Deno.test("NtpSource.modify: minpoll/maxpoll keep a valid range and clamp the poll; others set", () => {
+  const s = source({ minpoll: 4, maxpoll: 8 });
+  assert.equal(s.poll, 4);
+  s.modify("minpoll", 6);
+  assert.equal(s.options.minpoll, 6);
+  assert.equal(s.poll, 6);
+  s.modify("maxpoll", 5);
+  assert.equal(s.options.maxpoll, 5);
+  assert.equal(s.options.minpoll, 5);
+  assert.equal(s.poll, 5);
+  s.modify("minpoll", 9);
+  assert.equal(s.options.maxpoll, 9);
+  assert.equal(s.poll, 9);
+  s.modify("maxdelay", 0.25);
+  s.modify("maxdelayratio", 2);
+  s.modify("maxdelaydevratio", 3);
+  s.modify("minstratum", 4);
+  s.modify("polltarget", 12);
+  assert.equal(s.options.maxdelay, 0.25);
+  assert.equal(s.options.maxdelayratio, 2);
+  assert.equal(s.options.maxdelaydevratio, 3);
+  assert.equal(s.options.minstratum, 4);
+  assert.equal(s.options.polltarget, 12);
+});

@@ -1,0 +1,195 @@
+/**
+ * DaemonBackend control requests against a real Engine on a simulated clock
+ * (no sockets): add/duplicate/delete, mask matching, modify_*, access tables,
+ * local, makestep settings, reselectdist, reset sources, manual list.
+ */
+import assert from "node:assert/strict";
+import { DaemonBackend } from "../../lib/daemon/cmdmon_backend.ts";
+import type { DaemonState } from "../../lib/daemon/daemon.ts";
+import { Engine, type EngineAction } from "../../lib/daemon/engine.ts";
+import { engineSpec } from "../../lib/daemon/source_spec.ts";
+import { SimClock } from "../../lib/clock/sim_clock.ts";
+import { Reference } from "../../lib/clock/reference.ts";
+import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
+import { unsynchronisedReference } from "../../lib/ntp/server.ts";
+import { defaultConfig, type SourceConfig } from "../../lib/conf/config.ts";
+import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../../lib/cmdmon/request.ts";
+import { type CmdAddress, Status } from "../../lib/cmdmon/wire.ts";
+
+const v4 = (address: string): CmdAddress => ({ family: "inet4", address });
+const UNSPEC: CmdAddress = { family: "unspec" };
+
+function setup() {
+  const clock = new SimClock({ start: 0n, seed: 1 });
+  const reference = new Reference(clock);
+  const engine = new Engine({
+    clock,
+    discipline: { update: () => [] },
+    randomBytes: (n) => new Uint8Array(n).fill(7),
+  });
+  const config = defaultConfig();
+  const added: SourceConfig[] = [];
+  const state = {
+    config,
+    clock,
+    engine,
+    reference,
+    io: { run: (_a: readonly EngineAction[]) => {} },
+    ntpAccess: new AddressFilter(),
+    cmdAccess: new AddressFilter(),
+    server: null,
+    serverReference: unsynchronisedReference(-20),
+    log: { warn: () => {}, info: () => {} },
+    sources: { lineOf: () => undefined },
+    addSource: (sc: SourceConfig) => {
+      added.push(sc);
+      engine.addSource(engineSpec(sc, config, sc.name));
+      return Promise.resolve(1);
+    },
+    shutdown: () => {},
+    cycleLogs: () => {},
+  } as unknown as DaemonState;
+  engine.start();
+  return { backend: new DaemonBackend(state), engine, state, added };
+}
+
+function addParams(name: string, over: Partial<AddSourceParams> = {}): AddSourceParams {
+  return {
+    type: AddSrcType.SERVER,
+    name,
+    port: 11123,
+    minpoll: 0,
+    maxpoll: 2,
+    presendMinpoll: 0,
+    minStratum: 0,
+    pollTarget: 8,
+    version: 4,
+    maxSources: 4,
+    minSamples: -1,
+    maxSamples: -1,
+    authkey: 0,
+    ntsPort: 4460,
+    maxDelay: 3,
+    maxDelayRatio: 0,
+    maxDelayDevRatio: 10,
+    minDelay: 0,
+    asymmetry: 0,
+    offset: 0,
+    flags: AddSrcFlag.ONLINE | AddSrcFlag.IBURST | AddSrcFlag.PREFER,
+    filterLength: 0,
+    certSet: 0,
+    maxDelayQuant: 0,
+    maxUnreach: 0,
+    ...over,
+  };
+}
+
+Deno.test("DaemonBackend: add (options from the request), duplicate, modify, delete", async () => {
+  const { backend, engine, added } = setup();
+  assert.equal(
+    backend.control({ kind: "add_source", ...addParams("192.0.2.1") }),
+    Status.SUCCESS,
+  );
+  await Promise.resolve();
+  assert.equal(added[0]!.port, 11123);
+  assert.equal(added[0]!.iburst, true);
+  assert.equal(added[0]!.prefer, true);
+  assert.equal(added[0]!.offline, false);
+  assert.equal(
+    backend.control({ kind: "add_source", ...addParams("192.0.2.1") }),
+    Status.SOURCEALREADYKNOWN,
+  );
+  assert.equal(
+    backend.control({ kind: "add_source", ...addParams("bad name") }),
+    Status.INVALIDNAME,
+  );
+  const s = engine.sources[0]!;
+  const ip = v4("192.0.2.1");
+  assert.equal(
+    backend.control({ kind: "modify_minpoll", address: ip, value: 3 }),
+    Status.SUCCESS,
+  );
+  assert.equal(s.ntp.options.minpoll, 3);
+  assert.equal(s.ntp.options.maxpoll, 3);
+  backend.control({ kind: "modify_maxdelay", address: ip, value: 0.5 });
+  assert.equal(s.ntp.options.maxdelay, 0.5);
+  backend.control({ kind: "modify_polltarget", address: ip, value: 0 });
+  assert.equal(s.ntp.options.polltarget, 1);
+  assert.equal(
+    backend.control({ kind: "modify_minstratum", address: v4("192.0.2.9"), value: 3 }),
+    Status.NOSUCHSOURCE,
+  );
+  assert.equal(backend.control({ kind: "del_source", ip }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "del_source", ip }), Status.NOSUCHSOURCE);
+  assert.equal(backend.nSources(), 0);
+});
+
+Deno.test("DaemonBackend: online/offline by mask; none matched is NOSUCHSOURCE", async () => {
+  const { backend, engine } = setup();
+  backend.control({ kind: "add_source", ...addParams("192.0.2.1") });
+  backend.control({ kind: "add_source", ...addParams("198.51.100.1") });
+  await Promise.resolve();
+  const off = (mask: CmdAddress, address: CmdAddress) =>
+    backend.control({ kind: "offline", mask, address });
+  assert.equal(off(v4("255.255.255.0"), v4("192.0.2.0")), Status.SUCCESS);
+  assert.deepEqual(engine.sources.map((s) => s.ntp.online), [false, true]);
+  assert.equal(off(v4("255.255.255.255"), v4("203.0.113.1")), Status.NOSUCHSOURCE);
+  assert.equal(off(UNSPEC, UNSPEC), Status.SUCCESS);
+  assert.deepEqual(engine.sources.map((s) => s.ntp.online), [false, false]);
+  assert.equal(backend.control({ kind: "onoffline" }), Status.SUCCESS);
+  assert.deepEqual(engine.sources.map((s) => s.ntp.online), [true, true]);
+  assert.equal(
+    setup().backend.control({
+      kind: "burst",
+      mask: UNSPEC,
+      address: UNSPEC,
+      nGoodSamples: 4,
+      nTotalSamples: 8,
+    }),
+    Status.NOSUCHSOURCE,
+  );
+});
+
+Deno.test("DaemonBackend: allow/deny/cmdallow tables, accheck, bad subnet", () => {
+  const { backend } = setup();
+  const c = (kind: "allow" | "deny" | "denyall" | "cmdallow", ip: CmdAddress, bits: number) =>
+    backend.control({ kind, ip, subnetBits: bits });
+  assert.equal(c("allow", v4("10.0.0.0"), 8), Status.SUCCESS);
+  assert.equal(c("deny", v4("10.1.0.0"), 16), Status.SUCCESS);
+  const check = (ip: string) => backend.control({ kind: "accheck", ip: v4(ip) });
+  assert.equal(check("10.2.0.1"), Status.ACCESSALLOWED);
+  assert.equal(check("10.1.0.1"), Status.ACCESSDENIED);
+  assert.equal(c("denyall", v4("10.0.0.0"), 8), Status.SUCCESS);
+  assert.equal(check("10.2.0.1"), Status.ACCESSDENIED);
+  assert.equal(c("allow", v4("10.0.0.0"), 33), Status.BADSUBNET);
+  assert.equal(c("cmdallow", UNSPEC, 0), Status.SUCCESS);
+  assert.equal(
+    backend.control({ kind: "cmdaccheck", ip: v4("203.0.113.5") }),
+    Status.ACCESSALLOWED,
+  );
+  assert.equal(backend.control({ kind: "accheck", ip: UNSPEC }), Status.INVALIDAF);
+});
+
+Deno.test("DaemonBackend: local on/off, settings, statuses of facilities not built", () => {
+  const { backend, state } = setup();
+  const local = { kind: "local2" as const, onOff: 1, stratum: 5, distance: 1, orphan: 1 };
+  assert.equal(backend.control(local), Status.SUCCESS);
+  assert.equal(backend.tracking().stratum, 5);
+  assert.deepEqual(state.serverReference.local, { stratum: 5, orphan: true, distance: 1 });
+  backend.control({ ...local, onOff: 0 });
+  assert.equal(backend.tracking().stratum, 0);
+  assert.equal(state.serverReference.local, null);
+  assert.equal(
+    backend.control({ kind: "modify_makestep", limit: 3, threshold: 0.1 }),
+    Status.SUCCESS,
+  );
+  assert.equal(backend.control({ kind: "modify_maxupdateskew", value: 100 }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "reselectdistance", value: 1e-4 }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "reselect" }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "reset_sources" }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "dump" }), Status.SUCCESS); // no dumpdir
+  assert.equal(backend.control({ kind: "rekey" }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "writertc" }), Status.NORTC);
+  assert.equal(backend.control({ kind: "smoothtime", option: 0 }), Status.NOTENABLED);
+  assert.deepEqual(backend.manualList(), []);
+});
