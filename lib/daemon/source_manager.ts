@@ -79,7 +79,8 @@ export class SourceManager {
     const isName = !/^[0-9.]+$|:/.test(sc.name);
     if (sc.kind !== "pool" && !isName) return;
     const inUse = this.#inUse();
-    const fresh = (await this.#resolveAll(sc)).filter((a) => !inUse.has(a));
+    const current = this.#o.engine.sources[id]?.spec.address;
+    const fresh = (await this.#resolveAll(sc)).filter((a) => !inUse.has(a) && a !== current);
     if (fresh.length === 0 && reason !== "kod-deny" && reason !== "kod-rstr") return;
     const old = this.#o.engine.sources[id];
     this.#o.run(this.#o.engine.removeSource(id));
@@ -123,7 +124,8 @@ export class SourceManager {
   async #fill(line: Line): Promise<number> {
     const want = line.sc.kind === "pool" ? line.sc.maxsources : 1;
     if (line.ids.size >= want || this.#closed) return 0;
-    const inUse = this.#inUse();
+    // A pool never takes an address twice; separate server lines may share one.
+    const inUse = line.sc.kind === "pool" ? this.#inUse() : new Set<string>();
     const addresses = (await this.#resolveAll(line.sc)).filter((a) => !inUse.has(a));
     let added = 0;
     for (const a of addresses) {

@@ -32,14 +32,14 @@ Deno.test({
   ignore: !enabled,
   async fn() {
     const a = await startChronyd({ port: freePort() });
-    const b = await startChronyd({ port: freePort() });
+    const b = await startChronyd({ port: freePort(), address: "127.0.0.2" });
     const dead = freePort();
     const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
     await Deno.chmod(dir, 0o700);
     const conf = [
       `server 127.0.0.1 port ${a.port} iburst minpoll 0 maxpoll 1`,
-      `server 127.0.0.1 port ${b.port} iburst minpoll 0 maxpoll 1`,
-      `server 127.0.0.1 port ${dead} iburst minpoll 0 maxpoll 1`,
+      `server 127.0.0.2 port ${b.port} iburst minpoll 0 maxpoll 1`,
+      `server 127.0.0.3 port ${dead} iburst minpoll 0 maxpoll 1`,
       "port 0",
       "cmdport 0",
       `bindcmdaddress ${dir}/chronyd.sock`,

@@ -66,6 +66,8 @@ export interface ChronydOptions {
   ntsKePort?: number;
   /** Extra chronyd flags (e.g. `-4`). */
   flags?: string[];
+  /** Address to serve on (default 127.0.0.1; any 127.x.y.z works on Linux loopback). */
+  address?: string;
 }
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -81,7 +83,7 @@ export async function startChronyd(options: ChronydOptions = {}): Promise<RealCh
   const port = options.port ?? 0;
   const lines = [
     `port ${port}`,
-    "bindaddress 127.0.0.1",
+    `bindaddress ${options.address ?? "127.0.0.1"}`,
     "cmdport 0",
     `bindcmdaddress ${dir}/chronyd.sock`,
     `pidfile ${dir}/chronyd.pid`,
