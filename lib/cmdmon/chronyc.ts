@@ -7,12 +7,13 @@
  *
  * @example
  * ```ts
- * import { runChronyc } from "./chronyc.ts";
+import { runChronyc } from "./chronyc.ts";
  * const code = await runChronyc(["-n", "tracking"], io);
  * ```
  * @module
  */
 
+import { versionLine } from "../version.ts";
 import { AddSrcFlag, AddSrcType, encodeRequest, type Request } from "./request.ts";
 import { ArgReader } from "../conf/args.ts";
 import { parseSourceDirective } from "../conf/source_options.ts";
@@ -225,7 +226,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
     else if (a === "-6") opts.family = 6;
     else if (a === "-a" || a === "-d" || a === "-dd") continue;
     else if (a === "--version" || a === "-v" || a === "-V") {
-      io.stdout("chronyc (horae) version 4.3-compatible\n");
+      io.stdout(versionLine("chronyc") + "\n");
       return 0;
     } else if (a === "--help") {
       io.stdout(

@@ -12,7 +12,7 @@
  * @module
  */
 import { CHRONYD_USAGE, type ChronydOptions, parseChronydArgs, UsageError } from "./cli.ts";
-import { featureList, VERSION, versionLine } from "./version.ts";
+import { featureList, VERSION, versionLine } from "../version.ts";
 import { Logger } from "./log.ts";
 import { ConfigError } from "../conf/config_error.ts";
 import { loadConfigFile } from "../conf/load.ts";

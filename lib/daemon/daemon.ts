@@ -32,6 +32,8 @@ import { SourceManager } from "./source_manager.ts";
 import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
+import { leapAtEndOfDay, parseTzifLeaps } from "../clock/leap.ts";
+import type { LeapAction } from "../clock/clock.ts";
 import { formatDriftfile, parseDriftfile } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, type RateLimit } from "../ntp/clientlog.ts";
@@ -128,6 +130,13 @@ interface RunningDaemon extends DaemonState {
 
 async function start(config: Config, o: ChronydOptions, log: Logger): Promise<RunningDaemon> {
   const clock = openSystemClock({ readOnly: o.noClockControl, maxSlewRate: config.maxSlewRate });
+  if (!config.rtcSync) {
+    // Without `rtcsync` the kernel is never told the clock is synchronised,
+    // so its 11-minute mode stays off (chrony.conf(5) rtcsync); the error
+    // estimates are still given.
+    const setSyncStatus = clock.setSyncStatus.bind(clock);
+    clock.setSyncStatus = (_synced, estError, maxError) => setSyncStatus(false, estError, maxError);
+  }
   const reference = new Reference(clock, {
     makestep: config.makestep ?? null,
     maxchange: config.maxChange ?? null,
@@ -137,6 +146,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     maxClockError: config.maxClockError,
     logChange: config.logChange,
     leapSecMode: config.leapSecMode,
+    leapSecTz: leapSecTz(config, log),
     local: config.local
       ? {
         stratum: config.local.stratum,
@@ -436,6 +446,28 @@ function selectionLogger(
       );
     }
   };
+}
+
+/**
+ * `leapsectz NAME`: the leap seconds of a right/ zone from the system's
+ * tzdata (/usr/share/zoneinfo/NAME), checked by the reference at each update.
+ */
+function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) | null {
+  if (!config.leapSecTz) return null;
+  const path = config.leapSecTz.startsWith("/")
+    ? config.leapSecTz
+    : `/usr/share/zoneinfo/${config.leapSecTz}`;
+  try {
+    const leaps = parseTzifLeaps(Deno.readFileSync(path));
+    if (leaps.length === 0) {
+      log.warn(`Timezone ${config.leapSecTz} failed leap second check, ignoring`);
+      return null;
+    }
+    return (t) => leapAtEndOfDay(leaps, t);
+  } catch (e) {
+    log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);
+    return null;
+  }
 }
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {

@@ -1,5 +1,5 @@
 import { match as assertMatch } from "node:assert/strict";
-import { featureList, versionLine } from "../../lib/daemon/version.ts";
+import { featureList, versionLine } from "../../lib/version.ts";
 
 Deno.test("version line has chronyd's form with horae as the implementation", () => {
   assertMatch(versionLine("chronyd"), /^chronyd \(horae\) version \d+\.\d+\.\d+ \(\+CMDMON /);

@@ -38,7 +38,18 @@ export function featureList(): string {
   return FEATURES.map(([name, on]) => (on ? "+" : "-") + name).join(" ");
 }
 
-/** One line: `chronyd (horae) version 0.1.0 (+CMDMON ...)`. */
+/** chronyc's feature names, in chronyc's order, and whether horae's chronyc has each. */
+export const CHRONYC_FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> = [
+  ["READLINE", false],
+  ["SECHASH", false],
+  ["IPV6", true],
+  ["DEBUG", false],
+];
+
+/** One line: `chronyd (horae) version 0.1.0 (+CMDMON ...)`, or chronyc's. */
 export function versionLine(program: "chronyd" | "chronyc"): string {
-  return `${program} (horae) version ${VERSION} (${featureList()})`;
+  const features = program === "chronyd"
+    ? featureList()
+    : CHRONYC_FEATURES.map(([name, on]) => (on ? "+" : "-") + name).join(" ");
+  return `${program} (horae) version ${VERSION} (${features})`;
 }

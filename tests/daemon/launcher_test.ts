@@ -1,0 +1,62 @@
+/**
+ * The launchers in bin/ as a user runs them: `chronyd -p` over every shipped
+ * example configuration, a typo reported with file:line, `-v`, and bin/ as a
+ * drop-in directory for chrony's binaries.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const EXAMPLES = `${ROOT}/../shared/examples`;
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const o = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    env,
+    cwd: "/tmp",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+}
+
+function examples(): string[] {
+  try {
+    return [...Deno.readDirSync(EXAMPLES)].map((e) => e.name).filter((n) => n.endsWith(".conf"))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+Deno.test("bin/chronyd -p -f FILE exits 0 for every shipped example and prints its directives", async () => {
+  const files = examples();
+  if (files.length === 0 && Deno.env.get("CI")) throw new Error("shared/examples not found");
+  for (const f of files) {
+    const r = await run(`${ROOT}/bin/chronyd`, ["-p", "-f", `${EXAMPLES}/${f}`]);
+    assert.equal(r.code, 0, `${f}: ${r.stderr}`);
+    assert.ok(r.stdout.trim().length > 0, f);
+  }
+});
+
+Deno.test("a typo in the configuration names the file and line and exits non-zero", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.conf`, "server 192.0.2.1 iburst\nmakestpe 1 3\n");
+    const r = await run(`${ROOT}/bin/chronyd`, ["-p", "-f", `${dir}/c.conf`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, new RegExp(`${dir}/c\\.conf:2: .*makestpe`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bin/ works as a drop-in directory: chronyd and chronyc from PATH are horae", async () => {
+  const path = `${ROOT}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
+  const d = await run("sh", ["-c", "chronyd -v"], { PATH: path });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /^chronyd \(horae\) version /);
+  const c = await run("sh", ["-c", "chronyc -v"], { PATH: path });
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.stdout, /^chronyc \(horae\) version /);
+});
