@@ -391,7 +391,8 @@ export class Reference {
       refId: local ? LOCAL_REFERENCE_ID : this.#refId,
       address: local ? null : this.#address,
       stratum: local ? this.#local!.stratum : unsynced ? 0 : this.#stratum,
-      refTime: this.#refTime,
+      // The local reference is a fresh "update" at every moment, as chronyd shows it.
+      refTime: local ? now : this.#refTime,
       systemTime: this.#clock.remainingCorrection(),
       lastOffset: this.#lastOffset,
       rmsOffset: Math.sqrt(this.#avg2),
