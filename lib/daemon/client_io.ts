@@ -144,11 +144,14 @@ export class ClientIo {
       if (id !== null) {
         this.#sends.set(id, source);
         if (this.#sends.size > 4096) this.#sends.delete(this.#sends.keys().next().value!);
-      } else this.sendErrors++;
+        return;
+      }
     } catch (e) {
-      this.sendErrors++;
       this.#log.debug(`Could not send to ${address}:${port} : ${(e as Error).message}`);
     }
+    this.sendErrors++;
+    // Not from inside run(): the engine is mid-action; carry out its answer next.
+    queueMicrotask(() => this.run(this.engine.onSendError(source)));
   }
 
   #receive(bytes: Uint8Array, from: SockAddr, rx: Timestamp): void {

@@ -104,7 +104,12 @@ export interface EngineSource {
   readonly stats: SourceStats;
   status: SourceStatus | null;
   removed: boolean;
+  /** Consecutive selections that found this source a falseticker. */
+  falsetickerRuns: number;
 }
+
+/** A pool member found a falseticker this many selections in a row is given up (our choice). */
+export const POOL_FALSETICKER_LIMIT = 8;
 
 /** The daemon core. */
 export class Engine {
@@ -163,7 +168,15 @@ export class Engine {
       ...(spec.maxSamples !== undefined ? { maxSamples: spec.maxSamples } : {}),
       maxClockError: this.#maxClockError * 1e-6,
     });
-    this.#sources.push({ id, spec, ntp, stats, status: null, removed: false });
+    this.#sources.push({
+      id,
+      spec,
+      ntp,
+      stats,
+      status: null,
+      removed: false,
+      falsetickerRuns: 0,
+    });
     const actions = this.#started ? this.#apply(id, ntp.start(this.#clock.now())) : [];
     return { id, actions: this.#finish(actions) };
   }
@@ -213,6 +226,13 @@ export class Engine {
     const s = this.#sources[id];
     if (!s || s.removed) return [];
     return this.#finish(this.#apply(id, s.ntp.authReady(this.#clock.now())));
+  }
+
+  /** A request to `id` could not be sent (`auto_offline` takes the source offline). */
+  onSendError(id: number): EngineAction[] {
+    const s = this.#sources[id];
+    if (!s || s.removed) return [];
+    return this.#finish(this.#apply(id, s.ntp.onSendError()));
   }
 
   /** The kernel's transmit timestamp (cooked) of the last request to `id`. */
@@ -339,8 +359,14 @@ export class Engine {
     }, now);
     this.#memory = result.memory;
     for (const s of this.#sources) s.status = null;
+    const lost: EngineAction[] = [];
     live.forEach((s, i) => {
       s.status = result.statuses[i] ?? null;
+      s.falsetickerRuns = s.status?.state === "falseticker" ? s.falsetickerRuns + 1 : 0;
+      if (s.spec.pool !== undefined && s.falsetickerRuns === POOL_FALSETICKER_LIMIT) {
+        // A pool can do better than a falseticker: ask for another address.
+        lost.push({ kind: "source-lost", source: s.id, reason: "falseticker" });
+      }
     });
     this.#selected = result.selected === null ? null : live[result.selected]!.id;
     this.#selectionObserver?.(live, now);
@@ -349,6 +375,7 @@ export class Engine {
       level: e.kind === "selected" ? "info" as const : "warn" as const,
       message: e.message,
     }));
+    out.push(...lost);
     const sampledState = sampled === undefined ? undefined : this.#sources[sampled]?.status?.state;
     const fresh = sampledState === "selected" || sampledState === "combined";
     if (result.update && fresh) {
