@@ -42,6 +42,8 @@ export const WEIGHT_SCALE_DIVISOR = 4;
 export const MIN_SAMPLES_FOR_SELECTION = 3;
 /** Skew assumed while fewer than 3 samples exist, s/s (our choice: 2000 ppm, "unknown"). */
 export const UNKNOWN_SKEW = 2e-3;
+/** Below this many degrees of freedom the delay spread bounds the noise estimate (our choice). */
+const FEW_DOF = 4;
 
 /** Options of one source's statistics (from `server`/`refclock`/global directives). */
 export interface SourceStatsOptions {
@@ -303,12 +305,17 @@ export class SourceStats {
     const dof = kept.length - 2;
     // With two samples nothing measures the noise: fall back to a floor from dispersions.
     const floor = Math.min(...kept.map((e) => e.sample.peerDispersion));
-    const residualSd = dof > 0 ? fit.residualSd : floor;
-    const frequencySd = dof > 0 ? fit.slopeSd : UNKNOWN_SKEW;
+    // With few samples the residuals may line up by chance and promise far
+    // more than the link gives: the spread of the round-trip delays (half of
+    // it is what jitter does to an offset) bounds the noise from below.
+    const jitterSd = dof < FEW_DOF ? this.delayTestInputs().delaySd / 2 : 0;
+    const inflate = dof > 0 && fit.residualSd > 0 ? Math.max(1, jitterSd / fit.residualSd) : 1;
+    const residualSd = dof > 0 ? fit.residualSd * inflate : floor;
+    const frequencySd = dof > 0 ? fit.slopeSd * inflate : UNKNOWN_SKEW;
     this.#estimate = {
       refTime,
       offset: fit.intercept,
-      offsetSd: dof > 0 ? fit.interceptSd : floor,
+      offsetSd: dof > 0 ? fit.interceptSd * inflate : floor,
       frequency: fit.slope,
       frequencySd,
       skew: dof > 0 ? frequencySd * studentT95(dof) : UNKNOWN_SKEW,
