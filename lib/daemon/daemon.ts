@@ -29,6 +29,7 @@ import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
 import { SourceManager } from "./source_manager.ts";
+import { selectOptions } from "./source_spec.ts";
 import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
@@ -188,21 +189,9 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
   });
   const engine = new Engine({
     clock,
-    discipline: {
-      update: (u, now) => discipline.update(u, now),
-      // Nothing selectable: unsynchronised (the local reference may activate).
-      noUpdate: () => void reference.setUnsynchronised(),
-    },
+    discipline,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
-    select: {
-      minSources: config.minSources,
-      maxDistance: config.maxDistance,
-      maxJitter: config.maxJitter,
-      combineLimit: config.combineLimit,
-      reselectDist: config.reselectDist,
-      stratumWeight: config.stratumWeight,
-      orphanStratum: config.local?.orphan ? config.local.stratum : null,
-    },
+    select: selectOptions(config),
     maxClockError: config.maxClockError,
     localRefId: localRefIds(config),
     ...(logs ? { onSample: sampleLogger(logs) } : {}),

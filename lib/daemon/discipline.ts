@@ -53,23 +53,41 @@ export function eventMessage(e: ReferenceEvent): string | null {
   }
 }
 
-/** The daemon's discipline: lib/clock's Reference behind the engine's interface. */
+/**
+ * The discipline of the daemon and the simulator: lib/clock's Reference
+ * behind the engine's interface. Nothing selectable makes the reference
+ * unsynchronised (its local reference may then activate). Steps, updates and
+ * ignored updates are counted for the simulator's checks.
+ */
 export class ReferenceDiscipline implements Discipline {
   readonly reference: Reference;
   readonly #hooks: DisciplineHooks;
+  /** Clock steps made (makestep). */
+  steps = 0;
+  /** Reference updates handed in. */
+  updates = 0;
+  /** Updates whose offset was ignored (maxchange). */
+  ignored = 0;
 
-  constructor(reference: Reference, hooks: DisciplineHooks) {
+  constructor(reference: Reference, hooks: DisciplineHooks = {}) {
     this.reference = reference;
     this.#hooks = hooks;
   }
 
   update(update: ReferenceUpdate, _now: Timestamp): string[] {
+    this.updates++;
     return this.#messages(this.reference.update(update));
+  }
+
+  noUpdate(_now: Timestamp): void {
+    this.reference.setUnsynchronised();
   }
 
   #messages(events: ReferenceEvent[]): string[] {
     const out: string[] = [];
     for (const e of events) {
+      if (e.kind === "stepped") this.steps++;
+      if (e.kind === "offsetIgnored") this.ignored++;
       if (e.kind === "tracking") this.#hooks.onTracking?.(e.entry);
       if (e.kind === "exit") this.#hooks.onExit?.(e.offset);
       const m = eventMessage(e);

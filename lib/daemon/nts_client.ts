@@ -22,6 +22,7 @@
  * ```
  * @module
  */
+import { writeFileAtomic } from "./files.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
 import type { AuthDataReport } from "../cmdmon/reports.ts";
 import type { AuthCheck } from "../ntp/source.ts";
@@ -56,13 +57,6 @@ export interface NtsSourceIoOptions {
 /** The dump file of one NTS source in `ntsdumpdir` (horae's own name and format). */
 export function ntsDumpPath(dir: string, sc: SourceConfig): string {
   return `${dir}/${sc.name.replace(/[/\\]/g, "_")}:${sc.ntsport}.nts`;
-}
-
-/** Writes `text` to `path` atomically: a temporary file in the same directory, then rename. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp${Deno.pid}`;
-  await Deno.writeTextFile(tmp, text, { mode: 0o600 });
-  await Deno.rename(tmp, path);
 }
 
 /** One NTS source's authentication with its NTS-KE IO; see the module doc. */
@@ -223,13 +217,13 @@ export class NtsSource implements EngineSourceAuth {
   }
 
   /** Saves keys and cookies to `ntsdumpdir` (atomic write), if configured and held. */
-  async save(): Promise<void> {
+  save(): void {
     const dir = this.#config.ntsDumpDir;
     const state = this.auth.state;
     if (dir === undefined || state === null || state.cookies.length === 0) return;
     const path = ntsDumpPath(dir, this.#sc);
     try {
-      await writeFileAtomic(path, formatClientState(state));
+      writeFileAtomic(path, formatClientState(state), 0o600);
     } catch (e) {
       this.#log.warn(`Could not save NTS data to ${path} : ${(e as Error).message}`);
     }
@@ -255,7 +249,7 @@ export class NtsSource implements EngineSourceAuth {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#running?.catch(() => {});
-    await this.save();
+    this.save();
   }
 }
 

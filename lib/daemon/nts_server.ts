@@ -36,7 +36,7 @@ import { NtsKeServer } from "../io/nts_ke_server.ts";
 import { realNow } from "../io/realtime.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
-import { writeFileAtomic } from "./nts_client.ts";
+import { writeFileAtomic } from "./files.ts";
 
 /** Options of {@link startNtsServer}. */
 export interface NtsServerStartOptions {
@@ -108,15 +108,15 @@ export async function startNtsServer(
   const fresh = ring === null;
   ring ??= ServerKeyRing.fresh(random(SERVER_KEY_RANDOM_LENGTH), now(), rotate);
   const keyRing = ring;
-  const save = async () => {
+  const save = () => {
     if (dir === undefined) return;
     try {
-      await writeFileAtomic(serverKeysPath(dir), formatServerKeys(keyRing.all));
+      writeFileAtomic(serverKeysPath(dir), formatServerKeys(keyRing.all), 0o600);
     } catch (e) {
       log.warn(`Could not save NTS server keys : ${(e as Error).message}`);
     }
   };
-  if (fresh) await save();
+  if (fresh) save();
 
   const pairs = config.ntsServerCerts.slice(0, n).map((certFile, i) => ({
     certFile,
@@ -155,7 +155,7 @@ export async function startNtsServer(
       if (!keyRing.dueForRotation(t)) return;
       keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
       log.debug("Rotated NTS server key");
-      void save();
+      save();
     }, Math.min(60_000, rotate * 1000));
     Deno.unrefTimer(timer);
   }
@@ -168,7 +168,7 @@ export async function startNtsServer(
     async close() {
       if (timer !== null) clearInterval(timer);
       await keServer.close();
-      await save();
+      save();
     },
   };
 }

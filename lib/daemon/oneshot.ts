@@ -22,7 +22,7 @@ import type { Logger } from "./log.ts";
 import { Engine } from "./engine.ts";
 import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
-import { engineSpec, resolveSource } from "./source_spec.ts";
+import { engineSpec, resolveSource, selectOptions } from "./source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
 
@@ -43,14 +43,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
       },
     },
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
-    select: {
-      minSources: config.minSources,
-      maxDistance: config.maxDistance,
-      maxJitter: config.maxJitter,
-      combineLimit: config.combineLimit,
-      reselectDist: config.reselectDist,
-      stratumWeight: config.stratumWeight,
-    },
+    select: selectOptions(config),
     maxClockError: config.maxClockError,
   });
   const lost = new Set<number>();

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Config, SourceConfig } from "../conf/config.ts";
-import type { EngineSourceSpec } from "./engine.ts";
+import type { EngineOptions, EngineSourceSpec } from "./engine.ts";
 import type { NtpSourceOptions } from "../ntp/source.ts";
 
 /** The engine's description of one configured source at one address. */
@@ -69,4 +69,17 @@ export async function resolveSource(
   const fam = family !== "any" ? family : sc.ipv4 ? "ipv4" : sc.ipv6 ? "ipv6" : undefined;
   const all = await resolve(sc.name, fam);
   return sc.kind === "pool" ? all.slice(0, sc.maxsources) : all.slice(0, 1);
+}
+
+/** The engine's selection settings from chrony.conf's global directives. */
+export function selectOptions(config: Config): NonNullable<EngineOptions["select"]> {
+  return {
+    minSources: config.minSources,
+    maxDistance: config.maxDistance,
+    maxJitter: config.maxJitter,
+    combineLimit: config.combineLimit,
+    reselectDist: config.reselectDist,
+    stratumWeight: config.stratumWeight,
+    orphanStratum: config.local?.orphan ? config.local.stratum : null,
+  };
 }

@@ -25,7 +25,8 @@ import { SimClock } from "../clock/sim_clock.ts";
 import { Engine, type EngineAction } from "../daemon/engine.ts";
 import { addSeconds, diffSeconds, NS_PER_SEC, type Timestamp } from "../time/timestamp.ts";
 import { EventQueue } from "./event_queue.ts";
-import { ReferenceDiscipline } from "./reference_discipline.ts";
+import { ReferenceDiscipline } from "../daemon/discipline.ts";
+import { Reference } from "../clock/reference.ts";
 import type { Scenario } from "./scenario.ts";
 import { SimLink } from "./sim_link.ts";
 import { SimServer, utcShift } from "./sim_server.ts";
@@ -121,7 +122,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     wander: scenario.client.wander,
     seed,
   });
-  const discipline = new ReferenceDiscipline(clock, { makestep: scenario.client.makestep });
+  const discipline = new ReferenceDiscipline(
+    new Reference(clock, { makestep: scenario.client.makestep }),
+  );
   const bytesRng = new Prng(seed ^ 0x5eed_0001);
   const engine = new Engine({
     clock,
