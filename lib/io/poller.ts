@@ -131,11 +131,13 @@ export class Poller {
           const e = this.#entries.get(fd);
           if (!e) continue; // unregistered while polling
           try {
-            if (revents & L.POLLIN) e.onReadable();
+            // Errors first: a request's TX timestamp (error queue) must be known
+            // before its reply (POLLIN) is turned into a measurement.
             if (revents & (L.POLLERR | L.POLLHUP | L.POLLNVAL)) {
               if (e.onError) e.onError(revents);
               else if (!(revents & L.POLLIN)) e.onReadable();
             }
+            if (revents & L.POLLIN) e.onReadable();
           } catch (err) {
             this.onCallbackError(err);
           }
