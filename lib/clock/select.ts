@@ -296,9 +296,17 @@ export function selectSources(
     if (state === null) usable.push(i);
   }
 
-  const fail = (reason: string, selectedState: SelectState | null): SelectResult => {
+  // Sources that answer but are still collecting their first samples.
+  const warmingUp =
+    statuses.filter((st, i) => st.state === "bad-stats" && candidates[i]!.reachable).length;
+  const fail = (
+    reason: string,
+    selectedState: SelectState | null,
+    quiet = false,
+  ): SelectResult => {
     if (selectedState !== null) { for (const i of usable) statuses[i] = status(selectedState); }
-    const events: SelectEvent[] = previous.noSyncReason === reason ? [] : [{
+    // Waiting for sources still warming up is not worth a log line.
+    const events: SelectEvent[] = quiet || previous.noSyncReason === reason ? [] : [{
       kind: "no-sync",
       reason,
       message: `Can't synchronise: ${reason}`,
@@ -308,7 +316,7 @@ export function selectSources(
       selected: null,
       update: null,
       events,
-      memory: { selected: null, noSyncReason: reason },
+      memory: { selected: null, noSyncReason: quiet ? previous.noSyncReason : reason },
     };
   };
 
@@ -322,14 +330,15 @@ export function selectSources(
     trusted: candidates[i]!.options.trust === true,
   })));
   const anyTrusted = usable.some((i) => candidates[i]!.options.trust === true);
-  // Sources that answer but are still collecting their first samples count
-  // towards the majority: otherwise the first sources to become selectable
-  // (possibly the falsetickers) could outvote the rest at start-up.
-  const warmingUp =
-    statuses.filter((st, i) => st.state === "bad-stats" && candidates[i]!.reachable).length;
+  // Sources still warming up count towards the majority: otherwise the first
+  // sources to become selectable (possibly the falsetickers) could outvote
+  // the rest at start-up.
   const majorityOf = usable.length + warmingUp;
   if (region === null || (region.trustDepth === 0 && 2 * region.depth <= majorityOf)) {
-    return fail(NO_SYNC.noMajority, "falseticker");
+    const onlyWaiting = region !== null && 2 * region.depth > usable.length;
+    return onlyWaiting
+      ? fail(NO_SYNC.noMajority, "waits-sources", true)
+      : fail(NO_SYNC.noMajority, "falseticker");
   }
   const agreeing: number[] = [];
   for (const i of usable) {

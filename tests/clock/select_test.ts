@@ -385,3 +385,17 @@ Deno.test("orphan: reference IDs compare unsigned; unknown own ID never uses orp
   // Not in orphan mode: stratum 10 peers are ordinary sources.
   assert.equal(selectSources([orphanPeer(0x7f00000d, 10)], {}, NOW).selected, 0);
 });
+
+Deno.test("a majority held back only by sources still warming up waits quietly", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("b", data(0, 0.01, { enoughSamples: false })),
+    ],
+    {},
+    NOW,
+  );
+  assert.equal(r.update, null);
+  assert.equal(letters(r), "WM");
+  assert.deepEqual(r.events, []);
+});
