@@ -121,8 +121,10 @@ export interface RequestContext {
   address?: CmdAddress;
   /** `cmdallow`/`cmddeny`: false drops the request silently, like chronyd. */
   cmdAllowed?: (address: CmdAddress) => boolean;
-  /** `cmdratelimit`: true drops this request silently. */
+  /** `cmdratelimit`: true drops this request silently (asked for network requests from other hosts). */
   rateLimited?: (address: CmdAddress) => boolean;
+  /** Counts a request that is not rate limited (Unix socket, localhost): "Command packets received". */
+  counted?: (address: CmdAddress | undefined) => void;
 }
 
 /** chronyd cmdmon.c: commands open to network clients (PERMIT_OPEN); the rest need the Unix socket. */
@@ -270,6 +272,8 @@ export function handleRequest(
   if (!local && ctx.address) {
     if (ctx.cmdAllowed && !ctx.cmdAllowed(ctx.address)) return null;
     if (ctx.rateLimited?.(ctx.address)) return null;
+  } else {
+    ctx.counted?.(ctx.fromUnixSocket ? undefined : ctx.address);
   }
   const reply = (o: Outcome): Uint8Array | null => {
     const out = encodeReply(o.reply, {

@@ -109,7 +109,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   cmdallow: I,
   cmddeny: I,
   cmdport: I,
-  cmdratelimit: N,
+  cmdratelimit: I,
   opencommands: N,
   // RTC
   hwclockfile: N,

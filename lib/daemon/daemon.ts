@@ -37,7 +37,9 @@ import { leapAtEndOfDay, parseTzifLeaps } from "../clock/leap.ts";
 import type { LeapAction } from "../clock/clock.ts";
 import { formatDriftfile, parseDriftfile } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
-import { ClientLog, type RateLimit } from "../ntp/clientlog.ts";
+import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
+import { parseAddress } from "../../ffi/libc.ts";
+import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
@@ -367,6 +369,12 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       ].filter((a) => o.family === "any" || (o.family === "ipv4") === !a.includes(":")),
       cmdAllowed: (a) =>
         a.family === "inet4" || a.family === "inet6" ? cmdAccess.isAllowed(a.address) : false,
+      // Client log: every command request counted; `cmdratelimit` drops network ones.
+      rateLimited: (a) => cmdLogged(clientLog, a) !== RATE_RESPOND,
+      counted: (a) => {
+        if (a === undefined) clientLog.countCommand();
+        else cmdLogged(clientLog, a);
+      },
       log: (m) => log.warn(m),
     });
   } catch (e) {
@@ -457,6 +465,14 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
     log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);
     return null;
   }
+}
+
+/** Logs a command request from `a` in the client log; returns its rate-limit decision. */
+function cmdLogged(clientLog: ClientLog, a: CmdAddress): number {
+  if (a.family !== "inet4" && a.family !== "inet6") return RATE_RESPOND;
+  const bytes = parseAddress(a.address, a.family === "inet4" ? "ipv4" : "ipv6");
+  if (bytes === null) return RATE_RESPOND;
+  return clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9);
 }
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {

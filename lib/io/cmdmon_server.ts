@@ -31,6 +31,8 @@ export interface CmdmonServerOptions {
   addresses?: string[];
   cmdAllowed?: (address: CmdAddress) => boolean;
   rateLimited?: (address: CmdAddress) => boolean;
+  /** Counts requests from the Unix socket and localhost. */
+  counted?: (address: CmdAddress | undefined) => void;
   /** Called with problems worth a log line (wrong permissions, bind failures). */
   log?: (message: string) => void;
 }
@@ -71,6 +73,7 @@ async function serve(
         ...(address ? { address } : {}),
         ...(opts.cmdAllowed ? { cmdAllowed: opts.cmdAllowed } : {}),
         ...(opts.rateLimited ? { rateLimited: opts.rateLimited } : {}),
+        ...(opts.counted ? { counted: opts.counted } : {}),
       };
       const reply = handleRequest(msg, ctx, backend);
       if (reply) await sock.send(reply, addr).catch(() => {});

@@ -430,6 +430,11 @@ export class ClientLog {
     return this.#access(SERVICE_NTSKE, bytes, offset, family, now);
   }
 
+  /** Counts a command request that is not logged per client (Unix socket): "Command packets received". */
+  countCommand(): void {
+    this.#hits[SERVICE_CMD]!++;
+  }
+
   /** Counts an authenticated NTP request ("Authenticated NTP packets"). */
   countAuthenticated(): void {
     this.#authHits++;
