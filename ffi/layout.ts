@@ -329,3 +329,54 @@ export function errnoName(n: number): ErrnoCode | `E${number}` {
 export const SO_TIMESTAMPING = L.SO_TIMESTAMPING;
 /** asm-generic/socket.h */
 export const SOL_SOCKET = L.SOL_SOCKET;
+
+// --- reference clocks (lib/refclock, lib/io/refclock_*.ts)
+
+/**
+ * gpsd's / ntpd's `struct shmTime` (the NTP shared-memory refclock
+ * segment, documented in gpsd's ntpshm pages), LP64: `time_t` fields are
+ * 8 bytes, the rest `int`/`unsigned`, then `int dummy[8]`; 96 bytes.
+ */
+export const SHM_TIME = {
+  size: 96,
+  mode: 0,
+  count: 4,
+  clockTimeStampSec: 8,
+  clockTimeStampUSec: 16,
+  receiveTimeStampSec: 24,
+  receiveTimeStampUSec: 32,
+  leap: 36,
+  precision: 40,
+  nsamples: 44,
+  valid: 48,
+  clockTimeStampNSec: 52,
+  receiveTimeStampNSec: 56,
+  dummy: 60,
+} as const;
+
+/**
+ * The SOCK refclock's datagram (chrony's refclock_sock protocol, spoken by
+ * gpsd): `struct timeval tv; double offset; int pulse; int leap; int _pad;
+ * int magic;`, LP64, 40 bytes.
+ */
+export const SOCK_SAMPLE = {
+  size: 40,
+  tvSec: 0,
+  tvUsec: 8,
+  offset: 16,
+  pulse: 24,
+  leap: 28,
+  pad: 32,
+  magic: 36,
+} as const;
+
+/** `magic` of a SOCK sample: "SOCK" in ASCII. */
+export const SOCK_MAGIC = 0x534f434b;
+
+/** sys/ipc.h and sys/shm.h numbers (generic Linux, both architectures). */
+export const IPC = {
+  IPC_PRIVATE: 0,
+  IPC_CREAT: 0o1000,
+  IPC_EXCL: 0o2000,
+  IPC_RMID: 0,
+} as const;

@@ -3,7 +3,8 @@
  * clock_adjtime), UDP sockets (socket, bind, setsockopt, getsockname,
  * recvmsg/recvmmsg, sendmsg/sendmmsg), eventfd, poll (also as a
  * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
- * address conversion. Failing calls throw {@link ErrnoError} with the errno's
+ * address conversion, System V shared memory (shmget/shmat/shmdt/shmctl for
+ * the SHM refclock). Failing calls throw {@link ErrnoError} with the errno's
  * name. Struct layouts come from `ffi/layout.ts`; message arenas for batched
  * socket IO are in `ffi/msg_arena.ts`.
  *
@@ -21,6 +22,7 @@ import {
   EAI,
   type ErrnoCode,
   errnoName,
+  IPC,
   L,
   SOCKADDR_IN,
   SOCKADDR_IN6,
@@ -61,6 +63,10 @@ const SYMBOLS = {
   inet_pton: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   inet_ntop: { parameters: ["i32", "buffer", "buffer", "u32"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
+  shmget: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  shmat: { parameters: ["i32", "pointer", "i32"], result: "pointer" },
+  shmdt: { parameters: ["pointer"], result: "i32" },
+  shmctl: { parameters: ["i32", "i32", "pointer"], result: "i32" },
 } as const;
 
 const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
@@ -415,4 +421,51 @@ export async function getaddrinfo(host: string, family?: Family): Promise<SockAd
     if (head !== null) lib.freeaddrinfo(head);
   }
   return out;
+}
+
+// --- System V shared memory (the SHM refclock driver)
+
+/** An attached System V shared-memory segment. */
+export interface ShmSegment {
+  /** Segment id (shmget). */
+  readonly id: number;
+  /** The segment's bytes, read and written in place. */
+  readonly view: DataView;
+  /** Detaches (shmdt); the view must not be used afterwards. */
+  detach(): void;
+}
+
+/**
+ * shmget(2) for `key` (IPC.IPC_PRIVATE for a new private segment) of `size`
+ * bytes with `flags` (IPC.IPC_CREAT | mode bits); returns the id.
+ */
+export function shmget(key: number, size: number, flags: number): number {
+  const id = lib.shmget(key | 0, BigInt(size), flags);
+  if (id < 0) throw new ErrnoError("shmget", errno());
+  return id;
+}
+
+/** shmat(2): attaches segment `id` (read-write) and returns a view of its `size` bytes. */
+export function shmat(id: number, size: number): ShmSegment {
+  const p = lib.shmat(id, null, 0);
+  // shmat returns (void *) -1 on failure.
+  if (p === null || Deno.UnsafePointer.value(p) === 0xffffffffffffffffn) {
+    throw new ErrnoError("shmat", errno());
+  }
+  const view = new DataView(Deno.UnsafePointerView.getArrayBuffer(p, size));
+  let attached = true;
+  return {
+    id,
+    view,
+    detach() {
+      if (!attached) return;
+      attached = false;
+      if (lib.shmdt(p) !== 0) throw new ErrnoError("shmdt", errno());
+    },
+  };
+}
+
+/** shmctl(id, IPC_RMID): marks the segment for removal (gone after the last detach). */
+export function shmRemove(id: number): void {
+  if (lib.shmctl(id, IPC.IPC_RMID, null) !== 0) throw new ErrnoError("shmctl", errno());
 }

@@ -7,13 +7,16 @@ import {
   IN6_PKTINFO,
   IN_PKTINFO,
   IOVEC,
+  IPC,
   L,
   MMSGHDR,
   MSGHDR,
   POLLFD,
   SCM_TIMESTAMPING_LAYOUT,
+  SHM_TIME,
   SO_EE_ORIGIN_TIMESTAMPING,
   SOCK_EXTENDED_ERR,
+  SOCK_SAMPLE,
   SOCKADDR_IN,
   SOCKADDR_IN6,
   SOF_TIMESTAMPING_OPT_CMSG,
@@ -115,6 +118,20 @@ function expectations(): [string, string, number][] {
   off("addrinfo", "ai_canonname", ADDRINFO.canonname);
   off("addrinfo", "ai_next", ADDRINFO.next);
 
+  // The refclock structs are public protocols without a system header: the
+  // probe declares them from their documented field lists (REFCLOCK_STRUCTS).
+  size("shmTime", SHM_TIME.size);
+  for (const [f, v] of Object.entries(SHM_TIME)) if (f !== "size") off("shmTime", f, v);
+  size("sock_sample", SOCK_SAMPLE.size);
+  off("sock_sample", "tv.tv_sec", SOCK_SAMPLE.tvSec);
+  off("sock_sample", "tv.tv_usec", SOCK_SAMPLE.tvUsec);
+  off("sock_sample", "offset", SOCK_SAMPLE.offset);
+  off("sock_sample", "pulse", SOCK_SAMPLE.pulse);
+  off("sock_sample", "leap", SOCK_SAMPLE.leap);
+  off("sock_sample", "_pad", SOCK_SAMPLE.pad);
+  off("sock_sample", "magic", SOCK_SAMPLE.magic);
+  for (const [name, v] of Object.entries(IPC)) k(name, v);
+
   for (const [name, v] of Object.entries(L)) k(name, v);
   for (const [name, v] of Object.entries(ERRNO)) k(name, v);
   for (const [name, v] of Object.entries(EAI)) k(name, v);
@@ -135,6 +152,17 @@ function expectations(): [string, string, number][] {
   return rows;
 }
 
+/** The NTP SHM segment (gpsd's ntpshm documentation) and the SOCK refclock datagram. */
+const REFCLOCK_STRUCTS = `struct shmTime {
+  int mode; volatile int count;
+  time_t clockTimeStampSec; int clockTimeStampUSec;
+  time_t receiveTimeStampSec; int receiveTimeStampUSec;
+  int leap; int precision; int nsamples; volatile int valid;
+  unsigned clockTimeStampNSec; unsigned receiveTimeStampNSec;
+  int dummy[8];
+};
+struct sock_sample { struct timeval tv; double offset; int pulse; int leap; int _pad; int magic; };`;
+
 function probeSource(rows: [string, string, number][]): string {
   const lines = rows.map(([label, expr]) => `  printf("%s %ld\\n", "${label}", (long)(${expr}));`);
   return `#define _GNU_SOURCE
@@ -151,6 +179,10 @@ function probeSource(rows: [string, string, number][]): string {
 #include <netinet/in.h>
 #include <linux/net_tstamp.h>
 #include <linux/errqueue.h>
+#include <sys/time.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+${REFCLOCK_STRUCTS}
 int main(void) {
 ${lines.join("\n")}
   return 0;
