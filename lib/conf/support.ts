@@ -53,7 +53,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   ntstrustedcerts: I,
   nosystemcert: I,
   nocerttimecheck: I,
-  refresh: N,
+  refresh: I,
   // source selection
   authselectmode: N,
   combinelimit: I,

@@ -440,7 +440,7 @@ export class DaemonBackend implements CmdmonBackend {
         this.#reloadSources();
         return Status.SUCCESS;
       case "refresh":
-        // sources are resolved when added; names are resolved again when a source is lost
+        d.sources.refresh().catch((e) => d.log.warn(`Could not refresh sources : ${e}`));
         return Status.SUCCESS;
       case "dump":
         return this.#dump();

@@ -295,6 +295,12 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     run: (actions) => io.run(actions),
   });
   const addSource = (sc: SourceConfig): Promise<number> => sources.add(sc);
+  // `refresh`: names resolved again periodically (chrony.conf(5); 0 disables).
+  const resolveTimer = config.refresh > 0
+    ? setInterval(() => {
+      sources.refresh().catch((e) => log.warn(`Could not refresh sources : ${e}`));
+    }, Math.min(config.refresh, 2 ** 31 / 1000 - 1) * 1000)
+    : null;
   for (const sc of config.sources) {
     try {
       await addSource(sc);
@@ -347,6 +353,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift();
+      if (resolveTimer !== null) clearInterval(resolveTimer);
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();

@@ -92,6 +92,22 @@ export class SourceManager {
     await this.#fill(line);
   }
 
+  /**
+   * Resolves every name again (`chronyc refresh`, and every `refresh` seconds):
+   * a source whose name no longer points at its address moves to a new one.
+   */
+  async refresh(): Promise<void> {
+    for (const line of this.#lines) {
+      if (/^[0-9.]+$|:/.test(line.sc.name)) continue; // a numeric address never changes
+      const now = new Set(await this.#resolveAll(line.sc));
+      if (now.size === 0) continue;
+      for (const id of [...line.ids]) {
+        const s = this.#o.engine.sources[id];
+        if (s && !s.removed && !now.has(s.spec.address)) await this.lost(id, "refresh");
+      }
+    }
+  }
+
   /** The NTS state of a source (for `chronyc authdata`), if it uses NTS. */
   nts(id: number): NtsSource | undefined {
     return this.#nts.get(id);
