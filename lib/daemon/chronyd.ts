@@ -84,6 +84,11 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 0;
   }
 
+  if (o.mode === "daemon" && !o.foreground) {
+    // The detached child logs the start; the parent only waits for it.
+    const { detach } = await import("./daemon.ts");
+    return await detach(o, log, conf.config.pidFile);
+  }
   log.info(`chronyd version ${VERSION} (horae) starting (${featureList()})`);
   for (const w of conf.warnings ?? []) log.warn(`${w.file}:${w.line}: ${w.message}`);
   for (const u of unsupportedUses(conf)) log.warn(formatUnsupported(u));

@@ -567,7 +567,7 @@ function runningPid(path: string): number | null {
  * with the same arguments, waits until it has written its pidfile (or died),
  * then returns so the parent exits.
  */
-async function detach(o: ChronydOptions, log: Logger, pidFile: string): Promise<number> {
+export async function detach(o: ChronydOptions, log: Logger, pidFile: string): Promise<number> {
   const args = [...Deno.args];
   args.splice(args[0] === "chronyd" ? 1 : 0, 0, "-n");
   const child = new Deno.Command(Deno.execPath(), {

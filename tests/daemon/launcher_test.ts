@@ -60,3 +60,35 @@ Deno.test("bin/ works as a drop-in directory: chronyd and chronyc from PATH are 
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /^chronyc \(horae\) version /);
 });
+
+Deno.test("without -d or -n chronyd detaches: the parent exits 0, the daemon writes its pidfile", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.chmod(dir, 0o700);
+  let pid = 0;
+  try {
+    await Deno.writeTextFile(
+      `${dir}/c.conf`,
+      `port 0\ncmdport 0\nbindcmdaddress ${dir}/chronyd.sock\npidfile ${dir}/chronyd.pid\n`,
+    );
+    const r = await run(`${ROOT}/bin/chronyd`, ["-x", "-f", `${dir}/c.conf`, "-l", `${dir}/log`]);
+    assert.equal(r.code, 0, r.stderr);
+    pid = Number((await Deno.readTextFile(`${dir}/chronyd.pid`)).trim());
+    assert.ok(pid > 0);
+    assert.ok(Deno.statSync(`/proc/${pid}`).isDirectory, "daemon not running");
+    const log = await Deno.readTextFile(`${dir}/log`);
+    assert.equal(log.match(/starting/g)?.length, 1, log);
+  } finally {
+    if (pid > 0) {
+      Deno.kill(pid, "SIGTERM");
+      for (let i = 0; i < 100; i++) {
+        try {
+          Deno.statSync(`/proc/${pid}`);
+        } catch {
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
