@@ -27,6 +27,12 @@ import {
   type SourceAuth,
 } from "../ntp/source.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
+import {
+  type DriverSample,
+  RefclockSource,
+  type RefclockSourceOptions,
+  type SampleRejection,
+} from "../refclock/source.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 
 /** What the engine asks of the discipline (lib/clock Reference). */
@@ -63,6 +69,26 @@ export interface EngineSourceSpec {
 export interface EngineSourceAuth extends SourceAuth {
   /** Where requests go instead of the spec's address and the source's port, or null. */
   destination?(): { address: string; port: number } | null;
+}
+
+/** One reference clock to add (lib/refclock). */
+export interface EngineRefclockSpec {
+  /** Filter, offset, delay, poll... and the name (refid) shown in reports. */
+  options: RefclockSourceOptions;
+  /** Selection options (noselect, prefer, trust, require). */
+  select?: SourceSelectOptions;
+  /** minsamples / maxsamples for this refclock's statistics. */
+  minSamples?: number;
+  maxSamples?: number;
+}
+
+/** Per-refclock state kept by the engine. */
+export interface EngineRefclock {
+  readonly id: number;
+  readonly spec: EngineRefclockSpec;
+  readonly source: RefclockSource;
+  readonly stats: SourceStats;
+  status: SourceStatus | null;
 }
 
 /** An action for the IO layer. */
@@ -122,6 +148,8 @@ export class Engine {
   readonly #sampleObserver: EngineOptions["onSample"];
   readonly #selectionObserver: EngineOptions["onSelection"];
   readonly #sources: EngineSource[] = [];
+  readonly #refclocks: EngineRefclock[] = [];
+  #selectedRefclock: number | null = null;
   #memory: SelectionMemory | undefined;
   #selected: number | null = null;
   #lastUpdate: ReferenceUpdate | null = null;
@@ -145,9 +173,51 @@ export class Engine {
     return this.#sources;
   }
 
-  /** Index of the selected source, or null. */
+  /** Index of the selected source, or null (also null when a refclock is selected). */
   get selected(): number | null {
     return this.#selected;
+  }
+
+  /** The reference clocks, in the order added. */
+  get refclocks(): readonly EngineRefclock[] {
+    return this.#refclocks;
+  }
+
+  /** Index of the selected refclock, or null. */
+  get selectedRefclock(): number | null {
+    return this.#selectedRefclock;
+  }
+
+  /** Adds a reference clock; its poll timer starts at once if the engine is running. */
+  addRefclock(spec: EngineRefclockSpec): { id: number; actions: EngineAction[] } {
+    const id = this.#refclocks.length;
+    const source = new RefclockSource(spec.options);
+    const stats = new SourceStats({
+      name: spec.options.name,
+      ...(spec.minSamples !== undefined ? { minSamples: spec.minSamples } : {}),
+      ...(spec.maxSamples !== undefined ? { maxSamples: spec.maxSamples } : {}),
+      maxClockError: this.#maxClockError * 1e-6,
+    });
+    this.#refclocks.push({ id, spec, source, stats, status: null });
+    if (this.#started) source.start(this.#clock.now());
+    return { id, actions: this.#finish([]) };
+  }
+
+  /**
+   * A raw sample from refclock `id`'s driver (time already on the cooked
+   * local clock). Pulses are completed from the `lock` refclock's last
+   * sample, or from the local clock while a source is selected. Returns
+   * why it was refused, or null.
+   */
+  onRefclockSample(id: number, sample: DriverSample): SampleRejection | null {
+    const r = this.#refclocks[id];
+    if (!r) return null;
+    const lockName = r.spec.options.lock;
+    const lock = lockName === undefined
+      ? null
+      : this.#refclocks.find((o) => o.spec.options.name === lockName)?.source.lastSample ?? null;
+    const synchronised = this.#selected !== null || this.#selectedRefclock !== null;
+    return r.source.addSample(sample, { lock, synchronised });
   }
 
   /** The last estimate handed to the discipline, or null. */
@@ -196,6 +266,7 @@ export class Engine {
     const now = this.#clock.now();
     const out: EngineAction[] = [];
     for (const s of this.#sources) if (!s.removed) out.push(...this.#apply(s.id, s.ntp.start(now)));
+    for (const r of this.#refclocks) r.source.start(now);
     return this.#finish(out);
   }
 
@@ -207,6 +278,12 @@ export class Engine {
       if (s.removed) continue;
       const at = s.ntp.nextTimer;
       if (at !== null && at <= now) out.push(...this.#apply(s.id, s.ntp.onTimer(now)));
+    }
+    for (const r of this.#refclocks) {
+      const at = r.source.nextTimer;
+      if (at === null || at > now) continue;
+      const sample = r.source.onTimer(now);
+      if (sample !== null) out.push(...this.#onRefclockSample(r, sample));
     }
     return this.#finish(out);
   }
@@ -271,6 +348,10 @@ export class Engine {
       s.stats.reset();
       s.ntp.resetHistory();
     }
+    for (const r of this.#refclocks) {
+      r.stats.reset();
+      r.source.reset();
+    }
     return this.reselect();
   }
 
@@ -326,7 +407,7 @@ export class Engine {
     s.stats.accumulate(sample);
     this.#sampleObserver?.(s, sample, before);
     s.ntp.setDelayStatistics(s.stats.delayTestInputs());
-    const out = this.#reselect(this.#clock.now(), s.id);
+    const out = this.#reselect(this.#clock.now(), { refclock: false, id: s.id });
     out.push(
       ...this.#apply(
         s.id,
@@ -336,15 +417,20 @@ export class Engine {
     return out;
   }
 
+  #onRefclockSample(r: EngineRefclock, sample: Sample): EngineAction[] {
+    r.stats.accumulate(sample);
+    return this.#reselect(this.#clock.now(), { refclock: true, id: r.id });
+  }
+
   /**
    * Runs selection. The reference is updated only when `sampled` (the source
    * that just produced a sample) is the selected or a combined source, so
    * that a clock update always carries new information (as chronyd does).
    * Without `sampled` (a source lost or removed) only the statuses change.
    */
-  #reselect(now: Timestamp, sampled?: number): EngineAction[] {
+  #reselect(now: Timestamp, sampled?: { refclock: boolean; id: number }): EngineAction[] {
     const live = this.#sources.filter((s) => !s.removed);
-    const candidates: Candidate[] = live.map((s) => ({
+    const ntpCandidates: Candidate[] = live.map((s) => ({
       name: s.spec.name,
       refId: refIdFromAddress(s.spec.address),
       address: s.spec.address,
@@ -353,6 +439,14 @@ export class Engine {
       data: s.stats.getSelectionData(now),
       localRefId: this.#localRefId(s.spec.address),
     }));
+    const candidates = ntpCandidates.concat(this.#refclocks.map((r) => ({
+      name: r.spec.options.name,
+      refId: r.source.refId,
+      address: null,
+      reachable: r.source.reach.value !== 0,
+      options: r.spec.select ?? {},
+      data: r.stats.getSelectionData(now),
+    })));
     const result = selectSources(candidates, {
       ...this.#selectOptions,
       ...(this.#memory ? { previous: this.#memory } : {}),
@@ -368,7 +462,12 @@ export class Engine {
         lost.push({ kind: "source-lost", source: s.id, reason: "falseticker" });
       }
     });
-    this.#selected = result.selected === null ? null : live[result.selected]!.id;
+    this.#refclocks.forEach((r, i) => (r.status = result.statuses[live.length + i] ?? null));
+    const sel = result.selected;
+    this.#selected = sel === null || sel >= live.length ? null : live[sel]!.id;
+    this.#selectedRefclock = sel === null || sel < live.length
+      ? null
+      : this.#refclocks[sel - live.length]!.id;
     this.#selectionObserver?.(live, now);
     const out: EngineAction[] = result.events.map((e) => ({
       kind: "log" as const,
@@ -376,7 +475,11 @@ export class Engine {
       message: e.message,
     }));
     out.push(...lost);
-    const sampledState = sampled === undefined ? undefined : this.#sources[sampled]?.status?.state;
+    const sampledState = sampled === undefined
+      ? undefined
+      : sampled.refclock
+      ? this.#refclocks[sampled.id]?.status?.state
+      : this.#sources[sampled.id]?.status?.state;
     const fresh = sampledState === "selected" || sampledState === "combined";
     if (result.update && fresh) {
       this.#lastUpdate = result.update;
@@ -395,6 +498,10 @@ export class Engine {
       s.stats.correctForClockChange(change);
       if (change.isStep) s.ntp.resetHistory();
     }
+    for (const r of this.#refclocks) {
+      r.stats.correctForClockChange(change);
+      r.source.correctForClockChange(change);
+    }
   }
 
   #finish(actions: EngineAction[]): EngineAction[] {
@@ -402,6 +509,10 @@ export class Engine {
     for (const s of this.#sources) {
       if (s.removed) continue;
       const at = s.ntp.nextTimer;
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    for (const r of this.#refclocks) {
+      const at = r.source.nextTimer;
       if (at !== null && (next === null || at < next)) next = at;
     }
     actions.push({ kind: "timer", at: next });

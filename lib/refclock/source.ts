@@ -1,0 +1,245 @@
+/**
+ * One reference clock as a time source, sans IO: raw samples from its
+ * driver (see `driver.ts`) go through the `offset` correction, PPS
+ * completion and the median filter; every 2^poll seconds `onTimer` turns
+ * what was collected into one {@link Sample} for source statistics and
+ * selection, with the refclock options of chrony.conf(5):
+ *
+ * - `offset` is subtracted from each sample's offset (local − reference):
+ *   NMEA that arrives 0.5 s after the second is corrected by `offset 0.5`;
+ * - `delay` becomes the sample's peer delay (half of it in the error bound,
+ *   as chrony.conf(5) says), root delay and dispersion are 0;
+ * - `precision` is each raw sample's dispersion (default: the system clock's);
+ * - `stratum`, `maxdispersion` (filtered samples above it are dropped);
+ * - `pps` / pulse samples know only where the second is: with `lock REFID`
+ *   they are completed from that refclock's last sample no older than
+ *   `maxlockage` pulses, else from the local clock, only while it is
+ *   synchronised (`rate` pulses per second). A completion further than
+ *   0.4 pulse from a whole pulse is refused (our margin).
+ *
+ * The driver's own polling (`dpoll`) is the IO edge's business.
+ *
+ * @example
+ * ```ts
+ * import { RefclockSource } from "./source.ts";
+ * const rc = new RefclockSource({ name: "GPS", poll: 4, filter: 64, offset: 0, delay: 1e-9, precision: 1e-6 });
+ * rc.start(0n);
+ * rc.addSample({ time: 1_000_000_000n, offset: 2e-6, leap: 0, pulse: false });
+ * rc.nextTimer; // 16_000_000_000n: onTimer(now) then yields the filtered Sample (or null)
+ * ```
+ * @module
+ */
+import type { ClockChange } from "../clock/sourcestats.ts";
+import type { LeapIndicator, Sample } from "../clock/sample.ts";
+import { ReachRegister } from "../ntp/reach.ts";
+import { addSeconds, diffSeconds, type Timestamp } from "../time/timestamp.ts";
+import { MedianFilter } from "./median_filter.ts";
+
+/** A raw sample from a driver. */
+export interface DriverSample {
+  /** Local (cooked) time of the measurement. */
+  time: Timestamp;
+  /**
+   * Local clock minus the reference's, seconds, before the `offset` option.
+   * For a pulse only the fraction of a pulse period is meaningful.
+   */
+  offset: number;
+  /** Leap indicator announced by the driver (3: the reference is not synchronised). */
+  leap: LeapIndicator;
+  /** True when the sample marks a pulse (PPS) without the whole seconds. */
+  pulse: boolean;
+}
+
+/** Options of one refclock (the subset of `RefclockConfig` the core uses). */
+export interface RefclockSourceOptions {
+  /** Reference ID text (up to 4 ASCII characters), shown by chronyc. */
+  name: string;
+  /** log2 seconds between filtered samples. */
+  poll: number;
+  /** Median filter length, samples. */
+  filter: number;
+  /** Seconds subtracted from every sample's offset. */
+  offset: number;
+  /** Seconds, the source's delay. */
+  delay: number;
+  /** Seconds, dispersion of each raw sample. */
+  precision: number;
+  /** Stratum of the refclock (0 by default). */
+  stratum?: number;
+  /** Seconds; filtered samples with more dispersion are dropped. Absent: no limit. */
+  maxDispersion?: number;
+  /** Treat every sample as a pulse. */
+  pps?: boolean;
+  /** Pulses per second (PPS completion). */
+  rate?: number;
+  /** Name of the refclock pulses are completed from. */
+  lock?: string;
+  /** Pulses a lock sample may be old. */
+  maxLockAge?: number;
+}
+
+/** Why a raw sample was refused (also the log text). */
+export type SampleRejection =
+  | "no lock sample"
+  | "lock sample too far from a pulse"
+  | "not synchronised"
+  | "reference unsynchronised";
+
+/** The last accepted complete sample (for refclocks locked to this one). */
+export interface LockSample {
+  time: Timestamp;
+  /** Local minus reference after the `offset` option, seconds. */
+  offset: number;
+}
+
+/** Tolerance of PPS completion, in pulse periods (our choice). */
+export const PULSE_COMPLETION_TOLERANCE = 0.4;
+
+/** Reference ID of a refclock name: up to four ASCII bytes, big-endian, zero padded. */
+export function refclockRefId(name: string): number {
+  let id = 0;
+  for (let i = 0; i < 4; i++) id = id * 256 + (i < name.length ? name.charCodeAt(i) & 0xff : 0);
+  return id >>> 0;
+}
+
+/**
+ * Default refid of the `index`-th refclock (0-based, counting every
+ * refclock): the first three letters of the driver and the index
+ * (chrony.conf(5) `refid`).
+ */
+export function defaultRefclockName(driver: string, index: number): string {
+  return `${driver.slice(0, 3)}${index}`.slice(0, 4);
+}
+
+/** See the module doc. */
+export class RefclockSource {
+  readonly options: Readonly<RefclockSourceOptions>;
+  readonly refId: number;
+  readonly reach = new ReachRegister();
+  readonly #filter: MedianFilter;
+  #nextTimer: Timestamp | null = null;
+  #leap: LeapIndicator = 0;
+  #last: LockSample | null = null;
+  /** Raw samples accepted / refused since start (chronyc-style counters). */
+  accepted = 0;
+  rejected = 0;
+
+  constructor(options: RefclockSourceOptions) {
+    this.options = options;
+    this.refId = refclockRefId(options.name);
+    this.#filter = new MedianFilter(options.filter);
+  }
+
+  /** Poll interval, log2 seconds. */
+  get poll(): number {
+    return this.options.poll;
+  }
+
+  /** When `onTimer` is due (cooked local time), or null before start. */
+  get nextTimer(): Timestamp | null {
+    return this.#nextTimer;
+  }
+
+  /** The last complete sample accepted (what a locked PPS refclock pairs with). */
+  get lastSample(): LockSample | null {
+    return this.#last;
+  }
+
+  /** Samples waiting for the next poll. */
+  get pending(): number {
+    return this.#filter.size;
+  }
+
+  /** Starts the poll timer at `now`. */
+  start(now: Timestamp): void {
+    this.#nextTimer = addSeconds(now, 2 ** this.options.poll);
+  }
+
+  /**
+   * Takes one raw sample. `lock` is the last sample of the `lock` refclock
+   * (null if none); `synchronised` says whether the local clock may
+   * complete unlocked pulses. Returns null when accepted.
+   */
+  addSample(
+    s: DriverSample,
+    ctx: { lock?: LockSample | null; synchronised?: boolean } = {},
+  ): SampleRejection | null {
+    let offset = s.offset - this.options.offset;
+    const rate = this.options.rate ?? 1;
+    if (s.pulse || this.options.pps) {
+      if (this.options.lock !== undefined) {
+        const l = ctx.lock ?? null;
+        const maxAge = (this.options.maxLockAge ?? 2) / rate;
+        if (l === null || Math.abs(diffSeconds(s.time, l.time)) > maxAge) {
+          return this.#reject("no lock sample");
+        }
+        const pulses = (l.offset - offset) * rate;
+        const whole = Math.round(pulses);
+        if (Math.abs(pulses - whole) > PULSE_COMPLETION_TOLERANCE) {
+          return this.#reject("lock sample too far from a pulse");
+        }
+        offset += whole / rate;
+      } else {
+        if (!ctx.synchronised) return this.#reject("not synchronised");
+        offset -= Math.round(offset * rate) / rate;
+      }
+    } else if (s.leap === 3) {
+      return this.#reject("reference unsynchronised");
+    }
+    if (!s.pulse) this.#leap = s.leap;
+    this.#last = { time: s.time, offset };
+    this.#filter.add({ time: s.time, offset, dispersion: this.options.precision });
+    this.accepted++;
+    return null;
+  }
+
+  /**
+   * The poll is due: the filtered sample of the interval, or null (too few
+   * samples, or above `maxdispersion`). Updates the reach register.
+   */
+  onTimer(now: Timestamp): Sample | null {
+    const step = 2 ** this.options.poll;
+    let next = this.#nextTimer ?? now;
+    while (next <= now) next = addSeconds(next, step);
+    this.#nextTimer = next;
+    this.reach.polled();
+    const out = this.#filter.output();
+    if (out === null) return null;
+    const max = this.options.maxDispersion;
+    if (max !== undefined && out.dispersion > max) return null;
+    this.reach.received();
+    return {
+      time: out.time,
+      offset: out.offset,
+      peerDelay: this.options.delay,
+      peerDispersion: out.dispersion,
+      rootDelay: 0,
+      rootDispersion: 0,
+      stratum: this.options.stratum ?? 0,
+      leap: this.#leap,
+    };
+  }
+
+  /** Moves the pending samples after a clock change. */
+  correctForClockChange(change: ClockChange): void {
+    this.#filter.correctForClockChange(change);
+    if (this.#last) {
+      const delta = change.doffset + change.dfreq * diffSeconds(this.#last.time, change.time);
+      this.#last = {
+        time: addSeconds(this.#last.time, delta),
+        offset: this.#last.offset + delta,
+      };
+    }
+  }
+
+  /** Forgets pending samples (`reset sources`, a clock step). */
+  reset(): void {
+    this.#filter.clear();
+    this.#last = null;
+  }
+
+  #reject(why: SampleRejection): SampleRejection {
+    this.rejected++;
+    return why;
+  }
+}
