@@ -5,10 +5,14 @@
  * in the same run on loopback with the same client, each for a bounded time.
  *
  * How: NTS-KE: `CONCURRENCY` loops of horae's `ntsKeExchange()` (one shared
- * TLS client context) for `SECONDS`; NTP: one NTS-KE, then one UDP socket
- * keeps `WINDOW` NTS requests in flight (the same signed request resent; the
- * servers keep no replay state) for `SECONDS`, counting replies. The client
- * runs in this process, so both figures are bounded by it equally.
+ * TLS client context) for `SECONDS`; the client runs in this process, so the
+ * figure is bounded by it equally for both servers. NTP: one NTS-KE per
+ * server, `REQUESTS` signed requests prepared from its cookies (one reply
+ * verified with horae's client code), then `bench/ntsload.c` (compiled with
+ * gcc into a private temp dir) keeps `WINDOW` of them in flight for
+ * `SECONDS` (the servers keep no replay state), `ROUNDS` times alternating;
+ * the best run of each counts. The loader does a few hundred thousand
+ * requests/s, so it is not the bottleneck.
  *
  * Usage: `./denow run -A bench/nts.ts [--seconds S]`
  *
@@ -21,14 +25,20 @@
 import { TlsContext } from "../ffi/libssl.ts";
 import { ntsKeExchange } from "../lib/io/nts_ke_client.ts";
 import { NTS_KE_ALPN } from "../lib/nts/ke_records.ts";
-import { buildNtsRequest } from "../lib/nts/ntp_auth.ts";
+import { buildNtsRequest, verifyNtsReply } from "../lib/nts/ntp_auth.ts";
 import { AES_SIV_CMAC_256 } from "../lib/nts/siv.ts";
 import { freePort, startChronyd } from "../tests/interop/harness.ts";
 import { makeCert, startHoraeNts } from "../tests/interop/nts_server_test.ts";
 
 const SECONDS = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "3");
 const CONCURRENCY = 8;
-const WINDOW = 32;
+/** NTS requests in flight (NTP figure). */
+const WINDOW = 64;
+/** Distinct prepared requests (one per cookie of the NTS-KE). */
+const REQUESTS = 8;
+/** Loader runs per server, alternating; the best counts. */
+const ROUNDS = 2;
+const ROOT = new URL("..", import.meta.url).pathname;
 
 async function keRate(port: number, ca: string): Promise<number> {
   const ctx = TlsContext.client({ alpn: [NTS_KE_ALPN], caFiles: [ca], systemCerts: false });
@@ -49,7 +59,8 @@ async function keRate(port: number, ca: string): Promise<number> {
   return done / SECONDS;
 }
 
-async function ntpRate(ntpPort: number, ntsPort: number, ca: string): Promise<number> {
+/** NTS-KE with the server, then `REQUESTS` signed requests (one per cookie) in a file. */
+async function prepareRequests(ntpPort: number, ntsPort: number, ca: string, file: string) {
   const ke = await ntsKeExchange({
     host: "localhost",
     address: "127.0.0.1",
@@ -57,43 +68,78 @@ async function ntpRate(ntpPort: number, ntsPort: number, ca: string): Promise<nu
     caFiles: [ca],
     systemCerts: false,
   });
-  const header = new Uint8Array(48);
-  header[0] = 0x23; // v4, client. RFC 5905 §7.3
-  crypto.getRandomValues(header.subarray(40));
-  const req = buildNtsRequest(header, {
-    uniqueId: crypto.getRandomValues(new Uint8Array(32)),
-    cookie: ke.cookies[0]!,
-    placeholders: 0,
-    aead: AES_SIV_CMAC_256,
-    c2s: ke.c2sKey,
-    nonce: crypto.getRandomValues(new Uint8Array(16)),
-  });
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const to = { transport: "udp" as const, hostname: "127.0.0.1", port: ntpPort };
-  let replies = 0, counting = false;
-  const end = performance.now() + SECONDS * 1000;
-  const receiver = (async () => {
-    for (;;) {
-      try {
-        const [b] = await sock.receive();
-        if (b.length > 48 && counting) replies++;
-        if (performance.now() < end) await sock.send(req, to);
-      } catch {
-        return;
-      }
-    }
-  })();
-  counting = true;
-  for (let i = 0; i < WINDOW; i++) await sock.send(req, to);
-  // Top the window up now and then (losses on loopback under load).
-  while (performance.now() < end) {
-    await new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 4; i++) await sock.send(req, to);
+  const parts: Uint8Array[] = [];
+  let sample: { req: Uint8Array; uniqueId: Uint8Array } | null = null;
+  for (const cookie of ke.cookies.slice(0, REQUESTS)) {
+    const header = new Uint8Array(48);
+    header[0] = 0x23; // v4, client. RFC 5905 §7.3
+    crypto.getRandomValues(header.subarray(40));
+    const uniqueId = crypto.getRandomValues(new Uint8Array(32));
+    const req = buildNtsRequest(header, {
+      uniqueId,
+      cookie,
+      placeholders: 0,
+      aead: AES_SIV_CMAC_256,
+      c2s: ke.c2sKey,
+      nonce: crypto.getRandomValues(new Uint8Array(16)),
+    });
+    sample ??= { req, uniqueId };
+    parts.push(new Uint8Array([req.length >> 8, req.length & 0xff]), req);
   }
-  counting = false;
-  sock.close();
-  await receiver;
-  return replies / SECONDS;
+  await Deno.writeFile(file, concat(parts));
+  // One verified round trip first: the loader only looks at the header.
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    await sock.send(sample!.req, { transport: "udp", hostname: "127.0.0.1", port: ntpPort });
+    const timer = setTimeout(() => sock.close(), 2000);
+    const [reply] = await sock.receive();
+    clearTimeout(timer);
+    const r = verifyNtsReply(reply, {
+      uniqueId: sample!.uniqueId,
+      aead: AES_SIV_CMAC_256,
+      s2c: ke.s2cKey,
+    });
+    if (r.kind !== "ok" || r.cookies.length !== 1) throw new Error("unexpected NTS reply");
+  } finally {
+    try {
+      sock.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+  if (!o.success) throw new Error(`${cmd} failed: ${out}`);
+  return out;
+}
+
+/** NTS NTP replies/s from the compiled loader (closed loop, `WINDOW` in flight). */
+async function ntpRate(loader: string, ntpPort: number, file: string): Promise<number> {
+  const out = await run(loader, [
+    "-p",
+    String(ntpPort),
+    "-f",
+    file,
+    "-d",
+    String(SECONDS),
+    "-w",
+    String(WINDOW),
+  ]);
+  const m = out.match(/replies\/s=(\d+) naks=(\d+) short=(\d+)/);
+  if (!m) throw new Error(`ntsload: ${out}`);
+  if (m[2] !== "0" || m[3] !== "0") console.error(`  (${m[2]} NAKs, ${m[3]} short replies)`);
+  return Number(m[1]);
 }
 
 const dir = await Deno.makeTempDir({ prefix: "horae-bench-nts-" });
@@ -102,15 +148,26 @@ const horae = await startHoraeNts(cert, key);
 const ntsPort = freePort();
 const chrony = await startChronyd({ port: freePort(), ntsKePort: ntsPort });
 try {
-  console.log(`NTS benchmark on loopback, ${SECONDS} s per figure, client: horae in-process`);
+  console.log(
+    `NTS benchmark on loopback, ${SECONDS} s per figure; NTS-KE client: horae in-process; ` +
+      `NTP load: bench/ntsload.c`,
+  );
   const keH = await keRate(horae.nts, cert);
   const keC = await keRate(ntsPort, chrony.cert!);
   console.log(
     `NTS-KE handshakes/s: horae ${keH.toFixed(0)}  chronyd ${keC.toFixed(0)}  ` +
       `ratio ${(keH / keC).toFixed(2)}`,
   );
-  const ntpH = await ntpRate(horae.ntp, horae.nts, cert);
-  const ntpC = await ntpRate(chrony.port, ntsPort, chrony.cert!);
+  const loader = `${dir}/ntsload`;
+  await run("gcc", ["-O2", "-Wall", "-o", loader, `${ROOT}bench/ntsload.c`]);
+  await prepareRequests(horae.ntp, horae.nts, cert, `${dir}/horae.req`);
+  await prepareRequests(chrony.port, ntsPort, chrony.cert!, `${dir}/chronyd.req`);
+  // Alternate and keep the best of each to even out noise.
+  let ntpH = 0, ntpC = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    ntpC = Math.max(ntpC, await ntpRate(loader, chrony.port, `${dir}/chronyd.req`));
+    ntpH = Math.max(ntpH, await ntpRate(loader, horae.ntp, `${dir}/horae.req`));
+  }
   console.log(
     `NTS NTP replies/s:   horae ${ntpH.toFixed(0)}  chronyd ${ntpC.toFixed(0)}  ` +
       `ratio ${(ntpH / ntpC).toFixed(2)}`,

@@ -2,8 +2,8 @@
  * OpenSSL 3 (libssl.so.3, libcrypto.so.3) for NTS: TLS 1.3 client and server
  * sessions over memory BIOs (the caller pumps bytes between a socket and the
  * session, see `lib/io/tls_stream.ts`), ALPN, host name checks, the RFC 5705
- * keying-material exporter, and AES-128-SIV (RFC 5297) through EVP with a
- * per-key template context copied for every message.
+ * keying-material exporter, and AES-SIV-CMAC-256 (RFC 5297) built on
+ * OpenSSL's AES-128 (CBC for CMAC, ECB for CTR).
  *
  * The libraries are opened lazily on first use: importing this module never
  * fails. When they cannot be loaded, every entry point throws
@@ -70,7 +70,6 @@ const SSL_ERROR_ZERO_RETURN = 6;
 const X509_V_FLAG_NO_CHECK_TIME = 0x200000n;
 const X509_V_ERR_HOSTNAME_MISMATCH = 62;
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
-const EVP_CTRL_AEAD_SET_TAG = 0x11;
 
 const SSL_SYMBOLS = {
   TLS_client_method: { parameters: [], result: "pointer" },
@@ -136,7 +135,6 @@ const CRYPTO_SYMBOLS = {
   EVP_CIPHER_fetch: { parameters: ["pointer", "buffer", "pointer"], result: "pointer" },
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
   EVP_CIPHER_CTX_free: { parameters: ["pointer"], result: "void" },
-  EVP_CIPHER_CTX_copy: { parameters: ["pointer", "pointer"], result: "i32" },
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
   EVP_EncryptInit_ex2: {
     parameters: ["pointer", "pointer", "buffer", "buffer", "pointer"],
@@ -147,15 +145,6 @@ const CRYPTO_SYMBOLS = {
     result: "i32",
   },
   EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
-  EVP_DecryptInit_ex2: {
-    parameters: ["pointer", "pointer", "buffer", "buffer", "pointer"],
-    result: "i32",
-  },
-  EVP_DecryptUpdate: {
-    parameters: ["pointer", "buffer", "buffer", "buffer", "i32"],
-    result: "i32",
-  },
-  EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_set_padding: { parameters: ["pointer", "i32"], result: "i32" },
 } as const;
 
@@ -570,10 +559,11 @@ export class TlsSession {
   }
 }
 
+let ecbCipher: Deno.PointerValue | undefined;
 let sivCipher: Deno.PointerValue | undefined;
 let cbcCipher: Deno.PointerValue | undefined;
 const outLen = new Uint8Array(4);
-const EMPTY = new Uint8Array(1).subarray(0, 0);
+const ZERO_IV = new Uint8Array(16);
 
 /** AES-128-SIV key length in bytes: two AES-128 keys (RFC 5297 §2.2). */
 export const AES_SIV_KEY_LENGTH = 32;
@@ -583,119 +573,274 @@ export const AES_SIV_TAG_LENGTH = 16;
 /** Associated data: one S2V component, or several in order (RFC 5297 §2.4). */
 export type SivAd = Uint8Array | readonly Uint8Array[];
 
-function components(ad: SivAd): readonly Uint8Array[] {
-  return ad instanceof Uint8Array ? [ad] : ad;
-}
-
 const sivRegistry = new FinalizationRegistry<Deno.PointerObject[]>((ctxs) => {
   if (libs && !(libs instanceof NtsUnavailableError)) {
     for (const c of ctxs) libs.crypto.EVP_CIPHER_CTX_free(c);
   }
 });
 
+/**
+ * Scratch buffers every AES-SIV key shares (single-threaded): the bytes handed
+ * to OpenSSL and what it returns. They grow for long inputs, never shrink.
+ */
+let scratchIn = new Uint8Array(2048);
+let scratchOut = new Uint8Array(2048);
+
+function scratchFor(n: number): void {
+  if (scratchIn.length >= n) return;
+  const size = Math.max(n, scratchIn.length * 2);
+  scratchIn = new Uint8Array(size);
+  scratchOut = new Uint8Array(size);
+}
+
 /** Doubling in GF(2^128) (RFC 5297 §2.3), in place. */
-function dbl(b: Uint8Array): Uint8Array {
+function dbl(b: Uint8Array): void {
   const carry = b[0]! >> 7;
   for (let i = 0; i < 15; i++) b[i] = ((b[i]! << 1) | (b[i + 1]! >> 7)) & 0xff;
   b[15] = ((b[15]! << 1) & 0xff) ^ (carry ? 0x87 : 0);
-  return b;
-}
-
-function xorInto(dst: Uint8Array, src: Uint8Array, at = 0): void {
-  for (let i = 0; i < src.length; i++) dst[at + i]! ^= src[i]!;
 }
 
 /**
- * AES-SIV-CMAC-256 under one key (RFC 5297), OpenSSL's "AES-128-SIV". The key
- * is scheduled once into template contexts; each message works on a copy.
- * Output of {@linkcode seal} is tag (16 bytes) || ciphertext.
+ * AES-SIV-CMAC-256 (RFC 5297), OpenSSL's "AES-128-SIV", computed here from
+ * two plain AES-128 contexts: AES-CMAC (RFC 4493) over AES-128-CBC keyed with
+ * K1 for S2V, and CTR as AES-128-ECB (K2) over counter blocks. That takes a
+ * few cheap FFI calls per message and no allocation, where OpenSSL's SIV
+ * context costs a context copy per message (and skips the tag on an empty
+ * plaintext in OpenSSL 3.0, which every NTS client request has).
  *
- * OpenSSL 3.0 skips S2V when the plaintext is empty (the tag is never
- * computed), and NTS client requests have an empty plaintext; that case is
- * computed here from AES-CMAC (RFC 4493) over AES-128-CBC with a zero IV.
+ * The CBC context is never reset: a CBC-MAC with a zero IV of a new message
+ * is computed by XORing the previous output block (the context's chaining
+ * value) into the message's first block.
+ *
+ * Use {@linkcode create} for a long-lived key (cookie keys) and one instance
+ * with {@linkcode setKey} per message for per-client keys. The `*To` methods
+ * work on (buffer, offset, length) ranges; the others allocate their result.
+ * Output of sealing is tag (16 bytes) || ciphertext.
  */
 export class AesSivKey {
-  private readonly k1: Uint8Array; // CMAC subkey for complete final blocks (RFC 4493 §2.3)
-  private readonly k2: Uint8Array; // CMAC subkey for padded final blocks
+  readonly #crypto: Libs["crypto"];
+  readonly #cbc: Deno.PointerObject; // AES-128-CBC, K1, padding off
+  readonly #ecb: Deno.PointerObject; // AES-128-ECB, K2, padding off
+  readonly #chain = new Uint8Array(16); // last CBC output block
+  readonly #k1 = new Uint8Array(16); // CMAC subkey, complete final block (RFC 4493 §2.3)
+  readonly #k2 = new Uint8Array(16); // CMAC subkey, padded final block
+  readonly #d0 = new Uint8Array(16); // CMAC(<zero>), the start of S2V
+  readonly #d = new Uint8Array(16); // S2V accumulator
+  readonly #v = new Uint8Array(16); // tag being computed, or the CTR IV
+  readonly #expected = new Uint8Array(16); // tag received
+  readonly #k2bytes = new Uint8Array(16);
 
-  private constructor(
-    private readonly enc: Deno.PointerObject,
-    private readonly dec: Deno.PointerObject,
-    private readonly cbc: Deno.PointerObject,
-    private readonly work: Deno.PointerObject,
-  ) {
-    sivRegistry.register(this, [enc, dec, cbc, work]);
-    this.k1 = dbl(this.cbcMac(new Uint8Array(16)));
-    this.k2 = dbl(this.k1.slice());
+  private constructor(crypto: Libs["crypto"], cbc: Deno.PointerObject, ecb: Deno.PointerObject) {
+    this.#crypto = crypto;
+    this.#cbc = cbc;
+    this.#ecb = ecb;
+    sivRegistry.register(this, [cbc, ecb]);
   }
 
   /** Schedules a 32-byte key. Throws RangeError for another length, NtsUnavailableError. */
   static create(key: Uint8Array): AesSivKey {
     const { crypto } = load();
-    if (key.length !== AES_SIV_KEY_LENGTH) {
-      throw new RangeError(`AES-SIV-CMAC-256 key must be 32 bytes, got ${key.length}`);
-    }
-    if (sivCipher === undefined) {
-      sivCipher = crypto.EVP_CIPHER_fetch(null, cstr("AES-128-SIV"), null);
+    if (ecbCipher === undefined) {
+      ecbCipher = crypto.EVP_CIPHER_fetch(null, cstr("AES-128-ECB"), null);
       cbcCipher = crypto.EVP_CIPHER_fetch(null, cstr("AES-128-CBC"), null);
     }
-    if (!sivCipher || !cbcCipher) throw new NtsUnavailableError("OpenSSL has no AES-128-SIV");
-    const enc = crypto.EVP_CIPHER_CTX_new()!;
-    const dec = crypto.EVP_CIPHER_CTX_new()!;
+    if (!ecbCipher || !cbcCipher) throw new NtsUnavailableError("OpenSSL has no AES-128");
+    checkKey(key);
     const cbc = crypto.EVP_CIPHER_CTX_new()!;
-    const work = crypto.EVP_CIPHER_CTX_new()!;
+    const ecb = crypto.EVP_CIPHER_CTX_new()!;
+    const k = new AesSivKey(crypto, cbc, ecb);
     if (
-      crypto.EVP_EncryptInit_ex2(enc, sivCipher, key, null, null) !== 1 ||
-      crypto.EVP_DecryptInit_ex2(dec, sivCipher, key, null, null) !== 1 ||
-      // S2V uses K1, the leftmost half of the key (RFC 5297 §2.6).
-      crypto.EVP_EncryptInit_ex2(cbc, cbcCipher, key.subarray(0, 16), new Uint8Array(16), null) !==
-        1
+      crypto.EVP_EncryptInit_ex2(cbc, cbcCipher, key, ZERO_IV, null) !== 1 ||
+      crypto.EVP_EncryptInit_ex2(ecb, ecbCipher, key.subarray(16), null, null) !== 1
     ) {
-      throw new NtsUnavailableError(`AES-128-SIV init failed: ${errorQueue()}`);
+      throw new NtsUnavailableError(`AES-128 init failed: ${errorQueue()}`);
     }
     crypto.EVP_CIPHER_CTX_set_padding(cbc, 0);
-    return new AesSivKey(enc, dec, cbc, work);
+    crypto.EVP_CIPHER_CTX_set_padding(ecb, 0);
+    k.#subkeys();
+    return k;
   }
 
-  /** Last block of AES-128-CBC (zero IV) over whole blocks `m`. */
-  private cbcMac(m: Uint8Array): Uint8Array {
-    const { crypto } = load();
-    const out = new Uint8Array(m.length);
-    crypto.EVP_CIPHER_CTX_copy(this.work, this.cbc);
-    crypto.EVP_EncryptUpdate(this.work, out, outLen, m, m.length);
-    return out.slice(m.length - 16);
+  /** Replaces the key (RangeError for a length other than 32), reusing the contexts. */
+  setKey(key: Uint8Array): void {
+    checkKey(key);
+    const c = this.#crypto;
+    // S2V uses K1, the leftmost half of the key; CTR uses K2 (RFC 5297 §2.6).
+    this.#k2bytes.set(key.subarray(16, 32));
+    if (
+      c.EVP_EncryptInit_ex2(this.#cbc, null, key, ZERO_IV, null) !== 1 ||
+      c.EVP_EncryptInit_ex2(this.#ecb, null, this.#k2bytes, null, null) !== 1
+    ) {
+      throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
+    }
+    this.#subkeys();
   }
 
-  /** AES-CMAC with K1 (RFC 4493). */
-  private cmac(m: Uint8Array): Uint8Array {
-    const blocks = Math.max(1, Math.ceil(m.length / 16));
-    const buf = new Uint8Array(blocks * 16);
-    buf.set(m);
-    const last = (blocks - 1) * 16;
-    if (m.length > 0 && m.length % 16 === 0) {
-      xorInto(buf, this.k1, last);
+  /** CMAC subkeys (RFC 4493 §2.3) and CMAC(<zero>) after a key change (CBC IV is zero). */
+  #subkeys(): void {
+    this.#chain.fill(0);
+    scratchIn.fill(0, 0, 16);
+    const l = this.#cbcMac(16);
+    this.#k1.set(l);
+    dbl(this.#k1);
+    this.#k2.set(this.#k1);
+    dbl(this.#k2);
+    scratchIn.fill(0, 0, 16);
+    this.#d0.set(this.#cmacScratch(16));
+  }
+
+  /** CBC-MAC with a zero IV of `scratchIn[0, n)` (n a multiple of 16): the last block. */
+  #cbcMac(n: number): Uint8Array {
+    const chain = this.#chain;
+    for (let i = 0; i < 16; i++) scratchIn[i]! ^= chain[i]!;
+    this.#crypto.EVP_EncryptUpdate(this.#cbc, scratchOut, outLen, scratchIn, n);
+    for (let i = 0; i < 16; i++) chain[i] = scratchOut[n - 16 + i]!;
+    return chain;
+  }
+
+  /** AES-CMAC (RFC 4493) of `scratchIn[0, n)`; pads/XORs the final block in place. */
+  #cmacScratch(n: number): Uint8Array {
+    const blocks = n === 0 ? 1 : (n + 15) >> 4;
+    const last = (blocks - 1) << 4;
+    let sub = this.#k1;
+    if (n === 0 || (n & 15) !== 0) {
+      scratchIn[n] = 0x80;
+      scratchIn.fill(0, n + 1, blocks << 4);
+      sub = this.#k2;
+    }
+    for (let i = 0; i < 16; i++) scratchIn[last + i]! ^= sub[i]!;
+    return this.#cbcMac(blocks << 4);
+  }
+
+  /** AES-CMAC of `buf[at, at + n)`. */
+  #cmac(buf: Uint8Array, at: number, n: number): Uint8Array {
+    scratchFor(n + 16);
+    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
+    return this.#cmacScratch(n);
+  }
+
+  /** Starts S2V (RFC 5297 §2.4). */
+  #s2vStart(): void {
+    this.#d.set(this.#d0);
+  }
+
+  /** Adds one S2V component (an AD component, or the nonce). */
+  #s2vAdd(buf: Uint8Array, at: number, n: number): void {
+    const d = this.#d;
+    dbl(d);
+    const m = this.#cmac(buf, at, n);
+    for (let i = 0; i < 16; i++) d[i]! ^= m[i]!;
+  }
+
+  /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in `#v`. */
+  #s2vFinal(buf: Uint8Array, at: number, n: number): void {
+    const d = this.#d;
+    scratchFor(n + 16);
+    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
+    let m: Uint8Array;
+    if (n >= 16) {
+      for (let i = 0; i < 16; i++) scratchIn[n - 16 + i]! ^= d[i]!; // xorend
+      m = this.#cmacScratch(n);
     } else {
-      buf[m.length] = 0x80;
-      xorInto(buf, this.k2, last);
+      dbl(d);
+      scratchIn[n] = 0x80;
+      scratchIn.fill(0, n + 1, 16);
+      for (let i = 0; i < 16; i++) scratchIn[i]! ^= d[i]!;
+      m = this.#cmacScratch(16);
     }
-    return this.cbcMac(buf);
+    this.#v.set(m);
   }
 
-  /** S2V (RFC 5297 §2.4) over the AD components, nonce and final string. */
-  s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): Uint8Array {
-    const d = this.cmac(new Uint8Array(16));
-    const parts = nonce.length > 0 ? [...components(ad), nonce] : components(ad);
-    for (const c of parts) xorInto(dbl(d), this.cmac(c));
-    if (last.length >= 16) {
-      const t = last.slice();
-      xorInto(t, d, t.length - 16);
-      return this.cmac(t);
+  /** CTR (RFC 5297 §2.5) with IV `#v`: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
+  #ctr(src: Uint8Array, srcAt: number, n: number, dst: Uint8Array, dstAt: number): void {
+    if (n === 0) return;
+    const blocks = (n + 15) >> 4;
+    scratchFor(blocks << 4);
+    const q = scratchIn;
+    q.set(this.#v);
+    q[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
+    q[12]! &= 0x7f;
+    for (let b = 1; b < blocks; b++) {
+      const o = b << 4;
+      q.copyWithin(o, o - 16, o);
+      for (let i = o + 15; i >= o; i--) { // +1 mod 2^128, big endian
+        q[i] = (q[i]! + 1) & 0xff;
+        if (q[i] !== 0) break;
+      }
     }
-    const t = new Uint8Array(16);
-    t.set(last);
-    t[last.length] = 0x80;
-    xorInto(t, dbl(d));
-    return this.cmac(t);
+    this.#crypto.EVP_EncryptUpdate(this.#ecb, scratchOut, outLen, q, blocks << 4);
+    for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ scratchOut[i]!;
+  }
+
+  /**
+   * Seals `pt[ptAt, +ptLen)` with one AD component `ad[adAt, +adLen)` and the
+   * nonce `nonce[nonceAt, +nonceLen)` (none when nonceLen is 0): writes the
+   * tag at `out[outAt]` and the ciphertext after it. `out` may be `pt` with
+   * `outAt = ptAt - 16` (in place); the AD and nonce must not overlap the output.
+   */
+  sealTo(
+    ad: Uint8Array,
+    adAt: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceAt: number,
+    nonceLen: number,
+    pt: Uint8Array,
+    ptAt: number,
+    ptLen: number,
+    out: Uint8Array,
+    outAt: number,
+  ): void {
+    this.#s2vStart();
+    this.#s2vAdd(ad, adAt, adLen);
+    if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
+    this.#s2vFinal(pt, ptAt, ptLen);
+    this.#ctr(pt, ptAt, ptLen, out, outAt + AES_SIV_TAG_LENGTH);
+    out.set(this.#v, outAt);
+  }
+
+  /**
+   * Opens `sealed[sealedAt, +sealedLen)` (tag || ciphertext) with one AD
+   * component and a nonce (as {@linkcode sealTo}): writes the plaintext at
+   * `out[outAt]` and returns whether the tag verified. On failure `out`
+   * holds garbage: never use it. `out` may be `sealed` with
+   * `outAt = sealedAt + 16` (in place).
+   */
+  openTo(
+    ad: Uint8Array,
+    adAt: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceAt: number,
+    nonceLen: number,
+    sealed: Uint8Array,
+    sealedAt: number,
+    sealedLen: number,
+    out: Uint8Array,
+    outAt: number,
+  ): boolean {
+    if (sealedLen < AES_SIV_TAG_LENGTH) return false;
+    const n = sealedLen - AES_SIV_TAG_LENGTH;
+    const expected = this.#expected;
+    for (let i = 0; i < 16; i++) expected[i] = sealed[sealedAt + i]!;
+    this.#v.set(expected);
+    this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt);
+    this.#s2vStart();
+    this.#s2vAdd(ad, adAt, adLen);
+    if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
+    this.#s2vFinal(out, outAt, n);
+    let diff = 0;
+    for (let i = 0; i < 16; i++) diff |= this.#v[i]! ^ expected[i]!;
+    return diff === 0;
+  }
+
+  /** S2V (RFC 5297 §2.4) over the AD components, nonce (unless empty) and final string. */
+  s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): Uint8Array {
+    this.#s2vStart();
+    for (const c of components(ad)) this.#s2vAdd(c, 0, c.length);
+    if (nonce.length > 0) this.#s2vAdd(nonce, 0, nonce.length);
+    this.#s2vFinal(last, 0, last.length);
+    return this.#v.slice();
   }
 
   /**
@@ -703,77 +848,57 @@ export class AesSivKey {
    * unless it is empty (RFC 5297 §3: the nonce is the last AD component).
    */
   seal(nonce: Uint8Array, ad: SivAd, plaintext: Uint8Array): Uint8Array {
-    const { crypto } = load();
-    if (plaintext.length === 0) return this.s2v(ad, nonce, plaintext);
     const out = new Uint8Array(AES_SIV_TAG_LENGTH + plaintext.length);
-    const w = this.work;
-    crypto.EVP_CIPHER_CTX_copy(w, this.enc);
-    for (const c of components(ad)) crypto.EVP_EncryptUpdate(w, null, outLen, c, c.length);
-    if (nonce.length > 0) crypto.EVP_EncryptUpdate(w, null, outLen, nonce, nonce.length);
-    const body = out.subarray(AES_SIV_TAG_LENGTH);
-    if (crypto.EVP_EncryptUpdate(w, body, outLen, plaintext, plaintext.length) !== 1) {
-      throw new Error(`AES-SIV encrypt failed: ${errorQueue()}`);
-    }
-    crypto.EVP_EncryptFinal_ex(w, body, outLen);
-    crypto.EVP_CIPHER_CTX_ctrl(w, EVP_CTRL_AEAD_GET_TAG, AES_SIV_TAG_LENGTH, out);
+    this.s2v(ad, nonce, plaintext);
+    this.#ctr(plaintext, 0, plaintext.length, out, AES_SIV_TAG_LENGTH);
+    out.set(this.#v);
     return out;
   }
 
   /** Decrypts and authenticates; null when the tag does not verify. */
   open(nonce: Uint8Array, ad: SivAd, sealed: Uint8Array): Uint8Array | null {
-    const { crypto } = load();
     if (sealed.length < AES_SIV_TAG_LENGTH) return null;
-    if (sealed.length === AES_SIV_TAG_LENGTH) {
-      const v = this.s2v(ad, nonce, EMPTY);
-      let diff = 0;
-      for (let i = 0; i < 16; i++) diff |= v[i]! ^ sealed[i]!;
-      return diff === 0 ? new Uint8Array(0) : null;
-    }
     const out = new Uint8Array(sealed.length - AES_SIV_TAG_LENGTH);
-    const w = this.work;
-    crypto.EVP_CIPHER_CTX_copy(w, this.dec);
-    crypto.EVP_CIPHER_CTX_ctrl(
-      w,
-      EVP_CTRL_AEAD_SET_TAG,
-      AES_SIV_TAG_LENGTH,
-      sealed.slice(0, AES_SIV_TAG_LENGTH),
-    );
-    for (const c of components(ad)) crypto.EVP_DecryptUpdate(w, null, outLen, c, c.length);
-    if (nonce.length > 0) crypto.EVP_DecryptUpdate(w, null, outLen, nonce, nonce.length);
-    const ct = sealed.subarray(AES_SIV_TAG_LENGTH);
-    const ok = crypto.EVP_DecryptUpdate(w, out, outLen, ct, ct.length) === 1 &&
-      crypto.EVP_DecryptFinal_ex(w, out, outLen) === 1;
-    if (!ok) {
-      crypto.ERR_clear_error();
-      return null;
-    }
-    return out;
+    const tag = sealed.slice(0, AES_SIV_TAG_LENGTH);
+    this.#v.set(tag);
+    this.#ctr(sealed, AES_SIV_TAG_LENGTH, out.length, out, 0);
+    const v = this.s2v(ad, nonce, out);
+    let diff = 0;
+    for (let i = 0; i < 16; i++) diff |= v[i]! ^ tag[i]!;
+    return diff === 0 ? out : null;
   }
 }
 
-const sivCache = new Map<string, AesSivKey>();
-const SIV_CACHE_MAX = 64;
-
-function cachedKey(key: Uint8Array): AesSivKey {
-  let id = "";
-  for (const b of key) id += String.fromCharCode(b);
-  let k = sivCache.get(id);
-  if (!k) {
-    k = AesSivKey.create(key);
-    if (sivCache.size >= SIV_CACHE_MAX) sivCache.delete(sivCache.keys().next().value!);
-    sivCache.set(id, k);
+function checkKey(key: Uint8Array): void {
+  if (key.length !== AES_SIV_KEY_LENGTH) {
+    throw new RangeError(`AES-SIV-CMAC-256 key must be 32 bytes, got ${key.length}`);
   }
-  return k;
 }
 
-/** One-shot AES-SIV seal with a small cache of scheduled keys (see {@linkcode AesSivKey}). */
+function components(ad: SivAd): readonly Uint8Array[] {
+  return ad instanceof Uint8Array ? [ad] : ad;
+}
+
+/** One re-keyed instance for the one-shot functions (keys change per message). */
+let oneShot: AesSivKey | undefined;
+
+function oneShotKey(key: Uint8Array): AesSivKey {
+  if (oneShot === undefined) {
+    oneShot = AesSivKey.create(key);
+  } else {
+    oneShot.setKey(key);
+  }
+  return oneShot;
+}
+
+/** One-shot AES-SIV seal (a shared {@linkcode AesSivKey}, re-keyed). */
 export function aesSivSeal(
   key: Uint8Array,
   nonce: Uint8Array,
   ad: SivAd,
   plaintext: Uint8Array,
 ): Uint8Array {
-  return cachedKey(key).seal(nonce, ad, plaintext);
+  return oneShotKey(key).seal(nonce, ad, plaintext);
 }
 
 /** One-shot AES-SIV open; null when authentication fails. */
@@ -783,5 +908,40 @@ export function aesSivOpen(
   ad: SivAd,
   sealed: Uint8Array,
 ): Uint8Array | null {
-  return cachedKey(key).open(nonce, ad, sealed);
+  return oneShotKey(key).open(nonce, ad, sealed);
+}
+
+/**
+ * OpenSSL's own AES-128-SIV seal (EVP "AES-128-SIV"), slow and kept as a
+ * reference for tests: non-empty plaintext only (OpenSSL 3.0 skips the tag
+ * on an empty one).
+ */
+export function opensslAesSivSeal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: SivAd,
+  plaintext: Uint8Array,
+): Uint8Array {
+  const { crypto } = load();
+  checkKey(key);
+  if (plaintext.length === 0) throw new RangeError("OpenSSL 3.0 SIV needs a plaintext");
+  sivCipher ??= crypto.EVP_CIPHER_fetch(null, cstr("AES-128-SIV"), null);
+  const cipher = sivCipher;
+  if (!cipher) throw new NtsUnavailableError("OpenSSL has no AES-128-SIV");
+  const ctx = crypto.EVP_CIPHER_CTX_new()!;
+  try {
+    const out = new Uint8Array(AES_SIV_TAG_LENGTH + plaintext.length);
+    const body = out.subarray(AES_SIV_TAG_LENGTH);
+    const ok = crypto.EVP_EncryptInit_ex2(ctx, cipher, key, null, null) === 1 &&
+      components(ad).every((c) => crypto.EVP_EncryptUpdate(ctx, null, outLen, c, c.length) === 1) &&
+      (nonce.length === 0 ||
+        crypto.EVP_EncryptUpdate(ctx, null, outLen, nonce, nonce.length) === 1) &&
+      crypto.EVP_EncryptUpdate(ctx, body, outLen, plaintext, plaintext.length) === 1 &&
+      crypto.EVP_EncryptFinal_ex(ctx, body, outLen) === 1 &&
+      crypto.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AES_SIV_TAG_LENGTH, out) === 1;
+    if (!ok) throw new Error(`AES-128-SIV failed: ${errorQueue()}`);
+    return out;
+  } finally {
+    crypto.EVP_CIPHER_CTX_free(ctx);
+  }
 }

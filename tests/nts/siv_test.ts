@@ -84,15 +84,46 @@ Deno.test("siv: wrong key length is a RangeError; AEAD 15 is known, others are n
   assert.ok(thrown instanceof RangeError);
 });
 
-Deno.test("siv: the TypeScript S2V used for empty plaintexts equals OpenSSL's tag (A.1, A.2)", async () => {
-  const { AesSivKey } = await import("../../ffi/libssl.ts");
-  const k = AesSivKey.create(
-    unhex("7f7e7d7c 7b7a7978 77767574 73727170 40414243 44454647 48494a4b 4c4d4e4f"),
-  );
-  for (const len of [1, 15, 16, 17, 47]) {
+Deno.test("siv: equals OpenSSL's own AES-128-SIV for many lengths, AD shapes and keys", async () => {
+  const { AesSivKey, opensslAesSivSeal } = await import("../../ffi/libssl.ts");
+  const k = AesSivKey.create(new Uint8Array(32));
+  for (let len = 1; len <= 70; len++) {
+    const key = new Uint8Array(32).map((_, i) => i * 13 + len);
+    k.setKey(key);
     const pt = new Uint8Array(len).map((_, i) => i + 1);
-    const ad = [new Uint8Array(len + 3).fill(7), new Uint8Array(5)];
-    const nonce = new Uint8Array(16).fill(len);
-    assert.deepEqual(k.s2v(ad, nonce, pt), k.seal(nonce, ad, pt).subarray(0, 16), `len ${len}`);
+    const ad = len % 3 === 0
+      ? [new Uint8Array(len + 3).fill(7), new Uint8Array(1 + (len % 5))]
+      : [new Uint8Array(len * 3).fill(len)];
+    const nonce = new Uint8Array(len % 2 === 0 ? 16 : 0).fill(len);
+    const expected = opensslAesSivSeal(key, nonce, ad, pt);
+    assert.deepEqual(k.seal(nonce, ad, pt), expected, `len ${len}`);
+    assert.deepEqual(AES_SIV_CMAC_256.seal(key, nonce, ad, pt), expected, `one-shot len ${len}`);
+    assert.deepEqual(k.s2v(ad, nonce, pt), expected.subarray(0, 16), `s2v len ${len}`);
+  }
+});
+
+Deno.test("siv: sealTo/openTo work in place on ranges and agree with seal/open", async () => {
+  const { AesSivKey } = await import("../../ffi/libssl.ts");
+  const key = new Uint8Array(32).map((_, i) => 255 - i);
+  const k = AesSivKey.create(key);
+  for (const len of [0, 1, 16, 33, 108]) {
+    // [pad 3][ad 50][nonce 16][tag 16][pt len]
+    const buf = new Uint8Array(3 + 50 + 16 + 16 + len + 5).map((_, i) => (i * 31) & 0xff);
+    const ad = buf.slice(3, 53), nonce = buf.slice(53, 69), pt = buf.slice(85, 85 + len);
+    const expected = k.seal(nonce, ad, pt);
+    k.sealTo(buf, 3, 50, buf, 53, 16, buf, 85, len, buf, 69);
+    assert.deepEqual(buf.subarray(69, 85 + len), expected, `seal len ${len}`);
+    const out = new Uint8Array(len + 2);
+    assert.ok(k.openTo(buf, 3, 50, buf, 53, 16, buf, 69, 16 + len, out, 2));
+    assert.deepEqual(out.subarray(2), pt);
+    assert.ok(k.openTo(buf, 3, 50, buf, 53, 16, buf, 69, 16 + len, buf, 85), "in place");
+    assert.deepEqual(buf.subarray(85, 85 + len), pt);
+    k.sealTo(buf, 3, 50, buf, 53, 16, buf, 85, len, buf, 69);
+    for (const at of [3, 52, 53, 68, 69, 84 + len]) {
+      buf[at]! ^= 4;
+      assert.ok(!k.openTo(buf, 3, 50, buf, 53, 16, buf, 69, 16 + len, out, 2), `byte ${at}`);
+      buf[at]! ^= 4;
+    }
+    assert.ok(!k.openTo(buf, 3, 50, buf, 53, 16, buf, 69, 15, out, 2), "short");
   }
 });
