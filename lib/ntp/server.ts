@@ -17,9 +17,10 @@
  *   transmit) is answered with origin = request receive, receive = `rx`,
  *   transmit = the (kernel) transmit timestamp of that previous reply.
  *
- * - authentication ({@link ServerAuth}, NTS in lib/nts/server_auth.ts): a v4
- *   request with extension fields is checked before any reply byte is
- *   written; "plain" is answered as plain NTP, "drop" is dropped (counted in
+ * - authentication ({@link ServerAuth}, NTS in lib/nts/server_auth.ts,
+ *   symmetric keys in key_auth.ts set by {@link NtpServer.setKeyAuth}): a
+ *   request with a MAC trailer (any version) or a v4 request with extension
+ *   fields is checked before any reply byte is written; "plain" is answered as plain NTP, "drop" is dropped (counted in
  *   `drops.authFailed`), "ok" and "nak" get the authenticated reply
  *   or NTS NAK appended by {@link ServerAuth.complete} ("Authenticated NTP
  *   packets" counts "ok"). The reply is then as long as the request at most.
@@ -253,6 +254,7 @@ export class NtpServer {
     naks: 0,
   };
   #auth: ServerAuth | null;
+  #keyAuth: ServerAuth | null = null;
   #ref: ServerReference;
   #log: ClientLog | null;
   #filter: AddressFilter | null;
@@ -280,6 +282,15 @@ export class NtpServer {
   /** Sets (or removes with null) the authentication of requests with extension fields. */
   setAuth(auth: ServerAuth | null): void {
     this.#auth = auth;
+  }
+
+  /**
+   * Sets (or removes with null) the symmetric-key authentication of requests
+   * with a MAC trailer (any version); it is asked first, and a request it
+   * calls "plain" goes on to the NTS `auth`.
+   */
+  setKeyAuth(auth: ServerAuth | null): void {
+    this.#keyAuth = auth;
   }
 
   /** Replaces the reference and recomputes the served fields at `now`. */
@@ -377,9 +388,17 @@ export class NtpServer {
       }
     }
     let verdict: ServerAuthVerdict = "plain";
-    const auth = this.#auth;
-    if (auth !== null && len > NTP_HEADER_LENGTH && version === 4 && !kod) {
-      verdict = auth.check(new Uint8Array(req.buffer, req.byteOffset, len));
+    let auth: ServerAuth | null = null;
+    if (len > NTP_HEADER_LENGTH && !kod) {
+      const bytes = new Uint8Array(req.buffer, req.byteOffset, len);
+      if (this.#keyAuth !== null) {
+        verdict = this.#keyAuth.check(bytes);
+        if (verdict !== "plain") auth = this.#keyAuth;
+      }
+      if (verdict === "plain" && this.#auth !== null && version === 4) {
+        auth = this.#auth;
+        verdict = auth.check(bytes);
+      }
       if (verdict === "drop") {
         this.drops.authFailed++;
         return 0;
