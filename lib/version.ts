@@ -28,7 +28,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["SIGND", false],
   ["ASYNCDNS", true],
   ["NTS", true],
-  ["SECHASH", false],
+  ["SECHASH", true], // keyfile: SHA1, SHA2, SHA3, AES-CMAC beside MD5
   ["IPV6", true],
   ["DEBUG", false],
 ];

@@ -30,6 +30,7 @@ import type {
 import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
 import type { DaemonState } from "./daemon.ts";
+import { keyAuthData } from "./keys.ts";
 import type { EngineSource } from "./engine.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
 import type { SourceConfig } from "../conf/config.ts";
@@ -328,6 +329,8 @@ export class DaemonBackend implements CmdmonBackend {
     if (!s) return { status: Status.NOSUCHSOURCE };
     const nts = this.#d.sources.nts(s.id);
     if (nts) return nts.authData(this.#now());
+    const keyAuth = this.#d.sources.keyAuth(s.id);
+    if (keyAuth) return keyAuthData(keyAuth.keyId, keyAuth.key());
     return {
       mode: 0,
       keyType: 0,
@@ -445,7 +448,8 @@ export class DaemonBackend implements CmdmonBackend {
       case "dump":
         return this.#dump();
       case "rekey":
-        // no keyfile support: nothing to reload (chronyd answers SUCCESS without keys too)
+        // re-reads the keyfile (bad lines logged); chronyd answers SUCCESS without keys too
+        d.keys.reload();
         return Status.SUCCESS;
       case "cyclelogs":
         d.cycleLogs();

@@ -29,6 +29,8 @@ import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
 import { SourceManager } from "./source_manager.ts";
+import { KeyStore } from "./keys.ts";
+import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { selectOptions } from "./source_spec.ts";
 import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
@@ -85,6 +87,8 @@ export interface DaemonState {
   saveDrift(): void;
   /** The source lines and their NTS state. */
   sources: SourceManager;
+  /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
+  keys: KeyStore;
   /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
   addSource(sc: SourceConfig): Promise<number>;
 }
@@ -256,11 +260,13 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
   const ntpAccess = AddressFilter.fromRules(accessRules(config.ntpAccess));
   const cmdAccess = AddressFilter.fromRules(accessRules(config.cmdAccess));
 
+  const keys = KeyStore.load(config, log);
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
   let ntsServer: NtsServerHandle | null = null;
   if (config.port !== 0 && config.ntpAccess.length > 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
       ntsServer = await startNtsServer(config, log, { clientLog });
       if (ntsServer) server.setAuth(ntsServer.auth);
@@ -293,6 +299,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     family: o.family,
     log,
     run: (actions) => io.run(actions),
+    keys,
   });
   const addSource = (sc: SourceConfig): Promise<number> => sources.add(sc);
   // `refresh`: names resolved again periodically (chrony.conf(5); 0 disables).
@@ -344,6 +351,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     saveDrift,
     addSource,
     sources,
+    keys,
     running,
     async stop() {
       if (stopped) return;

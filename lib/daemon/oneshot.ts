@@ -25,6 +25,7 @@ import type { ReferenceUpdate } from "../clock/sample.ts";
 import { engineSpec, resolveSource, selectOptions } from "./source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
+import { KeyStore } from "./keys.ts";
 
 /** Runs `-q` or `-Q`; returns the exit code. */
 export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
@@ -60,6 +61,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   });
 
   const resolve = systemResolver(log);
+  const keys = KeyStore.load(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
     let addresses: string[] = [];
@@ -69,7 +71,12 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
     for (const a of addresses) {
       const spec = engineSpec(sc, config, a);
       if (!sc.nts) {
-        engine.addSource(spec);
+        const key = keys.sourceAuth(sc);
+        engine.addSource(
+          key
+            ? { ...spec, options: { ...spec.options, version: key.version }, auth: key.auth }
+            : spec,
+        );
         continue;
       }
       const nts = await prepareNtsSource(sc, a, config, log, { resolve });
@@ -105,8 +112,13 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   if (update === null) {
     const names = engine.sources.map((s) => s.spec.name).join(", ");
     const answered = engine.sources.some((s) => s.ntp.report().totalValidRx > 0);
+    const authFailures = engine.sources.reduce((n, s) => n + s.ntp.report().authFailures, 0);
     log.warn(
-      answered ? `No suitable source for synchronisation (${names})` : `No reply from ${names}`,
+      answered
+        ? `No suitable source for synchronisation (${names})`
+        : authFailures > 0
+        ? `No authenticated reply from ${names} (${authFailures} failed authentication)`
+        : `No reply from ${names}`,
     );
     if (timedOut) log.info("Timeout reached");
     return 1;

@@ -23,6 +23,8 @@ import type { Engine, EngineAction } from "./engine.ts";
 import { engineSpec, type Resolver } from "./source_spec.ts";
 import type { Logger } from "./log.ts";
 import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
+import type { KeyStore } from "./keys.ts";
+import type { KeyClientAuth } from "../ntp/key_auth.ts";
 
 /** Shortest and longest wait before resolving a failed name again, seconds. */
 const RETRY_MIN = 2;
@@ -37,6 +39,8 @@ export interface SourceManagerOptions {
   log: Logger;
   /** Carries out engine actions (ClientIo.run). */
   run: (actions: readonly EngineAction[]) => void;
+  /** The key file's keys, for `key N` sources; absent: such sources are unauthenticated. */
+  keys?: KeyStore;
 }
 
 interface Line {
@@ -53,6 +57,7 @@ export class SourceManager {
   readonly #lines: Line[] = [];
   readonly #lineOf = new Map<number, Line>();
   readonly #nts = new Map<number, NtsSource>();
+  readonly #keyAuth = new Map<number, KeyClientAuth>();
   #closed = false;
 
   constructor(options: SourceManagerOptions) {
@@ -86,6 +91,7 @@ export class SourceManager {
     this.#o.run(this.#o.engine.removeSource(id));
     await this.#nts.get(id)?.close().catch(() => {});
     this.#nts.delete(id);
+    this.#keyAuth.delete(id);
     line.ids.delete(id);
     this.#lineOf.delete(id);
     if (old) this.#o.log.info(`Source ${old.spec.address} replaced (${reason})`);
@@ -111,6 +117,11 @@ export class SourceManager {
   /** The NTS state of a source (for `chronyc authdata`), if it uses NTS. */
   nts(id: number): NtsSource | undefined {
     return this.#nts.get(id);
+  }
+
+  /** The symmetric-key authentication of a source (`key N`), if it has one. */
+  keyAuth(id: number): KeyClientAuth | undefined {
+    return this.#keyAuth.get(id);
   }
 
   /** Stops retry timers; saves NTS cookies (ntsdumpdir). */
@@ -146,7 +157,11 @@ export class SourceManager {
     let added = 0;
     for (const a of addresses) {
       if (line.ids.size >= want) break;
-      const spec = engineSpec(line.sc, this.#o.config, a);
+      let spec = engineSpec(line.sc, this.#o.config, a);
+      const key = line.sc.nts ? null : this.#o.keys?.sourceAuth(line.sc) ?? null;
+      if (key) {
+        spec = { ...spec, options: { ...spec.options, version: key.version }, auth: key.auth };
+      }
       const nts = line.sc.nts
         ? await prepareNtsSource(line.sc, a, this.#o.config, this.#o.log, {
           resolve: this.#o.resolve,
@@ -157,6 +172,7 @@ export class SourceManager {
         this.#nts.set(id, nts);
         nts.onReady = () => this.#o.run(this.#o.engine.authReady(id));
       }
+      if (key) this.#keyAuth.set(id, key.auth);
       line.ids.add(id);
       this.#lineOf.set(id, line);
       this.#o.run(actions);

@@ -40,7 +40,8 @@ function setup() {
     server: null,
     serverReference: unsynchronisedReference(-20),
     log: { warn: () => {}, info: () => {} },
-    sources: { lineOf: () => undefined },
+    sources: { lineOf: () => undefined, nts: () => undefined, keyAuth: () => undefined },
+    keys: { reload: () => true },
     addSource: (sc: SourceConfig) => {
       added.push(sc);
       engine.addSource(engineSpec(sc, config, sc.name));
