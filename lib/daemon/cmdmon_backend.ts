@@ -31,7 +31,7 @@ import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
 import type { DaemonState } from "./daemon.ts";
 import { keyAuthData } from "./keys.ts";
-import type { EngineSource } from "./engine.ts";
+import type { EngineRefclock, EngineSource } from "./engine.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
 import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
@@ -108,10 +108,42 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   nSources(): number {
-    return this.#live().length;
+    return this.#live().length + this.#d.engine.refclocks.length;
+  }
+
+  /** The refclock at report `index` (refclocks are listed after the NTP sources). */
+  #refclock(index: number): EngineRefclock | undefined {
+    const n = this.#live().length;
+    return index < n ? undefined : this.#d.engine.refclocks[index - n];
+  }
+
+  /**
+   * `sources` row of a refclock: mode REF, its refid carried as an IPv4
+   * address (the real chronyc prints the refid of a REF row from those four
+   * bytes, and hides rows with ID addresses unless `-a`).
+   */
+  #refclockData(r: EngineRefclock): SourceReport {
+    const st = r.stats.report(this.#now());
+    const last = st.lastSample;
+    const id = r.source.refId;
+    return {
+      address: { family: "inet4", address: [24, 16, 8, 0].map((k) => (id >>> k) & 0xff).join(".") },
+      poll: r.source.poll,
+      stratum: r.spec.options.stratum ?? 0,
+      state: sourceState(r.status?.state),
+      mode: SourceMode.REF,
+      flags: 0,
+      reachability: r.source.reach.value,
+      sinceSample: last ? Math.round(last.ago) : NEVER,
+      origLatestMeas: last?.measuredOffset ?? 0,
+      latestMeas: last?.adjustedOffset ?? 0,
+      latestMeasErr: last?.error ?? 0,
+    };
   }
 
   sourceData(index: number): Maybe<SourceReport> {
+    const rc = this.#refclock(index);
+    if (rc) return this.#refclockData(rc);
     const s = this.#live()[index];
     if (!s) return { status: Status.NOSUCHSOURCE };
     const r = s.ntp.report();
@@ -134,13 +166,15 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   sourceStats(index: number): Maybe<SourceStatsReport> {
-    const s = this.#live()[index];
+    const rc = this.#refclock(index);
+    const s = rc ?? this.#live()[index];
     if (!s) return { status: Status.NOSUCHSOURCE };
     const st = s.stats.report(this.#now());
     const est = s.stats.estimate();
     return {
-      refId: refIdFromAddress(s.spec.address),
-      address: cmdAddress(s.spec.address),
+      // a refclock has no address: chronyc shows the refid
+      refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
+      address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
       nSamples: st.np,
       nRuns: st.nr,
       spanSeconds: Math.round(st.span),
@@ -153,13 +187,14 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   selectData(index: number): Maybe<SelectDataReport> {
-    const s = this.#live()[index];
+    const rc = this.#refclock(index);
+    const s = rc ?? this.#live()[index];
     if (!s) return { status: Status.NOSUCHSOURCE };
     const now = this.#now();
     const data = s.stats.getSelectionData(now);
     return {
-      refId: refIdFromAddress(s.spec.address),
-      address: cmdAddress(s.spec.address),
+      refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
+      address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
       // before its first selection a source is missing samples (or noselect)
       stateChar: s.status?.letter ?? (s.spec.select?.noselect ? "N" : "M"),
       authentication: 0,
@@ -178,10 +213,14 @@ export class DaemonBackend implements CmdmonBackend {
    * not scored), otherwise the selected source's score over this one's (our
    * scores are distances: smaller is better, so a better source is above 1).
    */
-  #relativeScore(s: EngineSource): number {
+  #relativeScore(s: EngineSource | EngineRefclock): number {
     const own = s.status?.score ?? null;
-    const selected = this.#d.engine.selected;
-    const best = selected === null ? null : this.#d.engine.sources[selected]?.status?.score ?? null;
+    const e = this.#d.engine;
+    const best = e.selected !== null
+      ? e.sources[e.selected]?.status?.score ?? null
+      : e.selectedRefclock !== null
+      ? e.refclocks[e.selectedRefclock]?.status?.score ?? null
+      : null;
     if (own === null || best === null || own <= 0) return 1;
     return best / own;
   }
@@ -724,7 +763,7 @@ function addressBytes(text: string): Uint8Array | null {
 }
 
 /** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */
-function selectOptionBits(s: EngineSource): number {
+function selectOptionBits(s: EngineSource | EngineRefclock): number {
   const o = s.spec.select ?? {};
   return (o.noselect ? 1 : 0) | (o.prefer ? 2 : 0) | (o.trust ? 4 : 0) | (o.require ? 8 : 0);
 }

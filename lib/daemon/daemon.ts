@@ -50,6 +50,7 @@ import { writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
+import { type RunningRefclocks, startRefclocks } from "../io/refclock_drivers.ts";
 import {
   measurementFromReport,
   measurementsLine,
@@ -332,6 +333,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
   const refreshTimer = setInterval(refreshServerReference, 1000);
   refreshServerReference();
 
+  let refclocks: RunningRefclocks | null = null;
   const state: RunningDaemon = {
     config,
     options: o,
@@ -362,6 +364,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift();
       if (resolveTimer !== null) clearInterval(resolveTimer);
+      await refclocks?.close();
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();
@@ -405,8 +408,16 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     }, o.timeout * 1000)
     : null;
 
+  refclocks = startRefclocks({
+    engine,
+    refclocks: config.refclocks,
+    clock,
+    run: (actions) => io.run(actions),
+    log,
+    precision: 2 ** CLOCK_PRECISION_LOG2,
+  });
   io.run(engine.start());
-  if (engine.sources.length === 0 && !config.local) {
+  if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {
     log.info("No sources configured");
   }
   return state;
