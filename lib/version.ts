@@ -21,7 +21,7 @@ export const VERSION = "0.1.0";
 export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> = [
   ["CMDMON", true],
   ["NTP", true],
-  ["REFCLOCK", false],
+  ["REFCLOCK", true],
   ["RTC", false],
   ["PRIVDROP", false],
   ["SCFILTER", false],
@@ -33,7 +33,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["DEBUG", false],
 ];
 
-/** The feature list as chronyd prints it: `+CMDMON +NTP -REFCLOCK ...`. */
+/** The feature list as chronyd prints it: `+CMDMON +NTP +REFCLOCK ...`. */
 export function featureList(): string {
   return FEATURES.map(([name, on]) => (on ? "+" : "-") + name).join(" ");
 }

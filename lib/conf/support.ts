@@ -2,7 +2,7 @@
  * Which parts of chrony.conf horae really implements. Every directive is
  * parsed and validated; this table says whether the daemon acts on it. Keys
  * are directive names, `directive.option` for options of server/pool/peer,
- * refclock, local and hwtimestamp, and `log.kind` for log kinds. To announce
+ * refclock (and `refclock.DRIVER` for its drivers), local and hwtimestamp, and `log.kind` for log kinds. To announce
  * a new feature, flip one line to `"implemented"`.
  *
  * @example
@@ -37,7 +37,15 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.copy": N,
   "source.extfield": N,
   initstepslew: N,
-  refclock: N,
+  refclock: I,
+  // refclock drivers and options (checked per `refclock` line)
+  "refclock.PHC": N,
+  "refclock.PPS": N,
+  "refclock.RTC": N,
+  "refclock.tai": N,
+  "refclock.width": N,
+  "refclock.local": N,
+  "refclock.maxunreach": N,
   manual: N,
   acquisitionport: I,
   bindacqaddress: N,
@@ -183,6 +191,18 @@ export function unsupportedUses(result: Pick<ParseResult, "directives">): Unsupp
         const opt = a.toLowerCase();
         if (supportOf(`source.${opt}`) === N) {
           out.push({ ...at, what: `${opt} option of ${d.name}` });
+        }
+      }
+    } else if (d.name === "refclock") {
+      const driver = (d.args[0] ?? "").toUpperCase();
+      if (supportOf(`refclock.${driver}`) === N) {
+        out.push({ ...at, what: `refclock ${driver}` });
+        continue;
+      }
+      for (const a of d.args.slice(2)) {
+        const opt = a.toLowerCase();
+        if (supportOf(`refclock.${opt}`) === N) {
+          out.push({ ...at, what: `${opt} option of refclock` });
         }
       }
     } else if (d.name === "log") {
