@@ -26,6 +26,7 @@
  */
 
 import type { Timestamp } from "../time/timestamp.ts";
+import { AesSivKey } from "../../ffi/libssl.ts";
 import { aeadById, AES_SIV_CMAC_256 } from "./siv.ts";
 
 /** Keys of one NTS association, as carried in a cookie. */
@@ -56,6 +57,13 @@ export class NtsDumpError extends Error {
 
 /** Nonce length in a cookie, bytes (RFC 5297 recommends 16 for nonce-based SIV). */
 export const COOKIE_NONCE_LENGTH = 16;
+/**
+ * Cookie plaintext: AEAD id (2 bytes), 0x0000, C2S key, S2C key (AES-SIV-CMAC-256:
+ * two 32-byte keys).
+ */
+export const COOKIE_PLAIN_LENGTH = 4 + 2 * 32;
+/** Cookie length: key id, nonce, tag, encrypted {@linkcode COOKIE_PLAIN_LENGTH} bytes. */
+export const COOKIE_LENGTH = 4 + COOKIE_NONCE_LENGTH + 16 + COOKIE_PLAIN_LENGTH;
 /** Server keys kept: the current one and two previous ones. chrony.conf(5) ntsrotate. */
 export const SERVER_KEYS_KEPT = 3;
 /** Bytes of randomness {@linkcode ServerKeyRing.rotate} takes: 4 for the id, 32 for the key. */
@@ -78,14 +86,10 @@ function unhex(s: string, line: number, what: string): Uint8Array {
   return Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-function idBytes(id: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, id >>> 0);
-  return b;
-}
-
 /** Cookie-encrypting keys of an NTS server, newest first. */
 export class ServerKeyRing {
+  readonly #siv = new WeakMap<ServerKey, AesSivKey>();
+
   private constructor(
     private keys: ServerKey[],
     private lastRotation: Timestamp,
@@ -139,43 +143,105 @@ export class ServerKeyRing {
 
   /** Seals keys into a cookie under the current server key. `nonce`: 16 random bytes. */
   makeCookie(keys: CookieKeys, nonce: Uint8Array): Uint8Array {
-    const current = this.keys[0]!;
-    const id = idBytes(current.id);
-    const pt = new Uint8Array(4 + keys.c2s.length + keys.s2c.length);
-    pt[0] = keys.aead >> 8;
-    pt[1] = keys.aead & 0xff;
-    pt.set(keys.c2s, 4);
-    pt.set(keys.s2c, 4 + keys.c2s.length);
-    const sealed = COOKIE_KEY.seal(current.key, nonce, id, pt);
-    const out = new Uint8Array(4 + COOKIE_NONCE_LENGTH + sealed.length);
-    out.set(id);
-    out.set(nonce.subarray(0, COOKIE_NONCE_LENGTH), 4);
-    out.set(sealed, 4 + COOKIE_NONCE_LENGTH);
+    const alg = aeadById(keys.aead);
+    if (!alg || keys.c2s.length !== alg.keyLength || keys.s2c.length !== alg.keyLength) {
+      throw new RangeError("cookie keys do not match their AEAD");
+    }
+    const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
+    plain[0] = keys.aead >> 8;
+    plain[1] = keys.aead & 0xff;
+    plain.set(keys.c2s, 4);
+    plain.set(keys.s2c, 4 + keys.c2s.length);
+    const out = new Uint8Array(COOKIE_LENGTH);
+    this.makeCookieTo(plain, nonce, 0, out, 0);
     return out;
+  }
+
+  /**
+   * Seals the {@linkcode COOKIE_PLAIN_LENGTH} bytes `plain` (AEAD id, 0x0000,
+   * C2S, S2C) into a cookie at `out[outAt]` ({@linkcode COOKIE_LENGTH} bytes)
+   * with the nonce `nonce[nonceAt, +16)`. Allocates nothing.
+   */
+  makeCookieTo(
+    plain: Uint8Array,
+    nonce: Uint8Array,
+    nonceAt: number,
+    out: Uint8Array,
+    outAt: number,
+  ): void {
+    const current = this.keys[0]!;
+    const id = current.id;
+    out[outAt] = id >>> 24;
+    out[outAt + 1] = (id >>> 16) & 0xff;
+    out[outAt + 2] = (id >>> 8) & 0xff;
+    out[outAt + 3] = id & 0xff;
+    for (let i = 0; i < COOKIE_NONCE_LENGTH; i++) out[outAt + 4 + i] = nonce[nonceAt + i]!;
+    const head = outAt + 4 + COOKIE_NONCE_LENGTH;
+    this.#sivOf(current).sealTo(
+      out,
+      outAt,
+      4,
+      out,
+      outAt + 4,
+      COOKIE_NONCE_LENGTH,
+      plain,
+      0,
+      COOKIE_PLAIN_LENGTH,
+      out,
+      head,
+    );
   }
 
   /** Opens a cookie; null when its key is unknown (rotated out) or it was altered. */
   openCookie(cookie: Uint8Array): CookieKeys | null {
-    const head = 4 + COOKIE_NONCE_LENGTH;
-    if (cookie.length < head + COOKIE_KEY.overhead + 4) return null;
-    const idWord = new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0);
-    const key = this.keys.find((k) => k.id === idWord);
-    if (!key) return null;
-    const pt = COOKIE_KEY.open(
-      key.key,
-      cookie.subarray(4, head),
-      cookie.subarray(0, 4),
-      cookie.subarray(head),
-    );
-    if (!pt) return null;
-    const aead = (pt[0]! << 8) | pt[1]!;
-    const alg = aeadById(aead);
-    if (!alg || pt.length !== 4 + 2 * alg.keyLength || pt[2] !== 0 || pt[3] !== 0) return null;
+    const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
+    if (!this.openCookieTo(cookie, 0, cookie.length, plain)) return null;
     return {
-      aead,
-      c2s: pt.slice(4, 4 + alg.keyLength),
-      s2c: pt.slice(4 + alg.keyLength),
+      aead: (plain[0]! << 8) | plain[1]!,
+      c2s: plain.slice(4, 4 + COOKIE_KEY.keyLength),
+      s2c: plain.slice(4 + COOKIE_KEY.keyLength),
     };
+  }
+
+  /**
+   * Opens the cookie `buf[at, +len)` into `plain` ({@linkcode COOKIE_PLAIN_LENGTH}
+   * bytes: AEAD id, 0x0000, C2S, S2C). False when its key is unknown (rotated
+   * out), it was altered or it does not hold AES-SIV-CMAC-256 keys (then
+   * `plain` holds garbage). Allocates nothing.
+   */
+  openCookieTo(buf: Uint8Array, at: number, len: number, plain: Uint8Array): boolean {
+    if (len !== COOKIE_LENGTH) return false;
+    const idWord = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) |
+      buf[at + 3]!) >>> 0;
+    let key: ServerKey | undefined;
+    for (const k of this.keys) if (k.id === idWord) key = k;
+    if (!key) return false;
+    const head = at + 4 + COOKIE_NONCE_LENGTH;
+    const ok = this.#sivOf(key).openTo(
+      buf,
+      at,
+      4,
+      buf,
+      at + 4,
+      COOKIE_NONCE_LENGTH,
+      buf,
+      head,
+      len - 4 - COOKIE_NONCE_LENGTH,
+      plain,
+      0,
+    );
+    return ok && ((plain[0]! << 8) | plain[1]!) === COOKIE_KEY.id && plain[2] === 0 &&
+      plain[3] === 0;
+  }
+
+  /** The scheduled AES-SIV key of a server key (made once per key). */
+  #sivOf(key: ServerKey): AesSivKey {
+    let siv = this.#siv.get(key);
+    if (!siv) {
+      siv = AesSivKey.create(key.key);
+      this.#siv.set(key, siv);
+    }
+    return siv;
   }
 }
 

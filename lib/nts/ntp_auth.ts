@@ -26,6 +26,8 @@
  */
 
 import {
+  EF_HEADER_LENGTH,
+  EF_MIN_LENGTH,
   EF_NTS_AUTH_AND_EEF,
   EF_NTS_COOKIE,
   EF_NTS_COOKIE_PLACEHOLDER,
@@ -194,49 +196,128 @@ export interface VerifiedNtsRequest {
 }
 
 /**
+ * Where the NTS fields of a request are: offsets into the packet, filled by
+ * {@linkcode scanNtsRequest} without allocating (the server's hot path).
+ */
+export class NtsRequestLayout {
+  /** Unique Identifier field: start and whole length (header included). */
+  uidAt = 0;
+  uidLength = 0;
+  /** Cookie body: start and length. */
+  cookieAt = 0;
+  cookieLength = 0;
+  /** Authenticator field start: the authenticated data is `packet[0, authAt)`. */
+  authAt = 0;
+  nonceAt = 0;
+  nonceLength = 0;
+  ciphertextAt = 0;
+  ciphertextLength = 0;
+  /** Cookies to return: one for the cookie used plus one per placeholder, at most 8. */
+  cookiesWanted = 0;
+}
+
+function u16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+/** True when `b[at, end)` is a sequence of valid extension fields (RFC 7822). */
+export function validFields(b: Uint8Array, at: number, end: number): boolean {
+  let o = at;
+  while (o < end) {
+    if (end - o < EF_MIN_LENGTH) return false;
+    const len = u16(b, o + 2);
+    if (len < EF_MIN_LENGTH || len % 4 !== 0 || len > end - o) return false;
+    o += len;
+  }
+  return true;
+}
+
+/**
+ * Finds the NTS fields of a client request of `len` bytes (RFC 8915 §5.7):
+ * every byte after the header must be a valid extension field; exactly one
+ * Unique Identifier (at least 32 bytes) and one Cookie before the
+ * Authenticator, whose nonce and ciphertext lie inside it; fields after the
+ * Authenticator are not authenticated and ignored. Returns null when the
+ * layout is filled, else why the request is malformed (drop it).
+ */
+export function scanNtsRequest(
+  packet: Uint8Array,
+  len: number,
+  layout: NtsRequestLayout,
+): string | null {
+  if (len < HEADER_LENGTH) return `packet of ${len} bytes`;
+  if (!validFields(packet, HEADER_LENGTH, len)) return "extension fields do not parse";
+  let uidAt = -1, cookieAt = -1, authAt = -1, placeholders = 0;
+  for (let o = HEADER_LENGTH; o < len && authAt < 0; o += u16(packet, o + 2)) {
+    const type = u16(packet, o);
+    if (type === EF_NTS_UNIQUE_IDENTIFIER) {
+      if (uidAt >= 0) return "two Unique Identifier fields";
+      uidAt = o;
+    } else if (type === EF_NTS_COOKIE) {
+      if (cookieAt >= 0) return "two Cookie fields";
+      cookieAt = o;
+    } else if (type === EF_NTS_AUTH_AND_EEF) {
+      authAt = o;
+    }
+  }
+  if (uidAt < 0 || u16(packet, uidAt + 2) - EF_HEADER_LENGTH < UNIQUE_ID_LENGTH) {
+    return "no Unique Identifier of at least 32 bytes";
+  }
+  if (cookieAt < 0 || authAt < 0) return "no Cookie or no Authenticator";
+  const cookieLength = u16(packet, cookieAt + 2) - EF_HEADER_LENGTH;
+  for (let o = HEADER_LENGTH; o < authAt; o += u16(packet, o + 2)) {
+    if (
+      u16(packet, o) === EF_NTS_COOKIE_PLACEHOLDER &&
+      u16(packet, o + 2) - EF_HEADER_LENGTH === cookieLength
+    ) placeholders++;
+  }
+  // Authenticator body: nonce length, ciphertext length, nonce, ciphertext. RFC 8915 §5.6.
+  const body = authAt + EF_HEADER_LENGTH;
+  const bodyLength = u16(packet, authAt + 2) - EF_HEADER_LENGTH;
+  const nl = u16(packet, body), cl = u16(packet, body + 2);
+  const ctOffset = 4 + pad4(nl);
+  if (nl === 0 || ctOffset + cl > bodyLength) return "Authenticator lengths out of bounds";
+  layout.uidAt = uidAt;
+  layout.uidLength = u16(packet, uidAt + 2);
+  layout.cookieAt = cookieAt + EF_HEADER_LENGTH;
+  layout.cookieLength = cookieLength;
+  layout.authAt = authAt;
+  layout.nonceAt = body + 4;
+  layout.nonceLength = nl;
+  layout.ciphertextAt = body + ctOffset;
+  layout.ciphertextLength = cl;
+  layout.cookiesWanted = Math.min(MAX_REPLY_COOKIES, 1 + placeholders);
+  return null;
+}
+
+/**
  * Server side: checks an NTS client request. Throws NtsAuthError; when its
  * `nak` is true the server should reply with {@linkcode buildNtsNak} using
- * {@linkcode requestUniqueId}.
+ * {@linkcode requestUniqueId}. (The NTP server itself uses the allocation-free
+ * {@linkcode scanNtsRequest} path in `server_auth.ts`, with the same checks.)
  */
 export function verifyNtsRequest(
   packet: Uint8Array,
   openCookie: (cookie: Uint8Array) => CookieKeys | null,
 ): VerifiedNtsRequest {
-  const fields = splitFields(packet);
-  let uniqueId: Uint8Array | undefined;
-  let cookie: PlacedField | undefined;
-  let auth: PlacedField | undefined;
-  let placeholders: PlacedField[] = [];
-  for (const f of fields) {
-    if (auth) break; // fields after the Authenticator are not authenticated: ignore
-    if (f.type === EF_NTS_UNIQUE_IDENTIFIER) {
-      if (uniqueId) throw new NtsAuthError("malformed", "two Unique Identifier fields");
-      uniqueId = f.body;
-    } else if (f.type === EF_NTS_COOKIE) {
-      if (cookie) throw new NtsAuthError("malformed", "two Cookie fields");
-      cookie = f;
-    } else if (f.type === EF_NTS_COOKIE_PLACEHOLDER) {
-      placeholders.push(f);
-    } else if (f.type === EF_NTS_AUTH_AND_EEF) {
-      auth = f;
-    }
-  }
-  if (!uniqueId || uniqueId.length < 32) {
-    throw new NtsAuthError("malformed", "no Unique Identifier of at least 32 bytes");
-  }
-  if (!cookie || !auth) throw new NtsAuthError("malformed", "no Cookie or no Authenticator");
-  const keys = openCookie(cookie.body);
+  const l = new NtsRequestLayout();
+  const why = scanNtsRequest(packet, packet.length, l);
+  if (why !== null) throw new NtsAuthError("malformed", why);
+  const keys = openCookie(packet.slice(l.cookieAt, l.cookieAt + l.cookieLength));
   if (!keys) throw new NtsAuthError("cookie", "cookie cannot be opened", true);
   const aead = aeadById(keys.aead);
   if (!aead) throw new NtsAuthError("aead", `cookie for unsupported AEAD ${keys.aead}`, true);
-  const { nonce, ciphertext } = readAuthenticator(auth.body);
-  const plain = aead.open(keys.c2s, nonce, packet.subarray(0, auth.offset), ciphertext);
+  const plain = aead.open(
+    keys.c2s,
+    packet.subarray(l.nonceAt, l.nonceAt + l.nonceLength),
+    packet.subarray(0, l.authAt),
+    packet.subarray(l.ciphertextAt, l.ciphertextAt + l.ciphertextLength),
+  );
   if (!plain) throw new NtsAuthError("auth", "request Authenticator does not verify", true);
-  placeholders = placeholders.filter((p) => p.body.length === cookie.body.length);
   return {
-    uniqueId,
+    uniqueId: packet.slice(l.uidAt + EF_HEADER_LENGTH, l.uidAt + l.uidLength),
     keys,
-    cookiesWanted: Math.min(MAX_REPLY_COOKIES, 1 + placeholders.length),
+    cookiesWanted: l.cookiesWanted,
     encryptedFields: splitPlain(plain),
   };
 }

@@ -24,29 +24,41 @@
  * @module
  */
 
-import { EF_NTS_UNIQUE_IDENTIFIER } from "../ntp/extension_field.ts";
+import {
+  EF_HEADER_LENGTH,
+  EF_NTS_AUTH_AND_EEF,
+  EF_NTS_COOKIE,
+  EF_NTS_UNIQUE_IDENTIFIER,
+} from "../ntp/extension_field.ts";
 import type { ServerAuth, ServerAuthVerdict } from "../ntp/server.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import { COOKIE_NONCE_LENGTH, type ServerKeyRing } from "./cookie.ts";
+import { AesSivKey } from "../../ffi/libssl.ts";
 import {
-  buildNtsNak,
-  buildNtsReply,
+  COOKIE_LENGTH,
+  COOKIE_NONCE_LENGTH,
+  COOKIE_PLAIN_LENGTH,
+  type ServerKeyRing,
+} from "./cookie.ts";
+import {
+  KISS_NTSN,
   NTS_NONCE_LENGTH,
-  NtsAuthError,
-  requestUniqueId,
-  type VerifiedNtsRequest,
-  verifyNtsRequest,
+  NtsRequestLayout,
+  scanNtsRequest,
+  validFields,
 } from "./ntp_auth.ts";
-import { aeadById } from "./siv.ts";
 
 /** NTP header length. RFC 5905 §7.3. */
 const HEADER_LENGTH = 48;
+/** AES-SIV tag length. RFC 5297 §2.6. */
+const TAG_LENGTH = 16;
+/** Random bytes fetched at once and handed out as nonces. */
+const RANDOM_POOL = 4096;
 
 /** Options of {@link NtsServerAuth}. */
 export interface NtsServerAuthOptions {
   /** The cookie keys shared with the NTS-KE server. */
   ring: ServerKeyRing;
-  /** `n` random bytes (nonces). */
+  /** `n` random bytes (nonces; asked for in blocks of a few KiB). */
   randomBytes: (n: number) => Uint8Array;
   /** Current real time (transmit timestamps of authenticated replies). */
   now: () => Timestamp;
@@ -75,14 +87,33 @@ function hasUniqueId(req: Uint8Array): boolean {
   return false;
 }
 
-/** The NTP server's NTS; see the module doc. */
+/**
+ * The NTP server's NTS; see the module doc. Works on the packet bytes in
+ * place with buffers of its own (no allocation per request): the request's
+ * field offsets ({@link scanNtsRequest}), the cookie's keys, the Unique
+ * Identifier kept for the reply, and a pool of random bytes for nonces.
+ */
 export class NtsServerAuth implements ServerAuth {
   readonly stats: NtsServerAuthStats = { authenticated: 0, naks: 0, dropped: 0 };
   readonly #ring: ServerKeyRing;
   readonly #random: (n: number) => Uint8Array;
   readonly #now: () => Timestamp;
-  #verified: VerifiedNtsRequest | null = null;
-  #nakId: Uint8Array | null = null;
+  readonly #layout = new NtsRequestLayout();
+  /** The request's cookie plaintext: AEAD id, 0x0000, C2S, S2C. */
+  readonly #keys = new Uint8Array(COOKIE_PLAIN_LENGTH);
+  readonly #c2s = this.#keys.subarray(4, 36);
+  readonly #s2c = this.#keys.subarray(36, 68);
+  /** AES-SIV re-keyed per request (C2S to verify, S2C to seal). */
+  #siv: AesSivKey | null = null;
+  /** Decrypted Authenticator plaintext of the request (grows when needed). */
+  #plain = new Uint8Array(256);
+  /** The request's whole Unique Identifier field, echoed in the reply. */
+  #uid = new Uint8Array(64);
+  #uidLength = 0;
+  #requestLength = 0;
+  #verdict: ServerAuthVerdict = "plain";
+  #pool: Uint8Array = new Uint8Array(0);
+  #poolAt = 0;
 
   constructor(options: NtsServerAuthOptions) {
     this.#ring = options.ring;
@@ -91,58 +122,132 @@ export class NtsServerAuth implements ServerAuth {
   }
 
   check(request: Uint8Array): ServerAuthVerdict {
-    this.#verified = null;
-    this.#nakId = null;
+    this.#verdict = "plain";
     if (!hasUniqueId(request)) return "plain";
-    try {
-      const v = verifyNtsRequest(request, (c) => this.#ring.openCookie(c));
-      // The reply overwrites the request's bytes: keep what we need.
-      v.uniqueId = v.uniqueId.slice();
-      this.#verified = v;
-      this.stats.authenticated++;
-      return "ok";
-    } catch (e) {
-      if (!(e instanceof NtsAuthError)) throw e;
-      const id = e.nak ? requestUniqueId(request) : null;
-      if (id) {
-        this.#nakId = id.slice();
-        this.stats.naks++;
-        return "nak";
-      }
-      this.stats.dropped++;
-      return "drop";
+    const l = this.#layout;
+    if (scanNtsRequest(request, request.length, l) !== null) return this.#drop();
+    // The reply overwrites the request's bytes: keep the Unique Identifier.
+    if (this.#uid.length < l.uidLength) this.#uid = new Uint8Array(l.uidLength);
+    for (let i = 0; i < l.uidLength; i++) this.#uid[i] = request[l.uidAt + i]!;
+    this.#uidLength = l.uidLength;
+    this.#requestLength = request.length;
+    if (!this.#ring.openCookieTo(request, l.cookieAt, l.cookieLength, this.#keys)) {
+      return this.#nak();
     }
+    const siv = this.#sivWith(this.#c2s);
+    const n = l.ciphertextLength - TAG_LENGTH;
+    if (n > this.#plain.length) this.#plain = new Uint8Array(n);
+    const ok = siv.openTo(
+      request,
+      0,
+      l.authAt,
+      request,
+      l.nonceAt,
+      l.nonceLength,
+      request,
+      l.ciphertextAt,
+      l.ciphertextLength,
+      this.#plain,
+      0,
+    );
+    if (!ok) return this.#nak();
+    if (!validFields(this.#plain, 0, n)) return this.#drop();
+    this.stats.authenticated++;
+    return this.#verdict = "ok";
   }
 
   complete(reply: Uint8Array): number {
-    const header = reply.subarray(0, HEADER_LENGTH);
-    let out: Uint8Array;
-    if (this.#nakId) {
-      out = buildNtsNak(header, this.#nakId);
-    } else {
-      const v = this.#verified;
-      const aead = v ? aeadById(v.keys.aead) : undefined;
-      if (!v || !aead) return 0;
-      const cookies: Uint8Array[] = [];
-      for (let i = 0; i < v.cookiesWanted; i++) {
-        cookies.push(this.#ring.makeCookie(v.keys, this.#random(COOKIE_NONCE_LENGTH)));
-      }
-      out = buildNtsReply(header, {
-        uniqueId: v.uniqueId,
-        aead,
-        s2c: v.keys.s2c,
-        cookies,
-        nonce: this.#random(NTS_NONCE_LENGTH),
-      });
+    const verdict = this.#verdict;
+    this.#verdict = "plain";
+    if (verdict === "nak") return this.#completeNak(reply);
+    if (verdict !== "ok") return 0;
+    const uidLength = this.#uidLength;
+    const cookies = this.#layout.cookiesWanted;
+    // Authenticator: header, nonce length, ciphertext length, nonce, tag, cookies.
+    const authAt = HEADER_LENGTH + uidLength;
+    const nonceAt = authAt + EF_HEADER_LENGTH + 4;
+    const ptAt = nonceAt + NTS_NONCE_LENGTH + TAG_LENGTH;
+    const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH;
+    const ptLength = cookies * cookieField;
+    const end = ptAt + ptLength;
+    if (end > this.#requestLength || end > reply.length) return 0;
+    for (let i = 0; i < uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
+    put16(reply, authAt, EF_NTS_AUTH_AND_EEF);
+    put16(reply, authAt + 2, end - authAt);
+    put16(reply, authAt + 4, NTS_NONCE_LENGTH);
+    put16(reply, authAt + 6, TAG_LENGTH + ptLength);
+    this.#randomTo(reply, nonceAt, NTS_NONCE_LENGTH);
+    const ring = this.#ring;
+    for (let c = 0, o = ptAt; c < cookies; c++, o += cookieField) {
+      put16(reply, o, EF_NTS_COOKIE);
+      put16(reply, o + 2, cookieField);
+      const nonce = this.#randomTo(null, 0, COOKIE_NONCE_LENGTH);
+      ring.makeCookieTo(this.#keys, this.#pool, nonce, reply, o + EF_HEADER_LENGTH);
     }
-    this.#verified = null;
-    this.#nakId = null;
-    if (out.length > reply.length) return 0;
-    reply.set(out);
-    return out.length;
+    this.#sivWith(this.#s2c).sealTo(
+      reply,
+      0,
+      authAt,
+      reply,
+      nonceAt,
+      NTS_NONCE_LENGTH,
+      reply,
+      ptAt,
+      ptLength,
+      reply,
+      ptAt - TAG_LENGTH,
+    );
+    return end;
   }
 
   transmitTime(): Timestamp {
     return this.#now();
   }
+
+  /** NTS NAK (RFC 8915 §5.7): kiss-o'-death NTSN plus the Unique Identifier. */
+  #completeNak(reply: Uint8Array): number {
+    const end = HEADER_LENGTH + this.#uidLength;
+    if (end > reply.length) return 0;
+    reply[1] = 0; // stratum 0: kiss-o'-death. RFC 5905 §7.4
+    put16(reply, 12, KISS_NTSN >>> 16);
+    put16(reply, 14, KISS_NTSN & 0xffff);
+    for (let i = 0; i < this.#uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
+    return end;
+  }
+
+  #nak(): ServerAuthVerdict {
+    this.stats.naks++;
+    return this.#verdict = "nak";
+  }
+
+  #drop(): ServerAuthVerdict {
+    this.stats.dropped++;
+    return "drop";
+  }
+
+  #sivWith(key: Uint8Array): AesSivKey {
+    if (this.#siv === null) this.#siv = AesSivKey.create(key);
+    else this.#siv.setKey(key);
+    return this.#siv;
+  }
+
+  /**
+   * Takes `n` bytes from the random pool: copied to `out[at]`, or (out null)
+   * left in the pool at the returned offset.
+   */
+  #randomTo(out: Uint8Array | null, at: number, n: number): number {
+    if (this.#poolAt + n > this.#pool.length) {
+      this.#pool = this.#random(RANDOM_POOL);
+      this.#poolAt = 0;
+    }
+    const from = this.#poolAt;
+    this.#poolAt += n;
+    if (out !== null) { for (let i = 0; i < n; i++) out[at + i] = this.#pool[from + i]!; }
+    return from;
+  }
+}
+
+function put16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v & 0xff;
 }
