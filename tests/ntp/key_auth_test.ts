@@ -51,7 +51,10 @@ for (const type of ["MD5", "SHA1", "SHA256", "SHA512", "AES128"] as const) {
       auth: new KeyClientAuth(1, (id) => (id === 1 ? k : undefined)),
     });
     const actions = exchange(src, server);
-    assert.ok(actions.some((a) => a.kind === "sample"), JSON.stringify({ kinds: actions.map((a) => a.kind), tests: src.report().tests }));
+    assert.ok(
+      actions.some((a) => a.kind === "sample"),
+      JSON.stringify({ kinds: actions.map((a) => a.kind), tests: src.report().tests }),
+    );
     assert.equal(auth.stats.authenticated, 1);
     assert.equal(src.report().authenticated, true);
     assert.equal(src.report().authFailures, 0);
