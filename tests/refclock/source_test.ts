@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { defaultRefclockName, refclockRefId, RefclockSource } from "../../lib/refclock/source.ts";
+
+const S = 1_000_000_000n;
+
+function source(extra: Partial<ConstructorParameters<typeof RefclockSource>[0]> = {}) {
+  return new RefclockSource({
+    name: "GPS",
+    poll: 2,
+    filter: 64,
+    offset: 0,
+    delay: 1e-9,
+    precision: 1e-6,
+    ...extra,
+  });
+}
+
+Deno.test("refclock source: offset option subtracted, delay as peer delay, one sample per poll", () => {
+  const rc = source({ offset: 0.5, delay: 0.2, stratum: 1 });
+  rc.start(0n);
+  assert.equal(rc.nextTimer, 4n * S);
+  for (let i = 0; i < 4; i++) {
+    assert.equal(
+      rc.addSample({ time: BigInt(i) * S, offset: 0.5 + 1e-3, leap: 0, pulse: false }),
+      null,
+    );
+  }
+  const s = rc.onTimer(4n * S)!;
+  assert.ok(Math.abs(s.offset - 1e-3) < 1e-12);
+  assert.equal(s.peerDelay, 0.2);
+  assert.equal(s.rootDelay, 0);
+  assert.equal(s.peerDispersion, 1e-6); // precision, no spread
+  assert.equal(s.stratum, 1);
+  assert.equal(s.time, 2n * S); // newest three of four: t = 1, 2, 3
+  assert.equal(rc.reach.value, 1);
+  assert.equal(rc.nextTimer, 8n * S);
+  assert.equal(rc.onTimer(8n * S), null, "nothing collected");
+  assert.equal(rc.reach.value, 2);
+});
+
+Deno.test("refclock source: maxdispersion drops a noisy poll; leap 3 is refused", () => {
+  const rc = source({ maxDispersion: 1e-5 });
+  rc.start(0n);
+  for (const o of [0, 1e-3, 0, 1e-3]) rc.addSample({ time: 0n, offset: o, leap: 0, pulse: false });
+  assert.equal(rc.onTimer(4n * S), null);
+  assert.equal(
+    rc.addSample({ time: 0n, offset: 0, leap: 3, pulse: false }),
+    "reference unsynchronised",
+  );
+});
+
+Deno.test("refclock source: pulses are completed from the lock refclock or the synchronised clock", () => {
+  const rc = source({ lock: "NMEA", maxLockAge: 2 });
+  const pulse = { time: 10n * S, offset: 0.2003, leap: 0 as const, pulse: true };
+  assert.equal(rc.addSample(pulse, { lock: null }), "no lock sample");
+  assert.equal(rc.addSample(pulse, { lock: { time: 5n * S, offset: 0.2 } }), "no lock sample");
+  assert.equal(
+    rc.addSample(pulse, { lock: { time: 10n * S, offset: 0.7 } }),
+    "lock sample too far from a pulse",
+  );
+  // NMEA says the clock is 1.25 s fast: the pulse's 0.2003 becomes 1.2003.
+  assert.equal(rc.addSample(pulse, { lock: { time: 9n * S, offset: 1.25 } }), null);
+  assert.ok(Math.abs(rc.lastSample!.offset - 1.2003) < 1e-12);
+
+  const free = source({ pps: true });
+  assert.equal(free.addSample({ ...pulse, pulse: false }), "not synchronised");
+  assert.equal(free.addSample({ ...pulse, offset: 0.9999 }, { synchronised: true }), null);
+  assert.ok(Math.abs(free.lastSample!.offset - -0.0001) < 1e-12);
+});
+
+Deno.test("refclock names and reference IDs", () => {
+  assert.equal(refclockRefId("GPS"), 0x47505300);
+  assert.equal(refclockRefId("PPS1"), 0x50505331);
+  assert.equal(defaultRefclockName("SOCK", 1), "SOC1");
+  assert.equal(defaultRefclockName("SHM", 0), "SHM0");
+});
