@@ -18,7 +18,7 @@ import { AddSrcFlag, AddSrcType, encodeRequest, type Request } from "./request.t
 import { ArgReader } from "../conf/args.ts";
 import { parseSourceDirective } from "../conf/source_options.ts";
 import type { SourceKind } from "../conf/config.ts";
-import { decodeReply, decodeReplyHeader, type Reply } from "./reports.ts";
+import { decodeReply, decodeReplyHeader, type Reply, SourceMode } from "./reports.ts";
 import {
   addressText,
   type CmdAddress,
@@ -748,7 +748,11 @@ async function sourceReport(
     }
     const src = (await request(s, { kind: "source_data", index: i }, "source_data")).report;
     if (cmd === "sources") {
-      out += fmt.formatSource(src, await nameOf(src.address, o, io, s), o.csv);
+      // A reference clock's row carries its refid in the address (as chronyc shows it).
+      const name = src.mode === SourceMode.REF && src.address.family === "inet4"
+        ? refclockName(src.address.address)
+        : await nameOf(src.address, o, io, s);
+      out += fmt.formatSource(src, name, o.csv);
     } else if (src.mode !== 2) {
       if (cmd === "authdata") {
         const r = await request(s, { kind: "auth_data", ip: src.address }, "auth_data");
@@ -1064,4 +1068,10 @@ async function waitsync(args: string[], s: Session, io: ChronycIo): Promise<bool
     if (maxTries > 0 && tries >= maxTries) return false;
     await io.sleep(interval * 1000);
   }
+}
+
+/** The refid text of a reference clock's row ("71.80.83.0" -> "GPS"). */
+function refclockName(address: string): string {
+  return address.split(".").map(Number).filter((b) => b > 0).map((b) => String.fromCharCode(b))
+    .join("");
 }

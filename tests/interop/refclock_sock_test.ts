@@ -78,6 +78,12 @@ Deno.test({
       assert.ok(Number(row.split(/\s+/)[1]) >= 3, row);
       const sel = await chronyc(cmdSock, "selectdata");
       assert.match(sel.stdout, /^\* GPS +N /m, sel.stdout);
+      // horae's own chronyc names the reference clock the same way.
+      const ours = await new Deno.Command(`${ROOT}/bin/chronyc`, {
+        args: ["-h", cmdSock, "sources"],
+        stdout: "piped",
+      }).output();
+      assert.match(new TextDecoder().decode(ours.stdout), /^#\* GPS +0 +1 /m);
       const tracking = await chronyc(cmdSock, "tracking");
       assert.match(tracking.stdout, /^Reference ID\s+: 47505300 \(GPS\)$/m, tracking.stdout);
       assert.match(tracking.stdout, /^Stratum\s+: 1$/m);
