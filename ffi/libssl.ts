@@ -593,6 +593,16 @@ function scratchFor(n: number): void {
   scratchOut = new Uint8Array(size);
 }
 
+/** Copies `buf[at, at + n)` to the start of `scratchIn` (with room for padding). */
+function copyToScratch(buf: Uint8Array, at: number, n: number): void {
+  scratchFor(n + 16);
+  if (n > 32) {
+    scratchIn.set(buf.subarray(at, at + n));
+  } else {
+    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
+  }
+}
+
 /** Doubling in GF(2^128) (RFC 5297 §2.3), in place. */
 function dbl(b: Uint8Array): void {
   const carry = b[0]! >> 7;
@@ -629,6 +639,7 @@ export class AesSivKey {
   readonly #v = new Uint8Array(16); // tag being computed, or the CTR IV
   readonly #expected = new Uint8Array(16); // tag received
   readonly #k2bytes = new Uint8Array(16);
+  #k2Pending = false; // #ecb not yet keyed with #k2bytes
 
   private constructor(crypto: Libs["crypto"], cbc: Deno.PointerObject, ecb: Deno.PointerObject) {
     this.#crypto = crypto;
@@ -666,11 +677,10 @@ export class AesSivKey {
     checkKey(key);
     const c = this.#crypto;
     // S2V uses K1, the leftmost half of the key; CTR uses K2 (RFC 5297 §2.6).
+    // K2 is scheduled on first use: verifying an empty plaintext needs no CTR.
     this.#k2bytes.set(key.subarray(16, 32));
-    if (
-      c.EVP_EncryptInit_ex2(this.#cbc, null, key, ZERO_IV, null) !== 1 ||
-      c.EVP_EncryptInit_ex2(this.#ecb, null, this.#k2bytes, null, null) !== 1
-    ) {
+    this.#k2Pending = true;
+    if (c.EVP_EncryptInit_ex2(this.#cbc, null, key, ZERO_IV, null) !== 1) {
       throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
     }
     this.#subkeys();
@@ -714,8 +724,7 @@ export class AesSivKey {
 
   /** AES-CMAC of `buf[at, at + n)`. */
   #cmac(buf: Uint8Array, at: number, n: number): Uint8Array {
-    scratchFor(n + 16);
-    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
+    copyToScratch(buf, at, n);
     return this.#cmacScratch(n);
   }
 
@@ -735,8 +744,7 @@ export class AesSivKey {
   /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in `#v`. */
   #s2vFinal(buf: Uint8Array, at: number, n: number): void {
     const d = this.#d;
-    scratchFor(n + 16);
-    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
+    copyToScratch(buf, at, n);
     let m: Uint8Array;
     if (n >= 16) {
       for (let i = 0; i < 16; i++) scratchIn[n - 16 + i]! ^= d[i]!; // xorend
@@ -754,19 +762,29 @@ export class AesSivKey {
   /** CTR (RFC 5297 §2.5) with IV `#v`: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
   #ctr(src: Uint8Array, srcAt: number, n: number, dst: Uint8Array, dstAt: number): void {
     if (n === 0) return;
+    if (this.#k2Pending) {
+      if (this.#crypto.EVP_EncryptInit_ex2(this.#ecb, null, this.#k2bytes, null, null) !== 1) {
+        throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
+      }
+      this.#k2Pending = false;
+    }
     const blocks = (n + 15) >> 4;
     scratchFor(blocks << 4);
     const q = scratchIn;
     q.set(this.#v);
     q[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
     q[12]! &= 0x7f;
+    // Counter blocks Q, Q+1, ...: with bit 31 cleared the low 32 bits cannot
+    // carry into the rest for fewer than 2^31 blocks.
+    const low = ((q[12]! << 24) | (q[13]! << 16) | (q[14]! << 8) | q[15]!) >>> 0;
     for (let b = 1; b < blocks; b++) {
       const o = b << 4;
-      q.copyWithin(o, o - 16, o);
-      for (let i = o + 15; i >= o; i--) { // +1 mod 2^128, big endian
-        q[i] = (q[i]! + 1) & 0xff;
-        if (q[i] !== 0) break;
-      }
+      for (let i = 0; i < 12; i++) q[o + i] = q[i]!;
+      const c = low + b;
+      q[o + 12] = c >>> 24;
+      q[o + 13] = (c >>> 16) & 0xff;
+      q[o + 14] = (c >>> 8) & 0xff;
+      q[o + 15] = c & 0xff;
     }
     this.#crypto.EVP_EncryptUpdate(this.#ecb, scratchOut, outLen, q, blocks << 4);
     for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ scratchOut[i]!;

@@ -174,7 +174,10 @@ export class NtpServerSocket {
       const len = server.process(p);
       if (len === 0) continue;
       this.#queued[queued++] = i;
-      arena.queueReply(i, len, { txTimestamp: !p.txPending, fromLocal: true });
+      // Kernel TX timestamps only for interleaved replies (authenticated basic
+      // replies wrote their transmit timestamp: held as is, like a basic one's).
+      const interleaved = !p.txPending && !p.txWritten;
+      arena.queueReply(i, len, { txTimestamp: interleaved, fromLocal: true });
     }
     if (queued === 0) return;
     // Transmit timestamp as late as possible: one clock read for the batch.
@@ -196,7 +199,7 @@ export class NtpServerSocket {
       if (p.slot < 0) continue;
       if (p.txWritten) server.sent(p, p.out.getUint32(40), p.out.getUint32(44));
       else server.sent(p, txHi, txLo);
-      if (!p.txPending) {
+      if (!p.txPending && !p.txWritten) {
         const id = ids[j] ?? 0;
         if (id <= 0) continue;
         const r = id % TX_RING;
