@@ -7,11 +7,11 @@
  * requests ask the kernel for a TX timestamp, which replaces the held transmit
  * timestamp for that client's next interleaved reply. The access check, the
  * client log and rate limiting run inside the responder before any reply
- * field is written. The per-packet path allocates nothing (NTS: only the clock
- * read for the transmit timestamp; the
- * responder's {@link NtpServer} `auth` writes an authenticated reply's
- * transmit timestamp itself, before sealing, and the reply may be longer
- * than 48 bytes, up to the request's length).
+ * field is written. The per-packet path allocates nothing but, for NTS, the
+ * clock read of the transmit timestamp (the responder's {@link NtpServer}
+ * `auth` writes an authenticated reply's transmit timestamp itself, before
+ * sealing, and the reply may be longer than 48 bytes, up to the request's
+ * length).
  *
  * @example
  * ```ts
