@@ -115,7 +115,7 @@ export function defaultRefclockName(driver: string, index: number): string {
 export class RefclockSource {
   readonly options: Readonly<RefclockSourceOptions>;
   readonly refId: number;
-  readonly reach = new ReachRegister();
+  readonly reach: ReachRegister = new ReachRegister();
   readonly #filter: MedianFilter;
   #nextTimer: Timestamp | null = null;
   #leap: LeapIndicator = 0;
