@@ -35,6 +35,10 @@ export interface ClientIoOptions {
   log: Logger;
   /** Local port for requests (chrony's acquisitionport; 0: ephemeral). */
   port?: number;
+  /** Local addresses for requests per family (`bindacqaddress`). */
+  bindAddress?: { ipv4?: string; ipv6?: string };
+  /** Interface for requests (`bindacqdevice`). */
+  device?: string;
   /** Called after each reference update (one-shot modes stop there). */
   onUpdate?: (update: ReferenceUpdate) => void;
   /** Called when a source is lost (pool replacement). */
@@ -47,6 +51,8 @@ export class ClientIo {
   readonly #clock: TickingClock;
   readonly #log: Logger;
   readonly #port: number;
+  readonly #bind: { ipv4?: string; ipv6?: string };
+  readonly #device: string | undefined;
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
   readonly #sockets = new Map<"ipv4" | "ipv6", UdpSocket>();
@@ -66,6 +72,8 @@ export class ClientIo {
     this.#clock = options.clock;
     this.#log = options.log;
     this.#port = options.port ?? 0;
+    this.#bind = options.bindAddress ?? {};
+    this.#device = options.device;
     this.#onUpdate = options.onUpdate;
     this.#onSourceLost = options.onSourceLost;
   }
@@ -120,7 +128,14 @@ export class ClientIo {
   #socket(family: "ipv4" | "ipv6"): UdpSocket {
     let s = this.#sockets.get(family);
     if (s) return s;
-    s = UdpSocket.open({ family, port: this.#port, timestamping: true });
+    const address = this.#bind[family];
+    s = UdpSocket.open({
+      family,
+      port: this.#port,
+      timestamping: true,
+      ...(address ? { address } : {}),
+      ...(this.#device ? { device: this.#device } : {}),
+    });
     s.onPacket((bytes, from, rx) => this.#receive(bytes, from, rx));
     s.onTxTimestamp((sendId, tx) => {
       const id = this.#sends.get(sendId);

@@ -243,6 +243,8 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
     clock,
     log,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
+    bindAddress: config.bindAcqAddress,
+    ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
     onUpdate: () => refreshServerReference(),
     onSourceLost: (id, reason) => {
       sources.lost(id, reason).catch((e) => log.warn(`Could not replace source: ${e}`));

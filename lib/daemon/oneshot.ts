@@ -57,6 +57,8 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
     clock,
     log,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
+    bindAddress: config.bindAcqAddress,
+    ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
     onSourceLost,
   });
 
