@@ -336,7 +336,7 @@ export class DaemonBackend implements CmdmonBackend {
       remotePort: s.ntp.options.port,
       leap: r.leap,
       version: s.ntp.options.version,
-      mode: 4,
+      mode: s.spec.options.kind === "peer" ? 2 : 4, // the remote's mode: symmetric passive or server
       stratum: r.stratum,
       poll: r.remotePoll,
       precision: r.remotePrecision,

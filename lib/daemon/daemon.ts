@@ -236,6 +236,20 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
       serverReference.synchronised = false;
     }
     server?.setReference(serverReference, realNow());
+    // Symmetric peers learn our state from our own packets.
+    const leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
+    engine.setLocalStatus(
+      t.stratum > 0 && t.leapStatus !== "unsynchronised"
+        ? {
+          leap,
+          stratum: t.stratum,
+          refId: t.refId,
+          rootDelay: t.rootDelay,
+          rootDispersion: t.rootDispersion,
+          refTime: t.refTime,
+        }
+        : null,
+    );
   };
 
   const io = new ClientIo({

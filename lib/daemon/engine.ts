@@ -21,6 +21,7 @@ import { type Candidate, type SelectionMemory, selectSources } from "../clock/se
 import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
 import { type SourceEstimate, SourceStats } from "../clock/sourcestats.ts";
 import {
+  type LocalStatus,
   NtpSource,
   type NtpSourceOptions,
   type SourceAction,
@@ -303,6 +304,11 @@ export class Engine {
     const s = this.#sources[id];
     if (!s || s.removed) return [];
     return this.#finish(this.#apply(id, s.ntp.authReady(this.#clock.now())));
+  }
+
+  /** Our synchronisation as symmetric peers see it (null: unsynchronised). */
+  setLocalStatus(status: LocalStatus | null): void {
+    for (const s of this.#sources) if (s.spec.options.kind === "peer") s.ntp.setLocalStatus(status);
   }
 
   /** A request to `id` could not be sent (`auto_offline` takes the source offline). */

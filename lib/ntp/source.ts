@@ -212,6 +212,21 @@ export interface DelayStatistics {
   samples: number;
 }
 
+/** What a symmetric peer is told of our own synchronisation. */
+export interface LocalStatus {
+  /** Leap indicator 0..2 (3 = unsynchronised). */
+  leap: LeapIndicator;
+  /** Our stratum 1..15. */
+  stratum: number;
+  /** Our reference ID. */
+  refId: number;
+  /** Root delay and dispersion, seconds. */
+  rootDelay: number;
+  rootDispersion: number;
+  /** Time of our last clock update. */
+  refTime: Timestamp;
+}
+
 /** Why a source stopped. */
 export type DemobilizeReason = "kod-deny" | "kod-rstr";
 
@@ -303,6 +318,7 @@ export type ModifiableOption =
 
 /** Per-source protocol state machine; see the module doc for the rules. */
 export class NtpSource {
+  #localStatus: LocalStatus | null = null;
   readonly address: string;
   readonly #o: NtpSourceOptions;
   readonly #deps: NtpSourceDeps;
@@ -566,6 +582,14 @@ export class NtpSource {
     return [];
   }
 
+  /**
+   * Our own synchronisation, written into symmetric-mode packets (a peer
+   * decides from them whether to use us); null: unsynchronised (leap 3).
+   */
+  setLocalStatus(status: LocalStatus | null): void {
+    this.#localStatus = status;
+  }
+
   /** Our own reference id (for test D, synchronisation loops); null when unsynchronised. */
   setOurReferenceId(id: number | null): void {
     this.#ourRefId = id;
@@ -770,8 +794,15 @@ export class NtpSource {
     p.version = this.options.version;
     p.poll = this.#poll;
     if (peer) {
+      // A peer learns our synchronisation from our packets (RFC 5905 §9.1).
+      const us = this.#localStatus;
       p.mode = MODE_ACTIVE;
-      p.leap = 3; // we do not know our own sync state here; the daemon may rewrite it
+      p.leap = us ? us.leap : 3;
+      p.stratum = us ? us.stratum : 0;
+      p.referenceId = us ? us.refId : 0;
+      p.rootDelay = us ? us.rootDelay : 0;
+      p.rootDispersion = us ? us.rootDispersion : 0;
+      p.referenceTs = us && us.refTime !== 0n ? timestampToNtp(us.refTime) : 0n;
       p.precision = Math.round(Math.log2(this.options.precision));
       p.originTs = this.#lastRemoteTx;
       p.receiveTs = this.#lastRemoteRxLocal !== null ? timestampToNtp(this.#lastRemoteRxLocal) : 0n;

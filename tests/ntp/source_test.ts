@@ -378,6 +378,28 @@ Deno.test("peer mode sends mode 1 with our real transmit time and accepts mode 2
   assert.ok(sampleOf(src.onPacket(encodePacket(p), t4, t4)));
 });
 
+Deno.test("peer packets carry our synchronisation once the daemon gives it, leap 3 before", () => {
+  const src = source({ kind: "peer" });
+  src.start(T0);
+  const before = decodePacket(sent(src.onTimer(T0)));
+  assert.equal(before.leap, 3);
+  assert.equal(before.stratum, 0);
+  src.setLocalStatus({
+    leap: 0,
+    stratum: 3,
+    refId: 0xc0000201,
+    rootDelay: 0.0625,
+    rootDispersion: 0.001,
+    refTime: T0,
+  });
+  const after = decodePacket(sent(src.onTimer(src.nextTimer!)));
+  assert.equal(after.leap, 0);
+  assert.equal(after.stratum, 3);
+  assert.equal(after.referenceId, 0xc0000201);
+  assert.equal(after.rootDelay, 0.0625);
+  assert.equal(after.referenceTs, timestampToNtp(T0));
+});
+
 Deno.test("filter 3 emits one sample per three measurements", () => {
   const src = source({ filter: 3 });
   src.start(T0);

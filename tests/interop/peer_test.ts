@@ -1,0 +1,68 @@
+/**
+ * Symmetric peers: horae's daemon and the real chronyd, each `peer` of the
+ * other on loopback. horae synchronises to the real chronyd (`=*`), and the
+ * real chronyd receives valid symmetric packets from horae carrying horae's
+ * own stratum (it then refuses them as a loop, test D, as it should).
+ */
+import assert from "node:assert/strict";
+import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+
+const enabled = haveChrony();
+
+Deno.test({
+  name: "peer: horae and the real chronyd as symmetric peers",
+  ignore: !enabled,
+  async fn() {
+    const ourPort = freePort();
+    const real = await startChronyd({
+      port: freePort(),
+      lines: [`peer 127.0.0.1 port ${ourPort} minpoll 0 maxpoll 1`],
+    });
+    const dir = await Deno.makeTempDir({ prefix: "horae-peer-" });
+    await Deno.chmod(dir, 0o700);
+    await Deno.writeTextFile(
+      `${dir}/chronyd.conf`,
+      [
+        `peer 127.0.0.1 port ${real.port} minpoll 0 maxpoll 1`,
+        `port ${ourPort}`,
+        "bindaddress 127.0.0.1",
+        "allow 127.0.0.0/8",
+        "cmdport 0",
+        `bindcmdaddress ${dir}/chronyd.sock`,
+        `pidfile ${dir}/chronyd.pid`,
+      ].join("\n") + "\n",
+    );
+    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
+      args: ["-4", "-d", "-x", "-f", `${dir}/chronyd.conf`],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      let ours = "";
+      for (let i = 0; i < 60; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        ours =
+          (await runCommand("/usr/bin/chronyc", ["-h", `${dir}/chronyd.sock`, "-n", "sources"]))
+            .stdout;
+        if (/^=\* 127\.0\.0\.1 +1 /m.test(ours)) break;
+      }
+      assert.match(ours, /^=\* 127\.0\.0\.1 +1 /m, ours);
+      let theirs = "";
+      for (let i = 0; i < 20; i++) {
+        theirs = (await runCommand("/usr/bin/chronyc", ["-h", real.socket, "-n", "ntpdata"]))
+          .stdout;
+        if (/^Stratum\s+: 2$/m.test(theirs)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.match(theirs, /^Mode\s+: Symmetric passive$/m, theirs);
+      assert.match(theirs, /^Stratum\s+: 2$/m, theirs);
+      assert.match(theirs, /^Leap status\s+: Normal$/m, theirs);
+      assert.ok(Number(theirs.match(/^Total valid RX\s+: (\d+)/m)?.[1]) > 0, theirs);
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await real.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
