@@ -73,6 +73,8 @@ export interface ChronycIo {
   lookup?(name: string, family?: 4 | 6): Promise<string | null>;
   /** Random bytes for `keygen`; Web Crypto when absent. */
   randomBytes?(n: number): Uint8Array;
+  /** Wall clock, ms since the Unix epoch (for `settime` dates without a year). */
+  nowMs(): number;
 }
 
 /** Per-run settings changed by options and client commands. */
@@ -654,7 +656,7 @@ async function dispatch(
     case "manual":
       return await manual(args, o, s, io);
     case "settime": {
-      const t = parseDate(args.join(" "), Date.now());
+      const t = parseDate(args.join(" "), io.nowMs());
       if (t === null) throw new StatusError("510 - Could not parse date string");
       const r = await request(
         s,

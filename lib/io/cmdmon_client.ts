@@ -149,5 +149,6 @@ export function chronycIo(): ChronycIo {
     resolve: resolveHosts,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
+    nowMs: () => Date.now(),
   };
 }

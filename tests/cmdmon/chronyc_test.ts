@@ -38,6 +38,7 @@ async function run(args: string[], lines?: string[]) {
       }),
     sleep: () => Promise.resolve(),
     random32: () => 42,
+    nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
     ...(input ? { readLine: () => Promise.resolve(input.shift() ?? null) } : {}),
   };
   const code = await runChronyc(["-h", "/x", ...args], io);

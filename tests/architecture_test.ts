@@ -1,0 +1,95 @@
+/**
+ * The layering of docs/ARCHITECTURE.md, checked on the source text:
+ * - the sans-IO core (lib/time, lib/ntp, lib/nts, lib/clock, lib/cmdmon,
+ *   lib/refclock, lib/sim, and lib/conf but its file-reading edge) never uses
+ *   Deno.*, timers, the wall clock or Math.random (doc comments aside);
+ * - only ffi/ calls Deno.dlopen or touches raw pointers;
+ * - the core never imports lib/io or lib/daemon, nor ffi/ except the pure
+ *   layout files (ffi/layout.ts, ffi/timex.ts) and, in lib/nts, ffi/libssl.ts
+ *   for the AEAD itself (computation, not IO).
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const SANS_IO = ["lib/time", "lib/ntp", "lib/nts", "lib/clock", "lib/cmdmon", "lib/refclock"];
+const FORBIDDEN =
+  /\bDeno\.|\bsetTimeout\(|\bsetInterval\(|\bDate\.now\(|\bMath\.random\(|\bperformance\.now\(/;
+
+function files(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`${ROOT}/${dir}`)) {
+    if (e.isDirectory) out.push(...files(`${dir}/${e.name}`));
+    else if (e.name.endsWith(".ts")) out.push(`${dir}/${e.name}`);
+  }
+  return out;
+}
+
+/** Source lines outside comments (line and block comments dropped). */
+function code(path: string): { line: number; text: string }[] {
+  const lines = Deno.readTextFileSync(`${ROOT}/${path}`).split("\n");
+  const out: { line: number; text: string }[] = [];
+  let inBlock = false;
+  lines.forEach((raw, i) => {
+    let text = raw;
+    if (inBlock) {
+      const end = text.indexOf("*/");
+      if (end < 0) return;
+      text = text.slice(end + 2);
+      inBlock = false;
+    }
+    const start = text.indexOf("/*");
+    if (start >= 0 && text.indexOf("*/", start) < 0) {
+      text = text.slice(0, start);
+      inBlock = true;
+    }
+    text = text.replace(/\/\*.*?\*\//g, "").replace(/\/\/.*$/, "");
+    out.push({ line: i + 1, text });
+  });
+  return out;
+}
+
+Deno.test("the sans-IO core uses no Deno API, timer, wall clock or Math.random", () => {
+  const bad: string[] = [];
+  const all = [...SANS_IO.flatMap(files), ...files("lib/sim"), ...files("lib/conf")];
+  for (const f of all) {
+    if (f === "lib/conf/load.ts") continue; // the configuration's file-reading edge
+    for (const { line, text } of code(f)) {
+      if (FORBIDDEN.test(text)) bad.push(`${f}:${line}: ${text.trim()}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("only ffi/ opens libraries or touches raw pointers", () => {
+  const bad: string[] = [];
+  for (const f of [...files("lib"), ...files("tools"), ...files("bench"), "main.ts", "mod.ts"]) {
+    for (const { line, text } of code(f)) {
+      if (/\bDeno\.(dlopen|UnsafePointer|UnsafePointerView|UnsafeCallback)\b/.test(text)) {
+        bad.push(`${f}:${line}`);
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+/** ffi modules the core may use: struct layouts and constants; libcrypto's AEAD in lib/nts. */
+function ffiAllowed(file: string, target: string): boolean {
+  if (target.endsWith("ffi/layout.ts") || target.endsWith("ffi/timex.ts")) return true;
+  return file.startsWith("lib/nts/") && target.endsWith("ffi/libssl.ts");
+}
+
+Deno.test("the sans-IO core imports neither lib/io nor lib/daemon, and ffi only for layouts and the AEAD", () => {
+  const bad: string[] = [];
+  for (const f of SANS_IO.flatMap(files)) {
+    for (const { line, text } of code(f)) {
+      const m = text.match(/from\s+"([^"]+)"/);
+      if (!m) continue;
+      const target = m[1]!;
+      if (target.includes("/io/") || target.includes("/daemon/")) {
+        bad.push(`${f}:${line} ${target}`);
+      }
+      if (target.includes("/ffi/") && !ffiAllowed(f, target)) bad.push(`${f}:${line} ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
