@@ -380,3 +380,31 @@ export const IPC = {
   IPC_EXCL: 0o2000,
   IPC_RMID: 0,
 } as const;
+
+/** `struct __user_cap_header_struct` (linux/capability.h), 8 bytes: version, pid (0 = this thread). */
+export const CAP_HEADER = { size: 8, version: 0, pid: 4 } as const;
+
+/**
+ * `struct __user_cap_data_struct` (linux/capability.h), 12 bytes. With
+ * `_LINUX_CAPABILITY_VERSION_3` capget/capset take two of them: capabilities
+ * 0-31, then 32-63.
+ */
+export const CAP_DATA = { size: 12, effective: 0, permitted: 4, inheritable: 8, count: 2 } as const;
+
+/** linux/capability.h numbers (generic Linux, both architectures). */
+export const CAP = {
+  LINUX_CAPABILITY_VERSION_3: 0x20080522,
+  NET_BIND_SERVICE: 10,
+  IPC_LOCK: 14,
+  SYS_NICE: 23,
+  SYS_TIME: 25,
+} as const;
+
+/** linux/prctl.h: keep the permitted capabilities across setuid from root. */
+export const PR_SET_KEEPCAPS = 8;
+
+/** sys/mman.h mlockall(2) flags. */
+export const MCL = { CURRENT: 1, FUTURE: 2 } as const;
+
+/** sched.h: the SCHED_FIFO policy and `struct sched_param` (one int). */
+export const SCHED = { OTHER: 0, FIFO: 1, PARAM_SIZE: 4 } as const;

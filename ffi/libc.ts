@@ -4,7 +4,8 @@
  * recvmsg/recvmmsg, sendmsg/sendmmsg), eventfd, poll (also as a
  * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
  * address conversion, System V shared memory (shmget/shmat/shmdt/shmctl for
- * the SHM refclock). Failing calls throw {@link ErrnoError} with the errno's
+ * the SHM refclock), privileges (prctl, capget/capset, setgroups, setgid,
+ * setuid, mlockall, sched_setscheduler). Failing calls throw {@link ErrnoError} with the errno's
  * name. Struct layouts come from `ffi/layout.ts`; message arenas for batched
  * socket IO are in `ffi/msg_arena.ts`.
  *
@@ -19,11 +20,16 @@
 import type { Timestamp } from "../lib/time/timestamp.ts";
 import {
   ADDRINFO,
+  CAP,
+  CAP_DATA,
+  CAP_HEADER,
   EAI,
   type ErrnoCode,
   errnoName,
   IPC,
   L,
+  PR_SET_KEEPCAPS,
+  SCHED,
   SOCKADDR_IN,
   SOCKADDR_IN6,
   TIMESPEC,
@@ -67,6 +73,15 @@ const SYMBOLS = {
   shmat: { parameters: ["i32", "pointer", "i32"], result: "pointer" },
   shmdt: { parameters: ["pointer"], result: "i32" },
   shmctl: { parameters: ["i32", "i32", "pointer"], result: "i32" },
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  capget: { parameters: ["buffer", "buffer"], result: "i32" },
+  capset: { parameters: ["buffer", "buffer"], result: "i32" },
+  setgroups: { parameters: ["usize", "pointer"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
+  mlockall: { parameters: ["i32"], result: "i32" },
+  sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  sched_getscheduler: { parameters: ["i32"], result: "i32" },
 } as const;
 
 const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
@@ -468,4 +483,113 @@ export function shmat(id: number, size: number): ShmSegment {
 /** shmctl(id, IPC_RMID): marks the segment for removal (gone after the last detach). */
 export function shmRemove(id: number): void {
   if (lib.shmctl(id, IPC.IPC_RMID, null) !== 0) throw new ErrnoError("shmctl", errno());
+}
+
+// ---- privileges ----
+
+/** The three capability sets of a thread, one bit per capability number. */
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+/** A capability number as a one-bit set. */
+export function capabilityBit(cap: number): bigint {
+  return 1n << BigInt(cap);
+}
+
+/**
+ * Encodes the arguments of capset(2)/capget(2) with
+ * `_LINUX_CAPABILITY_VERSION_3`: the header (version, pid 0 = the calling
+ * thread) and two data structs (capabilities 0-31, then 32-63), native endian.
+ */
+export function encodeCapabilities(sets: CapabilitySets): { header: Uint8Array; data: Uint8Array } {
+  const header = new Uint8Array(CAP_HEADER.size);
+  const hv = new DataView(header.buffer);
+  hv.setUint32(CAP_HEADER.version, CAP.LINUX_CAPABILITY_VERSION_3, true);
+  hv.setInt32(CAP_HEADER.pid, 0, true);
+  const data = new Uint8Array(CAP_DATA.size * CAP_DATA.count);
+  const dv = new DataView(data.buffer);
+  for (let i = 0; i < CAP_DATA.count; i++) {
+    const word = (set: bigint) => Number((set >> BigInt(32 * i)) & 0xffffffffn);
+    const base = i * CAP_DATA.size;
+    dv.setUint32(base + CAP_DATA.effective, word(sets.effective), true);
+    dv.setUint32(base + CAP_DATA.permitted, word(sets.permitted), true);
+    dv.setUint32(base + CAP_DATA.inheritable, word(sets.inheritable), true);
+  }
+  return { header, data };
+}
+
+/** Decodes the two version-3 data structs filled by capget(2). */
+export function decodeCapabilities(data: Uint8Array): CapabilitySets {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const sets: CapabilitySets = { effective: 0n, permitted: 0n, inheritable: 0n };
+  for (let i = 0; i < CAP_DATA.count; i++) {
+    const base = i * CAP_DATA.size;
+    const shift = BigInt(32 * i);
+    sets.effective |= BigInt(dv.getUint32(base + CAP_DATA.effective, true)) << shift;
+    sets.permitted |= BigInt(dv.getUint32(base + CAP_DATA.permitted, true)) << shift;
+    sets.inheritable |= BigInt(dv.getUint32(base + CAP_DATA.inheritable, true)) << shift;
+  }
+  return sets;
+}
+
+/** capget(2) of the calling thread; throws ErrnoError. */
+export function capget(): CapabilitySets {
+  const { header, data } = encodeCapabilities({ effective: 0n, permitted: 0n, inheritable: 0n });
+  check(lib.capget(header, data), "capget");
+  return decodeCapabilities(data);
+}
+
+/**
+ * capset(2) of the calling thread (capabilities are per thread: the other
+ * threads of the process keep theirs); throws ErrnoError (`EPERM`).
+ */
+export function capset(sets: CapabilitySets): void {
+  const { header, data } = encodeCapabilities(sets);
+  check(lib.capset(header, data), "capset");
+}
+
+/** prctl(PR_SET_KEEPCAPS): keep the permitted set of the calling thread across setuid. */
+export function setKeepCaps(keep: boolean): void {
+  check(lib.prctl(PR_SET_KEEPCAPS, keep ? 1n : 0n, 0n, 0n, 0n), "prctl", "PR_SET_KEEPCAPS");
+}
+
+/**
+ * setgroups(0, NULL): clears the supplementary groups. glibc applies this,
+ * {@link setgid} and {@link setuid} to every thread of the process.
+ */
+export function clearGroups(): void {
+  check(lib.setgroups(0n, null), "setgroups");
+}
+
+/** setgid(2); throws ErrnoError. */
+export function setgid(gid: number): void {
+  check(lib.setgid(gid), "setgid");
+}
+
+/** setuid(2); throws ErrnoError. */
+export function setuid(uid: number): void {
+  check(lib.setuid(uid), "setuid");
+}
+
+/** mlockall(2) with `MCL` flags; throws ErrnoError (`EPERM`, `ENOMEM`). */
+export function mlockall(flags: number): void {
+  check(lib.mlockall(flags), "mlockall");
+}
+
+/** sched_setscheduler(0, policy, {priority}) for the calling thread; throws ErrnoError. */
+export function schedSetScheduler(policy: number, priority: number): void {
+  const param = new Int32Array(SCHED.PARAM_SIZE / 4);
+  param[0] = priority;
+  check(
+    lib.sched_setscheduler(0, policy, new Uint8Array(param.buffer)),
+    "sched_setscheduler",
+  );
+}
+
+/** sched_getscheduler(0): the calling thread's policy (`SCHED.FIFO`, ...). */
+export function schedGetScheduler(): number {
+  return check(lib.sched_getscheduler(0), "sched_getscheduler");
 }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import {
   ADDRINFO,
+  CAP,
+  CAP_DATA,
+  CAP_HEADER,
   CMSGHDR,
   EAI,
   ERRNO,
@@ -9,9 +12,12 @@ import {
   IOVEC,
   IPC,
   L,
+  MCL,
   MMSGHDR,
   MSGHDR,
   POLLFD,
+  PR_SET_KEEPCAPS,
+  SCHED,
   SCM_TIMESTAMPING_LAYOUT,
   SHM_TIME,
   SO_EE_ORIGIN_TIMESTAMPING,
@@ -149,6 +155,27 @@ function expectations(): [string, string, number][] {
   for (const [name, v] of Object.entries(TX)) {
     if (typeof v === "number" && /^(ADJ|STA|TIME)_/.test(name)) k(name, v);
   }
+
+  // Privileges (lib/daemon/privileges.ts).
+  size("__user_cap_header_struct", CAP_HEADER.size);
+  off("__user_cap_header_struct", "version", CAP_HEADER.version);
+  off("__user_cap_header_struct", "pid", CAP_HEADER.pid);
+  size("__user_cap_data_struct", CAP_DATA.size);
+  off("__user_cap_data_struct", "effective", CAP_DATA.effective);
+  off("__user_cap_data_struct", "permitted", CAP_DATA.permitted);
+  off("__user_cap_data_struct", "inheritable", CAP_DATA.inheritable);
+  k("_LINUX_CAPABILITY_VERSION_3", CAP.LINUX_CAPABILITY_VERSION_3);
+  k("_LINUX_CAPABILITY_U32S_3", CAP_DATA.count);
+  k("CAP_NET_BIND_SERVICE", CAP.NET_BIND_SERVICE);
+  k("CAP_IPC_LOCK", CAP.IPC_LOCK);
+  k("CAP_SYS_NICE", CAP.SYS_NICE);
+  k("CAP_SYS_TIME", CAP.SYS_TIME);
+  k("PR_SET_KEEPCAPS", PR_SET_KEEPCAPS);
+  k("MCL_CURRENT", MCL.CURRENT);
+  k("MCL_FUTURE", MCL.FUTURE);
+  k("SCHED_OTHER", SCHED.OTHER);
+  k("SCHED_FIFO", SCHED.FIFO);
+  k("sizeof(struct sched_param)", SCHED.PARAM_SIZE);
   return rows;
 }
 
@@ -182,6 +209,10 @@ function probeSource(rows: [string, string, number][]): string {
 #include <sys/time.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sched.h>
+#include <linux/capability.h>
 ${REFCLOCK_STRUCTS}
 int main(void) {
 ${lines.join("\n")}
