@@ -3,33 +3,48 @@
  * `horae.js` (one JavaScript bundle of main.ts and everything it imports) and
  * a launcher `horae` (plus `chronyd`/`chronyc` links) that runs it with any
  * Deno 2.x found beside it, in PATH, or through this checkout's ./denow.
- * Nothing is downloaded at build or run time.
+ * Nothing is downloaded at build or run time. `buildBundle(dir)` is also used
+ * by `tools/package.ts`.
  *
  * @module
  */
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const out = `${root}/dist/horae-bundle`;
-await Deno.mkdir(out, { recursive: true });
 
-const cmd = new Deno.Command(Deno.execPath(), {
-  args: [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--config",
-    `${root}/deno.json`,
-    "-o",
-    `${out}/horae.js`,
-    `${root}/main.ts`,
-  ],
-  stdout: "inherit",
-  stderr: "inherit",
-});
-const { code } = await cmd.output();
-if (code !== 0) Deno.exit(code);
+/**
+ * Builds `horae.js` and the launchers `horae`, `chronyd`, `chronyc` (links)
+ * into `out` (created if needed). Throws when `deno bundle` fails.
+ */
+export async function buildBundle(out: string): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--config",
+      `${root}/deno.json`,
+      "-o",
+      `${out}/horae.js`,
+      `${root}/main.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const { code } = await cmd.output();
+  if (code !== 0) throw new Error(`deno bundle exited with ${code}`);
+  await Deno.writeTextFile(`${out}/horae`, LAUNCHER, { mode: 0o755 });
+  await Deno.chmod(`${out}/horae`, 0o755);
+  for (const name of ["chronyd", "chronyc"]) {
+    try {
+      await Deno.remove(`${out}/${name}`);
+    } catch { /* absent */ }
+    await Deno.symlink("horae", `${out}/${name}`);
+  }
+}
 
-const launcher = `#!/bin/sh
+/** The launcher script: runs `horae.js` beside it with Deno 2.x. */
+export const LAUNCHER = `#!/bin/sh
 # horae offline bundle launcher: runs horae.js with Deno 2.x (DENO env, a deno
 # beside this file, or deno in PATH). Linked as chronyd/chronyc it takes that
 # personality.
@@ -45,12 +60,13 @@ case "$(basename -- "$0")" in
 esac
 exec "$deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
 `;
-await Deno.writeTextFile(`${out}/horae`, launcher, { mode: 0o755 });
-await Deno.chmod(`${out}/horae`, 0o755);
-for (const name of ["chronyd", "chronyc"]) {
+if (import.meta.main) {
+  const out = `${root}/dist/horae-bundle`;
   try {
-    await Deno.remove(`${out}/${name}`);
-  } catch { /* absent */ }
-  await Deno.symlink("horae", `${out}/${name}`);
+    await buildBundle(out);
+  } catch (e) {
+    console.error(`bundle: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  console.log(`bundle: ${out}/horae.js and launchers horae, chronyd, chronyc`);
 }
-console.log(`bundle: ${out}/horae.js and launchers horae, chronyd, chronyc`);
