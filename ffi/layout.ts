@@ -404,7 +404,16 @@ export const CAP = {
 export const PR_SET_KEEPCAPS = 8;
 
 /** sys/mman.h mlockall(2) flags. */
-export const MCL = { CURRENT: 1, FUTURE: 2 } as const;
+export const MCL = { CURRENT: 1, FUTURE: 2, ONFAULT: 4 } as const;
 
 /** sched.h: the SCHED_FIFO policy and `struct sched_param` (one int). */
 export const SCHED = { OTHER: 0, FIFO: 1, PARAM_SIZE: 4 } as const;
+
+/** sys/resource.h: `struct rlimit` (cur, max as u64), RLIMIT_MEMLOCK, RLIM_INFINITY. */
+export const RLIMIT = {
+  size: 16,
+  cur: 0,
+  max: 8,
+  MEMLOCK: 8,
+  INFINITY: 0xffffffffffffffffn,
+} as const;

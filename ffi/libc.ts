@@ -5,7 +5,7 @@
  * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
  * address conversion, System V shared memory (shmget/shmat/shmdt/shmctl for
  * the SHM refclock), privileges (prctl, capget/capset, setgroups, setgid,
- * setuid, mlockall, sched_setscheduler). Failing calls throw {@link ErrnoError} with the errno's
+ * setuid, mlockall, setrlimit, sched_setscheduler). Failing calls throw {@link ErrnoError} with the errno's
  * name. Struct layouts come from `ffi/layout.ts`; message arenas for batched
  * socket IO are in `ffi/msg_arena.ts`.
  *
@@ -29,6 +29,7 @@ import {
   IPC,
   L,
   PR_SET_KEEPCAPS,
+  RLIMIT,
   SCHED,
   SOCKADDR_IN,
   SOCKADDR_IN6,
@@ -82,6 +83,7 @@ const SYMBOLS = {
   mlockall: { parameters: ["i32"], result: "i32" },
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
 } as const;
 
 const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
@@ -572,6 +574,14 @@ export function setgid(gid: number): void {
 /** setuid(2); throws ErrnoError. */
 export function setuid(uid: number): void {
   check(lib.setuid(uid), "setuid");
+}
+
+/** setrlimit(RLIMIT_MEMLOCK, unlimited) for the process; throws ErrnoError (`EPERM`). */
+export function unlimitLockedMemory(): void {
+  const lim = new BigUint64Array(RLIMIT.size / 8);
+  lim[RLIMIT.cur / 8] = RLIMIT.INFINITY;
+  lim[RLIMIT.max / 8] = RLIMIT.INFINITY;
+  check(lib.setrlimit(RLIMIT.MEMLOCK, new Uint8Array(lim.buffer)), "setrlimit", "RLIMIT_MEMLOCK");
 }
 
 /** mlockall(2) with `MCL` flags; throws ErrnoError (`EPERM`, `ENOMEM`). */

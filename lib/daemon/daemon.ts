@@ -59,6 +59,13 @@ import {
   statisticsLine,
   trackingLine,
 } from "./logfiles.ts";
+import {
+  applyProcessSettings,
+  planPrivileges,
+  prepareDirectories,
+  PrivilegeError,
+  type PrivilegePlan,
+} from "./privileges.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
@@ -102,6 +109,21 @@ export async function runDaemon(
 ): Promise<number> {
   const config = conf.config;
   if (!o.foreground) return await detach(o, log, config.pidFile);
+  let privileges: PrivilegePlan;
+  try {
+    privileges = planPrivileges(config, o, { log });
+  } catch (e) {
+    if (!(e instanceof PrivilegeError)) throw e;
+    log.fatal(e.message);
+    return 1;
+  }
+  if (o.filterLevel !== 0) {
+    log.warn(`System call filter (-F ${o.filterLevel}) is not supported yet; running without one`);
+  }
+  // Directories written after the switch of user are created owned by it.
+  if (privileges.user !== null) {
+    for (const w of prepareDirectories(config, privileges.user)) log.warn(w);
+  }
   const pidFile = config.pidFile;
   if (pidFile) {
     const other = runningPid(pidFile);
@@ -119,8 +141,14 @@ export async function runDaemon(
   let state: RunningDaemon | null = null;
   try {
     state = await start(config, o, log);
+    // Every socket is open and the pidfile written: lock, schedule, switch user.
+    applyProcessSettings(privileges, log);
     const code = await state.running;
     return code;
+  } catch (e) {
+    if (!(e instanceof PrivilegeError)) throw e;
+    log.fatal(e.message);
+    return 1;
   } finally {
     await state?.stop();
     if (pidFile) {

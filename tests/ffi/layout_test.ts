@@ -17,6 +17,7 @@ import {
   MSGHDR,
   POLLFD,
   PR_SET_KEEPCAPS,
+  RLIMIT,
   SCHED,
   SCM_TIMESTAMPING_LAYOUT,
   SHM_TIME,
@@ -173,9 +174,15 @@ function expectations(): [string, string, number][] {
   k("PR_SET_KEEPCAPS", PR_SET_KEEPCAPS);
   k("MCL_CURRENT", MCL.CURRENT);
   k("MCL_FUTURE", MCL.FUTURE);
+  k("MCL_ONFAULT", MCL.ONFAULT);
   k("SCHED_OTHER", SCHED.OTHER);
   k("SCHED_FIFO", SCHED.FIFO);
   k("sizeof(struct sched_param)", SCHED.PARAM_SIZE);
+  size("rlimit", RLIMIT.size);
+  off("rlimit", "rlim_cur", RLIMIT.cur);
+  off("rlimit", "rlim_max", RLIMIT.max);
+  k("RLIMIT_MEMLOCK", RLIMIT.MEMLOCK);
+  k("RLIM_INFINITY == 0xffffffffffffffffULL", RLIMIT.INFINITY === 0xffffffffffffffffn ? 1 : 0);
   return rows;
 }
 
@@ -210,6 +217,7 @@ function probeSource(rows: [string, string, number][]): string {
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sched.h>
 #include <linux/capability.h>
