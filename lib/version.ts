@@ -23,7 +23,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["NTP", true],
   ["REFCLOCK", true],
   ["RTC", false],
-  ["PRIVDROP", false],
+  ["PRIVDROP", true], // -u/user: setuid + capset keeping CAP_SYS_TIME
   ["SCFILTER", false],
   ["SIGND", false],
   ["ASYNCDNS", true],
