@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { formatConfig } from "../../lib/conf/format.ts";
 import { loadConfigFile } from "../../lib/conf/load.ts";
+import { sharedPath } from "../interop/harness.ts";
 
 const CHRONYD = "/usr/sbin/chronyd";
-const EXAMPLES = "/work/shared/examples";
+const EXAMPLES = sharedPath("examples");
 
 function available(): boolean {
   try {

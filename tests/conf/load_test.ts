@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../../lib/conf/config_error.ts";
 import { formatConfig } from "../../lib/conf/format.ts";
 import { loadConfigFile } from "../../lib/conf/load.ts";
+import { sharedPath } from "../interop/harness.ts";
 
-const EXAMPLES = "/work/shared/examples";
+const EXAMPLES = sharedPath("examples");
 
 function exampleFiles(): string[] {
   try {

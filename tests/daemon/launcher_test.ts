@@ -4,9 +4,10 @@
  * drop-in directory for chrony's binaries.
  */
 import assert from "node:assert/strict";
+import { sharedPath } from "../interop/harness.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const EXAMPLES = `${ROOT}/../shared/examples`;
+const EXAMPLES = sharedPath("examples");
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
   const o = await new Deno.Command(cmd, {

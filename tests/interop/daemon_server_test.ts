@@ -5,7 +5,15 @@
  * with raw requests from sockets bound to other loopback addresses.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd, wrongBy } from "./harness.ts";
+import {
+  freePort,
+  haveChrony,
+  ROOT,
+  runCommand,
+  sharedPath,
+  startChronyd,
+  wrongBy,
+} from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -86,7 +94,7 @@ Deno.test({
       assert.notEqual(off, null, r.stdout + r.stderr);
       assert.ok(Math.abs(off!) < 1e-3, `chronyd -Q offset ${off}`);
 
-      const n = await runCommand("/work/shared/peer/ntpdig-port", ["-j", "127.0.0.1"], {
+      const n = await runCommand(sharedPath("peer/ntpdig-port"), ["-j", "127.0.0.1"], {
         timeoutMs: 15_000,
         env: { NTPPORT: String(d.port) },
       });

@@ -214,3 +214,17 @@ export function wrongBy(output: string): number | null {
   const m = output.match(/System clock wrong by (-?\d+\.\d+) seconds/);
   return m ? Number(m[1]) : null;
 }
+
+/**
+ * A file of the workplace's shared/ folder (beside the checkout, as CI lays it
+ * out; /work/shared on the developers' machines).
+ */
+export function sharedPath(rel: string): string {
+  for (const base of [`${ROOT}/../shared`, "/work/shared"]) {
+    try {
+      Deno.statSync(`${base}/${rel}`);
+      return `${base}/${rel}`;
+    } catch { /* try the next */ }
+  }
+  return `${ROOT}/../shared/${rel}`;
+}

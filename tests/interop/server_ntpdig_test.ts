@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
 import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
 import { realNow } from "../../lib/io/realtime.ts";
-import { haveChrony, runCommand } from "./harness.ts";
+import { haveChrony, runCommand, sharedPath } from "./harness.ts";
 
-const NTPDIG = "/work/shared/peer/ntpdig-port";
+const NTPDIG = sharedPath("peer/ntpdig-port");
 
 function haveNtpdig(): boolean {
   try {
