@@ -10,16 +10,19 @@
 #   TMPFILESDIR PREFIX/lib/tmpfiles.d       horae.conf
 #   DESTDIR     (empty)              prepended to every path above
 #   FORCE=1     replace a chronyd/chronyc that is not horae's (Debian's, say)
-# It only copies files: it starts, enables and reloads nothing.
+#   CREATE_USER (1 as root)  1: add the system user _chrony the service runs
+#               as, if missing; 0: only print the command. With DESTDIR the
+#               system's users are never touched: the command is printed.
+# It copies files (and may add _chrony): it starts, enables and reloads nothing.
 set -eu
 for arg in "$@"; do
   case "$arg" in
-    PREFIX=* | SYSCONFDIR=* | SYSTEMDDIR=* | TMPFILESDIR=* | DESTDIR=* | FORCE=*)
+    PREFIX=* | SYSCONFDIR=* | SYSTEMDDIR=* | TMPFILESDIR=* | DESTDIR=* | FORCE=* | CREATE_USER=*)
       name=${arg%%=*}
       eval "$name=\${arg#*=}"
       ;;
     -h | --help)
-      sed -n '2,14s/^# \{0,1\}//p' "$0"
+      sed -n '2,17s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *) echo "install.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
@@ -31,6 +34,7 @@ SYSCONFDIR=${SYSCONFDIR:-/etc}
 SYSTEMDDIR=${SYSTEMDDIR:-$PREFIX/lib/systemd/system}
 TMPFILESDIR=${TMPFILESDIR:-$PREFIX/lib/tmpfiles.d}
 DESTDIR=${DESTDIR:-}
+CREATE_USER=${CREATE_USER:-}
 case "$PREFIX" in /*) ;; *) echo "install.sh: PREFIX must be absolute" >&2; exit 2 ;; esac
 
 src=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
@@ -79,6 +83,28 @@ say "$SYSTEMDDIR/horae.service"
 install -m 644 "$src/lib/tmpfiles.d/horae.conf" "$d$TMPFILESDIR/horae.conf"
 say "$TMPFILESDIR/horae.conf"
 install -m 644 "$src/README" "$d$PREFIX/share/doc/horae/README"
+
+# The service runs chronyd -u _chrony (as Debian's chrony does). Only a real
+# install (no DESTDIR) as root, or CREATE_USER=1, adds the user; a DESTDIR
+# install never looks at or changes the system's users.
+CHRONY_USER=_chrony
+nologin=/usr/sbin/nologin
+[ -x "$nologin" ] || { [ -x /sbin/nologin ] && nologin=/sbin/nologin; } || nologin=/bin/false
+if command -v useradd >/dev/null 2>&1 || ! command -v adduser >/dev/null 2>&1; then
+  useradd_cmd="useradd --system --user-group --home-dir /var/lib/chrony --no-create-home --shell $nologin --comment 'horae time daemon' $CHRONY_USER"
+else # Debian without passwd's useradd
+  useradd_cmd="adduser --system --group --home /var/lib/chrony --no-create-home --shell $nologin --gecos 'horae time daemon' $CHRONY_USER"
+fi
+if [ -n "$DESTDIR" ]; then
+  say "user $CHRONY_USER: not created (DESTDIR); on the target system, if missing, run: $useradd_cmd"
+elif id -u "$CHRONY_USER" >/dev/null 2>&1; then
+  say "user $CHRONY_USER exists"
+elif [ "$CREATE_USER" = 1 ] || { [ "$CREATE_USER" != 0 ] && [ "$(id -u)" = 0 ]; }; then
+  eval "$useradd_cmd"
+  say "user $CHRONY_USER created: $useradd_cmd"
+else
+  say "user $CHRONY_USER missing, not created; as root run: $useradd_cmd"
+fi
 
 if [ -z "$DESTDIR" ]; then
   cat <<NEXT

@@ -2,7 +2,8 @@
  * `deno task package` end to end: the tarball's files, modes and
  * reproducibility; install.sh into a DESTDIR (never the real system), the
  * installed `chronyd -v` / `chronyc -v` / `chronyd -p -f` on the installed
- * configuration; install.sh keeping an existing configuration and refusing to
+ * configuration; the unit's `-u _chrony` and the tmpfiles owners; install.sh
+ * with DESTDIR printing the `_chrony` user step instead of running it; install.sh keeping an existing configuration and refusing to
  * replace another chronyd; `systemd-analyze verify` on the installed unit when
  * systemd-analyze exists.
  */
@@ -120,23 +121,41 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
     await ok("tar", ["--extract", "--gzip", "--file", tarball, "--directory", tmp]);
     const pkg = `${tmp}/${NAME}`;
     const dest = `${tmp}/root`;
+    // Stand-ins for the tools that change the system's users, first in PATH: a
+    // DESTDIR install must not run them (if it did, they only leave a mark).
+    await Deno.mkdir(`${tmp}/fakebin`);
+    for (const tool of ["useradd", "adduser", "groupadd", "addgroup"]) {
+      await Deno.writeTextFile(
+        `${tmp}/fakebin/${tool}`,
+        `#!/bin/sh\necho "${tool} $*" >>'${tmp}/user-tools-called'\nexit 1\n`,
+        { mode: 0o755 },
+      );
+    }
+    const fakePath = `${tmp}/fakebin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`;
 
     await t.step("shipped unit, tmpfiles snippet and configuration", async () => {
       const unit = await Deno.readTextFile(`${pkg}/lib/systemd/system/horae.service`);
       assert.match(
         unit,
-        /^ExecStart=\/usr\/local\/sbin\/chronyd -n -f \/etc\/chrony\/chrony.conf$/m,
+        /^ExecStart=\/usr\/local\/sbin\/chronyd -n -u _chrony -f \/etc\/chrony\/chrony.conf$/m,
       );
+      // systemd would chown these to the unit's User= (root) at every start.
+      assert.doesNotMatch(unit, /^(Runtime|State|Logs)Directory=/m);
       assert.match(unit, /^ProtectSystem=strict$/m);
       assert.match(unit, /^ProtectHome=yes$/m);
       assert.match(unit, /^PrivateTmp=yes$/m);
       assert.match(unit, /^ReadWritePaths=\/var\/lib\/chrony \/var\/log\/chrony \/run\/chrony$/m);
       assert.match(
         unit,
-        /^CapabilityBoundingSet=CAP_SYS_TIME CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID$/m,
+        /^CapabilityBoundingSet=CAP_SYS_TIME CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_CHOWN CAP_DAC_OVERRIDE$/m,
       );
       const tmpfiles = await Deno.readTextFile(`${pkg}/lib/tmpfiles.d/horae.conf`);
-      assert.match(tmpfiles, /^d \/run\/chrony 0750 root root -$/m);
+      const dirs = tmpfiles.split("\n").filter((l) => l.startsWith("d ")).sort();
+      assert.deepEqual(dirs, [
+        "d /run/chrony 0750 _chrony _chrony -",
+        "d /var/lib/chrony 0755 _chrony _chrony -",
+        "d /var/log/chrony 0755 _chrony _chrony -",
+      ]);
       const conf = await Deno.readTextFile(`${pkg}/etc/chrony.conf`);
       for (const d of ["pool ", "makestep ", "rtcsync", "driftfile ", "ntsdumpdir ", "logdir "]) {
         assert.match(conf, new RegExp(`^${d}`, "m"), d);
@@ -151,8 +170,19 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
     });
 
     await t.step("install.sh DESTDIR=... PREFIX=/usr installs only under DESTDIR", async () => {
-      const out = await ok("sh", [`${pkg}/install.sh`], { DESTDIR: dest, PREFIX: "/usr" });
+      // CREATE_USER=1 too: with DESTDIR the system's users are never touched.
+      const out = await ok("sh", [`${pkg}/install.sh`], {
+        DESTDIR: dest,
+        PREFIX: "/usr",
+        CREATE_USER: "1",
+        PATH: fakePath,
+      });
       assert.doesNotMatch(out, /systemctl/); // next steps only without DESTDIR
+      assert.match(
+        out,
+        /^install: user _chrony: not created \(DESTDIR\); on the target system, if missing, run: (useradd --system --user-group --home-dir \/var\/lib\/chrony|adduser --system --group --home \/var\/lib\/chrony) .*_chrony$/m,
+      );
+      assert.equal(await exists(`${tmp}/user-tools-called`), false, "useradd/adduser ran");
       for (const f of ["usr/lib/horae/horae.js", "usr/share/doc/horae/README"]) {
         assert.equal((await Deno.stat(`${dest}/${f}`)).mode! & 0o777, 0o644, f);
       }
@@ -161,7 +191,10 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
       assert.equal(await Deno.readLink(`${dest}/usr/bin/chronyc`), "../lib/horae/horae");
       assert.equal(await Deno.readLink(`${dest}/usr/bin/horae`), "../lib/horae/horae");
       const unit = await Deno.readTextFile(`${dest}/usr/lib/systemd/system/horae.service`);
-      assert.match(unit, /^ExecStart=\/usr\/sbin\/chronyd -n -f \/etc\/chrony\/chrony.conf$/m);
+      assert.match(
+        unit,
+        /^ExecStart=\/usr\/sbin\/chronyd -n -u _chrony -f \/etc\/chrony\/chrony.conf$/m,
+      );
       assert.doesNotMatch(unit, /\/usr\/local/);
       assert.ok(await exists(`${dest}/usr/lib/tmpfiles.d/horae.conf`));
       assert.ok(await exists(`${dest}/etc/chrony/chrony.conf`));
@@ -198,7 +231,11 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
       "a second install keeps chrony.conf; another chronyd is not replaced",
       async () => {
         await Deno.writeTextFile(`${dest}/etc/chrony/chrony.conf`, "server 192.0.2.1\n");
-        await ok("sh", [`${pkg}/install.sh`, `DESTDIR=${dest}`, "PREFIX=/usr"]);
+        const again = await ok("sh", [`${pkg}/install.sh`, `DESTDIR=${dest}`, "PREFIX=/usr"], {
+          PATH: fakePath,
+        });
+        assert.match(again, /user _chrony: not created \(DESTDIR\)/);
+        assert.equal(await exists(`${tmp}/user-tools-called`), false, "useradd/adduser ran");
         assert.equal(
           await Deno.readTextFile(`${dest}/etc/chrony/chrony.conf`),
           "server 192.0.2.1\n",
