@@ -11,6 +11,26 @@
  *   9109 data minimisation); the local send time is kept aside as T1 and the
  *   random value must come back as the origin timestamp. Peer requests carry
  *   real timestamps (the peer needs them).
+ * - Interleaved client mode (`xleave`, RFC 9769; the requests chronyd 4.3
+ *   sends, captured on loopback): once a response to our previous request
+ *   was accepted, a request carries origin = that response's receive
+ *   timestamp (raw, as the server wrote it), receive = a second random
+ *   64-bit value and transmit = a random value, both different. A response
+ *   whose origin equals our receive value is interleaved: its receive
+ *   timestamp is the server's T2 of this request, its transmit the server's
+ *   real (kernel) send time of its previous response. The sample is then
+ *   computed for the previous exchange: T1 = our (kernel TX refined) send
+ *   time of the previous request, T2 = the previous response's receive
+ *   timestamp, T3 = this response's transmit, T4 = our receive time of the
+ *   previous response; the sample time lies in that exchange. A response
+ *   whose origin equals our transmit value is basic (first exchange, a
+ *   server without interleaved support or that lost our state) and is used
+ *   as in basic mode. The first request, and any request after the state
+ *   was cleared (offline, clock step via `resetHistory`), is basic: origin
+ *   and receive zero. Test 1 of an interleaved response compares its
+ *   transmit with that of the last interleaved response (its transmit
+ *   refers to an earlier packet than a basic one's). Peers ignore `xleave`
+ *   (basic symmetric mode only).
  * - Reachability: every request that is a poll shifts the 8-bit register;
  *   a response passing tests 1-3 sets bit 0. When the register becomes zero
  *   (8 unanswered polls) a `{kind:"unreachable"}` action is returned, and
@@ -172,6 +192,8 @@ export interface NtpSourceOptions {
   maxClockError: number;
   /** Precision of our clock, seconds. Default 2^-20. */
   precision: number;
+  /** Interleaved client mode (RFC 9769), servers and pools only. Default false. */
+  xleave: boolean;
 }
 
 /** chrony's defaults for {@link NtpSourceOptions}. */
@@ -192,6 +214,7 @@ export const DEFAULT_SOURCE_OPTIONS: Readonly<NtpSourceOptions> = {
   minstratum: 0,
   maxClockError: 1, // chrony.conf(5): maxclockerror default 1 ppm
   precision: 2 ** -20,
+  xleave: false,
 };
 
 /** What the source needs from outside: random bytes (for transmit timestamps), authentication. */
@@ -298,6 +321,8 @@ export interface NtpSourceReport {
   authenticated: boolean;
   /** Replies with our origin that failed authentication (test 5). */
   authFailures: number;
+  /** Whether the last accepted response was interleaved (T1..T4 are of the previous exchange). */
+  interleaved: boolean;
 }
 
 const allPass = (): TestResults => ({
@@ -336,6 +361,12 @@ export class NtpSource {
   /** Transmit timestamp we put in our last request (the expected origin), or null once used. */
   #expectOrigin: bigint | null = null;
   #localTx: Timestamp | null = null;
+  /** xleave: the receive value of our last interleaved request (the expected origin), or null. */
+  #expectXleave: bigint | null = null;
+  /** xleave: the last accepted exchange (T1 refined by onTxTimestamp, raw T2, T4), or null. */
+  #prev: { t1: Timestamp; t2Raw: bigint; t4: Timestamp; request: number } | null = null;
+  /** xleave: transmit timestamp of the last interleaved response (test 1 of the next). */
+  #lastXleaveTx = 0n;
   /** Transmit timestamp of the last packet from the source (duplicate test, peer origin). */
   #lastRemoteTx = 0n;
   #lastRemoteRxLocal: Timestamp | null = null;
@@ -350,6 +381,7 @@ export class NtpSource {
     t: [Timestamp | null, Timestamp | null, Timestamp | null, Timestamp | null];
     tests: TestResults;
     kod: string | null;
+    interleaved: boolean;
   } = {
     packet: null,
     lastRx: null,
@@ -357,6 +389,7 @@ export class NtpSource {
     t: [null, null, null, null],
     tests: allPass(),
     kod: null,
+    interleaved: false,
   };
   #totalTx = 0;
   #totalRx = 0;
@@ -472,6 +505,7 @@ export class NtpSource {
       pollScore: this.#score,
       authenticated: this.#deps.auth !== undefined,
       authFailures: this.#authFailures,
+      interleaved: this.#last.interleaved,
     };
   }
 
@@ -528,9 +562,13 @@ export class NtpSource {
     return [this.#arm(now)];
   }
 
-  /** The kernel reported when our last request really left: refines T1. */
+  /**
+   * The kernel reported when our last request really left: refines T1 (also
+   * the kept T1 for interleaved mode when the response came first).
+   */
   onTxTimestamp(tx: Timestamp): void {
     if (this.#localTx !== null) this.#localTx = tx;
+    if (this.#prev !== null && this.#prev.request === this.#totalTx) this.#prev.t1 = tx;
   }
 
   /** Sending the last request failed (no route...): with auto_offline the source goes offline. */
@@ -544,6 +582,7 @@ export class NtpSource {
     this.#online = online;
     if (!online) {
       this.#burstLeft = 0;
+      this.#prev = null;
       return [this.#arm(null)];
     }
     if (this.options.iburst) this.#startBurst(IBURST_GOOD, IBURST_TOTAL);
@@ -611,6 +650,7 @@ export class NtpSource {
     this.#delays = [];
     this.#offsets = [];
     this.#filter?.clear();
+    this.#prev = null; // our T1/T4 of the previous exchange are on the old timescale
   }
 
   /**
@@ -634,8 +674,12 @@ export class NtpSource {
     if (!modeOk) return [];
 
     const tests = allPass();
-    tests.t123[0] = p.transmitTs !== this.#lastRemoteTx;
-    tests.t123[1] = this.#expectOrigin !== null && p.originTs === this.#expectOrigin;
+    const prev = this.#prev;
+    const interleaved = !peer && this.#expectXleave !== null && prev !== null &&
+      p.originTs === this.#expectXleave;
+    tests.t123[0] = p.transmitTs !== (interleaved ? this.#lastXleaveTx : this.#lastRemoteTx);
+    tests.t123[1] = interleaved ||
+      (this.#expectOrigin !== null && p.originTs === this.#expectOrigin);
     tests.t123[2] = p.originTs !== 0n && p.receiveTs !== 0n && p.transmitTs !== 0n;
 
     if (peer && tests.t123[0]) {
@@ -651,6 +695,7 @@ export class NtpSource {
       const check = auth.checkReply(bytes, now);
       if (check === "nak") {
         this.#expectOrigin = null;
+        this.#expectXleave = null;
         this.#last.kod = "NTSN";
         return [{ kind: "kod", code: "NTSN" }];
       }
@@ -668,18 +713,26 @@ export class NtpSource {
       return [];
     }
 
-    this.#lastRemoteTx = p.transmitTs;
+    if (interleaved) this.#lastXleaveTx = p.transmitTs;
+    else this.#lastRemoteTx = p.transmitTs;
     this.#expectOrigin = null;
+    this.#expectXleave = null;
     this.#reach.received();
     this.#totalValid++;
-    const t1 = this.#localTx!;
-    const t2 = ntpToTimestamp(p.receiveTs, rx)!;
+    // Interleaved: the previous exchange, completed by the real T3 of the previous response.
+    const ex = interleaved ? prev : null;
+    const t1 = ex ? ex.t1 : this.#localTx!;
+    const t2 = ntpToTimestamp(ex ? ex.t2Raw : p.receiveTs, rx)!;
     const t3 = ntpToTimestamp(p.transmitTs, rx)!;
-    const t4 = rx;
+    const t4 = ex ? ex.t4 : rx;
     const ref = ntpToTimestamp(p.referenceTs, rx);
+    this.#prev = this.options.xleave && !peer
+      ? { t1: this.#localTx!, t2Raw: p.receiveTs, t4: rx, request: this.#totalTx }
+      : null;
     this.#last.packet = p;
     this.#last.lastRx = rx;
     this.#last.t = [t1, t2, t3, t4];
+    this.#last.interleaved = interleaved;
 
     // RFC 5905 §8: δ = (T4 - T1) - (T3 - T2), θ = ((T2 - T1) + (T3 - T4)) / 2.
     const serverTime = diffSeconds(t3, t2);
@@ -690,9 +743,11 @@ export class NtpSource {
     const dispersion = this.options.precision + 2 ** p.precision +
       this.options.maxClockError * 1e-6 * Math.max(0, diffSeconds(t4, t1));
 
+    // Test 7's reference time is compared with the newest server time in the
+    // packet: T3 of a basic reply, the receive timestamp of an interleaved one.
     tests.t567[1] = p.leap !== 3 && p.stratum < MAX_STRATUM;
     tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
-      (ref === null || ref <= t3);
+      (ref === null || ref <= (ex ? ntpToTimestamp(p.receiveTs, rx)! : t3));
 
     const ds = this.#delayStats;
     const minDelay = this.options.mindelay ??
@@ -811,6 +866,14 @@ export class NtpSource {
       p.mode = MODE_CLIENT;
       p.precision = REQUEST_PRECISION;
       p.transmitTs = this.#randomTimestamp();
+      this.#expectXleave = null;
+      if (this.options.xleave && this.#prev !== null) {
+        p.originTs = this.#prev.t2Raw;
+        let cookie = this.#randomTimestamp();
+        while (cookie === p.transmitTs) cookie = this.#randomTimestamp();
+        p.receiveTs = cookie;
+        this.#expectXleave = cookie;
+      }
     }
     this.#expectOrigin = p.transmitTs;
     this.#localTx = now;
@@ -836,6 +899,7 @@ export class NtpSource {
     this.#last.kod = code;
     this.#last.tests = tests;
     this.#expectOrigin = null;
+    this.#expectXleave = null;
     const actions: SourceAction[] = [{ kind: "kod", code }];
     if (p.referenceId === refIdFromText("RATE")) {
       this.#minpoll = Math.min(this.#maxpoll(), this.#minpoll + 1);
