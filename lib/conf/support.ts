@@ -33,7 +33,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.nts": I,
   "source.certset": I,
   "source.ntsport": I,
-  "source.xleave": N,
+  "source.xleave": I,
   "source.copy": N,
   "source.extfield": N,
   initstepslew: N,

@@ -53,6 +53,8 @@ const MAX_MAXDELAY = 1000;
 
 /** Unknown / never, as chronyc's 32-bit "ago" fields carry it. */
 const NEVER = 0xffffffff;
+/** ntpdata flags bit: the last response was interleaved (chronyc "Interleaved : Yes"). */
+const NTPDATA_FLAG_INTERLEAVED = 0x4000;
 
 function cmdAddress(address: string | null): CmdAddress {
   if (address === null || address === "") return UNSPEC;
@@ -329,6 +331,7 @@ export class DaemonBackend implements CmdmonBackend {
     bits.forEach((ok, i) => {
       if (ok) flags |= 1 << i;
     });
+    if (r.interleaved) flags |= NTPDATA_FLAG_INTERLEAVED;
     const sample = r.lastSample;
     return {
       remoteAddress: cmdAddress(s.spec.address),

@@ -263,7 +263,7 @@ export function measurementFromReport(
     rootDispersion: report.rootDispersion,
     refId: report.refId,
     mode: report.mode === "active" ? 1 : 4,
-    interleaved: false,
+    interleaved: report.interleaved,
     txSource: options.txSource ?? "daemon",
     rxSource: options.rxSource ?? "daemon",
   };

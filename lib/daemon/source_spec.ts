@@ -34,6 +34,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     minstratum: Math.max(sc.minstratum, config.minStratum),
     maxClockError: config.maxClockError,
     version: sc.version ?? 4,
+    xleave: sc.xleave,
   };
   if (sc.presend !== undefined) options.presend = sc.presend;
   if (sc.maxdelayratio !== undefined) options.maxdelayratio = sc.maxdelayratio;

@@ -34,18 +34,20 @@ Deno.test("the first features of the daemon are implemented; hwtimestamp is not 
 
 Deno.test("unsupported directives, source options and log kinds are listed with file:line", () => {
   const r = parseConfig(
-    "server a iburst xleave\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
+    "server a iburst copy\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
     { file: "/etc/chrony.conf" },
   );
   const uses = unsupportedUses(r);
   assert.deepEqual(uses.map(formatUnsupported), [
-    '/etc/chrony.conf:1: "xleave option of server" is not supported yet',
+    '/etc/chrony.conf:1: "copy option of server" is not supported yet',
     '/etc/chrony.conf:2: "hwtimestamp" is not supported yet',
     '/etc/chrony.conf:3: "log rtc" is not supported yet',
   ]);
 });
 
 Deno.test("a fully supported configuration has no unsupported uses", () => {
-  const r = parseConfig("pool pool.ntp.org iburst\ndriftfile /d\nmakestep 1 3\nallow all\n");
+  const r = parseConfig(
+    "pool pool.ntp.org iburst\nserver b xleave\ndriftfile /d\nmakestep 1 3\nallow all\n",
+  );
   assert.deepEqual(unsupportedUses(r), []);
 });
