@@ -371,7 +371,8 @@ export class SourceStats {
     const rootDispersion = last.sample.rootDispersion + last.sample.peerDispersion + e.offsetSd +
       elapsed * (e.skew + this.maxClockError);
     const rootDistance = rootDelay / 2 + rootDispersion;
-    const needed = this.maxSamples === 1 ? 1 : MIN_SAMPLES_FOR_SELECTION;
+    // A source can never hold more than maxsamples: selectable once it has them all.
+    const needed = Math.min(this.maxSamples, MIN_SAMPLES_FOR_SELECTION);
     return {
       offset,
       offsetSd,

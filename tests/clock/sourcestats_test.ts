@@ -145,3 +145,22 @@ Deno.test("report gives the sourcestats row in ppm and seconds", () => {
   close(r.lastSample!.error, 0.0051 + 0.001001, 1e-12);
   assert.equal(r.lastSample!.ago, 10);
 });
+
+Deno.test("with maxsamples 2 a source becomes selectable once it holds its two samples", () => {
+  const st = new SourceStats({ name: "two", maxSamples: 2 });
+  const t0 = 1_700_000_000_000_000_000n;
+  const sample = (i: number): Sample => ({
+    time: t0 + BigInt(i) * 1_000_000_000n,
+    offset: 1e-4,
+    peerDelay: 1e-4,
+    peerDispersion: 1e-6,
+    rootDelay: 0,
+    rootDispersion: 0,
+    stratum: 1,
+    leap: 0,
+  });
+  st.accumulate(sample(0));
+  assert.equal(st.getSelectionData(t0)!.enoughSamples, false);
+  st.accumulate(sample(1));
+  assert.equal(st.getSelectionData(t0 + 1_000_000_000n)!.enoughSamples, true);
+});
