@@ -4,7 +4,7 @@
  * servers and marks a dead one unreachable.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+import { freePort, haveChrony, runCommand, startChronyd, startHorae } from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -34,28 +34,16 @@ Deno.test({
     const a = await startChronyd({ port: freePort() });
     const b = await startChronyd({ port: freePort(), address: "127.0.0.2" });
     const dead = freePort();
-    const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
-    await Deno.chmod(dir, 0o700);
-    const conf = [
+    const horae = await startHorae([
       `server 127.0.0.1 port ${a.port} iburst minpoll 0 maxpoll 1`,
       `server 127.0.0.2 port ${b.port} iburst minpoll 0 maxpoll 1`,
       `server 127.0.0.3 port ${dead} iburst minpoll 0 maxpoll 1`,
-      "port 0",
-      "cmdport 0",
-      `bindcmdaddress ${dir}/chronyd.sock`,
-      `pidfile ${dir}/chronyd.pid`,
-      `driftfile ${dir}/drift`,
-      `logdir ${dir}`,
+      "logdir DIR",
       "log measurements statistics tracking",
-    ].join("\n");
-    await Deno.writeTextFile(`${dir}/chronyd.conf`, conf);
-    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-      args: ["-d", "-x", "-f", `${dir}/chronyd.conf`],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    ]);
+    const dir = horae.dir;
     try {
-      const sock = `${dir}/chronyd.sock`;
+      const sock = horae.socket;
       const sources = await waitFor("two good sources and a dead one", 30, async () => {
         const r = await runCommand("/usr/bin/chronyc", ["-h", sock, "-n", "-c", "sources"]);
         if (r.code !== 0) return null;
@@ -84,15 +72,10 @@ Deno.test({
       const meas = await Deno.readTextFile(`${dir}/measurements.log`);
       assert.match(meas, /127\.0\.0\.1\s+N\s+1 111 111 1111/);
     } finally {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const out = await child.output();
+      const log = await horae.stop();
       await a.stop();
       await b.stop();
-      const log = new TextDecoder().decode(out.stderr);
       assert.match(log, /Selected source/);
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -228,3 +228,54 @@ export function sharedPath(rel: string): string {
   }
   return `${ROOT}/../shared/${rel}`;
 }
+
+/** A running horae daemon (`bin/chronyd -d -x`) in a private directory. */
+export interface HoraeDaemon {
+  dir: string;
+  /** Its command socket. */
+  socket: string;
+  /** Stops it by PID (SIGTERM), removes its directory; resolves with its stderr. */
+  stop(): Promise<string>;
+}
+
+/**
+ * Starts horae's daemon in the foreground (`-d -x`, never controlling the
+ * clock) with `lines` as its configuration, in a fresh chmod-700 directory
+ * that also holds its command socket, pidfile and driftfile (`cmdport 0`
+ * unless `lines` sets one). `DIR` in a line is replaced by the directory.
+ */
+export async function startHorae(
+  lines: string[],
+  options: { flags?: string[] } = {},
+): Promise<HoraeDaemon> {
+  const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
+  await Deno.chmod(dir, 0o700);
+  const own = lines.map((l) => l.replaceAll("DIR", dir));
+  const has = (name: string) => own.some((l) => l.split(/\s+/)[0] === name);
+  const conf = [
+    ...own,
+    ...(has("cmdport") ? [] : ["cmdport 0"]),
+    ...(has("port") ? [] : ["port 0"]),
+    `bindcmdaddress ${dir}/chronyd.sock`,
+    `pidfile ${dir}/chronyd.pid`,
+    ...(has("driftfile") ? [] : [`driftfile ${dir}/drift`]),
+  ];
+  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
+  const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
+    args: [...(options.flags ?? []), "-d", "-x", "-f", `${dir}/chronyd.conf`],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  return {
+    dir,
+    socket: `${dir}/chronyd.sock`,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const out = await child.output();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      return new TextDecoder().decode(out.stderr);
+    },
+  };
+}

@@ -3,7 +3,7 @@
  * and NTP on loopback; authdata read with the real chronyc and horae's.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+import { freePort, haveChrony, ROOT, runCommand, startChronyd, startHorae } from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -13,26 +13,12 @@ Deno.test({
   async fn() {
     const ntsPort = freePort();
     const server = await startChronyd({ port: freePort(), ntsKePort: ntsPort });
-    const dir = await Deno.makeTempDir({ prefix: "horae-ntsd-" });
-    await Deno.chmod(dir, 0o700);
-    await Deno.writeTextFile(
-      `${dir}/chronyd.conf`,
-      [
-        `server localhost port ${server.port} iburst nts ntsport ${ntsPort} minpoll 0 maxpoll 1`,
-        `ntstrustedcerts ${server.cert}`,
-        `ntsdumpdir ${dir}`,
-        "port 0",
-        "cmdport 0",
-        `bindcmdaddress ${dir}/chronyd.sock`,
-        `pidfile ${dir}/chronyd.pid`,
-      ].join("\n") + "\n",
-    );
-    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-      args: ["-4", "-d", "-x", "-f", `${dir}/chronyd.conf`],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const sock = `${dir}/chronyd.sock`;
+    const horae = await startHorae([
+      `server localhost port ${server.port} iburst nts ntsport ${ntsPort} minpoll 0 maxpoll 1`,
+      `ntstrustedcerts ${server.cert}`,
+      "ntsdumpdir DIR",
+    ], { flags: ["-4"] });
+    const sock = horae.socket;
     try {
       let row: string[] | null = null;
       for (let i = 0; i < 60 && row === null; i++) {
@@ -59,12 +45,8 @@ Deno.test({
       );
       assert.match(ours.stdout, /localhost\s+NTS\s+\d+\s+15\s+256/);
     } finally {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.output();
+      await horae.stop();
       await server.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -5,7 +5,7 @@
  * own stratum (it then refuses them as a loop, test D, as it should).
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+import { freePort, haveChrony, runCommand, startChronyd, startHorae } from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -18,32 +18,18 @@ Deno.test({
       port: freePort(),
       lines: [`peer 127.0.0.1 port ${ourPort} minpoll 0 maxpoll 1`],
     });
-    const dir = await Deno.makeTempDir({ prefix: "horae-peer-" });
-    await Deno.chmod(dir, 0o700);
-    await Deno.writeTextFile(
-      `${dir}/chronyd.conf`,
-      [
-        `peer 127.0.0.1 port ${real.port} minpoll 0 maxpoll 1`,
-        `port ${ourPort}`,
-        "bindaddress 127.0.0.1",
-        "allow 127.0.0.0/8",
-        "cmdport 0",
-        `bindcmdaddress ${dir}/chronyd.sock`,
-        `pidfile ${dir}/chronyd.pid`,
-      ].join("\n") + "\n",
-    );
-    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-      args: ["-4", "-d", "-x", "-f", `${dir}/chronyd.conf`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    const horae = await startHorae([
+      `peer 127.0.0.1 port ${real.port} minpoll 0 maxpoll 1`,
+      `port ${ourPort}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.0/8",
+    ], { flags: ["-4"] });
     try {
       let ours = "";
       for (let i = 0; i < 60; i++) {
         await new Promise((r) => setTimeout(r, 500));
-        ours =
-          (await runCommand("/usr/bin/chronyc", ["-h", `${dir}/chronyd.sock`, "-n", "sources"]))
-            .stdout;
+        ours = (await runCommand("/usr/bin/chronyc", ["-h", horae.socket, "-n", "sources"]))
+          .stdout;
         if (/^=\* 127\.0\.0\.1 +1 /m.test(ours)) break;
       }
       assert.match(ours, /^=\* 127\.0\.0\.1 +1 /m, ours);
@@ -59,10 +45,8 @@ Deno.test({
       assert.match(theirs, /^Leap status\s+: Normal$/m, theirs);
       assert.ok(Number(theirs.match(/^Total valid RX\s+: (\d+)/m)?.[1]) > 0, theirs);
     } finally {
-      child.kill("SIGTERM");
-      await child.status;
+      await horae.stop();
       await real.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -5,7 +5,15 @@
  * in the real chronyc's `ntpdata` and mode `4I` in measurements.log.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd, wrongBy } from "./harness.ts";
+import {
+  freePort,
+  haveChrony,
+  ROOT,
+  runCommand,
+  startChronyd,
+  startHorae,
+  wrongBy,
+} from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -44,26 +52,14 @@ Deno.test({
   ignore: !enabled,
   async fn() {
     const server = await startChronyd({ port: freePort() });
-    const dir = await Deno.makeTempDir({ prefix: "horae-xleave-" });
-    await Deno.chmod(dir, 0o700);
-    const conf = [
+    const horae = await startHorae([
       `server 127.0.0.1 port ${server.port} iburst xleave minpoll 0 maxpoll 1`,
-      "port 0",
-      "cmdport 0",
-      `bindcmdaddress ${dir}/chronyd.sock`,
-      `pidfile ${dir}/chronyd.pid`,
-      `driftfile ${dir}/drift`,
-      `logdir ${dir}`,
+      "logdir DIR",
       "log measurements",
-    ].join("\n");
-    await Deno.writeTextFile(`${dir}/chronyd.conf`, conf);
-    const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-      args: ["-d", "-x", "-f", `${dir}/chronyd.conf`],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    ]);
+    const dir = horae.dir;
     try {
-      const sock = `${dir}/chronyd.sock`;
+      const sock = horae.socket;
       let text = "";
       const end = performance.now() + 20_000;
       while (performance.now() < end) {
@@ -80,12 +76,8 @@ Deno.test({
       const meas = await Deno.readTextFile(`${dir}/measurements.log`);
       assert.match(meas, /127\.0\.0\.1\s+N\s+1 111 111 1111 .* 4I /);
     } finally {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.output();
+      await horae.stop();
       await server.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });
