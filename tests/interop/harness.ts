@@ -92,30 +92,11 @@ export async function startChronyd(options: ChronydOptions = {}): Promise<RealCh
   if (port !== 0) lines.push("local stratum 1", "allow 127.0.0.0/8");
   let cert: string | null = null;
   if (options.ntsKePort) {
-    cert = `${dir}/cert.pem`;
-    const r = await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      cert,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ]);
-    if (r.code !== 0) throw new Error(`interop: openssl failed: ${r.out}`);
+    const made = await makeCert(dir);
+    cert = made.cert;
     lines.push(
       `ntsport ${options.ntsKePort}`,
-      `ntsserverkey ${dir}/key.pem`,
+      `ntsserverkey ${dir}/localhost-key.pem`,
       `ntsservercert ${cert}`,
       `ntsdumpdir ${dir}`,
     );
@@ -278,4 +259,37 @@ export async function startHorae(
       return new TextDecoder().decode(out.stderr);
     },
   };
+}
+
+/**
+ * A fresh self-signed P-256 certificate and key in `dir` (`NAME-cert.pem`,
+ * `NAME-key.pem`), for CN `name` with the given subjectAltName.
+ */
+export async function makeCert(
+  dir: string,
+  name = "localhost",
+  san = "DNS:localhost,IP:127.0.0.1",
+): Promise<{ cert: string; key: string }> {
+  const cert = `${dir}/${name}-cert.pem`, key = `${dir}/${name}-key.pem`;
+  const r = await runCommand("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "30",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=${san}`,
+  ]);
+  if (r.code !== 0) throw new Error(`interop: openssl failed: ${r.stderr}`);
+  return { cert, key };
 }

@@ -5,30 +5,11 @@ import { NtsKeServer } from "../../lib/io/nts_ke_server.ts";
 import { ServerKeyRing } from "../../lib/nts/cookie.ts";
 import { buildNtsRequest, verifyNtsRequest } from "../../lib/nts/ntp_auth.ts";
 import { AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
-import { freePort, haveChrony, runCommand, startChronyd } from "./harness.ts";
+import { freePort, haveChrony, makeCert, runCommand, startChronyd } from "./harness.ts";
 
-async function makeCert(dir: string, name: string, san: string) {
-  const r = await runCommand("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${dir}/${name}.key`,
-    "-out",
-    `${dir}/${name}.pem`,
-    "-days",
-    "30",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=${san}`,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return { certFile: `${dir}/${name}.pem`, keyFile: `${dir}/${name}.key` };
+async function certPair(dir: string, name: string, san: string) {
+  const { cert, key } = await makeCert(dir, name, san);
+  return { certFile: cert, keyFile: key };
 }
 
 function newRing() {
@@ -42,8 +23,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "horae-ntske-" });
-    const a = await makeCert(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
-    const b = await makeCert(dir, "alt.test", "DNS:alt.test");
+    const a = await certPair(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
+    const b = await certPair(dir, "alt.test", "DNS:alt.test");
     const ring = newRing();
     const srv = NtsKeServer.start({
       port: 0,
@@ -118,7 +99,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "horae-ntske-" });
-    const a = await makeCert(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
+    const a = await certPair(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
     const srv = NtsKeServer.start({ port: 0, pairs: [a], keyRing: newRing(), maxConnections: 1 });
     const idle = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
     try {
@@ -152,7 +133,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "horae-ntske-" });
-    const a = await makeCert(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
+    const a = await certPair(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
     const srv = NtsKeServer.start({ port: freePort(), pairs: [a], keyRing: newRing() });
     const ntpPort = freePort();
     const client = await startChronyd({

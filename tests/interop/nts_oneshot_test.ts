@@ -3,7 +3,15 @@
  * NTS-KE and NTP on loopback.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd, wrongBy } from "./harness.ts";
+import {
+  freePort,
+  haveChrony,
+  makeCert,
+  ROOT,
+  runCommand,
+  startChronyd,
+  wrongBy,
+} from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -56,32 +64,13 @@ Deno.test({
     // A second server whose certificate names only other.example.
     const otherPort = freePort();
     const certDir = await Deno.makeTempDir({ prefix: "horae-nts-cert-" });
-    const gen = await runCommand("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      `${certDir}/key.pem`,
-      "-out",
-      `${certDir}/cert.pem`,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=other.example",
-      "-addext",
-      "subjectAltName=DNS:other.example",
-    ]);
-    assert.equal(gen.code, 0, gen.stderr);
+    const gen = await makeCert(certDir, "other.example", "DNS:other.example");
     const other = await startChronyd({
       port: freePort(),
       lines: [
         `ntsport ${otherPort}`,
-        `ntsserverkey ${certDir}/key.pem`,
-        `ntsservercert ${certDir}/cert.pem`,
+        `ntsserverkey ${gen.key}`,
+        `ntsservercert ${gen.cert}`,
       ],
     });
     try {
@@ -90,7 +79,7 @@ Deno.test({
         "-t",
         "5",
         `server localhost port ${other.port} iburst nts ntsport ${otherPort} maxsamples 1`,
-        `ntstrustedcerts ${certDir}/cert.pem`,
+        `ntstrustedcerts ${gen.cert}`,
       ], { timeoutMs: 20_000 });
       assert.equal(wrong.code, 1, wrong.stderr);
       assert.match(wrong.stderr, /NTS-KE with localhost .*failed : .*does not match host name/);

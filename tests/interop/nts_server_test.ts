@@ -3,35 +3,11 @@
  * (bench/nts_runner.ts, built on lib/daemon/nts_server.ts `startNtsServer`).
  */
 import assert from "node:assert/strict";
-import { haveChrony, ROOT, runCommand, startChronyd } from "./harness.ts";
+import { haveChrony, makeCert, ROOT, runCommand, startChronyd } from "./harness.ts";
 
 const enabled = haveChrony();
 
-/** A self-signed certificate for localhost/127.0.0.1 in `dir`. */
-export async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = `${dir}/cert.pem`, key = `${dir}/key.pem`;
-  const r = await runCommand("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "30",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
-  if (r.code !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
-}
+export { makeCert };
 
 /** Starts bench/nts_runner.ts; resolves with its ports once it printed READY. */
 export async function startHoraeNts(
