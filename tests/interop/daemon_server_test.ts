@@ -8,68 +8,19 @@ import assert from "node:assert/strict";
 import {
   freePort,
   haveChrony,
-  ROOT,
+  type HoraeDaemon,
   runCommand,
   sharedPath,
   startChronyd,
+  startHorae,
   wrongBy,
 } from "./harness.ts";
 
 const enabled = haveChrony();
 
-interface Daemon {
-  dir: string;
-  port: number;
-  stop(): Promise<string>;
-}
-
-/** Starts `bin/chronyd -4 -d -x` with `lines` plus a private command socket and pidfile. */
-async function startHorae(port: number, lines: string[]): Promise<Daemon> {
-  const dir = await Deno.makeTempDir({ prefix: "horae-server-" });
-  await Deno.chmod(dir, 0o700);
-  const conf = [
-    `port ${port}`,
-    "cmdport 0",
-    `bindcmdaddress ${dir}/chronyd.sock`,
-    `pidfile ${dir}/chronyd.pid`,
-    ...lines,
-  ];
-  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
-  const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-    args: ["-4", "-d", "-x", "-f", `${dir}/chronyd.conf`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  // Ready when the command socket answers.
-  for (let i = 0; i < 100; i++) {
-    const r = await runCommand("/usr/bin/chronyc", ["-h", `${dir}/chronyd.sock`, "tracking"], {
-      timeoutMs: 3000,
-    });
-    if (r.code === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  let stopped: Promise<string> | null = null;
-  return {
-    dir,
-    port,
-    stop() {
-      stopped ??= (async () => {
-        try {
-          Deno.kill(child.pid, "SIGTERM");
-        } catch { /* gone */ }
-        const timer = setTimeout(() => {
-          try {
-            Deno.kill(child.pid, "SIGKILL");
-          } catch { /* gone */ }
-        }, 5000);
-        const out = await child.output();
-        clearTimeout(timer);
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
-        return new TextDecoder().decode(out.stderr);
-      })();
-      return stopped;
-    },
-  };
+/** horae's daemon (`-4`) serving on `port`; the harness's daemon plus its port. */
+async function startServer(port: number, lines: string[]): Promise<HoraeDaemon & { port: number }> {
+  return { ...(await startHorae([`port ${port}`, ...lines], { flags: ["-4"] })), port };
 }
 
 const LOCAL_SERVER = ["local stratum 10", "allow 127.0.0.0/8"];
@@ -80,7 +31,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startHorae(freePort(), LOCAL_SERVER);
+    const d = await startServer(freePort(), LOCAL_SERVER);
     try {
       const r = await runCommand("/usr/sbin/chronyd", [
         "-Q",
@@ -114,7 +65,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startHorae(freePort(), LOCAL_SERVER);
+    const d = await startServer(freePort(), LOCAL_SERVER);
     const client = await startChronyd({
       lines: [`server 127.0.0.1 port ${d.port} iburst minpoll 0 maxpoll 2`],
     });
@@ -171,7 +122,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const d = await startHorae(freePort(), [
+    const d = await startServer(freePort(), [
       "local stratum 10",
       "allow 127.0.0.0/30", // 127.0.0.1-3
       "deny 127.0.0.3",

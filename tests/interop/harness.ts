@@ -215,15 +215,19 @@ export interface HoraeDaemon {
   dir: string;
   /** Its command socket. */
   socket: string;
-  /** Stops it by PID (SIGTERM), removes its directory; resolves with its stderr. */
+  /**
+   * Stops it by PID (SIGTERM, SIGKILL after 5 s), removes its directory;
+   * resolves with its stderr. Calling it again returns the same result.
+   */
   stop(): Promise<string>;
 }
 
 /**
  * Starts horae's daemon in the foreground (`-d -x`, never controlling the
  * clock) with `lines` as its configuration, in a fresh chmod-700 directory
- * that also holds its command socket, pidfile and driftfile (`cmdport 0`
- * unless `lines` sets one). `DIR` in a line is replaced by the directory.
+ * that also holds its command socket, pidfile and driftfile (`cmdport 0` and
+ * `port 0` unless `lines` set them). `DIR` in a line is replaced by the
+ * directory. Resolves once the command socket answers (at most ~10 s).
  */
 export async function startHorae(
   lines: string[],
@@ -247,16 +251,34 @@ export async function startHorae(
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  const socket = `${dir}/chronyd.sock`;
+  for (let i = 0; i < 100; i++) {
+    const r = await runCommand("/usr/bin/chronyc", ["-h", socket, "tracking"], {
+      timeoutMs: 3000,
+    });
+    if (r.code === 0) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  let stopped: Promise<string> | null = null;
   return {
     dir,
-    socket: `${dir}/chronyd.sock`,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const out = await child.output();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-      return new TextDecoder().decode(out.stderr);
+    socket,
+    stop() {
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* gone */ }
+        const timer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* gone */ }
+        }, 5000);
+        const out = await child.output();
+        clearTimeout(timer);
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        return new TextDecoder().decode(out.stderr);
+      })();
+      return stopped;
     },
   };
 }

@@ -6,7 +6,15 @@
  * daemon.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, ROOT, runCommand, startChronyd, wrongBy } from "./harness.ts";
+import {
+  freePort,
+  haveChrony,
+  ROOT,
+  runCommand,
+  startChronyd,
+  startHorae,
+  wrongBy,
+} from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -84,48 +92,6 @@ Deno.test({
   },
 });
 
-interface Horae {
-  sock: string;
-  stop(): Promise<string>;
-}
-
-async function startHorae(dir: string, lines: string[]): Promise<Horae> {
-  const conf = [
-    "cmdport 0",
-    `bindcmdaddress ${dir}/chronyd.sock`,
-    `pidfile ${dir}/chronyd.pid`,
-    ...lines,
-  ];
-  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
-  const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-    args: ["-4", "-d", "-x", "-f", `${dir}/chronyd.conf`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const sock = `${dir}/chronyd.sock`;
-  for (let i = 0; i < 100; i++) {
-    const r = await runCommand("/usr/bin/chronyc", ["-h", sock, "tracking"], { timeoutMs: 3000 });
-    if (r.code === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    sock,
-    async stop() {
-      try {
-        Deno.kill(child.pid, "SIGTERM");
-      } catch { /* gone */ }
-      const timer = setTimeout(() => {
-        try {
-          Deno.kill(child.pid, "SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
-      const out = await child.output();
-      clearTimeout(timer);
-      return new TextDecoder().decode(out.stderr);
-    },
-  };
-}
-
 Deno.test({
   name:
     "keys: the real chronyd -Q with key 1/2/3 measures horae's daemon; a wrong key gets nothing",
@@ -133,13 +99,13 @@ Deno.test({
   async fn() {
     const k = await keyFile(KEYS);
     const port = freePort();
-    const horae = await startHorae(k.dir, [
+    const horae = await startHorae([
       `port ${port}`,
       "bindaddress 127.0.0.1",
       "local stratum 10",
       "allow 127.0.0.0/8",
       `keyfile ${k.path}`,
-    ]);
+    ], { flags: ["-4"] });
     const wrong = await keyFile("1 MD5 ASCII:notthesamekey\n");
     try {
       for (const key of [1, 2, 3, 6]) {
@@ -162,7 +128,7 @@ Deno.test({
         `server 127.0.0.1 port ${port} iburst key 1 maxsamples 1`,
       ], { timeoutMs: 20_000 });
       assert.equal(wrongBy(bad.stderr), null, bad.stderr);
-      const stats = await runCommand("/usr/bin/chronyc", ["-h", horae.sock, "serverstats"]);
+      const stats = await runCommand("/usr/bin/chronyc", ["-h", horae.socket, "serverstats"]);
       const auth = stats.stdout.match(/Authenticated NTP packets\s*:\s*(\d+)/);
       assert.ok(auth && Number(auth[1]) >= 4, stats.stdout);
     } finally {
@@ -192,10 +158,10 @@ Deno.test({
       "server 127.0.0.10 port 9 key 55",
       "server 127.0.0.11 port 9",
     ];
-    const horae = await startHorae(k.dir, lines);
+    const horae = await startHorae(lines, { flags: ["-4"] });
     let log = "";
     try {
-      const r = await runCommand("/usr/bin/chronyc", ["-n", "-c", "-h", horae.sock, "authdata"]);
+      const r = await runCommand("/usr/bin/chronyc", ["-n", "-c", "-h", horae.socket, "authdata"]);
       assert.equal(r.code, 0, r.stderr);
       const rows = r.stdout.trim().split("\n").map((l) => l.split(",").slice(0, 5).join(","));
       // Type numbers and lengths as the real chronyd 4.3 reported the same key file.
@@ -210,7 +176,7 @@ Deno.test({
         "127.0.0.10,SK,55,0,0",
         "127.0.0.11,-,0,0,0",
       ]);
-      const rekey = await runCommand("/usr/bin/chronyc", ["-h", horae.sock, "rekey"]);
+      const rekey = await runCommand("/usr/bin/chronyc", ["-h", horae.socket, "rekey"]);
       assert.equal(rekey.code, 0, rekey.stdout + rekey.stderr);
     } finally {
       log = await horae.stop();
