@@ -5,18 +5,7 @@ import { formatConfig } from "../../lib/conf/format.ts";
 import { parseConfig, parseSourceFile } from "../../lib/conf/parse.ts";
 import { unsupportedUses } from "../../lib/conf/support.ts";
 import { memFs } from "./mem_fs.ts";
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../fuzz/prng.ts";
 
 const SEEDS = [
   "server ntp.example.net iburst minpoll 4 maxpoll 8 key 10 nts xleave extfield F323",

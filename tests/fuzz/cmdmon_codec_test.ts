@@ -29,18 +29,7 @@ import {
 import { Status, WireError } from "../../lib/cmdmon/wire.ts";
 import { parseAdd } from "../../lib/cmdmon/chronyc.ts";
 import { FakeBackend } from "../cmdmon/fake_backend.ts";
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.ts";
 
 const A = { family: "inet4", address: "192.0.2.1" } as const;
 const B = { family: "inet6", address: "2001:db8::1" } as const;

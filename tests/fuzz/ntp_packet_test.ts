@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { decodePacket, encodePacket, PacketError } from "../../lib/ntp/packet.ts";
 import { NtpSource } from "../../lib/ntp/source.ts";
 import { fromSecNsec } from "../../lib/time/timestamp.ts";
-
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.ts";
 
 // Seeds: the chronyd 4.3 request and reply captured in tests/ntp/packet_test.ts,
 // plus a v4 packet with an NTS-like extension field and a 20-byte MAC.

@@ -20,18 +20,7 @@ import {
   verifyNtsRequest,
 } from "../../lib/nts/ntp_auth.ts";
 import { AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
-
-/** mulberry32: small seeded PRNG, so a failure can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20240601);
 const BUDGET_MS = Number(Deno.env.get("FUZZ_MS") ?? 1500);
