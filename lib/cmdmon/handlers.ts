@@ -141,9 +141,14 @@ const OPEN_OVER_NETWORK: ReadonlySet<RequestKind> = new Set<RequestKind>([
   "ntp_source_name",
 ]);
 
-function isLocalhost(a: CmdAddress | undefined): boolean {
+/**
+ * The two addresses chronyd exempts from `cmdallow`/`cmddeny` and
+ * `cmdratelimit`: 127.0.0.1 and ::1 exactly. Other 127.x addresses are
+ * ordinary network clients (any local user can send from them).
+ */
+export function isLocalhost(a: CmdAddress | undefined): boolean {
   return a !== undefined &&
-    ((a.family === "inet4" && a.address.startsWith("127.")) ||
+    ((a.family === "inet4" && a.address === "127.0.0.1") ||
       (a.family === "inet6" && a.address === "::1"));
 }
 

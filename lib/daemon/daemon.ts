@@ -140,7 +140,8 @@ export async function runDaemon(
   }
   let state: RunningDaemon | null = null;
   try {
-    state = await start(config, o, log);
+    const user = privileges.user;
+    state = await start(config, o, log, user ? { uid: user.uid, gid: user.gid } : undefined);
     // Every socket is open and the pidfile written: lock, schedule, switch user.
     applyProcessSettings(privileges, log);
     const code = await state.running;
@@ -164,7 +165,12 @@ interface RunningDaemon extends DaemonState {
   stop(): Promise<void>;
 }
 
-async function start(config: Config, o: ChronydOptions, log: Logger): Promise<RunningDaemon> {
+async function start(
+  config: Config,
+  o: ChronydOptions,
+  log: Logger,
+  owner?: { uid: number; gid: number },
+): Promise<RunningDaemon> {
   const clock = openSystemClock({ readOnly: o.noClockControl, maxSlewRate: config.maxSlewRate });
   if (!config.rtcSync) {
     // Without `rtcsync` the kernel is never told the clock is synchronised,
@@ -438,6 +444,7 @@ async function start(config: Config, o: ChronydOptions, log: Logger): Promise<Ru
         else cmdLogged(clientLog, a);
       },
       log: (m) => log.warn(m),
+      ...(owner ? { owner } : {}),
     });
   } catch (e) {
     log.warn(`Could not open command socket : ${(e as Error).message}`);
@@ -542,7 +549,9 @@ function cmdLogged(clientLog: ClientLog, a: CmdAddress): number {
   if (a.family !== "inet4" && a.family !== "inet6") return RATE_RESPOND;
   const bytes = parseAddress(a.address, a.family === "inet4" ? "ipv4" : "ipv6");
   if (bytes === null) return RATE_RESPOND;
-  return clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9);
+  // cmdAccess returns the record's slot; the verdict is left in `decision`.
+  clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9);
+  return clientLog.decision;
 }
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {

@@ -35,6 +35,12 @@ export interface CmdmonServerOptions {
   counted?: (address: CmdAddress | undefined) => void;
   /** Called with problems worth a log line (wrong permissions, bind failures). */
   log?: (message: string) => void;
+  /**
+   * Who the daemon runs as once started (after `-u`): the socket's directory
+   * must belong to this user and group, and the socket is given to them.
+   * Default: the process's own uid and gid.
+   */
+  owner?: { uid: number; gid: number };
 }
 
 /** A running server. */
@@ -44,14 +50,24 @@ export interface CmdmonServer {
   close(): Promise<void>;
 }
 
-/** Raised when the command socket directory is accessible by others (chronyd: "Wrong permissions"). */
-export class CmdSocketPermissionError extends Error {
-  override name = "CmdSocketPermissionError";
-  /** @param dir the directory; @param mode its permission bits. */
-  constructor(readonly dir: string, readonly mode: number) {
-    super(`Wrong permissions on ${dir} (mode ${mode.toString(8)}): command socket disabled`);
-  }
+/**
+ * Why the command socket's directory is refused, as chronyd checks it: no
+ * permission bits for others, owned by the daemon's user and group (checked
+ * in that order). Null when it is fit.
+ */
+export function socketDirProblem(
+  dir: string,
+  st: { mode: number; uid: number; gid: number },
+  owner: { uid: number; gid: number },
+): string | null {
+  if ((st.mode & 0o007) !== 0) return `Wrong permissions on ${dir}`;
+  if (st.uid !== owner.uid) return `Wrong owner of ${dir} (UID != ${owner.uid})`;
+  if (st.gid !== owner.gid) return `Wrong owner of ${dir} (GID != ${owner.gid})`;
+  return null;
 }
+
+/** Mode of the command socket: only its owner (the daemon's user) may send to it, as chronyd's. */
+export const CMD_SOCKET_MODE = 0o755;
 
 function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
@@ -93,15 +109,23 @@ export async function startCmdmonServer(
   const log = opts.log ?? (() => {});
   const path = opts.socketPath ?? DEFAULT_CMD_SOCKET;
   if (path !== "") {
-    const st = await Deno.stat(dirOf(path));
-    const mode = (st.mode ?? 0) & 0o777;
-    if ((mode & 0o007) !== 0) {
-      const err = new CmdSocketPermissionError(dirOf(path), mode);
-      log(err.message);
+    const owner = opts.owner ?? { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+    const dir = dirOf(path);
+    const st = await Deno.stat(dir);
+    const problem = socketDirProblem(
+      dir,
+      { mode: (st.mode ?? 0) & 0o777, uid: st.uid ?? -1, gid: st.gid ?? -1 },
+      owner,
+    );
+    if (problem !== null) {
+      log(problem);
+      log(`Disabled command socket ${path}`);
     } else {
       await Deno.remove(path).catch(() => {}); // a stale socket from an earlier run
       const s = Deno.listenDatagram({ transport: "unixpacket", path });
-      await Deno.chmod(path, 0o666);
+      // Writing to a Unix socket needs write permission on it: only the owner.
+      await Deno.chmod(path, CMD_SOCKET_MODE);
+      if (Deno.uid() === 0) await Deno.chown(path, owner.uid, owner.gid);
       socks.push(s);
       loops.push(serve(s, true, backend, opts));
     }

@@ -91,6 +91,23 @@ Deno.test("cmddeny and cmdratelimit hooks drop remote requests but never localho
   assert.ok(handleRequest(req, { ...NET, cmdAllowed: deny }, be));
 });
 
+Deno.test("only 127.0.0.1 and ::1 are exempt from cmddeny and cmdratelimit, not all of 127/8", () => {
+  const be = new FakeBackend();
+  const req = encodeRequest({ kind: "tracking" }, { sequence: 1, attempt: 0 });
+  const deny = () => false;
+  const from = (family: "inet4" | "inet6", address: string) => ({
+    fromUnixSocket: false,
+    address: { family, address },
+  });
+  for (const a of ["127.0.0.2", "127.1.0.1", "127.255.255.254"]) {
+    assert.equal(handleRequest(req, { ...from("inet4", a), cmdAllowed: deny }, be), null, a);
+    assert.equal(handleRequest(req, { ...from("inet4", a), rateLimited: () => true }, be), null, a);
+  }
+  assert.equal(handleRequest(req, { ...from("inet6", "::2"), cmdAllowed: deny }, be), null);
+  assert.ok(handleRequest(req, { ...from("inet4", "127.0.0.1"), cmdAllowed: deny }, be));
+  assert.ok(handleRequest(req, { ...from("inet6", "::1"), rateLimited: () => true }, be));
+});
+
 Deno.test("a source index out of range gives NOSUCHSOURCE", () => {
   const req = encodeRequest({ kind: "source_data", index: 9 }, { sequence: 1, attempt: 0 });
   assert.equal(status(handleRequest(req, NET, new FakeBackend())), Status.NOSUCHSOURCE);
