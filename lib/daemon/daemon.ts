@@ -45,6 +45,7 @@ import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
+import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import { writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
@@ -144,7 +145,9 @@ export async function runDaemon(
     state = await start(config, o, log, user ? { uid: user.uid, gid: user.gid } : undefined);
     // Every socket is open and the pidfile written: lock, schedule, switch user.
     applyProcessSettings(privileges, log);
+    notifyServiceManager("READY=1", log);
     const code = await state.running;
+    notifyServiceManager("STOPPING=1", log);
     return code;
   } catch (e) {
     if (!(e instanceof PrivilegeError)) throw e;
@@ -541,6 +544,21 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
   } catch (e) {
     log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);
     return null;
+  }
+}
+
+/**
+ * systemd readiness (`Type=notify`, chronyd 4.7+): with NOTIFY_SOCKET set,
+ * `READY=1` once every socket is open and privileges are dropped, and
+ * `STOPPING=1` on the way out. A socket that cannot be reached is logged.
+ */
+function notifyServiceManager(message: string, log: Logger): void {
+  const path = Deno.env.get("NOTIFY_SOCKET");
+  if (!path) return;
+  try {
+    sdNotify(path, message);
+  } catch (e) {
+    log.warn(`Could not send ${message} to ${path} : ${(e as Error).message}`);
   }
 }
 
