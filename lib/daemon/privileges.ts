@@ -332,7 +332,16 @@ export function applyProcessSettings(plan: PrivilegePlan, log: Logger): void {
     }
   }
   if (plan.user !== null) {
-    dropRoot(plan.user, plan.keep);
+    // A container (or a unit's CapabilityBoundingSet) may not grant CAP_SYS_TIME:
+    // keep what we hold (with -x nothing needs it), never fail on what we lack.
+    const held = capget().permitted;
+    const keep = plan.keep.filter((c) => (held & capabilityBit(c)) !== 0n);
+    const lacking = plan.keep.filter((c) => !keep.includes(c));
+    if (lacking.length > 0) {
+      const names = lacking.map((c) => Object.entries(CAP).find(([, n]) => n === c)?.[0] ?? c);
+      log.warn(`Capabilities not held, not kept: ${names.map((n) => `CAP_${n}`).join(" ")}`);
+    }
+    dropRoot(plan.user, keep);
     log.info(`Dropped root privileges (user ${plan.user.name}, uid ${plan.user.uid})`);
   }
 }
