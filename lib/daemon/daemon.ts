@@ -33,7 +33,12 @@ import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { selectOptions } from "./source_spec.ts";
 import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
-import { openSystemClock, systemResolver } from "./system.ts";
+import {
+  mayAdjustClock,
+  NO_CLOCK_CONTROL_MESSAGE,
+  openSystemClock,
+  systemResolver,
+} from "./system.ts";
 import { Reference } from "../clock/reference.ts";
 import { leapAtEndOfDay, parseTzifLeaps } from "../clock/leap.ts";
 import type { LeapAction } from "../clock/clock.ts";
@@ -120,6 +125,11 @@ export async function runDaemon(
   }
   if (o.filterLevel !== 0) {
     log.warn(`System call filter (-F ${o.filterLevel}) is not supported yet; running without one`);
+  }
+  if (!o.noClockControl && !mayAdjustClock()) {
+    log.warn("CAP_SYS_TIME not present");
+    log.fatal(NO_CLOCK_CONTROL_MESSAGE);
+    return 1;
   }
   // Directories written after the switch of user are created owned by it.
   if (privileges.user !== null) {

@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { adjtimex, getaddrinfo } from "../../ffi/libc.ts";
+import { adjtimex, capabilityBit, capget, getaddrinfo } from "../../ffi/libc.ts";
+import { CAP } from "../../ffi/layout.ts";
 import { SystemClock } from "../clock/system_clock.ts";
 import { ReadOnlyClock } from "../clock/readonly_clock.ts";
 import { realNow } from "../io/realtime.ts";
@@ -40,6 +41,21 @@ export function openSystemClock(choice: SystemClockChoice): TickingClock {
   }
   return new SystemClock({ adjtimex, now: realNow, ...options });
 }
+
+/**
+ * Whether this process may adjust the clock: CAP_SYS_TIME in its effective
+ * set (read with capget, nothing is changed). False in a container started
+ * without it (Docker and podman drop it by default).
+ */
+export function mayAdjustClock(): boolean {
+  return (capget().effective & capabilityBit(CAP.SYS_TIME)) !== 0n;
+}
+
+/** The fatal message when the clock cannot be adjusted: what CAP_SYS_TIME and -x each do. */
+export const NO_CLOCK_CONTROL_MESSAGE = "Cannot adjust the system clock: " +
+  "CAP_SYS_TIME lets chronyd slew and step the clock (run it as root, or give it the " +
+  "capability, e.g. --cap-add SYS_TIME for a container); -x runs it without adjusting the " +
+  "clock, still measuring sources and serving time";
 
 /** Name resolution through getaddrinfo; failures are logged as chronyd does. */
 export function systemResolver(log: Logger): Resolver {
