@@ -6,7 +6,8 @@
  * - `bench/oneshot.ts --runs 10`: `chronyd -Q` wall time and offset;
  * - `bench/idle.ts --seconds 20`: idle daemon memory and CPU;
  * - `bench/server.ts --seconds 2`: NTP server replies/s and memory;
- * - `bench/sim.ts` and `bench/nts.ts` when those files exist.
+ * - `bench/sim.ts` and `bench/nts.ts` when those files exist;
+ * - `bench/startup.ts`: the single file's start-up (first and cached) beside chronyd's.
  *
  * Each bench is bounded: it is stopped by its PID (SIGTERM, then SIGKILL)
  * when it runs past its limit, and the next one runs. The whole run takes
@@ -38,6 +39,7 @@ const BENCHES: Bench[] = [
   { file: "server.ts", args: ["--seconds", quick ? "1" : "2"], limit: 60 },
   { file: "sim.ts", args: quick ? ["--quick"] : [], limit: 60 },
   { file: "nts.ts", args: quick ? ["--quick"] : [], limit: 60 },
+  { file: "startup.ts", args: quick ? ["--runs", "3", "--first", "1"] : [], limit: 120 },
 ];
 
 function exists(path: string): boolean {
