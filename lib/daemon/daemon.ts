@@ -28,7 +28,7 @@ import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
-import { SourceManager } from "./source_manager.ts";
+import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { selectOptions } from "./source_spec.ts";
@@ -372,7 +372,7 @@ async function start(
       sources.refresh().catch((e) => log.warn(`Could not refresh sources : ${e}`));
     }, Math.min(config.refresh, 2 ** 31 / 1000 - 1) * 1000)
     : null;
-  for (const sc of config.sources) {
+  for (const sc of numericFirst(config.sources)) {
     try {
       await addSource(sc);
     } catch (e) {

@@ -7,7 +7,16 @@
  *   unreachable (or stops on a Kiss-o'-Death) is replaced by an address of a
  *   fresh resolution that is not already in use;
  * - a server given by name that becomes unreachable is resolved again and
- *   moved to a new address if the name now points elsewhere.
+ *   moved to a new address if the name now points elsewhere;
+ * - one source per IP address, whatever the port or mode: a numeric address
+ *   already in use is refused ("Could not add source"), a name whose
+ *   addresses are all in use waits as an unresolved source, retried later.
+ *
+ * {@link SourceManager.unresolved} counts what chronyd's `activity` calls
+ * sources with unknown address: a server line without an address counts 1,
+ * a pool short of `maxsources` counts its free slots (chronyd gives a pool
+ * min(2 × maxsources, 16) slots and drops the spare ones once it has
+ * `maxsources` sources).
  *
  * @example
  * ```ts
@@ -29,6 +38,22 @@ import type { KeyClientAuth } from "../ntp/key_auth.ts";
 /** Shortest and longest wait before resolving a failed name again, seconds. */
 const RETRY_MIN = 2;
 const RETRY_MAX = 3600;
+/** Most slots of one pool line (chronyd's limit, observed with `activity`). */
+const POOL_SLOTS_MAX = 16;
+
+/** Whether a source line names a numeric address (IPv4 dotted quad or IPv6). */
+function isNumeric(name: string): boolean {
+  return /^[0-9.]+$|:/.test(name);
+}
+
+/**
+ * Configuration lines in the order chronyd takes them: numeric addresses at
+ * once, names after their resolution, so a name never takes an address that
+ * a numeric line of the same configuration claims.
+ */
+export function numericFirst(lines: readonly SourceConfig[]): SourceConfig[] {
+  return [...lines.filter((l) => isNumeric(l.name)), ...lines.filter((l) => !isNumeric(l.name))];
+}
 
 /** What the manager drives. */
 export interface SourceManagerOptions {
@@ -69,6 +94,39 @@ export class SourceManager {
     const line: Line = { sc, ids: new Set(), retry: RETRY_MIN, timer: null };
     this.#lines.push(line);
     return await this.#fill(line);
+  }
+
+  /**
+   * Sources with unknown address (chronyc `activity`): server lines without
+   * an address yet (a name that does not resolve, or resolves only to
+   * addresses in use), and the free slots of pools short of `maxsources`.
+   */
+  unresolved(): number {
+    let n = 0;
+    for (const line of this.#lines) {
+      let live = 0;
+      for (const id of line.ids) if (this.#o.engine.sources[id]?.removed === false) live++;
+      if (line.sc.kind !== "pool") n += live === 0 ? 1 : 0;
+      else if (live < line.sc.maxsources) n += poolSlots(line.sc.maxsources) - live;
+    }
+    return n;
+  }
+
+  /** Removes a source (`delete`, `reload sources`); its line goes with its last source. */
+  remove(id: number): void {
+    this.#o.run(this.#o.engine.removeSource(id));
+    const line = this.#lineOf.get(id);
+    if (!line) return;
+    line.ids.delete(id);
+    this.#lineOf.delete(id);
+    this.#nts.get(id)?.close().catch(() => {});
+    this.#nts.delete(id);
+    this.#keyAuth.delete(id);
+    if (line.ids.size > 0) return;
+    if (line.timer !== null) clearTimeout(line.timer);
+    line.timer = null;
+    const i = this.#lines.indexOf(line);
+    if (i >= 0) this.#lines.splice(i, 1);
   }
 
   /** The configuration line a source id came from. */
@@ -151,12 +209,19 @@ export class SourceManager {
   async #fill(line: Line): Promise<number> {
     const want = line.sc.kind === "pool" ? line.sc.maxsources : 1;
     if (line.ids.size >= want || this.#closed) return 0;
-    // A pool never takes an address twice; separate server lines may share one.
-    const inUse = line.sc.kind === "pool" ? this.#inUse() : new Set<string>();
-    const addresses = (await this.#resolveAll(line.sc)).filter((a) => !inUse.has(a));
+    // One source per address, as chronyd keeps them (the port does not matter).
+    const resolved = await this.#resolveAll(line.sc);
+    const addresses = resolved.filter((a) => !this.#inUse().has(a));
+    if (isNumeric(line.sc.name) && resolved.length > 0 && addresses.length === 0) {
+      // chronyd refuses a numeric address already in use, and forgets the line.
+      this.#o.log.warn(`Could not add source ${line.sc.name}`);
+      const i = this.#lines.indexOf(line);
+      if (i >= 0 && line.ids.size === 0) this.#lines.splice(i, 1);
+      return 0;
+    }
     let added = 0;
     for (const a of addresses) {
-      if (line.ids.size >= want) break;
+      if (line.ids.size >= want || this.#closed) break;
       let spec = engineSpec(line.sc, this.#o.config, a);
       const key = line.sc.nts ? null : this.#o.keys?.sourceAuth(line.sc) ?? null;
       if (key) {
@@ -167,6 +232,11 @@ export class SourceManager {
           resolve: this.#o.resolve,
         })
         : null;
+      if (this.#inUse().has(a)) {
+        // taken while the NTS state was prepared (another line, `add server`)
+        await nts?.close().catch(() => {});
+        continue;
+      }
       const { id, actions } = this.#o.engine.addSource(nts ? { ...spec, auth: nts } : spec);
       if (nts) {
         this.#nts.set(id, nts);
@@ -192,4 +262,9 @@ export class SourceManager {
     }
     return added;
   }
+}
+
+/** Slots of a pool line of `maxsources` (what `activity` counts while they are empty). */
+function poolSlots(maxsources: number): number {
+  return Math.min(2 * maxsources, POOL_SLOTS_MAX);
 }
