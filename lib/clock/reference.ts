@@ -148,6 +148,8 @@ export const LOCAL_REFERENCE_ID = 0x7f7f0101;
 const DAY_NS = 86_400n * NS_PER_SEC;
 /** Our choice: RMS offset is a running mean for the first updates, then this weight. */
 const RMS_MIN_WEIGHT = 0.1;
+/** Root delay and dispersion reported before any synchronisation, seconds (as chronyd). */
+const UNSYNC_ROOT = 1;
 
 /** The discipline of one clock. */
 export class Reference {
@@ -399,8 +401,9 @@ export class Reference {
       frequency: this.#clock.readFrequency(),
       residualFrequency: this.#residual * 1e6,
       skew: (this.#skew ?? 0) * 1e6,
-      rootDelay: local ? 0 : this.#rootDelay,
-      rootDispersion: local ? 0 : this.#rootDispersionAt(now),
+      // never synchronised: chronyd reports 1 s for both (the distance of "no reference")
+      rootDelay: local ? 0 : this.#everSynced ? this.#rootDelay : UNSYNC_ROOT,
+      rootDispersion: local ? 0 : this.#everSynced ? this.#rootDispersionAt(now) : UNSYNC_ROOT,
       updateInterval: this.#interval,
       leapStatus,
     };

@@ -147,10 +147,13 @@ export function ntpShortToSeconds(raw: number): number {
   return (raw >>> 0) / 65536;
 }
 
-/** Seconds to NTP short format, rounded and clamped to 0..0xffffffff. */
+/**
+ * Seconds to NTP short format, rounded up (as chronyd encodes root delay and
+ * dispersion: a nonzero value never becomes 0) and clamped to 0..0xffffffff.
+ */
 export function secondsToNtpShort(seconds: number): number {
   if (!(seconds > 0)) return 0;
-  const raw = Math.round(seconds * 65536);
+  const raw = Math.ceil(seconds * 65536);
   return raw > 0xffffffff ? 0xffffffff : raw;
 }
 

@@ -205,9 +205,9 @@ export function newServerPacket(req: DataView, out: DataView): ServerPacket {
   };
 }
 
-/** Seconds to NTP short format (16.16), saturating. RFC 5905 §6. */
+/** Seconds to NTP short format (16.16), rounded up as chronyd does, saturating. RFC 5905 §6. */
 function toShort(seconds: number): number {
-  const v = Math.round(seconds * 65536);
+  const v = Math.ceil(seconds * 65536);
   return v < 0 ? 0 : v > 0xffffffff ? 0xffffffff : v;
 }
 

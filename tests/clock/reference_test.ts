@@ -169,6 +169,9 @@ Deno.test("Reference: unsynchronised without local shows stratum 0; local refere
   const plain = new Reference(clock);
   assert.equal(plain.trackingData().leapStatus, "unsynchronised");
   assert.equal(plain.trackingData().stratum, 0);
+  // never synchronised: 1 s root delay and dispersion, as chronyd's tracking shows
+  assert.equal(plain.trackingData().rootDelay, 1);
+  assert.equal(plain.trackingData().rootDispersion, 1);
   const local = new Reference(clock, { local: { stratum: 10, orphan: false, distance: 3 } });
   assert.equal(local.trackingData().refId, LOCAL_REFERENCE_ID);
   assert.equal(local.trackingData().stratum, 10);

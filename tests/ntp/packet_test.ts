@@ -8,6 +8,7 @@ import {
   newPacket,
   ntpToTimestamp,
   PacketError,
+  secondsToNtpShort,
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
 import { EF_NTS_COOKIE, EF_NTS_UNIQUE_IDENTIFIER } from "../../lib/ntp/extension_field.ts";
@@ -82,6 +83,17 @@ Deno.test("root delay and dispersion are NTP short 16.16 seconds", () => {
   assert.equal(p.rootDelay, 1.5);
   assert.equal(p.rootDispersion, 16 / 65536);
   assert.equal(toHex(encodePacket(p)), toHex(b));
+});
+
+Deno.test("root delay and dispersion round up to the next 2^-16 s, as chronyd sends them", () => {
+  assert.equal(secondsToNtpShort(0), 0);
+  assert.equal(secondsToNtpShort(-1), 0);
+  assert.equal(secondsToNtpShort(1.6e-6), 1); // chronyd sends 1 unit, never 0
+  assert.equal(secondsToNtpShort(3.3e-6), 1);
+  assert.equal(secondsToNtpShort(1 / 65536), 1);
+  assert.equal(secondsToNtpShort(1.5 / 65536), 2);
+  assert.equal(secondsToNtpShort(1), 0x10000);
+  assert.equal(secondsToNtpShort(70000), 0xffffffff);
 });
 
 Deno.test("packets shorter than 48 bytes, version 0 or 5, and modes 6/7 are rejected", () => {

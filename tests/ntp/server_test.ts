@@ -50,13 +50,21 @@ Deno.test("server: a client request gets a mode 4 reply with every field exact",
   assert.equal(out.getUint8(1), 3);
   assert.equal(out.getUint8(2), 7);
   assert.equal(out.getInt8(3), -25);
-  assert.equal(out.getUint32(4), Math.round(0.0125 * 65536));
+  assert.equal(out.getUint32(4), Math.ceil(0.0125 * 65536)); // rounded up as chronyd
   assert.equal(out.getUint32(8), 0x8000);
   assert.equal(out.getUint32(12), 0xc0000201);
   assert.deepEqual([out.getUint32(16), out.getUint32(20)], Object.values(toNtp64(T0)));
   assert.deepEqual([out.getUint32(24), out.getUint32(28)], [0x12345678, 0x9abcdef0]);
   assert.deepEqual([out.getUint32(32), out.getUint32(36)], Object.values(toNtp64(RX)));
   assert.deepEqual([out.getUint32(40), out.getUint32(44)], Object.values(toNtp64(tx)));
+});
+
+Deno.test("server: microsecond root delay and dispersion go out as one unit, not 0 (chronyd)", () => {
+  const ref = { ...syncedReference(), rootDelay: 3.3e-6, rootDispersion: 1.6e-6 };
+  const server = new NtpServer({ reference: ref });
+  const out = new DataView(new ArrayBuffer(48));
+  assert.equal(server.respond(request(), 48, RX, out), 48);
+  assert.deepEqual([out.getUint32(4), out.getUint32(8)], [1, 1]);
 });
 
 Deno.test("server: versions 1-4 are echoed; version 0 and 5 are dropped and counted", () => {
