@@ -58,6 +58,8 @@ export class ClientIo {
   readonly #sockets = new Map<"ipv4" | "ipv6", UdpSocket>();
   /** "address|port" -> source id. */
   readonly #byPeer = new Map<string, number>();
+  /** Source id -> local address its last reply arrived at (IP_PKTINFO), for `ntpdata`. */
+  readonly #localOf = new Map<number, string>();
   /** sendId -> source id, for TX timestamps. */
   readonly #sends = new Map<number, number>();
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -104,6 +106,11 @@ export class ClientIo {
     this.#armTick();
   }
 
+  /** The local address the last reply of `source` arrived at, or null before any. */
+  localAddress(source: number): string | null {
+    return this.#localOf.get(source) ?? null;
+  }
+
   /** Closes sockets and timers. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -136,7 +143,7 @@ export class ClientIo {
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
     });
-    s.onPacket((bytes, from, rx) => this.#receive(bytes, from, rx));
+    s.onPacket((bytes, from, rx, local) => this.#receive(bytes, from, rx, local.address));
     s.onTxTimestamp((sendId, tx) => {
       const id = this.#sends.get(sendId);
       this.#sends.delete(sendId);
@@ -169,12 +176,13 @@ export class ClientIo {
     queueMicrotask(() => this.run(this.engine.onSendError(source)));
   }
 
-  #receive(bytes: Uint8Array, from: SockAddr, rx: Timestamp): void {
+  #receive(bytes: Uint8Array, from: SockAddr, rx: Timestamp, local?: string | null): void {
     const id = this.#byPeer.get(`${from.address}|${from.port}`);
     if (id === undefined) {
       this.stray++;
       return;
     }
+    if (local) this.#localOf.set(id, local);
     this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(rx)));
   }
 

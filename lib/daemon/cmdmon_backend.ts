@@ -55,6 +55,8 @@ const MAX_MAXDELAY = 1000;
 const NEVER = 0xffffffff;
 /** ntpdata flags bit: the last response was interleaved (chronyc "Interleaved : Yes"). */
 const NTPDATA_FLAG_INTERLEAVED = 0x4000;
+/** ntpdata flags bit: the responses are authenticated (NTS or a key; "Authenticated : Yes"). */
+const NTPDATA_FLAG_AUTHENTICATED = 0x8000;
 
 function cmdAddress(address: string | null): CmdAddress {
   if (address === null || address === "") return UNSPEC;
@@ -260,7 +262,13 @@ export class DaemonBackend implements CmdmonBackend {
       if (burst) on ? burstOnline++ : burstOffline++;
       else on ? online++ : offline++;
     }
-    return { online, offline, burstOnline, burstOffline, unresolved: 0 };
+    return {
+      online,
+      offline,
+      burstOnline,
+      burstOffline,
+      unresolved: this.#d.sources.unresolved(),
+    };
   }
 
   serverStats(): ServerStatsReport {
@@ -332,11 +340,15 @@ export class DaemonBackend implements CmdmonBackend {
       if (ok) flags |= 1 << i;
     });
     if (r.interleaved) flags |= NTPDATA_FLAG_INTERLEAVED;
+    // only authenticated replies are accepted from a source with NTS or a key
+    if (r.authenticated && r.totalValidRx > 0) flags |= NTPDATA_FLAG_AUTHENTICATED;
     const sample = r.lastSample;
     return {
       remoteAddress: cmdAddress(s.spec.address),
-      localAddress: UNSPEC,
-      remotePort: s.ntp.options.port,
+      // where its replies arrive (chronyd shows [UNSPEC] until the first one)
+      localAddress: cmdAddress(this.#d.io.localAddress(s.id)),
+      // NTS: the NTP port the NTS-KE server named (its port record), not the configured one
+      remotePort: s.spec.auth?.destination?.()?.port ?? s.ntp.options.port,
       leap: r.leap,
       version: s.ntp.options.version,
       mode: s.spec.options.kind === "peer" ? 2 : 4, // the remote's mode: symmetric passive or server
@@ -446,7 +458,7 @@ export class DaemonBackend implements CmdmonBackend {
       case "del_source": {
         const s = this.#find(req.ip);
         if (!s) return Status.NOSUCHSOURCE;
-        d.io.run(d.engine.removeSource(s.id));
+        d.sources.remove(s.id);
         return Status.SUCCESS;
       }
       case "allow":
@@ -613,7 +625,7 @@ export class DaemonBackend implements CmdmonBackend {
     for (const s of this.#live()) {
       const line = d.sources.lineOf(s.id);
       if (line?.fromSourceDir && !after.has(sourceKey(line))) {
-        d.io.run(d.engine.removeSource(s.id));
+        d.sources.remove(s.id);
       }
     }
     for (const [key, sc] of after) {

@@ -34,13 +34,19 @@ function setup() {
     clock,
     engine,
     reference,
-    io: { run: (_a: readonly EngineAction[]) => {} },
+    io: { run: (_a: readonly EngineAction[]) => {}, localAddress: () => null },
     ntpAccess: new AddressFilter(),
     cmdAccess: new AddressFilter(),
     server: null,
     serverReference: unsynchronisedReference(-20),
     log: { warn: () => {}, info: () => {} },
-    sources: { lineOf: () => undefined, nts: () => undefined, keyAuth: () => undefined },
+    sources: {
+      lineOf: () => undefined,
+      nts: () => undefined,
+      keyAuth: () => undefined,
+      remove: (id: number) => engine.removeSource(id),
+      unresolved: () => 0,
+    },
     keys: { reload: () => true },
     addSource: (sc: SourceConfig) => {
       added.push(sc);
