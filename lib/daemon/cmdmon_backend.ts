@@ -334,10 +334,12 @@ export class DaemonBackend implements CmdmonBackend {
     const s = this.#find(address);
     if (!s) return { status: Status.NOSUCHSOURCE };
     const r = s.ntp.report();
+    // before any reply chronyd has no packet to describe: leap/version/mode/tests 0, "Invalid"
+    const heard = r.totalRx > 0;
     let flags = 0;
     const bits = [...r.tests.t123, ...r.tests.t567, ...r.tests.tABCD];
     bits.forEach((ok, i) => {
-      if (ok) flags |= 1 << i;
+      if (ok && heard) flags |= 1 << i;
     });
     if (r.interleaved) flags |= NTPDATA_FLAG_INTERLEAVED;
     // only authenticated replies are accepted from a source with NTS or a key
@@ -349,9 +351,10 @@ export class DaemonBackend implements CmdmonBackend {
       localAddress: cmdAddress(this.#d.io.localAddress(s.id)),
       // NTS: the NTP port the NTS-KE server named (its port record), not the configured one
       remotePort: s.spec.auth?.destination?.()?.port ?? s.ntp.options.port,
-      leap: r.leap,
-      version: s.ntp.options.version,
-      mode: s.spec.options.kind === "peer" ? 2 : 4, // the remote's mode: symmetric passive or server
+      leap: heard ? r.leap : 0,
+      version: heard ? s.ntp.options.version : 0,
+      // the remote's mode: symmetric passive or server
+      mode: !heard ? 0 : s.spec.options.kind === "peer" ? 2 : 4,
       stratum: r.stratum,
       poll: r.remotePoll,
       precision: r.remotePrecision,
@@ -365,8 +368,8 @@ export class DaemonBackend implements CmdmonBackend {
       responseTime: r.responseTime,
       jitterAsymmetry: 0,
       flags,
-      txTssChar: "K".charCodeAt(0),
-      rxTssChar: "K".charCodeAt(0),
+      txTssChar: heard ? "K".charCodeAt(0) : 0,
+      rxTssChar: heard ? "K".charCodeAt(0) : 0,
       totalTxCount: r.totalTx,
       totalRxCount: r.totalRx,
       totalValidCount: r.totalValidRx,

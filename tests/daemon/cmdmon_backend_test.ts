@@ -200,3 +200,34 @@ Deno.test("DaemonBackend: local on/off, settings, statuses of facilities not bui
   assert.equal(backend.control({ kind: "smoothtime", option: 0 }), Status.NOTENABLED);
   assert.deepEqual(backend.manualList(), []);
 });
+
+Deno.test("DaemonBackend: ntpdata port from the NTS destination, local address from the IO layer", () => {
+  const { backend, engine, state } = setup();
+  const auth = {
+    ready: () => false,
+    signRequest: () => null,
+    checkReply: () => "ok" as const,
+    destination: () => ({ address: "192.0.2.7", port: 4123 }),
+  };
+  engine.addSource({ name: "ntp.example", address: "192.0.2.7", options: { port: 123 }, auth });
+  engine.addSource({ name: "192.0.2.8", address: "192.0.2.8", options: { port: 11123 } });
+  const io = state.io as unknown as { localAddress: (id: number) => string | null };
+  io.localAddress = (id) => (id === 0 ? "192.0.2.100" : null);
+  const a = backend.ntpData(v4("192.0.2.7"));
+  assert.ok(!("status" in a));
+  assert.equal(a.remotePort, 4123);
+  assert.deepEqual(a.localAddress, v4("192.0.2.100"));
+  // no reply yet: nothing to describe, as chronyd (version 0, mode and timestamping Invalid)
+  assert.deepEqual([a.leap, a.version, a.mode, a.flags, a.txTssChar, a.rxTssChar], [
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+  const b = backend.ntpData(v4("192.0.2.8"));
+  assert.ok(!("status" in b));
+  assert.equal(b.remotePort, 11123);
+  assert.deepEqual(b.localAddress, UNSPEC);
+});

@@ -230,21 +230,24 @@ Deno.test({
     // an NTP port other than 123: the clients learn it from the NTS-KE port record
     const server = await startChronyd({ port: freePort(), ntsKePort: ntsPort });
     const plain = await startChronyd({ port: freePort(), address: "127.0.0.2" });
+    const silent = freePort(); // nothing answers there
     let both: Awaited<ReturnType<typeof bothClients>> | null = null;
     try {
       both = await bothClients([
         `server localhost iburst nts ntsport ${ntsPort} minpoll 0 maxpoll 1`,
         `server 127.0.0.2 port ${plain.port} iburst minpoll 0 maxpoll 1`,
+        `server 127.0.0.3 port ${silent} iburst`,
         `ntstrustedcerts ${server.cert}`,
       ]);
       const data = async (s: string) => [
         fields(await chronyc(s, "ntpdata", "127.0.0.1")),
         fields(await chronyc(s, "ntpdata", "127.0.0.2")),
+        fields(await chronyc(s, "ntpdata", "127.0.0.3")),
       ];
       const [r, h] = await settle(
         data,
         both.sockets,
-        (a, b) => [...a, ...b].every((m) => Number(m.get("Total valid RX") ?? 0) > 0),
+        (a, b) => [a[0], a[1], b[0], b[1]].every((m) => Number(m!.get("Total valid RX") ?? 0) > 0),
         30_000,
       );
       for (const [i, want] of [[0, server.port], [1, plain.port]] as const) {
@@ -256,6 +259,12 @@ Deno.test({
       }
       assert.equal(r[0]!.get("Authenticated"), "Yes");
       assert.equal(r[1]!.get("Authenticated"), "No");
+      // a source that never answered: nothing to describe yet (chronyd: version 0, Invalid)
+      assert.equal(r[2]!.get("Version"), "0");
+      for (const [key, value] of r[2]!) {
+        if (key.startsWith("Total TX")) continue; // how many requests went out so far
+        assert.equal(h[2]!.get(key), value, `${key} of the silent source`);
+      }
     } finally {
       await both?.horae.stop();
       await both?.real.stop();
