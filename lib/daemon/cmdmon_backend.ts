@@ -201,7 +201,8 @@ export class DaemonBackend implements CmdmonBackend {
       address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
       // before its first selection a source is missing samples (or noselect)
       stateChar: s.status?.letter ?? (s.spec.select?.noselect ? "N" : "M"),
-      authentication: 0,
+      // Auth column: Y for a source with NTS or a key, as chronyd
+      authentication: !rc && (s as EngineSource).spec.auth ? 1 : 0,
       leap: data?.leap ?? 3,
       confOptions: selectOptionBits(s),
       effOptions: selectOptionBits(s),

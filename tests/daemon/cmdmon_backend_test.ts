@@ -230,4 +230,9 @@ Deno.test("DaemonBackend: ntpdata port from the NTS destination, local address f
   assert.ok(!("status" in b));
   assert.equal(b.remotePort, 11123);
   assert.deepEqual(b.localAddress, UNSPEC);
+  // selectdata's Auth column: Y for the authenticated source only
+  const auths = [0, 1].map((i) => backend.selectData(i)).map((d) =>
+    "status" in d ? -1 : d.authentication
+  );
+  assert.deepEqual(auths, [1, 0]);
 });

@@ -259,6 +259,13 @@ Deno.test({
       }
       assert.equal(r[0]!.get("Authenticated"), "Yes");
       assert.equal(r[1]!.get("Authenticated"), "No");
+      // selectdata's Auth column agrees (Y for the NTS source)
+      const auth = async (sock: string) =>
+        (await chronyc(sock, "-c", "selectdata")).split("\n").map((l) => l.split(",").slice(1, 3))
+          .sort();
+      const [ra, ha] = await Promise.all(both.sockets.map(auth));
+      assert.deepEqual(ra, [["127.0.0.1", "Y"], ["127.0.0.2", "N"], ["127.0.0.3", "N"]]);
+      assert.deepEqual(ha, ra);
       // a source that never answered: nothing to describe yet (chronyd: version 0, Invalid)
       assert.equal(r[2]!.get("Version"), "0");
       for (const [key, value] of r[2]!) {
