@@ -12,11 +12,14 @@
  *   already in use is refused ("Could not add source"), a name whose
  *   addresses are all in use waits as an unresolved source, retried later.
  *
+ * A pool starts as chronyd's does (observed with chronyc against chronyd
+ * 4.3): min(2 × maxsources, 16) slots take as many addresses as the name
+ * gives; once `maxsources` of them have answered, the others are removed and
+ * the pool keeps `maxsources` from then on.
+ *
  * {@link SourceManager.unresolved} counts what chronyd's `activity` calls
  * sources with unknown address: a server line without an address counts 1,
- * a pool short of `maxsources` counts its free slots (chronyd gives a pool
- * min(2 × maxsources, 16) slots and drops the spare ones once it has
- * `maxsources` sources).
+ * a pool its empty slots until it has `maxsources` sources.
  *
  * @example
  * ```ts
@@ -40,6 +43,8 @@ const RETRY_MIN = 2;
 const RETRY_MAX = 3600;
 /** Most slots of one pool line (chronyd's limit, observed with `activity`). */
 const POOL_SLOTS_MAX = 16;
+/** How often pools with spare sources are checked for `maxsources` answering ones, ms. */
+const POOL_TRIM_INTERVAL_MS = 1000;
 
 /** Whether a source line names a numeric address (IPv4 dotted quad or IPv6). */
 function isNumeric(name: string): boolean {
@@ -74,6 +79,8 @@ interface Line {
   ids: Set<number>;
   retry: number;
   timer: ReturnType<typeof setTimeout> | null;
+  /** A pool that had `maxsources` answering sources (its spare ones removed). */
+  trimmed: boolean;
 }
 
 /** Resolves, adds, retries and replaces sources. */
@@ -83,6 +90,7 @@ export class SourceManager {
   readonly #lineOf = new Map<number, Line>();
   readonly #nts = new Map<number, NtsSource>();
   readonly #keyAuth = new Map<number, KeyClientAuth>();
+  #trimTimer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
 
   constructor(options: SourceManagerOptions) {
@@ -91,9 +99,35 @@ export class SourceManager {
 
   /** Adds one source line; resolves with the number of addresses added now. */
   async add(sc: SourceConfig): Promise<number> {
-    const line: Line = { sc, ids: new Set(), retry: RETRY_MIN, timer: null };
+    const line: Line = { sc, ids: new Set(), retry: RETRY_MIN, timer: null, trimmed: false };
     this.#lines.push(line);
+    if (sc.kind === "pool" && this.#trimTimer === null && !this.#closed) {
+      this.#trimTimer = setInterval(() => this.trimPools(), POOL_TRIM_INTERVAL_MS);
+      Deno.unrefTimer(this.#trimTimer);
+    }
     return await this.#fill(line);
+  }
+
+  /**
+   * A pool with spare sources whose first `maxsources` have answered keeps
+   * those and drops the rest (chronyd's start of a pool); runs every second.
+   */
+  trimPools(): void {
+    for (const line of this.#lines) {
+      const m = line.sc.maxsources;
+      if (line.sc.kind !== "pool" || line.trimmed || line.ids.size < m) continue;
+      const ids = [...line.ids].sort((a, b) => a - b);
+      const answered = ids.filter((id) => {
+        const s = this.#o.engine.sources[id];
+        return s !== undefined && !s.removed && s.ntp.report().totalValidRx > 0;
+      });
+      if (answered.length < m) continue;
+      const keep = new Set(answered.slice(0, m));
+      line.trimmed = true;
+      if (line.timer !== null) clearTimeout(line.timer);
+      line.timer = null;
+      for (const id of ids) if (!keep.has(id)) this.#drop(line, id);
+    }
   }
 
   /**
@@ -107,26 +141,36 @@ export class SourceManager {
       let live = 0;
       for (const id of line.ids) if (this.#o.engine.sources[id]?.removed === false) live++;
       if (line.sc.kind !== "pool") n += live === 0 ? 1 : 0;
-      else if (live < line.sc.maxsources) n += poolSlots(line.sc.maxsources) - live;
+      else if (!line.trimmed || live < line.sc.maxsources) {
+        n += Math.max(0, poolSlots(line.sc.maxsources) - live);
+      }
     }
     return n;
   }
 
   /** Removes a source (`delete`, `reload sources`); its line goes with its last source. */
   remove(id: number): void {
-    this.#o.run(this.#o.engine.removeSource(id));
     const line = this.#lineOf.get(id);
-    if (!line) return;
-    line.ids.delete(id);
-    this.#lineOf.delete(id);
-    this.#nts.get(id)?.close().catch(() => {});
-    this.#nts.delete(id);
-    this.#keyAuth.delete(id);
+    if (!line) {
+      this.#o.run(this.#o.engine.removeSource(id));
+      return;
+    }
+    this.#drop(line, id);
     if (line.ids.size > 0) return;
     if (line.timer !== null) clearTimeout(line.timer);
     line.timer = null;
     const i = this.#lines.indexOf(line);
     if (i >= 0) this.#lines.splice(i, 1);
+  }
+
+  /** Removes one source of a line from the engine and from the line. */
+  #drop(line: Line, id: number): void {
+    this.#o.run(this.#o.engine.removeSource(id));
+    line.ids.delete(id);
+    this.#lineOf.delete(id);
+    this.#nts.get(id)?.close().catch(() => {});
+    this.#nts.delete(id);
+    this.#keyAuth.delete(id);
   }
 
   /** The configuration line a source id came from. */
@@ -185,6 +229,8 @@ export class SourceManager {
   /** Stops retry timers; saves NTS cookies (ntsdumpdir). */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#trimTimer !== null) clearInterval(this.#trimTimer);
+    this.#trimTimer = null;
     for (const l of this.#lines) if (l.timer !== null) clearTimeout(l.timer);
     await Promise.all([...this.#nts.values()].map((n) => n.close().catch(() => {})));
   }
@@ -207,7 +253,8 @@ export class SourceManager {
 
   /** Adds addresses until the line has what it wants; schedules a retry if short. */
   async #fill(line: Line): Promise<number> {
-    const want = line.sc.kind === "pool" ? line.sc.maxsources : 1;
+    const pool = line.sc.kind === "pool";
+    const want = !pool ? 1 : line.trimmed ? line.sc.maxsources : poolSlots(line.sc.maxsources);
     if (line.ids.size >= want || this.#closed) return 0;
     // One source per address, as chronyd keeps them (the port does not matter).
     const resolved = await this.#resolveAll(line.sc);

@@ -98,16 +98,18 @@ Deno.test("SourceManager: a server name takes its first address not in use", asy
   }
 });
 
-Deno.test("SourceManager: pool slots are min(2 x maxsources, 16) while the pool is short", async () => {
+Deno.test("SourceManager: a pool fills min(2 x maxsources, 16) slots; the empty ones are unknown", async () => {
   const cases: [string, number, number][] = [
-    ["pool localhost maxsources 1", 1, 0],
+    ["pool localhost maxsources 1", 1, 1], // 0 once it answers (trimmed)
     ["pool localhost maxsources 2", 1, 3],
     ["pool localhost", 1, 7],
     ["pool localhost maxsources 9", 1, 15],
     ["pool nonexistent.invalid maxsources 1", 0, 2],
     ["pool nonexistent.invalid maxsources 3", 0, 6],
     ["pool three", 3, 5],
-    ["pool ten", 4, 0],
+    ["pool ten", 8, 0],
+    ["pool ten maxsources 2", 4, 0],
+    ["pool ten maxsources 1", 2, 0],
   ];
   for (const [line, rows, unknown] of cases) {
     const t = setup([line]);
@@ -123,7 +125,35 @@ Deno.test("SourceManager: pool slots are min(2 x maxsources, 16) while the pool 
   await t.addAll();
   try {
     assert.deepEqual(t.live(), ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
-    assert.equal(t.manager.unresolved(), 4);
+    assert.equal(t.manager.unresolved(), 4 + 2);
+  } finally {
+    await t.manager.close();
+  }
+});
+
+/** Makes the engine's source `id` look as if it had answered. */
+function answered(engine: Engine, id: number): void {
+  const ntp = engine.sources[id]!.ntp;
+  const report = ntp.report.bind(ntp);
+  ntp.report = () => ({ ...report(), totalValidRx: 1 });
+}
+
+Deno.test("SourceManager: once maxsources pool members answered, the spare ones go", async () => {
+  const t = setup(["pool ten maxsources 2"]);
+  await t.addAll();
+  try {
+    assert.equal(t.live().length, 4);
+    answered(t.engine, 3);
+    t.manager.trimPools();
+    assert.equal(t.live().length, 4, "one answer of two wanted: nothing removed");
+    answered(t.engine, 1);
+    t.manager.trimPools();
+    assert.deepEqual(t.live(), ["127.0.0.2", "127.0.0.4"]);
+    assert.equal(t.manager.unresolved(), 0);
+    // trimmed for good: a later check keeps both, and the line wants no more
+    t.manager.trimPools();
+    assert.equal(t.live().length, 2);
+    assert.equal(await t.manager.add(t.config.sources[0]!), 4, "a new line starts spare again");
   } finally {
     await t.manager.close();
   }
@@ -140,6 +170,20 @@ Deno.test("SourceManager: a removed source takes its line along (not counted as 
     // the address is free again for a new line
     await t.manager.add(t.config.sources[0]!);
     assert.deepEqual(t.live(), ["127.0.0.2", "127.0.0.1"]);
+  } finally {
+    await t.manager.close();
+  }
+});
+
+Deno.test("SourceManager: a pool of maxsources 1 that answered has no unknown slot left", async () => {
+  const t = setup(["pool localhost maxsources 1"]);
+  await t.addAll();
+  try {
+    assert.equal(t.manager.unresolved(), 1);
+    answered(t.engine, 0);
+    t.manager.trimPools();
+    assert.deepEqual(t.live(), ["127.0.0.1"]);
+    assert.equal(t.manager.unresolved(), 0);
   } finally {
     await t.manager.close();
   }

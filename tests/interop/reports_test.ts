@@ -139,6 +139,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "reports: pools count their empty slots until maxsources answered, as chronyd",
+  ignore: !enabled,
+  async fn() {
+    const server = await startChronyd({ port: freePort() });
+    const { real, horae, sockets } = await bothClients([
+      // one address for a pool of 1: spare slot dropped once it answered
+      `pool localhost port ${server.port} iburst minpoll 0 maxpoll 1 maxsources 1`,
+      // its only address is in use: 2 x 3 empty slots
+      `pool localhost port ${server.port} iburst maxsources 3`,
+    ]);
+    try {
+      const [ra, ha] = await settle(
+        activity,
+        sockets,
+        (a, b) => a === b && a.includes("6 sources with unknown"),
+      );
+      assert.match(ra, /6 sources with unknown address/, ra);
+      assert.equal(ha, ra);
+      assert.deepEqual(await rows(horae.socket), await rows(real.socket));
+    } finally {
+      await horae.stop();
+      await real.stop();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "reports: tracking before any synchronisation shows 1 s root delay and dispersion",
   ignore: !enabled,
   async fn() {
