@@ -249,6 +249,31 @@ export const SO_EE_ORIGIN_TIMESTAMPING = 4;
 /** `ee_info` for a timestamp taken when the packet left the stack. */
 export const SCM_TSTAMP_SND = 0;
 
+// Binding addresses that are not (yet) on an interface (linux/in.h, linux/in6.h)
+/** IP_FREEBIND: bind an IPv4 address not configured on any interface. */
+export const IP_FREEBIND = 15;
+/** IPV6_FREEBIND: bind an IPv6 address not configured on any interface (Linux 4.15+). */
+export const IPV6_FREEBIND = 78;
+/** bits/socket.h: no SIGPIPE when the peer of a stream socket is gone. */
+export const MSG_NOSIGNAL = 0x4000;
+
+// Interface capabilities (net/if.h, linux/sockios.h, linux/ethtool.h)
+/** ioctl asking an interface's ethtool driver (`struct ifreq` with ifr_data). */
+export const SIOCETHTOOL = 0x8946;
+/** ethtool command: time stamping and PHC capabilities. */
+export const ETHTOOL_GET_TS_INFO = 0x41;
+/** `struct ifreq` (net/if.h): name (IFNAMSIZ bytes) then a union holding `ifr_data`. */
+export const IFREQ = { size: 40, name: 0, data: 16, namesize: 16 } as const;
+/** `struct ethtool_ts_info` (linux/ethtool.h), 44 bytes. */
+export const ETHTOOL_TS_INFO = {
+  size: 44,
+  cmd: 0,
+  soTimestamping: 4,
+  phcIndex: 8,
+  txTypes: 12,
+  rxFilters: 28,
+} as const;
+
 // glibc netdb.h
 /** getaddrinfo flag: the node is a numeric address only. */
 export const AI_NUMERICHOST = 0x0004;
@@ -402,6 +427,9 @@ export const CAP = {
 
 /** linux/prctl.h: keep the permitted capabilities across setuid from root. */
 export const PR_SET_KEEPCAPS = 8;
+
+/** linux/prctl.h: set the calling thread's name (`/proc/PID/comm` for the main thread). */
+export const PR_SET_NAME = 15;
 
 /** sys/mman.h mlockall(2) flags. */
 export const MCL = { CURRENT: 1, FUTURE: 2, ONFAULT: 4 } as const;

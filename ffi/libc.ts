@@ -1,10 +1,11 @@
 /**
  * Typed libc bindings for horae: clocks (clock_gettime, adjtimex,
  * clock_adjtime), UDP sockets (socket, bind, setsockopt, getsockname,
- * recvmsg/recvmmsg, sendmsg/sendmmsg), eventfd, poll (also as a
+ * recvmsg/recvmmsg, sendmsg/sendmmsg, IP_FREEBIND), TCP listeners (listen,
+ * accept4, read, send), interface time stamping capabilities (SIOCETHTOOL), eventfd, poll (also as a
  * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
  * address conversion, System V shared memory (shmget/shmat/shmdt/shmctl for
- * the SHM refclock), privileges (prctl, capget/capset, setgroups, setgid,
+ * the SHM refclock), the process name (prctl PR_SET_NAME), privileges (prctl, capget/capset, setgroups, setgid,
  * setuid, mlockall, setrlimit, sched_setscheduler). Failing calls throw {@link ErrnoError} with the errno's
  * name. Struct layouts come from `ffi/layout.ts`; message arenas for batched
  * socket IO are in `ffi/msg_arena.ts`.
@@ -26,11 +27,18 @@ import {
   EAI,
   type ErrnoCode,
   errnoName,
+  ETHTOOL_GET_TS_INFO,
+  ETHTOOL_TS_INFO,
+  IFREQ,
+  IP_FREEBIND,
   IPC,
+  IPV6_FREEBIND,
   L,
   PR_SET_KEEPCAPS,
+  PR_SET_NAME,
   RLIMIT,
   SCHED,
+  SIOCETHTOOL,
   SOCKADDR_IN,
   SOCKADDR_IN6,
   TIMESPEC,
@@ -84,6 +92,10 @@ const SYMBOLS = {
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
 } as const;
 
 const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
@@ -282,6 +294,74 @@ export function setsockoptBytes(fd: number, level: number, name: number, value: 
 /** SO_BINDTODEVICE: restricts the socket to the interface `device` (needs CAP_NET_RAW). */
 export function bindToDevice(fd: number, device: string): void {
   setsockoptBytes(fd, L.SOL_SOCKET, L.SO_BINDTODEVICE, cString(device));
+}
+
+/**
+ * IP_FREEBIND / IPV6_FREEBIND: lets `bind` take an address that is not (yet)
+ * configured on any interface, as chronyd's server and command sockets do.
+ */
+export function setFreebind(fd: number, family: Family): void {
+  if (family === "ipv6") setsockoptInt(fd, L.SOL_IPV6, IPV6_FREEBIND, 1);
+  else setsockoptInt(fd, L.SOL_IP, IP_FREEBIND, 1);
+}
+
+/** listen(2); throws ErrnoError. */
+export function listen(fd: number, backlog: number): void {
+  check(lib.listen(fd, backlog), "listen");
+}
+
+/**
+ * accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC: the new fd and the peer's
+ * address, or `-errno` (no throw: EAGAIN is routine on a non-blocking listener).
+ */
+export function accept(fd: number): { fd: number; peer: SockAddr | null } | number {
+  const buf = new Uint8Array(128);
+  const len = new Uint32Array([buf.length]);
+  const rc = lib.accept4(fd, buf, new Uint8Array(len.buffer), L.SOCK_NONBLOCK | L.SOCK_CLOEXEC);
+  if (rc < 0) return -errno();
+  return { fd: rc, peer: decodeSockaddr(buf.subarray(0, len[0])) };
+}
+
+/** read(2) into `buf`; bytes read (0 at end of stream) or -errno. */
+export function readRaw(fd: number, buf: Uint8Array): number {
+  const n = Number(lib.read(fd, buf, BigInt(buf.length)));
+  return n < 0 ? -errno() : n;
+}
+
+/** send(2) of `buf` on a stream socket with `flags` (e.g. MSG_NOSIGNAL); bytes sent or -errno. */
+export function sendRaw(fd: number, buf: Uint8Array, flags: number): number {
+  const n = Number(lib.send(fd, buf, BigInt(buf.length), flags));
+  return n < 0 ? -errno() : n;
+}
+
+/**
+ * The `SOF_TIMESTAMPING_*` capabilities of interface `name` (ethtool's
+ * ETHTOOL_GET_TS_INFO through SIOCETHTOOL on a throw-away socket), or throws
+ * ErrnoError (`ENODEV` for no such interface, `EOPNOTSUPP`).
+ */
+export function interfaceTimestamping(name: string): { soTimestamping: number; phcIndex: number } {
+  const nameBytes = new TextEncoder().encode(name);
+  if (nameBytes.length >= IFREQ.namesize) throw new ErrnoError("ioctl", 19, /* ENODEV */ name);
+  const info = new Uint8Array(ETHTOOL_TS_INFO.size);
+  const infoView = new DataView(info.buffer);
+  infoView.setUint32(ETHTOOL_TS_INFO.cmd, ETHTOOL_GET_TS_INFO, true);
+  const ifr = new Uint8Array(IFREQ.size);
+  ifr.set(nameBytes, IFREQ.name);
+  new DataView(ifr.buffer).setBigUint64(
+    IFREQ.data,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(info))),
+    true,
+  );
+  const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
+  try {
+    check(lib.ioctl(fd, BigInt(SIOCETHTOOL), ifr), "ioctl", `SIOCETHTOOL ${name}`);
+  } finally {
+    close(fd);
+  }
+  return {
+    soTimestamping: infoView.getUint32(ETHTOOL_TS_INFO.soTimestamping, true),
+    phcIndex: infoView.getInt32(ETHTOOL_TS_INFO.phcIndex, true),
+  };
 }
 
 /** getsockopt(2) of an `int` option. */
@@ -556,6 +636,18 @@ export function capset(sets: CapabilitySets): void {
 /** prctl(PR_SET_KEEPCAPS): keep the permitted set of the calling thread across setuid. */
 export function setKeepCaps(keep: boolean): void {
   check(lib.prctl(PR_SET_KEEPCAPS, keep ? 1n : 0n, 0n, 0n, 0n), "prctl", "PR_SET_KEEPCAPS");
+}
+
+/**
+ * prctl(PR_SET_NAME): the calling thread's name, at most 15 bytes (longer
+ * names are cut). Called on the main thread it is the process's name in
+ * `/proc/PID/comm`, `ps`, `pidof` and `ss -p`.
+ */
+export function setThreadName(name: string): void {
+  const bytes = new Uint8Array(16);
+  bytes.set(new TextEncoder().encode(name).subarray(0, 15));
+  const ptr = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes)));
+  check(lib.prctl(PR_SET_NAME, ptr, 0n, 0n, 0n), "prctl", "PR_SET_NAME");
 }
 
 /**

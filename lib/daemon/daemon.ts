@@ -332,12 +332,14 @@ async function start(
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
-      ntsServer = await startNtsServer(config, log, { clientLog });
+      ntsServer = await startNtsServer(config, log, { clientLog, families: families(o) });
       if (ntsServer) server.setAuth(ntsServer.auth);
     } catch (e) {
       log.error(`Could not start NTS server : ${(e as Error).message}`);
     }
     for (const family of families(o)) {
+      // chronyd opens a family's server socket only when `allow` admits some of its addresses.
+      if (!ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6)) continue;
       const address = family === "ipv4" ? config.bindAddress.ipv4 : config.bindAddress.ipv6;
       try {
         serverSockets.push(NtpServerSocket.open(server, {

@@ -40,8 +40,13 @@ import { writeFileAtomic } from "./files.ts";
 
 /** Options of {@link startNtsServer}. */
 export interface NtsServerStartOptions {
-  /** Address the NTS-KE server listens on (default: `bindaddress` for IPv4, else 0.0.0.0). */
+  /**
+   * Address the NTS-KE server listens on (default: one socket per family, on
+   * `bindaddress` or the wildcard, as chronyd).
+   */
   hostname?: string;
+  /** Families to listen on without `hostname` (chronyd's -4/-6; default both). */
+  families?: readonly ("ipv4" | "ipv6")[];
   /** Overrides `ntsport` (0: any free port, for tests). */
   port?: number;
   /** Client log: NTS-KE connections counted (and dropped by `ntsratelimit`) there. */
@@ -124,7 +129,11 @@ export async function startNtsServer(
   }));
   const clientLog = options.clientLog;
   const keServer = NtsKeServer.start({
-    hostname: options.hostname ?? config.bindAddress.ipv4 ?? "0.0.0.0",
+    hostnames: options.hostname !== undefined
+      ? [options.hostname]
+      : (options.families ?? ["ipv4", "ipv6"]).map((f) =>
+        f === "ipv4" ? config.bindAddress.ipv4 ?? "0.0.0.0" : config.bindAddress.ipv6 ?? "::"
+      ),
     port: options.port ?? config.ntsPort,
     pairs,
     keyRing,

@@ -20,6 +20,8 @@ import {
   DEFAULT_CMD_SOCKET,
   parseAddress,
 } from "../cmdmon/wire.ts";
+import { addressFamily } from "../../ffi/libc.ts";
+import { UdpSocket } from "./udp.ts";
 
 /** Where to listen, and the access hooks (`cmdallow`/`cmddeny`, `cmdratelimit`). */
 export interface CmdmonServerOptions {
@@ -99,6 +101,46 @@ async function serve(
   }
 }
 
+/**
+ * One UDP command socket: IPv6 sockets are IPV6_V6ONLY (so `::` and `0.0.0.0`
+ * can both be bound, as chronyd allows) and every address is bound with
+ * IP_FREEBIND, as chronyd binds `bindcmdaddress` before its interface is up.
+ */
+function openUdp(
+  hostname: string,
+  port: number,
+  backend: CmdmonBackend,
+  opts: CmdmonServerOptions,
+): UdpSocket {
+  const family = addressFamily(hostname);
+  if (family === null) throw new RangeError(`not an IP address: ${hostname}`);
+  const sock = UdpSocket.open({
+    family,
+    address: hostname,
+    port,
+    timestamping: false,
+    v6Only: true,
+    freebind: true,
+    batch: 8,
+  });
+  sock.onPacket((bytes, from) => {
+    const address = parseAddress(from.address) ?? undefined;
+    const ctx = {
+      fromUnixSocket: false,
+      ...(address ? { address } : {}),
+      ...(opts.cmdAllowed ? { cmdAllowed: opts.cmdAllowed } : {}),
+      ...(opts.rateLimited ? { rateLimited: opts.rateLimited } : {}),
+      ...(opts.counted ? { counted: opts.counted } : {}),
+    };
+    const reply = handleRequest(bytes.slice(), ctx, backend);
+    if (!reply) return;
+    try {
+      sock.send(reply, from);
+    } catch { /* the client is gone; chronyd drops the reply too */ }
+  });
+  return sock;
+}
+
 /** Opens the command sockets and serves requests until `close()`. */
 export async function startCmdmonServer(
   backend: CmdmonBackend,
@@ -132,13 +174,14 @@ export async function startCmdmonServer(
   }
   const port = opts.port ?? DEFAULT_CMD_PORT;
   const udpAddrs: Deno.NetAddr[] = [];
+  const udpSocks: UdpSocket[] = [];
   if (port !== 0) {
     for (const hostname of opts.addresses ?? ["127.0.0.1", "::1"]) {
       try {
-        const s = Deno.listenDatagram({ transport: "udp", hostname, port });
-        udpAddrs.push(s.addr as Deno.NetAddr);
-        socks.push(s);
-        loops.push(serve(s, false, backend, opts));
+        const s = openUdp(hostname, port, backend, opts);
+        const a = s.localAddress();
+        udpAddrs.push({ transport: "udp", hostname: a.address, port: a.port });
+        udpSocks.push(s);
       } catch (e) {
         log(`Could not open command socket on ${hostname}:${port}: ${e}`);
       }
@@ -148,6 +191,7 @@ export async function startCmdmonServer(
     udpAddrs,
     async close() {
       for (const s of socks) s.close();
+      await Promise.all(udpSocks.map((s) => s.close()));
       await Promise.allSettled(loops);
       if (path !== "") await Deno.remove(path).catch(() => {});
     },

@@ -113,6 +113,7 @@ export class NtpServerSocket {
       timestamping: true,
       batch: options.batch ?? 64,
       packetSize: 1024,
+      freebind: true, // chronyd binds `bindaddress` even before the interface has it
     };
     if (options.address !== undefined) open.address = options.address;
     if (options.device !== undefined) open.device = options.device;

@@ -1,5 +1,6 @@
 /**
- * NTS-KE server (RFC 8915 §4): listens on TCP, does TLS 1.3 with ALPN
+ * NTS-KE server (RFC 8915 §4): listens on TCP (one socket per address, as
+ * chronyd binds them: `tcp.ts`), does TLS 1.3 with ALPN
  * "ntske/1" (several certificate/key pairs chosen by SNI), reads the client's
  * request, negotiates NTPv4 + AES-SIV-CMAC-256, exports the client's keys and
  * answers with 8 cookies sealed by the {@linkcode ServerKeyRing}. At most
@@ -34,6 +35,8 @@ import {
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
 import { TlsStream } from "./tls_stream.ts";
+import { TcpListener } from "./tcp.ts";
+import { addressFamily } from "../../ffi/libc.ts";
 
 /** Default `maxntsconnections`. chrony.conf(5). */
 export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
@@ -44,8 +47,14 @@ const NTP_PORT = 123;
 
 /** Options of the NTS-KE server. */
 export interface NtsKeServerOptions {
-  /** Address to listen on, default "127.0.0.1". */
+  /** Address to listen on, default "127.0.0.1" (ignored when `hostnames` is given). */
   hostname?: string;
+  /**
+   * Addresses to listen on, one TCP socket each on the same port (chronyd
+   * opens one per family: `0.0.0.0` and `::`, or the `bindaddress`es).
+   * Listeners are IPV6_V6ONLY and bound with IP_FREEBIND (see `tcp.ts`).
+   */
+  hostnames?: readonly string[];
   /** TCP port (`ntsport`), 0 for any free port. */
   port: number;
   /** `ntsservercert`/`ntsserverkey` pairs. */
@@ -88,24 +97,45 @@ export class NtsKeServer {
   private readonly loop: Promise<void>;
 
   private constructor(
-    private readonly listener: Deno.TcpListener,
+    private readonly listeners: readonly TcpListener[],
     private readonly ctx: TlsContext,
     private readonly options: NtsKeServerOptions,
   ) {
-    this.loop = this.acceptLoop();
+    this.loop = Promise.all(listeners.map((l) => this.acceptLoop(l))).then(() => {});
   }
 
-  /** Starts listening. Throws TlsError("config"), NtsUnavailableError or Deno errors. */
+  /**
+   * Starts listening. Throws TlsError("config"), NtsUnavailableError,
+   * ErrnoError or RangeError; an address that cannot be bound is reported to
+   * `onError` and skipped while another one listens (throws when none does).
+   */
   static start(options: NtsKeServerOptions): NtsKeServer {
     const ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    const listeners: TcpListener[] = [];
     try {
-      const listener = Deno.listen({
-        hostname: options.hostname ?? "127.0.0.1",
-        port: options.port,
-        transport: "tcp",
-      });
-      return new NtsKeServer(listener, ctx, options);
+      let port = options.port;
+      let first: unknown = null;
+      for (const address of options.hostnames ?? [options.hostname ?? "127.0.0.1"]) {
+        const family = addressFamily(address);
+        try {
+          if (family === null) throw new RangeError(`not an IP address: ${address}`);
+          const l = TcpListener.open({
+            family,
+            address,
+            port,
+            backlog: options.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS,
+          });
+          listeners.push(l);
+          port = l.localAddress().port; // with port 0, every family on the same port
+        } catch (e) {
+          first ??= e;
+          options.onError?.(e);
+        }
+      }
+      if (listeners.length === 0) throw first ?? new RangeError("no address to listen on");
+      return new NtsKeServer(listeners, ctx, options);
     } catch (e) {
+      for (const l of listeners) l.close();
       ctx.free();
       throw e;
     }
@@ -113,18 +143,14 @@ export class NtsKeServer {
 
   /** The TCP port listened on. */
   get port(): number {
-    return this.listener.addr.port;
+    return this.listeners[0]!.localAddress().port;
   }
 
-  private async acceptLoop(): Promise<void> {
+  private async acceptLoop(listener: TcpListener): Promise<void> {
     const max = this.options.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
     for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.listener.accept();
-      } catch {
-        return; // listener closed
-      }
+      const conn = await listener.accept();
+      if (conn === null) return; // listener closed
       if (this.active.size >= max || this.options.admit?.(conn.remoteAddr) === false) {
         this.stats.dropped++;
         conn.close();
@@ -208,11 +234,7 @@ export class NtsKeServer {
 
   /** Stops listening, aborts sessions in progress and frees the TLS context. */
   async close(): Promise<void> {
-    try {
-      this.listener.close();
-    } catch {
-      // already closed
-    }
+    for (const l of this.listeners) l.close();
     await this.loop;
     for (const t of this.active) t.abort();
     this.active.clear();

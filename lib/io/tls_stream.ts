@@ -17,12 +17,15 @@
 
 import { TlsError, type TlsSession } from "../../ffi/libssl.ts";
 
+/** What the TLS pump needs of a connection (a `Deno.Conn`, or `lib/io/tcp.ts`'s `TcpConn`). */
+export type StreamConn = Pick<Deno.Conn, "read" | "write" | "close">;
+
 /** A TLS session pumped over a TCP connection. */
 export class TlsStream {
   private readonly netBuf = new Uint8Array(16384);
   private closed = false;
 
-  constructor(readonly conn: Deno.Conn, readonly session: TlsSession) {}
+  constructor(readonly conn: StreamConn, readonly session: TlsSession) {}
 
   /** Sends whatever OpenSSL has queued. */
   private async flush(): Promise<void> {

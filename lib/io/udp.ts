@@ -37,6 +37,7 @@ import {
   type Family,
   formatAddress,
   getsockname,
+  setFreebind,
   setsockoptInt,
   type SockAddr,
   socket,
@@ -74,6 +75,11 @@ export interface UdpOpenOptions {
   reuseAddress?: boolean;
   /** IPV6_V6ONLY for IPv6 sockets (default true, as chronyd does). */
   v6Only?: boolean;
+  /**
+   * IP_FREEBIND / IPV6_FREEBIND: bind `address` even when no interface has it
+   * yet (default false; chronyd's server and command sockets set it).
+   */
+  freebind?: boolean;
   /** Datagrams per recvmmsg call (default 32). */
   batch?: number;
   /** Receive buffer per datagram, bytes (default 2048; longer datagrams are dropped). */
@@ -185,6 +191,7 @@ export class UdpSocket {
       } else {
         setsockoptInt(fd, L.SOL_IP, L.IP_PKTINFO, 1);
       }
+      if (options.freebind) setFreebind(fd, family);
       if (options.device !== undefined) bindToDevice(fd, options.device);
       if (timestamping) {
         setsockoptInt(

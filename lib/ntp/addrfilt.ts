@@ -221,6 +221,18 @@ export class AddressFilter {
     }
   }
 
+  /**
+   * Whether any address of `family` may use the server (some entry of that
+   * tree allows). chronyd opens a server socket of a family only then
+   * (checked with chronyd 4.3: `allow 127.0.0.1` alone opens no IPv6 socket).
+   */
+  isAnyAllowed(family: 4 | 6): boolean {
+    const anyAllow = (node: Node): boolean =>
+      node.state === ALLOW ||
+      (node.children?.some((c) => c !== undefined && anyAllow(c)) ?? false);
+    return anyAllow(family === 4 ? this.#v4 : this.#v6);
+  }
+
   /** Whether an address (text form) may use the server. Unparsable text is denied. */
   isAllowed(address: string): boolean {
     let s: Subnet;

@@ -7,20 +7,28 @@ import {
   CMSGHDR,
   EAI,
   ERRNO,
+  ETHTOOL_GET_TS_INFO,
+  ETHTOOL_TS_INFO,
+  IFREQ,
   IN6_PKTINFO,
   IN_PKTINFO,
   IOVEC,
+  IP_FREEBIND,
   IPC,
+  IPV6_FREEBIND,
   L,
   MCL,
   MMSGHDR,
+  MSG_NOSIGNAL,
   MSGHDR,
   POLLFD,
   PR_SET_KEEPCAPS,
+  PR_SET_NAME,
   RLIMIT,
   SCHED,
   SCM_TIMESTAMPING_LAYOUT,
   SHM_TIME,
+  SIOCETHTOOL,
   SO_EE_ORIGIN_TIMESTAMPING,
   SOCK_EXTENDED_ERR,
   SOCK_SAMPLE,
@@ -153,6 +161,20 @@ function expectations(): [string, string, number][] {
   k("SOF_TIMESTAMPING_OPT_TSONLY", SOF_TIMESTAMPING_OPT_TSONLY);
   k("SO_EE_ORIGIN_TIMESTAMPING", SO_EE_ORIGIN_TIMESTAMPING);
   k("SCM_TIMESTAMPING", L.SO_TIMESTAMPING);
+  // Socket binding and interface capabilities (lib/io/udp.ts, lib/io/tcp.ts, ffi/libc.ts).
+  k("IP_FREEBIND", IP_FREEBIND);
+  k("IPV6_FREEBIND", IPV6_FREEBIND);
+  k("MSG_NOSIGNAL", MSG_NOSIGNAL);
+  k("SIOCETHTOOL", SIOCETHTOOL);
+  k("ETHTOOL_GET_TS_INFO", ETHTOOL_GET_TS_INFO);
+  k("IFNAMSIZ", IFREQ.namesize);
+  size("ifreq", IFREQ.size);
+  off("ifreq", "ifr_data", IFREQ.data);
+  size("ethtool_ts_info", ETHTOOL_TS_INFO.size);
+  off("ethtool_ts_info", "so_timestamping", ETHTOOL_TS_INFO.soTimestamping);
+  off("ethtool_ts_info", "phc_index", ETHTOOL_TS_INFO.phcIndex);
+  off("ethtool_ts_info", "tx_types", ETHTOOL_TS_INFO.txTypes);
+  off("ethtool_ts_info", "rx_filters", ETHTOOL_TS_INFO.rxFilters);
   for (const [name, v] of Object.entries(TX)) {
     if (typeof v === "number" && /^(ADJ|STA|TIME)_/.test(name)) k(name, v);
   }
@@ -172,6 +194,7 @@ function expectations(): [string, string, number][] {
   k("CAP_SYS_NICE", CAP.SYS_NICE);
   k("CAP_SYS_TIME", CAP.SYS_TIME);
   k("PR_SET_KEEPCAPS", PR_SET_KEEPCAPS);
+  k("PR_SET_NAME", PR_SET_NAME);
   k("MCL_CURRENT", MCL.CURRENT);
   k("MCL_FUTURE", MCL.FUTURE);
   k("MCL_ONFAULT", MCL.ONFAULT);
@@ -221,6 +244,9 @@ function probeSource(rows: [string, string, number][]): string {
 #include <sys/prctl.h>
 #include <sched.h>
 #include <linux/capability.h>
+#include <net/if.h>
+#include <linux/sockios.h>
+#include <linux/ethtool.h>
 ${REFCLOCK_STRUCTS}
 int main(void) {
 ${lines.join("\n")}

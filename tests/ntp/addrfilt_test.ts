@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { AddressFilter, AddressFilterError, parseSubnet } from "../../lib/ntp/addrfilt.ts";
+import {
+  type AccessRule,
+  AddressFilter,
+  AddressFilterError,
+  parseSubnet,
+} from "../../lib/ntp/addrfilt.ts";
 
 const allow = (subnet: string | null, all = false) => ({ allow: true, all, subnet });
 const deny = (subnet: string | null, all = false) => ({ allow: false, all, subnet });
@@ -96,4 +101,23 @@ Deno.test("addrfilt: bad subnets are typed errors", () => {
   assert.throws(() => parseSubnet("1.2.3.4/33"), AddressFilterError);
   assert.throws(() => parseSubnet("2001:db8::1::2"), AddressFilterError);
   assert.throws(() => AddressFilter.fromRules([allow("example")]), AddressFilterError);
+});
+
+Deno.test("addrfilt: isAnyAllowed per family, as chronyd 4.3 opens server sockets", () => {
+  // Each row was run on chronyd 4.3 (`ss -ulnp`): which families got a server socket.
+  const rows: [AccessRule[], boolean, boolean][] = [
+    [[allow("127.0.0.1")], true, false],
+    [[allow(null)], true, true],
+    [[allow("0/0")], true, false],
+    [[allow("::1")], false, true],
+    [[allow(null), deny("::/0")], true, false],
+    [[deny("127.0.0.1")], false, false],
+    [[allow("127.0.0.1"), deny("0/0", true)], false, false],
+    [[allow("::/0"), deny("::/0", true)], false, false],
+    [[allow(null), deny(null, true)], false, false],
+  ];
+  for (const [rules, v4, v6] of rows) {
+    const f = AddressFilter.fromRules(rules);
+    assert.deepEqual([f.isAnyAllowed(4), f.isAnyAllowed(6)], [v4, v6], JSON.stringify(rules));
+  }
 });

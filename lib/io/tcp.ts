@@ -1,0 +1,211 @@
+/**
+ * TCP listeners on libc (via `ffi/`), for servers that must bind as chronyd
+ * does, which `Deno.listen` cannot: IPv6 listeners are IPV6_V6ONLY (so `::`
+ * and `0.0.0.0` on the same port coexist, as two separate sockets) and
+ * addresses are bound with IP_FREEBIND / IPV6_FREEBIND (an address not yet on
+ * any interface). Accepted connections are non-blocking descriptors; reads
+ * wait for readiness on the process-wide {@link poller}; writes use
+ * MSG_NOSIGNAL and, when the send buffer is full, retry after a short pause
+ * (replies here are a few kilobytes, so that is rare).
+ *
+ * @example
+ * ```ts
+ * import { TcpListener } from "./tcp.ts";
+ * const l = TcpListener.open({ family: "ipv6", address: "::", port: 14460 });
+ * const conn = await l.accept(); // null once the listener is closed
+ * await l.close();
+ * ```
+ * @module
+ */
+
+import {
+  accept,
+  addressFamily,
+  bind,
+  close,
+  encodeSockaddr,
+  ErrnoError,
+  type Family,
+  getsockname,
+  listen,
+  readRaw,
+  sendRaw,
+  setFreebind,
+  setsockoptInt,
+  type SockAddr,
+  socket,
+} from "../../ffi/libc.ts";
+import { ERRNO, L, MSG_NOSIGNAL } from "../../ffi/layout.ts";
+import { poller } from "./poller.ts";
+
+/** Options of {@link TcpListener.open}. */
+export interface TcpListenOptions {
+  /** Address family. */
+  family: Family;
+  /** Local address (default the wildcard of the family). */
+  address?: string;
+  /** Port (0: the kernel picks one). */
+  port: number;
+  /** listen(2) backlog (default 100). */
+  backlog?: number;
+  /** IP_FREEBIND / IPV6_FREEBIND (default true). */
+  freebind?: boolean;
+}
+
+/** Pause before retrying a write the kernel could not take yet, milliseconds. */
+const WRITE_RETRY_MS = 5;
+/** Pause after an accept error that is not the connection's fault (EMFILE...), milliseconds. */
+const ACCEPT_RETRY_MS = 100;
+/** accept(2) errors that concern only the connection being accepted. */
+const ACCEPT_SKIP: ReadonlySet<number> = new Set([
+  ERRNO.EINTR,
+  103, // ECONNABORTED
+  71, // EPROTO
+  ERRNO.ECONNRESET,
+]);
+
+/** Resolves when `fd` is readable (or hung up), or when `cancel` is called. */
+function readable(fd: number): { ready: Promise<void>; cancel: () => void } {
+  let done!: () => void;
+  const ready = new Promise<void>((r) => (done = r));
+  let settled = false;
+  const finish = () => {
+    if (settled) return;
+    settled = true;
+    poller.unregister(fd);
+    done();
+  };
+  poller.register(fd, finish);
+  return { ready, cancel: finish };
+}
+
+/** A listening TCP socket; see the module documentation. */
+export class TcpListener {
+  /** The listening descriptor. */
+  readonly fd: number;
+  #closed = false;
+  #cancel: (() => void) | null = null;
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** Opens, binds and listens; throws ErrnoError (`EADDRINUSE`, ...) or RangeError. */
+  static open(options: TcpListenOptions): TcpListener {
+    const { family } = options;
+    const address = options.address ?? (family === "ipv4" ? "0.0.0.0" : "::");
+    if (addressFamily(address) !== family) {
+      throw new RangeError(`not an ${family} address: ${address}`);
+    }
+    const fd = socket(
+      family === "ipv4" ? L.AF_INET : L.AF_INET6,
+      L.SOCK_STREAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC,
+      0,
+    );
+    try {
+      setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
+      if (family === "ipv6") setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
+      if (options.freebind ?? true) setFreebind(fd, family);
+      bind(fd, encodeSockaddr({ family, address, port: options.port }));
+      listen(fd, options.backlog ?? 100);
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    return new TcpListener(fd);
+  }
+
+  /** The bound address and port. */
+  localAddress(): SockAddr {
+    return getsockname(this.fd);
+  }
+
+  /** The next connection, or null once the listener is closed. */
+  async accept(): Promise<TcpConn | null> {
+    while (!this.#closed) {
+      const r = accept(this.fd);
+      if (typeof r !== "number") {
+        const peer = r.peer ?? { family: "ipv4", address: "0.0.0.0", port: 0 };
+        return new TcpConn(r.fd, peer);
+      }
+      if (-r === ERRNO.EAGAIN) {
+        const w = readable(this.fd);
+        this.#cancel = w.cancel;
+        await w.ready;
+        this.#cancel = null;
+      } else if (!ACCEPT_SKIP.has(-r)) {
+        if (-r === ERRNO.EBADF || -r === ERRNO.EINVAL) return null;
+        await new Promise((res) => setTimeout(res, ACCEPT_RETRY_MS));
+      }
+    }
+    return null;
+  }
+
+  /** Stops listening; a pending `accept()` resolves with null. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancel?.();
+    poller.unregister(this.fd);
+    close(this.fd);
+  }
+}
+
+/** An accepted connection (the subset of `Deno.Conn` that horae's TLS needs). */
+export class TcpConn {
+  /** The connection's descriptor. */
+  readonly fd: number;
+  /** The peer, in `Deno.NetAddr` form. */
+  readonly remoteAddr: Deno.NetAddr;
+  #closed = false;
+  #cancel: (() => void) | null = null;
+
+  /** Wraps an accepted non-blocking descriptor. */
+  constructor(fd: number, peer: SockAddr) {
+    this.fd = fd;
+    this.remoteAddr = { transport: "tcp", hostname: peer.address, port: peer.port };
+  }
+
+  /** Reads into `buf`: bytes read, or null at end of stream. Throws once closed. */
+  async read(buf: Uint8Array): Promise<number | null> {
+    for (;;) {
+      if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+      const n = readRaw(this.fd, buf);
+      if (n > 0) return n;
+      if (n === 0) return buf.length === 0 ? 0 : null;
+      if (-n === ERRNO.EINTR) continue;
+      if (-n !== ERRNO.EAGAIN) throw new ErrnoError("read", -n);
+      const w = readable(this.fd);
+      this.#cancel = w.cancel;
+      await w.ready;
+      this.#cancel = null;
+    }
+  }
+
+  /** Writes part of `buf`; resolves with the bytes written (at least one). */
+  async write(buf: Uint8Array): Promise<number> {
+    for (;;) {
+      if (this.#closed) throw new Deno.errors.BadResource("connection closed");
+      if (buf.length === 0) return 0;
+      const n = sendRaw(this.fd, buf, MSG_NOSIGNAL);
+      if (n >= 0) return n;
+      if (-n === ERRNO.EINTR) continue;
+      if (-n !== ERRNO.EAGAIN) throw new ErrnoError("send", -n);
+      await new Promise((res) => setTimeout(res, WRITE_RETRY_MS));
+    }
+  }
+
+  /**
+   * Closes the connection; a pending `read()` throws. Input already received
+   * is read and dropped first, so the peer sees an orderly close (FIN), not
+   * the reset the kernel sends when unread data is discarded.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancel?.();
+    const sink = new Uint8Array(4096);
+    for (let i = 0; i < 16 && readRaw(this.fd, sink) > 0; i++) { /* drop */ }
+    close(this.fd);
+  }
+}
