@@ -12,6 +12,7 @@ import { personality } from "./lib/daemon/personality.ts";
 
 async function main(): Promise<number> {
   const { name, args } = personality(Deno.args, readArgv0());
+  if (name !== "horae") await nameProcess(name);
   switch (name) {
     case "chronyd": {
       const { runChronyd } = await import("./lib/daemon/chronyd.ts");
@@ -28,6 +29,18 @@ async function main(): Promise<number> {
       );
       return args.includes("--help") || args.includes("-h") ? 0 : 1;
   }
+}
+
+/**
+ * Names the process `chronyd` or `chronyc` (PR_SET_NAME on the main thread:
+ * /proc/PID/comm, so `ps`, `pidof`, `ss -p` and systemd show that name, not
+ * the runtime's). The launchers set argv[0] too.
+ */
+async function nameProcess(name: string): Promise<void> {
+  try {
+    const { setThreadName } = await import("./ffi/libc.ts");
+    setThreadName(name);
+  } catch { /* no libc (not Linux) or no FFI permission: keep the runtime's name */ }
 }
 
 /** argv[0] of this process (the name it was started by), from /proc/self/cmdline. */

@@ -56,7 +56,15 @@ deno=\${DENO:-}
 [ -n "$deno" ] || deno=$(command -v deno || true)
 [ -n "$deno" ] || { echo "horae: no deno found (set DENO=/path/to/deno)" >&2; exit 2; }
 case "$(basename -- "$0")" in
-  chronyd | chronyc) set -- "$(basename -- "$0")" "$@" ;;
+  chronyd | chronyc)
+    set -- "$(basename -- "$0")" "$@"
+    # ps, pidof and ss find it by that name too: argv[0] with bash's exec -a
+    # (without bash only /proc/PID/comm, which horae sets itself, says so).
+    if command -v bash >/dev/null 2>&1; then
+      exec bash -c 'd=$0 j=$1; shift; exec -a "$1" "$d" run -A --quiet --no-prompt --no-config \\
+        --unstable-net "$j" "$@"' "$deno" "$dir/horae.js" "$@"
+    fi
+    ;;
 esac
 exec "$deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
 `;

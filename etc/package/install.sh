@@ -6,7 +6,7 @@
 # Variables (as arguments NAME=VALUE or in the environment):
 #   PREFIX      /usr/local           lib/horae, sbin/chronyd, bin/chronyc, bin/horae
 #   SYSCONFDIR  /etc                 chrony/chrony.conf (an existing one is kept)
-#   SYSTEMDDIR  PREFIX/lib/systemd/system   horae.service
+#   SYSTEMDDIR  PREFIX/lib/systemd/system   horae.service (+ its alias chronyd.service)
 #   TMPFILESDIR PREFIX/lib/tmpfiles.d       horae.conf
 #   DESTDIR     (empty)              prepended to every path above
 #   FORCE=1     replace a chronyd/chronyc that is not horae's (Debian's, say)
@@ -80,6 +80,16 @@ fi
 subst "$src/lib/systemd/system/horae.service" >"$d$SYSTEMDDIR/horae.service"
 chmod 644 "$d$SYSTEMDDIR/horae.service"
 say "$SYSTEMDDIR/horae.service"
+# The unit's alias (Alias=chronyd.service in [Install]), usable before it is
+# enabled: `systemctl restart chronyd`. Another chronyd.service is kept unless FORCE=1.
+alias=$d$SYSTEMDDIR/chronyd.service
+if [ -e "$alias" ] && [ "$(readlink -- "$alias" || true)" != horae.service ] &&
+  [ "${FORCE:-}" != 1 ]; then
+  say "$SYSTEMDDIR/chronyd.service exists and is not horae's; kept (FORCE=1 replaces it)"
+else
+  ln -sfn horae.service "$alias"
+  say "$SYSTEMDDIR/chronyd.service -> horae.service"
+fi
 install -m 644 "$src/lib/tmpfiles.d/horae.conf" "$d$TMPFILESDIR/horae.conf"
 say "$TMPFILESDIR/horae.conf"
 install -m 644 "$src/README" "$d$PREFIX/share/doc/horae/README"

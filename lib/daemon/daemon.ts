@@ -671,9 +671,19 @@ function runningPid(path: string): number | null {
  */
 export async function detach(o: ChronydOptions, log: Logger, pidFile: string): Promise<number> {
   const args = [...Deno.args];
+  if (args[0] !== "chronyd" && !Deno.execPath().endsWith("/chronyd")) args.unshift("chronyd");
   args.splice(args[0] === "chronyd" ? 1 : 0, 0, "-n");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...execArgsPrefix(), ...args],
+  const argv = [Deno.execPath(), ...execArgsPrefix(), ...args];
+  // argv[0] "chronyd" (ps -f, pidof) through bash's exec -a when there is a bash.
+  const bash = ["/bin/bash", "/usr/bin/bash"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  const child = new Deno.Command(bash ?? argv[0]!, {
+    args: bash ? ["-c", 'exec -a chronyd "$0" "$@"', ...argv] : argv.slice(1),
     stdin: "null",
     stdout: "null",
     stderr: "null",

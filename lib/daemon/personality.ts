@@ -8,6 +8,7 @@
  * import { personality } from "./personality.ts";
  * personality(["chronyc", "tracking"], "/usr/bin/deno").name; // "chronyc"
  * personality(["-Q"], "/usr/sbin/chronyd").name; // "chronyd"
+ * personality(["chronyd", "-Q"], "chronyd").args; // ["-Q"]
  * ```
  * @module
  */
@@ -25,7 +26,11 @@ function baseName(path: string): string {
 /** Chooses the personality from the arguments and argv[0]. */
 export function personality(args: readonly string[], argv0: string): Personality {
   const own = baseName(argv0);
-  if (own === "chronyd" || own === "chronyc") return { name: own, args: [...args] };
+  if (own === "chronyd" || own === "chronyc") {
+    // The launchers both set argv[0] and name the personality first (for
+    // shells without `exec -a`): take the name once.
+    return { name: own, args: args[0] === own ? args.slice(1) : [...args] };
+  }
   const first = args[0];
   if (first === "chronyd" || first === "chronyc") return { name: first, args: args.slice(1) };
   return { name: "horae", args: [...args] };

@@ -79,4 +79,7 @@ Deno.test("personality comes from the link name, else from the first argument", 
     args: ["tracking"],
   });
   assertEquals(personality(["tracking"], "/x/deno").name, "horae");
+  // The launchers set argv[0] (exec -a) and also pass the name first.
+  assertEquals(personality(["chronyd", "-d"], "chronyd"), { name: "chronyd", args: ["-d"] });
+  assertEquals(personality(["chronyc", "-n"], "chronyc"), { name: "chronyc", args: ["-n"] });
 });

@@ -4,7 +4,7 @@
  * drop-in directory for chrony's binaries.
  */
 import assert from "node:assert/strict";
-import { sharedPath } from "../interop/harness.ts";
+import { runCommand, sharedPath, startHorae } from "../interop/harness.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const EXAMPLES = sharedPath("examples");
@@ -78,6 +78,8 @@ Deno.test("without -d or -n chronyd detaches: the parent exits 0, the daemon wri
     assert.ok(Deno.statSync(`/proc/${pid}`).isDirectory, "daemon not running");
     const log = await Deno.readTextFile(`${dir}/log`);
     assert.equal(log.match(/starting/g)?.length, 1, log);
+    // The detached daemon is named chronyd as the launched one is.
+    assert.deepEqual(await processName(pid), { comm: "chronyd", argv0: "chronyd" });
   } finally {
     if (pid > 0) {
       Deno.kill(pid, "SIGTERM");
@@ -92,4 +94,60 @@ Deno.test("without -d or -n chronyd detaches: the parent exits 0, the daemon wri
     }
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** /proc/PID/comm (PR_SET_NAME) and argv[0] (/proc/PID/cmdline) of a process. */
+async function processName(pid: number): Promise<{ comm: string; argv0: string }> {
+  const comm = (await Deno.readTextFile(`/proc/${pid}/comm`)).trim();
+  const argv0 = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0")[0]!;
+  return { comm, argv0 };
+}
+
+Deno.test({
+  name: "the daemon started by bin/chronyd is chronyd for ps, pidof and /proc (not deno)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const horae = await startHorae([]);
+    try {
+      assert.deepEqual(await processName(horae.pid), { comm: "chronyd", argv0: "chronyd" });
+      const pidof = await runCommand("pidof", ["chronyd"]);
+      assert.ok(pidof.stdout.trim().split(/\s+/).includes(String(horae.pid)), pidof.stdout);
+      const ps = await runCommand("ps", ["-o", "comm=", "-p", String(horae.pid)]);
+      assert.equal(ps.stdout.trim(), "chronyd");
+    } finally {
+      await horae.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "bin/chronyc (interactive, waiting for input) is chronyc for ps and /proc",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const child = new Deno.Command(`${ROOT}/bin/chronyc`, {
+      args: ["-n", "-h", "/nonexistent/chronyd.sock"],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      let name = { comm: "", argv0: "" };
+      for (let i = 0; i < 100 && name.comm !== "chronyc"; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        name = await processName(child.pid);
+      }
+      assert.deepEqual(name, { comm: "chronyc", argv0: "chronyc" });
+    } finally {
+      await child.stdin.close();
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
+      await child.status;
+      clearTimeout(timer);
+    }
+  },
 });

@@ -212,6 +212,8 @@ export function sharedPath(rel: string): string {
 
 /** A running horae daemon (`bin/chronyd -d -x`) in a private directory. */
 export interface HoraeDaemon {
+  /** Its PID (the launchers exec, so it is the daemon itself). */
+  pid: number;
   dir: string;
   /** Its command socket. */
   socket: string;
@@ -261,6 +263,7 @@ export async function startHorae(
   }
   let stopped: Promise<string> | null = null;
   return {
+    pid: child.pid,
     dir,
     socket,
     stop() {

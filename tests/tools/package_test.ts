@@ -4,8 +4,8 @@
  * installed `chronyd -v` / `chronyc -v` / `chronyd -p -f` on the installed
  * configuration; the unit's `-u _chrony` and the tmpfiles owners; install.sh
  * with DESTDIR printing the `_chrony` user step instead of running it; install.sh keeping an existing configuration and refusing to
- * replace another chronyd; `systemd-analyze verify` on the installed unit when
- * systemd-analyze exists.
+ * replace another chronyd; the unit's alias chronyd.service; `systemd-analyze
+ * verify` on the installed unit (by both names) when systemd-analyze exists.
  */
 import assert from "node:assert/strict";
 import { VERSION } from "../../lib/version.ts";
@@ -169,6 +169,32 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
       assert.match(v, /^chronyd \(horae\) version /);
     });
 
+    await t.step("the packaged daemon is chronyd in /proc/PID/comm and argv[0]", async () => {
+      const dir = `${tmp}/named`;
+      await Deno.mkdir(dir, { mode: 0o700 });
+      await Deno.writeTextFile(
+        `${dir}/c.conf`,
+        `port 0\ncmdport 0\nbindcmdaddress ${dir}/s.sock\npidfile ${dir}/p.pid\n`,
+      );
+      const child = new Deno.Command(`${pkg}/bin/chronyd`, {
+        args: ["-d", "-x", "-f", `${dir}/c.conf`],
+        env: { DENO },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      try {
+        for (let i = 0; i < 100 && !(await exists(`${dir}/p.pid`)); i++) {
+          await new Promise((res) => setTimeout(res, 50));
+        }
+        const comm = (await Deno.readTextFile(`/proc/${child.pid}/comm`)).trim();
+        const argv0 = (await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).split("\0")[0]!;
+        assert.deepEqual([comm, argv0], ["chronyd", "chronyd"]);
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+      }
+    });
+
     await t.step("install.sh DESTDIR=... PREFIX=/usr installs only under DESTDIR", async () => {
       // CREATE_USER=1 too: with DESTDIR the system's users are never touched.
       const out = await ok("sh", [`${pkg}/install.sh`], {
@@ -196,6 +222,13 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         /^ExecStart=\/usr\/sbin\/chronyd -n -u _chrony -f \/etc\/chrony\/chrony.conf$/m,
       );
       assert.doesNotMatch(unit, /\/usr\/local/);
+      // Also chronyd.service (`systemctl restart chronyd`), not conflicting with itself.
+      assert.match(unit, /^\[Install\][^[]*^Alias=chronyd\.service$/m);
+      assert.doesNotMatch(unit, /^Conflicts=.*\bchronyd\.service/m);
+      assert.equal(
+        await Deno.readLink(`${dest}/usr/lib/systemd/system/chronyd.service`),
+        "horae.service",
+      );
       assert.ok(await exists(`${dest}/usr/lib/tmpfiles.d/horae.conf`));
       assert.ok(await exists(`${dest}/etc/chrony/chrony.conf`));
     });
@@ -263,10 +296,13 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         .replaceAll("/usr/sbin/chronyd", `${dest}/usr/sbin/chronyd`);
       await Deno.mkdir(`${tmp}/verify`);
       await Deno.writeTextFile(`${tmp}/verify/horae.service`, unit);
-      const r = await run("systemd-analyze", ["verify", `${tmp}/verify/horae.service`]);
-      assert.equal(r.code, 0, r.stderr);
-      const complaints = r.stderr.split("\n").filter((l) => l.includes("horae.service"));
-      assert.deepEqual(complaints, [], r.stderr);
+      await Deno.symlink("horae.service", `${tmp}/verify/chronyd.service`);
+      for (const name of ["horae.service", "chronyd.service"]) {
+        const r = await run("systemd-analyze", ["verify", `${tmp}/verify/${name}`]);
+        assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+        const complaints = r.stderr.split("\n").filter((l) => /(horae|chronyd)\.service/.test(l));
+        assert.deepEqual(complaints, [], r.stderr);
+      }
     });
   } finally {
     await Deno.remove(tmp, { recursive: true });
