@@ -20,6 +20,7 @@ import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import { formatConfig } from "../conf/format.ts";
 import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
 import { runOneShot } from "./oneshot.ts";
+import { checkHwTimestamping } from "./hwtimestamp.ts";
 
 const encoder = new TextEncoder();
 
@@ -91,8 +92,18 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
   }
   log.info(`chronyd version ${VERSION} (horae) starting (${featureList()})`);
   for (const w of conf.warnings ?? []) log.warn(`${w.file}:${w.line}: ${w.message}`);
-  for (const u of unsupportedUses(conf)) log.warn(formatUnsupported(u));
+  for (const u of unsupportedUses(conf)) {
+    if (u.what !== "hwtimestamp") log.warn(formatUnsupported(u)); // judged per interface below
+  }
   if (o.noClockControl || o.mode === "offset-only") log.info("Disabled control of system clock");
+  // chronyd: a named interface without hardware timestamping is fatal, `*` skips those.
+  const hw = checkHwTimestamping(conf.directives);
+  for (const u of hw.unsupported) log.warn(formatUnsupported(u));
+  if (hw.fatal !== null) {
+    log.fatal(hw.fatal);
+    log.close();
+    return 1;
+  }
 
   try {
     if (o.mode === "set-once" || o.mode === "offset-only") {
