@@ -96,6 +96,13 @@ case "$name" in
   chronyd | chronyc) set -- "$name" "$@" ;;
 esac
 export DENO_DIR="$dir/.deno" DENO_NO_UPDATE_CHECK=1
+# argv[0] chronyd/chronyc (ps -f, pidof) with bash's exec -a when there is a bash.
+case "$name" in
+  chronyd | chronyc) if command -v bash >/dev/null 2>&1; then
+    exec bash -c 'd=$0 j=$1; shift; exec -a "$1" "$d" run -A --quiet --no-prompt --no-config \\
+      --unstable-net "$j" "$@"' "$dir/deno" "$dir/horae.js" "$@"
+  fi ;;
+esac
 exec "$dir/deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
 `;
   const pad = STUB_SIZE - new TextEncoder().encode(script).length - 1;
