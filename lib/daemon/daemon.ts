@@ -328,7 +328,9 @@ async function start(
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
   let ntsServer: NtsServerHandle | null = null;
-  if (config.port !== 0 && config.ntpAccess.length > 0) {
+  // chronyd: the NTP server (and NTS-KE) runs whenever `port` is not 0; a family's socket is
+  // open while `allow` admits some of its addresses (also after `chronyc allow/deny`).
+  if (config.port !== 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
@@ -337,25 +339,35 @@ async function start(
     } catch (e) {
       log.error(`Could not start NTS server : ${(e as Error).message}`);
     }
-    for (const family of families(o)) {
-      // chronyd opens a family's server socket only when `allow` admits some of its addresses.
-      if (!ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6)) continue;
-      const address = family === "ipv4" ? config.bindAddress.ipv4 : config.bindAddress.ipv6;
-      try {
-        serverSockets.push(NtpServerSocket.open(server, {
-          family,
-          ...(address ? { address } : {}),
-          port: config.port,
-          ...(config.bindDevice ? { device: config.bindDevice } : {}),
-        }));
-      } catch (e) {
-        log.error(
-          `Could not open NTP socket on ${address ?? family} port ${config.port} : ${
-            (e as Error).message
-          }`,
-        );
+    const responder = server;
+    const syncServerSockets = () => {
+      for (const family of families(o)) {
+        const want = ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6);
+        const open = serverSockets.find((s) => s.localAddress().family === family);
+        if (!want && open) {
+          serverSockets.splice(serverSockets.indexOf(open), 1);
+          open.close();
+        }
+        if (!want || open) continue;
+        const address = family === "ipv4" ? config.bindAddress.ipv4 : config.bindAddress.ipv6;
+        try {
+          serverSockets.push(NtpServerSocket.open(responder, {
+            family,
+            ...(address ? { address } : {}),
+            port: config.port,
+            ...(config.bindDevice ? { device: config.bindDevice } : {}),
+          }));
+        } catch (e) {
+          log.error(
+            `Could not open NTP socket on ${address ?? family} port ${config.port} : ${
+              (e as Error).message
+            }`,
+          );
+        }
       }
-    }
+    };
+    syncServerSockets();
+    ntpAccess.onChange = syncServerSockets;
   }
 
   const sources = new SourceManager({

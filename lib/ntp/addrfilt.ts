@@ -168,6 +168,8 @@ function nibble(bytes: Uint8Array, i: number): number {
 export class AddressFilter {
   #v4: Node = newNode(DENY);
   #v6: Node = newNode(DENY);
+  /** Called after each rule {@link add}ed (the daemon opens or closes server sockets). */
+  onChange: (() => void) | null = null;
 
   /** Builds a table from rules in config order. @throws {AddressFilterError} */
   static fromRules(rules: readonly AccessRule[]): AddressFilter {
@@ -182,10 +184,11 @@ export class AddressFilter {
     if (rule.subnet === null) {
       this.#set(this.#v4, new Uint8Array(4), 0, state, rule.all);
       this.#set(this.#v6, new Uint8Array(16), 0, state, rule.all);
-      return;
+    } else {
+      const s = parseSubnet(rule.subnet);
+      this.#set(s.bytes.length === 4 ? this.#v4 : this.#v6, s.bytes, s.bits, state, rule.all);
     }
-    const s = parseSubnet(rule.subnet);
-    this.#set(s.bytes.length === 4 ? this.#v4 : this.#v6, s.bytes, s.bits, state, rule.all);
+    this.onChange?.();
   }
 
   #set(root: Node, bytes: Uint8Array, bits: number, state: EntryState, all: boolean): void {

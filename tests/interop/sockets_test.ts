@@ -141,3 +141,92 @@ Deno.test({
     assert.doesNotMatch(err, /Could not/);
   },
 });
+
+Deno.test({
+  name: "sockets: chronyc allow/deny open and close a family's NTP server socket as in chronyd",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ntp = freePort();
+    const ports = { [ntp]: "NTP" };
+    const lines = [`port ${ntp}`, "allow 127.0.0.1"];
+    const steps: [string[], string[]][] = [
+      [[], ["udp 0.0.0.0:NTP"]],
+      [["allow", "::1"], ["udp 0.0.0.0:NTP", "udp [::]:NTP"]],
+      [["deny", "all", "::/0"], ["udp 0.0.0.0:NTP"]],
+      [["deny", "all", "0/0"], []],
+    ];
+    const walk = async (pid: number, socket: string): Promise<string[][]> => {
+      const seen: string[][] = [];
+      for (const [command, want] of steps) {
+        if (command.length > 0) {
+          const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", socket, ...command]);
+          assert.match(r.stdout, /200 OK/, r.stdout + r.stderr);
+        }
+        // Polled until the expected count (sockets close as well as open).
+        let got: string[] = [];
+        for (let i = 0; i < 30; i++) {
+          got = (await listening(pid, ports, 0)).sockets;
+          if (got.length === want.length) break;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        seen.push(got);
+      }
+      return seen;
+    };
+    const ref = await startChronyd({ address: "0.0.0.0", lines });
+    let chronyd: string[][];
+    try {
+      chronyd = await walk(ref.pid, ref.socket);
+    } finally {
+      await ref.stop();
+    }
+    assert.deepEqual(chronyd, steps.map(([, want]) => want), "chronyd 4.3 itself");
+    const horae = await startHorae(["bindaddress 0.0.0.0", ...lines]);
+    let got: string[][];
+    try {
+      got = await walk(horae.pid, horae.socket);
+    } finally {
+      await horae.stop();
+    }
+    assert.deepEqual(got, chronyd);
+  },
+});
+
+Deno.test({
+  name: "sockets: an NTS server without allow listens for NTS-KE on both families, as chronyd",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ntp = freePort(), ke = freePort();
+    const ports = { [ntp]: "NTP", [ke]: "NTSKE" };
+    const expected = ["tcp 0.0.0.0:NTSKE", "tcp [::]:NTSKE"];
+    const ref = await startChronyd({ address: "0.0.0.0", ntsKePort: ke, lines: [`port ${ntp}`] });
+    let chronyd: Listening;
+    try {
+      chronyd = await listening(ref.pid, ports, expected.length);
+    } finally {
+      await ref.stop();
+    }
+    assert.deepEqual(chronyd.sockets, expected, "chronyd 4.3 itself");
+    const certDir = await Deno.makeTempDir({ prefix: "horae-sockets-" });
+    const { cert, key } = await makeCert(certDir);
+    const horae = await startHorae([
+      `port ${ntp}`,
+      `ntsport ${ke}`,
+      `ntsservercert ${cert}`,
+      `ntsserverkey ${key}`,
+      "ntsdumpdir DIR",
+    ]);
+    let got: Listening;
+    try {
+      got = await listening(horae.pid, ports, expected.length);
+    } finally {
+      await horae.stop();
+      await Deno.remove(certDir, { recursive: true });
+    }
+    assert.deepEqual(got.sockets, chronyd.sockets);
+  },
+});

@@ -121,3 +121,12 @@ Deno.test("addrfilt: isAnyAllowed per family, as chronyd 4.3 opens server socket
     assert.deepEqual([f.isAnyAllowed(4), f.isAnyAllowed(6)], [v4, v6], JSON.stringify(rules));
   }
 });
+
+Deno.test("addrfilt: onChange is called after each added rule", () => {
+  const f = AddressFilter.fromRules([allow("127.0.0.1")]);
+  const seen: boolean[] = [];
+  f.onChange = () => seen.push(f.isAnyAllowed(6));
+  f.add(allow("::1"));
+  f.add(deny("::/0", true));
+  assert.deepEqual(seen, [true, false]);
+});
