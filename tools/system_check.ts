@@ -209,6 +209,8 @@ async function systemdUnit() {
         30_000,
       );
       check(`${name}: active, chronyc tracking answers`, active);
+      const type = (await exec("systemctl show -p Type --value horae")).out.trim();
+      check(`${name}: Type=notify, started only after READY=1`, type === "notify");
       const pid = (await exec("systemctl show -p MainPID --value horae")).out.trim();
       const status = (await exec(`cat /proc/${pid}/status`)).out;
       const uid = (await exec("id -u _chrony")).out.trim();
