@@ -63,6 +63,11 @@ export interface NtsServerHandle {
   auth: NtsServerAuth;
   /** The NTS-KE server (its `port`, `stats`). */
   keServer: NtsKeServer;
+  /**
+   * `chronyc rekey`: with `ntsrotate 0` (keys managed externally) re-reads
+   * ntskeys, as chronyd does; keeps the keys in use when it cannot.
+   */
+  reloadKeys(): void;
   /** Stops NTS-KE and rotation, saves the keys. */
   close(): Promise<void>;
 }
@@ -180,6 +185,17 @@ export async function startNtsServer(
     ring: keyRing,
     auth,
     keServer,
+    reloadKeys() {
+      if (dir === undefined || rotate !== 0) return;
+      try {
+        const text = Deno.readTextFileSync(serverKeysPath(dir));
+        const loaded = parseServerKeys(text, freshRandom());
+        keyRing.replaceKeys(loaded.keys, now(), loaded.age);
+        log.info(`Loaded ${loaded.keys.length} NTS server keys`);
+      } catch (e) {
+        log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
+      }
+    },
     async close() {
       if (timer !== null) clearInterval(timer);
       await keServer.close();

@@ -164,6 +164,16 @@ export class ServerKeyRing {
     return new ServerKeyRing([...keys], now - ageNs, rotateInterval);
   }
 
+  /**
+   * Replaces all keys by loaded ones (`rekey` with `ntsrotate 0`: keys
+   * managed externally), last rotated `age` seconds before `now`.
+   */
+  replaceKeys(keys: readonly ServerKey[], now: Timestamp, age = 0): void {
+    const other = ServerKeyRing.fromKeys(keys, now, this.rotateInterval, age);
+    this.keys = other.keys;
+    this.lastRotation = other.lastRotation;
+  }
+
   /** The keys, oldest first (for dumping); the third is the current one. */
   get all(): readonly ServerKey[] {
     return this.keys;
