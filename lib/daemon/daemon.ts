@@ -104,7 +104,7 @@ export interface DaemonState {
   /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
   keys: KeyStore;
   /** `chronyc rekey`: re-reads ntskeys when `ntsrotate` is 0. */
-  reloadNtsKeys(): void;
+  reloadNtsKeys?(): void;
   /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
   addSource(sc: SourceConfig): Promise<number>;
 }
