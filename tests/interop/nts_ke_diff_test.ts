@@ -172,6 +172,20 @@ const CORPUS: Case[] = [
   { name: "alpn ntske/2", request: enc(NEXT(0), AEAD(15), EOM), alpn: ["ntske/2"] },
 ];
 
+// Generated: one extra record of each type 0-8 and 0x7fff, critical or not, with a body of 0-4
+// bytes, between the AEAD record and End of Message of a valid request.
+for (const type of [0, 1, 2, 3, 4, 5, 6, 7, 8, 0x7fff]) {
+  for (const critical of [false, true]) {
+    for (const len of [0, 1, 2, 4]) {
+      const body = new Uint8Array(len).map((_, i) => i === len - 1 ? 15 : 0);
+      CORPUS.push({
+        name: `extra ${type}${critical ? "!" : ""} len ${len}`,
+        request: enc(NEXT(0), AEAD(15), r(type, critical, body), EOM),
+      });
+    }
+  }
+}
+
 /**
  * Differences kept on purpose, by case name: horae's outcome, chronyd's, and
  * why. Keep this table tiny.
