@@ -59,7 +59,7 @@ const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
 const TLS1_3_VERSION = 0x0304;
 const TLSEXT_NAMETYPE_HOST_NAME = 0;
 const SSL_TLSEXT_ERR_OK = 0;
-const SSL_TLSEXT_ERR_ALERT_FATAL = 2;
+const SSL_TLSEXT_ERR_NOACK = 3;
 const OPENSSL_NPN_NEGOTIATED = 1;
 const SSL_FILETYPE_PEM = 1;
 const SSL_VERIFY_PEER = 1;
@@ -239,7 +239,11 @@ export interface CertKeyPair {
 export interface TlsServerOptions {
   /** At least one pair; with several, the client's SNI name picks the matching certificate. */
   pairs: readonly CertKeyPair[];
-  /** ALPN protocols accepted; a client offering none of them gets a fatal alert. */
+  /**
+   * ALPN protocols accepted. A client offering none of them (or no ALPN at
+   * all) still completes the handshake, with no protocol selected, as with
+   * chronyd: the caller checks {@linkcode TlsSession.alpn} and closes.
+   */
   alpn?: readonly string[];
 }
 
@@ -308,7 +312,7 @@ export class TlsContext {
             inp,
             inLen,
           );
-          return r === OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_ALERT_FATAL;
+          return r === OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
         },
       );
       keepAlive.push(cb, serverList);

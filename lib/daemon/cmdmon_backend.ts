@@ -508,6 +508,7 @@ export class DaemonBackend implements CmdmonBackend {
       case "rekey":
         // re-reads the keyfile (bad lines logged); chronyd answers SUCCESS without keys too
         d.keys.reload();
+        d.reloadNtsKeys?.(); // ntskeys, with ntsrotate 0
         return Status.SUCCESS;
       case "cyclelogs":
         d.cycleLogs();

@@ -103,6 +103,8 @@ export interface DaemonState {
   sources: SourceManager;
   /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
   keys: KeyStore;
+  /** `chronyc rekey`: re-reads ntskeys when `ntsrotate` is 0. */
+  reloadNtsKeys?(): void;
   /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
   addSource(sc: SourceConfig): Promise<number>;
 }
@@ -431,6 +433,7 @@ async function start(
     addSource,
     sources,
     keys,
+    reloadNtsKeys: () => ntsServer?.reloadKeys(),
     running,
     async stop() {
       if (stopped) return;

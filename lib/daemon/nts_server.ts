@@ -1,7 +1,9 @@
 /**
  * The NTS server for the daemon: the cookie key ring (loaded from
- * `ntsdumpdir`/ntskeys, else fresh; rotated every `ntsrotate` seconds and
- * saved atomically after each rotation and at exit), the NTS-KE server
+ * `ntsdumpdir`/ntskeys, chronyd's format, so chronyd and horae servers can
+ * share it; else fresh; rotated every `ntsrotate` seconds and saved
+ * atomically after each rotation and at exit, never with `ntsrotate 0`, as
+ * chronyd), the NTS-KE server
  * (`ntsserverkey`/`ntsservercert` pairs, `ntsport`, `maxntsconnections`,
  * `ntsntpserver`, the NTP `port` announced when not 123) and the
  * {@link NtsServerAuth} the NTP server uses for NTS requests. horae serves
@@ -29,6 +31,7 @@ import {
   formatServerKeys,
   parseServerKeys,
   SERVER_KEY_RANDOM_LENGTH,
+  SERVER_KEYS_KEPT,
   ServerKeyRing,
 } from "../nts/cookie.ts";
 import { NtsServerAuth } from "../nts/server_auth.ts";
@@ -65,6 +68,11 @@ export interface NtsServerHandle {
   auth: NtsServerAuth;
   /** The NTS-KE server (its `port`, `stats`). */
   keServer: NtsKeServer;
+  /**
+   * `chronyc rekey`: with `ntsrotate 0` (keys managed externally) re-reads
+   * ntskeys, as chronyd does; keeps the keys in use when it cannot.
+   */
+  reloadKeys(): void;
   /** Stops NTS-KE and rotation, saves the keys. */
   close(): Promise<void>;
 }
@@ -98,12 +106,19 @@ export async function startNtsServer(
   const dir = config.ntsDumpDir;
   const rotate = config.ntsRotate;
 
+  const freshRandom = () => random(SERVER_KEYS_KEPT * SERVER_KEY_RANDOM_LENGTH);
   let ring: ServerKeyRing | null = null;
+  let converted = false;
   if (dir !== undefined) {
     try {
-      const keys = parseServerKeys(await Deno.readTextFile(serverKeysPath(dir)));
-      ring = ServerKeyRing.fromKeys(keys, now(), rotate);
-      log.info(`Loaded ${keys.length} NTS server keys`);
+      const loaded = parseServerKeys(await Deno.readTextFile(serverKeysPath(dir)), freshRandom());
+      ring = ServerKeyRing.fromKeys(loaded.keys, now(), rotate, loaded.age);
+      converted = loaded.converted;
+      log.info(
+        converted
+          ? `Converted NTS server keys from horae's former format (old cookies are refused)`
+          : `Loaded ${loaded.keys.length} NTS server keys`,
+      );
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
@@ -111,17 +126,22 @@ export async function startNtsServer(
     }
   }
   const fresh = ring === null;
-  ring ??= ServerKeyRing.fresh(random(SERVER_KEY_RANDOM_LENGTH), now(), rotate);
+  ring ??= ServerKeyRing.fresh(freshRandom(), now(), rotate);
   const keyRing = ring;
+  // With ntsrotate 0 the keys are managed externally: chronyd never writes the file then.
   const save = () => {
-    if (dir === undefined) return;
+    if (dir === undefined || rotate === 0) return;
     try {
-      writeFileAtomic(serverKeysPath(dir), formatServerKeys(keyRing.all), 0o600);
+      writeFileAtomic(
+        serverKeysPath(dir),
+        formatServerKeys(keyRing.all, keyRing.ageAt(now())),
+        0o600,
+      );
     } catch (e) {
       log.warn(`Could not save NTS server keys : ${(e as Error).message}`);
     }
   };
-  if (fresh) save();
+  if (fresh || converted) save();
 
   const pairs = config.ntsServerCerts.slice(0, n).map((certFile, i) => ({
     certFile,
@@ -174,6 +194,17 @@ export async function startNtsServer(
     ring: keyRing,
     auth,
     keServer,
+    reloadKeys() {
+      if (dir === undefined || rotate !== 0) return;
+      try {
+        const text = Deno.readTextFileSync(serverKeysPath(dir));
+        const loaded = parseServerKeys(text, freshRandom());
+        keyRing.replaceKeys(loaded.keys, now(), loaded.age);
+        log.info(`Loaded ${loaded.keys.length} NTS server keys`);
+      } catch (e) {
+        log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
+      }
+    },
     async close() {
       if (timer !== null) clearInterval(timer);
       await keServer.close();

@@ -3,7 +3,13 @@
  * chronyd binds them: `tcp.ts`), does TLS 1.3 with ALPN
  * "ntske/1" (several certificate/key pairs chosen by SNI), reads the client's
  * request, negotiates NTPv4 + AES-SIV-CMAC-256, exports the client's keys and
- * answers with 8 cookies sealed by the {@linkcode ServerKeyRing}. At most
+ * answers with 8 cookies sealed by the {@linkcode ServerKeyRing}. As strict as
+ * chronyd 4.3 (tests/interop/nts_ke_diff_test.ts compares them): a client
+ * without ALPN "ntske/1", a request whose last record is not a critical empty
+ * End of Message, or one over 16384 bytes is closed without an answer; a
+ * request still incomplete (data after End of Message, a truncated record)
+ * when the session time (2 s, as chronyd) runs out is closed; faulty records
+ * get an Error record (see `parseClientRequest`). At most
  * `maxConnections` (chrony's `maxntsconnections`, default 100) at once; more
  * are closed at once.
  *
@@ -11,7 +17,7 @@
  * ```ts
  * import { NtsKeServer } from "./nts_ke_server.ts";
  * import { ServerKeyRing } from "../nts/cookie.ts";
- * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(36)), 0n, 604800);
+ * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(144)), 0n, 604800);
  * const srv = NtsKeServer.start({ port: 14460, pairs: [{ certFile: "c.pem", keyFile: "k.pem" }], keyRing: ring });
  * await srv.close();
  * ```
@@ -24,7 +30,7 @@ import {
   buildErrorResponse,
   buildRefusalResponse,
   buildServerResponse,
-  completeMessageLength,
+  completeRequestLength,
   exporterContext,
   KeErrorCode,
   negotiate,
@@ -40,7 +46,7 @@ import { addressFamily } from "../../ffi/libc.ts";
 
 /** Default `maxntsconnections`. chrony.conf(5). */
 export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
-/** Time allowed for one NTS-KE session, milliseconds (horae's choice). */
+/** Time allowed for one NTS-KE session, milliseconds (chronyd closes an unfinished one after 2 s). */
 const SESSION_TIMEOUT_MS = 2000;
 /** NTP's port. RFC 5905 §7.2. */
 const NTP_PORT = 123;
@@ -170,10 +176,14 @@ export class NtsKeServer {
     const timer = setTimeout(() => tls.abort(), this.options.timeoutMs ?? SESSION_TIMEOUT_MS);
     try {
       await tls.handshake();
+      // chronyd completes the handshake with a client that did not offer ntske/1, then closes.
+      if (tls.session.alpn() !== NTS_KE_ALPN) {
+        throw new NtsKeError("malformed", `client did not offer ALPN ${NTS_KE_ALPN}`);
+      }
       let response: Uint8Array;
       let served = false;
       try {
-        const msg = await tls.readMessage(completeMessageLength);
+        const msg = await tls.readMessage(completeRequestLength);
         const request = parseClientRequest(msg);
         const choice = negotiate(request, [AEAD_AES_SIV_CMAC_256]);
         if (choice.kind === "refuse") {
@@ -183,7 +193,8 @@ export class NtsKeServer {
           served = true;
         }
       } catch (e) {
-        if (!(e instanceof NtsKeError)) throw e;
+        // Framing faults (no critical empty End of Message last, too long) get no answer.
+        if (!(e instanceof NtsKeError) || e.kind === "malformed" || e.kind === "too-long") throw e;
         response = buildErrorResponse(e.errorCode);
         this.options.onError?.(e);
         this.stats.failed++;

@@ -1,16 +1,27 @@
 /**
  * NTS cookies on both sides (RFC 8915 §6) and their files in `ntsdumpdir`.
  *
- * Server: {@linkcode ServerKeyRing} holds the cookie-encrypting keys (the
- * current one and two previous ones, rotated every `ntsrotate` seconds, as
- * chrony.conf(5) describes) and seals the client's C2S/S2C keys into cookies.
+ * Server: {@linkcode ServerKeyRing} holds the cookie-encrypting keys as
+ * chronyd does: two previous keys, the current one and the next one, rotated
+ * every `ntsrotate` seconds (chrony.conf(5)); it seals the client's C2S/S2C
+ * keys into cookies and opens cookies made under any of the four.
  * Client: {@linkcode CookieJar} holds the keys and cookies of one NTS-KE
  * exchange and says how many placeholders a request needs.
  *
- * Cookie format (horae's own, in the spirit of chrony's): key id (4 bytes,
- * big endian) || nonce (16 bytes) || AES-SIV(server key, nonce, AD = key id,
- * AEAD id (2 bytes) || 0x0000 || C2S key || S2C key): 104 bytes for
- * AES-SIV-CMAC-256, a multiple of 4 so the NTP Cookie field needs no padding.
+ * Cookie format, interchangeable with chronyd 4.3's (learned by decrypting
+ * the cookies it issues with the key from its ntskeys file): key id (4 bytes,
+ * big endian) || nonce (16 bytes) || AES-SIV-CMAC-256(server key, AD = one
+ * empty component, nonce, C2S key || S2C key) (16-byte tag, 64 bytes): 100
+ * bytes. The AEAD is not recorded: it is always AES-SIV-CMAC-256 (15).
+ *
+ * Key file (`ntsdumpdir`/ntskeys), the format chronyd writes, so servers
+ * sharing it accept each other's cookies: `NKS0`; `15 AGE` (the AEAD id and
+ * the seconds since the last rotation, one decimal); then the four keys
+ * oldest first, `ID KEY` in upper-case hex (the third line is the current
+ * key, the fourth the next one). chronyd finds a cookie's key by the low two
+ * bits of its id (its slot): successive keys take successive slots, so horae
+ * makes its ids that way too. horae's former file (`horae-nts-server-keys 1`)
+ * is still read: {@linkcode parseServerKeys} converts it.
  *
  * Sans-IO: the time and random bytes are parameters; the format functions
  * return/take text, the daemon does the (atomic) file writes.
@@ -18,7 +29,7 @@
  * @example
  * ```ts
  * import { ServerKeyRing } from "./cookie.ts";
- * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(36)), 0n, 604800);
+ * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(144)), 0n, 604800);
  * const c = ring.makeCookie({ aead: 15, c2s: new Uint8Array(32), s2c: new Uint8Array(32) }, new Uint8Array(16));
  * ring.openCookie(c)?.aead; // 15
  * ```
@@ -55,18 +66,23 @@ export class NtsDumpError extends Error {
   }
 }
 
-/** Nonce length in a cookie, bytes (RFC 5297 recommends 16 for nonce-based SIV). */
+/** Nonce length in a cookie, bytes (as chronyd's; RFC 5297 recommends 16 for nonce-based SIV). */
 export const COOKIE_NONCE_LENGTH = 16;
 /**
- * Cookie plaintext: AEAD id (2 bytes), 0x0000, C2S key, S2C key (AES-SIV-CMAC-256:
- * two 32-byte keys).
+ * The keys buffer of {@linkcode ServerKeyRing.makeCookieTo} and
+ * {@linkcode ServerKeyRing.openCookieTo}: AEAD id (2 bytes), 0x0000, C2S key,
+ * S2C key (AES-SIV-CMAC-256: two 32-byte keys). Only the keys are sealed.
  */
 export const COOKIE_PLAIN_LENGTH = 4 + 2 * 32;
-/** Cookie length: key id, nonce, tag, encrypted {@linkcode COOKIE_PLAIN_LENGTH} bytes. */
-export const COOKIE_LENGTH = 4 + COOKIE_NONCE_LENGTH + 16 + COOKIE_PLAIN_LENGTH;
-/** Server keys kept: the current one and two previous ones. chrony.conf(5) ntsrotate. */
-export const SERVER_KEYS_KEPT = 3;
-/** Bytes of randomness {@linkcode ServerKeyRing.rotate} takes: 4 for the id, 32 for the key. */
+/** What a cookie encrypts: C2S key || S2C key. */
+const COOKIE_SEALED_LENGTH = 2 * 32;
+/** Cookie length: key id, nonce, tag, the encrypted keys: 100 bytes, as chronyd's. */
+export const COOKIE_LENGTH = 4 + COOKIE_NONCE_LENGTH + 16 + COOKIE_SEALED_LENGTH;
+/** Server keys kept: two previous, the current and the next one (chronyd's ntskeys holds 4). */
+export const SERVER_KEYS_KEPT = 4;
+/** Index of the current key in {@linkcode ServerKeyRing.all} (oldest first). */
+const CURRENT = 2;
+/** Bytes of randomness one key takes: 4 for the id, 32 for the key. */
 export const SERVER_KEY_RANDOM_LENGTH = 36;
 /** Default `ntsrotate`, seconds. chrony.conf(5). */
 export const DEFAULT_NTS_ROTATE = 604800;
@@ -81,12 +97,26 @@ function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** A key from 36 random bytes whose id takes the slot (low two bits) `slot`. */
+function keyFrom(random: Uint8Array, at: number, slot: number): ServerKey {
+  const word = new DataView(random.buffer, random.byteOffset + at, 4).getUint32(0);
+  return {
+    id: ((word & ~3) | (slot & 3)) >>> 0,
+    key: random.slice(at + 4, at + SERVER_KEY_RANDOM_LENGTH),
+  };
+}
+
 function unhex(s: string, line: number, what: string): Uint8Array {
   if (!/^([0-9a-f]{2})*$/i.test(s)) throw new NtsDumpError(line, `${what} is not hex`);
   return Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** Cookie-encrypting keys of an NTS server, newest first. */
+/**
+ * Cookie-encrypting keys of an NTS server: always {@linkcode SERVER_KEYS_KEPT},
+ * oldest first (two previous, the current, the next), as chronyd keeps them.
+ */
 export class ServerKeyRing {
   readonly #siv = new WeakMap<ServerKey, AesSivKey>();
 
@@ -97,31 +127,62 @@ export class ServerKeyRing {
     readonly rotateInterval: number,
   ) {}
 
-  /** A ring with one key made from 36 random bytes, rotated at `now`. */
+  /**
+   * A ring of four keys made from 4 × 36 random bytes (each: 4 for the id,
+   * 32 for the key), last rotated at `now`.
+   */
   static fresh(random: Uint8Array, now: Timestamp, rotateInterval: number): ServerKeyRing {
-    const ring = new ServerKeyRing([], now, rotateInterval);
-    ring.rotate(random, now);
-    return ring;
+    const need = SERVER_KEYS_KEPT * SERVER_KEY_RANDOM_LENGTH;
+    if (random.length < need) throw new RangeError(`a fresh key ring needs ${need} random bytes`);
+    const first = random[3]! & 3;
+    const keys: ServerKey[] = [];
+    for (let i = 0; i < SERVER_KEYS_KEPT; i++) {
+      keys.push(keyFrom(random, i * SERVER_KEY_RANDOM_LENGTH, first + i));
+    }
+    return new ServerKeyRing(keys, now, rotateInterval);
   }
 
-  /** A ring from loaded keys (newest first), counting the rotation interval from `now`. */
+  /**
+   * A ring from loaded keys (oldest first, as in the file: the third is the
+   * current one), last rotated `age` seconds before `now`.
+   */
   static fromKeys(
     keys: readonly ServerKey[],
     now: Timestamp,
     rotateInterval: number,
+    age = 0,
   ): ServerKeyRing {
-    if (keys.length === 0) throw new RangeError("a key ring needs at least one key");
+    if (keys.length !== SERVER_KEYS_KEPT) {
+      throw new RangeError(`a key ring needs ${SERVER_KEYS_KEPT} keys`);
+    }
     for (const k of keys) {
       if (k.key.length !== COOKIE_KEY.keyLength) {
         throw new RangeError("server key must be 32 bytes");
       }
     }
-    return new ServerKeyRing(keys.slice(0, SERVER_KEYS_KEPT), now, rotateInterval);
+    const ageNs = BigInt(Math.max(0, Math.round(age * 1e9)));
+    return new ServerKeyRing([...keys], now - ageNs, rotateInterval);
   }
 
-  /** The keys, newest first (for dumping). */
+  /**
+   * Replaces all keys by loaded ones (`rekey` with `ntsrotate 0`: keys
+   * managed externally), last rotated `age` seconds before `now`.
+   */
+  replaceKeys(keys: readonly ServerKey[], now: Timestamp, age = 0): void {
+    const other = ServerKeyRing.fromKeys(keys, now, this.rotateInterval, age);
+    this.keys = other.keys;
+    this.lastRotation = other.lastRotation;
+  }
+
+  /** The keys, oldest first (for dumping); the third is the current one. */
   get all(): readonly ServerKey[] {
     return this.keys;
+  }
+
+  /** Seconds since the last rotation at `now` (the second line of ntskeys). */
+  ageAt(now: Timestamp): number {
+    const ns = now - this.lastRotation;
+    return ns > 0n ? Number(ns) / 1e9 : 0;
   }
 
   /** True when `now` is at least `rotateInterval` seconds after the last rotation. */
@@ -130,22 +191,31 @@ export class ServerKeyRing {
       now - this.lastRotation >= BigInt(this.rotateInterval) * 1_000_000_000n;
   }
 
-  /** Adds a new current key from 36 random bytes (4 id, 32 key); keeps two previous keys. */
+  /**
+   * Rotates: the next key becomes current, the oldest goes, and a new next
+   * key is made from 36 random bytes (4 id, 32 key), its id in the slot after
+   * the last one.
+   */
   rotate(random: Uint8Array, now: Timestamp): void {
     if (random.length < SERVER_KEY_RANDOM_LENGTH) {
       throw new RangeError(`rotate needs ${SERVER_KEY_RANDOM_LENGTH} random bytes`);
     }
-    let id = new DataView(random.buffer, random.byteOffset, 4).getUint32(0);
-    while (this.keys.some((k) => k.id === id)) id = (id + 1) >>> 0;
-    this.keys = [{ id, key: random.slice(4, 36) }, ...this.keys].slice(0, SERVER_KEYS_KEPT);
+    const last = this.keys[this.keys.length - 1]!;
+    let key = keyFrom(random, 0, last.id + 1);
+    while (this.keys.slice(1).some((k) => k.id === key.id)) {
+      key = { id: (key.id + 4) >>> 0, key: key.key }; // same slot, another id
+    }
+    this.keys = [...this.keys.slice(1), key];
     this.lastRotation = now;
   }
 
   /** Seals keys into a cookie under the current server key. `nonce`: 16 random bytes. */
   makeCookie(keys: CookieKeys, nonce: Uint8Array): Uint8Array {
-    const alg = aeadById(keys.aead);
-    if (!alg || keys.c2s.length !== alg.keyLength || keys.s2c.length !== alg.keyLength) {
-      throw new RangeError("cookie keys do not match their AEAD");
+    if (
+      keys.aead !== COOKIE_KEY.id || keys.c2s.length !== COOKIE_KEY.keyLength ||
+      keys.s2c.length !== COOKIE_KEY.keyLength
+    ) {
+      throw new RangeError("cookies hold AES-SIV-CMAC-256 keys only");
     }
     const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
     plain[0] = keys.aead >> 8;
@@ -158,9 +228,10 @@ export class ServerKeyRing {
   }
 
   /**
-   * Seals the {@linkcode COOKIE_PLAIN_LENGTH} bytes `plain` (AEAD id, 0x0000,
-   * C2S, S2C) into a cookie at `out[outAt]` ({@linkcode COOKIE_LENGTH} bytes)
-   * with the nonce `nonce[nonceAt, +16)`. Allocates nothing.
+   * Seals the keys in `plain` ({@linkcode COOKIE_PLAIN_LENGTH} bytes: AEAD id,
+   * 0x0000, C2S, S2C; the keys are sealed) into a cookie at `out[outAt]`
+   * ({@linkcode COOKIE_LENGTH} bytes) with the nonce `nonce[nonceAt, +16)`.
+   * Allocates nothing.
    */
   makeCookieTo(
     plain: Uint8Array,
@@ -169,7 +240,7 @@ export class ServerKeyRing {
     out: Uint8Array,
     outAt: number,
   ): void {
-    const current = this.keys[0]!;
+    const current = this.keys[CURRENT]!;
     const id = current.id;
     out[outAt] = id >>> 24;
     out[outAt + 1] = (id >>> 16) & 0xff;
@@ -177,16 +248,17 @@ export class ServerKeyRing {
     out[outAt + 3] = id & 0xff;
     for (let i = 0; i < COOKIE_NONCE_LENGTH; i++) out[outAt + 4 + i] = nonce[nonceAt + i]!;
     const head = outAt + 4 + COOKIE_NONCE_LENGTH;
+    // AD: one empty component (not none), as chronyd's cookies.
     this.#sivOf(current).sealTo(
-      out,
-      outAt,
-      4,
+      EMPTY,
+      0,
+      0,
       out,
       outAt + 4,
       COOKIE_NONCE_LENGTH,
       plain,
-      0,
-      COOKIE_PLAIN_LENGTH,
+      4,
+      COOKIE_SEALED_LENGTH,
       out,
       head,
     );
@@ -205,9 +277,9 @@ export class ServerKeyRing {
 
   /**
    * Opens the cookie `buf[at, +len)` into `plain` ({@linkcode COOKIE_PLAIN_LENGTH}
-   * bytes: AEAD id, 0x0000, C2S, S2C). False when its key is unknown (rotated
-   * out), it was altered or it does not hold AES-SIV-CMAC-256 keys (then
-   * `plain` holds garbage). Allocates nothing.
+   * bytes: AEAD id 15, 0x0000, C2S, S2C). False when it is not
+   * {@linkcode COOKIE_LENGTH} bytes, its key is unknown (rotated out) or it
+   * was altered (then `plain` holds garbage). Allocates nothing.
    */
   openCookieTo(buf: Uint8Array, at: number, len: number, plain: Uint8Array): boolean {
     if (len !== COOKIE_LENGTH) return false;
@@ -217,10 +289,14 @@ export class ServerKeyRing {
     for (const k of this.keys) if (k.id === idWord) key = k;
     if (!key) return false;
     const head = at + 4 + COOKIE_NONCE_LENGTH;
-    const ok = this.#sivOf(key).openTo(
-      buf,
-      at,
-      4,
+    plain[0] = COOKIE_KEY.id >> 8;
+    plain[1] = COOKIE_KEY.id & 0xff;
+    plain[2] = 0;
+    plain[3] = 0;
+    return this.#sivOf(key).openTo(
+      EMPTY,
+      0,
+      0,
       buf,
       at + 4,
       COOKIE_NONCE_LENGTH,
@@ -228,10 +304,8 @@ export class ServerKeyRing {
       head,
       len - 4 - COOKIE_NONCE_LENGTH,
       plain,
-      0,
+      4,
     );
-    return ok && ((plain[0]! << 8) | plain[1]!) === COOKIE_KEY.id && plain[2] === 0 &&
-      plain[3] === 0;
   }
 
   /** The scheduled AES-SIV key of a server key (made once per key). */
@@ -245,20 +319,64 @@ export class ServerKeyRing {
   }
 }
 
-const SERVER_KEYS_MAGIC = "horae-nts-server-keys 1";
+const SERVER_KEYS_MAGIC = "NKS0";
+const OLD_SERVER_KEYS_MAGIC = "horae-nts-server-keys 1";
 
-/** The server key file (`ntsdumpdir`/ntskeys): text, newest key first. */
-export function formatServerKeys(keys: readonly ServerKey[]): string {
-  const lines = [SERVER_KEYS_MAGIC, `aead ${COOKIE_KEY.id}`];
-  for (const k of keys) lines.push(`key ${k.id.toString(16).padStart(8, "0")} ${hex(k.key)}`);
+/** The key file (`ntsdumpdir`/ntskeys) in chronyd's format; `age`: seconds since the last rotation. */
+export function formatServerKeys(keys: readonly ServerKey[], age: number): string {
+  const lines = [SERVER_KEYS_MAGIC, `${COOKIE_KEY.id} ${age.toFixed(1)}`];
+  for (const k of keys) {
+    lines.push(`${k.id.toString(16).padStart(8, "0")} ${hex(k.key)}`.toUpperCase());
+  }
   return lines.join("\n") + "\n";
 }
 
-/** Parses {@linkcode formatServerKeys} output. Throws NtsDumpError. */
-export function parseServerKeys(text: string): ServerKey[] {
+/** Keys read from a key file. */
+export interface LoadedServerKeys {
+  /** Oldest first, the third current: {@linkcode SERVER_KEYS_KEPT} of them. */
+  keys: ServerKey[];
+  /** Seconds since the last rotation. */
+  age: number;
+  /** Converted from horae's former format (rewrite the file). */
+  converted: boolean;
+}
+
+/**
+ * Parses a key file: chronyd's format ({@linkcode formatServerKeys}), or
+ * horae's former `horae-nts-server-keys 1` (newest first, up to three keys),
+ * which is converted: its keys become the current and previous ones (their
+ * ids moved to successive slots), the missing ones and a next key are made
+ * from `random` (4 × 36 bytes). Cookies made under the former format (104
+ * bytes) cannot be opened any more; their clients get an NTS NAK and run
+ * NTS-KE again (RFC 8915 §5.7). Throws NtsDumpError.
+ */
+export function parseServerKeys(text: string, random: Uint8Array): LoadedServerKeys {
   const lines = text.split("\n");
-  if (lines[0] !== SERVER_KEYS_MAGIC) throw new NtsDumpError(1, "not a horae NTS server key file");
+  if (lines[0] === OLD_SERVER_KEYS_MAGIC) return convertOldKeys(lines, random);
+  if (lines[0] !== SERVER_KEYS_MAGIC) throw new NtsDumpError(1, "not an NTS server key file");
+  const head = (lines[1] ?? "").trim().split(/\s+/);
+  if (head.length !== 2 || head[0] !== String(COOKIE_KEY.id)) {
+    throw new NtsDumpError(2, `unsupported AEAD "${lines[1]}"`);
+  }
+  if (!/^\d+(\.\d*)?$/.test(head[1]!)) throw new NtsDumpError(2, `bad key age "${head[1]}"`);
   const keys: ServerKey[] = [];
+  lines.slice(2).forEach((raw, i) => {
+    const n = i + 3;
+    const f = raw.trim().split(/\s+/);
+    if (f[0] === "" || f[0] === undefined) return;
+    if (f.length !== 2 || !/^[0-9a-f]{8}$/i.test(f[0]) || !/^[0-9a-f]{64}$/i.test(f[1]!)) {
+      throw new NtsDumpError(n, `not an "ID KEY" line: "${raw.slice(0, 100)}"`);
+    }
+    keys.push({ id: parseInt(f[0], 16) >>> 0, key: unhex(f[1]!, n, "key") });
+  });
+  if (keys.length !== SERVER_KEYS_KEPT) {
+    throw new NtsDumpError(lines.length, `${keys.length} keys, not ${SERVER_KEYS_KEPT}`);
+  }
+  return { keys, age: Number(head[1]), converted: false };
+}
+
+function convertOldKeys(lines: string[], random: Uint8Array): LoadedServerKeys {
+  const old: ServerKey[] = []; // newest first
   lines.slice(1).forEach((raw, i) => {
     const n = i + 2;
     const f = raw.trim().split(/\s+/);
@@ -268,13 +386,19 @@ export function parseServerKeys(text: string): ServerKey[] {
     } else if (f[0] === "key" && f.length === 3 && /^[0-9a-f]{8}$/i.test(f[1]!)) {
       const key = unhex(f[2]!, n, "key");
       if (key.length !== COOKIE_KEY.keyLength) throw new NtsDumpError(n, "key is not 32 bytes");
-      keys.push({ id: parseInt(f[1]!, 16), key });
+      old.push({ id: parseInt(f[1]!, 16) >>> 0, key });
     } else {
-      throw new NtsDumpError(n, `unexpected "${raw}"`);
+      throw new NtsDumpError(n, `unexpected "${raw.slice(0, 100)}"`);
     }
   });
-  if (keys.length === 0) throw new NtsDumpError(lines.length, "no keys");
-  return keys.slice(0, SERVER_KEYS_KEPT);
+  if (old.length === 0) throw new NtsDumpError(lines.length, "no keys");
+  const fresh = ServerKeyRing.fresh(random, 0n, 0).all;
+  // Oldest first: [previous, previous, current] from the old file (fresh where missing), fresh next.
+  const keys = [old[2] ?? fresh[0]!, old[1] ?? fresh[1]!, old[0]!, fresh[3]!].map((k, i) => ({
+    id: ((k.id & ~3) | ((fresh[0]!.id + i) & 3)) >>> 0,
+    key: k.key,
+  }));
+  return { keys, age: 0, converted: true };
 }
 
 /** What a client learned from one NTS-KE exchange. */

@@ -119,11 +119,41 @@ export function completeMessageLength(bytes: Uint8Array): number | null {
 }
 
 /**
- * Decodes one whole message: records up to and including End of Message,
- * which must be last, critical and empty (RFC 8915 §4.1.1). The returned list
- * excludes the End of Message record.
+ * Server side: length of a complete client request in `bytes`, or null when
+ * more bytes are needed. A request is complete when the bytes received so far
+ * are whole records and the last one has type End of Message (whatever its
+ * critical bit and body: {@linkcode decodeMessage} judges those); anything
+ * after an End of Message keeps the request incomplete, so such a client gets
+ * no answer, as with chronyd. Throws NtsKeError("too-long") past
+ * {@linkcode MAX_KE_MESSAGE_LENGTH} bytes, or when a record claims more.
  */
-export function decodeMessage(bytes: Uint8Array): KeRecord[] {
+export function completeRequestLength(bytes: Uint8Array): number | null {
+  if (bytes.length > MAX_KE_MESSAGE_LENGTH) {
+    throw new NtsKeError("too-long", `NTS-KE request longer than ${MAX_KE_MESSAGE_LENGTH} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = 0;
+  let lastType = -1;
+  while (o + 4 <= bytes.length) {
+    const len = view.getUint16(o + 2);
+    if (o + 4 + len > MAX_KE_MESSAGE_LENGTH) {
+      throw new NtsKeError("too-long", `NTS-KE request longer than ${MAX_KE_MESSAGE_LENGTH} bytes`);
+    }
+    if (o + 4 + len > bytes.length) return null;
+    lastType = view.getUint16(o) & 0x7fff;
+    o += 4 + len;
+  }
+  return o === bytes.length && lastType === RecordType.END_OF_MESSAGE ? o : null;
+}
+
+/**
+ * Decodes one whole message: records up to and including End of Message,
+ * which must be last and empty (RFC 8915 §4.1.1). With `strict` (the
+ * server's reading of a request) it must also be critical, as RFC 8915
+ * requires and chronyd checks. The returned list excludes the End of Message
+ * record.
+ */
+export function decodeMessage(bytes: Uint8Array, strict = false): KeRecord[] {
   if (bytes.length > MAX_KE_MESSAGE_LENGTH) {
     throw new NtsKeError("too-long", `NTS-KE message of ${bytes.length} bytes`);
   }
@@ -146,6 +176,9 @@ export function decodeMessage(bytes: Uint8Array): KeRecord[] {
     if (rec.type === RecordType.END_OF_MESSAGE) {
       if (len !== 0) throw new NtsKeError("malformed", "End of Message record with a body");
       if (o !== bytes.length) throw new NtsKeError("malformed", "data after End of Message");
+      if (strict && !rec.critical) {
+        throw new NtsKeError("malformed", "End of Message record not critical");
+      }
       return out;
     }
     out.push(rec);
@@ -199,14 +232,10 @@ function unknownCritical(r: KeRecord): never {
 
 /** What a client asks for. */
 export interface ClientRequest {
-  /** Next protocol ids, in preference order (horae: [0], NTPv4). */
+  /** Next protocol ids, in preference order (horae: [0], NTPv4); never empty. */
   nextProtocols: number[];
-  /** AEAD ids, in preference order. */
+  /** AEAD ids, in preference order; empty only when NTPv4 was not asked for. */
   aeads: number[];
-  /** NTPv4 server the client would like to use (optional). */
-  server?: string;
-  /** NTPv4 port the client would like to use (optional). */
-  port?: number;
 }
 
 /** Builds a client request: NTPv4 next protocol, the AEAD list, optional server/port. */
@@ -233,29 +262,37 @@ export function buildClientRequest(
 
 /**
  * Parses a client request (server side). Throws NtsKeError whose `errorCode`
- * is the Error record to answer with (RFC 8915 §4.1.3).
+ * is the Error record to answer with (RFC 8915 §4.1.3), or of kind
+ * "malformed"/"too-long" for framing errors, which get no answer at all.
+ *
+ * The records are judged in order and the first fault decides the Error code,
+ * as chronyd 4.3 does: a Next Protocol record that is not critical, empty,
+ * of odd length or repeated, an AEAD record that is empty, of odd length or
+ * repeated, and any Error, Warning or New Cookie record are Bad Request; an
+ * unknown critical record is Unrecognized Critical Record, and so are critical
+ * NTPv4 Server/Port records (a client has no business sending them: chronyd
+ * treats them as unknown, and ignores them when not critical). Then a request
+ * without Next Protocol, or that asks for NTPv4 without an AEAD record, is Bad
+ * Request.
  */
 export function parseClientRequest(bytes: Uint8Array): ClientRequest {
-  const records = decodeMessage(bytes);
+  const records = decodeMessage(bytes, true);
   let nextProtocols: number[] | undefined;
   let aeads: number[] | undefined;
-  let server: string | undefined;
-  let port: number | undefined;
   for (const r of records) {
     switch (r.type) {
       case RecordType.NEXT_PROTOCOL:
+        if (!r.critical) throw new NtsKeError("bad-request", "Next Protocol record not critical");
         if (nextProtocols) throw new NtsKeError("bad-request", "two Next Protocol records");
         nextProtocols = u16List(r, "Next Protocol");
+        if (nextProtocols.length === 0) {
+          throw new NtsKeError("bad-request", "empty Next Protocol record");
+        }
         break;
       case RecordType.AEAD_ALGORITHM:
         if (aeads) throw new NtsKeError("bad-request", "two AEAD Algorithm records");
         aeads = u16List(r, "AEAD Algorithm");
-        break;
-      case RecordType.NTPV4_SERVER:
-        server = serverName(r);
-        break;
-      case RecordType.NTPV4_PORT:
-        port = portNumber(r);
+        if (aeads.length === 0) throw new NtsKeError("bad-request", "empty AEAD Algorithm record");
         break;
       case RecordType.ERROR:
       case RecordType.WARNING:
@@ -263,16 +300,17 @@ export function parseClientRequest(bytes: Uint8Array): ClientRequest {
         // RFC 8915 §4.1.3, §4.1.4, §4.1.6: only servers send these.
         throw new NtsKeError("bad-request", `record type ${r.type} in a client request`);
       default:
+        // Unknown types, and NTPv4 Server/Port Negotiation, which horae does not honour.
         if (r.critical) unknownCritical(r);
     }
   }
   if (!nextProtocols) {
     throw new NtsKeError("bad-request", "request without a Next Protocol record");
   }
-  const req: ClientRequest = { nextProtocols, aeads: aeads ?? [] };
-  if (server !== undefined) req.server = server;
-  if (port !== undefined) req.port = port;
-  return req;
+  if (!aeads && nextProtocols.includes(NEXT_PROTOCOL_NTPV4)) {
+    throw new NtsKeError("bad-request", "NTPv4 request without an AEAD Algorithm record");
+  }
+  return { nextProtocols, aeads: aeads ?? [] };
 }
 
 /** A successful server response. */
@@ -303,15 +341,17 @@ export function buildServerResponse(
     },
     { type: RecordType.AEAD_ALGORITHM, critical: true, body: u16Body([response.aead]) },
   ];
+  // As chronyd sends them: the port before the server, both critical (a client
+  // must not fall back to port 123 or to the NTS-KE server's address).
+  if (response.port !== undefined) {
+    records.push({ type: RecordType.NTPV4_PORT, critical: true, body: u16Body([response.port]) });
+  }
   if (response.server !== undefined) {
     records.push({
       type: RecordType.NTPV4_SERVER,
-      critical: false,
+      critical: true,
       body: new TextEncoder().encode(response.server),
     });
-  }
-  if (response.port !== undefined) {
-    records.push({ type: RecordType.NTPV4_PORT, critical: false, body: u16Body([response.port]) });
   }
   for (const c of response.cookies) {
     records.push({ type: RecordType.NEW_COOKIE, critical: false, body: c });

@@ -15,7 +15,7 @@
  * import { ServerKeyRing } from "./cookie.ts";
  * import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
  * const rnd = (n: number) => crypto.getRandomValues(new Uint8Array(n));
- * const ring = ServerKeyRing.fresh(rnd(36), 0n, 604800);
+ * const ring = ServerKeyRing.fresh(rnd(144), 0n, 604800);
  * const server = new NtpServer({
  *   reference: unsynchronisedReference(-20),
  *   auth: new NtsServerAuth({ ring, randomBytes: rnd, now: () => 0n }),

@@ -4,6 +4,7 @@ import {
   buildClientRequest,
   buildServerResponse,
   completeMessageLength,
+  completeRequestLength,
   decodeMessage,
   encodeRecords,
   NtsKeError,
@@ -70,6 +71,7 @@ Deno.test("fuzz nts: NTS-KE parsers throw only NtsKeError; valid messages re-enc
       ? randomBytes(rand, 64)
       : mutate(rand, seeds[Math.floor(rand() * seeds.length)]!);
     only(NtsKeError, () => completeMessageLength(input), "completeMessageLength");
+    only(NtsKeError, () => completeRequestLength(input), "completeRequestLength");
     only(NtsKeError, () => parseClientRequest(input), "parseClientRequest");
     only(NtsKeError, () => parseServerResponse(input, { aeads: [15] }), "parseServerResponse");
     let records;
@@ -93,7 +95,7 @@ Deno.test("fuzz nts: NTS-KE parsers throw only NtsKeError; valid messages re-enc
 
 Deno.test("fuzz nts: NTP NTS verification throws only NtsAuthError; cookies never throw", () => {
   const rand = prng(SEED + 1);
-  const ring = ServerKeyRing.fresh(new Uint8Array(36).fill(3), 0n, 3600);
+  const ring = ServerKeyRing.fresh(new Uint8Array(144).fill(3), 0n, 3600);
   const keys = { aead: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
   const uniqueId = new Uint8Array(32).fill(9);
   const req = buildNtsRequest(new Uint8Array(48), {

@@ -13,7 +13,7 @@ async function certPair(dir: string, name: string, san: string) {
 }
 
 function newRing() {
-  return ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(36)), 0n, 604800);
+  return ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(144)), 0n, 604800);
 }
 
 Deno.test({

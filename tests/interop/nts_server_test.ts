@@ -84,6 +84,7 @@ Deno.test({
       assert.match(row[3]!, /^(15|AES-SIV)/, auth);
       assert.equal(Number(row[4]), 256, `KLen: ${auth}`);
       assert.ok(Number(row[8]) > 0, `cookies: ${auth}`);
+      assert.equal(Number(row[9]), 100, `CLen, as with a chronyd server: ${auth}`);
       const line = sources.split("\n").find((l) => l.includes(`127.0.0.1`)) ?? "";
       const reach = parseInt(line.trim().split(/\s+/)[4] ?? "0", 8);
       assert.ok(/^\^\*/m.test(sources) || reach > 0, sources);
@@ -94,7 +95,7 @@ Deno.test({
     assert.match(served, /authenticated [1-9]\d*;/, served);
     assert.match(served, /NTS-KE accepted [1-9]/, served);
     const keys = await Deno.readTextFile(`${dir}/ntskeys`);
-    assert.match(keys, /^horae-nts-server-keys 1\n/);
+    assert.match(keys, /^NKS0\n15 \d+\.\d\n([0-9A-F]{8} [0-9A-F]{64}\n){4}$/); // chronyd's format
     await Deno.remove(dir, { recursive: true });
   },
 });

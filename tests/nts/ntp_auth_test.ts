@@ -15,7 +15,7 @@ function rnd(n: number, seed: number): Uint8Array {
   return new Uint8Array(n).map((_, i) => (i * 13 + seed * 101 + 5) & 0xff);
 }
 
-const ring = ServerKeyRing.fresh(rnd(36, 1), 0n, 3600);
+const ring = ServerKeyRing.fresh(rnd(144, 1), 0n, 3600);
 const keys = { aead: 15, c2s: rnd(32, 2), s2c: rnd(32, 3) };
 const open = (c: Uint8Array) => ring.openCookie(c);
 
@@ -46,8 +46,8 @@ function failure(fn: () => unknown): NtsAuthError {
 
 Deno.test("ntp_auth: request -> server -> reply -> client round trip", () => {
   const { uniqueId, bytes } = request(2);
-  // 48 header + 36 UID + 108 cookie + 2 x 108 placeholders + 40 authenticator
-  assert.equal(bytes.length, 48 + 36 + 108 + 216 + 40);
+  // 48 header + 36 UID + 104 cookie + 2 x 104 placeholders + 40 authenticator
+  assert.equal(bytes.length, 48 + 36 + 104 + 208 + 40);
   const v = verifyNtsRequest(bytes, open);
   assert.deepEqual(v.uniqueId, uniqueId);
   assert.deepEqual(v.keys, keys);

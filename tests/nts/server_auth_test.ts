@@ -17,7 +17,7 @@ function rnd(n: number, seed: number): Uint8Array {
 
 let counter = 0;
 const random = (n: number) => rnd(n, ++counter);
-const ring = ServerKeyRing.fresh(rnd(36, 1), 0n, 3600);
+const ring = ServerKeyRing.fresh(rnd(144, 1), 0n, 3600);
 const keys = { aead: 15, c2s: rnd(32, 2), s2c: rnd(32, 3) };
 
 function request(placeholders: number, uidLength = 32): { bytes: Uint8Array; uid: Uint8Array } {
@@ -102,7 +102,7 @@ Deno.test("NTS server: every altered request byte gets the reference verdict, ne
 });
 
 Deno.test("NTS server: unknown cookie key -> NAK with the Unique Identifier and NTSN", () => {
-  const other = ServerKeyRing.fresh(rnd(36, 9), 0n, 3600);
+  const other = ServerKeyRing.fresh(rnd(144, 9), 0n, 3600);
   const auth = new NtsServerAuth({ ring: other, randomBytes: random, now: () => 0n });
   const { bytes, uid } = request(1);
   const { verdict, reply } = serve(auth, bytes);

@@ -1,0 +1,263 @@
+/**
+ * A mixed pool of NTS servers sharing one ntskeys file: chronyd and horae
+ * accept each other's cookies. One server does NTS-KE on 127.0.0.1 and sends
+ * its clients (`ntsntpserver`) to the other one's NTP port on 127.0.0.2,
+ * which holds a copy of the first one's key file. A real chronyd client gets
+ * its cookies from the first and is served, authenticated, by the second: no
+ * NTS NAK, no NTS-KE with the second, replies accepted. And with
+ * `ntsrotate 0` the file is only read (at start and on `chronyc rekey`).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ntsKeExchange } from "../../lib/io/nts_ke_client.ts";
+import { formatServerKeys, ServerKeyRing } from "../../lib/nts/cookie.ts";
+import { freePort, haveChrony, makeCert, runCommand, startChronyd, startHorae } from "./harness.ts";
+
+const enabled = haveChrony();
+
+async function waitFile(path: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (text.startsWith("NKS0\n")) return text;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no key file ${path}`);
+}
+
+async function chronyc(socket: string, args: string[]): Promise<string> {
+  const r = await runCommand("/usr/bin/chronyc", ["-h", socket, "-n", ...args], {
+    timeoutMs: 5000,
+  });
+  return r.stdout;
+}
+
+/**
+ * Starts a chronyd client of `keHost:kePort` and waits until it has had
+ * `want` authenticated replies from the NTP server it was sent to; returns
+ * its authdata row (Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen) and
+ * the source's reach.
+ */
+async function clientOf(
+  kePort: number,
+  ntpPort: number,
+  cert: string,
+): Promise<{ auth: string[]; reach: number; sources: string }> {
+  const client = await startChronyd({
+    lines: [
+      `server localhost port ${ntpPort} iburst nts ntsport ${kePort} minpoll 0 maxpoll 0`,
+      `ntstrustedcerts ${cert}`,
+      "nosystemcert",
+    ],
+    flags: ["-4"],
+  });
+  try {
+    let auth: string[] = [], reach = 0, sources = "";
+    const deadline = Date.now() + 25_000;
+    while (Date.now() < deadline) {
+      auth = (await chronyc(client.socket, ["-N", "-c", "authdata"])).trim().split(",");
+      sources = await chronyc(client.socket, ["-c", "sources"]);
+      reach = parseInt(sources.trim().split(",")[5] ?? "0", 8);
+      // Three replies in a row accepted (reach 7 or more), all with the first cookies.
+      if ((reach & 7) === 7 || Number(auth[7]) > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return { auth, reach, sources };
+  } finally {
+    await client.stop();
+  }
+}
+
+function serverstat(text: string, label: RegExp): number {
+  const m = text.match(new RegExp(`${label.source}\\s*:\\s*(\\d+)`));
+  return m ? Number(m[1]) : -1;
+}
+
+Deno.test({
+  name: "interop: cookies from chronyd's NTS-KE are accepted by horae's NTP server sharing ntskeys",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ntpPort = freePort();
+    const kePort = freePort();
+    const chronyd = await startChronyd({
+      port: ntpPort,
+      ntsKePort: kePort,
+      lines: ["ntsntpserver 127.0.0.2"],
+    });
+    const keys = await waitFile(`${chronyd.dir}/ntskeys`);
+    // horae loads chronyd's file as is.
+    const dir = await Deno.makeTempDir({ prefix: "horae-shared-" });
+    await Deno.chmod(dir, 0o700);
+    await Deno.writeTextFile(`${dir}/ntskeys`, keys, { mode: 0o600 });
+    const horae2 = await startHorae([
+      `port ${ntpPort}`,
+      "bindaddress 127.0.0.2",
+      "allow 127.0.0.0/8",
+      "local stratum 1",
+      `ntsservercert ${chronyd.cert}`,
+      `ntsserverkey ${chronyd.dir}/localhost-key.pem`,
+      `ntsport ${freePort()}`,
+      `ntsdumpdir ${dir}`,
+    ], { flags: ["-4"] });
+    try {
+      const { auth, reach, sources } = await clientOf(kePort, ntpPort, chronyd.cert!);
+      const stats = await chronyc(horae2.socket, ["serverstats"]);
+      const theirs = await chronyc(chronyd.socket, ["serverstats"]);
+      const what = `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd:\n${theirs}`;
+      assert.equal(auth[1], "NTS", what);
+      assert.equal(auth[7], "0", `no NTS NAK: ${what}`);
+      assert.equal(auth[9], "100", what);
+      assert.equal(reach & 7, 7, what);
+      assert.equal(serverstat(stats, /NTS-KE connections accepted/), 0, what);
+      assert.ok(serverstat(stats, /Authenticated NTP packets/) >= 3, what);
+      assert.equal(serverstat(theirs, /NTP packets received/), 0, what);
+      assert.ok(serverstat(theirs, /NTS-KE connections accepted/) >= 1, what);
+    } finally {
+      await horae2.stop();
+      await chronyd.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "interop: cookies from horae's NTS-KE are accepted by chronyd's NTP server sharing ntskeys",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ntpPort = freePort();
+    const kePort = freePort();
+    const dir = await Deno.makeTempDir({ prefix: "horae-shared-" });
+    await Deno.chmod(dir, 0o700);
+    const { cert, key } = await makeCert(dir);
+    const horae = await startHorae([
+      `port ${ntpPort}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.0/8",
+      "local stratum 1",
+      `ntsservercert ${cert}`,
+      `ntsserverkey ${key}`,
+      `ntsport ${kePort}`,
+      "ntsntpserver 127.0.0.2",
+      "ntsdumpdir DIR",
+    ], { flags: ["-4"] });
+    let chronyd: Awaited<ReturnType<typeof startChronyd>> | null = null;
+    try {
+      const keys = await waitFile(`${horae.dir}/ntskeys`);
+      const keyDir = `${dir}/keys`;
+      await Deno.mkdir(keyDir, { mode: 0o700 });
+      await Deno.writeTextFile(`${keyDir}/ntskeys`, keys, { mode: 0o600 });
+      chronyd = await startChronyd({
+        port: ntpPort,
+        address: "127.0.0.2",
+        ntsKePort: freePort(),
+        lines: [`ntsdumpdir ${keyDir}`], // after the harness's own: this one counts
+      });
+      const { auth, reach, sources } = await clientOf(kePort, ntpPort, cert);
+      const stats = await chronyc(horae.socket, ["serverstats"]);
+      const theirs = await chronyc(chronyd.socket, ["serverstats"]);
+      const what = `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd:\n${theirs}`;
+      assert.equal(auth[1], "NTS", what);
+      assert.equal(auth[7], "0", `no NTS NAK: ${what}`);
+      assert.equal(auth[9], "100", what);
+      assert.equal(reach & 7, 7, what);
+      assert.ok(serverstat(stats, /NTS-KE connections accepted/) >= 1, what);
+      assert.equal(serverstat(stats, /NTP packets received/), 0, what);
+      assert.equal(serverstat(theirs, /NTS-KE connections accepted/), 0, what);
+      assert.ok(serverstat(theirs, /Authenticated NTP packets/) >= 3, what);
+    } finally {
+      await chronyd?.stop();
+      await horae.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "interop: with ntsrotate 0 horae never writes ntskeys and re-reads it on chronyc rekey " +
+    "(keys managed externally, as chronyd)",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-rekey-" });
+    await Deno.chmod(dir, 0o700);
+    const { cert, key } = await makeCert(dir);
+    const ring = (seed: number) =>
+      ServerKeyRing.fresh(new Uint8Array(144).map((_, i) => (i * 7 + seed) & 0xff), 0n, 0);
+    const a = ring(1), b = ring(2);
+    await Deno.writeTextFile(`${dir}/ntskeys`, formatServerKeys(a.all, 5), { mode: 0o600 });
+    const kePort = freePort();
+    const horae = await startHorae([
+      `port ${freePort()}`,
+      "allow 127.0.0.0/8",
+      `ntsservercert ${cert}`,
+      `ntsserverkey ${key}`,
+      `ntsport ${kePort}`,
+      "ntsrotate 0",
+      `ntsdumpdir ${dir}`,
+    ], { flags: ["-4"] });
+    const keyId = async () => {
+      const ke = await ntsKeExchange({
+        host: "localhost",
+        address: "127.0.0.1",
+        port: kePort,
+        caFiles: [cert],
+        systemCerts: false,
+      });
+      return new DataView(ke.cookies[0]!.buffer, ke.cookies[0]!.byteOffset).getUint32(0);
+    };
+    try {
+      assert.equal(await keyId(), a.all[2]!.id);
+      const bText = formatServerKeys(b.all, 0);
+      await Deno.writeTextFile(`${dir}/ntskeys`, bText);
+      assert.equal(await keyId(), a.all[2]!.id); // not before rekey
+      assert.match(await chronyc(horae.socket, ["rekey"]), /200 OK/);
+      assert.equal(await keyId(), b.all[2]!.id);
+      await horae.stop();
+      assert.equal(await Deno.readTextFile(`${dir}/ntskeys`), bText); // not rewritten
+    } finally {
+      await horae.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "interop: horae's former ntskeys file is converted to chronyd's format at start",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-oldkeys-" });
+    await Deno.chmod(dir, 0o700);
+    const { cert, key } = await makeCert(dir);
+    const old = `horae-nts-server-keys 1\naead 15\nkey 0badcafe ${"ab".repeat(32)}\n`;
+    await Deno.writeTextFile(`${dir}/ntskeys`, old, { mode: 0o600 });
+    const horae = await startHorae([
+      `port ${freePort()}`,
+      "allow 127.0.0.0/8",
+      `ntsservercert ${cert}`,
+      `ntsserverkey ${key}`,
+      `ntsport ${freePort()}`,
+      `ntsdumpdir ${dir}`,
+    ], { flags: ["-4"] });
+    try {
+      const text = await waitFile(`${dir}/ntskeys`);
+      const lines = text.trim().split("\n");
+      assert.equal(lines.length, 6, text);
+      assert.equal(lines[4]!.split(" ")[1], "AB".repeat(32), text); // the current key kept
+    } finally {
+      const log = await horae.stop();
+      assert.match(log, /Converted NTS server keys/);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
