@@ -20,6 +20,8 @@
  */
 import assert from "node:assert/strict";
 import { ntsKeExchange } from "../../lib/io/nts_ke_client.ts";
+import { parseKeyFile, type SymmetricKey } from "../../lib/ntp/keyfile.ts";
+import { signPacket } from "../../lib/ntp/mac.ts";
 import { AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
 import { prng } from "../fuzz/prng.ts";
 import { freePort, haveChrony, makeCert, startChronyd, startHorae } from "./harness.ts";
@@ -345,6 +347,47 @@ function ntsCorpus(): Case[] {
   return cases;
 }
 
+/** The keyfile of the symmetric-key configuration (both servers). */
+const KEYS = [
+  "1 MD5 ASCII:horaediffkey1",
+  "2 SHA256 HEX:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+  "3 AES128 HEX:000102030405060708090a0b0c0d0e0f",
+  "4 SHA1 HEX:0102030405060708090a0b0c0d0e0f1011121314",
+  "5 SHA512 HEX:0102030405060708090a0b0c0d0e0f10",
+].join("\n") + "\n";
+
+function keyCorpus(): Case[] {
+  const keys = [...parseKeyFile(KEYS, { file: "keys" }).keys.values()];
+  const cases: Case[] = [];
+  const add = (name: string, build: () => Uint8Array) => cases.push({ name, build });
+  /** `p` signed with `k`, the digest cut to `digest` bytes. */
+  const cut = (p: Uint8Array, k: SymmetricKey, digest: number) =>
+    signPacket(p, k).slice(0, p.length + 4 + digest);
+  for (const k of keys) {
+    for (const v of [1, 2, 3, 4]) {
+      for (const m of [3, 1, 0]) {
+        add(`key ${k.id} ${k.type} v${v} mode ${m}`, () => signPacket(header(v, m), k));
+      }
+      add(`key ${k.id} ${k.type} v${v} altered`, () => {
+        const b = signPacket(header(v, 3), k);
+        b[b.length - 1]! ^= 1;
+        return b;
+      });
+    }
+    add(`key ${k.id} ${k.type} v4 after a field`, () => signPacket(cat(v4(), ef(0x2005, 24)), k));
+    add(`key ${k.id} ${k.type} v4 digest cut to 16`, () => cut(v4(), k, 16));
+    add(`key ${k.id} ${k.type} v3 digest cut to 16`, () => cut(header(3, 3), k, 16));
+    add(
+      `key ${k.id} ${k.type} v4 NTS field + MAC`,
+      () => signPacket(cat(v4(), ef(COOKIE, 100)), k),
+    );
+  }
+  add("unknown key 99", () => cat(v4(), mac(99, 16)));
+  add("crypto-NAK with a keyfile", () => cat(v4(), new Uint8Array(4)));
+  add("MS-SNTP with a keyfile", () => cat(v4(), mac(1, 16, 0)));
+  return cases;
+}
+
 function randomCorpus(seed: number, count: number): Case[] {
   const rnd = prng(seed);
   const cases: Case[] = [];
@@ -535,6 +578,44 @@ async function compare(
 }
 
 const COMMON = ["local stratum 1", "allow 127.0.0.0/8"];
+
+Deno.test({
+  name: "interop: differential NTP fuzz, keyfile: MAC'd requests get what chronyd gives them",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-diff-keys-" });
+    const keyfile = `${dir}/chrony.keys`;
+    await Deno.writeTextFile(keyfile, KEYS, { mode: 0o600 });
+    const hPort = freePort();
+    const horae = await startHorae([`port ${hPort}`, ...COMMON, `keyfile ${keyfile}`], {
+      flags: ["-4"],
+    });
+    const chrony = await startChronyd({
+      port: freePort(),
+      binary: CHRONYD,
+      flags: ["-4"],
+      lines: [`keyfile ${keyfile}`],
+    });
+    try {
+      const cases = [
+        ...keyCorpus(),
+        ...plainCorpus().filter((c) => /MAC|NAK|MS-SNTP/.test(c.name)),
+      ];
+      const r = await compare("keys", cases, { port: hPort, keys: null }, {
+        port: chrony.port,
+        keys: null,
+      });
+      assert.ok(r.answered > 30, `chronyd answered only ${r.answered} requests`);
+      assert.deepEqual(r.diffs, [], `${r.diffs.length} unexplained differences`);
+    } finally {
+      await chrony.stop();
+      await horae.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
 
 Deno.test({
   name: "interop: differential NTP fuzz, plain server: horae answers every request as chronyd",
