@@ -347,6 +347,32 @@ function ntsCorpus(): Case[] {
   return cases;
 }
 
+/**
+ * Valid NTS requests (a Cookie and a Placeholder) with one bit flipped, the
+ * same bit of the same field for both servers (their cookies differ in
+ * length, so the position is taken within a field).
+ */
+function ntsMutations(seed: number, count: number): Case[] {
+  const rnd = prng(seed);
+  const cases: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const field = Math.floor(rnd() * 5), where = rnd(), bit = 1 << Math.floor(rnd() * 8);
+    cases.push({
+      name: `nts mutation #${i}`,
+      build: (k) => {
+        const b = nts(k, { placeholders: 1 });
+        const starts = [0]; // header, UID, Cookie, Placeholder, Authenticator
+        for (let o = 48; o < b.length; o += (b[o + 2]! << 8) | b[o + 3]!) starts.push(o);
+        starts.push(b.length);
+        const from = starts[field]!, to = starts[field + 1]!;
+        b[from + Math.floor(where * (to - from))]! ^= bit;
+        return b;
+      },
+    });
+  }
+  return cases;
+}
+
 /** The keyfile of the symmetric-key configuration (both servers). */
 const KEYS = [
   "1 MD5 ASCII:horaediffkey1",
@@ -681,7 +707,11 @@ Deno.test({
       };
       const hKeys = await ke(hKe, cert);
       const cKeys = await ke(cKe, chrony.cert!);
-      const cases = [...ntsCorpus(), ...randomCorpus(SEED + 1, RANDOM_PACKETS / 4)];
+      const cases = [
+        ...ntsCorpus(),
+        ...ntsMutations(SEED + 2, 150),
+        ...randomCorpus(SEED + 1, RANDOM_PACKETS / 4),
+      ];
       const r = await compare("nts", cases, { port: hPort, keys: hKeys }, {
         port: chrony.port,
         keys: cKeys,
