@@ -1,22 +1,29 @@
 /**
  * Differential fuzz test of the NTP server: the same requests go to horae's
  * daemon and to the real chronyd (4.3, Debian's package), both configured the
- * same way (`local stratum 1`, `allow 127.0.0.0/8`, no keyfile, default
- * client log and no rate limiting), and every reply is compared: whether
- * there is one, its length, leap, version, mode, stratum and, for a stratum-0
- * reply, its kiss code.
+ * same way (`local stratum 1`, `allow 127.0.0.0/8`, default client log, no
+ * `ratelimit`: rate limiting is off by default in both), and every reply is
+ * compared: whether there is one, its length, leap, version, mode, stratum
+ * and, for a stratum-0 reply, its kiss code.
  *
- * Two configurations: a plain server (the structured corpus: every version
- * 0-7 × mode 0-7, truncations, odd extension fields, MAC trailers of each
- * length, NTS fields; plus seeded random packets), and both servers with an
- * NTS server (`ntsserverkey`/`ntsservercert`) for the NTS cases, built with
- * keys and cookies each server handed out over NTS-KE.
+ * Three configurations:
+ * - plain server: the structured corpus (every version 0-7 × mode 0-7,
+ *   truncations, odd lengths, odd extension fields, MAC trailers of each
+ *   length, crypto-NAK, MS-SNTP, long requests, NTS fields without NTS) plus
+ *   seeded random packets;
+ * - both with an NTS server (`ntsserverkey`/`ntsservercert`): the NTS cases
+ *   and seeded one-bit mutations of a valid request, built with the keys and
+ *   cookie each server handed out over NTS-KE;
+ * - both with the same `keyfile`: requests signed with each key type.
  *
- * Requests are told apart by their transmit timestamp (echoed as the
- * reply's origin); they go out in small bursts and a difference is retried
- * one request at a time with a longer wait before it counts, so a slow
- * machine cannot make one up. `DIFF_SHOW=1` prints every difference;
- * `DIFF_CHRONYD=/path/to/chronyd` compares with another chronyd (e.g. 4.8).
+ * Requests are told apart by their transmit timestamp (echoed as the reply's
+ * origin). Their origin timestamps are zero or random, so neither client log
+ * takes one for an interleaved request. They go out in small bursts and a
+ * difference is sent again, one request every 10 ms with a longer wait,
+ * before it counts, so a slow machine cannot make one up. Any difference not
+ * in {@link EXPLAINED} fails. `DIFF_SHOW=1` prints every difference;
+ * `DIFF_CHRONYD=/path/to/chronyd` compares with another chronyd (4.8 in
+ * /work/shared/chrony-4.8 agrees on the whole corpus too).
  */
 import assert from "node:assert/strict";
 import { ntsKeExchange } from "../../lib/io/nts_ke_client.ts";
