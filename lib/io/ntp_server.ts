@@ -36,6 +36,8 @@ const NTP_UNIX = 2208988800;
 const TWO32 = 4294967296;
 /** Outstanding kernel TX timestamps remembered (send id ring). */
 const TX_RING = 1024;
+/** Longest request served (chronyd 4.3 answers up to 1140 bytes, drops longer ones). */
+const MAX_REQUEST_LENGTH = 1140;
 /** How often the served reference fields are recomputed, seconds. */
 const REFRESH_SECONDS = 1;
 
@@ -112,7 +114,7 @@ export class NtpServerSocket {
       port: options.port ?? 123,
       timestamping: true,
       batch: options.batch ?? 64,
-      packetSize: 1024,
+      packetSize: MAX_REQUEST_LENGTH,
       freebind: true, // chronyd binds `bindaddress` even before the interface has it
     };
     if (options.address !== undefined) open.address = options.address;

@@ -17,6 +17,8 @@
  *   field (length >= 16, multiple of 4, within the packet) is taken; if none
  *   is valid there but the remainder has a MAC length (<= 68 bytes), it is a
  *   long MAC (e.g. SHA-256/512 keys); else the packet is rejected.
+ * This lenient rule reads replies; the server reads requests with chronyd's
+ * stricter one (`classifyTrailer` in server.ts).
  *
  * @example
  * ```ts

@@ -3,11 +3,14 @@
  * a request, applies the access table, logs the client (rate limiting,
  * interleaved mode) and writes the reply, possibly in place over the request.
  *
- * Rules (RFC 5905 §7-9, checked against chronyd 4.3 on loopback):
- * - requests shorter than 48 bytes, version outside 1-4, or a malformed
- *   trailer (extension fields / MAC, the rule of `packet.ts`) are dropped;
- * - mode 3 (client) is answered in mode 4; mode 1 (symmetric active from an
- *   unknown peer) is answered in mode 2, as chronyd does; other modes dropped;
+ * Rules (RFC 5905 §7-9, checked against chronyd 4.3 on loopback, and kept
+ * so by the differential test tests/interop/differential_ntp_test.ts):
+ * - requests shorter than 48 bytes or not a multiple of 4 bytes long,
+ *   version outside 1-4, or a trailer {@link classifyTrailer} calls invalid
+ *   are dropped;
+ * - mode 3 (client), and mode 0 of NTPv1, are answered in mode 4; mode 1
+ *   (symmetric active from an unknown peer) is answered in mode 2, as
+ *   chronyd does; other modes dropped;
  * - the reply echoes the version and the poll, is 48 bytes (never longer than
  *   the request), origin = request transmit, receive = `rx`;
  * - unsynchronised without `local`: leap 3, stratum 0, root delay and
@@ -17,13 +20,16 @@
  *   transmit) is answered with origin = request receive, receive = `rx`,
  *   transmit = the (kernel) transmit timestamp of that previous reply.
  *
- * - authentication ({@link ServerAuth}, NTS in lib/nts/server_auth.ts,
- *   symmetric keys in key_auth.ts set by {@link NtpServer.setKeyAuth}): a
- *   request with a MAC trailer (any version) or a v4 request with extension
- *   fields is checked before any reply byte is written; "plain" is answered as plain NTP, "drop" is dropped (counted in
- *   `drops.authFailed`), "ok" and "nak" get the authenticated reply
- *   or NTS NAK appended by {@link ServerAuth.complete} ("Authenticated NTP
- *   packets" counts "ok"). The reply is then as long as the request at most.
+ * - authentication ({@link ServerAuth}): a request with a MAC trailer
+ *   (symmetric key, crypto-NAK, MS-SNTP) goes to the key authentication
+ *   (key_auth.ts, set by {@link NtpServer.setKeyAuth}) and is dropped without
+ *   a keyfile; a v4 client request with an NTS field goes to NTS
+ *   (lib/nts/server_auth.ts) and is dropped without an NTS server, as chronyd
+ *   stays silent; other extension fields are answered as plain NTP. Checked
+ *   before any reply byte is written: "drop" is dropped (counted in
+ *   `drops.authFailed`), "ok" and "nak" get the authenticated reply or NTS
+ *   NAK appended by {@link ServerAuth.complete} ("Authenticated NTP packets"
+ *   counts "ok"). The reply is then as long as the request at most.
  *
  * The transmit timestamp of a basic reply is left for the IO layer to write
  * "as late as possible" ({@link ServerPacket.txPending}, {@link writeTransmit});
@@ -183,7 +189,7 @@ export interface NtpServerOptions {
   clientLog?: ClientLog;
   /** Access table; absent: everything allowed. */
   filter?: AddressFilter;
-  /** Authentication of requests with extension fields (NTS); absent: plain NTP only. */
+  /** Authentication of requests with NTS fields; absent: they are dropped. */
   auth?: ServerAuth;
 }
 
@@ -211,26 +217,54 @@ function toShort(seconds: number): number {
   return v < 0 ? 0 : v > 0xffffffff ? 0xffffffff : v;
 }
 
-/** Checks what follows the header (rule of lib/ntp/packet.ts, RFC 7822 §7.5). */
-export function validTrailer(view: DataView, length: number, version: number): boolean {
+/** What follows the header of a request ({@link classifyTrailer}). */
+export const TRAILER_INVALID = -1;
+/** Nothing: a plain request. */
+export const TRAILER_NONE = 0;
+/** NTPv4 extension fields, none of them NTS: answered as plain NTP. */
+export const TRAILER_FIELDS = 1;
+/** NTPv4 extension fields including an NTS field (RFC 8915 §5.7): NTS decides. */
+export const TRAILER_NTS = 2;
+/** A MAC (symmetric key, crypto-NAK, MS-SNTP): the key authentication decides. */
+export const TRAILER_MAC = 3;
+
+/** Longest MAC after NTPv4 extension fields (key id + 20-byte digest). */
+const MAX_V4_MAC = 24;
+/** Shortest MAC (key id + 16-byte digest). */
+const MIN_MAC = 20;
+/** Shortest extension field. RFC 7822 §7.5. */
+const MIN_FIELD = 16;
+
+/**
+ * Classifies what follows the 48-byte header of a request of `length` bytes
+ * (a multiple of 4), as chronyd 4.3 reads it (observed on loopback):
+ * - version 1-3: any bytes are a MAC;
+ * - version 4: exactly 4 bytes with key id 0 are a crypto-NAK (MAC); then,
+ *   repeatedly, 20-24 bytes left are a MAC, otherwise more than 24 bytes
+ *   must be left and an extension field (length >= 16, multiple of 4, within
+ *   the packet) is taken; anything else is invalid. A field of an NTS type
+ *   (0x0104, 0x0204, 0x0304, 0x0404) makes it an NTS request unless a MAC
+ *   follows.
+ * No allocation.
+ */
+export function classifyTrailer(view: DataView, length: number, version: number): number {
   let off = NTP_HEADER_LENGTH;
-  if (version < 4) {
-    const rem = length - off;
-    return rem === 0 || rem === 4 || (rem >= 20 && rem <= 68 && rem % 4 === 0);
+  let rem = length - off;
+  if (rem === 0) return TRAILER_NONE;
+  if (version < 4) return TRAILER_MAC;
+  if (rem === 4 && view.getUint32(off) === 0) return TRAILER_MAC;
+  let nts = false;
+  while (rem > 0) {
+    if (rem >= MIN_MAC && rem <= MAX_V4_MAC) return TRAILER_MAC;
+    if (rem <= MAX_V4_MAC) return TRAILER_INVALID;
+    const efLen = view.getUint16(off + 2);
+    if (efLen < MIN_FIELD || (efLen & 3) !== 0 || efLen > rem) return TRAILER_INVALID;
+    const type = view.getUint16(off);
+    if ((type & 0xf0ff) === 0x0004 && type >= 0x0104 && type <= 0x0404) nts = true;
+    off += efLen;
+    rem -= efLen;
   }
-  for (;;) {
-    const rem = length - off;
-    if (rem === 0 || rem === 4) return true;
-    if (rem >= 20 && rem <= 24 && rem % 4 === 0) return true;
-    if (rem >= 16) {
-      const efLen = view.getUint16(off + 2);
-      if (efLen >= 16 && efLen % 4 === 0 && efLen <= rem) {
-        off += efLen;
-        continue;
-      }
-    }
-    return rem >= 20 && rem <= 68 && rem % 4 === 0;
-  }
+  return nts ? TRAILER_NTS : TRAILER_FIELDS;
 }
 
 /** Writes the NTP form of `t` at byte 40 (transmit) of `out`; the IO layer's last step. */
@@ -279,15 +313,14 @@ export class NtpServer {
     this.refresh(options.reference.refTime);
   }
 
-  /** Sets (or removes with null) the authentication of requests with extension fields. */
+  /** Sets (or removes with null) the NTS authentication of requests with NTS fields. */
   setAuth(auth: ServerAuth | null): void {
     this.#auth = auth;
   }
 
   /**
    * Sets (or removes with null) the symmetric-key authentication of requests
-   * with a MAC trailer (any version); it is asked first, and a request it
-   * calls "plain" goes on to the NTS `auth`.
+   * with a MAC trailer (any version); without it they are dropped.
    */
   setKeyAuth(auth: ServerAuth | null): void {
     this.#keyAuth = auth;
@@ -349,6 +382,10 @@ export class NtpServer {
       this.drops.short++;
       return 0;
     }
+    if ((len & 3) !== 0) {
+      this.drops.malformed++;
+      return 0;
+    }
     const b0 = req.getUint8(0);
     const version = (b0 >> 3) & 7, mode = b0 & 7;
     if (version < 1 || version > 4) {
@@ -356,13 +393,14 @@ export class NtpServer {
       return 0;
     }
     let replyMode: number;
-    if (mode === 3) replyMode = 4;
+    if (mode === 3 || (mode === 0 && version === 1)) replyMode = 4;
     else if (mode === 1) replyMode = 2;
     else {
       this.drops.badMode++;
       return 0;
     }
-    if (len > NTP_HEADER_LENGTH && !validTrailer(req, len, version)) {
+    const trailer = len > NTP_HEADER_LENGTH ? classifyTrailer(req, len, version) : TRAILER_NONE;
+    if (trailer === TRAILER_INVALID) {
       this.drops.malformed++;
       return 0;
     }
@@ -389,17 +427,14 @@ export class NtpServer {
     }
     let verdict: ServerAuthVerdict = "plain";
     let auth: ServerAuth | null = null;
-    if (len > NTP_HEADER_LENGTH && !kod) {
-      const bytes = new Uint8Array(req.buffer, req.byteOffset, len);
-      if (this.#keyAuth !== null) {
-        verdict = this.#keyAuth.check(bytes);
-        if (verdict !== "plain") auth = this.#keyAuth;
-      }
-      if (verdict === "plain" && this.#auth !== null && version === 4) {
-        auth = this.#auth;
-        verdict = auth.check(bytes);
-      }
-      if (verdict === "drop") {
+    if (trailer >= TRAILER_NTS && !kod) {
+      // A MAC needs a keyfile and an NTS field the NTS server (and a client
+      // request): without them chronyd stays silent, and so do we.
+      auth = trailer === TRAILER_MAC ? this.#keyAuth : mode === 3 ? this.#auth : null;
+      verdict = auth === null
+        ? "drop"
+        : auth.check(new Uint8Array(req.buffer, req.byteOffset, len));
+      if (verdict === "drop" || verdict === "plain") {
         this.drops.authFailed++;
         return 0;
       }

@@ -47,6 +47,8 @@ export const UNIQUE_ID_LENGTH = 32;
 export const NTS_NONCE_LENGTH = 16;
 /** Cookies a server returns at most per request. RFC 8915 §5.7 (chrony: 8). */
 export const MAX_REPLY_COOKIES = 8;
+/** AES-SIV tag length, the shortest ciphertext. RFC 5297 §2.6. */
+const SIV_TAG_LENGTH = 16;
 /** Kiss code of an NTS NAK, as the reference id. RFC 8915 §5.7. */
 export const KISS_NTSN = 0x4e54534e; // "NTSN"
 
@@ -189,7 +191,7 @@ export interface VerifiedNtsRequest {
   uniqueId: Uint8Array;
   /** Keys from the cookie (C2S verified the request; S2C encrypts the reply). */
   keys: CookieKeys;
-  /** Cookies to return: one for the cookie used plus one per placeholder, at most 8. */
+  /** Cookies to return: one per Cookie and Placeholder (also encrypted ones), at most 8. */
   cookiesWanted: number;
   /** Extension fields that were inside the Authenticator's ciphertext. */
   encryptedFields: ExtensionField[];
@@ -197,22 +199,29 @@ export interface VerifiedNtsRequest {
 
 /**
  * Where the NTS fields of a request are: offsets into the packet, filled by
- * {@linkcode scanNtsRequest} without allocating (the server's hot path).
+ * {@linkcode scanNtsRequest} and {@linkcode readAuthenticatorLayout} without
+ * allocating (the server's hot path).
  */
 export class NtsRequestLayout {
-  /** Unique Identifier field: start and whole length (header included). */
+  /** First Unique Identifier field: start and whole length (header included). */
   uidAt = 0;
   uidLength = 0;
+  /** Bytes of all Unique Identifier fields together (each is echoed in the reply). */
+  uidTotal = 0;
   /** Cookie body: start and length. */
   cookieAt = 0;
   cookieLength = 0;
   /** Authenticator field start: the authenticated data is `packet[0, authAt)`. */
   authAt = 0;
+  /** Authenticator field length (header included). */
+  authLength = 0;
   nonceAt = 0;
   nonceLength = 0;
   ciphertextAt = 0;
   ciphertextLength = 0;
-  /** Cookies to return: one for the cookie used plus one per placeholder, at most 8. */
+  /** Cookie and Cookie Placeholder fields outside the Authenticator. */
+  cookiesRequested = 0;
+  /** Cookies to return: one per Cookie and Placeholder (also encrypted ones), at most 8. */
   cookiesWanted = 0;
 }
 
@@ -233,12 +242,14 @@ export function validFields(b: Uint8Array, at: number, end: number): boolean {
 }
 
 /**
- * Finds the NTS fields of a client request of `len` bytes (RFC 8915 §5.7):
- * every byte after the header must be a valid extension field; exactly one
- * Unique Identifier (at least 32 bytes) and one Cookie before the
- * Authenticator, whose nonce and ciphertext lie inside it; fields after the
- * Authenticator are not authenticated and ignored. Returns null when the
- * layout is filled, else why the request is malformed (drop it).
+ * Finds the NTS fields of a client request of `len` bytes, with the rules
+ * chronyd 4.3 applies before it opens the cookie (RFC 8915 §5.7; observed on
+ * loopback): every byte after the header is an extension field; at least one
+ * Unique Identifier (of any length; all are echoed), exactly one Cookie, the
+ * Cookie and every Placeholder of one length, and an Authenticator that is
+ * the last field. Returns null when the layout is filled, else why the
+ * request is dropped (no NAK). The Authenticator's contents are read by
+ * {@linkcode readAuthenticatorLayout}: their faults get a NAK.
  */
 export function scanNtsRequest(
   packet: Uint8Array,
@@ -247,47 +258,58 @@ export function scanNtsRequest(
 ): string | null {
   if (len < HEADER_LENGTH) return `packet of ${len} bytes`;
   if (!validFields(packet, HEADER_LENGTH, len)) return "extension fields do not parse";
-  let uidAt = -1, cookieAt = -1, authAt = -1, placeholders = 0;
-  for (let o = HEADER_LENGTH; o < len && authAt < 0; o += u16(packet, o + 2)) {
-    const type = u16(packet, o);
+  let uidAt = -1, uidTotal = 0, cookieAt = -1, authAt = -1, requested = 0, sameLength = -1;
+  for (let o = HEADER_LENGTH; o < len; o += u16(packet, o + 2)) {
+    const type = u16(packet, o), fieldLength = u16(packet, o + 2);
     if (type === EF_NTS_UNIQUE_IDENTIFIER) {
-      if (uidAt >= 0) return "two Unique Identifier fields";
-      uidAt = o;
-    } else if (type === EF_NTS_COOKIE) {
-      if (cookieAt >= 0) return "two Cookie fields";
-      cookieAt = o;
+      if (uidAt < 0) uidAt = o;
+      uidTotal += fieldLength;
+    } else if (type === EF_NTS_COOKIE || type === EF_NTS_COOKIE_PLACEHOLDER) {
+      if (type === EF_NTS_COOKIE) {
+        if (cookieAt >= 0) return "two Cookie fields";
+        cookieAt = o;
+      }
+      if (sameLength >= 0 && fieldLength !== sameLength) return "Cookie/Placeholder lengths differ";
+      sameLength = fieldLength;
+      requested++;
     } else if (type === EF_NTS_AUTH_AND_EEF) {
+      if (o + fieldLength !== len) return "Authenticator is not the last field";
       authAt = o;
     }
   }
-  if (uidAt < 0 || u16(packet, uidAt + 2) - EF_HEADER_LENGTH < UNIQUE_ID_LENGTH) {
-    return "no Unique Identifier of at least 32 bytes";
+  if (uidAt < 0 || cookieAt < 0 || authAt < 0) {
+    return "no Unique Identifier, Cookie or Authenticator";
   }
-  if (cookieAt < 0 || authAt < 0) return "no Cookie or no Authenticator";
-  const cookieLength = u16(packet, cookieAt + 2) - EF_HEADER_LENGTH;
-  for (let o = HEADER_LENGTH; o < authAt; o += u16(packet, o + 2)) {
-    if (
-      u16(packet, o) === EF_NTS_COOKIE_PLACEHOLDER &&
-      u16(packet, o + 2) - EF_HEADER_LENGTH === cookieLength
-    ) placeholders++;
-  }
-  // Authenticator body: nonce length, ciphertext length, nonce, ciphertext. RFC 8915 §5.6.
-  const body = authAt + EF_HEADER_LENGTH;
-  const bodyLength = u16(packet, authAt + 2) - EF_HEADER_LENGTH;
-  const nl = u16(packet, body), cl = u16(packet, body + 2);
-  const ctOffset = 4 + pad4(nl);
-  if (nl === 0 || ctOffset + cl > bodyLength) return "Authenticator lengths out of bounds";
   layout.uidAt = uidAt;
   layout.uidLength = u16(packet, uidAt + 2);
+  layout.uidTotal = uidTotal;
   layout.cookieAt = cookieAt + EF_HEADER_LENGTH;
-  layout.cookieLength = cookieLength;
+  layout.cookieLength = u16(packet, cookieAt + 2) - EF_HEADER_LENGTH;
   layout.authAt = authAt;
+  layout.authLength = len - authAt;
+  layout.cookiesRequested = requested;
+  layout.cookiesWanted = Math.min(MAX_REPLY_COOKIES, requested);
+  return null;
+}
+
+/**
+ * Reads the Authenticator found by {@linkcode scanNtsRequest} (RFC 8915
+ * §5.6: nonce length, ciphertext length, nonce, ciphertext, padding): false
+ * when its nonce is shorter than 16 bytes, its ciphertext shorter than the
+ * AES-SIV tag or either runs past the field (chronyd answers those with a
+ * NAK).
+ */
+export function readAuthenticatorLayout(packet: Uint8Array, layout: NtsRequestLayout): boolean {
+  const body = layout.authAt + EF_HEADER_LENGTH;
+  const bodyLength = layout.authLength - EF_HEADER_LENGTH;
+  const nl = u16(packet, body), cl = u16(packet, body + 2);
+  const ctOffset = 4 + pad4(nl);
+  if (nl < NTS_NONCE_LENGTH || cl < SIV_TAG_LENGTH || ctOffset + cl > bodyLength) return false;
   layout.nonceAt = body + 4;
   layout.nonceLength = nl;
   layout.ciphertextAt = body + ctOffset;
   layout.ciphertextLength = cl;
-  layout.cookiesWanted = Math.min(MAX_REPLY_COOKIES, 1 + placeholders);
-  return null;
+  return true;
 }
 
 /**
@@ -305,6 +327,9 @@ export function verifyNtsRequest(
   if (why !== null) throw new NtsAuthError("malformed", why);
   const keys = openCookie(packet.slice(l.cookieAt, l.cookieAt + l.cookieLength));
   if (!keys) throw new NtsAuthError("cookie", "cookie cannot be opened", true);
+  if (!readAuthenticatorLayout(packet, l)) {
+    throw new NtsAuthError("auth", "Authenticator lengths out of bounds", true);
+  }
   const aead = aeadById(keys.aead);
   if (!aead) throw new NtsAuthError("aead", `cookie for unsupported AEAD ${keys.aead}`, true);
   const plain = aead.open(
@@ -314,11 +339,13 @@ export function verifyNtsRequest(
     packet.subarray(l.ciphertextAt, l.ciphertextAt + l.ciphertextLength),
   );
   if (!plain) throw new NtsAuthError("auth", "request Authenticator does not verify", true);
+  const encryptedFields = splitPlain(plain);
+  const more = encryptedFields.filter((f) => f.type === EF_NTS_COOKIE_PLACEHOLDER).length;
   return {
     uniqueId: packet.slice(l.uidAt + EF_HEADER_LENGTH, l.uidAt + l.uidLength),
     keys,
-    cookiesWanted: l.cookiesWanted,
-    encryptedFields: splitPlain(plain),
+    cookiesWanted: Math.min(MAX_REPLY_COOKIES, l.cookiesRequested + more),
+    encryptedFields,
   };
 }
 

@@ -1,13 +1,16 @@
 /**
  * NTS on the NTP server (RFC 8915 §5.7), sans-IO: lib/ntp's `ServerAuth`
- * over a {@link ServerKeyRing}. A v4 request whose extension fields include
- * a Unique Identifier is an NTS request: the cookie is opened with the ring,
- * the Authenticator checked with the C2S key; the reply gets the Unique
- * Identifier back and one new cookie per cookie and placeholder sent (at
- * most 8), encrypted with the S2C key. A cookie the ring cannot open (key
- * rotated out, altered) or an Authenticator that does not verify gets an NTS
- * NAK; malformed NTS fields are dropped. Requests without a Unique
- * Identifier are plain NTP.
+ * over a {@link ServerKeyRing}, asked by the responder for a v4 client
+ * request with an NTS field. Decisions as chronyd 4.3 makes them (observed
+ * on loopback): a request without a Unique Identifier, Cookie or
+ * Authenticator, with two Cookies, Cookies and Placeholders of different
+ * lengths, or a field after the Authenticator is dropped; a cookie the ring
+ * cannot open, an Authenticator with a nonce under 16 bytes, lengths past
+ * the field or that does not verify gets an NTS NAK (leap 3, stratum 0,
+ * "NTSN", the Unique Identifiers); otherwise the reply echoes every Unique
+ * Identifier field and carries one new cookie per Cookie and Placeholder
+ * (also encrypted ones, at most 8) sealed with the S2C key, padded with zeros
+ * at the end of the Authenticator to the request's length.
  *
  * @example
  * ```ts
@@ -28,6 +31,7 @@ import {
   EF_HEADER_LENGTH,
   EF_NTS_AUTH_AND_EEF,
   EF_NTS_COOKIE,
+  EF_NTS_COOKIE_PLACEHOLDER,
   EF_NTS_UNIQUE_IDENTIFIER,
 } from "../ntp/extension_field.ts";
 import type { ServerAuth, ServerAuthVerdict } from "../ntp/server.ts";
@@ -41,8 +45,10 @@ import {
 } from "./cookie.ts";
 import {
   KISS_NTSN,
+  MAX_REPLY_COOKIES,
   NTS_NONCE_LENGTH,
   NtsRequestLayout,
+  readAuthenticatorLayout,
   scanNtsRequest,
   validFields,
 } from "./ntp_auth.ts";
@@ -74,19 +80,6 @@ export interface NtsServerAuthStats {
   dropped: number;
 }
 
-/** Quick scan: does the request carry a Unique Identifier field? */
-function hasUniqueId(req: Uint8Array): boolean {
-  let o = HEADER_LENGTH;
-  while (o + 4 <= req.length) {
-    const type = (req[o]! << 8) | req[o + 1]!;
-    const len = (req[o + 2]! << 8) | req[o + 3]!;
-    if (type === EF_NTS_UNIQUE_IDENTIFIER) return true;
-    if (len < 4 || len % 4 !== 0) return false;
-    o += len;
-  }
-  return false;
-}
-
 /**
  * The NTP server's NTS; see the module doc. Works on the packet bytes in
  * place with buffers of its own (no allocation per request): the request's
@@ -107,11 +100,13 @@ export class NtsServerAuth implements ServerAuth {
   #siv: AesSivKey | null = null;
   /** Decrypted Authenticator plaintext of the request (grows when needed). */
   #plain = new Uint8Array(256);
-  /** The request's whole Unique Identifier field, echoed in the reply. */
-  #uid = new Uint8Array(64);
+  /** The request's Unique Identifier fields, whole, echoed in the reply. */
+  #uid = new Uint8Array(2048);
   #uidLength = 0;
   #requestLength = 0;
-  #verdict: ServerAuthVerdict = "plain";
+  #verdict: ServerAuthVerdict = "drop";
+  /** Cookies the reply carries. */
+  #cookies = 0;
   #pool: Uint8Array = new Uint8Array(0);
   #poolAt = 0;
 
@@ -122,18 +117,21 @@ export class NtsServerAuth implements ServerAuth {
   }
 
   check(request: Uint8Array): ServerAuthVerdict {
-    this.#verdict = "plain";
-    if (!hasUniqueId(request)) return "plain";
+    this.#verdict = "drop";
     const l = this.#layout;
     if (scanNtsRequest(request, request.length, l) !== null) return this.#drop();
-    // The reply overwrites the request's bytes: keep the Unique Identifier.
-    if (this.#uid.length < l.uidLength) this.#uid = new Uint8Array(l.uidLength);
-    for (let i = 0; i < l.uidLength; i++) this.#uid[i] = request[l.uidAt + i]!;
-    this.#uidLength = l.uidLength;
+    // The reply overwrites the request's bytes: keep the Unique Identifiers.
+    if (this.#uid.length < l.uidTotal) this.#uid = new Uint8Array(l.uidTotal);
+    for (let o = HEADER_LENGTH, n = 0; o < l.authAt; o += get16(request, o + 2)) {
+      if (get16(request, o) !== EF_NTS_UNIQUE_IDENTIFIER) continue;
+      for (let i = 0, len = get16(request, o + 2); i < len; i++) this.#uid[n++] = request[o + i]!;
+    }
+    this.#uidLength = l.uidTotal;
     this.#requestLength = request.length;
     if (!this.#ring.openCookieTo(request, l.cookieAt, l.cookieLength, this.#keys)) {
       return this.#nak();
     }
+    if (!readAuthenticatorLayout(request, l)) return this.#nak();
     const siv = this.#sivWith(this.#c2s);
     const n = l.ciphertextLength - TAG_LENGTH;
     if (n > this.#plain.length) this.#plain = new Uint8Array(n);
@@ -152,25 +150,34 @@ export class NtsServerAuth implements ServerAuth {
     );
     if (!ok) return this.#nak();
     if (!validFields(this.#plain, 0, n)) return this.#drop();
+    // Placeholders inside the Authenticator ask for cookies too (as chronyd).
+    let wanted = l.cookiesRequested;
+    for (let o = 0; o < n; o += get16(this.#plain, o + 2)) {
+      if (get16(this.#plain, o) === EF_NTS_COOKIE_PLACEHOLDER) wanted++;
+    }
+    this.#cookies = Math.min(MAX_REPLY_COOKIES, wanted);
     this.stats.authenticated++;
     return this.#verdict = "ok";
   }
 
   complete(reply: Uint8Array): number {
     const verdict = this.#verdict;
-    this.#verdict = "plain";
+    this.#verdict = "drop";
     if (verdict === "nak") return this.#completeNak(reply);
     if (verdict !== "ok") return 0;
     const uidLength = this.#uidLength;
-    const cookies = this.#layout.cookiesWanted;
+    const cookies = this.#cookies;
     // Authenticator: header, nonce length, ciphertext length, nonce, tag, cookies.
     const authAt = HEADER_LENGTH + uidLength;
     const nonceAt = authAt + EF_HEADER_LENGTH + 4;
     const ptAt = nonceAt + NTS_NONCE_LENGTH + TAG_LENGTH;
     const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH;
     const ptLength = cookies * cookieField;
-    const end = ptAt + ptLength;
-    if (end > this.#requestLength || end > reply.length) return 0;
+    const sealedEnd = ptAt + ptLength;
+    if (sealedEnd > this.#requestLength || this.#requestLength > reply.length) return 0;
+    // As chronyd, the reply is as long as the request: zero padding ends the
+    // Authenticator (RFC 8915 §5.6 "additional padding").
+    const end = this.#requestLength;
     for (let i = 0; i < uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
     put16(reply, authAt, EF_NTS_AUTH_AND_EEF);
     put16(reply, authAt + 2, end - authAt);
@@ -184,6 +191,7 @@ export class NtsServerAuth implements ServerAuth {
       const nonce = this.#randomTo(null, 0, COOKIE_NONCE_LENGTH);
       ring.makeCookieTo(this.#keys, this.#pool, nonce, reply, o + EF_HEADER_LENGTH);
     }
+    reply.fill(0, sealedEnd, end);
     this.#sivWith(this.#s2c).sealTo(
       reply,
       0,
@@ -208,6 +216,7 @@ export class NtsServerAuth implements ServerAuth {
   #completeNak(reply: Uint8Array): number {
     const end = HEADER_LENGTH + this.#uidLength;
     if (end > reply.length) return 0;
+    reply[0] = 0xc0 | (reply[0]! & 0x3f); // leap 3 (unsynchronised), as chronyd's NAK
     reply[1] = 0; // stratum 0: kiss-o'-death. RFC 5905 §7.4
     put16(reply, 12, KISS_NTSN >>> 16);
     put16(reply, 14, KISS_NTSN & 0xffff);
@@ -245,6 +254,10 @@ export class NtsServerAuth implements ServerAuth {
     if (out !== null) { for (let i = 0; i < n; i++) out[at + i] = this.#pool[from + i]!; }
     return from;
   }
+}
+
+function get16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
 }
 
 function put16(b: Uint8Array, o: number, v: number): void {

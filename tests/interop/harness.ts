@@ -68,6 +68,8 @@ export interface ChronydOptions {
   flags?: string[];
   /** Address to serve on (default 127.0.0.1; any 127.x.y.z works on Linux loopback). */
   address?: string;
+  /** The chronyd to run (default /usr/sbin/chronyd, Debian's 4.3). */
+  binary?: string;
 }
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -103,7 +105,7 @@ export async function startChronyd(options: ChronydOptions = {}): Promise<RealCh
   }
   lines.push(...(options.lines ?? []));
   await Deno.writeTextFile(`${dir}/chronyd.conf`, lines.join("\n") + "\n");
-  const r = await run("/usr/sbin/chronyd", [
+  const r = await run(options.binary ?? "/usr/sbin/chronyd", [
     "-x",
     "-u",
     "root",

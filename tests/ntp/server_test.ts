@@ -90,24 +90,119 @@ Deno.test("server: symmetric active gets mode 2 (as chronyd 4.3); other modes ar
   assert.equal(server.drops.badMode, 6);
 });
 
-Deno.test("server: short and malformed requests are dropped; valid trailers get a 48-byte reply", () => {
+Deno.test("server: short and malformed requests are dropped; extension fields get a 48-byte reply", () => {
   const server = new NtpServer({ reference: syncedReference() });
-  const out = new DataView(new ArrayBuffer(1024));
+  const out = new DataView(new ArrayBuffer(1200));
   assert.equal(server.respond(request({ length: 47 }), 47, RX, out), 0);
   assert.equal(server.drops.short, 1);
   // 8 stray bytes: neither extension field nor MAC.
   assert.equal(server.respond(request({ length: 56 }), 56, RX, out), 0);
-  // Extension field claiming 100 bytes in a 72-byte remainder (too long for a MAC too).
+  // Extension field claiming 100 bytes in a 72-byte remainder.
   const bad = request({ length: 120 });
   bad.setUint16(50, 100);
   assert.equal(server.respond(bad, 120, RX, out), 0);
   assert.equal(server.drops.malformed, 2);
-  const ef = request({ length: 68 }); // one 20-byte extension field
-  ef.setUint16(48, 0x0104);
-  ef.setUint16(50, 20);
-  assert.equal(server.respond(ef, 68, RX, out), 48);
-  assert.equal(server.respond(request({ length: 68 }), 68, RX, out), 48); // key id + MD5 MAC
-  assert.equal(server.respond(request({ length: 52 }), 52, RX, out), 48); // crypto-NAK
+  const ef = request({ length: 76 }); // one 28-byte extension field of an unknown type
+  ef.setUint16(48, 0x2005);
+  ef.setUint16(50, 28);
+  assert.equal(server.respond(ef, 76, RX, out), 48);
+  // 1140 bytes of fields (the longest request chronyd answers) are served too.
+  const long = request({ length: 1140 });
+  for (const [at, n] of [[48, 512], [560, 512], [1072, 68]]) {
+    long.setUint16(at!, 0x2005);
+    long.setUint16(at! + 2, n!);
+  }
+  assert.equal(server.respond(long, 1140, RX, out), 48);
+});
+
+Deno.test("server: a length that is not a multiple of 4 is dropped (chronyd 4.3)", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(64));
+  for (const n of [49, 50, 51, 53]) {
+    assert.equal(server.respond(request({ length: n }), n, RX, out), 0);
+  }
+  assert.equal(server.drops.malformed, 4);
+});
+
+Deno.test("server: NTPv1 mode 0 is answered in mode 4, like chronyd; mode 0 of v2-4 is not", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(48));
+  assert.equal(server.respond(request({ version: 1, mode: 0 }), 48, RX, out), 48);
+  assert.deepEqual([(out.getUint8(0) >> 3) & 7, out.getUint8(0) & 7], [1, 4]);
+  for (const v of [2, 3, 4]) {
+    assert.equal(server.respond(request({ version: v, mode: 0 }), 48, RX, out), 0);
+  }
+});
+
+Deno.test("server: without a keyfile, MAC'd requests (any length, crypto-NAK, MS-SNTP) get no reply", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(200));
+  // NTPv1-3: everything after the header is a MAC.
+  for (const v of [1, 2, 3]) {
+    for (const n of [4, 8, 20, 24, 36, 68, 72]) {
+      assert.equal(server.respond(request({ version: v, length: 48 + n }), 48 + n, RX, out), 0);
+    }
+  }
+  // NTPv4: a 4-byte crypto-NAK (key id 0), a 20- or 24-byte MAC (MD5, SHA1 or MS-SNTP).
+  for (const n of [4, 20, 24]) {
+    assert.equal(server.respond(request({ length: 48 + n }), 48 + n, RX, out), 0, `${n}`);
+  }
+  // A 20-byte MAC after an extension field.
+  const ef = request({ length: 96 });
+  ef.setUint16(48, 0x2005);
+  ef.setUint16(50, 28);
+  assert.equal(server.respond(ef, 96, RX, out), 0);
+  assert.equal(server.drops.authFailed, 3 * 7 + 3 + 1);
+});
+
+Deno.test("server: NTPv4 trailers chronyd cannot parse are dropped", () => {
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(200));
+  const cases: [string, number, (v: DataView) => void][] = [
+    ["4 bytes, key id not 0", 52, (v) => v.setUint32(48, 1)],
+    ["a 16-byte final field", 64, (v) => (v.setUint16(48, 0x2005), v.setUint16(50, 16))],
+    ["a 12-byte field", 88, (v) => (v.setUint16(48, 0x2005), v.setUint16(50, 12))],
+    ["28 bytes not a field (no MAC that long)", 76, (v) => v.setUint32(48, 7)],
+    ["a field then 4 bytes", 80, (v) => (v.setUint16(48, 0x2005), v.setUint16(50, 28))],
+    ["a field then a 16-byte field", 92, (v) => {
+      v.setUint16(48, 0x2005), v.setUint16(50, 28), v.setUint16(76, 0x2005), v.setUint16(78, 16);
+    }],
+  ];
+  for (const [name, n, edit] of cases) {
+    const r = request({ length: n });
+    edit(r);
+    assert.equal(server.respond(r, n, RX, out), 0, name);
+  }
+  assert.equal(server.drops.malformed, cases.length);
+});
+
+Deno.test("server: NTS fields without an NTS server, or in a mode other than client, get no reply", () => {
+  const calls: string[] = [];
+  const nts = {
+    check: () => (calls.push("check"), "ok" as const),
+    complete: () => 48,
+    transmitTime: () => RX,
+  };
+  const server = new NtpServer({ reference: syncedReference() });
+  const out = new DataView(new ArrayBuffer(200));
+  for (const type of [0x0104, 0x0204, 0x0304, 0x0404]) {
+    const r = request({ length: 48 + 104 }); // a lone NTS field (e.g. a cookie)
+    r.setUint16(48, type);
+    r.setUint16(50, 104);
+    assert.equal(server.respond(r, 152, RX, out), 0, type.toString(16));
+  }
+  assert.equal(server.drops.authFailed, 4);
+  server.setAuth(nts);
+  const sym = request({ mode: 1, length: 152 });
+  sym.setUint16(48, 0x0204);
+  sym.setUint16(50, 104);
+  assert.equal(server.respond(sym, 152, RX, out), 0);
+  assert.deepEqual(calls, []);
+  const client = request({ length: 152 });
+  client.setUint16(48, 0x0204);
+  client.setUint16(50, 104);
+  assert.equal(server.respond(client, 152, RX, out), 48);
+  assert.deepEqual(calls, ["check"]);
 });
 
 Deno.test("server: unsynchronised without local answers leap 3, stratum 0, 1 s root (chronyd 4.3)", () => {

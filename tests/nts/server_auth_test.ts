@@ -66,7 +66,7 @@ Deno.test("NTS server: replies verify, carry min(8, 1 + placeholders) cookies an
       const { bytes, uid } = request(placeholders, uidLength);
       const { verdict, reply } = serve(auth, bytes);
       assert.equal(verdict, "ok");
-      assert.ok(reply.length > 48 && reply.length <= bytes.length);
+      assert.equal(reply.length, bytes.length);
       const r = verifyNtsReply(reply, { uniqueId: uid, aead: AES_SIV_CMAC_256, s2c: keys.s2c });
       assert.equal(r.kind, "ok");
       if (r.kind !== "ok") continue;
@@ -81,24 +81,130 @@ Deno.test("NTS server: replies verify, carry min(8, 1 + placeholders) cookies an
 Deno.test("NTS server: every altered request byte gets the reference verdict, never a wrong ok", () => {
   const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
   const { bytes } = request(2);
-  // A field after the Authenticator is not authenticated but must still parse.
-  const extra = new Uint8Array(bytes.length + 16);
-  extra.set(bytes);
-  extra.set(encodeExtensionField({ type: 0x7777, body: new Uint8Array(12) }), bytes.length);
-  for (const base of [bytes, extra]) {
-    for (let i = 48; i < base.length; i++) {
-      for (const flip of [0x01, 0x80]) {
-        const bad = base.slice();
-        bad[i]! ^= flip;
-        const { verdict } = serve(auth, bad);
-        if (verdict === "plain") continue; // the Unique Identifier's type was altered
-        assert.equal(verdict, reference(bad), `byte ${i} ^ ${flip}`);
-        const unauthenticated = i >= bytes.length; // the field after the Authenticator
-        if (!unauthenticated) assert.notEqual(verdict, "ok", `byte ${i} ^ ${flip}`);
-      }
+  for (let i = 48; i < bytes.length; i++) {
+    for (const flip of [0x01, 0x80]) {
+      const bad = bytes.slice();
+      bad[i]! ^= flip;
+      const { verdict } = serve(auth, bad);
+      assert.equal(verdict, reference(bad), `byte ${i} ^ ${flip}`);
+      assert.notEqual(verdict, "ok", `byte ${i} ^ ${flip}`);
     }
   }
-  assert.equal(serve(auth, extra).verdict, "ok");
+  assert.equal(serve(auth, bytes).verdict, "ok");
+});
+
+/** Rebuilds a request from its parts (sealed with the right key unless said). */
+function custom(parts: {
+  uids?: Uint8Array[];
+  before?: Uint8Array[];
+  after?: Uint8Array;
+  nonce?: number;
+  plain?: Uint8Array;
+  lengths?: [number, number];
+}): Uint8Array {
+  const header = rnd(48, 5);
+  header[0] = 0x23;
+  const fields = [
+    header,
+    ...(parts.uids ?? [rnd(32, 4)]).map((u) => encodeExtensionField({ type: 0x0104, body: u })),
+    encodeExtensionField({ type: 0x0204, body: ring.makeCookie(keys, rnd(16, 6)) }),
+    ...(parts.before ?? []),
+  ];
+  const prefix = new Uint8Array(fields.reduce((a, f) => a + f.length, 0));
+  fields.reduce((o, f) => (prefix.set(f, o), o + f.length), 0);
+  const nonce = rnd(parts.nonce ?? 16, 7);
+  const ct = AES_SIV_CMAC_256.seal(keys.c2s, nonce, prefix, parts.plain ?? new Uint8Array(0));
+  const pad = (n: number) => (n + 3) & ~3;
+  const body = new Uint8Array(4 + pad(nonce.length) + pad(ct.length));
+  const v = new DataView(body.buffer);
+  v.setUint16(0, parts.lengths?.[0] ?? nonce.length);
+  v.setUint16(2, parts.lengths?.[1] ?? ct.length);
+  body.set(nonce, 4);
+  body.set(ct, 4 + pad(nonce.length));
+  const auth = encodeExtensionField({ type: 0x0404, body });
+  const after = parts.after ?? new Uint8Array(0);
+  const out = new Uint8Array(prefix.length + auth.length + after.length);
+  out.set(prefix);
+  out.set(auth, prefix.length);
+  out.set(after, prefix.length + auth.length);
+  return out;
+}
+
+Deno.test("NTS server: a Unique Identifier shorter than 32 bytes is served, as chronyd 4.3", () => {
+  const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
+  const uid = rnd(12, 8);
+  const req = custom({ uids: [uid] });
+  const { verdict, reply } = serve(auth, req);
+  assert.equal(verdict, "ok");
+  const r = verifyNtsReply(reply, { uniqueId: uid, aead: AES_SIV_CMAC_256, s2c: keys.s2c });
+  assert.equal(r.kind, "ok");
+});
+
+Deno.test("NTS server: every Unique Identifier is echoed and the reply is padded to the request", () => {
+  const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
+  const a = rnd(32, 10), b = rnd(40, 11);
+  // An unknown field before the Authenticator makes the request longer than the reply.
+  const req = custom({
+    uids: [a, b],
+    before: [encodeExtensionField({ type: 0x2005, body: rnd(28, 3) })],
+  });
+  const { verdict, reply } = serve(auth, req);
+  assert.equal(verdict, "ok");
+  assert.equal(reply.length, req.length);
+  assert.deepEqual(reply.subarray(48, 48 + 36 + 44), req.subarray(48, 48 + 36 + 44));
+  const r = verifyNtsReply(reply, { uniqueId: a, aead: AES_SIV_CMAC_256, s2c: keys.s2c });
+  assert.equal(r.kind, "ok");
+  if (r.kind === "ok") assert.equal(r.cookies.length, 1);
+});
+
+Deno.test("NTS server: Authenticator faults get a NAK (leap 3), a field after it is dropped", () => {
+  const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
+  const naks: [string, Uint8Array][] = [
+    ["nonce length 0", custom({ lengths: [0, 16] })],
+    ["nonce length past the field", custom({ lengths: [0x400, 16] })],
+    ["ciphertext length past the field", custom({ lengths: [16, 0x400] })],
+    ["ciphertext shorter than the tag", custom({ lengths: [16, 12] })],
+    ["nonce of 12 bytes", custom({ nonce: 12 })],
+  ];
+  for (const [name, req] of naks) {
+    const { verdict, reply } = serve(auth, req);
+    assert.equal(verdict, "nak", name);
+    assert.equal(reference(req), "nak", name);
+    assert.equal(reply[0]! >> 6, 3, name);
+    assert.equal(reply[1], 0, name);
+    assert.equal(new DataView(reply.buffer).getUint32(12), KISS_NTSN, name);
+    assert.equal(reply.length, 48 + 36, name);
+  }
+  const drops: [string, Uint8Array][] = [
+    [
+      "field after the Authenticator",
+      custom({ after: encodeExtensionField({ type: 0x2005, body: rnd(12, 1) }) }),
+    ],
+    ["no Unique Identifier", custom({ uids: [] })],
+    [
+      "two cookies",
+      custom({ before: [encodeExtensionField({ type: 0x0204, body: rnd(100, 2) })] }),
+    ],
+    [
+      "placeholder of another length",
+      custom({ before: [encodeExtensionField({ type: 0x0304, body: rnd(12, 2) })] }),
+    ],
+  ];
+  for (const [name, req] of drops) {
+    assert.equal(serve(auth, req).verdict, "drop", name);
+    assert.equal(reference(req), "drop", name);
+  }
+});
+
+Deno.test("NTS server: placeholders inside the Authenticator ask for cookies too", () => {
+  const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
+  const cookieLength = ring.makeCookie(keys, rnd(16, 6)).length;
+  const placeholder = encodeExtensionField({ type: 0x0304, body: new Uint8Array(cookieLength) });
+  const req = custom({ plain: Uint8Array.of(...placeholder, ...placeholder) });
+  const { verdict, reply } = serve(auth, req);
+  assert.equal(verdict, "ok");
+  const r = verifyNtsReply(reply, { uniqueId: rnd(32, 4), aead: AES_SIV_CMAC_256, s2c: keys.s2c });
+  assert.equal(r.kind === "ok" ? r.cookies.length : 0, 3);
 });
 
 Deno.test("NTS server: unknown cookie key -> NAK with the Unique Identifier and NTSN", () => {
