@@ -471,6 +471,7 @@ export class Engine {
     this.#refclocks.forEach((r, i) => (r.status = result.statuses[live.length + i] ?? null));
     const sel = result.selected;
     this.#selected = sel === null || sel >= live.length ? null : live[sel]!.id;
+    for (const s of this.#sources) s.ntp.setSelected(s.id === this.#selected);
     this.#selectedRefclock = sel === null || sel < live.length
       ? null
       : this.#refclocks[sel - live.length]!.id;

@@ -33,13 +33,23 @@
  *   (basic symmetric mode only).
  * - Reachability: every request that is a poll shifts the 8-bit register;
  *   a response passing tests 1-3 sets bit 0. When the register becomes zero
- *   (8 unanswered polls) a `{kind:"unreachable"}` action is returned, and
- *   every further unanswered poll raises the poll by one, up to maxpoll.
- * - iburst: at start and on going online, a burst of up to 8 requests 2 s
- *   apart that ends after 4 good samples (`burst 4/8`). `burst` option: when
- *   a response fails the delay tests, a burst of up to 4 requests (ending
- *   after 1 good one), only if the poll is at least minpoll + 1 (chrony.conf:
- *   the average interval stays at or above minpoll).
+ *   (8 unanswered polls) a `{kind:"unreachable"}` action is returned.
+ * - Back-off (as chronyd 4.3 does, measured on loopback with a silent server
+ *   and one that stops answering): each request sent while the previous one
+ *   is still unanswered adds 1/4 to the poll score, after the request is
+ *   built (so its poll field still shows the old value) and before the next
+ *   interval is chosen: the poll rises by one every 4 unanswered requests,
+ *   up to maxpoll (a silent server at minpoll 6 shows Poll 7 after the
+ *   iburst). The source currently selected for synchronisation
+ *   ({@link NtpSource.setSelected}) backs off only from its 7th unanswered
+ *   request in a row. A valid response resets the count.
+ * - iburst: at start and on going online, a burst of up to 8 requests that
+ *   ends after 4 good samples (`burst 4/8`); requests of a burst are
+ *   min(2 s, poll interval / 4) apart whether answered or not (chronyd 4.3:
+ *   2 s at poll 6, 0.25 s at poll 0). `burst` option: when a response fails
+ *   the delay tests, a burst of up to 4 requests (ending after 1 good one),
+ *   only if the poll is at least minpoll + 1 (chrony.conf: the average
+ *   interval stays at or above minpoll).
  * - presend N: when the poll is >= N, an extra request goes 2 s before each
  *   poll; it does not count as a poll.
  * - Poll adaptation: the caller (source statistics) calls
@@ -106,10 +116,12 @@ import { ReachRegister } from "./reach.ts";
 import { refIdFromText, refIdToText } from "./reference_id.ts";
 import { SampleFilter } from "./sample_filter.ts";
 
-/** Interval between requests of a burst, seconds (chrony: bursts at 2 s). */
+/** Longest interval between requests of a burst, seconds (chronyd 4.3: 2 s at poll >= 3). */
 export const BURST_INTERVAL = 2;
-/** Shortest wait after a good answer inside a burst, seconds (our choice). */
-export const BURST_QUICK_MIN = 0.2;
+/** Poll score added per request sent while the previous one is unanswered (chronyd 4.3: 4 per step). */
+export const BACKOFF_STEP = 0.25;
+/** Unanswered requests in a row before the selected source backs off (chronyd 4.3, measured). */
+export const SELECTED_BACKOFF_AFTER = 6;
 /** iburst: stop after this many good samples. chrony.conf(5): "burst of 4-8 requests". */
 export const IBURST_GOOD = 4;
 /** iburst: at most this many requests. chrony.conf(5). */
@@ -396,6 +408,9 @@ export class NtpSource {
   #totalValid = 0;
   #authFailures = 0;
   #waitingForAuth = false;
+  /** Requests sent since the last valid response. */
+  #unanswered = 0;
+  #selected = false;
 
   /**
    * `address`: the source's IP address text; `options`: any subset of
@@ -538,12 +553,13 @@ export class NtpSource {
     this.#presendDone = false;
     const actions: SourceAction[] = [];
     const wasReachable = this.#reach.isReachable();
-    if (!wasReachable && this.#totalTx >= 8 && !this.inBurst) {
-      this.#setPoll(this.#poll + 1); // unreachable: back off one step per unanswered poll
-    }
     this.#reach.polled();
     if (wasReachable && !this.#reach.isReachable()) actions.push({ kind: "unreachable" });
     actions.push(...this.#send(now));
+    if (this.#unanswered >= (this.#selected ? SELECTED_BACKOFF_AFTER : 1)) {
+      this.#addScore(BACKOFF_STEP); // the previous request went unanswered: back off
+    }
+    this.#unanswered++;
     let interval = pollSeconds(this.#poll);
     if (this.inBurst) {
       this.#burstLeft--;
@@ -596,23 +612,19 @@ export class NtpSource {
     return [this.#arm(now)];
   }
 
+  /**
+   * Whether the source is the one currently selected for synchronisation
+   * (the engine tells after each selection): it then backs off later.
+   */
+  setSelected(selected: boolean): void {
+    this.#selected = selected;
+  }
+
   /** Adds to the poll score; each whole point moves the poll a step (see module doc). */
   setPollAdjustment(delta: number): SourceAction[] {
     if (!Number.isFinite(delta)) return [];
-    this.#score += delta;
-    let poll = this.#poll;
-    while (this.#score >= 1) {
-      this.#score -= 1;
-      poll++;
-    }
-    while (this.#score <= -1) {
-      this.#score += 1;
-      poll--;
-    }
     const before = this.#poll;
-    this.#setPoll(poll);
-    if (this.#poll === this.#maxpoll() && this.#score > 0) this.#score = 0;
-    if (this.#poll === this.#minpoll && this.#score < 0) this.#score = 0;
+    this.#addScore(delta);
     if (
       this.#poll !== before && this.#nextTimer !== null && this.#localTx !== null && !this.inBurst
     ) {
@@ -718,6 +730,7 @@ export class NtpSource {
     this.#expectOrigin = null;
     this.#expectXleave = null;
     this.#reach.received();
+    this.#unanswered = 0;
     this.#totalValid++;
     // Interleaved: the previous exchange, completed by the real T3 of the previous response.
     const ex = interleaved ? prev : null;
@@ -799,12 +812,8 @@ export class NtpSource {
       if (this.#burstGood <= 0) {
         this.#burstLeft = 0;
         actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#poll))));
-      } else {
-        // A good answer inside a burst: the next request need not wait the whole
-        // burst interval ("2 seconds or less", chrony.conf(5) iburst).
-        const quick = Math.min(this.#burstInterval(), Math.max(BURST_QUICK_MIN, 16 * delay));
-        actions.push(this.#arm(addSeconds(t4, quick)));
       }
+      // Otherwise the burst goes on at its interval, armed when the request was sent.
     }
     return actions;
   }
@@ -818,12 +827,28 @@ export class NtpSource {
     });
   }
 
+  #addScore(delta: number): void {
+    this.#score += delta;
+    let poll = this.#poll;
+    while (this.#score >= 1) {
+      this.#score -= 1;
+      poll++;
+    }
+    while (this.#score <= -1) {
+      this.#score += 1;
+      poll--;
+    }
+    this.#setPoll(poll);
+    if (this.#poll === this.#maxpoll() && this.#score > 0) this.#score = 0;
+    if (this.#poll === this.#minpoll && this.#score < 0) this.#score = 0;
+  }
+
   #setPoll(poll: number): void {
     this.#poll = clampPoll(poll, { minpoll: this.#minpoll, maxpoll: this.#maxpoll() });
   }
 
   #burstInterval(): number {
-    return Math.min(BURST_INTERVAL, pollSeconds(this.#minpoll));
+    return Math.min(BURST_INTERVAL, pollSeconds(this.#poll) / 4);
   }
 
   #startBurst(good: number, total: number): void {

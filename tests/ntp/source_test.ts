@@ -212,59 +212,133 @@ Deno.test("maxdelayratio rejects a delay above ratio times the minimum", () => {
   assert.equal(src.report().tests.tABCD[1], false);
 });
 
-Deno.test("iburst sends the next request soon after a good answer and returns to the poll interval after 4 good samples", () => {
+/**
+ * Runs `count` timer firings; `answer(i)` (1-based request number) says whether
+ * request i gets a good reply 1 ms later. Returns each request's send time
+ * (s after T0) and the poll field it carried.
+ */
+function pollSequence(
+  src: NtpSource,
+  count: number,
+  answer: (i: number) => boolean,
+  beforeSend?: (i: number) => void,
+): { times: number[]; polls: number[] } {
+  const times: number[] = [];
+  const polls: number[] = [];
+  let t = src.nextTimer!;
+  for (let i = 1; i <= count; i++) {
+    beforeSend?.(i);
+    times.push(Number(t - T0) / 1e9);
+    const req = sent(src.onTimer(t));
+    polls.push(decodePacket(req).poll);
+    if (answer(i)) {
+      const t4 = addSeconds(t, 0.001);
+      const r = reply(req, { t2: addSeconds(t, 0.0005), t3: addSeconds(t, 0.0005) });
+      src.onPacket(r, t4, t4);
+    }
+    t = src.nextTimer!;
+  }
+  return { times, polls };
+}
+const runLengths = (xs: number[]) =>
+  xs.reduce<[number, number][]>((acc, x) => {
+    const last = acc.at(-1);
+    if (last && last[0] === x) last[1]++;
+    else acc.push([x, 1]);
+    return acc;
+  }, []);
+
+// The sequences below are those chronyd 4.3 sent to a fake server on loopback
+// (request times and poll fields logged by the server; chronyd adds up to ~2 %
+// of random delay to each interval, horae none).
+
+Deno.test("iburst: answered requests go 2 s apart at minpoll 6, then the poll interval (chronyd 4.3)", () => {
   const src = source({ iburst: true });
   assert.equal(timerAt(src.start(T0)), T0);
-  const sendTimes: Timestamp[] = [];
-  let t = T0;
-  for (let i = 0; i < 4; i++) {
-    sendTimes.push(t);
-    const req = sent(src.onTimer(t));
-    const t4 = addSeconds(t, 0.001);
-    const actions = src.onPacket(
-      reply(req, { t2: addSeconds(t, 0.0005), t3: addSeconds(t, 0.0005) }),
-      t4,
-      t4,
-    );
-    assert.ok(sampleOf(actions));
-    t = src.nextTimer!;
-  }
-  // each answer arrives 1 ms after its request; the next request follows 0.2 s later
-  assert.deepEqual(sendTimes, [0, 0.201, 0.402, 0.603].map((s) => addSeconds(T0, s)));
-  assert.equal(src.nextTimer, addSeconds(T0, 0.603 + 64));
+  const { times } = pollSequence(src, 5, () => true);
+  assert.deepEqual(times, [0, 2, 4, 6, 70]);
   assert.equal(src.inBurst, false);
-  assert.equal(src.reach.toOctal(), "17");
+  assert.equal(src.reach.toOctal(), "37");
 });
 
-Deno.test("an unanswered iburst sends 8 requests 2 s apart, then polls at minpoll and backs off", () => {
-  const src = source({ iburst: true, minpoll: 4 });
-  src.start(T0);
-  const times: number[] = [];
-  let t = T0;
-  for (let i = 0; i < 10; i++) {
-    times.push(Number(t - T0) / 1e9);
-    src.onTimer(t);
-    t = src.nextTimer!;
+Deno.test("iburst: a quarter of the poll interval apart below poll 3 (chronyd 4.3 minpoll 0, 1, 2)", () => {
+  for (
+    const [minpoll, expected] of [
+      [0, [0, 0.25, 0.5, 0.75, 1.75]],
+      [1, [0, 0.5, 1, 1.5, 3.5]],
+      [2, [0, 1, 2, 3, 7]],
+      [4, [0, 2, 4, 6, 22]],
+    ] as const
+  ) {
+    const src = source({ iburst: true, minpoll });
+    src.start(T0);
+    assert.deepEqual(pollSequence(src, 5, () => true).times, expected, `minpoll ${minpoll}`);
   }
-  assert.deepEqual(times, [0, 2, 4, 6, 8, 10, 12, 14, 30, 62]);
 });
 
-Deno.test("after 8 unanswered polls the source becomes unreachable and backs off to maxpoll", () => {
+Deno.test("an unanswered iburst at minpoll 6: 8 requests 2 s apart, Poll 7 after it (chronyd 4.3)", () => {
+  const src = source({ iburst: true });
+  src.start(T0);
+  const { times, polls } = pollSequence(src, 10, () => false);
+  assert.deepEqual(times, [0, 2, 4, 6, 8, 10, 12, 14, 142, 398]);
+  assert.deepEqual(polls, [6, 6, 6, 6, 6, 7, 7, 7, 7, 8]);
+  assert.equal(src.poll, 8);
+});
+
+Deno.test("an unanswered iburst at minpoll 0 maxpoll 3 backs off inside the burst (chronyd 4.3)", () => {
+  const src = source({ iburst: true, minpoll: 0, maxpoll: 3 });
+  src.start(T0);
+  const { times, polls } = pollSequence(src, 15, () => false);
+  assert.deepEqual(
+    times,
+    [0, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 4.5, 8.5, 12.5, 16.5, 20.5, 28.5, 36.5],
+  );
+  assert.deepEqual(runLengths(polls), [[0, 5], [1, 4], [2, 4], [3, 2]]);
+});
+
+Deno.test("a silent server without iburst: the poll rises every 4 requests (chronyd 4.3)", () => {
+  const src = source({ minpoll: 0, maxpoll: 3 });
+  src.start(T0);
+  const { times, polls } = pollSequence(src, 14, () => false);
+  assert.deepEqual(times, [0, 1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 28, 36]);
+  assert.deepEqual(runLengths(polls), [[0, 5], [1, 4], [2, 4], [3, 1]]);
+});
+
+Deno.test("back-off starts with the second unanswered request, later for the selected source (chronyd 4.3)", () => {
+  // answered once, then silent: poll 1 from the 7th request
+  let src = source({ minpoll: 0, maxpoll: 5 });
+  src.start(T0);
+  assert.deepEqual(runLengths(pollSequence(src, 11, (i) => i === 1).polls), [[0, 6], [1, 4], [
+    2,
+    1,
+  ]]);
+  // answered 4 times, not selected (noselect): poll 1 from the 10th request
+  src = source({ minpoll: 0, maxpoll: 5 });
+  src.start(T0);
+  assert.deepEqual(runLengths(pollSequence(src, 10, (i) => i <= 4).polls), [[0, 9], [1, 1]]);
+  // answered 4 times and selected: poll 1 only from the 15th request
+  src = source({ minpoll: 0, maxpoll: 5 });
+  src.start(T0);
+  const { polls } = pollSequence(src, 19, (i) => i <= 4, (i) => {
+    if (i === 5) src.setSelected(true);
+  });
+  assert.deepEqual(runLengths(polls), [[0, 14], [1, 4], [2, 1]]);
+});
+
+Deno.test("after 8 unanswered polls the source becomes unreachable", () => {
   const src = source({ minpoll: 4, maxpoll: 6 });
   src.start(T0);
   exchange(src, T0, { ahead: 0, out: 0.001, back: 0.001 });
   const unreachableAt: number[] = [];
-  const polls: number[] = [];
   let t = src.nextTimer!;
   for (let i = 1; i <= 11; i++) {
     const actions = src.onTimer(t);
     if (actions.some((a) => a.kind === "unreachable")) unreachableAt.push(i);
-    polls.push(src.poll);
     t = src.nextTimer!;
   }
   assert.deepEqual(unreachableAt, [8]);
   assert.equal(src.reach.unansweredPolls(), 8);
-  assert.deepEqual(polls, [4, 4, 4, 4, 4, 4, 4, 4, 5, 6, 6]);
+  assert.equal(src.poll, 6);
 });
 
 Deno.test("KoD RATE raises the poll; DENY stops the source", () => {
