@@ -1,6 +1,6 @@
 /**
  * Typed libc bindings for horae: clocks (clock_gettime, adjtimex,
- * clock_adjtime), UDP sockets (socket, bind, setsockopt, getsockname,
+ * clock_adjtime), UDP sockets (socket, bind, connect, setsockopt, getsockname,
  * recvmsg/recvmmsg, sendmsg/sendmmsg, IP_FREEBIND), TCP listeners (listen,
  * accept4, read, send), interface time stamping capabilities (SIOCETHTOOL), eventfd, poll (also as a
  * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
@@ -55,6 +55,7 @@ const SYMBOLS = {
   clock_adjtime: { parameters: ["i32", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -275,6 +276,11 @@ export function socket(domain: number, type: number, protocol = 0): number {
 /** bind(2) to an encoded sockaddr; throws ErrnoError (e.g. `EADDRINUSE`). */
 export function bind(fd: number, sockaddr: Uint8Array): void {
   check(lib.bind(fd, sockaddr, sockaddr.length), "bind");
+}
+
+/** connect(2) to an encoded sockaddr (a UDP socket then only exchanges datagrams with it). */
+export function connect(fd: number, sockaddr: Uint8Array): void {
+  check(lib.connect(fd, sockaddr, sockaddr.length), "connect");
 }
 
 const intOpt = new Int32Array(1);

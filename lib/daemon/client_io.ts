@@ -1,9 +1,16 @@
 /**
  * The IO edge of the NTP client: carries out the {@link Engine}'s actions on
- * real sockets and timers. One UDP socket per address family (bound to the
- * `acquisitionport`, default an ephemeral port) sends every request with a
- * kernel TX timestamp asked for; replies are matched to their source by
- * address and port and handed to the engine with their kernel RX timestamp,
+ * real sockets and timers. As chronyd does, each request to a server goes out
+ * on a new UDP socket (bound to `bindacqaddress`/`bindacqdevice`, a random
+ * ephemeral port) connect()ed to the server, so the kernel drops datagrams
+ * from any other address or port and a spoofer must guess the port. The
+ * socket is closed once a valid reply was processed (and the request's kernel
+ * TX timestamp has arrived), when the source sends its next request, or
+ * {@link REQUEST_SOCKET_TIMEOUT} s after the request. With `acquisitionport`
+ * set (not 0), and always for symmetric peers, one shared socket per address
+ * family bound to that port sends every request instead, and replies are
+ * matched to their source by address and port. Requests ask for a kernel TX
+ * timestamp; replies go to the engine with their kernel RX timestamp,
  * converted from raw to cooked time. It also ticks the clock's slewing layer
  * when it asks to be.
  *
@@ -23,6 +30,19 @@ import type { ReferenceUpdate } from "../clock/sample.ts";
 import type { Logger } from "./log.ts";
 import { realNow } from "../io/realtime.ts";
 
+/** Seconds a per-request socket waits for its reply at most (replies delayed longer are lost). */
+export const REQUEST_SOCKET_TIMEOUT = 16;
+
+/** One request's own socket. */
+interface RequestSocket {
+  sock: UdpSocket;
+  /** The kernel TX timestamp was asked for and has not arrived yet. */
+  txPending: boolean;
+  /** A valid reply was processed: close once the TX timestamp is in. */
+  answered: boolean;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 /** A clock whose slewing layer wants `tick()` calls (SlewingClock and its kin). */
 export interface TickingClock extends Clock {
   tick(): Timestamp | null;
@@ -33,7 +53,7 @@ export interface ClientIoOptions {
   engine: Engine;
   clock: TickingClock;
   log: Logger;
-  /** Local port for requests (chrony's acquisitionport; 0: ephemeral). */
+  /** chrony's acquisitionport: one shared socket bound to it; 0 or absent: a socket per request. */
   port?: number;
   /** Local addresses for requests per family (`bindacqaddress`). */
   bindAddress?: { ipv4?: string; ipv6?: string };
@@ -56,6 +76,8 @@ export class ClientIo {
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
   readonly #sockets = new Map<"ipv4" | "ipv6", UdpSocket>();
+  /** source id -> the socket of its outstanding request (per-request mode). */
+  readonly #requests = new Map<number, RequestSocket>();
   /** "address|port" -> source id. */
   readonly #byPeer = new Map<string, number>();
   /** Source id -> local address its last reply arrived at (IP_PKTINFO), for `ntpdata`. */
@@ -68,6 +90,8 @@ export class ClientIo {
   /** Datagrams from unknown peers or failing to send, counted (never fatal). */
   stray = 0;
   sendErrors = 0;
+  /** Per-request sockets opened so far. */
+  requestSockets = 0;
 
   constructor(options: ClientIoOptions) {
     this.engine = options.engine;
@@ -119,6 +143,11 @@ export class ClientIo {
     this.#timer = this.#tickTimer = null;
     const socks = [...this.#sockets.values()];
     this.#sockets.clear();
+    for (const r of this.#requests.values()) {
+      clearTimeout(r.timer);
+      socks.push(r.sock);
+    }
+    this.#requests.clear();
     await Promise.all(socks.map((s) => s.close()));
   }
 
@@ -153,16 +182,29 @@ export class ClientIo {
     return s;
   }
 
+  /** Open per-request sockets (for tests and the soak bench). */
+  get openRequestSockets(): number {
+    return this.#requests.size;
+  }
+
   #send(source: number, address: string, port: number, bytes: Uint8Array): void {
     const family = address.includes(":") ? "ipv6" : "ipv4";
-    this.#byPeer.set(`${address}|${port}`, source);
+    const shared = this.#port !== 0 || this.engine.sources[source]?.spec.options.kind === "peer";
+    if (shared) this.#byPeer.set(`${address}|${port}`, source);
+    this.#closeRequest(source); // its reply is too late now: the source moved on
     try {
-      const sock = this.#socket(family);
-      const id = sock.send(bytes, { family, address, port }, { txTimestamp: true });
+      const to = { family, address, port } as const;
+      const sock = shared ? this.#socket(family) : this.#openRequest(source, to);
+      const id = sock.send(bytes, to, { txTimestamp: true });
       // Until the kernel's TX timestamp arrives (it may come after the reply),
       // the time right after sendmsg stands for T1: closer than the time the
       // request was built at.
       if (id !== null) this.engine.onTxTimestamp(source, this.#clock.now());
+      if (id !== null && !shared) {
+        const r = this.#requests.get(source);
+        if (r) r.txPending = sock.timestamping;
+        return;
+      }
       if (id !== null) {
         this.#sends.set(id, source);
         if (this.#sends.size > 4096) this.#sends.delete(this.#sends.keys().next().value!);
@@ -174,6 +216,57 @@ export class ClientIo {
     this.sendErrors++;
     // Not from inside run(): the engine is mid-action; carry out its answer next.
     queueMicrotask(() => this.run(this.engine.onSendError(source)));
+  }
+
+  /** A new socket for one request to `to`, connected to it. */
+  #openRequest(source: number, to: SockAddr): UdpSocket {
+    const address = this.#bind[to.family];
+    const sock = UdpSocket.open({
+      family: to.family,
+      port: 0,
+      timestamping: true,
+      batch: 4,
+      ...(address ? { address } : {}),
+      ...(this.#device ? { device: this.#device } : {}),
+    });
+    try {
+      sock.connect(to);
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    this.requestSockets++;
+    const timer = setTimeout(() => this.#closeRequest(source, r), REQUEST_SOCKET_TIMEOUT * 1000);
+    Deno.unrefTimer(timer);
+    const r: RequestSocket = { sock, txPending: false, answered: false, timer };
+    this.#requests.set(source, r);
+    sock.onPacket((bytes, _from, rx, local) => {
+      if (this.#requests.get(source) !== r) return; // closed meanwhile
+      if (local.address) this.#localOf.set(source, local.address);
+      const ntp = this.engine.sources[source]?.ntp;
+      const valid = ntp ? ntp.report().totalValidRx : 0;
+      this.run(this.engine.onPacket(source, bytes.slice(), this.#cooked(rx)));
+      if (ntp && ntp.report().totalValidRx !== valid) {
+        r.answered = true;
+        if (!r.txPending) this.#closeRequest(source, r);
+      }
+    });
+    sock.onTxTimestamp((_id, tx) => {
+      if (this.#requests.get(source) !== r) return;
+      r.txPending = false;
+      this.engine.onTxTimestamp(source, this.#cooked(tx));
+      if (r.answered) this.#closeRequest(source, r);
+    });
+    return sock;
+  }
+
+  /** Closes the request socket of `source` (only `which` when given). */
+  #closeRequest(source: number, which?: RequestSocket): void {
+    const r = this.#requests.get(source);
+    if (!r || (which && r !== which)) return;
+    this.#requests.delete(source);
+    clearTimeout(r.timer);
+    r.sock.close();
   }
 
   #receive(bytes: Uint8Array, from: SockAddr, rx: Timestamp, local?: string | null): void {

@@ -39,6 +39,8 @@ export class Poller {
   #dirty = true;
   #fds = new Uint8Array(0);
   #order: number[] = [];
+  /** The registrations `#order` was built from (index 0, the eventfd, has none). */
+  #orderEntries: (Entry | undefined)[] = [];
   #waiters: (() => void)[] = [];
   /** Called with an exception thrown by a callback (default: console.error). */
   onCallbackError: (err: unknown) => void = (err) => console.error("poller callback:", err);
@@ -99,6 +101,7 @@ export class Poller {
 
   #rebuild(): void {
     this.#order = [this.#wakeFd, ...this.#entries.keys()];
+    this.#orderEntries = [undefined, ...this.#entries.values()];
     this.#fds = new Uint8Array(this.#order.length * POLLFD.size);
     const dv = new DataView(this.#fds.buffer);
     this.#order.forEach((fd, i) => {
@@ -115,6 +118,7 @@ export class Poller {
         if (this.#dirty) this.#rebuild();
         const fds = this.#fds;
         const order = this.#order;
+        const entries = this.#orderEntries;
         const n = await pollAsync(fds, order.length, -1);
         this.#wakeWaiters();
         if (n <= 0) continue; // EINTR
@@ -129,7 +133,10 @@ export class Poller {
             continue;
           }
           const e = this.#entries.get(fd);
-          if (!e) continue; // unregistered while polling
+          // Unregistered while polling, or closed and its number reused by a new
+          // registration: these revents belong to the old descriptor (the next
+          // poll() watches the new one).
+          if (!e || e !== entries[i]) continue;
           try {
             // Errors first: a request's TX timestamp (error queue) must be known
             // before its reply (POLLIN) is turned into a measurement.

@@ -32,6 +32,7 @@ import {
   bind,
   bindToDevice,
   close,
+  connect,
   encodeSockaddr,
   ErrnoError,
   type Family,
@@ -165,6 +166,7 @@ export class UdpSocket {
   #onBatch: BatchCallback | null = null;
   #onTx: TxTimestampCallback | null = null;
   #closed = false;
+  #connected = false;
   #nextSendId = 1;
   #nextKey = 0; // next SOF_TIMESTAMPING_OPT_ID key the kernel will assign
   readonly #ringKey = new Float64Array(TX_RING).fill(-1);
@@ -216,6 +218,16 @@ export class UdpSocket {
       packetSize: options.packetSize ?? 2048,
     });
     return new UdpSocket(fd, family, arena, timestamping);
+  }
+
+  /**
+   * connect(2)s the socket to `to`: the kernel then drops datagrams from any
+   * other address or port, and ICMP errors for `to` are reported (and cleared
+   * when the error queue is drained).
+   */
+  connect(to: SockAddr): void {
+    connect(this.fd, encodeSockaddr(to));
+    this.#connected = true;
   }
 
   /** The bound local address and port (getsockname). */
@@ -399,7 +411,12 @@ export class UdpSocket {
     const arena = this.arena;
     for (let i = 0; i < MAX_ERRQUEUE_PER_WAKE && !this.#closed; i++) {
       const r = arena.recvErr(this.fd);
-      if (r < 0) return;
+      if (r < 0) {
+        // A connected socket's pending ICMP error (ECONNREFUSED...) keeps POLLERR
+        // up until a plain receive returns it: drain, or the poller would spin.
+        if (this.#connected) this.#drain();
+        return;
+      }
       if (r === 0) continue;
       const key = arena.errKey;
       const slot = key % TX_RING;
