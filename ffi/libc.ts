@@ -92,6 +92,7 @@ const SYMBOLS = {
   mlockall: { parameters: ["i32"], result: "i32" },
   sched_setscheduler: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   sched_getscheduler: { parameters: ["i32"], result: "i32" },
+  sched_yield: { parameters: [], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
@@ -695,6 +696,11 @@ export function schedSetScheduler(policy: number, priority: number): void {
     lib.sched_setscheduler(0, policy, new Uint8Array(param.buffer)),
     "sched_setscheduler",
   );
+}
+
+/** sched_yield(2): lets another runnable task (e.g. one our send just woke) run first. */
+export function schedYield(): void {
+  lib.sched_yield();
 }
 
 /** sched_getscheduler(0): the calling thread's policy (`SCHED.FIFO`, ...). */
