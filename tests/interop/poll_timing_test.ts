@@ -1,9 +1,10 @@
 /**
  * Issue 16.6: iburst spacing and the back-off of unanswered sources, horae
- * beside the real chronyd 4.3. Each daemon polls two fake servers on
- * loopback (`minpoll 0 maxpoll 2 iburst`): one that answers and one that
- * never does. The servers log when each request arrives, its poll field and
- * source port; both daemons must send the same sequence.
+ * beside the real chronyd 4.3. Two fake servers on loopback, one that answers
+ * and one that never does, are each polled (`minpoll 0 maxpoll 2 iburst`) by
+ * a chronyd and a horae daemon of their own. The servers log when each
+ * request arrives, its poll field and source port; both daemons must send
+ * the same sequence.
  */
 import assert from "node:assert/strict";
 import { freePort, haveChrony, startChronyd, startHorae } from "./harness.ts";
@@ -87,15 +88,13 @@ Deno.test({
       },
     };
     const opts = "minpoll 0 maxpoll 2 iburst";
-    const chronyd = await startChronyd({
-      lines: [
-        `server 127.0.0.2 port ${ports[0]} ${opts}`,
-        `server 127.0.0.3 port ${ports[1]} ${opts}`,
-      ],
-    });
-    const horae = await startHorae([
-      `server 127.0.0.4 port ${ports[0]} ${opts}`,
-      `server 127.0.0.5 port ${ports[1]} ${opts}`,
+    // One source per daemon: chronyd spaces the requests of different sources
+    // apart, which would shift its intervals.
+    const [chronydGood, chronydSilent, horaeGood, horaeSilent] = await Promise.all([
+      startChronyd({ lines: [`server 127.0.0.2 port ${ports[0]} ${opts}`] }),
+      startChronyd({ lines: [`server 127.0.0.3 port ${ports[1]} ${opts}`] }),
+      startHorae([`server 127.0.0.4 port ${ports[0]} ${opts}`]),
+      startHorae([`server 127.0.0.5 port ${ports[1]} ${opts}`]),
     ]);
     try {
       // the silent servers' 10th request comes ~8.5 s after the first
@@ -122,8 +121,8 @@ Deno.test({
         assert.equal(new Set(log.map((a) => a.port)).size, log.length);
       }
     } finally {
-      await horae.stop();
-      await chronyd.stop();
+      await Promise.all([horaeGood.stop(), horaeSilent.stop()]);
+      await Promise.all([chronydGood.stop(), chronydSilent.stop()]);
       for (const s of [servers.chronyd, servers.horae]) {
         await s.good.close();
         await s.silent.close();
