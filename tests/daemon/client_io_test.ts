@@ -63,6 +63,7 @@ function setup(
   options: Partial<NtpSourceOptions>,
   answer: (from: SockAddr, bytes: Uint8Array, server: UdpSocket) => boolean = () => true,
   acquisitionPort?: number,
+  bindAddress?: string,
 ): Setup {
   const server = openLoopback();
   const from: SockAddr[] = [];
@@ -86,6 +87,7 @@ function setup(
     clock,
     log: new Logger({ sink: { lines: [] }, level: 9 }),
     ...(acquisitionPort !== undefined ? { port: acquisitionPort } : {}),
+    ...(bindAddress !== undefined ? { bindAddress: { ipv4: bindAddress } } : {}),
   });
   io.run(engine.start());
   return {
@@ -181,6 +183,19 @@ Deno.test("with acquisitionport every request leaves from that one port", async 
     assert.deepEqual(new Set(s.from.map((a) => a.port)), new Set([port]));
     assert.equal(s.io.requestSockets, 0);
     await until("valid replies", () => s.engine.sources[0]!.ntp.report().totalValidRx >= 3);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("bindacqaddress: per-request sockets are bound to it", async () => {
+  const s = setup({ minpoll: -5, maxpoll: -5 }, () => true, undefined, "127.0.0.9");
+  try {
+    await until("3 requests", () => s.from.length >= 3);
+    assert.deepEqual(new Set(s.from.map((a) => a.address)), new Set(["127.0.0.9"]));
+    assert.equal(new Set(s.from.map((a) => a.port)).size, s.from.length);
+    await until("valid replies", () => s.engine.sources[0]!.ntp.report().totalValidRx >= 2);
+    assert.equal(s.io.localAddress(0), "127.0.0.9"); // ntpdata Local address
   } finally {
     await s.close();
   }
