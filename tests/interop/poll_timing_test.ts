@@ -7,7 +7,7 @@
  * the same sequence.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, startChronyd, startHorae } from "./harness.ts";
+import { freePort, haveChrony, runCommand, startChronyd, startHorae } from "./harness.ts";
 import { UdpSocket } from "../../lib/io/udp.ts";
 import { realNow } from "../../lib/io/realtime.ts";
 import {
@@ -116,6 +116,15 @@ Deno.test({
       console.log("chronyd good", goodC.map((a) => `${a.at.toFixed(2)}/${a.poll}`).join(" "));
       console.log("horae   good", goodH.map((a) => `${a.at.toFixed(2)}/${a.poll}`).join(" "));
       assertIntervals(intervals(goodH), intervals(goodC), "answered");
+      // `chronyc -n sources` shows the same Poll for the silent source (2: maxpoll)
+      const pollOf = async (sock: string) => {
+        const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", sock, "sources"]);
+        const row = r.stdout.split("\n").find((l) => l.startsWith("^"));
+        return row?.split(/\s+/)[3];
+      };
+      const [pc, ph] = [await pollOf(chronydSilent.socket), await pollOf(horaeSilent.socket)];
+      assert.equal(pc, "2");
+      assert.equal(ph, pc);
       // every request from its own source port, as chronyd's
       for (const log of [silentC, silentH]) {
         assert.equal(new Set(log.map((a) => a.port)).size, log.length);
