@@ -13,7 +13,7 @@ import { runChronyc } from "./chronyc.ts";
  * @module
  */
 
-import { versionLine } from "../version.ts";
+import { VERSION, versionLine } from "../version.ts";
 import { AddSrcFlag, AddSrcType, encodeRequest, type Request } from "./request.ts";
 import { ArgReader } from "../conf/args.ts";
 import { parseSourceDirective } from "../conf/source_options.ts";
@@ -64,6 +64,8 @@ export interface ChronycIo {
   connect(target: { host: string; port: number; family?: 4 | 6 }): Promise<CmdmonTransport>;
   /** Interactive input; null at end of input. */
   readLine?(prompt: string): Promise<string | null>;
+  /** Standard input is a terminal: the interactive session starts with a banner. */
+  terminal?: boolean;
   /** Reverse name of an address (without -n); null to print the address. */
   resolve?(address: string): Promise<string | null>;
   sleep(ms: number): Promise<void>;
@@ -203,6 +205,19 @@ export function helpText(): string {
   return out;
 }
 
+/**
+ * The banner of an interactive session (chronyc's layout: five lines and a
+ * blank one; horae's own words).
+ */
+export function bannerText(): string {
+  return `horae version ${VERSION} (chronyc)\n` +
+    "Copyright (C) 2026 the horae authors\n" +
+    "horae is given as it is, with NO WARRANTY of any kind.  You may use,\n" +
+    "change and pass it on under the terms that come with its source; see\n" +
+    "the project's documentation for them.\n" +
+    "\n";
+}
+
 /** Runs chronyc with its command-line arguments; resolves to the exit code. */
 export async function runChronyc(args: string[], io: ChronycIo): Promise<number> {
   const opts: Options = {
@@ -291,6 +306,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
   }
   async function loop(): Promise<number> {
     if (commands.length === 0 && io.readLine) {
+      if (io.terminal) io.stdout(bannerText());
       for (;;) {
         const line = await io.readLine("chronyc> ");
         if (line === null) break;

@@ -167,12 +167,14 @@ export function formatTracking(t: TrackingReport, name: string, csv: boolean): s
   return `Reference ID    : ${hex8(t.refId)} (${name})\n` +
     `Stratum         : ${t.stratum}\n` +
     `Ref time (UTC)  : ${formatUtc(t.refTime)}\n` +
+    // chronyc prints "slow" / "fast" only for values above zero: a zero correction is "fast",
+    // a zero frequency "slow"
     `System time     : ${f(Math.abs(t.currentCorrection), 9)} seconds ${
-      t.currentCorrection < 0 ? "fast" : "slow"
+      t.currentCorrection > 0 ? "slow" : "fast"
     } of NTP time\n` +
     `Last offset     : ${f(t.lastOffset, 9, 0, true)} seconds\n` +
     `RMS offset      : ${f(t.rmsOffset, 9)} seconds\n` +
-    `Frequency       : ${f(Math.abs(t.freqPpm), 3)} ppm ${t.freqPpm < 0 ? "slow" : "fast"}\n` +
+    `Frequency       : ${f(Math.abs(t.freqPpm), 3)} ppm ${t.freqPpm > 0 ? "fast" : "slow"}\n` +
     `Residual freq   : ${f(t.residFreqPpm, 3, 0, true)} ppm\n` +
     `Skew            : ${f(t.skewPpm, 3)} ppm\n` +
     `Root delay      : ${f(t.rootDelay, 9)} seconds\n` +

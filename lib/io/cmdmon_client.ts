@@ -143,6 +143,7 @@ export function chronycIo(): ChronycIo {
     connect: (target) => openCmdmonTransport(target),
     // chronyc prompts only on a terminal; piped input is read line by line
     readLine: Deno.stdin.isTerminal() ? (p) => Promise.resolve(prompt(p.trimEnd())) : readStdinLine,
+    terminal: Deno.stdin.isTerminal(),
     lookup: async (name, family) =>
       (await resolve(name, family === 4 ? "ipv4" : family === 6 ? "ipv6" : undefined)
         .catch(() => []))[0] ?? null,
