@@ -308,7 +308,8 @@ export class DaemonBackend implements CmdmonBackend {
     });
     const page = all.slice(first, first + options.nClients);
     const ago = (x: number | null) => (x === null ? NEVER : Math.round(x));
-    const intv = (x: number | null) => (x === null ? 127 : x);
+    // log2 intervals go out as whole numbers, the nearest one (as chronyd shows them)
+    const intv = (x: number | null) => (x === null ? 127 : Math.round(x));
     return {
       nIndices: all.length,
       nextIndex: first + page.length,
@@ -452,7 +453,8 @@ export class DaemonBackend implements CmdmonBackend {
         d.reference.setMakestep(req.threshold, req.limit);
         return Status.SUCCESS;
       case "makestep": {
-        // horae runs -x in tests: the read-only clock never touches the system clock
+        // chronyd -x cannot step the clock: the command fails (500 Failure)
+        if (d.options.noClockControl) return Status.FAILED;
         const remaining = d.clock.remainingCorrection();
         if (remaining !== 0) d.clock.step(remaining);
         return Status.SUCCESS;

@@ -15,8 +15,10 @@
  *
  * Intervals are averaged in the log2 domain (our own rule): each new interval
  * between hits moves the stored log2 value a quarter of the way to
- * log2(interval). `Int` is that average; `IntL` the same over responses that
- * were not rate limited.
+ * log2(interval). `Int` is that average; `IntL` the same over the intervals
+ * from a rate-limited (dropped) NTP request to the client's next one: how fast
+ * a limited client comes back. As in chronyd, it stays unknown ("-") until a
+ * request of the client has been limited, so always without `ratelimit`.
  *
  * Rate limiting (our reading of chrony.conf(5) `ratelimit`): a token bucket per
  * address and service, refilled at one token per 2^interval seconds, holding at
@@ -155,7 +157,7 @@ class Table {
   readonly drops: Uint32Array; // [3n]
   readonly rate: Int16Array; // [3n] log2 interval * RATE_SCALE
   readonly tokens: Float32Array; // [3n]
-  readonly lastResp: Float64Array; // NTP responses (IntL)
+  readonly lastResp: Float64Array; // last NTP request if it was dropped, else NaN (IntL)
   readonly rateL: Int16Array;
   readonly ts: Uint32Array; // [4n]: rx hi, rx lo, tx hi, tx lo of the last reply
   readonly tsAt: Float64Array; // when the timestamps were saved; NaN = none held
@@ -398,16 +400,20 @@ export class ClientLog {
           this.decision = limit.kod === true && service === SERVICE_NTP ? RATE_KOD : RATE_DROP;
           t.drops[i] = (t.drops[i] ?? 0) + 1;
           this.#drops[service]!++;
+          if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, true);
           return s;
         }
       }
     }
-    if (service === SERVICE_NTP) {
-      const e = now - (t.lastResp[s] ?? NaN);
-      if (e >= 0) t.rateL[s] = averageRate(t.rateL[s] ?? RATE_UNKNOWN, e);
-      t.lastResp[s] = now;
-    }
+    if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, false);
     return s;
+  }
+
+  /** IntL: averages the interval since the previous request if that one was dropped. */
+  #limitedInterval(t: Table, s: number, now: number, dropped: boolean): void {
+    const e = now - (t.lastResp[s] ?? NaN); // NaN unless the previous request was dropped
+    if (e >= 0) t.rateL[s] = averageRate(t.rateL[s] ?? RATE_UNKNOWN, e);
+    t.lastResp[s] = dropped ? now : NaN;
   }
 
   /**

@@ -46,7 +46,7 @@ Deno.test("clientlog: counters, intervals and last hit per client for chronyc cl
   assert.equal(ra.ntpHits, 10);
   assert.equal(ra.ntpDrops, 0);
   assert.equal(ra.ntpIntervalLog2, 2);
-  assert.equal(ra.ntpIntervalLimitedLog2, 2);
+  assert.equal(ra.ntpIntervalLimitedLog2, null); // nothing limited: "-" as in chronyd
   assert.equal(ra.lastNtpAgo, 10);
   assert.equal(ra.cmdHits, 1);
   assert.equal(ra.cmdIntervalLog2, null);
@@ -128,4 +128,25 @@ Deno.test("clientlog: held timestamps match by receive timestamp and count in se
   const s = log.serverStats();
   assert.equal(s.ntpTimestamps, 2);
   assert.equal(s.ntpSpanSeconds, 60);
+});
+
+Deno.test("clientlog: IntL is the interval after a rate-limited request, unknown before any", () => {
+  const log = new ClientLog({
+    seed: 1,
+    random: () => 0.99, // no leak: every request without a token is dropped
+    ntpRateLimit: { interval: 3, burst: 1, leak: 2 },
+  });
+  const a = v4(192, 0, 2, 1);
+  log.ntpAccess(a, 0, 4, 1000);
+  log.ntpAccess(a, 0, 4, 1000.5); // no token yet: dropped
+  log.ntpAccess(a, 0, 4, 1001); // 0.5 s after the dropped one
+  log.ntpAccess(a, 0, 4, 1001.5);
+  const r = log.clients(1002)[0]!;
+  assert.equal(r.ntpDrops, 3);
+  assert.equal(r.ntpIntervalLog2, -1);
+  assert.equal(r.ntpIntervalLimitedLog2, -1);
+  const quiet = new ClientLog({ seed: 1, random: () => 0.99 });
+  quiet.ntpAccess(a, 0, 4, 1000);
+  quiet.ntpAccess(a, 0, 4, 1000.5);
+  assert.equal(quiet.clients(1001)[0]!.ntpIntervalLimitedLog2, null);
 });
