@@ -305,8 +305,10 @@ export function selectSources(
     quiet = false,
   ): SelectResult => {
     if (selectedState !== null) { for (const i of usable) statuses[i] = status(selectedState); }
-    // Waiting for sources still warming up is not worth a log line.
-    const events: SelectEvent[] = quiet || previous.noSyncReason === reason ? [] : [{
+    // Waiting for sources still warming up is not worth a log line, and (as in
+    // chronyd 4.3) a failure is logged only when it unselects a selected source.
+    const logged = !quiet && previous.selected !== null && previous.noSyncReason !== reason;
+    const events: SelectEvent[] = !logged ? [] : [{
       kind: "no-sync",
       reason,
       message: `Can't synchronise: ${reason}`,

@@ -121,6 +121,8 @@ export interface EngineOptions {
   /** Observers (log files): a sample accumulated (with the estimate before it), a selection made. */
   onSample?: (source: EngineSource, sample: Sample, previous: SourceEstimate | null) => void;
   onSelection?: (sources: readonly EngineSource[], now: Timestamp) => void;
+  /** Log selection changes ("Selected source", "Can't synchronise"); false in one-shot mode. */
+  logSelection?: boolean;
 }
 
 /** Per-source state kept by the engine. */
@@ -148,6 +150,7 @@ export class Engine {
   readonly #localRefId: (address: string) => number | null;
   readonly #sampleObserver: EngineOptions["onSample"];
   readonly #selectionObserver: EngineOptions["onSelection"];
+  readonly #logSelection: boolean;
   readonly #sources: EngineSource[] = [];
   readonly #refclocks: EngineRefclock[] = [];
   #selectedRefclock: number | null = null;
@@ -166,6 +169,7 @@ export class Engine {
     this.#localRefId = options.localRefId ?? (() => null);
     this.#sampleObserver = options.onSample;
     this.#selectionObserver = options.onSelection;
+    this.#logSelection = options.logSelection ?? true;
     this.#unlisten = this.#clock.onParameterChange((c) => this.#onClockChange(c));
   }
 
@@ -476,7 +480,7 @@ export class Engine {
       ? null
       : this.#refclocks[sel - live.length]!.id;
     this.#selectionObserver?.(live, now);
-    const out: EngineAction[] = result.events.map((e) => ({
+    const out: EngineAction[] = (this.#logSelection ? result.events : []).map((e) => ({
       kind: "log" as const,
       level: e.kind === "selected" ? "info" as const : "warn" as const,
       message: e.message,

@@ -4,7 +4,9 @@
  * does in this mode. Both run the daemon's own engine (the same sample
  * filtering, statistics and selection) until the first estimate is made,
  * then exit. With `-t SEC` they give up after SEC seconds; without it, once
- * every source is unreachable. Either failure says so and exits 1.
+ * every source is unreachable. Either failure says so in chronyd's words
+ * ("Timeout reached", "No suitable source for synchronisation") and exits 1;
+ * like chronyd in this mode, no selection change is logged.
  *
  * @example
  * ```ts
@@ -46,6 +48,8 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     select: selectOptions(config),
     maxClockError: config.maxClockError,
+    // chronyd logs no selection changes in this mode
+    logSelection: false,
   });
   const lost = new Set<number>();
   const onSourceLost = (id: number) => {
@@ -112,17 +116,9 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
 
   const update = result as ReferenceUpdate | null;
   if (update === null) {
-    const names = engine.sources.map((s) => s.spec.name).join(", ");
-    const answered = engine.sources.some((s) => s.ntp.report().totalValidRx > 0);
-    const authFailures = engine.sources.reduce((n, s) => n + s.ntp.report().authFailures, 0);
-    log.warn(
-      answered
-        ? `No suitable source for synchronisation (${names})`
-        : authFailures > 0
-        ? `No authenticated reply from ${names} (${authFailures} failed authentication)`
-        : `No reply from ${names}`,
-    );
+    // chronyd's only words here: after -t the timeout, else (every source lost) no source
     if (timedOut) log.info("Timeout reached");
+    else log.warn("No suitable source for synchronisation");
     return 1;
   }
   const correction = -update.offset;

@@ -122,7 +122,10 @@ Deno.test("sources with a different frequency are not combined", () => {
 });
 
 Deno.test("two disagreeing sources give no majority", () => {
-  const r = selectSources([cand("a", data(0, 0.01)), cand("b", data(1, 0.01))], {}, NOW);
+  const before = { selected: "a", noSyncReason: null };
+  const r = selectSources([cand("a", data(0, 0.01)), cand("b", data(1, 0.01))], {
+    previous: before,
+  }, NOW);
   assert.equal(r.selected, null);
   assert.equal(r.update, null);
   assert.equal(marks(r), "xx");
@@ -147,7 +150,7 @@ Deno.test("no usable sources: no selectable sources", () => {
       cand("s", data(0, 0.01, { leap: 3 })),
       cand("f", data(0, 0.01, { enoughSamples: false })),
     ],
-    {},
+    { previous: { selected: "u", noSyncReason: null } },
     NOW,
   );
   assert.equal(letters(r), "NMSsM");
@@ -204,7 +207,7 @@ Deno.test("require: no update unless a required source agrees", () => {
     cand("a", data(0, 0.01)),
     cand("b", data(0.001, 0.01)),
   ];
-  const r = selectSources(sources, {}, NOW);
+  const r = selectSources(sources, { previous: { selected: "a", noSyncReason: null } }, NOW);
   assert.equal(letters(r), "xWW");
   assert.equal(r.update, null);
   assert.equal(r.events[0]!.message, "Can't synchronise: no required source selectable");
@@ -350,7 +353,7 @@ Deno.test("orphan: a peer at the orphan stratum with a smaller reference ID is u
 Deno.test("orphan: the smallest reference ID keeps its local reference (no peer usable)", () => {
   const r = selectSources(
     [orphanPeer(0x7f00000d, 10), orphanPeer(0x7f00000e, 11)],
-    { orphanStratum: 10 },
+    { orphanStratum: 10, previous: { selected: "x", noSyncReason: null } },
     NOW,
   );
   assert.equal(r.selected, null);
@@ -398,4 +401,14 @@ Deno.test("a majority held back only by sources still warming up waits quietly",
   assert.equal(r.update, null);
   assert.equal(letters(r), "WM");
   assert.deepEqual(r.events, []);
+});
+
+Deno.test("a failure is logged only when it unselects a source (chronyd 4.3: none at start)", () => {
+  const none = [cand("u", data(0, 0.01), {}, false)];
+  const start = selectSources(none, {}, NOW);
+  assert.equal(start.selected, null);
+  assert.deepEqual(start.events, []);
+  const lost = selectSources(none, { previous: { selected: "u", noSyncReason: null } }, NOW);
+  assert.equal(lost.events[0]?.message, "Can't synchronise: no selectable sources");
+  assert.deepEqual(selectSources(none, { previous: lost.memory }, NOW).events, []);
 });

@@ -78,12 +78,14 @@ Deno.test({
       const bad = await horaeQ(server.port, 1, wrong.path, "3");
       assert.notEqual(bad.code, 0);
       assert.equal(wrongBy(bad.stderr), null);
-      // chronyd drops a request whose MAC does not verify: no reply at all
-      assert.match(bad.stderr, /No reply from 127\.0\.0\.1/);
+      // chronyd drops a request whose MAC does not verify: no reply at all, so the
+      // timeout is reached (chronyd -Q's words, nothing more)
+      assert.match(bad.stderr, /Timeout reached/);
       // ... and one with a key it does not know
       const unknown = await horaeQ(server.port, 7, wrong.path, "3");
       assert.notEqual(unknown.code, 0);
-      assert.match(unknown.stderr, /No reply from 127\.0\.0\.1/);
+      assert.equal(wrongBy(unknown.stderr), null);
+      assert.match(unknown.stderr, /Timeout reached/);
     } finally {
       await server.stop();
       await Deno.remove(k.dir, { recursive: true });

@@ -71,8 +71,9 @@ Deno.test({
     ], { timeoutMs: 20_000 });
     const seconds = (performance.now() - start) / 1000;
     assert.notEqual(ours.code, 0);
-    assert.match(ours.stderr, /No reply from 127\.0\.0\.1/);
+    // chronyd's only words: no "No reply from" or selection line of our own
     assert.match(ours.stderr, /Timeout reached/);
+    assert.doesNotMatch(ours.stderr, /No reply|Can't synchronise|Selected source/);
     assert.equal(wrongBy(ours.stderr), null);
     assert.ok(seconds < 10, `took ${seconds} s`);
   },
