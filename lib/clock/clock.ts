@@ -82,6 +82,13 @@ export interface Clock {
   step(offset: number): void;
   /** Correction still to be slewed, seconds (positive = the clock is still fast by that much). */
   remainingCorrection(): number;
+  /**
+   * How far the system clock, as other programs read it, is from cooked time,
+   * seconds (positive = fast): what `tracking` calls System time. Absent, it
+   * is `remainingCorrection()`; the read-only clock of `-x` also counts what
+   * it corrected only on its virtual copy (chronyd -x reports it so).
+   */
+  systemClockOffset?(): number;
   /** Arms (or clears) a leap second at the end of the current UTC day. */
   setLeap(leap: LeapAction): void;
   /**

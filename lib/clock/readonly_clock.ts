@@ -1,9 +1,10 @@
 /**
  * The clock for `chronyd -x`: wraps any `Clock` and never calls its setters.
  * Frequency changes, slews and steps are applied to a *virtual* clock derived
- * from the wrapped clock's raw time, so the discipline, the measurements and
- * `chronyc tracking` behave as if the clock were corrected. Leap and sync
- * status are only recorded.
+ * from the wrapped clock's raw time, so the discipline and the measurements
+ * behave as if the clock were corrected. `chronyc tracking`'s System time
+ * (`systemClockOffset`) still tells how far the real clock is from that
+ * estimate, as chronyd -x does. Leap and sync status are only recorded.
  *
  * @example
  * ```ts
@@ -43,6 +44,12 @@ class VirtualDriver implements ClockDriver {
 
   readRaw(): Timestamp {
     return this.#virtualAt(this.#inner.rawNow());
+  }
+
+  /** Wrapped clock's raw time minus virtual raw time, seconds, read at one moment. */
+  innerAhead(): number {
+    const inner = this.#inner.rawNow();
+    return diffSeconds(inner, this.#virtualAt(inner));
   }
 
   readFrequency(): number {
@@ -88,6 +95,14 @@ export class ReadOnlyClock extends SlewingClock {
     const driver = new VirtualDriver(inner);
     super(driver, options);
     this.#driver = driver;
+  }
+
+  /**
+   * How far the wrapped (real) clock is from cooked time, seconds (positive =
+   * fast): the virtual corrections made so far plus the one still slewing.
+   */
+  systemClockOffset(): number {
+    return this.#driver.innerAhead() + this.remainingCorrection();
   }
 
   /** The leap second the discipline asked for (recorded only). */

@@ -75,7 +75,11 @@ export interface TrackingData {
   stratum: number;
   /** Cooked time of the last update (0n before any). */
   refTime: Timestamp;
-  /** Remaining correction, seconds: positive = system time is fast of NTP time. */
+  /**
+   * The system clock's correction, seconds, with chrony's sign (what chronyc
+   * prints as System time and tracking.log as Rem. corr.): positive = the
+   * system time is slow of NTP time, negative = fast.
+   */
   systemTime: number;
   /** Offset at the last update, seconds (local minus true). */
   lastOffset: number;
@@ -113,7 +117,7 @@ export interface TrackingLogEntry {
   combined: number;
   /** seconds */
   offsetSd: number;
-  /** seconds */
+  /** seconds, chrony's sign: positive = the system clock is slow (as `systemTime`) */
   remainingCorrection: number;
   /** seconds */
   rootDelay: number;
@@ -395,7 +399,7 @@ export class Reference {
       stratum: local ? this.#local!.stratum : unsynced ? 0 : this.#stratum,
       // The local reference is a fresh "update" at every moment, as chronyd shows it.
       refTime: local ? now : this.#refTime,
-      systemTime: this.#clock.remainingCorrection(),
+      systemTime: -(this.#clock.systemClockOffset?.() ?? this.#clock.remainingCorrection()),
       lastOffset: this.#lastOffset,
       rmsOffset: Math.sqrt(this.#avg2),
       frequency: this.#clock.readFrequency(),

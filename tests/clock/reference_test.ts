@@ -145,7 +145,7 @@ Deno.test("Reference: tracking data after an update, root dispersion grows with 
   assert.equal(td.address, "192.0.2.1");
   assert.equal(td.stratum, 2);
   assert.equal(td.refTime, fromSecNsec(1_699_999_999, 999_000_000));
-  close(td.systemTime, 0.001, 1e-12);
+  close(td.systemTime, -0.001, 1e-12); // 1 ms fast, still to be slewed: chrony's sign is negative
   assert.equal(td.lastOffset, 0.001);
   close(td.rmsOffset, 0.001, 1e-15);
   close(td.frequency, (1 - 1 / (1 + 5e-6)) * 1e6, 1e-9);
