@@ -308,8 +308,8 @@ export class DaemonBackend implements CmdmonBackend {
     });
     const page = all.slice(first, first + options.nClients);
     const ago = (x: number | null) => (x === null ? NEVER : Math.round(x));
-    // log2 intervals go out as whole numbers, the nearest one (as chronyd shows them)
-    const intv = (x: number | null) => (x === null ? 127 : Math.round(x));
+    // log2 intervals go out as whole numbers, the nearest one, halves away from zero (as chronyd)
+    const intv = (x: number | null) => (x === null ? 127 : Math.sign(x) * Math.round(Math.abs(x)));
     return {
       nIndices: all.length,
       nextIndex: first + page.length,

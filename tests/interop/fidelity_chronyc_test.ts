@@ -65,23 +65,18 @@ Deno.test({
   },
 });
 
-/** Sends `count` client requests `spacingMs` apart from `source` to each server. */
-async function probe(
-  source: string,
-  servers: number[],
-  count: number,
-  spacingMs: number,
-): Promise<void> {
+/** Sends a client request from `source` to each server, then one more after each gap (ms). */
+async function probe(source: string, servers: number[], gapsMs: number[]): Promise<void> {
   const sock = Deno.listenDatagram({ transport: "udp", hostname: source, port: 0 });
   try {
     const req = new Uint8Array(48);
     req[0] = 0x23; // version 4, client
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i <= gapsMs.length; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, gapsMs[i - 1]));
       crypto.getRandomValues(req.subarray(40, 48));
       for (const port of servers) {
         await sock.send(req, { transport: "udp", hostname: "127.0.0.1", port });
       }
-      if (i + 1 < count) await new Promise((r) => setTimeout(r, spacingMs));
     }
   } finally {
     sock.close();
@@ -119,15 +114,21 @@ Deno.test({
         ...lines,
       ]);
       try {
-        // [source address, requests, spacing ms]: the same instants to both servers
-        const patterns: [string, number, number][] = limited
-          ? [["127.0.2.1", 16, 250], ["127.0.2.2", 24, 100]]
-          : [["127.0.2.1", 3, 250], ["127.0.2.2", 3, 500], ["127.0.2.3", 2, 2000], [
-            "127.0.2.4",
-            1,
-            0,
-          ]];
-        await Promise.all(patterns.map(([a, n, ms]) => probe(a, [refPort, port], n, ms)));
+        // [source address, gaps between requests (ms)]: the same instants to both servers;
+        // steady and changing paces (the average follows faster and slower ones differently)
+        const n = (count: number, ms: number) => new Array<number>(count).fill(ms);
+        const patterns: [string, number[]][] = limited
+          ? [["127.0.2.1", n(15, 250)], ["127.0.2.2", n(23, 100)]]
+          : [
+            ["127.0.2.1", n(2, 250)],
+            ["127.0.2.2", n(2, 500)],
+            ["127.0.2.3", [2000]],
+            ["127.0.2.4", []],
+            ["127.0.2.5", [...n(5, 250), 2000]],
+            ["127.0.2.6", [2000, 2000, 250, 250]],
+            ["127.0.2.7", [...n(4, 125), 4000]],
+          ];
+        await Promise.all(patterns.map(([a, gaps]) => probe(a, [refPort, port], gaps)));
         await new Promise((r) => setTimeout(r, 300));
         const theirs = await clientRows(ref.socket);
         const ours = await clientRows(horae.socket);

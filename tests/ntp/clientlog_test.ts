@@ -150,3 +150,24 @@ Deno.test("clientlog: IntL is the interval after a rate-limited request, unknown
   quiet.ntpAccess(a, 0, 4, 1000.5);
   assert.equal(quiet.clients(1001)[0]!.ntpIntervalLimitedLog2, null);
 });
+
+Deno.test("clientlog: Int follows a faster pace a quarter step per request, a slower one at once", () => {
+  const log = new ClientLog({ seed: 1, random: () => 0 });
+  // gaps (s) -> Int (log2 s, before rounding) as chronyd 4.3 showed for the same gaps
+  const cases: [number[], number][] = [
+    [[0.25, 0.25, 0.25, 0.25, 0.25, 2], -1.5], // chronyc shows -2
+    [[0.25, 0.25, 0.25, 0.25, 0.25, 2, 2], 0],
+    [[2, 2, 0.25], 0.75], // 1
+    [[2, 2, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25], -0.5], // -1
+    [[0.125, 4], -0.5], // -1
+    [[0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 1], -2.5], // -3
+  ];
+  cases.forEach(([gaps, int], i) => {
+    const a = v4(192, 0, 2, 10 + i);
+    let t = 1000;
+    log.ntpAccess(a, 0, 4, t);
+    for (const g of gaps) log.ntpAccess(a, 0, 4, t += g);
+    const row = log.clients(t).find((r) => r.address === `192.0.2.${10 + i}`)!;
+    assert.equal(row.ntpIntervalLog2, int, `case ${i}`);
+  });
+});
