@@ -260,6 +260,14 @@ export class Reference {
       return [{ kind: "exit", offset }];
     }
 
+    // tracking.log (chrony.conf(5)): Rem. corr. is what was left from the previous update, and
+    // Max. error adds this offset and that remainder to the previous root delay / 2 and the
+    // previous root dispersion grown until now.
+    const remainingBefore = -(this.#clock.systemClockOffset?.() ??
+      this.#clock.remainingCorrection());
+    const logMaxError = Math.abs(offset) + Math.abs(remainingBefore) +
+      (this.#everSynced ? this.#rootDelay / 2 + this.#rootDispersionAt(now) : 0);
+
     // Frequency: combine the update's residual with our estimate (inverse skew² weights).
     let dfreq = 0;
     if (u.skew * 1e6 > this.#maxUpdateSkew) {
@@ -337,10 +345,10 @@ export class Reference {
         leap: td.leapStatus,
         combined: u.combined,
         offsetSd: u.offsetSd,
-        remainingCorrection: td.systemTime,
+        remainingCorrection: remainingBefore,
         rootDelay: td.rootDelay,
         rootDispersion: td.rootDispersion,
-        maxError,
+        maxError: logMaxError,
       },
     });
     return events;

@@ -159,9 +159,22 @@ Deno.test("Reference: tracking data after an update, root dispersion grows with 
   close(later.rootDispersion, 0.001 + 100 * (2e-6 + 1e-6), 1e-15);
   const log = events.at(-1);
   assert.ok(log?.kind === "tracking");
-  assert.equal(log.entry.maxError, 0.002);
+  // tracking.log: nothing was left from before the first update; Max. error = |offset| then
+  close(log.entry.remainingCorrection, 0, 1e-15);
+  close(log.entry.maxError, 0.001, 1e-15);
   assert.equal(log.entry.combined, 1);
   assert.deepEqual(clock.kernelSyncStatus(), { synced: true, estError: 1e-4, maxError: 0.002 });
+  // the next update: the remainder still slewing, and the previous root values grown until now
+  clock.advance(0.05);
+  const now = clock.now();
+  const left = -clock.remainingCorrection();
+  assert.ok(left < -1e-4, `${left}`); // still fast: chrony's sign is negative
+  const grown = ref.trackingData(now).rootDispersion;
+  const next = ref.update(truthUpdate(clock, { refTime: now, offset: 0.0005, skew: 2e-6 }));
+  const second = next.at(-1);
+  assert.ok(second?.kind === "tracking");
+  close(second.entry.remainingCorrection, left, 1e-9);
+  close(second.entry.maxError, 0.0005 + Math.abs(left) + 0.002 / 2 + grown, 1e-9);
 });
 
 Deno.test("Reference: unsynchronised without local shows stratum 0; local reference takes over", () => {

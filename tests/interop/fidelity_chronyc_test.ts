@@ -372,6 +372,8 @@ Deno.test({
       const last = (await Deno.readTextFile(`${horae.dir}/tracking.log`)).trim().split("\n")
         .at(-1)!.trim().split(/\s+/);
       assert.ok(Math.abs(Number(last[10]) - 0.005) < 0.0015, last.join(" "));
+      // ... and Max. error (the last column) includes that remainder, as chronyd's does
+      assert.ok(Number(last[13]) > Number(last[10]), last.join(" "));
     } finally {
       await horae.stop();
       await ref.stop();
