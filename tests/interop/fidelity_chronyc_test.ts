@@ -139,7 +139,10 @@ Deno.test({
           assert.equal(o[2], t[2], `${a} Int: chronyd ${t} horae ${o}`);
           if (limited) {
             assert.ok(Number(t[1]) > 0 && Number(o[1]) > 0, `${a} drops: ${t} / ${o}`);
-            assert.equal(o[3], t[3], `${a} IntL: chronyd ${t} horae ${o}`);
+            // which requests are limited is random (leak), so the two servers average over
+            // different requests: IntL is known in both and within one log2 step
+            assert.ok(o[3] !== "127" && t[3] !== "127", `${a} IntL: chronyd ${t} horae ${o}`);
+            assert.ok(Math.abs(Number(o[3]) - Number(t[3])) <= 1, `${a}: chronyd ${t} horae ${o}`);
           } else {
             assert.deepEqual([o[3], t[3]], ["127", "127"], `${a} IntL`);
           }
