@@ -226,13 +226,14 @@ export class Reference {
 
   /** Frequency (ppm) and skew (ppm) to write to the driftfile. */
   driftValues(): { frequency: number; skew: number } {
-    return { frequency: this.#clock.readFrequency(), skew: (this.#skew ?? 1e-3) * 1e6 };
+    // Unknown skew: 1 s/s, chronyd's value before any estimate.
+    return { frequency: this.#clock.readFrequency(), skew: (this.#skew ?? 1) * 1e6 };
   }
 
   /** Sets the frequency and skew read from the driftfile (ppm) at start. */
   restoreDrift(frequency: number, skew: number): void {
     this.#clock.setFrequency(this.#limitFrequency(frequency));
-    this.#skew = skew * 1e-6;
+    this.#skew = Number.isNaN(skew) ? null : skew * 1e-6; // a NaN skew is no estimate
   }
 
   /** Number of clock updates made so far. */

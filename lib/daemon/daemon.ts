@@ -42,7 +42,15 @@ import {
 import { Reference } from "../clock/reference.ts";
 import { leapAtEndOfDay, parseTzifLeaps } from "../clock/leap.ts";
 import type { LeapAction } from "../clock/clock.ts";
-import { formatDriftfile, parseDriftfile } from "../clock/driftfile.ts";
+import {
+  type Drift,
+  driftExceededMessage,
+  driftReadMessage,
+  formatDriftfile,
+  limitDrift,
+  parseDriftfile,
+  UNKNOWN_SKEW_PPM,
+} from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
 import { parseAddress } from "../../ffi/libc.ts";
@@ -52,7 +60,7 @@ import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
-import { writeFileAtomic } from "./files.ts";
+import { readBytesAsText, removeStaleFiles, writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
@@ -133,10 +141,8 @@ export async function runDaemon(
     log.fatal(NO_CLOCK_CONTROL_MESSAGE);
     return 1;
   }
-  // Directories written after the switch of user are created owned by it.
-  if (privileges.user !== null) {
-    for (const w of prepareDirectories(config, privileges.user)) log.warn(w);
-  }
+  // Missing directories are created (given to the user of a switch), as chronyd does.
+  for (const w of prepareDirectories(config, privileges.user)) log.warn(w);
   const pidFile = config.pidFile;
   if (pidFile) {
     const other = runningPid(pidFile);
@@ -213,15 +219,18 @@ async function start(
       : null,
   });
   const driftPath = config.driftFile?.path;
+  removeStaleFiles(config, log);
+  // What the driftfile gave (limited as chronyd limits it): written back at
+  // exit if no update changed it, as chronyd does.
+  let restored: Drift | null = null;
   if (driftPath) {
     try {
-      const drift = parseDriftfile(Deno.readTextFileSync(driftPath));
-      reference.restoreDrift(drift.frequency, drift.skew);
-      log.info(
-        `Frequency ${drift.frequency.toFixed(3)} +/- ${
-          drift.skew.toFixed(3)
-        } ppm read from ${driftPath}`,
-      );
+      const read = parseDriftfile(readBytesAsText(driftPath));
+      log.info(driftReadMessage(read, driftPath));
+      const limited = limitDrift(read, config.maxDrift);
+      if (limited.exceeded) log.warn(driftExceededMessage(read.frequency));
+      restored = limited.drift;
+      reference.restoreDrift(restored.frequency, restored.skew);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         log.warn(`Could not read valid frequency and skew from driftfile ${driftPath}`);
@@ -397,12 +406,17 @@ async function start(
   }
 
   let stopped = false;
-  const saveDrift = () => {
-    if (!driftPath || !reference.synchronised && reference.updates === 0) return;
+  const saveDrift = (atExit = false) => {
+    if (!driftPath || !atExit && !reference.synchronised && reference.updates === 0) return;
+    // Never updated: what was read, else the clock's frequency with chronyd's unknown skew.
+    const drift = reference.updates > 0 ? reference.driftValues() : restored ?? {
+      frequency: reference.driftValues().frequency,
+      skew: UNKNOWN_SKEW_PPM,
+    };
     try {
-      writeFileAtomic(driftPath, formatDriftfile(reference.driftValues()));
+      writeFileAtomic(driftPath, formatDriftfile(drift));
     } catch (e) {
-      log.warn(`Could not write driftfile ${driftPath} : ${(e as Error).message}`);
+      log.warn((e as Error).message);
     }
   };
   const driftTimer = driftPath
@@ -442,7 +456,7 @@ async function start(
       clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
-      saveDrift();
+      saveDrift(true);
       if (resolveTimer !== null) clearInterval(resolveTimer);
       await refclocks?.close();
       await sources.close();

@@ -3,6 +3,8 @@
  * one-shot modes), to a file (`-l FILE`, appended), or to syslog (daemon
  * facility) when running in the background. Severity follows `-L LEVEL`
  * (0 informational, 1 warning, 2 error, 3 fatal; debug below 0 with `-d -d`).
+ * Every message has its control characters escaped and is cut to
+ * {@link MAX_LOG_MESSAGE} characters ({@link sanitizeLogMessage}).
  *
  * @example
  * ```ts
@@ -36,6 +38,43 @@ export interface LoggerOptions {
 
 const encoder = new TextEncoder();
 
+/**
+ * Longest message written, in characters after escaping (chronyd's log
+ * buffer is 2048 bytes); the rest is cut and counted.
+ */
+export const MAX_LOG_MESSAGE = 2048;
+
+/**
+ * A message as it is logged: control characters (C0, DEL, C1) escaped as
+ * `\xHH` so a value copied from a file or a packet cannot forge lines or
+ * drive a terminal, and cut to `max` characters with the number of the
+ * characters left out (a 10 MB line of a corrupt file is not logged whole).
+ */
+export function sanitizeLogMessage(message: string, max = MAX_LOG_MESSAGE): string {
+  // deno-lint-ignore no-control-regex
+  if (message.length <= max && !/[\x00-\x1f\x7f-\x9f]/.test(message)) return message;
+  let out = "";
+  let i = 0;
+  for (; i < message.length; i++) {
+    const c = message.charCodeAt(i);
+    const piece = c < 0x20 || (c >= 0x7f && c <= 0x9f)
+      ? `\\x${c.toString(16).padStart(2, "0")}`
+      : message[i]!;
+    if (out.length + piece.length > max) break;
+    out += piece;
+  }
+  return i < message.length ? `${out}... (${message.length - i} more characters)` : out;
+}
+
+/**
+ * A value from outside (a file's line, a name from a packet) for a log
+ * message: at most `max` characters, cut with "..."; control characters are
+ * escaped by the logger itself.
+ */
+export function logValue(value: string, max = 64): string {
+  return value.length <= max ? value : `${value.slice(0, max)}...`;
+}
+
 /** chronyd's time prefix: ISO-8601 UTC to the second. */
 export function logTime(d: Date): string {
   return d.toISOString().slice(0, 19) + "Z";
@@ -59,6 +98,7 @@ export class Logger {
   /** Writes one message at `severity` (dropped below the threshold). */
   write(severity: Severity, message: string): void {
     if (severity < this.#level) return;
+    message = sanitizeLogMessage(message);
     const sink = this.#sink;
     if (sink === "syslog") {
       if (this.#sendSyslog(severity, message)) return;

@@ -4,7 +4,9 @@
  * each opening), `cycle()` for `chronyc cyclelogs` (close all; the next entry
  * reopens the file by name, so a renamed file is left alone and a new one is
  * started with a banner, as chronyd 4.3 does). A failed open or write never
- * throws: it is counted and reported once through `onError`.
+ * throws: it is counted, reported through `onError` once per file ("Could
+ * not open PATH : reason", as chronyd), and that file is not tried again
+ * (chronyd 4.3 gives it up too, even across `cyclelogs`).
  *
  * `log rawmeasurements` writes to measurements.log too, also for responses
  * that failed a test; {@link LogWriter.wantsMeasurement} tells the caller which.
@@ -24,6 +26,7 @@
  */
 import type { LogKind } from "../conf/config.ts";
 import { entryText, LOG_FILE_KINDS, type LogFileKind } from "./logfiles.ts";
+import { strerror } from "./files.ts";
 
 /** Options of {@link LogWriter}. */
 export interface LogWriterOptions {
@@ -33,7 +36,7 @@ export interface LogWriterOptions {
   kinds: readonly LogKind[];
   /** `logbanner`: entries between banners, 0 = no banner. chrony.conf(5) default 32. */
   logBanner: number;
-  /** Called once, on the first failure to open or write a file, with a message for the log. */
+  /** Called once per file, on its first failure to open or write, with a message for the log. */
   onError: (message: string) => void;
 }
 
@@ -53,6 +56,8 @@ export class LogWriter {
   readonly #raw: boolean;
   readonly #onError: (message: string) => void;
   readonly #open = new Map<LogFileKind, OpenFile>();
+  /** Files given up after a failure. */
+  readonly #failed = new Set<LogFileKind>();
   #failures = 0;
 
   constructor(options: LogWriterOptions) {
@@ -97,7 +102,7 @@ export class LogWriter {
    * by the banner when due. Does nothing for a kind not enabled; never throws.
    */
   write(kind: LogFileKind, line: string): void {
-    if (!this.#enabled.has(kind)) return;
+    if (!this.#enabled.has(kind) || this.#failed.has(kind)) return;
     const open = this.#openFile(kind);
     if (open === null) return;
     const text = entryText(kind, line, { index: open.entries, logBanner: this.logBanner });
@@ -107,7 +112,7 @@ export class LogWriter {
       while (done < bytes.length) done += open.file.writeSync(bytes.subarray(done));
       open.entries++;
     } catch (e) {
-      this.#fail(`Could not write to log file ${this.path(kind)}: ${message(e)}`);
+      this.#fail(kind, `Could not write to ${this.path(kind)} : ${strerror(e)}`);
     }
   }
 
@@ -137,23 +142,26 @@ export class LogWriter {
       this.#open.set(kind, open);
       return open;
     } catch (e) {
-      this.#fail(`Could not open log file ${this.path(kind)}: ${message(e)}`);
+      this.#fail(kind, `Could not open ${this.path(kind)} : ${strerror(e)}`);
       return null;
     }
   }
 
-  #fail(text: string): void {
+  #fail(kind: LogFileKind, text: string): void {
     this.#failures++;
-    if (this.#failures === 1) {
+    if (this.#failed.has(kind)) return;
+    this.#failed.add(kind);
+    const open = this.#open.get(kind);
+    if (open !== undefined) {
+      this.#open.delete(kind);
       try {
-        this.#onError(text);
-      } catch {
-        // the callback's own failure must not escape either
-      }
+        open.file.close();
+      } catch { /* already closed */ }
+    }
+    try {
+      this.#onError(text);
+    } catch {
+      // the callback's own failure must not escape either
     }
   }
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

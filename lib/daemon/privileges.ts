@@ -5,8 +5,8 @@
  * Order, as run by `lib/daemon/daemon.ts`:
  * 1. {@link planPrivileges} before anything is opened: which user (from
  *    /etc/passwd, parsed here so it is testable) and which capabilities to
- *    keep; {@link prepareDirectories} creates the directories the daemon
- *    writes to after the drop, owned by that user.
+ *    keep; {@link prepareDirectories} creates the missing directories the
+ *    daemon writes to (with or without a switch; given to that user).
  * 2. After every socket is open: {@link applyProcessSettings} locks memory
  *    (`mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT)`: pages are locked as
  *    they are touched, so V8's reserved heap is not populated - about 55 MB
@@ -32,6 +32,7 @@
 import type { Config } from "../conf/config.ts";
 import type { ChronydOptions } from "./cli.ts";
 import type { Logger } from "./log.ts";
+import { strerror } from "./files.ts";
 import { CAP, MCL, SCHED } from "../../ffi/layout.ts";
 import {
   capabilityBit,
@@ -179,8 +180,9 @@ export function capabilityMask(caps: readonly number[]): bigint {
 
 /** The file operations {@link prepareDirectories} needs (fakes in tests). */
 export interface DirectoryOps {
-  /** stat: null when the path does not exist. */
+  /** stat (following symlinks): null when the path does not exist. */
   stat(path: string): { isDirectory: boolean; uid: number; gid: number; mode: number } | null;
+  /** mkdir(2): `mode` is subject to the umask, as in chronyd. */
   mkdir(path: string, mode: number): void;
   chown(path: string, uid: number, gid: number): void;
 }
@@ -195,10 +197,7 @@ const systemDirectoryOps: DirectoryOps = {
       throw e;
     }
   },
-  mkdir: (path, mode) => {
-    Deno.mkdirSync(path, { mode });
-    Deno.chmodSync(path, mode); // the umask does not apply
-  },
+  mkdir: (path, mode) => Deno.mkdirSync(path, { mode }),
   chown: (path, uid, gid) => Deno.chownSync(path, uid, gid),
 };
 
@@ -207,52 +206,86 @@ function dirname(path: string): string {
   return i <= 0 ? (path.startsWith("/") ? "/" : ".") : path.slice(0, i);
 }
 
+/** Mode of a created `logdir`, `dumpdir` or `ntsdumpdir` (chronyd 4.3; umask applies). */
+export const DATA_DIR_MODE = 0o750;
+/** Mode of created parent directories (chronyd 4.3; umask applies). */
+export const PARENT_DIR_MODE = 0o755;
+
 /**
- * Before the switch to `user`: creates the missing directories the daemon
- * writes to later, owned by `user` (each created component of the path): the
- * command socket's directory (mode 0770, like chronyd's /run/chrony),
- * `logdir`, `dumpdir` and `ntsdumpdir` (0755). Existing directories are never
- * chowned (packaging owns them); those, and the directories of the driftfile
- * and the pidfile, get a warning when `user` cannot write there. Returns the
- * warnings.
+ * At start-up, with or without a switch of user: creates the missing
+ * directories the daemon writes to, with their missing parents, as chronyd
+ * does: the command socket's directory (mode 0770) and `logdir`, `dumpdir`
+ * and `ntsdumpdir` (0750); parents 0755; modes subject to the umask. With a
+ * `user` to switch to, the directory itself (not its parents) is given to
+ * it. Existing directories are never changed (packaging owns them); with a
+ * `user`, those and the directories of the driftfile and the pidfile get a
+ * warning when it cannot write there. A failure is not fatal (chronyd goes
+ * on too): it is returned as a message ("Could not create directory D :
+ * reason", "D is not directory").
  */
 export function prepareDirectories(
   config: Config,
-  user: PasswdEntry,
+  user: PasswdEntry | null,
   ops: DirectoryOps = systemDirectoryOps,
 ): string[] {
   const warnings: string[] = [];
   const owned: [string, number][] = [];
   const unix = config.bindCmdAddress.unixPath;
   if (unix) owned.push([dirname(unix), 0o770]);
-  for (const d of [config.logDir, config.dumpDir, config.ntsDumpDir]) if (d) owned.push([d, 0o755]);
+  for (const d of [config.logDir, config.dumpDir, config.ntsDumpDir]) {
+    if (d) owned.push([d, DATA_DIR_MODE]);
+  }
   const checked = new Set<string>();
   for (const [dir, mode] of owned) {
-    try {
-      createOwned(dir, mode, user, ops);
-    } catch (e) {
-      warnings.push(`Could not create directory ${dir} : ${(e as Error).message}`);
-    }
+    const problem = createWithParents(dir, mode, user, ops);
+    if (problem !== null) warnings.push(problem);
     checked.add(dir);
   }
+  if (user === null) return warnings;
   if (config.driftFile?.path) checked.add(dirname(config.driftFile.path));
   if (config.pidFile) checked.add(dirname(config.pidFile));
   for (const dir of checked) {
     const s = ops.stat(dir);
-    if (s !== null && !writableBy(s, user)) {
+    if (s !== null && s.isDirectory && !writableBy(s, user)) {
       warnings.push(`Directory ${dir} is not writable by user ${user.name}`);
     }
   }
   return warnings;
 }
 
-function createOwned(dir: string, mode: number, user: PasswdEntry, ops: DirectoryOps): void {
+/** Creates `dir` and its missing parents; null when done, else the problem. */
+function createWithParents(
+  dir: string,
+  mode: number,
+  user: PasswdEntry | null,
+  ops: DirectoryOps,
+): string | null {
   const missing: string[] = [];
-  for (let d = dir; d !== "/" && d !== "." && ops.stat(d) === null; d = dirname(d)) missing.push(d);
-  for (const d of missing.reverse()) {
-    ops.mkdir(d, d === dir ? mode : 0o755);
-    ops.chown(d, user.uid, user.gid);
+  let d = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+  const target = d;
+  for (; d !== "/" && d !== "." && d !== ""; d = dirname(d)) {
+    let s;
+    try {
+      s = ops.stat(d);
+    } catch (e) {
+      return `Could not access ${d} : ${strerror(e)}`;
+    }
+    if (s === null) {
+      missing.push(d);
+      continue;
+    }
+    if (!s.isDirectory) return `${d} is not directory`;
+    break;
   }
+  for (const m of missing.reverse()) {
+    try {
+      ops.mkdir(m, m === target ? mode : PARENT_DIR_MODE);
+      if (m === target && user !== null) ops.chown(m, user.uid, user.gid);
+    } catch (e) {
+      return `Could not create directory ${m} : ${strerror(e)}`;
+    }
+  }
+  return null;
 }
 
 /** Whether `user` (no supplementary groups) may create files in a directory with this stat. */

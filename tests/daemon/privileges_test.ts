@@ -162,13 +162,47 @@ Deno.test("directories: missing socket dir and logdir are created owned by the u
     "/var/lib/chrony": { uid: 0, gid: 0, mode: 0o755 },
   });
   const warnings = prepareDirectories(c, findUser("_chrony", PASSWD)!, ops);
+  // chronyd 4.3: parents 0755 and root's, the directory itself 0770/0750 and the user's.
   assert.deepEqual(calls, [
     "mkdir /run/chrony 770",
     "chown /run/chrony 102:105",
     "mkdir /var/log 755",
-    "chown /var/log 102:105",
-    "mkdir /var/log/chrony 755",
+    "mkdir /var/log/chrony 750",
     "chown /var/log/chrony 102:105",
   ]);
   assert.deepEqual(warnings, ["Directory /var/lib/chrony is not writable by user _chrony"]);
+});
+
+Deno.test("directories: created without a switch of user too (no chown), failures reported as chronyd words them", () => {
+  const c = defaultConfig();
+  c.bindCmdAddress.unixPath = "/run/chrony/chronyd.sock";
+  c.logDir = "/var/log/chrony/a/b";
+  c.dumpDir = "/var/lib/file/dump";
+  c.ntsDumpDir = "/var/lib/chrony/nts";
+  const { ops, calls } = fakeTree({
+    "/run": { uid: 0, gid: 0, mode: 0o755 },
+    "/run/chrony": { uid: 0, gid: 0, mode: 0o755 },
+    "/var": { uid: 0, gid: 0, mode: 0o755 },
+    "/var/lib": { uid: 0, gid: 0, mode: 0o755 },
+    "/var/lib/chrony": { uid: 0, gid: 0, mode: 0o755 },
+  });
+  const stat = ops.stat;
+  ops.stat = (p) =>
+    p === "/var/lib/file" ? { isDirectory: false, uid: 0, gid: 0, mode: 0o644 } : stat(p);
+  const mkdir = ops.mkdir;
+  ops.mkdir = (p, m) => {
+    if (p === "/var/lib/chrony/nts") throw new Error("Permission denied (os error 13): mkdir");
+    mkdir(p, m);
+  };
+  const warnings = prepareDirectories(c, null, ops);
+  assert.deepEqual(calls, [
+    "mkdir /var/log 755",
+    "mkdir /var/log/chrony 755",
+    "mkdir /var/log/chrony/a 755",
+    "mkdir /var/log/chrony/a/b 750",
+  ]);
+  assert.deepEqual(warnings, [
+    "/var/lib/file is not directory",
+    "Could not create directory /var/lib/chrony/nts : Permission denied",
+  ]);
 });
