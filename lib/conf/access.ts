@@ -50,8 +50,9 @@ export function parseSubnet(spec: string, r: ArgReader): AccessRule["subnet"] {
   if (addr.includes(":")) {
     const canonical = ipv6(addr);
     if (canonical === undefined) throw r.error(`invalid subnet "${spec}"`);
-    const prefix = r.clamp("prefix length", bits ?? 128, 0, 128);
-    return { kind: "ip", family: 6, address: canonical, prefix };
+    // A prefix beyond the address is kept: chronyd 4.3 parses it and refuses
+    // it at start-up ({@link checkAccessRules}).
+    return { kind: "ip", family: 6, address: canonical, prefix: bits ?? 128 };
   }
   if (/^[0-9.]+$/.test(addr)) {
     const parts = addr.split(".");
@@ -62,8 +63,7 @@ export function parseSubnet(spec: string, r: ArgReader): AccessRule["subnet"] {
       throw r.error(`invalid subnet "${spec}"`);
     }
     const full = [0, 1, 2, 3].map((i) => octets[i] ?? 0).join(".");
-    const prefix = r.clamp("prefix length", bits ?? parts.length * 8, 0, 32);
-    return { kind: "ip", family: 4, address: full, prefix };
+    return { kind: "ip", family: 4, address: full, prefix: bits ?? parts.length * 8 };
   }
   if (bitsWord === undefined && HOST_RE.test(addr) && addr.toLowerCase() !== "all") {
     return { kind: "host", name: addr };
@@ -101,4 +101,19 @@ export function subnetText(rule: Pick<AccessRule, "subnet">): string | null {
   if (s.kind === "any") return null;
   if (s.kind === "host") return s.name;
   return `${s.address}/${s.prefix}`;
+}
+
+/**
+ * The start-up check of chronyd 4.3 on the allow/deny/cmdallow/cmddeny rules
+ * (NTP rules first): a prefix longer than the address (`allow 10.0.0.0/99`,
+ * accepted by `chronyd -p`) stops the daemon with "Bad subnet in
+ * 10.0.0.0/99". Returns that message, or null when every rule is usable.
+ */
+export function checkAccessRules(rules: readonly AccessRule[]): string | null {
+  for (const rule of rules) {
+    const s = rule.subnet;
+    if (s.kind !== "ip") continue;
+    if (s.prefix > (s.family === 4 ? 32 : 128)) return `Bad subnet in ${s.address}/${s.prefix}`;
+  }
+  return null;
 }

@@ -101,7 +101,7 @@ function float(field: keyof Config): DirectiveHandler {
 
 function portDirective(field: keyof Config): DirectiveHandler {
   return (c, r) => {
-    const v = port(r, r.ctx.directive);
+    const v = port(r, r.ctx.directive, true);
     r.end();
     (c as unknown as Record<string, unknown>)[field] = v;
   };
@@ -397,7 +397,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
       throw r.error(`invalid address "${address}"`);
     }
     // chrony.conf(5): broadcast port default 123.
-    const p = r.remaining > 0 ? port(r, "port") : 123;
+    const p = r.remaining > 0 ? port(r, "port", true) : 123;
     r.end();
     c.broadcasts.push({
       interval,
@@ -526,7 +526,13 @@ export function isDirective(name: string): boolean {
  */
 export function applyDirective(config: Config, name: string, r: ArgReader): void {
   const lower = name.toLowerCase();
-  if (!Object.hasOwn(DIRECTIVES, lower)) throw r.error(`unknown directive "${name}"`);
+  if (!Object.hasOwn(DIRECTIVES, lower)) {
+    // chronyd 4.3 refuses a byte-order mark too; say what the invisible character is.
+    if (name.startsWith("\ufeff")) {
+      throw r.error(`unknown directive "${name}" (the file starts with a UTF-8 byte-order mark)`);
+    }
+    throw r.error(`unknown directive "${name}"`);
+  }
   if (OBSOLETE_DIRECTIVES.includes(lower)) {
     r.warn(`${lower} directive is no longer supported`);
   }

@@ -16,9 +16,20 @@ import { ConfigError } from "./config_error.ts";
 import { parseConfig, type ParseOptions, type ParseResult, readSourceDirs } from "./parse.ts";
 import type { SourceFileResult } from "./parse.ts";
 
-/** Reads a text file from disk. */
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Reads a configuration file from disk as chronyd does: a byte-order mark is
+ * kept (chronyd 4.3 then refuses line 1 as an invalid directive), and a
+ * directory reads as an empty file (chronyd accepts `include` of one).
+ */
 export function readRealFile(path: string): string {
-  return Deno.readTextFileSync(path);
+  try {
+    return utf8.decode(Deno.readFileSync(path));
+  } catch (e) {
+    if (e instanceof Deno.errors.IsADirectory) return "";
+    throw e;
+  }
 }
 
 /** Lists the entry names of a real directory. */

@@ -9,6 +9,17 @@
  * space, directive names case-insensitive; a line whose first non-blank
  * character is `!`, `;`, `#` or `%` is a comment.
  *
+ * Lines are cut as chronyd 4.3 reads them (checked by running it, see
+ * tests/conf/chronyd_accept_test.ts): white space is C's (space, tab, CR,
+ * LF, VT, FF; not a no-break space nor a byte-order mark, which make the
+ * line an invalid directive); a file is read in pieces of at most
+ * {@link MAX_LINE_BYTES} bytes ending at a newline, each piece counting as a
+ * line; a line ends at a NUL byte; a piece of {@link MAX_LINE_BYTES} bytes
+ * without a NUL is refused ("String too long"), so a line holds at most 2046
+ * bytes before its newline (2047 at the end of the file). In `sourcedir`
+ * files the first piece not ending with a newline (before any NUL) ends the
+ * file, and the lines after it are ignored.
+ *
  * @example
  * ```ts
  * import { parseConfig } from "./parse.ts";
@@ -96,6 +107,91 @@ function noList(): string[] {
   return [];
 }
 
+/** chronyd's line buffer, bytes; a line of this many bytes (newline included) is too long. */
+export const MAX_LINE_BYTES = 2048;
+
+/** C's isspace(3) in the C locale. */
+const C_SPACE = "[ \\t\\n\\r\\v\\f]";
+const C_SPACES = new RegExp(`${C_SPACE}+`);
+const C_TRIM = new RegExp(`^${C_SPACE}+|${C_SPACE}+$`, "g");
+
+/** The words of a line, split at C white space. */
+export function splitWords(line: string): string[] {
+  const t = line.replace(C_TRIM, "");
+  return t === "" ? [] : t.split(C_SPACES);
+}
+
+/** One line as chronyd reads it: see the module doc. */
+export interface RawLine {
+  /** Text up to the first NUL, without the newline. */
+  text: string;
+  /** 1-based line number (pieces of an over-long line count one each). */
+  line: number;
+  /** The piece filled the buffer without a NUL: chronyd refuses it. */
+  tooLong: boolean;
+  /** The text before any NUL ended with a newline. */
+  terminated: boolean;
+}
+
+function utf8Length(cp: number): number {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/** Cuts a file's text into the lines chronyd reads (see the module doc). */
+export function readLines(text: string): RawLine[] {
+  const out: RawLine[] = [];
+  const rows = text.split("\n");
+  let n = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const last = r === rows.length - 1;
+    let row = rows[r]!;
+    if (last && row === "") break;
+    if (!last) row += "\n";
+    while (row.length > 0) {
+      let piece = row;
+      // Fast path: short enough in any encoding.
+      if (row.length * 4 >= MAX_LINE_BYTES) {
+        let bytes = 0, i = 0;
+        while (i < row.length) {
+          const cp = row.codePointAt(i)!;
+          const b = utf8Length(cp);
+          if (bytes + b > MAX_LINE_BYTES) break;
+          bytes += b;
+          i += cp > 0xffff ? 2 : 1;
+        }
+        piece = row.slice(0, i);
+        if (bytes + (i < row.length ? utf8Length(row.codePointAt(i)!) : 0) > MAX_LINE_BYTES) {
+          // A character across the end of the buffer: chronyd's piece is full.
+          bytes = MAX_LINE_BYTES;
+        }
+        row = row.slice(i);
+        const nul = piece.indexOf("\0");
+        const before = nul < 0 ? piece : piece.slice(0, nul);
+        out.push({
+          text: before.endsWith("\n") ? before.slice(0, -1) : before,
+          line: ++n,
+          tooLong: nul < 0 && bytes >= MAX_LINE_BYTES,
+          terminated: before.endsWith("\n"),
+        });
+        continue;
+      }
+      row = "";
+      const nul = piece.indexOf("\0");
+      const before = nul < 0 ? piece : piece.slice(0, nul);
+      out.push({
+        text: before.endsWith("\n") ? before.slice(0, -1) : before,
+        line: ++n,
+        tooLong: false,
+        terminated: before.endsWith("\n"),
+      });
+    }
+  }
+  return out;
+}
+
+/** chronyd's reason for a line that does not fit its buffer. */
+export const TOO_LONG = "String too long";
+
 function isComment(trimmed: string): boolean {
   const c = trimmed[0];
   return c === "!" || c === ";" || c === "#" || c === "%";
@@ -121,9 +217,8 @@ function fail(st: State, e: unknown): void {
 
 /** Parses one line; `file`/`line` locate it. Comment and blank lines do nothing. */
 function parseLine(st: State, raw: string, file: string, line: number, depth: number): void {
-  const trimmed = raw.trim();
-  if (trimmed === "" || isComment(trimmed)) return;
-  const words = trimmed.split(/\s+/);
+  const words = splitWords(raw);
+  if (words.length === 0 || isComment(words[0]!)) return;
   const [written = "", ...args] = words;
   const name = written.toLowerCase();
   try {
@@ -141,8 +236,13 @@ function parseLine(st: State, raw: string, file: string, line: number, depth: nu
 }
 
 function parseText(st: State, text: string, file: string, depth: number): void {
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) parseLine(st, lines[i] ?? "", file, i + 1, depth);
+  for (const l of readLines(text)) {
+    if (l.tooLong) {
+      fail(st, new ConfigError(file, l.line, TOO_LONG));
+      continue;
+    }
+    parseLine(st, l.text, file, l.line, depth);
+  }
 }
 
 function readOrFail(st: State, path: string, file: string, line: number): string {
@@ -158,9 +258,9 @@ function includeFiles(st: State, pattern: string, file: string, line: number, de
   if (depth >= MAX_INCLUDE_DEPTH) {
     throw new ConfigError(file, line, `include nested too deeply (${MAX_INCLUDE_DEPTH})`);
   }
+  // chronyd 4.3 (and 4.8) accept a pattern that matches nothing, and read a
+  // directory as an empty file.
   const paths = expandGlob(pattern, st.listDir);
-  // chrony.conf(5): at least one file is required to exist.
-  if (paths.length === 0) throw new ConfigError(file, line, `no files match "${pattern}"`);
   for (const p of paths) parseText(st, readOrFail(st, p, file, line), p, depth + 1);
 }
 
@@ -222,27 +322,32 @@ export interface SourceFileResult {
  * Parses the text of one `sourcedir` file: only server, pool and peer lines
  * are allowed. A bad line does not stop the daemon: it is skipped and
  * reported in `errors`, as chronyd does. As chrony.conf(5) says such files
- * end every line with a newline, an unterminated last line (a file still
- * being written) is ignored with a warning.
+ * end every line with a newline, the first line that does not (a file still
+ * being written, a NUL byte, a line too long for chronyd's buffer) ends the
+ * file, with a warning: chronyd 4.3 ignores it and every line after it.
  */
 export function parseSourceFile(text: string, file: string): SourceFileResult {
   const st = newState({ file, collectErrors: true });
-  let lines = text.split("\n");
-  const last = lines[lines.length - 1] ?? "";
-  lines = lines.slice(0, -1);
-  if (last.trim() !== "") {
-    st.warnings.push({ file, line: lines.length + 1, message: "ignoring unterminated last line" });
-  }
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i] ?? "";
-    const trimmed = raw.trim();
-    if (trimmed === "" || isComment(trimmed)) continue;
-    const name = (trimmed.split(/\s+/)[0] ?? "").toLowerCase();
+  const lines = readLines(text);
+  for (const l of lines) {
+    if (!l.terminated) {
+      if (splitWords(l.text).length > 0 || l.tooLong || lines.at(-1) !== l) {
+        st.warnings.push({
+          file,
+          line: l.line,
+          message: "ignoring unterminated line and the rest of the file",
+        });
+      }
+      break;
+    }
+    const words = splitWords(l.text);
+    if (words.length === 0 || isComment(words[0]!)) continue;
+    const name = words[0]!.toLowerCase();
     if (!SOURCE_FILE_DIRECTIVES.includes(name)) {
-      st.errors.push(new ConfigError(file, i + 1, `"${name}" is not allowed in a sources file`));
+      st.errors.push(new ConfigError(file, l.line, `"${name}" is not allowed in a sources file`));
       continue;
     }
-    parseLine(st, raw, file, i + 1, 0);
+    parseLine(st, l.text, file, l.line, 0);
   }
   for (const s of st.config.sources) s.fromSourceDir = true;
   for (const d of st.directives) d.fromSourceDir = true;
@@ -296,6 +401,11 @@ export function parseCommandLine(
   options: Omit<ParseOptions, "file"> = {},
 ): ParseResult {
   const st = newState(options);
-  lines.forEach((l, i) => parseLine(st, l, COMMAND_LINE, i + 1, 0));
+  lines.forEach((l, i) => {
+    // Each argument is copied into chronyd's line buffer: the same limit.
+    const bytes = new TextEncoder().encode(l).length;
+    if (bytes >= MAX_LINE_BYTES) fail(st, new ConfigError(COMMAND_LINE, i + 1, TOO_LONG));
+    else parseLine(st, l, COMMAND_LINE, i + 1, 0);
+  });
   return { config: st.config, directives: st.directives, errors: st.errors, warnings: st.warnings };
 }

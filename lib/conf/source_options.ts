@@ -226,9 +226,32 @@ function nonNegative(r: ArgReader, what: string, v: number): number {
   return v;
 }
 
-/** A port number 0..65535 (chrony itself accepts and truncates others; we reject them). */
-export function port(r: ArgReader, what: string): number {
-  const p = r.int(what);
-  if (p < 0 || p > 65535) throw r.error(`invalid ${what} "${p}"`);
-  return p;
+/**
+ * C's `int` from a decimal word as chronyd reads it (sscanf `%d`, glibc):
+ * out of the 64-bit range it saturates, then it is cut to 32 bits. With
+ * `loose`, like a `%d` without an end check, only the leading number counts
+ * (`1x`, `1.5`, `1e3` read 1; `0x10` reads 0). Undefined when no number starts
+ * the word.
+ */
+export function cInt(word: string, loose = false): number | undefined {
+  const m = (loose ? /^[+-]?\d+/ : /^[+-]?\d+$/).exec(word);
+  if (!m) return undefined;
+  let v = BigInt(m[0]);
+  const max = (1n << 63n) - 1n;
+  if (v > max) v = max;
+  if (v < -max - 1n) v = -max - 1n;
+  return Number(BigInt.asIntN(32, v));
+}
+
+/**
+ * A port as chronyd 4.3 takes it: any C `int`, cut to 16 bits (`port 70000`
+ * is port 4464, `-1` is 65535; checked with the real chronyd). `loose` for
+ * the directives (`port`, `cmdport`, ...) that read only a leading number;
+ * the `port`/`ntsport` options of a source want the whole word.
+ */
+export function port(r: ArgReader, what: string, loose = false): number {
+  const w = r.word(what);
+  const v = cInt(w, loose);
+  if (v === undefined) throw r.error(`invalid ${what} "${w}"`);
+  return v & 0xffff;
 }

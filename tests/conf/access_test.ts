@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { subnetText } from "../../lib/conf/access.ts";
+import { checkAccessRules, subnetText } from "../../lib/conf/access.ts";
 import type { AccessRule } from "../../lib/conf/config.ts";
 import { parseConfig } from "../../lib/conf/parse.ts";
 
@@ -81,10 +81,17 @@ Deno.test("a host name is kept for resolution at start", () => {
   });
 });
 
-Deno.test("an oversized prefix is clamped with a warning (chronyd accepts /33)", () => {
-  const r = parseConfig("allow 1.2.3.4/33");
-  assert.equal((r.config.ntpAccess[0]?.subnet as { prefix: number }).prefix, 32);
-  assert.equal(r.warnings.length, 1);
+Deno.test("an oversized prefix parses (chronyd -p accepts /33) and is refused at start-up as chronyd refuses it", () => {
+  const r = parseConfig("allow 1.2.3.4/32\ncmdallow 10/99\nallow ::/200");
+  assert.equal((r.config.cmdAccess[0]?.subnet as { prefix: number }).prefix, 99);
+  assert.equal(r.warnings.length, 0);
+  // chronyd 4.3: "Fatal error : Bad subnet in 10.0.0.0/99"; NTP rules are checked first.
+  assert.equal(checkAccessRules(r.config.ntpAccess), "Bad subnet in ::/200");
+  assert.equal(checkAccessRules(r.config.cmdAccess), "Bad subnet in 10.0.0.0/99");
+  assert.equal(
+    checkAccessRules(parseConfig("allow 10/8\ndeny ::/128\nallow").config.ntpAccess),
+    null,
+  );
 });
 
 Deno.test("cmdallow and cmddeny fill the command access list in order", () => {

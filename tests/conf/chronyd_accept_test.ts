@@ -1,23 +1,42 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../../lib/conf/config_error.ts";
+import { loadConfigFile } from "../../lib/conf/load.ts";
 import { parseCommandLine } from "../../lib/conf/parse.ts";
+import { haveChrony } from "../interop/harness.ts";
 
 const CHRONYD = "/usr/sbin/chronyd";
 
-function available(): boolean {
-  try {
-    Deno.statSync(CHRONYD);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const available = haveChrony;
 
 // Lines where horae must agree with chronyd 4.3 on accept/reject. Deliberate
 // differences are left out and listed in docs/ARCHITECTURE.md: horae rejects
-// ports outside 0..65535, malformed floats like "1e" and unknown refclock
-// drivers at parse time, and keeps allow host names for resolution later.
+// malformed floats like "1e" and unknown refclock drivers at parse time, and
+// keeps allow host names for resolution later.
 const ACCEPTED = [
+  // Ports are C ints cut to 16 bits (port 70000 is 4464); the directives
+  // read only a leading number.
+  "port 70000",
+  "port -1",
+  "port 99999999999999999999",
+  "port 1x",
+  "port 0x10",
+  "cmdport 1e3",
+  "ntsport 70000",
+  "acquisitionport 70000",
+  "ptpport 70000",
+  "broadcast 64 1.2.3.255 70000",
+  "server x port 70000",
+  "server x port -5",
+  "server x ntsport 70000",
+  // Parsed; chronyd refuses it at start-up ("Bad subnet"), see tests/interop/files_interop_test.ts.
+  "allow 10.0.0.0/99",
+  "cmdallow 10.0.0.0/99",
+  "allow 10/99",
+  // C white space: CR, VT and FF separate words.
+  "makestep 1\r3",
+  "makestep\v1\f3\r",
+  "x".repeat(0) + "server " + "a".repeat(2040), // 2047 bytes: the longest argument
+
   "pool x maxsources 20",
   "server x maxsources 2",
   "peer x iburst",
@@ -52,6 +71,13 @@ const ACCEPTED = [
 ];
 
 const REJECTED = [
+  "server " + "a".repeat(2041), // 2048 bytes: String too long
+  "makestep\u00a01 3", // a no-break space is not C white space
+  "\ufeffserver x", // nor is a byte-order mark
+  "server x port 1x",
+  "server x port 0x10",
+  "allow 10.0.0.0/-1",
+  "allow 10.0.0.0/x",
   "servr x",
   "ratelimit foo 1",
   "server x key 0",
@@ -126,4 +152,120 @@ Deno.test({
 Deno.test("the same lines are accepted and rejected without chronyd installed", () => {
   for (const line of ACCEPTED) assert.equal(horaeAccepts(line), true, line);
   for (const line of REJECTED) assert.equal(horaeAccepts(line), false, line);
+});
+
+/** Whole files (bytes) where horae and chronyd 4.3 must agree, with the line of a rejection. */
+function fileCases(dir: string): [string, Uint8Array | string][] {
+  const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const long = (n: number) => "server " + "a".repeat(n - 7);
+  return [
+    ["2046 bytes and a newline", long(2046) + "\n"],
+    ["2047 bytes and a newline", long(2047) + "\n"],
+    ["2047 bytes at the end of the file", long(2047)],
+    ["2048 bytes at the end of the file", long(2048)],
+    ["a long comment", "# " + "a".repeat(2045) + "\n"],
+    ["a long line after a good one", "makestep 1 3\n" + long(3000) + "\nrtcsync\n"],
+    ["NUL ends a line", bytes("server a\0b iburst\nmakestep 1 3\n")],
+    ["NUL at the start of a line", bytes("\0server x\nmakestep 1 3\n")],
+    ["NUL in a directive name", bytes("makestep\0 1 3\n")],
+    // The bytes after a NUL in a line longer than the buffer come back as a line.
+    ["NUL before 2048 bytes", bytes("server aaa\0" + "b".repeat(2036) + "\nmakestep 1 3\nfoo\n")],
+    ["NUL before 2049 bytes", bytes("server aaa\0" + "b".repeat(2037) + "\nmakestep 1 3\nfoo\n")],
+    ["NUL before 2050 bytes", bytes("server aaa\0" + "b".repeat(2038) + "\nmakestep 1 3\nfoo\n")],
+    ["UTF-8 BOM before a directive", bytes("\xef\xbb\xbfserver x\n")],
+    ["UTF-8 BOM before a comment", bytes("\xef\xbb\xbf# comment\nserver x\n")],
+    ["UTF-8 BOM alone", bytes("\xef\xbb\xbf\nserver x\n")],
+    ["no-break space", bytes("makestep\xc2\xa01 3\n")],
+    ["CRLF lines", "makestep 1 3\r\nrtcsync\r\n"],
+    ["include of a directory", `include ${dir}/inc\nmakestep 1 3\n`],
+    ["include of a directory with a slash", `include ${dir}/inc/\n`],
+    ["include of a pattern matching nothing", `include ${dir}/nothing*\n`],
+    ["include of a missing file", `rtcsync\ninclude ${dir}/nothing\n`],
+    ["confdir of a file", `confdir ${dir}/inc/x.conf\n`],
+    ["port 70000", "port 70000\n"],
+    ["allow /99", "allow 10.0.0.0/99\n"],
+  ];
+}
+
+function chronydFile(path: string): { ok: boolean; line: number | null; out: string } {
+  const o = new Deno.Command(CHRONYD, { args: ["-p", "-f", path], stdout: "null", stderr: "piped" })
+    .outputSync();
+  const out = new TextDecoder().decode(o.stderr);
+  const m = out.match(/at line (\d+)/);
+  return { ok: o.code === 0, line: m ? Number(m[1]) : null, out };
+}
+
+function horaeFile(path: string): { ok: boolean; line: number | null; out: string } {
+  try {
+    loadConfigFile(path);
+    return { ok: true, line: null, out: "" };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return { ok: false, line: e.line, out: e.message };
+  }
+}
+
+Deno.test({
+  name:
+    "whole files (long lines, NUL, BOM, white space, include) are read as the real chronyd 4.3 reads them",
+  ignore: !available(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-conf-" });
+    try {
+      await Deno.mkdir(`${dir}/inc`);
+      await Deno.writeTextFile(`${dir}/inc/x.conf`, "makestep 1 3\n");
+      for (const [name, content] of fileCases(dir)) {
+        const path = `${dir}/test.conf`;
+        if (typeof content === "string") await Deno.writeTextFile(path, content);
+        else await Deno.writeFile(path, content);
+        const c = chronydFile(path);
+        const h = horaeFile(path);
+        assert.equal(
+          h.ok,
+          c.ok,
+          `${name}: chronyd ${c.ok ? "accepts" : "rejects"} (${c.out.trim()}), horae ${h.out}`,
+        );
+        if (!c.ok && c.line !== null) {
+          // The missing include names the include's line in horae; chronyd names the file alone.
+          if (!/Could not open/.test(c.out)) assert.equal(h.line, c.line, `${name}: line`);
+        }
+        if (/String too long/.test(c.out)) assert.match(h.out, /String too long/, name);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a file's long, NUL and BOM lines are refused or cut without chronyd installed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "horae-conf-" });
+  try {
+    await Deno.mkdir(`${dir}/inc`);
+    await Deno.writeTextFile(`${dir}/inc/x.conf`, "makestep 1 3\n");
+    const expected: Record<string, number | null> = {
+      "2046 bytes and a newline": null,
+      "2047 bytes and a newline": 1,
+      "2047 bytes at the end of the file": null,
+      "2048 bytes at the end of the file": 1,
+      "a long line after a good one": 2,
+      "NUL ends a line": null,
+      "NUL in a directive name": 1,
+      "NUL before 2049 bytes": 4,
+      "NUL before 2050 bytes": 2,
+      "UTF-8 BOM before a comment": 1,
+      "include of a directory": null,
+      "include of a pattern matching nothing": null,
+      "port 70000": null,
+    };
+    for (const [name, content] of fileCases(dir)) {
+      if (!(name in expected)) continue;
+      const path = `${dir}/test.conf`;
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else await Deno.writeFile(path, content);
+      const h = horaeFile(path);
+      assert.equal(h.line, expected[name], `${name}: ${h.out}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -67,7 +67,8 @@ Deno.test("bad values are errors with file:line and the value", () => {
   assert.match(errorOf("bindaddress foo").message, /invalid address "foo"/);
   assert.match(errorOf("broadcast 64 1.2.3.255 123 4").message, /too many arguments/);
   assert.match(errorOf("server a extfield zz").message, /unsupported extfield "zz"/);
-  assert.match(errorOf("port 70000").message, /invalid port "70000"/);
+  assert.match(errorOf("port x").message, /invalid port "x"/);
+  assert.match(errorOf("server a port 1x").message, /invalid port "1x"/);
   assert.match(errorOf("initstepslew x").message, /invalid step threshold "x"/);
 });
 
@@ -123,7 +124,7 @@ Deno.test("include reads every file matching the pattern, sorted, inline", () =>
   );
 });
 
-Deno.test("include of a missing file or an empty match is an error at the include line", () => {
+Deno.test("include of a missing file is an error at the include line; an empty match is nothing (chronyd 4.3)", () => {
   const fs = memFs({ "/etc/x/a.conf": "rtcsync\n" });
   assert.throws(
     () => parseConfig("\ninclude /etc/nope.conf", { file: "/c", ...fs }),
@@ -131,10 +132,7 @@ Deno.test("include of a missing file or an empty match is an error at the includ
       e instanceof ConfigError && e.line === 2 &&
       /could not open "\/etc\/nope.conf"/.test(e.message),
   );
-  assert.throws(
-    () => parseConfig("include /etc/x/*.sources", { file: "/c", ...fs }),
-    (e) => e instanceof ConfigError && /no files match/.test(e.message),
-  );
+  assert.deepEqual(parseConfig("include /etc/x/*.sources", { file: "/c", ...fs }).directives, []);
 });
 
 Deno.test("an error inside an included file names that file and its line", () => {
@@ -207,6 +205,12 @@ Deno.test("parseSourceFile ignores an unterminated last line (file still being w
   const r = parseSourceFile("server a\nserver b", "/s/x.sources");
   assert.deepEqual(r.sources.map((s) => s.name), ["a"]);
   assert.equal(r.warnings[0]?.line, 2);
+  // chronyd 4.3: a NUL or an over-long line ends the file there.
+  const nul = parseSourceFile("server a\nserver b\0\nserver c\n", "/s/x.sources");
+  assert.deepEqual(nul.sources.map((s) => s.name), ["a"]);
+  const long = parseSourceFile(`server a\nserver b${" iburst".repeat(400)}\nserver c\n`, "/s/x");
+  assert.deepEqual(long.sources.map((s) => s.name), ["a"]);
+  assert.equal(long.warnings[0]?.line, 2);
   const bad = parseSourceFile("server a minpoll x\nmakestep 1 3\n", "/s/y.sources");
   assert.deepEqual(bad.errors.map((e) => e.message), [
     '/s/y.sources:1: invalid minpoll "x"',
