@@ -1,0 +1,299 @@
+/**
+ * Files, directories and start-up checks beside the real chronyd 4.3: each
+ * case runs the real chronyd and horae's daemon (both `-d -x`) on the same
+ * configuration in private directories and compares what they create,
+ * write and log.
+ */
+import assert from "node:assert/strict";
+import { freePort, haveChrony, makeCert, ROOT, runCommand, startChronyd } from "./harness.ts";
+
+const enabled = haveChrony();
+
+type Who = "chronyd" | "horae";
+const WHO: Who[] = ["chronyd", "horae"];
+
+interface Run {
+  code: number;
+  /** stderr, one entry per line, without the time stamps. */
+  lines: string[];
+}
+
+async function privateDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  await Deno.chmod(dir, 0o700);
+  return dir;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs one daemon in the foreground on `lines` (plus its own pidfile and
+ * command socket in `dir`) until `until()` holds or it exits by itself, at
+ * most `seconds`; then SIGTERM (SIGKILL after 5 s). `until` null: wait for
+ * the process to exit by itself.
+ */
+async function runDaemon(
+  who: Who,
+  dir: string,
+  lines: string[],
+  until: (() => Promise<boolean>) | null,
+  seconds = 20,
+): Promise<Run> {
+  const conf = [
+    ...lines,
+    `pidfile ${dir}/pid`,
+    `bindcmdaddress ${dir}/sock`,
+    "cmdport 0",
+    ...(lines.some((l) => l.startsWith("port ")) ? [] : ["port 0"]),
+  ];
+  await Deno.writeTextFile(`${dir}/chrony.conf`, conf.join("\n") + "\n");
+  const [cmd, args] = who === "chronyd"
+    ? ["/usr/sbin/chronyd", ["-x", "-u", "root", "-d", "-f", `${dir}/chrony.conf`]]
+    : [`${ROOT}/bin/chronyd`, ["-x", "-d", "-f", `${dir}/chrony.conf`]];
+  const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
+  const output = child.output();
+  let exited = false;
+  output.finally(() => exited = true);
+  const end = performance.now() + seconds * 1000;
+  while (!exited && performance.now() < end) {
+    if (until !== null && await until()) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const kill = (sig: Deno.Signal) => {
+    try {
+      child.kill(sig);
+    } catch { /* gone */ }
+  };
+  if (!exited) kill("SIGTERM");
+  const timer = setTimeout(() => kill("SIGKILL"), 5000);
+  const o = await output;
+  clearTimeout(timer);
+  const text = new TextDecoder().decode(o.stderr);
+  return {
+    code: o.code,
+    lines: text.split("\n").filter((l) => l !== "").map((l) => l.replace(/^\S+Z /, "")),
+  };
+}
+
+function mode(path: string): number {
+  return (Deno.statSync(path).mode ?? 0) & 0o7777;
+}
+
+Deno.test({
+  name: "files: allow 10.0.0.0/99 stops both daemons at start-up with Bad subnet",
+  ignore: !enabled,
+  async fn() {
+    for (const who of WHO) {
+      const dir = await privateDir("horae-files-");
+      try {
+        const r = await runDaemon(who, dir, [
+          `port ${freePort()}`,
+          "bindaddress 127.0.0.1",
+          "allow 10/99",
+        ], null);
+        assert.equal(r.code, 1, `${who}: ${r.lines.join("\n")}`);
+        assert.ok(
+          r.lines.includes("Fatal error : Bad subnet in 10.0.0.0/99"),
+          `${who}: ${r.lines.join("\n")}`,
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "files: missing nested logdir/dumpdir/ntsdumpdir are created as chronyd creates them, and log measurements writes the file",
+  ignore: !enabled,
+  async fn() {
+    const server = await startChronyd({ port: freePort() });
+    const modes: Record<string, string[]> = {};
+    try {
+      for (const who of WHO) {
+        const dir = await privateDir("horae-files-");
+        try {
+          const log = `${dir}/l/a/b/measurements.log`;
+          const r = await runDaemon(who, dir, [
+            `server 127.0.0.1 port ${server.port} iburst minpoll 0 maxpoll 0`,
+            `logdir ${dir}/l/a/b`,
+            `dumpdir ${dir}/dump/x`,
+            `ntsdumpdir ${dir}/nts/y`,
+            "log measurements",
+            `driftfile ${dir}/drift`,
+          ], async () => {
+            try {
+              return (await Deno.readTextFile(log)).split("\n").some((l) => /^\d{4}-/.test(l));
+            } catch {
+              return false;
+            }
+          });
+          const text = await Deno.readTextFile(log).catch(() => "");
+          assert.match(
+            text,
+            /^\d{4}-\d\d-\d\d \S+ 127\.0\.0\.1 /m,
+            `${who}: ${r.lines.join("\n")}`,
+          );
+          modes[who] = ["l", "l/a", "l/a/b", "dump", "dump/x", "nts", "nts/y"].map((p) =>
+            `${p} ${mode(`${dir}/${p}`).toString(8)}`
+          );
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+    assert.deepEqual(modes.horae, modes.chronyd);
+  },
+});
+
+Deno.test({
+  name: "files: logdir pointing at a file is reported as chronyd reports it",
+  ignore: !enabled,
+  async fn() {
+    const server = await startChronyd({ port: freePort() });
+    try {
+      for (const who of WHO) {
+        const dir = await privateDir("horae-files-");
+        try {
+          await Deno.writeTextFile(`${dir}/afile`, "");
+          // Until the first measurement has been made (and its log line tried).
+          let reached = 0;
+          const measured = async () => {
+            const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", `${dir}/sock`, "sources"], {
+              timeoutMs: 3000,
+            });
+            const m = r.stdout.match(/^\^. 127\.0\.0\.1\s+\d+\s+\d+\s+(\d+)/m);
+            if (m && m[1] !== "0") reached++;
+            return reached > 2;
+          };
+          const r = await runDaemon(who, dir, [
+            `server 127.0.0.1 port ${server.port} iburst minpoll 0 maxpoll 0`,
+            `logdir ${dir}/afile`,
+            "log measurements",
+          ], measured);
+          const all = r.lines.join("\n");
+          assert.ok(r.lines.includes(`${dir}/afile is not directory`), `${who}: ${all}`);
+          const open = `Could not open ${dir}/afile/measurements.log : Not a directory`;
+          assert.equal(r.lines.filter((l) => l === open).length, 1, `${who}: ${all}`);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "files: a restarted NTS server with a missing ntsdumpdir keeps its keys (ntskeys written)",
+  ignore: !enabled,
+  async fn() {
+    for (const who of WHO) {
+      const dir = await privateDir("horae-files-");
+      try {
+        const { cert, key } = await makeCert(dir);
+        const keys = `${dir}/nts/keys/ntskeys`;
+        const lines = [
+          `port ${freePort()}`,
+          "bindaddress 127.0.0.1",
+          "allow 127.0.0.1",
+          "local stratum 1",
+          `ntsport ${freePort()}`,
+          `ntsservercert ${cert}`,
+          `ntsserverkey ${key}`,
+          `ntsdumpdir ${dir}/nts/keys`,
+        ];
+        const first = await runDaemon(who, dir, lines, () => exists(keys));
+        assert.ok(await exists(keys), `${who}: ${first.lines.join("\n")}`);
+        // The keys: the long hexadecimal words (chronyd's file also holds its age).
+        const keyWords = async () =>
+          (await Deno.readTextFile(keys)).match(/\b[0-9A-Fa-f]{32,}\b/g)?.sort() ?? [];
+        const before = await keyWords();
+        assert.ok(before.length > 0, `${who}: no key in ntskeys`);
+        // Running again: the keys are read back, not replaced.
+        const second = await runDaemon(who, dir, lines, () => exists(`${dir}/sock`));
+        assert.deepEqual(await keyWords(), before, `${who}: ${second.lines.join("\n")}`);
+        assert.equal(mode(keys), 0o600);
+        if (who === "horae") {
+          // A 10 MB line in the key file: logged cut and escaped, not whole.
+          await Deno.writeTextFile(keys, `\n${"k\u001b".repeat(5 * 1024 * 1024)}\n`, {
+            append: true,
+          });
+          const third = await runDaemon(who, dir, lines, () => exists(`${dir}/sock`));
+          const longest = Math.max(...third.lines.map((l) => l.length));
+          assert.ok(longest < 4096, `a log line of ${longest} characters`);
+          assert.ok(!third.lines.some((l) => l.includes("\u001b")), "a raw control character");
+          assert.ok(third.lines.some((l) => l.includes("k\\x1bk")), "the bad line is not logged");
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  },
+});
+
+// Each was run through chronyd 4.3 by hand first; the test keeps checking it.
+const DRIFTFILES = [
+  "garbage\n",
+  "1e9 1\n",
+  "-12.5 0.3 extra\n",
+  "5 nan\n",
+  "12.5 -1\n",
+  "1,5 2\n",
+  "\xef\xbb\xbf1 2\n",
+  "\n 0x10 1e\n",
+  null, // no driftfile
+];
+
+Deno.test({
+  name:
+    "files: a corrupt driftfile is logged and rewritten at exit as chronyd 4.3 does; stale temporary files go",
+  ignore: !enabled,
+  async fn() {
+    const results = await Promise.all(DRIFTFILES.map(async (content) => {
+      const out: Record<Who, string> = { chronyd: "", horae: "" };
+      for (const who of WHO) {
+        const dir = await privateDir("horae-files-");
+        try {
+          const drift = `${dir}/drift`;
+          if (content !== null) {
+            await Deno.writeFile(drift, Uint8Array.from(content, (c) => c.charCodeAt(0)));
+          }
+          // Left by a writer killed before its rename (the PID-named one by older horae).
+          if (who === "horae") {
+            await Deno.writeTextFile(`${drift}.tmp`, "stale");
+            await Deno.writeTextFile(`${drift}.tmp4242`, "stale");
+          }
+          const r = await runDaemon(who, dir, [`driftfile ${drift}`], () => exists(`${dir}/sock`));
+          const said = r.lines.filter((l) => /Frequency|driftfile/.test(l))
+            .map((l) => l.replaceAll(dir, "DIR"));
+          const written = await Deno.readTextFile(drift).catch((e) => `${e}`);
+          out[who] = [...said, `wrote [${written}]`].join("\n");
+          if (who === "horae") {
+            const left = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+              n.includes(".tmp")
+            );
+            assert.deepEqual(left, [], "stale temporary files");
+          }
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      }
+      return { content, ...out };
+    }));
+    for (const r of results) {
+      assert.equal(r.horae, r.chronyd, `driftfile ${JSON.stringify(r.content)}`);
+    }
+  },
+});
