@@ -60,7 +60,7 @@ import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
-import { readBytesAsText, removeStaleFiles, writeFileAtomic } from "./files.ts";
+import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
@@ -158,7 +158,7 @@ export async function runDaemon(
     try {
       writeFileAtomic(pidFile, `${Deno.pid}\n`);
     } catch (e) {
-      log.fatal(`Could not open ${pidFile} : ${(e as Error).message}`);
+      log.fatal(`Could not open ${pidFile} : ${strerror(e)}`);
       return 1;
     }
   }

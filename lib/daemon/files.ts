@@ -27,6 +27,12 @@
 /** A failed atomic write; `message` is chronyd's wording with the system's reason. */
 export class FileWriteError extends Error {
   override readonly name = "FileWriteError";
+  /** The system's reason alone (strerror). */
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(`${message} : ${reason}`);
+    this.reason = reason;
+  }
 }
 
 /**
@@ -34,6 +40,7 @@ export class FileWriteError extends Error {
  * directory", without Deno's " (os error 2): open '/x'" tail.
  */
 export function strerror(e: unknown): string {
+  if (e instanceof FileWriteError) return e.reason;
   const text = e instanceof Error ? e.message : String(e);
   const i = text.indexOf(" (os error ");
   return i >= 0 ? text.slice(0, i) : text;
@@ -56,7 +63,7 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
   try {
     file = Deno.openSync(tmp, { write: true, createNew: true, mode });
   } catch (e) {
-    throw new FileWriteError(`Could not open ${tmp} : ${strerror(e)}`);
+    throw new FileWriteError(`Could not open ${tmp}`, strerror(e));
   }
   try {
     const bytes = new TextEncoder().encode(text);
@@ -66,14 +73,14 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
   } catch (e) {
     file.close();
     removeIfPresent(tmp);
-    throw new FileWriteError(`Could not write to ${tmp} : ${strerror(e)}`);
+    throw new FileWriteError(`Could not write to ${tmp}`, strerror(e));
   }
   file.close();
   try {
     Deno.renameSync(tmp, path);
   } catch (e) {
     removeIfPresent(tmp);
-    throw new FileWriteError(`Could not replace ${path} with ${tmp} : ${strerror(e)}`);
+    throw new FileWriteError(`Could not replace ${path} with ${tmp}`, strerror(e));
   }
 }
 

@@ -45,6 +45,7 @@ async function runDaemon(
   lines: string[],
   until: (() => Promise<boolean>) | null,
   seconds = 20,
+  user = "root",
 ): Promise<Run> {
   const conf = [
     ...lines,
@@ -55,8 +56,8 @@ async function runDaemon(
   ];
   await Deno.writeTextFile(`${dir}/chrony.conf`, conf.join("\n") + "\n");
   const [cmd, args] = who === "chronyd"
-    ? ["/usr/sbin/chronyd", ["-x", "-u", "root", "-d", "-f", `${dir}/chrony.conf`]]
-    : [`${ROOT}/bin/chronyd`, ["-x", "-d", "-f", `${dir}/chrony.conf`]];
+    ? ["/usr/sbin/chronyd", ["-x", "-u", user, "-d", "-f", `${dir}/chrony.conf`]]
+    : [`${ROOT}/bin/chronyd`, ["-x", "-d", "-f", `${dir}/chrony.conf`, "-u", user]];
   const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
   const output = child.output();
   let exited = false;
@@ -153,6 +154,42 @@ Deno.test({
       await server.stop();
     }
     assert.deepEqual(modes.horae, modes.chronyd);
+  },
+});
+
+Deno.test({
+  name:
+    "files: with -u, a created directory (not its parents) is given to the user, as chronyd does",
+  ignore: !enabled || Deno.uid() !== 0,
+  async fn() {
+    const owners: Record<string, string[]> = {};
+    for (const who of WHO) {
+      const dir = await Deno.makeTempDir({ prefix: "horae-files-" });
+      await Deno.chmod(dir, 0o755); // the user must reach it
+      try {
+        const leaf = `${dir}/l/a/b`;
+        const r = await runDaemon(
+          who,
+          dir,
+          [
+            `logdir ${leaf}`,
+            `ntsdumpdir ${dir}/nts/y`,
+          ],
+          () => exists(`${dir}/nts/y`),
+          20,
+          "nobody",
+        );
+        owners[who] = ["l", "l/a", "l/a/b", "nts", "nts/y"].map((p) => {
+          const st = Deno.statSync(`${dir}/${p}`);
+          return `${p} ${st.uid}:${st.gid} ${((st.mode ?? 0) & 0o7777).toString(8)}`;
+        });
+        assert.equal(owners[who]!.length, 5, `${who}: ${r.lines.join("\n")}`);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    assert.deepEqual(owners.horae, owners.chronyd);
+    assert.match(owners.horae![2]!, /^l\/a\/b 65534:/);
   },
 });
 
