@@ -33,7 +33,7 @@ import type {
 } from "./config.ts";
 import { LOG_KINDS } from "./config.ts";
 import { parseRefclockDirective } from "./refclock.ts";
-import { parseSourceDirective, port } from "./source_options.ts";
+import { cInt, parseSourceDirective, port } from "./source_options.ts";
 
 /** A directive handler: reads the arguments and updates the configuration. */
 export type DirectiveHandler = (config: Config, r: ArgReader) => void;
@@ -82,9 +82,17 @@ function flag(field: keyof Config): DirectiveHandler {
   };
 }
 
+/**
+ * A directive taking one integer. chronyd 4.3 reads it with a bare `%d`:
+ * only a leading number counts (`dscp 1x` is 1, `maxsamples 0x10` is 0;
+ * checked with `chronyd -p`), and so does horae.
+ */
 function int(field: keyof Config, min?: number, max?: number): DirectiveHandler {
   return (c, r) => {
-    let v = r.int(r.ctx.directive);
+    const w = r.word(r.ctx.directive);
+    const lead = /^[+-]?\d+/.exec(w)?.[0];
+    if (lead === undefined) throw r.error(`invalid ${r.ctx.directive} "${w}"`);
+    let v = toInt(lead) ?? cInt(lead)!;
     r.end();
     if (min !== undefined && max !== undefined) v = r.clamp(r.ctx.directive, v, min, max);
     (c as unknown as Record<string, unknown>)[field] = v;

@@ -25,6 +25,12 @@ const ACCEPTED = [
   "acquisitionport 70000",
   "ptpport 70000",
   "broadcast 64 1.2.3.255 70000",
+  // The other one-integer directives read a leading number too.
+  "dscp 1x",
+  "maxsamples 0x10",
+  "logbanner 4294967297",
+  "sched_priority 1.5",
+  "ntsrotate 1e3",
   "server x port 70000",
   "server x port -5",
   "server x ntsport 70000",
@@ -76,6 +82,8 @@ const REJECTED = [
   "\ufeffserver x", // nor is a byte-order mark
   "server x port 1x",
   "server x port 0x10",
+  "dscp x1",
+  "maxsamples",
   "allow 10.0.0.0/-1",
   "allow 10.0.0.0/x",
   "servr x",
