@@ -83,6 +83,14 @@ async function runDaemon(
   };
 }
 
+/** The daemon of `dir` answers on its command socket (fully started, signals handled). */
+async function answers(dir: string): Promise<boolean> {
+  const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", `${dir}/sock`, "tracking"], {
+    timeoutMs: 3000,
+  });
+  return r.code === 0;
+}
+
 function mode(path: string): number {
   return (Deno.statSync(path).mode ?? 0) & 0o7777;
 }
@@ -259,7 +267,7 @@ Deno.test({
         const before = await keyWords();
         assert.ok(before.length > 0, `${who}: no key in ntskeys`);
         // Running again: the keys are read back, not replaced.
-        const second = await runDaemon(who, dir, lines, () => exists(`${dir}/sock`));
+        const second = await runDaemon(who, dir, lines, () => answers(dir));
         assert.deepEqual(await keyWords(), before, `${who}: ${second.lines.join("\n")}`);
         assert.equal(mode(keys), 0o600);
         if (who === "horae") {
@@ -267,7 +275,7 @@ Deno.test({
           await Deno.writeTextFile(keys, `\n${"k\u001b".repeat(5 * 1024 * 1024)}\n`, {
             append: true,
           });
-          const third = await runDaemon(who, dir, lines, () => exists(`${dir}/sock`));
+          const third = await runDaemon(who, dir, lines, () => answers(dir));
           const longest = Math.max(...third.lines.map((l) => l.length));
           assert.ok(longest < 4096, `a log line of ${longest} characters`);
           assert.ok(!third.lines.some((l) => l.includes("\u001b")), "a raw control character");
@@ -312,7 +320,7 @@ Deno.test({
             await Deno.writeTextFile(`${drift}.tmp`, "stale");
             await Deno.writeTextFile(`${drift}.tmp4242`, "stale");
           }
-          const r = await runDaemon(who, dir, [`driftfile ${drift}`], () => exists(`${dir}/sock`));
+          const r = await runDaemon(who, dir, [`driftfile ${drift}`], () => answers(dir));
           const said = r.lines.filter((l) => /Frequency|driftfile/.test(l))
             .map((l) => l.replaceAll(dir, "DIR"));
           const written = await Deno.readTextFile(drift).catch((e) => `${e}`);
