@@ -19,6 +19,7 @@ import { loadConfigFile } from "../conf/load.ts";
 import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import { formatConfig } from "../conf/format.ts";
 import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
+import { checkAccessRules } from "../conf/access.ts";
 import { runOneShot } from "./oneshot.ts";
 import { checkHwTimestamping } from "./hwtimestamp.ts";
 
@@ -101,6 +102,13 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
   for (const u of hw.unsupported) log.warn(formatUnsupported(u));
   if (hw.fatal !== null) {
     log.fatal(hw.fatal);
+    log.close();
+    return 1;
+  }
+  // chronyd (-Q/-q too): a prefix longer than its address is fatal ("Bad subnet in ...").
+  const badRule = checkAccessRules([...conf.config.ntpAccess, ...conf.config.cmdAccess]);
+  if (badRule !== null) {
+    log.fatal(badRule);
     log.close();
     return 1;
   }

@@ -19,7 +19,7 @@
  */
 import type { ParseResult } from "../conf/parse.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
-import { checkAccessRules, subnetText } from "../conf/access.ts";
+import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "./cli.ts";
 import type { Logger } from "./log.ts";
 import { Engine, type EngineSource } from "./engine.ts";
@@ -124,11 +124,6 @@ export async function runDaemon(
   log: Logger,
 ): Promise<number> {
   const config = conf.config;
-  const badRule = checkAccessRules([...config.ntpAccess, ...config.cmdAccess]);
-  if (badRule !== null) {
-    log.fatal(badRule);
-    return 1;
-  }
   if (!o.foreground) return await detach(o, log, config.pidFile);
   let privileges: PrivilegePlan;
   try {

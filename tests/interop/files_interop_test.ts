@@ -112,6 +112,14 @@ Deno.test({
           r.lines.includes("Fatal error : Bad subnet in 10.0.0.0/99"),
           `${who}: ${r.lines.join("\n")}`,
         );
+        // The one-shot mode refuses it too.
+        const q = await runCommand(
+          who === "chronyd" ? "/usr/sbin/chronyd" : `${ROOT}/bin/chronyd`,
+          ["-Q", "-t", "1", "-u", "root", "-f", `${dir}/chrony.conf`],
+          { timeoutMs: 10_000 },
+        );
+        assert.equal(q.code, 1, `${who} -Q: ${q.stderr}`);
+        assert.match(q.stderr, /Fatal error : Bad subnet in 10\.0\.0\.0\/99/, `${who} -Q`);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
