@@ -82,7 +82,8 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     throw e;
   }
   if (o.mode === "print-config") {
-    print(formatConfig(conf));
+    const text = formatConfig(conf);
+    if (text !== "") print(text); // nothing at all for an empty configuration, as chronyd
     return 0;
   }
 

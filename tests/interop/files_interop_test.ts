@@ -350,3 +350,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "files: chronyd -p of an empty configuration or of a directory prints nothing",
+  ignore: !enabled,
+  async fn() {
+    const dir = await privateDir("horae-files-");
+    try {
+      for (const path of ["/dev/null", dir]) {
+        for (const cmd of ["/usr/sbin/chronyd", `${ROOT}/bin/chronyd`]) {
+          const r = await runCommand(cmd, ["-p", "-f", path]);
+          assert.deepEqual([r.code, r.stdout], [0, ""], `${cmd} -p -f ${path}: ${r.stderr}`);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
