@@ -368,3 +368,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "files: a sourcedir file is read up to its first NUL or over-long line, as chronyd 4.3 reads it",
+  ignore: !enabled,
+  async fn() {
+    const seen: Record<string, string[]> = {};
+    for (const who of WHO) {
+      const dir = await privateDir("horae-files-");
+      try {
+        await Deno.mkdir(`${dir}/sources`);
+        const port = freePort(); // nothing answers: only the list of sources matters
+        const src = (n: number) => `server 127.0.0.${n} port ${port}`;
+        const files: Record<string, string> = {
+          "a.sources": `${src(1)}\n${src(2)}\0\n${src(3)}\n`,
+          "b.sources": `${src(4)}\n${src(5)}${" iburst".repeat(400)}\n${src(6)}\n`,
+          "c.sources": `${src(7)}\nfoo\n${src(8)}\n`,
+        };
+        for (const [name, text] of Object.entries(files)) {
+          await Deno.writeTextFile(`${dir}/sources/${name}`, text);
+        }
+        let listed: string[] = [];
+        await runDaemon(who, dir, [`sourcedir ${dir}/sources`], async () => {
+          const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", `${dir}/sock`, "sources"], {
+            timeoutMs: 3000,
+          });
+          if (r.code !== 0) return false;
+          listed = [...r.stdout.matchAll(/^\^. (127\.0\.0\.\d+)/gm)].map((m) => m[1]!).sort();
+          return true;
+        });
+        seen[who] = listed;
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    assert.deepEqual(seen.chronyd, ["127.0.0.1", "127.0.0.4", "127.0.0.7", "127.0.0.8"]);
+    assert.deepEqual(seen.horae, seen.chronyd);
+  },
+});
