@@ -66,10 +66,13 @@ export function expandGlob(pattern: string, listDir: ListDir): string[] {
   const absolute = pattern.startsWith("/");
   const parts = pattern.split("/").filter((p) => p !== "");
   let paths = [absolute ? "/" : ""];
+  let expanded = false;
   for (const part of parts) {
     const next: string[] = [];
     for (const base of paths) {
       if (!hasWildcard(part)) {
+        // After a wildcard, only names that exist (glob(3) returns nothing else).
+        if (expanded && !listOrEmpty(listDir, base).includes(part)) continue;
         next.push(joinPath(base, part));
         continue;
       }
@@ -82,6 +85,15 @@ export function expandGlob(pattern: string, listDir: ListDir): string[] {
       for (const n of names) if (matchGlob(part, n)) next.push(joinPath(base, n));
     }
     paths = next;
+    if (hasWildcard(part)) expanded = true;
   }
   return paths.sort();
+}
+
+function listOrEmpty(listDir: ListDir, dir: string): string[] {
+  try {
+    return listDir(dir === "" ? "." : dir);
+  } catch {
+    return [];
+  }
 }

@@ -189,6 +189,7 @@ function fileCases(dir: string): [string, Uint8Array | string][] {
     ["include of a directory with a slash", `include ${dir}/inc/\n`],
     ["include of a pattern matching nothing", `include ${dir}/nothing*\n`],
     ["include of a missing file", `rtcsync\ninclude ${dir}/nothing\n`],
+    ["include of a pattern with a name after the wildcard", `include ${dir}/*/x.conf\n`],
     ["confdir of a file", `confdir ${dir}/inc/x.conf\n`],
     ["port 70000", "port 70000\n"],
     ["allow /99", "allow 10.0.0.0/99\n"],
@@ -221,6 +222,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "horae-conf-" });
     try {
       await Deno.mkdir(`${dir}/inc`);
+      await Deno.mkdir(`${dir}/empty`);
       await Deno.writeTextFile(`${dir}/inc/x.conf`, "makestep 1 3\n");
       for (const [name, content] of fileCases(dir)) {
         const path = `${dir}/test.conf`;
@@ -249,6 +251,7 @@ Deno.test("a file's long, NUL and BOM lines are refused or cut without chronyd i
   const dir = await Deno.makeTempDir({ prefix: "horae-conf-" });
   try {
     await Deno.mkdir(`${dir}/inc`);
+    await Deno.mkdir(`${dir}/empty`);
     await Deno.writeTextFile(`${dir}/inc/x.conf`, "makestep 1 3\n");
     const expected: Record<string, number | null> = {
       "2046 bytes and a newline": null,
@@ -263,6 +266,7 @@ Deno.test("a file's long, NUL and BOM lines are refused or cut without chronyd i
       "UTF-8 BOM before a comment": 1,
       "include of a directory": null,
       "include of a pattern matching nothing": null,
+      "include of a pattern with a name after the wildcard": null,
       "port 70000": null,
     };
     for (const [name, content] of fileCases(dir)) {
