@@ -69,6 +69,7 @@ import {
   measurementFromReport,
   measurementsLine,
   selectionLine,
+  startTrackingEntry,
   statisticsFromEstimate,
   statisticsLine,
   trackingLine,
@@ -248,6 +249,14 @@ async function start(
       onError: (m) => log.warn(m),
     })
     : null;
+  logs?.write(
+    "tracking",
+    trackingLine(startTrackingEntry(
+      clock.now(),
+      restored?.frequency ?? reference.driftValues().frequency,
+      restored?.skew ?? UNKNOWN_SKEW_PPM,
+    )),
+  );
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
     onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),

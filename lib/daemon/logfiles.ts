@@ -383,6 +383,35 @@ export function trackingLine(e: TrackingLogEntry): string {
   ].join(" ");
 }
 
+/**
+ * The entry chronyd 4.3 writes to tracking.log when it starts (before any
+ * update): unsynchronised, reference 0.0.0.0, stratum 0, the frequency and
+ * skew it starts from (the driftfile's, else the clock's with skew
+ * 1000000 ppm), root delay and dispersion 1 s, maximum error 1.5 s.
+ */
+export function startTrackingEntry(
+  time: Timestamp,
+  frequency: number,
+  skew: number,
+): TrackingLogEntry {
+  return {
+    time,
+    refId: 0,
+    address: null,
+    stratum: 0,
+    frequency,
+    skew,
+    offset: 0,
+    leap: "unsynchronised",
+    combined: 0,
+    offsetSd: 0,
+    remainingCorrection: -0,
+    rootDelay: 1,
+    rootDispersion: 1,
+    maxError: 1.5,
+  };
+}
+
 // ---------------------------------------------------------------------------
 // selection.log
 

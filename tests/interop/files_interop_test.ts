@@ -407,3 +407,32 @@ Deno.test({
     assert.deepEqual(seen.horae, seen.chronyd);
   },
 });
+
+Deno.test({
+  name: "files: tracking.log starts with chronyd's unsynchronised entry (driftfile values or none)",
+  ignore: !enabled,
+  async fn() {
+    for (const drift of ["-12.5 0.3\n", null]) {
+      const entries: Record<string, string> = {};
+      for (const who of WHO) {
+        const dir = await privateDir("horae-files-");
+        try {
+          if (drift !== null) await Deno.writeTextFile(`${dir}/drift`, drift);
+          const r = await runDaemon(who, dir, [
+            `driftfile ${dir}/drift`,
+            `logdir ${dir}/log`,
+            "log tracking",
+          ], () => answers(dir));
+          const text = await Deno.readTextFile(`${dir}/log/tracking.log`).catch(() => "");
+          const first = text.split("\n").find((l) => /^\d{4}-/.test(l)) ?? "";
+          // Date, time and the remaining correction (a few 1e-11 s of slewing) left out.
+          entries[who] = first.trim().split(/\s+/).filter((_, i) => i > 1 && i !== 10).join(" ");
+          assert.notEqual(entries[who], "", `${who}: ${r.lines.join("\n")}`);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      }
+      assert.equal(entries.horae, entries.chronyd, `driftfile ${JSON.stringify(drift)}`);
+    }
+  },
+});
