@@ -30,6 +30,13 @@ export interface Drift {
   frequency: number;
   /** ppm, error bound of `frequency`. */
   skew: number;
+  /**
+   * The frequency is a NaN read as `-nan`: C prints it with its sign (a
+   * JavaScript NaN keeps none once stored in an object).
+   */
+  negativeNanFrequency?: boolean;
+  /** The skew is a NaN read as `-nan` (see `negativeNanFrequency`). */
+  negativeNanSkew?: boolean;
 }
 
 /** A driftfile that does not start with two numbers. */
@@ -60,7 +67,10 @@ function isIn(set: string, c: string | undefined): boolean {
  * and the position after it, or null for a matching failure (no number, or
  * a prefix that cannot be completed such as `0x`, `in`, `infin`, `.`).
  */
-export function scanDouble(text: string, pos: number): { value: number; end: number } | null {
+export function scanDouble(
+  text: string,
+  pos: number,
+): { value: number; end: number; negative: boolean } | null {
   let i = pos;
   while (isIn(C_SPACE, text[i])) i++;
   let negative = false;
@@ -73,11 +83,12 @@ export function scanDouble(text: string, pos: number): { value: number; end: num
       if (text.slice(i, i + 5).toLowerCase() !== "inity") return null;
       i += 5;
     }
-    return { value: sign * Infinity, end: i };
+    return { value: sign * Infinity, end: i, negative };
   }
-  if (lower.startsWith("nan")) return { value: NaN, end: i + 3 };
+  if (lower.startsWith("nan")) return { value: NaN, end: i + 3, negative };
   if (text[i] === "0" && (text[i + 1] === "x" || text[i + 1] === "X")) {
-    return scanHex(text, i + 2, sign);
+    const hex = scanHex(text, i + 2, sign);
+    return hex && { ...hex, negative };
   }
   const start = i;
   while (isIn(DIGITS, text[i])) i++;
@@ -99,7 +110,7 @@ export function scanDouble(text: string, pos: number): { value: number; end: num
     if (j > e) mantissa = `${mantissa}e${text.slice(i + 1, j)}`;
     i = j;
   }
-  return { value: sign * Number(mantissa), end: i };
+  return { value: sign * Number(mantissa), end: i, negative };
 }
 
 function scanHex(text: string, i: number, sign: number): { value: number; end: number } | null {
@@ -138,7 +149,10 @@ export function parseDriftfile(text: string): Drift {
   const a = scanDouble(text, 0);
   const b = a ? scanDouble(text, a.end) : null;
   if (!a || !b) throw new DriftfileError();
-  return { frequency: a.value, skew: b.value };
+  const drift: Drift = { frequency: a.value, skew: b.value };
+  if (Number.isNaN(a.value) && a.negative) drift.negativeNanFrequency = true;
+  if (Number.isNaN(b.value) && b.negative) drift.negativeNanSkew = true;
+  return drift;
 }
 
 /**
@@ -154,7 +168,9 @@ export function limitDrift(drift: Drift, maxDrift: number): { drift: Drift; exce
     frequency = frequency < 0 ? -maxDrift : maxDrift;
   }
   const skew = drift.skew < MIN_SKEW_PPM ? MIN_SKEW_PPM : drift.skew;
-  return { drift: { frequency, skew }, exceeded };
+  const limited: Drift = { frequency, skew };
+  if (drift.negativeNanSkew) limited.negativeNanSkew = true;
+  return { drift: limited, exceeded };
 }
 
 /**
@@ -162,8 +178,8 @@ export function limitDrift(drift: Drift, maxDrift: number): { drift: Drift; exce
  * zero, and every integer digit of large values (JavaScript's toFixed
  * switches to exponent notation from 1e21).
  */
-export function cFixed(x: number, digits: number): string {
-  if (Number.isNaN(x)) return "nan";
+export function cFixed(x: number, digits: number, negativeNan = false): string {
+  if (Number.isNaN(x)) return negativeNan ? "-nan" : "nan";
   if (x === Infinity) return "inf";
   if (x === -Infinity) return "-inf";
   const negative = x < 0 || Object.is(x, -0);
@@ -180,17 +196,21 @@ export function cFixed(x: number, digits: number): string {
 
 /** The driftfile text: `%20.6f %20.6f\n` of frequency and skew (ppm), as chronyd writes it. */
 export function formatDriftfile(drift: Drift): string {
-  return `${cFixed(drift.frequency, 6).padStart(20)} ${cFixed(drift.skew, 6).padStart(20)}\n`;
+  const frequency = cFixed(drift.frequency, 6, drift.negativeNanFrequency);
+  const skew = cFixed(drift.skew, 6, drift.negativeNanSkew);
+  return `${frequency.padStart(20)} ${skew.padStart(20)}\n`;
 }
 
 /** chronyd's log line after reading a driftfile (values as read). */
 export function driftReadMessage(drift: Drift, path: string): string {
-  return `Frequency ${cFixed(drift.frequency, 3)} +/- ${
-    cFixed(drift.skew, 3)
-  } ppm read from ${path}`;
+  const frequency = cFixed(drift.frequency, 3, drift.negativeNanFrequency);
+  const skew = cFixed(drift.skew, 3, drift.negativeNanSkew);
+  return `Frequency ${frequency} +/- ${skew} ppm read from ${path}`;
 }
 
-/** chronyd's log line when the read frequency is beyond `maxdrift`. */
-export function driftExceededMessage(frequency: number): string {
-  return `Frequency ${cFixed(frequency, 1)} ppm exceeds allowed maximum`;
+/** chronyd's log line when the read frequency (as read) is beyond `maxdrift`. */
+export function driftExceededMessage(drift: Drift): string {
+  return `Frequency ${
+    cFixed(drift.frequency, 1, drift.negativeNanFrequency)
+  } ppm exceeds allowed maximum`;
 }

@@ -229,7 +229,7 @@ async function start(
       const read = parseDriftfile(readBytesAsText(driftPath));
       log.info(driftReadMessage(read, driftPath));
       const limited = limitDrift(read, config.maxDrift);
-      if (limited.exceeded) log.warn(driftExceededMessage(read.frequency));
+      if (limited.exceeded) log.warn(driftExceededMessage(read));
       restored = limited.drift;
       reference.restoreDrift(restored.frequency, restored.skew);
     } catch (e) {

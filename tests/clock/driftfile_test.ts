@@ -105,8 +105,17 @@ Deno.test("driftfile: limits and messages as chronyd 4.3", () => {
     driftReadMessage({ frequency: -1e9, skew: NaN }, "/d"),
     "Frequency -1000000000.000 +/- nan ppm read from /d",
   );
-  assert.equal(driftExceededMessage(-Infinity), "Frequency -inf ppm exceeds allowed maximum");
-  assert.equal(driftExceededMessage(1e9), "Frequency 1000000000.0 ppm exceeds allowed maximum");
+  const exceeded = (t: string) => driftExceededMessage(parseDriftfile(t));
+  assert.equal(exceeded("-inf 1"), "Frequency -inf ppm exceeds allowed maximum");
+  assert.equal(exceeded("1e9 1"), "Frequency 1000000000.0 ppm exceeds allowed maximum");
+  // chronyd 4.3 prints a NaN read as "-nan" with its sign, and writes it back so.
+  assert.equal(exceeded("-nan 1"), "Frequency -nan ppm exceeds allowed maximum");
+  const negative = parseDriftfile("5 -nan");
+  assert.equal(driftReadMessage(negative, "/d"), "Frequency 5.000 +/- -nan ppm read from /d");
+  assert.equal(
+    formatDriftfile(limitDrift(negative, 500000).drift).slice(21),
+    "                -nan\n",
+  );
 });
 
 Deno.test("driftfile: written as C's %20.6f (inf, nan, -0, every digit)", () => {

@@ -302,6 +302,8 @@ const DRIFTFILES = [
   "1e9 1\n",
   "-12.5 0.3 extra\n",
   "5 nan\n",
+  "5 -nan\n",
+  "-nan 1\n",
   "12.5 -1\n",
   "1,5 2\n",
   "\xef\xbb\xbf1 2\n",
