@@ -116,6 +116,9 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
 
   try {
     if (o.mode === "set-once" || o.mode === "offset-only") {
+      // chronyd -q/-Q creates the missing directories too (no switch of user here).
+      const { prepareDirectories } = await import("./privileges.ts");
+      for (const w of prepareDirectories(conf.config, null)) log.warn(w);
       return await runOneShot(conf.config, o, log);
     }
     const { runDaemon } = await import("./daemon.ts");

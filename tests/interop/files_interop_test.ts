@@ -438,3 +438,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "files: chronyd -Q creates the missing directories too",
+  ignore: !enabled,
+  async fn() {
+    const made: Record<string, string[]> = {};
+    for (const who of WHO) {
+      const dir = await privateDir("horae-files-");
+      try {
+        await Deno.writeTextFile(
+          `${dir}/chrony.conf`,
+          [
+            `bindcmdaddress ${dir}/s/sock`,
+            `logdir ${dir}/l/x`,
+            `dumpdir ${dir}/d`,
+            `ntsdumpdir ${dir}/n`,
+            `server 127.0.0.1 port ${freePort()}`,
+          ].join("\n") + "\n",
+        );
+        await runCommand(
+          who === "chronyd" ? "/usr/sbin/chronyd" : `${ROOT}/bin/chronyd`,
+          ["-Q", "-t", "1", "-u", "root", "-f", `${dir}/chrony.conf`],
+          { timeoutMs: 10_000 },
+        );
+        made[who] = ["s", "l", "l/x", "d", "n"].filter((p) => {
+          try {
+            return Deno.statSync(`${dir}/${p}`).isDirectory;
+          } catch {
+            return false;
+          }
+        });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    assert.deepEqual(made.chronyd, ["s", "l", "l/x", "d", "n"]);
+    assert.deepEqual(made.horae, made.chronyd);
+  },
+});
