@@ -104,7 +104,7 @@ Deno.test({
         const r = await chronyc(unix, cmd);
         assert.equal(r.code, 0, `${cmd}: ${text(r)}`);
         assertClean(cmd, r);
-        if (expect) assert.match(text(r), expect, cmd);
+        if (expect) assert.match(text(r), expect, `${cmd}: ${text(r)}`);
         return r;
       };
       /** Runs `cmd` on horae and on the reference: same exit code and same message. */

@@ -135,8 +135,11 @@ Deno.test({
         for (const [a] of patterns) {
           const t = theirs.get(a), o = ours.get(a);
           assert.ok(t && o, `${a}: chronyd ${t} horae ${o}`);
-          // Int always; IntL is "-" (127) until a request was limited, as in chronyd
-          assert.equal(o[2], t[2], `${a} Int: chronyd ${t} horae ${o}`);
+          // Int always (exactly without ratelimit; with it, drops are random and take part
+          // in the average, so within one log2 step); IntL is "-" (127) until a request
+          // was limited, as in chronyd
+          if (!limited) assert.equal(o[2], t[2], `${a} Int: chronyd ${t} horae ${o}`);
+          else assert.ok(Math.abs(Number(o[2]) - Number(t[2])) <= 1, `${a} Int: ${t} / ${o}`);
           if (limited) {
             assert.ok(Number(t[1]) > 0 && Number(o[1]) > 0, `${a} drops: ${t} / ${o}`);
             // which requests are limited is random (leak), so the two servers average over
