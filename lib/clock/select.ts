@@ -163,6 +163,8 @@ export interface SourceStatus {
   mark: string;
   /** Score used to pick the best source (distance + stratum weight + reselect penalty), s; null if not scored. */
   score: number | null;
+  /** Why the source is in this state, for people (e.g. "distance 1.6 s over maxdistance 3 s"). */
+  reason: string;
 }
 
 /** Something to log, as a value. */
@@ -192,9 +194,50 @@ export const NO_SYNC = {
   noRequired: "no required source selectable",
 } as const;
 
-function status(state: SelectState, score: number | null = null): SourceStatus {
-  return { state, letter: STATE_LETTER[state], mark: STATE_MARK[state], score };
+function status(state: SelectState, reason: string, score: number | null = null): SourceStatus {
+  return { state, letter: STATE_LETTER[state], mark: STATE_MARK[state], score, reason };
 }
+
+/** A duration in seconds for people: "1.6 s", "12 ms", "340 µs", "85 ns". */
+export function humanSeconds(s: number): string {
+  const a = Math.abs(s);
+  const [v, unit] = a >= 1 || a === 0
+    ? [s, "s"]
+    : a >= 1e-3
+    ? [s * 1e3, "ms"]
+    : a >= 1e-6
+    ? [s * 1e6, "µs"]
+    : [s * 1e9, "ns"];
+  return `${Number(v.toPrecision(2))} ${unit}`;
+}
+
+/**
+ * A generic explanation of a selection state from its selectdata letter alone
+ * (what `chronyc -j` can say: the command protocol carries no reasons).
+ */
+export function reasonOfLetter(letter: string): string {
+  const state = (Object.keys(STATE_LETTER) as SelectState[]).find((k) =>
+    STATE_LETTER[k] === letter
+  );
+  return state ? GENERIC_REASON[state] : "state unknown to this version";
+}
+
+const GENERIC_REASON: Readonly<Record<SelectState, string>> = {
+  "noselect": "noselect option: never selected",
+  "unsynchronised": "the source says it is not synchronised",
+  "unreachable": "unreachable: no reply to the recent requests",
+  "bad-stats": "too few samples yet",
+  "bad-distance": "root distance over maxdistance",
+  "jittery": "jitter over maxjitter",
+  "orphan": "orphan stratum: not used while other sources are usable",
+  "untrusted": "its interval does not overlap the trusted sources'",
+  "falseticker": "falseticker: its interval does not overlap the majority's",
+  "waits-sources": "waiting for enough agreeing (or required) sources",
+  "nonpreferred": "other sources have the prefer option",
+  "distant": "agrees but too far (distance or frequency) to be combined",
+  "combined": "combined with the selected source",
+  "selected": "selected: the best score among agreeing sources",
+};
 
 /**
  * Interval intersection: finds the region covered by the most intervals,
@@ -285,14 +328,30 @@ export function selectSources(
   for (const [i, c] of candidates.entries()) {
     const d = c.data;
     let state: SelectState | null = null;
-    if (c.options.noselect) state = "noselect";
-    else if (d === null) state = "bad-stats";
-    else if (!c.reachable) state = "unreachable";
-    else if (d.leap === 3 || d.stratum >= MAX_STRATUM) state = "unsynchronised";
-    else if (!d.enoughSamples) state = "bad-stats";
-    else if (d.rootDistance > maxDistance) state = "bad-distance";
-    else if (d.stdDev > maxJitter) state = "jittery";
-    statuses.push(status(state ?? "waits-sources"));
+    let why = "";
+    if (c.options.noselect) [state, why] = ["noselect", GENERIC_REASON.noselect];
+    else if (d === null) [state, why] = ["bad-stats", "no samples yet"];
+    else if (!c.reachable) [state, why] = ["unreachable", GENERIC_REASON.unreachable];
+    else if (d.leap === 3 || d.stratum >= MAX_STRATUM) {
+      state = "unsynchronised";
+      why = d.leap === 3
+        ? "the source says it is not synchronised (leap status alarm)"
+        : `the source says it is not synchronised (stratum ${d.stratum})`;
+    } else if (!d.enoughSamples) {
+      state = "bad-stats";
+      why = `too few samples yet (${d.samples}${
+        d.samplesNeeded !== undefined ? ` of ${d.samplesNeeded}` : ""
+      })`;
+    } else if (d.rootDistance > maxDistance) {
+      state = "bad-distance";
+      why = `distance ${humanSeconds(d.rootDistance)} over maxdistance ${
+        humanSeconds(maxDistance)
+      }`;
+    } else if (d.stdDev > maxJitter) {
+      state = "jittery";
+      why = `jitter ${humanSeconds(d.stdDev)} over maxjitter ${humanSeconds(maxJitter)}`;
+    }
+    statuses.push(status(state ?? "waits-sources", why));
     if (state === null) usable.push(i);
   }
 
@@ -303,8 +362,11 @@ export function selectSources(
     reason: string,
     selectedState: SelectState | null,
     quiet = false,
+    why = "",
   ): SelectResult => {
-    if (selectedState !== null) { for (const i of usable) statuses[i] = status(selectedState); }
+    if (selectedState !== null) {
+      for (const i of usable) statuses[i] = status(selectedState, why);
+    }
     // Waiting for sources still warming up is not worth a log line, and (as in
     // chronyd 4.3) a failure is logged only when it unselects a selected source.
     const logged = !quiet && previous.selected !== null && previous.noSyncReason !== reason;
@@ -338,33 +400,57 @@ export function selectSources(
   const majorityOf = usable.length + warmingUp;
   if (region === null || (region.trustDepth === 0 && 2 * region.depth <= majorityOf)) {
     const onlyWaiting = region !== null && 2 * region.depth > usable.length;
+    const depth = region?.depth ?? 0;
     return onlyWaiting
-      ? fail(NO_SYNC.noMajority, "waits-sources", true)
-      : fail(NO_SYNC.noMajority, "falseticker");
+      ? fail(
+        NO_SYNC.noMajority,
+        "waits-sources",
+        true,
+        `waiting for a majority: ${warmingUp} of ${majorityOf} sources still collect samples`,
+      )
+      : fail(
+        NO_SYNC.noMajority,
+        "falseticker",
+        false,
+        `no majority: at most ${depth} of ${majorityOf} sources agree`,
+      );
   }
   const agreeing: number[] = [];
   for (const i of usable) {
     if (overlaps(dataOf(i), region.lo, region.hi)) agreeing.push(i);
     else {
       const untrusted = anyTrusted && candidates[i]!.options.trust !== true;
-      statuses[i] = status(untrusted ? "untrusted" : "falseticker");
+      statuses[i] = untrusted
+        ? status("untrusted", GENERIC_REASON.untrusted)
+        : status("falseticker", GENERIC_REASON.falseticker);
     }
   }
 
   const requiredExist = usable.some((i) => candidates[i]!.options.require === true);
   if (requiredExist && !agreeing.some((i) => candidates[i]!.options.require === true)) {
-    for (const i of agreeing) statuses[i] = status("waits-sources");
+    for (const i of agreeing) {
+      statuses[i] = status("waits-sources", "no source with the require option agrees");
+    }
     return fail(NO_SYNC.noRequired, null);
   }
   if (agreeing.length < minSources) {
-    for (const i of agreeing) statuses[i] = status("waits-sources");
+    for (const i of agreeing) {
+      statuses[i] = status(
+        "waits-sources",
+        `${agreeing.length} agreeing source${
+          agreeing.length === 1 ? "" : "s"
+        }, minsources ${minSources}`,
+      );
+    }
     return fail(NO_SYNC.notEnough, null);
   }
 
   let pool = agreeing;
   if (agreeing.some((i) => candidates[i]!.options.prefer === true)) {
     pool = agreeing.filter((i) => candidates[i]!.options.prefer === true);
-    for (const i of agreeing) if (!pool.includes(i)) statuses[i] = status("nonpreferred");
+    for (const i of agreeing) {
+      if (!pool.includes(i)) statuses[i] = status("nonpreferred", GENERIC_REASON.nonpreferred);
+    }
   }
 
   let best = -1, bestScore = Infinity;
@@ -384,14 +470,32 @@ export function selectSources(
   for (const i of pool) {
     if (i === best) continue;
     const d = dataOf(i);
-    const close = d.rootDistance < combineLimit * sel.rootDistance &&
-      Math.abs(d.frequency - sel.frequency) <= combineLimit * (d.skew + sel.skew);
+    const nearEnough = d.rootDistance < combineLimit * sel.rootDistance;
+    const dFreq = Math.abs(d.frequency - sel.frequency);
+    const close = nearEnough && dFreq <= combineLimit * (d.skew + sel.skew);
     if (close) {
       combined.push(i);
-      statuses[i] = status("combined", scores.get(i) ?? null);
-    } else statuses[i] = status("distant", scores.get(i) ?? null);
+      statuses[i] = status("combined", GENERIC_REASON.combined, scores.get(i) ?? null);
+    } else {
+      const why = !nearEnough
+        ? `not combined: distance ${
+          humanSeconds(d.rootDistance)
+        } over combinelimit ${combineLimit} × the selected source's ${
+          humanSeconds(sel.rootDistance)
+        }`
+        : `not combined: frequency differs by ${
+          Number((dFreq * 1e6).toPrecision(2))
+        } ppm, over combinelimit ${combineLimit} × the skews`;
+      statuses[i] = status("distant", why, scores.get(i) ?? null);
+    }
   }
-  statuses[best] = status("selected", bestScore);
+  statuses[best] = status(
+    "selected",
+    `selected: best score among ${pool.length} agreeing source${
+      pool.length === 1 ? "" : "s"
+    } (distance ${humanSeconds(sel.rootDistance)}, stratum ${sel.stratum})`,
+    bestScore,
+  );
 
   const data = combined.map(dataOf);
   const w = data.map((d) => 1 / d.rootDistance);
@@ -469,7 +573,16 @@ export function orphanFilter(
     const ours = c.localRefId ?? null;
     return c.data!.stratum === orphanStratum && ours !== null && (c.refId >>> 0) < (ours >>> 0);
   });
-  for (const i of usable) if (!kept.includes(i)) statuses[i] = status("orphan");
+  for (const i of usable) {
+    if (!kept.includes(i)) {
+      statuses[i] = status(
+        "orphan",
+        `orphan: stratum ${
+          candidates[i]!.data!.stratum
+        } at or above the orphan stratum ${orphanStratum}`,
+      );
+    }
+  }
   usable.splice(0, usable.length, ...kept);
 }
 

@@ -130,6 +130,8 @@ export interface SelectionData {
   samples: number;
   /** True when enough samples exist for the source to be selected. */
   enoughSamples: boolean;
+  /** Samples needed before the source can be selected. */
+  samplesNeeded?: number;
   /** Local time of the newest sample. */
   lastSampleTime: Timestamp;
 }
@@ -389,6 +391,7 @@ export class SourceStats {
       stdDev: e.stdDev,
       samples: e.samples,
       enoughSamples: e.samples >= needed,
+      samplesNeeded: needed,
       lastSampleTime: last.time,
     };
   }

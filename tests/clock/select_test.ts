@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { type SelectionData, SourceStats } from "../../lib/clock/sourcestats.ts";
 import {
   type Candidate,
+  humanSeconds,
   intersect,
+  reasonOfLetter,
   selectSources,
   type SourceSelectOptions,
   voteLeap,
@@ -411,4 +413,35 @@ Deno.test("a failure is logged only when it unselects a source (chronyd 4.3: non
   const lost = selectSources(none, { previous: { selected: "u", noSyncReason: null } }, NOW);
   assert.equal(lost.events[0]?.message, "Can't synchronise: no selectable sources");
   assert.deepEqual(selectSources(none, { previous: lost.memory }, NOW).events, []);
+});
+
+Deno.test("every state carries a reason for people: distance, samples, falseticker, selected", () => {
+  const r = selectSources(
+    [
+      cand("a", data(0.001, 0.01)),
+      cand("b", data(1.0, 0.01)),
+      cand("c", data(0.002, 0.012)),
+      cand("d", data(-0.001, 0.015)),
+      cand("far", data(0, 1.6), {}),
+      cand("new", data(0, 0.01, { samples: 2, enoughSamples: false, samplesNeeded: 3 })),
+      cand("ns", data(0, 0.01), { noselect: true }),
+    ],
+    { maxDistance: 1.5 },
+    NOW,
+  );
+  const why = r.statuses.map((s) => s.reason);
+  assert.equal(letters(r), "*x++dMN");
+  assert.match(
+    why[0]!,
+    /^selected: best score among 3 agreeing sources \(distance 10 ms, stratum 2\)$/,
+  );
+  assert.equal(why[1], "falseticker: its interval does not overlap the majority's");
+  assert.equal(why[2], "combined with the selected source");
+  assert.equal(why[4], "distance 1.6 s over maxdistance 1.5 s");
+  assert.equal(why[5], "too few samples yet (2 of 3)");
+  assert.equal(why[6], "noselect option: never selected");
+  const few = selectSources([cand("a", data(0, 0.01))], { minSources: 2 }, NOW);
+  assert.equal(few.statuses[0]!.reason, "1 agreeing source, minsources 2");
+  assert.equal(reasonOfLetter("x"), "falseticker: its interval does not overlap the majority's");
+  assert.equal(humanSeconds(340e-6), "340 µs");
 });
