@@ -371,6 +371,13 @@ export interface Config {
   cmdRateLimit?: RateLimitConfig;
   /** Monitoring commands open to `cmdallow` hosts (4.x `opencommands`). */
   openCommands: string[];
+  // --- horae only: the observability HTTP endpoint (lib/http)
+  /** `httpport`: TCP port of the read-only HTTP endpoint; 0 (the default) keeps it off. */
+  httpPort: number;
+  /** `bindhttpaddress`: default 127.0.0.1 and ::1. */
+  bindHttpAddress: BindAddresses;
+  /** `httpallow`/`httpdeny` (cmdallow's syntax); 127.0.0.1 and ::1 are always allowed. */
+  httpAccess: AccessRule[];
   // --- RTC
   hwClockFile?: string;
   /** Seconds; 0 disabled. */
@@ -470,6 +477,9 @@ export function defaultConfig(): Config {
     bindCmdAddress: { ipv4: "127.0.0.1", ipv6: "::1", unixPath: "/run/chrony/chronyd.sock" },
     cmdPort: 323, // chrony.conf(5): cmdport default 323
     openCommands: [...DEFAULT_OPEN_COMMANDS],
+    httpPort: 0, // horae: the HTTP endpoint is off unless asked for
+    bindHttpAddress: { ipv4: "127.0.0.1", ipv6: "::1" },
+    httpAccess: [],
     rtcAutoTrim: 0,
     rtcDevice: "/dev/rtc", // chrony.conf(5): rtcdevice default /dev/rtc
     rtcOnUtc: false,

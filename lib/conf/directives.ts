@@ -455,6 +455,11 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
   cmdport: portDirective("cmdPort"),
   // chrony.conf(5): cmdratelimit default interval -4.
   cmdratelimit: (c, r) => void (c.cmdRateLimit = rateLimit(r, -4, false)),
+  // horae only (not in chrony): the observability HTTP endpoint (lib/http)
+  bindhttpaddress: bind((c) => c.bindHttpAddress, false),
+  httpallow: (c, r) => void c.httpAccess.push(parseAccessRule(true, r)),
+  httpdeny: (c, r) => void c.httpAccess.push(parseAccessRule(false, r)),
+  httpport: portDirective("httpPort"),
   opencommands: (c, r) => {
     const cmds = r.rest().map((w) => w.toLowerCase());
     for (const cmd of cmds) {

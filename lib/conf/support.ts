@@ -119,6 +119,11 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   cmdport: I,
   cmdratelimit: I,
   opencommands: N,
+  // horae only (not chrony directives): observability HTTP endpoint
+  bindhttpaddress: I,
+  httpallow: I,
+  httpdeny: I,
+  httpport: I,
   // RTC
   hwclockfile: N,
   rtcautotrim: N,
