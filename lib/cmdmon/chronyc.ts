@@ -33,6 +33,7 @@ import {
   UNSPEC,
 } from "./wire.ts";
 import * as fmt from "./format.ts";
+import { collectReport, fetchVia, isJsonReport, ReportError } from "./json.ts";
 
 /** chronyc's `timeout` and `retries` settings. */
 export interface ExchangeLimits {
@@ -82,6 +83,8 @@ export interface ChronycIo {
 /** Per-run settings changed by options and client commands. */
 interface Options {
   csv: boolean;
+  /** `-j`/`--json`: reports as JSON documents (lib/cmdmon/json.ts, docs/API.md). */
+  json?: boolean;
   numeric: boolean;
   origNames: boolean;
   /** Address family for host name look-ups (`-4`, `-6`, `dns -4|-6|-46`). */
@@ -238,6 +241,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
     else if (a === "-n") opts.numeric = true;
     else if (a === "-N") opts.origNames = true;
     else if (a === "-c") opts.csv = true;
+    else if (a === "-j" || a === "--json") opts.json = true;
     else if (a === "-m") multi = true;
     else if (a === "-4") opts.family = 4;
     else if (a === "-6") opts.family = 6;
@@ -250,7 +254,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
         "Usage: chronyc [OPTION]... [COMMAND]...\n\nOptions:\n" +
           "  -4\t\tUse IPv4 addresses only\n  -6\t\tUse IPv6 addresses only\n" +
           "  -n\t\tPrint addresses, not names\n  -N\t\tPrint the names sources were given as\n" +
-          "  -c\t\tPrint comma-separated values\n  -m\t\tTake each argument as a command\n" +
+          "  -c\t\tPrint comma-separated values\n  -j, --json\tPrint reports as JSON\n  -m\t\tTake each argument as a command\n" +
           "  -h HOST\tDaemon's host or socket path\n  -p PORT\tDaemon's command port\n" +
           "  -v\t\tPrint the version and exit\n",
       );
@@ -522,6 +526,14 @@ async function dispatch(
   const verbose = flags.has("-v");
   const simple = SIMPLE[cmd];
   if (simple) return await control(s, { kind: simple } as Request, io);
+  if (o.json && isJsonReport(cmd)) {
+    try {
+      io.stdout(JSON.stringify(await collectReport(cmd, fetchVia(s.exchange)), null, 2) + "\n");
+    } catch (e) {
+      throw e instanceof ReportError ? new StatusError(e.message) : e;
+    }
+    return true;
+  }
   switch (cmd) {
     case "":
       return true;
