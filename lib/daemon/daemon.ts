@@ -60,6 +60,8 @@ import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
+import { startDaemonObserver } from "../http/daemon_observer.ts";
+import type { Observer } from "../http/observe.ts";
 import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
@@ -471,6 +473,7 @@ async function start(
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();
+      await observer?.close();
       logs?.close();
       await io.close();
       await Promise.all(serverSockets.map((s) => s.close()));
@@ -501,6 +504,20 @@ async function start(
     });
   } catch (e) {
     log.warn(`Could not open command socket : ${(e as Error).message}`);
+  }
+
+  // horae only: the read-only HTTP endpoint (httpport; lib/http)
+  let observer: Observer | null = null;
+  try {
+    observer = startDaemonObserver(
+      state,
+      discipline,
+      () => ntsServer?.keServer.stats ?? null,
+      accessRules,
+      o.family,
+    );
+  } catch (e) {
+    log.warn(`Could not start HTTP endpoint : ${(e as Error).message}`);
   }
 
   const onSignal = () => stopRequested(0);
