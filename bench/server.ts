@@ -11,7 +11,12 @@
  *    127.x.y.z (IP_PKTINFO source selection, no binding) to each server and
  *    prints resident memory (VmRSS) of both before and after.
  *
- * Usage: `./denow run -A bench/server.ts [--seconds 4]`
+ * Usage: `./denow run -A bench/server.ts [--seconds 4] [--daemon [--poll-http]]`
+ *
+ * `--daemon` measures the whole daemon (`bin/chronyd -x`, `local stratum 1`,
+ * `httpport` open) instead of the bare server runner; `--poll-http` also
+ * fetches `/metrics` and `/` every second during the load (issue 13: the
+ * HTTP endpoint must not slow the NTP path).
  *
  * @example
  * ```sh
@@ -21,6 +26,8 @@
  */
 
 const seconds = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "4");
+const daemon = Deno.args.includes("--daemon");
+const pollHttp = daemon && Deno.args.includes("--poll-http");
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** Sends one NTP request from each of N source addresses 127.1.0.0 + i (loopback only). */
@@ -111,16 +118,58 @@ try {
   }
   if (!chronydPid) throw new Error("chronyd did not start");
 
-  horae = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}bench/server_runner.ts`, "--port", String(ph)],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = horae.stdout.getReader();
-  const first = new TextDecoder().decode((await reader.read()).value);
-  if (!first.startsWith("READY")) throw new Error(`runner: ${first}`);
-  reader.releaseLock();
-  await horae.stdout.cancel();
+  const hp = ph + 1;
+  if (daemon) {
+    Deno.writeTextFileSync(
+      `${dir}/horae.conf`,
+      [
+        `port ${ph}`,
+        "bindaddress 127.0.0.1",
+        "cmdport 0",
+        `bindcmdaddress ${dir}/horae.sock`,
+        `pidfile ${dir}/horae.pid`,
+        "local stratum 1",
+        "allow 127.0.0.0/8",
+        `httpport ${hp}`,
+        "bindhttpaddress 127.0.0.1",
+        "",
+      ].join("\n"),
+    );
+    horae = new Deno.Command(`${ROOT}bin/chronyd`, {
+      args: ["-d", "-x", "-4", "-f", `${dir}/horae.conf`],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    for (let i = 0;; i++) {
+      const ok = await fetch(`http://127.0.0.1:${hp}/api/v1/activity`).then(
+        async (r) => (await r.body?.cancel(), r.ok),
+        () => false,
+      );
+      if (ok) break;
+      if (i > 100) throw new Error("horae did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } else {
+    horae = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}bench/server_runner.ts`, "--port", String(ph)],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = horae.stdout.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    if (!first.startsWith("READY")) throw new Error(`runner: ${first}`);
+    reader.releaseLock();
+    await horae.stdout.cancel();
+  }
+  // --poll-http: /metrics and / fetched every second while the load runs
+  let polls = 0;
+  const poller = pollHttp
+    ? setInterval(() => {
+      for (const path of ["/metrics", "/"]) {
+        fetch(`http://127.0.0.1:${hp}${path}`).then((r) => r.text()).then(() => polls++, () => {});
+      }
+    }, 1000)
+    : null;
 
   const load = async (port: number) => {
     const out = await run(`${dir}/ntpload`, [
@@ -141,6 +190,12 @@ try {
     `NTP replies/s on loopback (ntpload closed loop, window 64, ${seconds} s, best of 2):`,
   );
   console.log(`  chronyd ${c.toFixed(0)}   horae ${h.toFixed(0)}   ratio ${(h / c).toFixed(2)}`);
+  if (daemon) {
+    console.log(
+      `  (horae: the whole daemon; HTTP polled: ${pollHttp ? `yes, ${polls} pages` : "no"})`,
+    );
+  }
+  if (poller !== null) clearInterval(poller);
 
   const rc0 = rssKiB(chronydPid), rh0 = rssKiB(horae.pid);
   await run(`${dir}/manyaddr`, [String(pc), "100000"]);

@@ -16,6 +16,9 @@ import { History, Ring } from "../../lib/http/history.ts";
 import { renderPage, svgPlot } from "../../lib/http/page.ts";
 import { FakeBackend } from "../cmdmon/fake_backend.ts";
 import { freePort } from "../interop/harness.ts";
+import { parseConfig } from "../../lib/conf/parse.ts";
+import { formatConfig } from "../../lib/conf/format.ts";
+import { unsupportedUses } from "../../lib/conf/support.ts";
 
 async function chronyc(args: string[]) {
   const be = new FakeBackend();
@@ -242,4 +245,18 @@ Deno.test("page: plots carry their points; names are escaped; empty plots say so
   assert.match(html, /falseticker: &lt;b&gt;/);
   assert.doesNotMatch(html, /<script src=|<link |https?:\/\/(?!www\.w3)/);
   assert.equal((html.match(/<svg class="plot" data-points="[1-9]/g) ?? []).length, 6);
+});
+
+Deno.test("conf: httpport, bindhttpaddress, httpallow/httpdeny parsed, printed by -p, implemented", () => {
+  const text = "httpport 9123\nbindhttpaddress ::1\nbindhttpaddress 127.0.0.2\n" +
+    "httpallow 192.0.2.0/24\nhttpdeny  192.0.2.7\n";
+  const r = parseConfig(text);
+  assert.equal(r.config.httpPort, 9123);
+  assert.deepEqual(r.config.bindHttpAddress, { ipv4: "127.0.0.2", ipv6: "::1" });
+  assert.deepEqual(r.config.httpAccess.map((a) => a.allow), [true, false]);
+  assert.equal(formatConfig(r), text.replace("  ", " "));
+  assert.deepEqual(unsupportedUses(r), []);
+  assert.equal(parseConfig("").config.httpPort, 0);
+  assert.throws(() => parseConfig("httpport 70000\n"));
+  assert.throws(() => parseConfig("bindhttpaddress /run/x.sock\n"));
 });
