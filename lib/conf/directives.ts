@@ -459,7 +459,13 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
   bindhttpaddress: bind((c) => c.bindHttpAddress, false),
   httpallow: (c, r) => void c.httpAccess.push(parseAccessRule(true, r)),
   httpdeny: (c, r) => void c.httpAccess.push(parseAccessRule(false, r)),
-  httpport: portDirective("httpPort"),
+  // not chrony's: no 16-bit wrap-around to imitate, so out of range is an error
+  httpport: (c, r) => {
+    const v = r.int("port");
+    r.end();
+    if (v < 0 || v > 65535) throw r.error(`invalid port ${v}`);
+    c.httpPort = v;
+  },
   opencommands: (c, r) => {
     const cmds = r.rest().map((w) => w.toLowerCase());
     for (const cmd of cmds) {
