@@ -138,7 +138,10 @@ Deno.test("descriptors stay bounded over many polls (answered and unanswered)", 
     const polled = poller.size;
     await until("150 requests", () => s.from.length >= 160, 20000);
     const after = openFds();
-    assert.ok(after - before <= 2, `open descriptors ${before} -> ${after}`);
+    // The process's descriptor count also moves with test files running in parallel
+    // (deno test --parallel shares the process): a leak of one per request would add
+    // ~150 here; the poller and the io's own count below are exact.
+    assert.ok(after - before <= 16, `open descriptors ${before} -> ${after}`);
     assert.ok(poller.size <= polled + 1, `poller watches ${polled} -> ${poller.size}`);
     assert.ok(s.io.openRequestSockets <= 1);
     assert.ok(s.engine.sources[0]!.ntp.report().totalValidRx >= 90);
