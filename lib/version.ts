@@ -24,7 +24,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["REFCLOCK", true],
   ["RTC", false],
   ["PRIVDROP", true], // -u/user: setuid + capset keeping CAP_SYS_TIME
-  ["SCFILTER", false],
+  ["SCFILTER", true], // -F: ffi/seccomp.ts
   ["SIGND", false],
   ["ASYNCDNS", true],
   ["NTS", true],

@@ -83,6 +83,7 @@ import {
   PrivilegeError,
   type PrivilegePlan,
 } from "./privileges.ts";
+import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
@@ -136,8 +137,11 @@ export async function runDaemon(
     log.fatal(e.message);
     return 1;
   }
-  if (o.filterLevel !== 0) {
-    log.warn(`System call filter (-F ${o.filterLevel}) is not supported yet; running without one`);
+  try {
+    checkFilterLevel(o.filterLevel);
+  } catch (e) {
+    log.fatal((e as Error).message);
+    return 1;
   }
   if (!o.noClockControl && !mayAdjustClock()) {
     log.warn("CAP_SYS_TIME not present");
@@ -166,6 +170,7 @@ export async function runDaemon(
     state = await start(config, o, log, user ? { uid: user.uid, gid: user.gid } : undefined);
     // Every socket is open and the pidfile written: lock, schedule, switch user.
     applyProcessSettings(privileges, log);
+    applySystemCallFilter(o.filterLevel, log);
     notifyServiceManager("READY=1", log);
     const code = await state.running;
     notifyServiceManager("STOPPING=1", log);

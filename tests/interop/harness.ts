@@ -217,6 +217,8 @@ export interface HoraeDaemon {
   /** Its PID (the launchers exec, so it is the daemon itself). */
   pid: number;
   dir: string;
+  /** The spawned process (strace's under `HORAE_STRACE_DIR`). */
+  child: Deno.ChildProcess;
   /** Its command socket. */
   socket: string;
   /**
@@ -232,10 +234,16 @@ export interface HoraeDaemon {
  * that also holds its command socket, pidfile and driftfile (`cmdport 0` and
  * `port 0` unless `lines` set them). `DIR` in a line is replaced by the
  * directory. Resolves once the command socket answers (at most ~10 s).
+ *
+ * `filter` adds `-F LEVEL` (the seccomp system call filter). Two environment
+ * variables apply to every daemon a test run starts: `HORAE_TEST_FILTER=N`
+ * adds `-F N` where the test chose no level (to run the interop tests under
+ * the filter), and `HORAE_STRACE_DIR=DIR` runs each daemon under `strace -f`
+ * writing `DIR/horae.<random>.strace` (tools/seccomp_measure.ts).
  */
 export async function startHorae(
   lines: string[],
-  options: { flags?: string[] } = {},
+  options: { flags?: string[]; filter?: number; env?: Record<string, string> } = {},
 ): Promise<HoraeDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
   await Deno.chmod(dir, 0o700);
@@ -250,10 +258,25 @@ export async function startHorae(
     ...(has("driftfile") ? [] : [`driftfile ${dir}/drift`]),
   ];
   await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
-  const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
-    args: [...(options.flags ?? []), "-d", "-x", "-f", `${dir}/chronyd.conf`],
+  const envFilter = Deno.env.get("HORAE_TEST_FILTER");
+  const level = options.filter ?? (envFilter ? Number(envFilter) : 0);
+  const args = [
+    ...(level !== 0 ? ["-F", String(level)] : []),
+    ...(options.flags ?? []),
+    "-d",
+    "-x",
+    "-f",
+    `${dir}/chronyd.conf`,
+  ];
+  const straceDir = Deno.env.get("HORAE_STRACE_DIR");
+  const trace = straceDir
+    ? ["-f", "-qq", "-o", `${straceDir}/horae.${crypto.randomUUID().slice(0, 8)}.strace`]
+    : [];
+  const child = new Deno.Command(straceDir ? "strace" : `${ROOT}/bin/chronyd`, {
+    args: straceDir ? [...trace, `${ROOT}/bin/chronyd`, ...args] : args,
     stdout: "null",
     stderr: "piped",
+    ...(options.env ? { env: options.env } : {}),
   }).spawn();
   const socket = `${dir}/chronyd.sock`;
   for (let i = 0; i < 100; i++) {
@@ -267,12 +290,21 @@ export async function startHorae(
   return {
     pid: child.pid,
     dir,
+    child,
     socket,
     stop() {
       stopped ??= (async () => {
         try {
-          child.kill("SIGTERM");
-        } catch { /* gone */ }
+          // Under strace the child is strace: signal the daemon itself.
+          const pid = straceDir
+            ? Number(Deno.readTextFileSync(`${dir}/chronyd.pid`).trim())
+            : child.pid;
+          Deno.kill(pid, "SIGTERM");
+        } catch {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* gone */ }
+        }
         const timer = setTimeout(() => {
           try {
             child.kill("SIGKILL");
