@@ -305,67 +305,73 @@ export const SYSCALLS: Record<string, readonly [number | null, number | null]> =
 
 /**
  * What `deno run -A tools/seccomp_measure.ts` saw the daemon call after the
- * filter was loaded (x86_64, glibc 2.36, Deno 2; 45 s scenario + six interop
- * tests, 10 daemons, 2026-12-04), most frequent first. `clone3` was also
- * seen: it gets ENOSYS and glibc retries with `clone`.
+ * filter was loaded (x86_64, Linux 6.18, glibc 2.36, Deno 2; the 45 s
+ * scenario, four `chronyd -Q` one-shots and six interop tests: 14 traces,
+ * 2026-12-04), most frequent first; the last two were seen in a previous run
+ * (a thread started with inherited scheduling). `clone3` was seen too: it
+ * gets ENOSYS and glibc retries with `clone`.
  */
 export const MEASURED: readonly string[] = [
   "futex",
-  "epoll_wait",
   "write",
+  "epoll_wait",
   "recvfrom",
+  "recvmsg",
   "recvmmsg",
   "poll",
-  "recvmsg",
   "sendto",
   "sendmmsg",
   "read",
-  "madvise",
   "mmap",
-  "close",
   "mprotect",
+  "close",
+  "madvise",
   "munmap",
   "openat",
+  "newfstatat",
   "brk",
   "getpid",
-  "newfstatat",
   "statx",
-  "epoll_ctl",
-  "unlink",
-  "getdents64",
-  "rt_sigaction",
+  "lseek",
   "fsync",
   "rename",
-  "gettid",
   "socket",
-  "rt_sigreturn",
-  "sigaltstack",
-  "setsockopt",
-  "bind",
-  "exit_group",
-  "getsockname",
-  "lseek",
+  "epoll_ctl",
   "fcntl",
-  "eventfd2",
-  "sched_getaffinity",
-  "rt_sigprocmask",
+  "getdents64",
+  "setsockopt",
+  "unlink",
+  "bind",
+  "sigaltstack",
+  "rt_sigaction",
+  "rt_sigreturn",
+  "exit_group",
+  "gettid",
   "getrandom",
+  "getsockname",
+  "eventfd2",
+  "connect",
   "sched_yield",
+  "pread64",
+  "clock_adjtime",
   "getpeername",
   "shutdown",
-  "connect",
+  "uname",
   "getsockopt",
+  "rt_sigprocmask",
   "accept4",
-  "rseq",
-  "set_robust_list",
+  "sched_getaffinity",
+  "sysinfo",
   "listen",
   "ioctl",
   "clone",
+  "rseq",
+  "set_robust_list",
   "epoll_create1",
+  "shmdt",
+  "fstat",
   "sched_getparam",
   "sched_getscheduler",
-  "shmdt",
-  "sysinfo",
 ];
 
 /**
@@ -373,7 +379,7 @@ export const MEASURED: readonly string[] = [
  * this machine does not show.
  */
 export const ADDED: Readonly<Record<string, readonly string[]>> = {
-  /** Threads: exiting, interrupted sleeps, signal return, naming (prctl is argument-checked). */
+  /** Threads: exiting, interrupted sleeps, naming (prctl is argument-checked). */
   threads: ["exit", "restart_syscall", "prctl"],
   /** The clock: vDSO calls fall back to the kernel on some clock sources, and without -x the discipline adjusts it. */
   clock: [
@@ -383,7 +389,6 @@ export const ADDED: Readonly<Record<string, readonly string[]>> = {
     "clock_nanosleep",
     "nanosleep",
     "adjtimex",
-    "clock_adjtime",
   ],
   /** horae's own ffi on rarer paths: sendmsg, the SHM refclock attaching again, accept. */
   ffi: ["sendmsg", "shmget", "shmat", "shmctl", "accept"],
@@ -392,9 +397,7 @@ export const ADDED: Readonly<Record<string, readonly string[]>> = {
     "mkdir",
     "ftruncate",
     "fdatasync",
-    "fstat",
     "pwrite64",
-    "pread64",
     "readv",
     "writev",
     "mremap",

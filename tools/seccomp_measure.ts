@@ -12,7 +12,8 @@
  *    `chronyd -Q`, SOCK and SHM refclocks, log files, the driftfile, dumps,
  *    `reload sources`, `add`/`delete`, and the real `chronyc -n` over the Unix
  *    socket and UDP (tracking, sources, clients, serverstats, dump,
- *    cyclelogs, rekey, ...), SIGUSR1 (ignored) and SIGTERM;
+ *    cyclelogs, rekey, ...), SIGUSR1 (ignored) and SIGTERM; then `chronyd -Q`
+ *    one-shots (an address, a name, a pool, NTS);
  * 2. the interop tests that start horae's daemon through the harness
  *    (`HORAE_STRACE_DIR`, `HORAE_TEST_FILTER=-1`).
  *
@@ -158,6 +159,8 @@ async function scenario(seconds: number): Promise<void> {
           await Deno.remove(`${horae.dir}/extra.sources`).catch(() => {});
           await chronyc(unix, "reload sources");
           await chronyc(unix, `add server 127.0.0.3 port ${ref.port} iburst`);
+          // A name resolved by the running daemon (glibc's resolver).
+          await chronyc(unix, `add server localhost port ${freePort()} iburst`);
           break;
         case 9:
           await chronyc(unix, "delete 127.0.0.3");
@@ -178,6 +181,36 @@ async function scenario(seconds: number): Promise<void> {
       }
       round++;
       await sleep(300);
+    }
+    // chronyd -Q/-q: one-shot measurements (names resolved, NTS-KE) under the filter.
+    for (
+      const source of [
+        `server 127.0.0.1 port ${ref.port} iburst maxsamples 2`,
+        `server localhost port ${ref.port} iburst maxsamples 2`,
+        `pool localhost port ${ref.port} iburst maxsamples 2`,
+        `server localhost port ${ref.port} nts ntsport ${refKe} iburst maxsamples 2`,
+      ]
+    ) {
+      const trace = `${Deno.env.get("HORAE_STRACE_DIR")}/oneshot.${
+        crypto.randomUUID().slice(0, 8)
+      }.strace`;
+      await runCommand("strace", [
+        "-f",
+        "-qq",
+        "-o",
+        trace,
+        `${ROOT}/bin/chronyd`,
+        "-F",
+        "-1",
+        "-Q",
+        "-x",
+        "-t",
+        "5",
+        "-f",
+        "/dev/null",
+        ...(source.includes(" nts ") ? [`ntstrustedcerts ${ref.cert}`] : []),
+        source,
+      ], { timeoutMs: 20_000 });
     }
   } finally {
     feeder.close();

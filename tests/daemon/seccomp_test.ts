@@ -5,7 +5,8 @@
  * the filter (`Seccomp: 2`, `NoNewPrivs: 1` in /proc/PID/task/N/status), and
  * a forbidden call made through the test hook (`HORAE_TEST_SECCOMP_PROBE`,
  * triggered by SIGUSR2) kills it with SIGSYS at levels 1 and 2, or at level
- * -1 runs, is logged by the kernel, and the daemon goes on serving.
+ * -1 runs, is logged by the kernel, and the daemon goes on serving. `-Q`
+ * (one-shot) runs under the filter too, with a name and with NTS.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,6 +15,7 @@ import {
   type HoraeDaemon,
   ROOT,
   runCommand,
+  startChronyd,
   startHorae,
   wrongBy,
 } from "../interop/harness.ts";
@@ -127,6 +129,41 @@ Deno.test({
     assert.match(err, /Loaded seccomp filter \(level 1\)/, err);
     // The call ran: a descriptor, no errno.
     assert.match(err, /Test probe packet: result \d+ errno 0/, err);
+  },
+});
+
+Deno.test({
+  name: "seccomp: chronyd -F 1 -Q resolves a name and measures over NTS under the filter",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const kePort = freePort();
+    const ref = await startChronyd({ port: freePort(), ntsKePort: kePort });
+    try {
+      for (
+        const lines of [
+          [`server localhost port ${ref.port} iburst maxsamples 2`],
+          [
+            `ntstrustedcerts ${ref.cert}`,
+            `server localhost port ${ref.port} nts ntsport ${kePort} iburst maxsamples 2`,
+          ],
+        ]
+      ) {
+        const child = new Deno.Command(`${ROOT}/bin/chronyd`, {
+          args: ["-F", "1", "-Q", "-x", "-t", "10", "-f", "/dev/null", ...lines],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const o = await child.output();
+        const out = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
+        assert.equal(o.signal, null, `killed: ${out}`);
+        assert.match(out, /Loaded seccomp filter \(level 1\)/, out);
+        assert.notEqual(wrongBy(out), null, out);
+      }
+    } finally {
+      await ref.stop();
+    }
   },
 });
 
