@@ -7,8 +7,9 @@
  *
  * Load, the same for both daemons, all on loopback:
  * - NTP: `--rate` client requests a second (default 200), sent in batches
- *   every 100 ms from one UDP socket per daemon (steady, so the figure is
- *   not bounded by a closed loop's speed); replies counted;
+ *   every 100 ms from one UDP socket per daemon, replies counted (a steady
+ *   rate: bench/ntpload.c is a closed-loop throughput loader, which would
+ *   make the load depend on each daemon's speed and hold both cores);
  * - NTS-KE churn: one full handshake a second (horae's client, in this
  *   process) to each daemon's NTS-KE server (self-signed certificate);
  * - cmdmon: the real `chronyc -n` every 2 s (tracking, sources, sourcestats,
