@@ -22,7 +22,8 @@
  * Arguments are checked where that is cheap and tight: `clone` must create a
  * thread (`CLONE_THREAD`; no new processes), `clone3` fails with ENOSYS (its
  * flags sit in memory the filter cannot read, and glibc then falls back to
- * `clone`), `socket` only for AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK, and
+ * `clone`), `socket` only for AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK,
+ * `socketpair` only for AF_UNIX, and
  * `prctl` only for PR_SET_NAME/PR_GET_NAME/PR_SET_VMA (thread names). A call
  * from another architecture (or the x32 ABI on x86_64) gets the default
  * action. Numbers are kept for x86_64 and aarch64 ({@link SYSCALLS}); aarch64
@@ -307,9 +308,12 @@ export const SYSCALLS: Record<string, readonly [number | null, number | null]> =
  * What `deno run -A tools/seccomp_measure.ts` saw the daemon call after the
  * filter was loaded (x86_64, Linux 6.18, glibc 2.36, Deno 2; the 45 s
  * scenario, four `chronyd -Q` one-shots and six interop tests: 14 traces,
- * 2026-12-04), most frequent first; the last two were seen in a previous run
- * (a thread started with inherited scheduling). `clone3` was seen too: it
- * gets ENOSYS and glibc retries with `clone`.
+ * 2026-12-04), most frequent first; `sched_getparam` and
+ * `sched_getscheduler` were seen in a previous run (a thread started with
+ * inherited scheduling), `socketpair` in the kernel log of a `-F 1 -Q` run
+ * it killed (tokio's signal driver makes an AF_UNIX pair when first needed,
+ * usually before the filter). `clone3` was seen too: it gets ENOSYS and
+ * glibc retries with `clone`.
  */
 export const MEASURED: readonly string[] = [
   "futex",
@@ -372,6 +376,7 @@ export const MEASURED: readonly string[] = [
   "fstat",
   "sched_getparam",
   "sched_getscheduler",
+  "socketpair",
 ];
 
 /**
@@ -419,12 +424,15 @@ export const ADDED: Readonly<Record<string, readonly string[]>> = {
  * moment the filter is loaded, through the interop tests and a scenario with
  * NTP and NTS sources, an NTP + NTS-KE server, refclocks, log files, the
  * driftfile, dumps, source reloads, cmdmon and signals); it prints the calls
- * missing here. `clone`, `socket` and `prctl` are allowed only with the
+ * missing here. `clone`, `socket`, `socketpair` and `prctl` are allowed only with the
  * arguments described above; `clone3` answers ENOSYS.
  */
 export const ALLOWED: readonly string[] = [
   ...new Set([...MEASURED, ...Object.values(ADDED).flat()]),
 ];
+
+/** Calls allowed at level 1 only with the arguments checked in {@link buildFilter}. */
+export const SPECIAL: readonly string[] = ["clone", "clone3", "socket", "socketpair", "prctl"];
 
 /** Level 2's deny-list: calls a time daemon never needs and an intruder would. */
 export const DENIED: readonly string[] = [
@@ -574,7 +582,7 @@ export function buildFilter(level: number, arch: Arch): Uint8Array {
   }
   const allowList = Math.abs(level) === 1;
   if (allowList) {
-    const special = new Set(numbersOf(["clone", "clone3", "socket", "prctl"], arch));
+    const special = new Set(numbersOf(SPECIAL, arch));
     const list = numbersOf(ALLOWED, arch).filter((n) => !special.has(n));
     // A jump reaches at most 255 ahead: a "ret ALLOW" closes every 200 comparisons.
     for (let i = 0; i < list.length; i += 200) {
@@ -598,6 +606,9 @@ export function buildFilter(level: number, arch: Arch): Uint8Array {
     a.ld(SECCOMP_DATA.args);
     for (const af of [SC.AF_UNIX, SC.AF_INET, SC.AF_INET6]) a.jeq(af, "allow");
     a.jeq(SC.AF_NETLINK, "allow", "fail");
+    a.jeq(nr("socketpair"), 0, 2);
+    a.ld(SECCOMP_DATA.args);
+    a.jeq(SC.AF_UNIX, "allow", "fail");
     a.jeq(nr("prctl"), 0, 4);
     a.ld(SECCOMP_DATA.args);
     for (const op of [SC.PR_SET_NAME, SC.PR_GET_NAME]) a.jeq(op, "allow");

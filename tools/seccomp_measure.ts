@@ -17,9 +17,13 @@
  * 2. the interop tests that start horae's daemon through the harness
  *    (`HORAE_STRACE_DIR`, `HORAE_TEST_FILTER=-1`).
  *
+ * The one-shots also run once without strace: the kernel logs every call a
+ * `-F -1` filter lets through (audit type 1326), read back with dmesg when
+ * it can be (strace's slowness can move a lazy call before the filter).
  * Prints each call seen after the filter was loaded with its count, the
- * socket domains, prctl operations and clone flags, then the calls missing
- * from `ALLOWED` and the allowed calls not seen. Needs strace and chrony.
+ * socket domains, prctl operations and clone flags, the kernel's records,
+ * then the calls missing from `ALLOWED` and the allowed calls not seen.
+ * Needs strace and chrony.
  *
  * @module
  */
@@ -191,6 +195,19 @@ async function scenario(seconds: number): Promise<void> {
         `server localhost port ${ref.port} nts ntsport ${refKe} iburst maxsamples 2`,
       ]
     ) {
+      // Once as it runs (the kernel logs what the filter lets through), once under strace.
+      await runCommand(`${ROOT}/bin/chronyd`, [
+        "-F",
+        "-1",
+        "-Q",
+        "-x",
+        "-t",
+        "5",
+        "-f",
+        "/dev/null",
+        ...(source.includes(" nts ") ? [`ntstrustedcerts ${ref.cert}`] : []),
+        source,
+      ], { timeoutMs: 20_000 });
       const trace = `${Deno.env.get("HORAE_STRACE_DIR")}/oneshot.${
         crypto.randomUUID().slice(0, 8)
       }.strace`;
@@ -271,8 +288,38 @@ function show(title: string, m: Map<string, number>): void {
   console.log(`${title} (${rows.length}): ${rows.join(", ")}`);
 }
 
+/** The kernel log's lines (dmesg), or null when it cannot be read here. */
+async function kernelLog(): Promise<string[] | null> {
+  const r = await runCommand("dmesg", [], { timeoutMs: 10_000 }).catch(() => null);
+  return r?.code === 0 ? r.stdout.split("\n") : null;
+}
+
+/**
+ * seccomp records (audit type 1326) from Deno processes in `lines`: what a
+ * `-F -1` filter let through (code 0x7ffc0000) or a `-F 1` one killed, by
+ * call name. strace slows the daemon down and can move a lazy call before
+ * the filter; the kernel's own record has no such effect.
+ */
+export function seccompRecords(lines: string[]): Map<string, number> {
+  const byNr = new Map<number, string>();
+  const col = Deno.build.arch === "x86_64" ? 0 : 1;
+  for (const [name, row] of Object.entries(SYSCALLS)) {
+    if (row[col] !== null) byNr.set(row[col]!, name);
+  }
+  const out = new Map<string, number>();
+  for (const l of lines) {
+    const m = l.match(/type=1326 .*exe="[^"]*\/deno" .*syscall=(\d+) .*code=(0x[0-9a-f]+)/);
+    if (!m) continue;
+    const name = byNr.get(Number(m[1])) ?? `#${m[1]}`;
+    const key = `${name} ${m[2] === "0x7ffc0000" ? "logged" : "killed"}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
 if (import.meta.main) {
   const dir = keep ?? await Deno.makeTempDir({ prefix: "horae-strace-" });
+  const logBefore = (await kernelLog())?.length ?? null;
   Deno.env.set("HORAE_STRACE_DIR", dir);
   Deno.env.set("HORAE_TEST_FILTER", "-1");
   console.log(`traces in ${dir}`);
@@ -303,6 +350,12 @@ if (import.meta.main) {
   console.log(`missing from ALLOWED: ${missing.sort().join(" ") || "none"}`);
   const unknown = missing.filter((c) => !(c in SYSCALLS));
   if (unknown.length) console.log(`not in SYSCALLS either: ${unknown.join(" ")}`);
+  const after = await kernelLog();
+  if (after === null || logBefore === null) console.log("kernel log: not readable here");
+  else {
+    // Also holds the probes of tests/daemon/seccomp_test.ts (ptrace, socket) if run meanwhile.
+    show("kernel log: seccomp records of Deno processes", seccompRecords(after.slice(logBefore)));
+  }
   const unseen = ALLOWED.filter((c) => !seen.calls.has(c));
   console.log(`allowed, not seen: ${unseen.join(" ") || "none"}`);
   if (!keep) await Deno.remove(dir, { recursive: true });

@@ -5,7 +5,7 @@
  * without a seccomp() call is reported, not counted.
  */
 import assert from "node:assert/strict";
-import { analyse } from "../../tools/seccomp_measure.ts";
+import { analyse, seccompRecords } from "../../tools/seccomp_measure.ts";
 
 Deno.test("seccomp_measure: analyse() counts the calls after the filter was loaded", async () => {
   const dir = await Deno.makeTempDir({ prefix: "horae-scmeasure-test-" });
@@ -47,4 +47,23 @@ Deno.test("seccomp_measure: analyse() counts the calls after the filter was load
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("seccomp_measure: seccompRecords() names the kernel's records from Deno processes", () => {
+  const x86 = Deno.build.arch === "x86_64";
+  const rec = (exe: string, nr: number, code: string) =>
+    `[ 1.0] audit: type=1326 audit(1.0:1): auid=4294967295 uid=0 gid=0 pid=7 comm="chronyd" ` +
+    `exe="${exe}" sig=0 arch=c000003e syscall=${nr} compat=0 ip=0x7f code=${code}`;
+  const lines = [
+    rec("/opt/x/deno", x86 ? 53 : 199, "0x7ffc0000"),
+    rec("/opt/x/deno", x86 ? 53 : 199, "0x80000000"),
+    rec("/opt/x/deno", x86 ? 63 : 160, "0x7ffc0000"),
+    rec("/usr/sbin/chronyd", 1, "0x80000000"),
+    "[ 2.0] unrelated line",
+  ];
+  assert.deepEqual(Object.fromEntries(seccompRecords(lines)), {
+    "socketpair logged": 1,
+    "socketpair killed": 1,
+    "uname logged": 1,
+  });
 });
