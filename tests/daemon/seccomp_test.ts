@@ -19,6 +19,7 @@ import {
   startHorae,
   wrongBy,
 } from "../interop/harness.ts";
+import { SECCOMP_RET, SYSCALLS } from "../../ffi/seccomp.ts";
 
 const enabled = haveChrony() && ["x86_64", "aarch64"].includes(Deno.build.arch);
 
@@ -59,6 +60,21 @@ function threadStates(pid: number): string[] {
   });
 }
 
+/** The kernel's seccomp records (audit type 1326) for `pid`: "call action"; null without dmesg. */
+async function seccompRecordsOf(pid: number): Promise<string[] | null> {
+  const r = await runCommand("dmesg", [], { timeoutMs: 5000 }).catch(() => null);
+  if (r?.code !== 0) {
+    console.warn("seccomp_test: dmesg not readable; the kernel's records are not checked");
+    return null;
+  }
+  const col = Deno.build.arch === "x86_64" ? 0 : 1;
+  const names = new Map(Object.entries(SYSCALLS).map(([n, row]) => [row[col], n]));
+  return r.stdout.split("\n").flatMap((l) => {
+    const m = l.match(new RegExp(`type=1326 .* pid=${pid} .*syscall=(\\d+) .*code=(0x[0-9a-f]+)`));
+    return m ? [`${names.get(Number(m[1])) ?? m[1]} ${Number(m[2])}`] : [];
+  });
+}
+
 async function exitWithin(child: Deno.ChildProcess, ms: number) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
@@ -84,6 +100,9 @@ for (const level of [1, 2]) {
         const status = await exitWithin(d.child, 10_000);
         assert.ok(status, "the daemon survived a forbidden call");
         assert.equal(status.signal, "SIGSYS");
+        // It was the probe's ptrace that killed it, not another call (when the log is readable).
+        const records = await seccompRecordsOf(d.child.pid);
+        if (records !== null) assert.deepEqual(records, [`ptrace ${SECCOMP_RET.KILL_PROCESS}`]);
       } finally {
         const err = await d.stop();
         assert.match(err, new RegExp(`Loaded seccomp filter \\(level ${level}\\)`), err);
