@@ -119,7 +119,7 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
       // chronyd -q/-Q creates the missing directories too (no switch of user here).
       const { prepareDirectories } = await import("./privileges.ts");
       for (const w of prepareDirectories(conf.config, null)) log.warn(w);
-      // chronyd loads its system call filter in -q/-Q too (after the directories, before anything is opened).
+      // chronyd loads its system call filter in -q/-Q too (before anything is opened).
       const { applySystemCallFilter } = await import("./syscall_filter.ts");
       try {
         applySystemCallFilter(o.filterLevel, log);
