@@ -307,12 +307,10 @@ export const SYSCALLS: Record<string, readonly [number | null, number | null]> =
 /**
  * What `deno run -A tools/seccomp_measure.ts` saw the daemon call after the
  * filter was loaded (x86_64, Linux 6.18, glibc 2.36, Deno 2; the 45 s
- * scenario, four `chronyd -Q` one-shots and six interop tests: 14 traces,
- * 2026-12-04), most frequent first; `sched_getparam` and
- * `sched_getscheduler` were seen in a previous run (a thread started with
- * inherited scheduling), `socketpair` in the kernel log of a `-F 1 -Q` run
- * it killed (tokio's signal driver makes an AF_UNIX pair when first needed,
- * usually before the filter). `clone3` was seen too: it gets ENOSYS and
+ * scenario, four `chronyd -Q` one-shots and the 15 interop tests that start
+ * the daemon: 40 traces, 2026-12-04), most frequent first. `socketpair` was
+ * first found in the kernel log of a `-F 1 -Q` run it killed (a tokio
+ * runtime's signal driver makes an AF_UNIX pair when it starts). `clone3` was seen too: it gets ENOSYS and
  * glibc retries with `clone`.
  */
 export const MEASURED: readonly string[] = [

@@ -14,7 +14,7 @@
  *    socket and UDP (tracking, sources, clients, serverstats, dump,
  *    cyclelogs, rekey, ...), SIGUSR1 (ignored) and SIGTERM; then `chronyd -Q`
  *    one-shots (an address, a name, a pool, NTS);
- * 2. the interop tests that start horae's daemon through the harness
+ * 2. every interop test that starts horae's daemon through the harness
  *    (`HORAE_STRACE_DIR`, `HORAE_TEST_FILTER=-1`).
  *
  * The one-shots also run once without strace: the kernel logs every call a
@@ -48,14 +48,13 @@ const seconds = Number(flag("--seconds") ?? 45);
 const runTests = !args.includes("--no-tests");
 const keep = flag("--keep");
 
-const INTEROP_TESTS = [
-  "tests/interop/daemon_client_test.ts",
-  "tests/interop/daemon_server_test.ts",
-  "tests/interop/nts_daemon_test.ts",
-  "tests/interop/keys_test.ts",
-  "tests/interop/peer_test.ts",
-  "tests/interop/xleave_client_test.ts",
-];
+/** Every interop test that starts horae's daemon through the harness. */
+const INTEROP_TESTS = [...Deno.readDirSync(`${ROOT}/tests/interop`)]
+  .map((e) => `tests/interop/${e.name}`)
+  .filter((f) =>
+    f.endsWith("_test.ts") && /startHorae\(/.test(Deno.readTextFileSync(`${ROOT}/${f}`))
+  )
+  .sort();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
