@@ -45,6 +45,9 @@ export class Poller {
   /** Called with an exception thrown by a callback (default: console.error). */
   onCallbackError: (err: unknown) => void = (err) => console.error("poller callback:", err);
 
+  /** poll() calls that returned so far (a spinning descriptor shows as thousands a second). */
+  polls = 0;
+
   /** Number of registered descriptors. */
   get size(): number {
     return this.#entries.size;
@@ -120,6 +123,7 @@ export class Poller {
         const order = this.#order;
         const entries = this.#orderEntries;
         const n = await pollAsync(fds, order.length, -1);
+        this.polls++;
         this.#wakeWaiters();
         if (n <= 0) continue; // EINTR
         const dv = new DataView(fds.buffer);

@@ -50,8 +50,11 @@ Deno.test({
         env: { NTPPORT: String(d.port) },
       });
       assert.equal(n.code, 0, n.stdout + n.stderr);
-      const j = JSON.parse(n.stdout) as { offset: number; stratum: number };
-      assert.ok(Math.abs(j.offset) < 1e-3, `ntpdig offset ${j.offset}`);
+      const j = JSON.parse(n.stdout) as { offset: number; precision: number; stratum: number };
+      // Same clock: within the exchange's error bound (it grows with a loaded machine's
+      // round trip), and within 1 ms when idle.
+      const bound = Math.max(1e-3, 2 * j.precision);
+      assert.ok(Math.abs(j.offset) < bound, `ntpdig offset ${j.offset} +/- ${j.precision}`);
       assert.equal(j.stratum, 10);
     } finally {
       await d.stop();

@@ -32,11 +32,14 @@ Deno.test({
         env: { NTPPORT: String(sock.localAddress().port), PATH: Deno.env.get("PATH") ?? "" },
       });
       // e.g. "2026-11-23 11:02:24.406620 (+0000) -0.000001 +/- 0.000105 127.0.0.1 s1 no-leap"
-      const m = r.stdout.match(/\) ([-+]?\d+\.\d+) \+\/- \d+\.\d+ 127\.0\.0\.1 s(\d+) (\S+)/);
+      const m = r.stdout.match(/\) ([-+]?\d+\.\d+) \+\/- (\d+\.\d+) 127\.0\.0\.1 s(\d+) (\S+)/);
       assert.ok(m, r.stdout + r.stderr);
-      assert.ok(Math.abs(Number(m[1])) < 1e-3, `offset ${m[1]}`);
-      assert.equal(m[2], "1");
-      assert.equal(m[3], "no-leap");
+      // Same clock: the offset is within the exchange's error bound (ntpdig's "+/-", which
+      // grows with the round trip when the machine is loaded), and within 1 ms when idle.
+      const bound = Math.max(1e-3, 2 * Number(m[2]));
+      assert.ok(Math.abs(Number(m[1])) < bound, `offset ${m[1]} +/- ${m[2]}`);
+      assert.equal(m[3], "1");
+      assert.equal(m[4], "no-leap");
     } finally {
       await sock.close();
     }
