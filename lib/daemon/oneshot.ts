@@ -11,10 +11,12 @@
  * @example
  * ```ts
  * import { runOneShot } from "./oneshot.ts";
- * declare const cfg: import("../conf/config.ts").Config;
- * declare const opts: import("./cli.ts").ChronydOptions;
- * declare const log: import("./log.ts").Logger;
- * const code = await runOneShot(cfg, opts, log);
+ * import type { Config } from "../conf/config.ts";
+ * import type { ChronydOptions } from "./cli.ts";
+ * import type { Logger } from "./log.ts";
+ * async function chronydQ(cfg: Config, opts: ChronydOptions, log: Logger) {
+ *   const code = await runOneShot(cfg, opts, log); // the exit status
+ * }
  * ```
  * @module
  */
