@@ -72,10 +72,8 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   const keys = KeyStore.load(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
-    let addresses: string[] = [];
-    try {
-      addresses = await resolveSource(sc, resolve, o.family);
-    } catch { /* logged by the resolver */ }
+    // systemResolver logs a name that does not resolve and gives no addresses (never throws)
+    const addresses = await resolveSource(sc, resolve, o.family);
     for (const a of addresses) {
       const spec = engineSpec(sc, config, a);
       if (!sc.nts) {
