@@ -248,7 +248,7 @@ export class SourceManager {
     try {
       return await o.resolve(sc.name, fam);
     } catch {
-      return [];
+      return []; // a name that does not resolve (now): tried again later, as by chronyd
     }
   }
 

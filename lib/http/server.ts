@@ -146,7 +146,7 @@ export function parseHead(text: string, remote: string): HttpRequest | HttpRespo
   try {
     path = decodeURIComponent(q < 0 ? target : target.slice(0, q));
   } catch {
-    return plain(400, "bad path");
+    return plain(400, "bad path"); // a malformed %-escape (decodeURIComponent's only error)
   }
   return {
     method,
