@@ -12,13 +12,15 @@
  * ```ts
  * import { MsgArena } from "./msg_arena.ts";
  * const arena = new MsgArena({ batch: 64, packetSize: 2048 });
- * const n = arena.recv(fd, 0); // messages received, or -errno
- * for (let i = 0; i < n; i++) {
- *   const pkt = arena.packet(i); // full-capacity view; arena.length(i) bytes are valid
- *   // ...write the reply into pkt...
- *   arena.queueReply(i, 48, { txTimestamp: false, fromLocal: true });
+ * function serveBatch(fd: number) { // a non-blocking UDP socket
+ *   const n = arena.recv(fd, 0); // messages received, or -errno
+ *   for (let i = 0; i < n; i++) {
+ *     const pkt = arena.packet(i); // full-capacity view; arena.length(i) bytes are valid
+ *     // ...write the reply into pkt...
+ *     arena.queueReply(i, 48, { txTimestamp: false, fromLocal: true });
+ *   }
+ *   arena.flushReplies(fd);
  * }
- * arena.flushReplies(fd);
  * ```
  * @module
  */

@@ -10,9 +10,10 @@
  * ```ts
  * import { ReadOnlyClock } from "./readonly_clock.ts";
  * import type { Clock } from "./clock.ts";
- * declare const system: Clock;
- * const clock = new ReadOnlyClock(system);
- * clock.step(0.5); // the virtual clock moves back 0.5 s; `system` is untouched
+ * function virtualOf(system: Clock) {
+ *   const clock = new ReadOnlyClock(system);
+ *   clock.step(0.5); // the virtual clock moves back 0.5 s; `system` is untouched
+ * }
  * ```
  * @module
  */

@@ -16,10 +16,11 @@
  * ```ts
  * import { SlewingClock } from "./slewing_clock.ts";
  * import type { ClockDriver } from "./slewing_clock.ts";
- * declare const driver: ClockDriver;
- * const clock = new SlewingClock(driver, { maxSlewRate: 83333.333 });
- * clock.accumulateOffset(0.01, 1e-3); // slew 10 ms away over 0.1 s
- * const wakeAt = clock.tick(); // raw time to call tick() again
+ * function slew(driver: ClockDriver) {
+ *   const clock = new SlewingClock(driver, { maxSlewRate: 83333.333 });
+ *   clock.accumulateOffset(0.01, 1e-3); // slew 10 ms away over 0.1 s
+ *   const wakeAt = clock.tick(); // raw time to call tick() again
+ * }
  * ```
  * @module
  */

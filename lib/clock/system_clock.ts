@@ -16,10 +16,10 @@
  * ```ts
  * import { SystemClock } from "./system_clock.ts";
  * import type { AdjtimexFn } from "./system_clock.ts";
- * declare const adjtimex: AdjtimexFn;
- * declare const realtime: () => bigint;
- * const clock = new SystemClock({ adjtimex, now: realtime });
- * clock.setFrequency(-12.5); // kernel freq = 12.5 * 65536
+ * function discipline(adjtimex: AdjtimexFn, realtime: () => bigint) {
+ *   const clock = new SystemClock({ adjtimex, now: realtime });
+ *   clock.setFrequency(-12.5); // kernel freq = 12.5 * 65536
+ * }
  * ```
  * @module
  */

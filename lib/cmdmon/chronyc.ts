@@ -7,8 +7,10 @@
  *
  * @example
  * ```ts
-import { runChronyc } from "./chronyc.ts";
- * const code = await runChronyc(["-n", "tracking"], io);
+ * import { type ChronycIo, runChronyc } from "./chronyc.ts";
+ * async function tracking(io: ChronycIo) {
+ *   return await runChronyc(["-n", "tracking"], io); // the exit code
+ * }
  * ```
  * @module
  */

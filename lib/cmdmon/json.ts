@@ -14,8 +14,10 @@
  * @example
  * ```ts
  * import { trackingJson } from "./json.ts";
- * declare const t: import("./reports.ts").TrackingReport;
- * trackingJson(t).last_offset_seconds; // t.lastOffset
+ * import type { TrackingReport } from "./reports.ts";
+ * function lastOffset(t: TrackingReport) {
+ *   return trackingJson(t).last_offset_seconds; // t.lastOffset
+ * }
  * ```
  * @module
  */

@@ -17,8 +17,9 @@
  * @example
  * ```ts
  * import { ClientIo } from "./client_io.ts";
- * declare const io: ClientIo;
- * io.run(io.engine.start());
+ * function start(io: ClientIo) {
+ *   io.run(io.engine.start());
+ * }
  * ```
  * @module
  */

@@ -8,9 +8,10 @@
  * @example
  * ```ts
  * import { DaemonBackend } from "./cmdmon_backend.ts";
- * declare const state: import("./daemon.ts").DaemonState;
- * const backend = new DaemonBackend(state);
- * backend.tracking();
+ * import type { DaemonState } from "./daemon.ts";
+ * function tracking(state: DaemonState) {
+ *   return new DaemonBackend(state).tracking();
+ * }
  * ```
  * @module
  */

@@ -10,10 +10,12 @@
  * @example
  * ```ts
  * import { runDaemon } from "./daemon.ts";
- * declare const conf: import("../conf/parse.ts").ParseResult;
- * declare const opts: import("./cli.ts").ChronydOptions;
- * declare const log: import("./log.ts").Logger;
- * const code = await runDaemon(conf, opts, log);
+ * import type { ParseResult } from "../conf/parse.ts";
+ * import type { ChronydOptions } from "./cli.ts";
+ * import type { Logger } from "./log.ts";
+ * async function chronyd(conf: ParseResult, opts: ChronydOptions, log: Logger) {
+ *   return await runDaemon(conf, opts, log); // the exit status
+ * }
  * ```
  * @module
  */

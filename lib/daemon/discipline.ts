@@ -6,8 +6,10 @@
  * @example
  * ```ts
  * import { ReferenceDiscipline } from "./discipline.ts";
- * declare const ref: import("../clock/reference.ts").Reference;
- * const d = new ReferenceDiscipline(ref, {});
+ * import type { Reference } from "../clock/reference.ts";
+ * function disciplineOf(ref: Reference) {
+ *   return new ReferenceDiscipline(ref, {});
+ * }
  * ```
  * @module
  */

@@ -9,9 +9,10 @@
  * @example
  * ```ts
  * import { Engine } from "./engine.ts";
- * declare const engine: Engine;
- * const id = engine.addSource({ name: "192.0.2.1", address: "192.0.2.1", options: { iburst: true } });
- * for (const a of engine.start()) if (a.kind === "send") console.log(a.address, a.bytes.length);
+ * function startOne(engine: Engine) {
+ *   const id = engine.addSource({ name: "192.0.2.1", address: "192.0.2.1", options: { iburst: true } });
+ *   for (const a of engine.start()) if (a.kind === "send") console.log(a.address, a.bytes.length);
+ * }
  * ```
  * @module
  */

@@ -117,7 +117,7 @@ export function removeStaleTemporaries(paths: readonly string[]): string[] {
     try {
       names = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name);
     } catch {
-      continue;
+      continue; // no such directory, or unreadable: the next write there reports it
     }
     for (const name of names) {
       const m = /^(.*)\.tmp\d*$/.exec(name);
@@ -145,7 +145,7 @@ export function removeStaleTemporariesIn(dir: string, owned: (name: string) => b
       if (e.isFile && m && owned(m[1]!)) targets.push(`${dir}/${m[1]}`);
     }
   } catch {
-    return [];
+    return []; // no such directory, or unreadable: the next write there reports it
   }
   return removeStaleTemporaries(targets);
 }

@@ -8,11 +8,13 @@
  * @example
  * ```ts
  * import { KeyStore } from "./keys.ts";
- * declare const config: import("../conf/config.ts").Config;
- * declare const log: import("./log.ts").Logger;
- * const keys = KeyStore.load(config, log); // reads config.keyFile, if any
- * keys.get(1)?.type; // "MD5", ...
- * keys.reload(); // chronyc rekey
+ * import type { Config } from "../conf/config.ts";
+ * import type { Logger } from "./log.ts";
+ * function keysOf(config: Config, log: Logger) {
+ *   const keys = KeyStore.load(config, log); // reads config.keyFile, if any
+ *   keys.get(1)?.type; // "MD5", ...
+ *   keys.reload(); // chronyc rekey
+ * }
  * ```
  * @module
  */

@@ -151,7 +151,9 @@ export class Logger {
         const path = `/tmp/horae-syslog-${Deno.pid}.sock`;
         try {
           Deno.removeSync(path);
-        } catch { /* not there */ }
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e; // else not there: fine
+        }
         this.#syslog = Deno.listenDatagram({ transport: "unixpacket", path });
         Deno.removeSync(path);
       }
@@ -170,6 +172,7 @@ export class Logger {
         });
       return true;
     } catch {
+      // no socket to send from: this line and every later one go to stderr instead
       this.#syslogFailed = true;
       return false;
     }

@@ -9,16 +9,17 @@
  * Wiring (daemon and one-shot modes):
  * ```ts
  * import { prepareNtsSource } from "./nts_client.ts";
- * declare const sc: import("../conf/config.ts").SourceConfig;
- * declare const config: import("../conf/config.ts").Config;
- * declare const log: import("./log.ts").Logger;
- * declare const engine: import("./engine.ts").Engine;
- * declare const io: import("./client_io.ts").ClientIo;
- * const nts = await prepareNtsSource(sc, "127.0.0.1", config, log);
- * const spec = { name: sc.name, address: "127.0.0.1", options: {}, auth: nts };
- * const { id } = engine.addSource(spec);
- * nts.onReady = () => io.run(engine.authReady(id)); // poll as soon as NTS-KE is done
- * // chronyc authdata: nts.authData(now); at exit: await nts.close() (saves the dump)
+ * import type { Config, SourceConfig } from "../conf/config.ts";
+ * import type { Logger } from "./log.ts";
+ * import type { Engine } from "./engine.ts";
+ * import type { ClientIo } from "./client_io.ts";
+ * async function addNts(sc: SourceConfig, config: Config, log: Logger, engine: Engine, io: ClientIo) {
+ *   const nts = await prepareNtsSource(sc, "127.0.0.1", config, log);
+ *   const spec = { name: sc.name, address: "127.0.0.1", options: {}, auth: nts };
+ *   const { id } = engine.addSource(spec);
+ *   nts.onReady = () => io.run(engine.authReady(id)); // poll as soon as NTS-KE is done
+ *   // chronyc authdata: nts.authData(now); at exit: await nts.close() (saves the dump)
+ * }
  * ```
  * @module
  */

@@ -13,14 +13,16 @@
  * Wiring (the daemon):
  * ```ts
  * import { startNtsServer } from "./nts_server.ts";
- * declare const config: import("../conf/config.ts").Config;
- * declare const log: import("./log.ts").Logger;
- * declare const ntp: import("../ntp/server.ts").NtpServer;
- * declare const clientLog: import("../ntp/clientlog.ts").ClientLog;
- * const nts = await startNtsServer(config, log, { clientLog });
- * if (nts) ntp.setAuth(nts.auth);         // NTS on the NTP port
- * // serverstats: clientLog counts NTS-KE accepted/dropped and authenticated packets
- * // at exit: await nts?.close();           // saves ntskeys
+ * import type { Config } from "../conf/config.ts";
+ * import type { Logger } from "./log.ts";
+ * import type { NtpServer } from "../ntp/server.ts";
+ * import type { ClientLog } from "../ntp/clientlog.ts";
+ * async function serveNts(config: Config, log: Logger, ntp: NtpServer, clientLog: ClientLog) {
+ *   const nts = await startNtsServer(config, log, { clientLog });
+ *   if (nts) ntp.setAuth(nts.auth); // NTS on the NTP port
+ *   // serverstats: clientLog counts NTS-KE accepted/dropped and authenticated packets
+ *   // at exit: await nts?.close();  // saves ntskeys
+ * }
  * ```
  * @module
  */

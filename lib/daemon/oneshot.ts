@@ -11,10 +11,12 @@
  * @example
  * ```ts
  * import { runOneShot } from "./oneshot.ts";
- * declare const cfg: import("../conf/config.ts").Config;
- * declare const opts: import("./cli.ts").ChronydOptions;
- * declare const log: import("./log.ts").Logger;
- * const code = await runOneShot(cfg, opts, log);
+ * import type { Config } from "../conf/config.ts";
+ * import type { ChronydOptions } from "./cli.ts";
+ * import type { Logger } from "./log.ts";
+ * async function chronydQ(cfg: Config, opts: ChronydOptions, log: Logger) {
+ *   const code = await runOneShot(cfg, opts, log); // the exit status
+ * }
  * ```
  * @module
  */
@@ -70,10 +72,8 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   const keys = KeyStore.load(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
-    let addresses: string[] = [];
-    try {
-      addresses = await resolveSource(sc, resolve, o.family);
-    } catch { /* logged by the resolver */ }
+    // systemResolver logs a name that does not resolve and gives no addresses (never throws)
+    const addresses = await resolveSource(sc, resolve, o.family);
     for (const a of addresses) {
       const spec = engineSpec(sc, config, a);
       if (!sc.nts) {

@@ -156,7 +156,7 @@ function safeFind(name: string, readPasswd: () => string): PasswdEntry | null {
   try {
     return findUser(name, readPasswd());
   } catch {
-    return null;
+    return null; // no readable /etc/passwd: an unknown user, as getpwnam() fails for chronyd
   }
 }
 

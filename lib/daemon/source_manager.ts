@@ -24,9 +24,10 @@
  * @example
  * ```ts
  * import { SourceManager } from "./source_manager.ts";
- * declare const manager: SourceManager;
- * declare const sc: import("../conf/config.ts").SourceConfig;
- * await manager.add(sc);
+ * import type { SourceConfig } from "../conf/config.ts";
+ * async function addSource(manager: SourceManager, sc: SourceConfig) {
+ *   await manager.add(sc);
+ * }
  * ```
  * @module
  */
@@ -247,7 +248,7 @@ export class SourceManager {
     try {
       return await o.resolve(sc.name, fam);
     } catch {
-      return [];
+      return []; // a name that does not resolve (now): tried again later, as by chronyd
     }
   }
 

@@ -6,9 +6,10 @@
  * @example
  * ```ts
  * import { engineSpec } from "./source_spec.ts";
- * declare const sc: import("../conf/config.ts").SourceConfig;
- * declare const cfg: import("../conf/config.ts").Config;
- * const spec = engineSpec(sc, cfg, "192.0.2.1");
+ * import type { Config, SourceConfig } from "../conf/config.ts";
+ * function specOf(sc: SourceConfig, cfg: Config) {
+ *   return engineSpec(sc, cfg, "192.0.2.1");
+ * }
  * ```
  * @module
  */

@@ -13,13 +13,15 @@
  *   (as chronyd drops denied command packets).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startHttpServer } from "./server.ts";
- * const s = startHttpServer({
- *   addresses: ["127.0.0.1"], port: 8080, allowed: () => true,
- *   handle: () => ({ status: 200, type: "text/plain", body: "hi\n" }),
- * });
- * await s.close();
+ * async function serveHi() {
+ *   const s = startHttpServer({
+ *     addresses: ["127.0.0.1"], port: 8080, allowed: () => true,
+ *     handle: () => ({ status: 200, type: "text/plain", body: "hi\n" }),
+ *   });
+ *   await s.close();
+ * }
  * ```
  * @module
  */
@@ -144,7 +146,7 @@ export function parseHead(text: string, remote: string): HttpRequest | HttpRespo
   try {
     path = decodeURIComponent(q < 0 ? target : target.slice(0, q));
   } catch {
-    return plain(400, "bad path");
+    return plain(400, "bad path"); // a malformed %-escape (decodeURIComponent's only error)
   }
   return {
     method,

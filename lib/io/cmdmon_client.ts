@@ -77,7 +77,7 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
         try {
           await sock.send(build(attempt), dest);
         } catch {
-          return null;
+          return null; // not sent (no daemon socket, no route): "506 Cannot talk to daemon"
         }
         const deadline = Date.now() + timeout;
         for (;;) {

@@ -7,8 +7,11 @@
  * @example
  * ```ts
  * import { startCmdmonServer } from "./cmdmon_server.ts";
- * const server = await startCmdmonServer(backend, { socketPath: "/tmp/x/chronyd.sock", port: 0 });
- * await server.close();
+ * import type { CmdmonBackend } from "../cmdmon/handlers.ts";
+ * async function serve(backend: CmdmonBackend) {
+ *   const server = await startCmdmonServer(backend, { socketPath: "/tmp/x/chronyd.sock", port: 0 });
+ *   await server.close();
+ * }
  * ```
  * @module
  */

@@ -10,10 +10,12 @@
  * @example
  * ```ts
  * import { poller } from "./poller.ts";
- * poller.register(fd, () => drain(fd), () => drainErrorQueue(fd));
- * // ...
- * poller.unregister(fd);
- * await poller.idle(); // optional: the worker-thread poll() has returned
+ * async function watch(fd: number, drain: (fd: number) => void, drainErrors: (fd: number) => void) {
+ *   poller.register(fd, () => drain(fd), () => drainErrors(fd));
+ *   // ...
+ *   await poller.unregister(fd); // before closing fd
+ *   await poller.idle(); // optional: the worker-thread poll() has returned
+ * }
  * ```
  * @module
  */

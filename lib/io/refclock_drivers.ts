@@ -10,9 +10,10 @@
  * @example
  * ```ts
  * import { startRefclocks } from "./refclock_drivers.ts";
- * declare const opts: Parameters<typeof startRefclocks>[0];
- * const rc = startRefclocks(opts);
- * await rc.close();
+ * async function runRefclocks(opts: Parameters<typeof startRefclocks>[0]) {
+ *   const rc = startRefclocks(opts);
+ *   await rc.close();
+ * }
  * ```
  * @module
  */

@@ -14,7 +14,7 @@
  * @module
  */
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "../refclock/driver.ts";
-import { decodeSockSample } from "../refclock/sock.ts";
+import { decodeSockSample, SockSampleError } from "../refclock/sock.ts";
 
 /** See the module doc. */
 export class SockDriver implements RefclockDriver {
@@ -64,8 +64,9 @@ export class SockDriver implements RefclockDriver {
       let s: RawDriverSample;
       try {
         s = decodeSockSample(bytes);
-      } catch {
-        this.bad++;
+      } catch (e) {
+        if (!(e instanceof SockSampleError)) throw e;
+        this.bad++; // malformed: counted and dropped
         continue;
       }
       onSample(s);

@@ -241,8 +241,9 @@ export class AddressFilter {
     let s: Subnet;
     try {
       s = parseSubnet(address);
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof AddressFilterError) return false; // unparsable: denied
+      throw e;
     }
     return this.isAllowedBytes(s.bytes, 0, s.bytes.length === 4 ? 4 : 6);
   }

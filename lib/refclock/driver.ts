@@ -9,9 +9,10 @@
  * @example
  * ```ts
  * import type { RefclockDriver } from "./driver.ts";
- * declare const d: RefclockDriver;
- * for (const s of d.poll?.() ?? []) console.log(s.systemTime, s.offset);
- * await d.fini();
+ * async function pollOnce(d: RefclockDriver) {
+ *   for (const s of d.poll?.() ?? []) console.log(s.systemTime, s.offset);
+ *   await d.fini();
+ * }
  * ```
  * @module
  */
