@@ -66,7 +66,11 @@ import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
-import { type RunningRefclocks, startRefclocks } from "../io/refclock_drivers.ts";
+import {
+  leapSecTzTaiOffset,
+  type RunningRefclocks,
+  startRefclocks,
+} from "../io/refclock_drivers.ts";
 import {
   measurementFromReport,
   measurementsLine,
@@ -541,6 +545,7 @@ async function start(
     run: (actions) => io.run(actions),
     log,
     precision: 2 ** CLOCK_PRECISION_LOG2,
+    taiOffset: leapSecTzTaiOffset(config.leapSecTz),
   });
   io.run(engine.start());
   if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {

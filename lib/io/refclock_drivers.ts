@@ -1,11 +1,19 @@
 /**
  * Starts the configured reference clocks: adds each `refclock` line to the
  * engine (lib/refclock `RefclockSource` behind it), opens its driver (SHM,
- * SOCK; PHC, PPS and RTC are not supported yet and are skipped with a
- * message), polls polling drivers every 2^dpoll seconds and passes every
- * raw sample, converted from system time to the cooked local clock, to
+ * SOCK, PHC, PPS, RTC), polls polling drivers every 2^dpoll seconds (the
+ * RTC driver waits for its update interrupt instead) and passes every raw
+ * sample, converted from system time to the cooked local clock, to
  * `Engine.onRefclockSample`. The engine's own timer produces the filtered
  * sample every 2^poll seconds.
+ *
+ * Hardware devices are opened through `openDevice` (default
+ * `ffi/devices.ts`, read-only); tests inject back-ends with recorded kernel
+ * data. A PHC named by interface (4.7+) is the interface's `/dev/ptpN`
+ * (ETHTOOL_GET_TS_INFO's PHC index). With the `tai` option the TAI-UTC
+ * offset of `leapsectz` at the sample's time is added to its offset (the
+ * reference keeps TAI); without a leap-second table such a refclock is not
+ * started.
  *
  * @example
  * ```ts
@@ -17,10 +25,18 @@
  * @module
  */
 import type { Clock } from "../clock/clock.ts";
+import { parseTzifLeaps, taiOffset } from "../clock/leap.ts";
 import type { RefclockConfig } from "../conf/config.ts";
 import type { Engine, EngineAction } from "../daemon/engine.ts";
-import type { RawDriverSample, RefclockDriver } from "../refclock/driver.ts";
+import type { DeviceOpener } from "../refclock/device.ts";
+import { type RawDriverSample, type RefclockDriver, RefclockError } from "../refclock/driver.ts";
+import { PhcDriver } from "../refclock/phc.ts";
+import { PpsDriver } from "../refclock/pps.ts";
+import { type LocalTimeToEpoch, RtcDriver } from "../refclock/rtc.ts";
 import { defaultRefclockName } from "../refclock/source.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+import { openClockDevice } from "../../ffi/devices.ts";
+import { interfaceTimestamping } from "../../ffi/libc.ts";
 import { realNow } from "./realtime.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
@@ -36,6 +52,50 @@ export interface RefclockStartOptions {
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
   /** Default refclock precision (the system clock's), seconds. */
   precision: number;
+  /** Opens a hardware clock device (default: ffi/devices.ts). */
+  openDevice?: DeviceOpener;
+  /** PHC index of a network interface (default: ETHTOOL_GET_TS_INFO); -1 if none. */
+  phcIndexOf?: (iface: string) => number;
+  /** System time (CLOCK_REALTIME); default the real one. */
+  systemNow?: () => Timestamp;
+  /** mktime for a local-time RTC; default the process's time zone. */
+  localToEpoch?: LocalTimeToEpoch;
+  /** TAI - UTC at a time (from `leapsectz`), for refclocks with `tai`; absent: no table. */
+  taiOffset?: ((t: Timestamp) => number) | undefined;
+}
+
+/** Driver `:options` each driver accepts (chrony.conf(5)). */
+const DRIVER_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  SHM: ["perm"],
+  SOCK: [],
+  PHC: ["nocrossts", "extpps", "pin", "channel", "clear"],
+  PPS: ["clear"],
+  RTC: ["utc"],
+};
+
+/** An integer `:option=value` or the default. */
+function intOption(rc: RefclockConfig, name: string, dflt: number): number {
+  const v = rc.driverOptions[name];
+  if (v === undefined) return dflt;
+  if (!/^-?\d+$/.test(v)) {
+    throw new RefclockError(`${rc.driver} ${rc.parameter}`, `invalid ${name}=${v}`);
+  }
+  return Number(v);
+}
+
+/** mktime of the process's time zone (Date's local-time constructor). */
+function localMktime(
+  t: { sec: number; min: number; hour: number; mday: number; mon: number; year: number },
+): number {
+  return Math.floor(new Date(t.year + 1900, t.mon, t.mday, t.hour, t.min, t.sec).getTime() / 1000);
+}
+
+function defaultPhcIndex(iface: string): number {
+  try {
+    return interfaceTimestamping(iface).phcIndex;
+  } catch {
+    return -1;
+  }
 }
 
 /** The running drivers. */
@@ -50,9 +110,21 @@ export interface RunningRefclocks {
 export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   const drivers = new Map<number, RefclockDriver>();
   const timers: ReturnType<typeof setInterval>[] = [];
+  const loops: Promise<void>[] = [];
+  let closed = false;
+  const open = o.openDevice ?? openClockDevice;
+  const systemNow = o.systemNow ?? realNow;
   o.refclocks.forEach((rc, index) => {
-    if (rc.driver !== "SHM" && rc.driver !== "SOCK") {
-      o.log.error(`refclock ${rc.driver} ${rc.parameter} is not supported yet`);
+    const allowed = DRIVER_OPTIONS[rc.driver] ?? [];
+    const unknown = Object.keys(rc.driverOptions).find((k) => !allowed.includes(k));
+    if (unknown !== undefined) {
+      o.log.error(
+        `Invalid refclock driver option ${unknown} in refclock ${rc.driver} ${rc.parameter}`,
+      );
+      return;
+    }
+    if (rc.tai && o.taiOffset === undefined) {
+      o.log.error(`refclock ${rc.driver} ${rc.parameter}: tai needs leapsectz`);
       return;
     }
     const name = rc.refid ?? defaultRefclockName(rc.driver, index);
@@ -70,6 +142,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         rate: rc.rate,
         ...(rc.lock !== undefined ? { lock: rc.lock } : {}),
         maxLockAge: rc.maxlockage,
+        ...(rc.width !== undefined ? { width: rc.width } : {}),
       },
       select: {
         noselect: rc.noselect,
@@ -80,27 +153,64 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
       ...(rc.minsamples !== undefined ? { minSamples: rc.minsamples } : {}),
       ...(rc.maxsamples !== undefined ? { maxSamples: rc.maxsamples } : {}),
     });
+    const tai = rc.tai ? o.taiOffset : undefined;
     const feed = (s: RawDriverSample) => {
-      const cooked = s.systemTime + (o.clock.now() - realNow());
+      const cooked = s.systemTime + (o.clock.now() - systemNow());
       o.engine.onRefclockSample(id, {
         time: cooked,
-        offset: s.offset,
+        offset: tai ? s.offset + tai(s.systemTime) : s.offset,
         leap: s.leap,
         pulse: s.pulse,
       });
     };
+    const ms = Math.max(1, Math.round(2 ** rc.dpoll * 1000));
+    const polled = (d: RefclockDriver & { poll(): RawDriverSample[] }) => {
+      drivers.set(id, d);
+      timers.push(setInterval(() => d.poll().forEach(feed), ms));
+    };
     try {
       if (rc.driver === "SHM") {
         const unit = Number(rc.parameter);
-        const d = ShmDriver.open(
+        polled(ShmDriver.open(
           unit,
           rc.driverOptions.perm !== undefined ? { perm: rc.driverOptions.perm } : {},
-        );
-        drivers.set(id, d);
-        const ms = Math.max(1, Math.round(2 ** rc.dpoll * 1000));
-        timers.push(setInterval(() => d.poll().forEach(feed), ms));
-      } else {
+        ));
+      } else if (rc.driver === "SOCK") {
         drivers.set(id, SockDriver.open(rc.parameter, feed));
+      } else if (rc.driver === "PHC") {
+        let path = rc.parameter;
+        if (!path.startsWith("/")) {
+          const phc = (o.phcIndexOf ?? defaultPhcIndex)(path);
+          if (phc < 0) throw new RefclockError(`PHC ${path}`, "no PTP clock on this interface");
+          path = `/dev/ptp${phc}`;
+        }
+        const has = (k: string) => rc.driverOptions[k] !== undefined;
+        polled(PhcDriver.open(openOrFail(open, "PHC", path), {
+          nocrossts: has("nocrossts"),
+          extpps: has("extpps"),
+          clear: has("clear"),
+          pin: intOption(rc, "pin", 0),
+          channel: intOption(rc, "channel", 0),
+        }));
+      } else if (rc.driver === "PPS") {
+        polled(PpsDriver.open(openOrFail(open, "PPS", rc.parameter), {
+          clear: rc.driverOptions.clear !== undefined,
+        }));
+      } else {
+        const d = RtcDriver.open(openOrFail(open, "RTC", rc.parameter), {
+          utc: rc.driverOptions.utc !== undefined,
+          localToEpoch: o.localToEpoch ?? localMktime,
+        });
+        drivers.set(id, d);
+        loops.push((async () => {
+          while (!closed) {
+            const ready = await d.device.waitReadable(1500);
+            if (closed) break;
+            if (!ready) continue;
+            const s = d.onReadable(systemNow());
+            if (s !== null) feed(s);
+          }
+        })());
       }
     } catch (e) {
       o.log.error((e as Error).message);
@@ -110,10 +220,39 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   return {
     drivers,
     async close() {
+      closed = true;
       for (const t of timers) clearInterval(t);
       timers.length = 0;
+      await Promise.all(loops);
       await Promise.all([...drivers.values()].map((d) => d.fini()));
       drivers.clear();
     },
   };
+}
+
+function openOrFail(open: DeviceOpener, driver: string, path: string) {
+  try {
+    return open(path);
+  } catch (e) {
+    throw new RefclockError(`${driver} ${path}`, (e as Error).message);
+  }
+}
+
+/**
+ * TAI - UTC at a time from the `leapsectz` zone (a name under
+ * /usr/share/zoneinfo or an absolute path), for refclocks with `tai`;
+ * undefined when there is no zone or it holds no leap seconds.
+ */
+export function leapSecTzTaiOffset(
+  zone: string | undefined,
+): ((t: Timestamp) => number) | undefined {
+  if (!zone) return undefined;
+  try {
+    const leaps = parseTzifLeaps(
+      Deno.readFileSync(zone.startsWith("/") ? zone : `/usr/share/zoneinfo/${zone}`),
+    );
+    return leaps.length === 0 ? undefined : (t) => taiOffset(leaps, t);
+  } catch {
+    return undefined;
+  }
 }
