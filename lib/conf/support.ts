@@ -134,7 +134,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   // logging
   log: I,
   "log.rtc": N,
-  "log.refclocks": N,
+  "log.refclocks": I,
   "log.tempcomp": N,
   logbanner: I,
   logchange: I,

@@ -546,6 +546,7 @@ async function start(
     log,
     precision: 2 ** CLOCK_PRECISION_LOG2,
     taiOffset: leapSecTzTaiOffset(config.leapSecTz),
+    logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,
   });
   io.run(engine.start());
   if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {

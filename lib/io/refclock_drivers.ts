@@ -38,6 +38,9 @@ import type { Timestamp } from "../time/timestamp.ts";
 import { openClockDevice } from "../../ffi/devices.ts";
 import { interfaceTimestamping } from "../../ffi/libc.ts";
 import { realNow } from "./realtime.ts";
+import type { Sample } from "../clock/sample.ts";
+import { type RefclockLogEntry, refclocksLine } from "../daemon/logfiles.ts";
+import { diffSeconds } from "../time/timestamp.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
 
@@ -60,6 +63,8 @@ export interface RefclockStartOptions {
   systemNow?: () => Timestamp;
   /** mktime for a local-time RTC; default the process's time zone. */
   localToEpoch?: LocalTimeToEpoch;
+  /** Writes a line to refclocks.log (`log refclocks`); absent: not logged. */
+  logRefclock?: ((line: string) => void) | undefined;
   /** TAI - UTC at a time (from `leapsectz`), for refclocks with `tai`; absent: no table. */
   taiOffset?: ((t: Timestamp) => number) | undefined;
 }
@@ -128,6 +133,8 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
       return;
     }
     const name = rc.refid ?? defaultRefclockName(rc.driver, index);
+    const log = o.logRefclock ? (e: RefclockLogEntry) => o.logRefclock!(refclocksLine(e)) : null;
+    const precision = rc.precision ?? o.precision;
     const { id, actions } = o.engine.addRefclock({
       options: {
         name,
@@ -135,7 +142,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         filter: rc.filter,
         offset: rc.offset,
         delay: rc.delay,
-        precision: rc.precision ?? o.precision,
+        precision,
         stratum: rc.stratum,
         ...(rc.maxdispersion !== undefined ? { maxDispersion: rc.maxdispersion } : {}),
         pps: rc.pps,
@@ -143,6 +150,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         ...(rc.lock !== undefined ? { lock: rc.lock } : {}),
         maxLockAge: rc.maxlockage,
         ...(rc.width !== undefined ? { width: rc.width } : {}),
+        ...(log ? { onFiltered: (f: Sample) => log(filteredEntry(name, f)) } : {}),
       },
       select: {
         noselect: rc.noselect,
@@ -156,11 +164,25 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
     const tai = rc.tai ? o.taiOffset : undefined;
     const feed = (s: RawDriverSample) => {
       const cooked = s.systemTime + (o.clock.now() - systemNow());
-      o.engine.onRefclockSample(id, {
+      const refused = o.engine.onRefclockSample(id, {
         time: cooked,
         offset: tai ? s.offset + tai(s.systemTime) : s.offset,
         leap: s.leap,
         pulse: s.pulse,
+      });
+      if (log === null || refused !== null) return;
+      const source = o.engine.refclocks[id]?.source;
+      const next = source?.nextTimer ?? null;
+      const since = next === null ? 0 : diffSeconds(cooked, next) + 2 ** rc.poll;
+      log({
+        time: cooked,
+        refId: name,
+        dp: Math.max(0, Math.floor(since / 2 ** rc.dpoll + 1e-9)),
+        leap: s.leap,
+        pulse: s.pulse,
+        rawOffset: -s.offset,
+        cookedOffset: -(source?.lastSample?.offset ?? s.offset),
+        dispersion: precision,
       });
     };
     const ms = Math.max(1, Math.round(2 ** rc.dpoll * 1000));
@@ -255,4 +277,18 @@ export function leapSecTzTaiOffset(
   } catch {
     return undefined;
   }
+}
+
+/** The refclocks.log entry of a filtered sample. */
+function filteredEntry(refId: string, f: Sample): RefclockLogEntry {
+  return {
+    time: f.time,
+    refId,
+    dp: null,
+    leap: f.leap,
+    pulse: false,
+    rawOffset: 0,
+    cookedOffset: -f.offset,
+    dispersion: f.peerDispersion,
+  };
 }

@@ -85,6 +85,8 @@ export interface RefclockSourceOptions {
    * whole pulse (as completed) is the other edge and is refused.
    */
   width?: number;
+  /** Observer of each filtered sample handed on (refclocks.log). */
+  onFiltered?: (sample: Sample) => void;
 }
 
 /** Why a raw sample was refused (also the log text). */
@@ -229,7 +231,7 @@ export class RefclockSource {
     const max = this.options.maxDispersion;
     if (max !== undefined && out.dispersion > max) return null;
     this.reach.received();
-    return {
+    const sample: Sample = {
       time: out.time,
       offset: out.offset,
       peerDelay: this.options.delay,
@@ -239,6 +241,8 @@ export class RefclockSource {
       stratum: this.options.stratum ?? 0,
       leap: this.#leap,
     };
+    this.options.onFiltered?.(sample);
+    return sample;
   }
 
   /** Moves the pending samples after a clock change. */

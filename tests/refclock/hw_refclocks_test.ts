@@ -27,7 +27,12 @@ import { FakeDevice } from "./fake_device.ts";
 
 const START = 1_796_421_600_000_000_000n; // 2026-12-04 22:00:00 UTC
 
-function setup(lines: string[], devices: Record<string, FakeDevice>, tai?: number) {
+function setup(
+  lines: string[],
+  devices: Record<string, FakeDevice>,
+  tai?: number,
+  logLines?: string[],
+) {
   const parsed = parseCommandLine(lines);
   assert.deepEqual(parsed.errors, []);
   const clock = new SimClock({ start: START, seed: 1 });
@@ -53,6 +58,7 @@ function setup(lines: string[], devices: Record<string, FakeDevice>, tai?: numbe
     systemNow: () => clock.now(),
     localToEpoch: () => 0,
     ...(tai !== undefined ? { taiOffset: () => tai } : {}),
+    ...(logLines ? { logRefclock: (l: string) => logLines.push(l) } : {}),
   });
   engine.start();
   return { clock, engine, errors, running };
@@ -88,9 +94,13 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 Deno.test("PHC by interface name with tai: samples reach the engine's statistics as UTC offsets", async () => {
   let clockNow = () => START;
   const phc = taiPhc(() => clockNow(), 37_000_002_000n); // TAI, system 2 µs behind
-  const t = setup(["refclock PHC eth7:nocrossts poll 0 dpoll -5 tai refid PTP"], {
-    "/dev/ptp3": phc,
-  }, 37);
+  const lines: string[] = [];
+  const t = setup(
+    ["refclock PHC eth7:nocrossts poll 0 dpoll -5 tai refid PTP precision 1e-8"],
+    { "/dev/ptp3": phc },
+    37,
+    lines,
+  );
   clockNow = () => t.clock.now();
   try {
     assert.deepEqual(t.errors, []);
@@ -104,6 +114,17 @@ Deno.test("PHC by interface name with tai: samples reach the engine's statistics
     assert.ok(Math.abs(est.offset - -2e-6) < 1e-12, `offset ${est.offset}`);
     assert.equal(rc.source.reach.value & 1, 1);
     assert.ok(phc.calls.every((c) => c.request === PTP.SYS_OFFSET_EXTENDED)); // nocrossts
+    // refclocks.log: raw lines (driver's offset: PHC minus system, 37 s of TAI in it;
+    // cooked: UTC, reference minus local), then the filtered line
+    assert.equal(
+      lines[0],
+      "2026-12-04 22:00:00.000001 PTP     0 N 0  3.700000e+01  2.000000e-06  1.000e-08",
+    );
+    assert.match(
+      lines.at(-1)!,
+      /^2026-12-04 22:00:00\.000001 PTP {5}- N - {7}- {8}2\.000000e-06 {2}\d\.\d{3}e-\d\d$/,
+    );
+    assert.equal(lines.filter((l) => / - N - /.test(l)).length, 1);
   } finally {
     await t.running.close();
   }
