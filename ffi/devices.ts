@@ -21,8 +21,8 @@
  * @module
  */
 import { type ClockDevice, DeviceError } from "../lib/refclock/device.ts";
-import { L, O_FLAGS, POLLFD } from "./layout.ts";
-import { errno } from "./libc.ts";
+import { HWTSTAMP_CONFIG, IFREQ, L, O_FLAGS, POLLFD, SIOCSHWTSTAMP } from "./layout.ts";
+import { close, errno, socket } from "./libc.ts";
 
 const lib = Deno.dlopen("libc.so.6", {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -83,4 +83,42 @@ export function openClockDevice(path: string): ClockDevice {
   const fd = lib.open(name, O_FLAGS.RDONLY | O_FLAGS.NONBLOCK | O_FLAGS.CLOEXEC);
   if (fd < 0) throw new DeviceError("open", errno(), path);
   return new FfiClockDevice(path, fd);
+}
+
+/**
+ * SIOCSHWTSTAMP on interface `name`: hardware time stamping of sent packets
+ * (`txType`) and received ones (`rxFilter`); returns the configuration the
+ * driver applied (it may widen the filter). Needs CAP_NET_ADMIN. Throws
+ * DeviceError.
+ */
+export function setInterfaceHwTimestamping(
+  name: string,
+  txType: number,
+  rxFilter: number,
+): { txType: number; rxFilter: number } {
+  const nameBytes = new TextEncoder().encode(name);
+  if (nameBytes.length >= IFREQ.namesize) throw new DeviceError("ioctl SIOCSHWTSTAMP", 19, name);
+  const cfg = new Uint8Array(HWTSTAMP_CONFIG.size);
+  const cv = new DataView(cfg.buffer);
+  cv.setInt32(HWTSTAMP_CONFIG.txType, txType, true);
+  cv.setInt32(HWTSTAMP_CONFIG.rxFilter, rxFilter, true);
+  const ifr = new Uint8Array(IFREQ.size);
+  ifr.set(nameBytes, IFREQ.name);
+  new DataView(ifr.buffer).setBigUint64(
+    IFREQ.data,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(cfg))),
+    true,
+  );
+  const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
+  try {
+    if (lib.ioctl(fd, BigInt(SIOCSHWTSTAMP), ifr) < 0) {
+      throw new DeviceError("ioctl SIOCSHWTSTAMP", errno(), name);
+    }
+  } finally {
+    close(fd);
+  }
+  return {
+    txType: cv.getInt32(HWTSTAMP_CONFIG.txType, true),
+    rxFilter: cv.getInt32(HWTSTAMP_CONFIG.rxFilter, true),
+  };
 }

@@ -556,3 +556,22 @@ export const RTC = {
 
 /** fcntl.h open(2) flags used on devices. */
 export const O_FLAGS = { RDONLY: 0, RDWR: 2, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
+
+// --- NIC hardware time stamping (linux/net_tstamp.h, linux/sockios.h)
+
+/** `struct hwtstamp_config` (SIOCSHWTSTAMP / SIOCGHWTSTAMP through `ifr_data`). */
+export const HWTSTAMP_CONFIG = { size: 12, flags: 0, txType: 4, rxFilter: 8 } as const;
+/** Interface ioctls: set and get the hardware time stamping configuration. */
+export const SIOCSHWTSTAMP = 0x89b0;
+/** See {@link SIOCSHWTSTAMP}. */
+export const SIOCGHWTSTAMP = 0x89b1;
+/** `tx_type` values and `rx_filter` values (bit numbers of ethtool's tx_types / rx_filters). */
+export const HWTSTAMP = {
+  TX_OFF: 0,
+  TX_ON: 1,
+  FILTER_NONE: 0,
+  FILTER_ALL: 1,
+  FILTER_PTP_V2_L4_EVENT: 6,
+  FILTER_PTP_V2_EVENT: 12,
+  FILTER_NTP_ALL: 15,
+} as const;

@@ -9,6 +9,8 @@ import {
   ERRNO,
   ETHTOOL_GET_TS_INFO,
   ETHTOOL_TS_INFO,
+  HWTSTAMP,
+  HWTSTAMP_CONFIG,
   IFREQ,
   IN6_PKTINFO,
   IN_PKTINFO,
@@ -47,6 +49,8 @@ import {
   SCM_TIMESTAMPING_LAYOUT,
   SHM_TIME,
   SIOCETHTOOL,
+  SIOCGHWTSTAMP,
+  SIOCSHWTSTAMP,
   SO_EE_ORIGIN_TIMESTAMPING,
   SOCK_EXTENDED_ERR,
   SOCK_SAMPLE,
@@ -297,6 +301,12 @@ function expectations(): [string, string, number][] {
   k("RTC_RD_TIME", RTC.RD_TIME);
   k("RTC_UF", RTC.UF);
   k("RTC_IRQF", RTC.IRQF);
+  size("hwtstamp_config", HWTSTAMP_CONFIG.size);
+  off("hwtstamp_config", "tx_type", HWTSTAMP_CONFIG.txType);
+  off("hwtstamp_config", "rx_filter", HWTSTAMP_CONFIG.rxFilter);
+  k("SIOCSHWTSTAMP", SIOCSHWTSTAMP);
+  k("SIOCGHWTSTAMP", SIOCGHWTSTAMP);
+  for (const [name, v] of Object.entries(HWTSTAMP)) k(`HWTSTAMP_${name}`, v);
   k("O_RDONLY", O_FLAGS.RDONLY);
   k("O_RDWR", O_FLAGS.RDWR);
   k("O_NONBLOCK", O_FLAGS.NONBLOCK);
