@@ -9,8 +9,8 @@
  * ```ts
  * import { parseConfig } from "./parse.ts";
  * import { unsupportedUses } from "./support.ts";
- * const r = parseConfig("hwtimestamp eth0\n", { file: "/etc/chrony.conf" });
- * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "hwtimestamp" }]
+ * const r = parseConfig("ptpport 319\n", { file: "/etc/chrony.conf" });
+ * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "ptpport" }]
  * ```
  * @module
  */
@@ -144,7 +144,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   confdir: I,
   sourcedir: I,
   include: I,
-  hwtimestamp: N,
+  hwtimestamp: I,
   hwtstimeout: N,
   maxtxbuffers: N,
   keyfile: I,

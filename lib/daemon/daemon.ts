@@ -66,8 +66,10 @@ import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
+import { HwTimestampError, HwTimestamping } from "./hwtimestamp.ts";
 import {
   leapSecTzTaiOffset,
+  RefclockStartError,
   type RunningRefclocks,
   startRefclocks,
 } from "../io/refclock_drivers.ts";
@@ -180,7 +182,10 @@ export async function runDaemon(
     notifyServiceManager("STOPPING=1", log);
     return code;
   } catch (e) {
-    if (!(e instanceof PrivilegeError)) throw e;
+    if (
+      !(e instanceof PrivilegeError || e instanceof HwTimestampError ||
+        e instanceof RefclockStartError)
+    ) throw e;
     log.fatal(e.message);
     return 1;
   } finally {
@@ -330,10 +335,27 @@ async function start(
     );
   };
 
+  // hwtimestamp: NICs set up now (still privileged); their clocks read on a timer
+  const hwSetup = config.hwTimestamps.length > 0
+    ? HwTimestamping.enable(config.hwTimestamps, realNow())
+    : null;
+  if (hwSetup?.fatal) {
+    await hwSetup.hw.close();
+    throw new HwTimestampError(hwSetup.fatal);
+  }
+  const hw = hwSetup?.hw ?? null;
+  let hwTimer: ReturnType<typeof setTimeout> | null = null;
+  const pollHw = () => {
+    const next = hw?.poll(realNow()) ?? null;
+    if (next !== null) hwTimer = setTimeout(pollHw, Math.max(1, Number(next - realNow()) / 1e6));
+  };
+  if (hw) pollHw();
+
   const io = new ClientIo({
     engine,
     clock,
     log,
+    hw,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
@@ -479,6 +501,8 @@ async function start(
       saveDrift(true);
       if (resolveTimer !== null) clearInterval(resolveTimer);
       await refclocks?.close();
+      if (hwTimer !== null) clearTimeout(hwTimer);
+      await hw?.close();
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();
@@ -548,6 +572,10 @@ async function start(
     taiOffset: leapSecTzTaiOffset(config.leapSecTz),
     logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,
   });
+  if (refclocks.fatal !== null) {
+    await refclocks.close();
+    throw new RefclockStartError(refclocks.fatal);
+  }
   io.run(engine.start());
   if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {
     log.info("No sources configured");

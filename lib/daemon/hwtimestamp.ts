@@ -1,11 +1,19 @@
 /**
- * `hwtimestamp` at start-up, until hardware timestamping is implemented: what
- * chronyd 4.3 does for interfaces without it is done (a named interface
- * without hardware timestamping, or missing, is fatal: "Could not enable HW
- * timestamping on NAME"; `hwtimestamp *` passes over such interfaces
- * silently), and an interface that has it gets `"hwtimestamp" is not
- * supported yet`. An interface has it when its driver reports raw hardware
- * time stamps (ethtool's ETHTOOL_GET_TS_INFO).
+ * `hwtimestamp` (chrony.conf(5)): NIC hardware time stamps of NTP packets.
+ *
+ * - {@link checkHwTimestamping}, before the daemon starts: chronyd's
+ *   behaviour for interfaces without hardware time stamping (a named
+ *   interface without it, or missing, is fatal: "Could not enable HW
+ *   timestamping on NAME"; `hwtimestamp *` passes over such interfaces
+ *   silently). An interface has it when its driver reports raw hardware
+ *   time stamps (ethtool's ETHTOOL_GET_TS_INFO).
+ * - {@link HwTimestamping}: sets each interface up (receive filter,
+ *   SIOCSHWTSTAMP, its PHC), reads the PHCs against the system clock
+ *   between `minpoll` and `maxpoll` (`lib/clock/hwclock.ts` keeps
+ *   `minsamples`..`maxsamples` readings) and converts the raw RX/TX stamps
+ *   the sockets report (`lib/io/udp.ts`, `hwTimestamping`) to system time,
+ *   `rxcomp` subtracted and `txcomp` added. The system is reached through
+ *   an {@link HwBackend}; tests inject one answering with recorded data.
  *
  * @example
  * ```ts
@@ -39,7 +47,7 @@ export interface HwDirective {
   line: number;
 }
 
-/** Outcome: a fatal message (chronyd's wording), and uses to report as not supported yet. */
+/** Outcome: a fatal message (chronyd's wording); `unsupported` stays empty (kept for callers). */
 export interface HwTimestampCheck {
   fatal: string | null;
   unsupported: UnsupportedUse[];
@@ -69,18 +77,13 @@ export function interfaceNames(): string[] {
 export function checkHwTimestamping(
   directives: readonly HwDirective[],
   has: (name: string) => boolean = hasHardwareTimestamping,
-  interfaces: () => string[] = interfaceNames,
+  _interfaces: () => string[] = interfaceNames,
 ): HwTimestampCheck {
   const unsupported: UnsupportedUse[] = [];
   for (const d of directives) {
     if (d.name !== "hwtimestamp") continue;
     const iface = d.args[0] ?? "";
-    const use = { file: d.file, line: d.line, what: "hwtimestamp" };
-    if (iface === "*") {
-      if (interfaces().some(has)) unsupported.push(use);
-    } else if (has(iface)) {
-      unsupported.push(use);
-    } else {
+    if (iface !== "*" && !has(iface)) {
       return { fatal: `Could not enable HW timestamping on ${iface}`, unsupported };
     }
   }
@@ -174,6 +177,14 @@ export interface HwCounters {
   tx: number;
   /** Stamps that could not be converted (no interface, too few readings). */
   failed: number;
+}
+
+/** A `hwtimestamp` interface could not be set up (the daemon exits, as chronyd). */
+export class HwTimestampError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HwTimestampError";
+  }
 }
 
 /** The result of {@link HwTimestamping.enable}. */
