@@ -28,7 +28,7 @@ import type { Clock } from "../clock/clock.ts";
 import { parseTzifLeaps, taiOffset } from "../clock/leap.ts";
 import type { RefclockConfig } from "../conf/config.ts";
 import type { Engine, EngineAction } from "../daemon/engine.ts";
-import type { DeviceOpener } from "../refclock/device.ts";
+import { type ClockDevice, DeviceError, type DeviceOpener } from "../refclock/device.ts";
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "../refclock/driver.ts";
 import { PhcDriver } from "../refclock/phc.ts";
 import { PpsDriver } from "../refclock/pps.ts";
@@ -107,11 +107,29 @@ function defaultPhcIndex(iface: string): number {
 export interface RunningRefclocks {
   /** Engine refclock id -> its driver. */
   readonly drivers: ReadonlyMap<number, RefclockDriver>;
+  /**
+   * chronyd's fatal error when a refclock could not start (a PHC, PPS or RTC
+   * device that cannot be opened or set up, an invalid driver option, `tai`
+   * without leap seconds); the refclocks after it were not started.
+   */
+  readonly fatal: string | null;
   /** Stops polling and releases every driver. */
   close(): Promise<void>;
 }
 
-/** See the module doc. Driver failures are logged; the others still start. */
+/** A refclock could not start (chronyd exits with this message). */
+export class RefclockStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefclockStartError";
+  }
+}
+
+/**
+ * See the module doc. A PHC, PPS or RTC refclock that cannot start is
+ * fatal as with chronyd (`fatal`, the rest not started); SHM and SOCK
+ * failures are logged and the others still start.
+ */
 export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   const drivers = new Map<number, RefclockDriver>();
   const timers: ReturnType<typeof setInterval>[] = [];
@@ -119,18 +137,17 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   let closed = false;
   const open = o.openDevice ?? openClockDevice;
   const systemNow = o.systemNow ?? realNow;
-  o.refclocks.forEach((rc, index) => {
+  let fatal: string | null = null;
+  for (const [index, rc] of o.refclocks.entries()) {
     const allowed = DRIVER_OPTIONS[rc.driver] ?? [];
     const unknown = Object.keys(rc.driverOptions).find((k) => !allowed.includes(k));
     if (unknown !== undefined) {
-      o.log.error(
-        `Invalid refclock driver option ${unknown} in refclock ${rc.driver} ${rc.parameter}`,
-      );
-      return;
+      fatal = `Invalid refclock driver option ${unknown}`;
+      break;
     }
     if (rc.tai && o.taiOffset === undefined) {
-      o.log.error(`refclock ${rc.driver} ${rc.parameter}: tai needs leapsectz`);
-      return;
+      fatal = "refclock tai option requires leapseclist or leapsectz";
+      break;
     }
     const name = rc.refid ?? defaultRefclockName(rc.driver, index);
     const log = o.logRefclock ? (e: RefclockLogEntry) => o.logRefclock!(refclocksLine(e)) : null;
@@ -203,11 +220,19 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         let path = rc.parameter;
         if (!path.startsWith("/")) {
           const phc = (o.phcIndexOf ?? defaultPhcIndex)(path);
-          if (phc < 0) throw new RefclockError(`PHC ${path}`, "no PTP clock on this interface");
-          path = `/dev/ptp${phc}`;
+          path = phc < 0 ? "" : `/dev/ptp${phc}`;
+        }
+        let dev: ClockDevice;
+        try {
+          if (path === "") throw new Error("no PHC");
+          dev = open(path);
+        } catch {
+          o.log.error(`Could not open PHC (of) ${rc.parameter}`);
+          fatal = "Could not open PHC";
+          break;
         }
         const has = (k: string) => rc.driverOptions[k] !== undefined;
-        polled(PhcDriver.open(openOrFail(open, "PHC", path), {
+        polled(PhcDriver.open(dev, {
           nocrossts: has("nocrossts"),
           extpps: has("extpps"),
           clear: has("clear"),
@@ -215,11 +240,21 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
           channel: intOption(rc, "channel", 0),
         }));
       } else if (rc.driver === "PPS") {
-        polled(PpsDriver.open(openOrFail(open, "PPS", rc.parameter), {
+        const dev = openOrFatal(open, rc.parameter, `Could not open ${rc.parameter}`);
+        if (typeof dev === "string") {
+          fatal = dev;
+          break;
+        }
+        polled(PpsDriver.open(dev, {
           clear: rc.driverOptions.clear !== undefined,
         }));
       } else {
-        const d = RtcDriver.open(openOrFail(open, "RTC", rc.parameter), {
+        const dev = openOrFatal(open, rc.parameter, `Could not open RTC device ${rc.parameter}`);
+        if (typeof dev === "string") {
+          fatal = dev;
+          break;
+        }
+        const d = RtcDriver.open(dev, {
           utc: rc.driverOptions.utc !== undefined,
           localToEpoch: o.localToEpoch ?? localMktime,
         });
@@ -235,12 +270,18 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         })());
       }
     } catch (e) {
+      // a hardware clock that opened but refused its set-up is fatal, as a missing one
+      if (rc.driver !== "SHM" && rc.driver !== "SOCK") {
+        fatal = (e as Error).message;
+        break;
+      }
       o.log.error((e as Error).message);
     }
     o.run(actions);
-  });
+  }
   return {
     drivers,
+    fatal,
     async close() {
       closed = true;
       for (const t of timers) clearInterval(t);
@@ -252,13 +293,25 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   };
 }
 
-function openOrFail(open: DeviceOpener, driver: string, path: string) {
+/** Opens a device, or chronyd's fatal message: `what : strerror`. */
+function openOrFatal(open: DeviceOpener, path: string, what: string): ClockDevice | string {
   try {
     return open(path);
   } catch (e) {
-    throw new RefclockError(`${driver} ${path}`, (e as Error).message);
+    const errno = e instanceof DeviceError ? e.errno : 0;
+    return `${what} : ${STRERROR[errno] ?? (e as Error).message}`;
   }
 }
+
+/** strerror(3) texts of the errors opening a device gives. */
+const STRERROR: Readonly<Record<number, string>> = {
+  1: "Operation not permitted",
+  2: "No such file or directory",
+  13: "Permission denied",
+  16: "Device or resource busy",
+  19: "No such device",
+  20: "Not a directory",
+};
 
 /**
  * TAI - UTC at a time from the `leapsectz` zone (a name under

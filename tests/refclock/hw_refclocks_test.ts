@@ -160,22 +160,43 @@ Deno.test("RTC refclock: the update-interrupt loop feeds samples; close stops it
   assert.equal(rtc.calls.at(-1)!.request, RTC.UIE_OFF);
 });
 
-Deno.test("refclock start-up errors are logged, the other refclocks still start", async () => {
+Deno.test("a hardware refclock that cannot start is fatal with chronyd 4.8's messages", async () => {
+  const cases: [string, string[], string][] = [
+    ["refclock PHC /dev/ptp3:foo", [], "Invalid refclock driver option foo"],
+    ["refclock RTC /dev/rtc0:utc:extpps", [], "Invalid refclock driver option extpps"],
+    ["refclock PHC eth0", ["Could not open PHC (of) eth0"], "Could not open PHC"],
+    ["refclock PHC /dev/ptp9", ["Could not open PHC (of) /dev/ptp9"], "Could not open PHC"],
+    ["refclock PHC /dev/ptp9 tai", [], "refclock tai option requires leapseclist or leapsectz"],
+    ["refclock PPS /dev/pps4", [], "Could not open /dev/pps4 : No such file or directory"],
+    [
+      "refclock RTC /dev/rtc7",
+      [],
+      "Could not open RTC device /dev/rtc7 : No such file or directory",
+    ],
+  ];
+  for (const [line, logged, fatal] of cases) {
+    const t = setup([line], {});
+    try {
+      assert.deepEqual(t.errors, logged, line);
+      assert.equal(t.running.fatal, fatal, line);
+      assert.equal(t.running.drivers.size, 0);
+    } finally {
+      await t.running.close();
+    }
+  }
+  // the refclocks after a fatal one are not started; SHM/SOCK failures stay non-fatal
   const t = setup([
-    "refclock PHC /dev/ptp3:foo",
-    "refclock PHC eth0",
-    "refclock PHC /dev/ptp9 tai",
+    "refclock SOCK /nonexistent/dir/x.sock",
     "refclock PPS /dev/pps4",
-    "refclock RTC /dev/rtc0:utc:extpps",
-  ], {});
+    "refclock RTC /dev/rtc0",
+  ], {
+    "/dev/rtc0": new FakeDevice("/dev/rtc0", { [RTC.UIE_ON]: () => 0 }),
+  });
   try {
-    assert.deepEqual(t.errors, [
-      "Invalid refclock driver option foo in refclock PHC /dev/ptp3",
-      "Could not open refclock PHC eth0 : no PTP clock on this interface",
-      "refclock PHC /dev/ptp9: tai needs leapsectz",
-      "Could not open refclock PPS /dev/pps4 : open failed (errno 2): /dev/pps4",
-      "Invalid refclock driver option extpps in refclock RTC /dev/rtc0",
-    ]);
+    assert.equal(t.errors.length, 1);
+    assert.match(t.errors[0]!, /^Could not open refclock SOCK \/nonexistent\/dir\/x\.sock : /);
+    assert.equal(t.running.fatal, "Could not open /dev/pps4 : No such file or directory");
+    assert.equal(t.engine.refclocks.length, 2);
   } finally {
     await t.running.close();
   }
