@@ -5,7 +5,7 @@
  * gives on a PCIe NIC) and the conversion of hardware stamps.
  */
 import assert from "node:assert/strict";
-import { HWCLOCK_RESET_THRESHOLD, HwClock } from "../../lib/clock/hwclock.ts";
+import { HwClock, HWCLOCK_RESET_THRESHOLD } from "../../lib/clock/hwclock.ts";
 
 const T0 = 1_796_421_600_000_000_000n;
 const JITTER_NS = [12, -31, 25, -8, 17, -22, 3, 29, -14, 6, -27, 19, -5, 11, -18, 24];
