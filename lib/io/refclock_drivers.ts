@@ -40,7 +40,6 @@ import { interfaceTimestamping } from "../../ffi/libc.ts";
 import { realNow } from "./realtime.ts";
 import type { Sample } from "../clock/sample.ts";
 import { type RefclockLogEntry, refclocksLine } from "../daemon/logfiles.ts";
-import { diffSeconds } from "../time/timestamp.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
 
@@ -179,6 +178,8 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
       ...(rc.maxsamples !== undefined ? { maxSamples: rc.maxsamples } : {}),
     });
     const tai = rc.tai ? o.taiOffset : undefined;
+    let interval: Timestamp | null = null;
+    let dp = 0;
     const feed = (s: RawDriverSample) => {
       const cooked = s.systemTime + (o.clock.now() - systemNow());
       const refused = o.engine.onRefclockSample(id, {
@@ -189,12 +190,13 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
       });
       if (log === null || refused !== null) return;
       const source = o.engine.refclocks[id]?.source;
+      // DP: the sample's number within the polling interval (as chronyd 4.3 counts SOCK samples)
       const next = source?.nextTimer ?? null;
-      const since = next === null ? 0 : diffSeconds(cooked, next) + 2 ** rc.poll;
+      if (next !== interval) [interval, dp] = [next, 0];
       log({
         time: cooked,
         refId: name,
-        dp: Math.max(0, Math.floor(since / 2 ** rc.dpoll + 1e-9)),
+        dp: dp++,
         leap: s.leap,
         pulse: s.pulse,
         rawOffset: -s.offset,
