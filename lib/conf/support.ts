@@ -9,8 +9,8 @@
  * ```ts
  * import { parseConfig } from "./parse.ts";
  * import { unsupportedUses } from "./support.ts";
- * const r = parseConfig("ptpport 319\n", { file: "/etc/chrony.conf" });
- * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "ptpport" }]
+ * const r = parseConfig("ntpsigndsocket /var/lib/samba/ntp_signd\n", { file: "/etc/chrony.conf" });
+ * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "ntpsigndsocket" }]
  * ```
  * @module
  */
@@ -150,8 +150,8 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   keyfile: I,
   lock_all: I,
   pidfile: I,
-  ptpport: N,
-  ptpdomain: N,
+  ptpport: I,
+  ptpdomain: I,
   sched_priority: I,
   user: I,
   // obsolete: accepted and ignored, nothing to support

@@ -23,6 +23,7 @@
  * @module
  */
 import { type SockAddr, UdpSocket } from "../io/udp.ts";
+import type { PtpPort } from "../io/ptp_port.ts";
 import type { Engine, EngineAction } from "./engine.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -65,6 +66,8 @@ export interface ClientIoOptions {
   onSourceLost?: (source: number, reason: string) => void;
   /** `hwtimestamp` interfaces: NIC stamps converted to system time (lib/daemon/hwtimestamp.ts). */
   hw?: HwStampConverter | null;
+  /** `ptpport`: requests to sources on this port go NTP-over-PTP through it. */
+  ptp?: { port: number; channel: PtpPort } | null;
 }
 
 /** The part of `HwTimestamping` the client uses. */
@@ -107,6 +110,9 @@ export class ClientIo {
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
   readonly #hw: HwStampConverter | null;
+  readonly #ptp: { port: number; channel: PtpPort } | null;
+  /** PTP port send id -> source id, for TX stamps. */
+  readonly #ptpSends = new Map<number, number>();
   readonly #tss = new Map<number, TimestampSources>();
   readonly #sockets = new Map<"ipv4" | "ipv6", UdpSocket>();
   /** source id -> the socket of its outstanding request (per-request mode). */
@@ -136,6 +142,20 @@ export class ClientIo {
     this.#onUpdate = options.onUpdate;
     this.#onSourceLost = options.onSourceLost;
     this.#hw = options.hw && options.hw.interfaces.length > 0 ? options.hw : null;
+    this.#ptp = options.ptp ?? null;
+    const ptp = this.#ptp?.channel;
+    ptp?.onReply((ntp, from, rx, local, hwRx) =>
+      this.#receive(ntp, from, rx, local.address, hwRx, local.ifindex)
+    );
+    ptp?.onTxTimestamp((sendId, tx) => {
+      const id = this.#ptpSends.get(sendId);
+      if (!ptp.hwTimestamping) this.#ptpSends.delete(sendId);
+      if (id !== undefined) this.engine.onTxTimestamp(id, this.#cooked(tx));
+    }, (sendId, raw, ifindex) => {
+      const id = this.#ptpSends.get(sendId);
+      this.#ptpSends.delete(sendId);
+      if (id !== undefined) this.#hwTx(id, raw, ifindex);
+    });
   }
 
   /** Where source `id`'s last TX and RX stamps came from, and how many were the NIC's. */
@@ -268,6 +288,25 @@ export class ClientIo {
 
   #send(source: number, address: string, port: number, bytes: Uint8Array): void {
     const family = address.includes(":") ? "ipv6" : "ipv4";
+    if (this.#ptp !== null && port === this.#ptp.port) {
+      // NTP-over-PTP: from the PTP port, replies come back to it
+      this.#byPeer.set(`${address}|${port}`, source);
+      let id: number | null = null;
+      try {
+        id = this.#ptp.channel.send(bytes, { family, address, port });
+      } catch (e) {
+        this.#log.debug(`Could not send to ${address}:${port} : ${(e as Error).message}`);
+      }
+      if (id !== null) {
+        this.engine.onTxTimestamp(source, this.#clock.now());
+        this.#ptpSends.set(id, source);
+        if (this.#ptpSends.size > 4096) this.#ptpSends.delete(this.#ptpSends.keys().next().value!);
+        return;
+      }
+      this.sendErrors++;
+      queueMicrotask(() => this.run(this.engine.onSendError(source)));
+      return;
+    }
     const shared = this.#port !== 0 || this.engine.sources[source]?.spec.options.kind === "peer";
     if (shared) this.#byPeer.set(`${address}|${port}`, source);
     this.#closeRequest(source); // its reply is too late now: the source moved on

@@ -67,6 +67,7 @@ import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
 import { HwTimestampError, HwTimestamping } from "./hwtimestamp.ts";
+import { PtpPort } from "../io/ptp_port.ts";
 import {
   leapSecTzTaiOffset,
   RefclockStartError,
@@ -350,12 +351,29 @@ async function start(
     if (next !== null) hwTimer = setTimeout(pollHw, Math.max(1, Number(next - realNow()) / 1e6));
   };
   if (hw) pollHw();
+  // ptpport: open whatever `port` and `allow` say (as chronyd); its responder is set below
+  let ptpPort: PtpPort | null = null;
+  if (config.ptpPort !== 0) {
+    try {
+      ptpPort = PtpPort.open({
+        port: config.ptpPort,
+        domain: config.ptpDomain,
+        server: null,
+        families: families(o),
+        addresses: config.bindAddress,
+        hwTimestamping: (hw?.interfaces.length ?? 0) > 0,
+      });
+    } catch (e) {
+      log.error(`Could not open PTP socket on port ${config.ptpPort} : ${(e as Error).message}`);
+    }
+  }
 
   const io = new ClientIo({
     engine,
     clock,
     log,
     hw,
+    ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
@@ -421,6 +439,10 @@ async function start(
     };
     syncServerSockets();
     ntpAccess.onChange = syncServerSockets;
+  }
+  if (ptpPort) {
+    server ??= new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    ptpPort.setServer(server);
   }
 
   const sources = new SourceManager({
@@ -503,6 +525,7 @@ async function start(
       await refclocks?.close();
       if (hwTimer !== null) clearTimeout(hwTimer);
       await hw?.close();
+      await ptpPort?.close();
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();
