@@ -274,6 +274,7 @@ export class DaemonBackend implements CmdmonBackend {
 
   serverStats(): ServerStatsReport {
     const c = this.#d.clientLog.serverStats();
+    const hwStamps = this.#d.serverHwStamps?.() ?? { rx: 0, tx: 0 }; // hwtimestamp
     return {
       version: 4,
       ntpHits: c.ntpHits,
@@ -289,10 +290,10 @@ export class DaemonBackend implements CmdmonBackend {
       ntpSpanSeconds: c.ntpSpanSeconds,
       ntpDaemonRxTimestamps: 0,
       ntpDaemonTxTimestamps: 0,
-      ntpKernelRxTimestamps: c.ntpHits - c.ntpDrops,
+      ntpKernelRxTimestamps: c.ntpHits - c.ntpDrops - hwStamps.rx,
       ntpKernelTxTimestamps: 0,
-      ntpHwRxTimestamps: 0,
-      ntpHwTxTimestamps: 0,
+      ntpHwRxTimestamps: hwStamps.rx,
+      ntpHwTxTimestamps: hwStamps.tx,
     };
   }
 

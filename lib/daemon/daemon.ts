@@ -110,6 +110,8 @@ export interface DaemonState {
   ntpAccess: AddressFilter;
   cmdAccess: AddressFilter;
   server: NtpServer | null;
+  /** NIC stamps the NTP server used (`serverstats` HW counters). */
+  serverHwStamps?(): { rx: number; tx: number };
   serverReference: ServerReference;
   startTime: bigint;
   /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
@@ -427,6 +429,7 @@ async function start(
             ...(address ? { address } : {}),
             port: config.port,
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
+            ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
           }));
         } catch (e) {
           log.error(
@@ -503,6 +506,10 @@ async function start(
     ntpAccess,
     cmdAccess,
     server,
+    serverHwStamps: () => ({
+      rx: serverSockets.reduce((n, s) => n + s.stats.hwRx, 0),
+      tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, 0),
+    }),
     serverReference,
     startTime: realNow(),
     shutdown: () => stopRequested(0),

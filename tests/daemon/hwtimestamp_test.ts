@@ -15,6 +15,8 @@ import { writeClockTime } from "../../lib/refclock/phc.ts";
 import { FakeDevice } from "../refclock/fake_device.ts";
 import { pickRxTime } from "../../lib/daemon/client_io.ts";
 import { UdpSocket } from "../../lib/io/udp.ts";
+import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
+import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
 import type { Timestamp } from "../../lib/time/timestamp.ts";
 
 const hw = (iface: string, line: number): HwDirective => ({
@@ -226,5 +228,33 @@ Deno.test("a socket asking for hardware stamps on loopback gets kernel stamps an
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+Deno.test("NTP server socket with hwtimestamp: without NIC stamps (loopback) it answers with kernel ones", async () => {
+  const server = new NtpServer({ reference: unsynchronisedReference(-20) });
+  let asked = 0;
+  const hwStamps = {
+    convertRx: () => (asked++, null),
+    convertTx: () => (asked++, null),
+  };
+  const sock = NtpServerSocket.open(server, {
+    family: "ipv4",
+    address: "127.0.0.1",
+    port: 0,
+    hw: hwStamps,
+  });
+  const client = UdpSocket.open({ family: "ipv4", address: "127.0.0.1" });
+  try {
+    const reply = new Promise<Uint8Array>((res) => client.onPacket((b) => res(b.slice())));
+    const req = new Uint8Array(48);
+    req[0] = 0x23;
+    client.send(req, sock.localAddress());
+    const r = await reply;
+    assert.equal(r[0]! & 7, 4);
+    assert.deepEqual([sock.stats.hwRx, sock.stats.hwTx, asked], [0, 0, 0]);
+  } finally {
+    await client.close();
+    await sock.close();
   }
 });
