@@ -600,6 +600,7 @@ async function start(
     log,
     precision: 2 ** CLOCK_PRECISION_LOG2,
     taiOffset: leapSecTzTaiOffset(config.leapSecTz),
+    rtcInUse: config.rtcSync || config.rtcFile !== undefined,
     logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,
   });
   if (refclocks.fatal !== null) {

@@ -62,6 +62,8 @@ export interface RefclockStartOptions {
   systemNow?: () => Timestamp;
   /** mktime for a local-time RTC; default the process's time zone. */
   localToEpoch?: LocalTimeToEpoch;
+  /** `rtcsync` or `rtcfile` is configured: an RTC refclock cannot start (chrony.conf(5)). */
+  rtcInUse?: boolean;
   /** Writes a line to refclocks.log (`log refclocks`); absent: not logged. */
   logRefclock?: ((line: string) => void) | undefined;
   /** TAI - UTC at a time (from `leapsectz`), for refclocks with `tai`; absent: no table. */
@@ -142,6 +144,10 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
     const unknown = Object.keys(rc.driverOptions).find((k) => !allowed.includes(k));
     if (unknown !== undefined) {
       fatal = `Invalid refclock driver option ${unknown}`;
+      break;
+    }
+    if (rc.driver === "RTC" && o.rtcInUse) {
+      fatal = "RTC refclock cannot be used together with rtcsync or rtcfile";
       break;
     }
     if (rc.tai && o.taiOffset === undefined) {

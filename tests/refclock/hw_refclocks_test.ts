@@ -32,6 +32,7 @@ function setup(
   devices: Record<string, FakeDevice>,
   tai?: number,
   logLines?: string[],
+  rtcInUse = false,
 ) {
   const parsed = parseCommandLine(lines);
   assert.deepEqual(parsed.errors, []);
@@ -59,6 +60,7 @@ function setup(
     localToEpoch: () => 0,
     ...(tai !== undefined ? { taiOffset: () => tai } : {}),
     ...(logLines ? { logRefclock: (l: string) => logLines.push(l) } : {}),
+    rtcInUse,
   });
   engine.start();
   return { clock, engine, errors, running };
@@ -184,6 +186,17 @@ Deno.test("a hardware refclock that cannot start is fatal with chronyd 4.8's mes
       await t.running.close();
     }
   }
+  const rtc = setup(
+    ["refclock RTC /dev/rtc0:utc"],
+    {
+      "/dev/rtc0": new FakeDevice("/dev/rtc0", { [RTC.UIE_ON]: () => 0 }),
+    },
+    undefined,
+    undefined,
+    true,
+  );
+  assert.equal(rtc.running.fatal, "RTC refclock cannot be used together with rtcsync or rtcfile");
+  await rtc.running.close();
   // the refclocks after a fatal one are not started; SHM/SOCK failures stay non-fatal
   const t = setup([
     "refclock SOCK /nonexistent/dir/x.sock",
