@@ -58,6 +58,7 @@ export class PtpPort {
   readonly #req = new Uint8Array(1140);
   readonly #out = new Uint8Array(1140);
   #onReply: PtpReplyCallback | null = null;
+  #lastRefresh = 0n;
   #onTx: ((sendId: number, tx: Timestamp) => void) | null = null;
   #onHwTx: ((sendId: number, raw: Timestamp, ifindex: number) => void) | null = null;
   /** Datagrams that were not NTP-over-PTP of our domain. */
@@ -175,7 +176,11 @@ export class PtpPort {
     p.rxHi = r.hi;
     p.rxLo = r.lo;
     p.now = Number(rx) / 1e9;
-    server.refresh(rx);
+    // the served header fields are recomputed once a second, as on the NTP port
+    if (rx - this.#lastRefresh >= 1_000_000_000n) {
+      this.#lastRefresh = rx;
+      server.refresh(rx);
+    }
     const len = server.process(p);
     if (len === 0) return;
     const tx = toNtp64(realNow());
