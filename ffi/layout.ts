@@ -445,3 +445,133 @@ export const RLIMIT = {
   MEMLOCK: 8,
   INFINITY: 0xffffffffffffffffn,
 } as const;
+
+// --- hardware clocks: PTP (linux/ptp_clock.h), PPS (linux/pps.h), RTC (linux/rtc.h)
+
+/** asm-generic/ioctl.h `_IOC(dir, type, nr, size)`: dir 0 none, 1 write, 2 read, 3 both. */
+export function ioc(dir: 0 | 1 | 2 | 3, type: string, nr: number, size: number): number {
+  return ((dir << 30) | (size << 16) | (type.charCodeAt(0) << 8) | nr) >>> 0;
+}
+
+/** `struct ptp_clock_time`: s64 sec, u32 nsec, u32 reserved. */
+export const PTP_CLOCK_TIME = { size: 16, sec: 0, nsec: 8 } as const;
+/** PTP_MAX_SAMPLES: most readings one PTP_SYS_OFFSET(_EXTENDED) call takes. */
+export const PTP_MAX_SAMPLES = 25;
+/** `struct ptp_sys_offset`: n_samples, rsv[3], ts[2 * PTP_MAX_SAMPLES + 1] (sys, phc, ..., sys). */
+export const PTP_SYS_OFFSET_LAYOUT = {
+  size: 16 + (2 * PTP_MAX_SAMPLES + 1) * 16,
+  nSamples: 0,
+  ts: 16,
+} as const;
+/** `struct ptp_sys_offset_extended`: n_samples, rsv[3], ts[PTP_MAX_SAMPLES][3] (sys, phc, sys). */
+export const PTP_SYS_OFFSET_EXTENDED_LAYOUT = {
+  size: 16 + PTP_MAX_SAMPLES * 3 * 16,
+  nSamples: 0,
+  ts: 16,
+} as const;
+/** `struct ptp_sys_offset_precise`: device, sys_realtime, sys_monoraw, rsv[4]. */
+export const PTP_SYS_OFFSET_PRECISE_LAYOUT = {
+  size: 64,
+  device: 0,
+  sysRealtime: 16,
+  sysMonoraw: 32,
+} as const;
+/** `struct ptp_extts_request`: index (channel), flags, rsv[2]. */
+export const PTP_EXTTS_REQUEST_LAYOUT = { size: 16, index: 0, flags: 4 } as const;
+/** `struct ptp_extts_event` (what read(2) of a PHC returns): t, index, flags, rsv[2]. */
+export const PTP_EXTTS_EVENT = { size: 32, t: 0, index: 16, flags: 20 } as const;
+/** `struct ptp_pin_desc`: name[64], index, func, chan, rsv[5]. */
+export const PTP_PIN_DESC = { size: 96, name: 0, index: 64, func: 68, chan: 72 } as const;
+/** `struct ptp_clock_caps` size (PTP_CLOCK_GETCAPS), 80 bytes. */
+export const PTP_CLOCK_CAPS = { size: 80, nExtTs: 8, nPins: 20 } as const;
+/** PTP flags and pin functions (linux/ptp_clock.h). */
+export const PTP = {
+  ENABLE_FEATURE: 1 << 0,
+  RISING_EDGE: 1 << 1,
+  FALLING_EDGE: 1 << 2,
+  PF_EXTTS: 1,
+  CLOCK_GETCAPS: ioc(2, "=", 1, PTP_CLOCK_CAPS.size),
+  EXTTS_REQUEST: ioc(1, "=", 2, PTP_EXTTS_REQUEST_LAYOUT.size),
+  SYS_OFFSET: ioc(1, "=", 5, PTP_SYS_OFFSET_LAYOUT.size),
+  PIN_SETFUNC: ioc(1, "=", 7, PTP_PIN_DESC.size),
+  SYS_OFFSET_PRECISE: ioc(3, "=", 8, PTP_SYS_OFFSET_PRECISE_LAYOUT.size),
+  SYS_OFFSET_EXTENDED: ioc(3, "=", 9, PTP_SYS_OFFSET_EXTENDED_LAYOUT.size),
+} as const;
+
+/** `struct pps_ktime`: s64 sec, s32 nsec, u32 flags. */
+export const PPS_KTIME = { size: 16, sec: 0, nsec: 8, flags: 12 } as const;
+/** `struct pps_kinfo`: sequences, assert and clear times, current mode; 48 bytes. */
+export const PPS_KINFO = {
+  size: 48,
+  assertSequence: 0,
+  clearSequence: 4,
+  assertTu: 8,
+  clearTu: 24,
+  currentMode: 40,
+} as const;
+/** `struct pps_kparams`: api_version, mode, assert_off_tu, clear_off_tu; 40 bytes. */
+export const PPS_KPARAMS = {
+  size: 40,
+  apiVersion: 0,
+  mode: 4,
+  assertOffTu: 8,
+  clearOffTu: 24,
+} as const;
+/** `struct pps_fdata` (PPS_FETCH): info then the timeout. */
+export const PPS_FDATA = { size: 64, info: 0, timeout: 48 } as const;
+/** PPS mode bits and ioctls (linux/pps.h; the ioctls are declared with pointer sizes). */
+export const PPS = {
+  API_VERS_1: 1,
+  CAPTUREASSERT: 0x01,
+  CAPTURECLEAR: 0x02,
+  TSFMT_TSPEC: 0x1000,
+  TIME_INVALID: 1 << 0,
+  GETPARAMS: ioc(2, "p", 0xa1, 8),
+  SETPARAMS: ioc(1, "p", 0xa2, 8),
+  GETCAP: ioc(2, "p", 0xa3, 8),
+  FETCH: ioc(3, "p", 0xa4, 8),
+} as const;
+
+/** `struct rtc_time` (linux/rtc.h): nine ints like `struct tm`. */
+export const RTC_TIME = {
+  size: 36,
+  sec: 0,
+  min: 4,
+  hour: 8,
+  mday: 12,
+  mon: 16,
+  year: 20,
+  wday: 24,
+  yday: 28,
+  isdst: 32,
+} as const;
+/** RTC ioctls and the update-interrupt flag read(2) reports (linux/rtc.h). */
+export const RTC = {
+  UIE_ON: ioc(0, "p", 0x03, 0),
+  UIE_OFF: ioc(0, "p", 0x04, 0),
+  RD_TIME: ioc(2, "p", 0x09, RTC_TIME.size),
+  UF: 0x10,
+  IRQF: 0x80,
+} as const;
+
+/** fcntl.h open(2) flags used on devices. */
+export const O_FLAGS = { RDONLY: 0, RDWR: 2, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
+
+// --- NIC hardware time stamping (linux/net_tstamp.h, linux/sockios.h)
+
+/** `struct hwtstamp_config` (SIOCSHWTSTAMP / SIOCGHWTSTAMP through `ifr_data`). */
+export const HWTSTAMP_CONFIG = { size: 12, flags: 0, txType: 4, rxFilter: 8 } as const;
+/** Interface ioctls: set and get the hardware time stamping configuration. */
+export const SIOCSHWTSTAMP = 0x89b0;
+/** See {@link SIOCSHWTSTAMP}. */
+export const SIOCGHWTSTAMP = 0x89b1;
+/** `tx_type` values and `rx_filter` values (bit numbers of ethtool's tx_types / rx_filters). */
+export const HWTSTAMP = {
+  TX_OFF: 0,
+  TX_ON: 1,
+  FILTER_NONE: 0,
+  FILTER_ALL: 1,
+  FILTER_PTP_V2_L4_EVENT: 6,
+  FILTER_PTP_V2_EVENT: 12,
+  FILTER_NTP_ALL: 15,
+} as const;

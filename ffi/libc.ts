@@ -346,7 +346,9 @@ export function sendRaw(fd: number, buf: Uint8Array, flags: number): number {
  * ETHTOOL_GET_TS_INFO through SIOCETHTOOL on a throw-away socket), or throws
  * ErrnoError (`ENODEV` for no such interface, `EOPNOTSUPP`).
  */
-export function interfaceTimestamping(name: string): { soTimestamping: number; phcIndex: number } {
+export function interfaceTimestamping(
+  name: string,
+): { soTimestamping: number; phcIndex: number; txTypes: number; rxFilters: number } {
   const nameBytes = new TextEncoder().encode(name);
   if (nameBytes.length >= IFREQ.namesize) throw new ErrnoError("ioctl", 19, /* ENODEV */ name);
   const info = new Uint8Array(ETHTOOL_TS_INFO.size);
@@ -368,6 +370,8 @@ export function interfaceTimestamping(name: string): { soTimestamping: number; p
   return {
     soTimestamping: infoView.getUint32(ETHTOOL_TS_INFO.soTimestamping, true),
     phcIndex: infoView.getInt32(ETHTOOL_TS_INFO.phcIndex, true),
+    txTypes: infoView.getUint32(ETHTOOL_TS_INFO.txTypes, true),
+    rxFilters: infoView.getUint32(ETHTOOL_TS_INFO.rxFilters, true),
   };
 }
 

@@ -99,6 +99,18 @@ export class MsgArena {
   readonly localAddr: Uint8Array;
   /** Interface index the packet arrived on (from pktinfo), 0 when unknown. */
   readonly localIfindex: Int32Array;
+  /** 1 when the slot carries a raw hardware RX timestamp (the NIC's clock, `hwtimestamp`). */
+  readonly hasRxHw: Uint8Array;
+  /** Raw hardware RX timestamp per slot: seconds, nanoseconds (NIC clock). */
+  readonly rxHwSec: Float64Array;
+  readonly rxHwNsec: Float64Array;
+  /** SOF_TIMESTAMPING_* flags of the per-packet TX timestamp request (TX_HARDWARE added with `hwtimestamp`). */
+  txTimestampFlags: number = SOF_TIMESTAMPING_TX_SOFTWARE;
+  /** After `recvErr()`: the raw hardware TX timestamp (0, 0 when none). */
+  errHwSec = 0;
+  errHwNsec = 0;
+  /** After `recvErr()`: the interface the packet left by (OPT_CMSG pktinfo), 0 when unknown. */
+  errIfindex = 0;
 
   /** After `recvErr()`: the OPT_ID key of the TX timestamp. */
   errKey = 0;
@@ -151,6 +163,9 @@ export class MsgArena {
     this.#errMsg = this.buffer.subarray(this.#errMsgOff, this.#errMsgOff + MMSGHDR.size);
     this.lengths = new Int32Array(batch);
     this.hasRxTimestamp = new Uint8Array(batch);
+    this.hasRxHw = new Uint8Array(batch);
+    this.rxHwSec = new Float64Array(batch);
+    this.rxHwNsec = new Float64Array(batch);
     this.rxSec = new Float64Array(batch);
     this.rxNsec = new Float64Array(batch);
     this.localFamily = new Uint8Array(batch);
@@ -227,6 +242,7 @@ export class MsgArena {
   #parseRxControl(i: number, m: number): void {
     const dv = this.#dv;
     this.hasRxTimestamp[i] = 0;
+    this.hasRxHw[i] = 0;
     this.localFamily[i] = 0;
     this.localIfindex[i] = 0;
     const ctl = this.#slots[i]!.rxCtl;
@@ -246,6 +262,16 @@ export class MsgArena {
           this.hasRxTimestamp[i] = 1;
           this.rxSec[i] = sec;
           this.rxNsec[i] = nsec;
+        }
+        if (type === L.SO_TIMESTAMPING && clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size) {
+          const h = d + SCM_TIMESTAMPING_LAYOUT.hardware;
+          const hs = Number(dv.getBigInt64(h, true));
+          const hn = Number(dv.getBigInt64(h + 8, true));
+          if (hs !== 0 || hn !== 0) {
+            this.hasRxHw[i] = 1;
+            this.rxHwSec[i] = hs;
+            this.rxHwNsec[i] = hn;
+          }
         }
       } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
         this.localFamily[i] = 4;
@@ -291,6 +317,12 @@ export class MsgArena {
   /** Slot `i`'s source address and port (allocates strings). */
   source(i: number): SockAddr | null {
     return decodeSockaddr(this.#names[i]!);
+  }
+
+  /** Slot `i`'s raw hardware RX timestamp (NIC clock), or null. */
+  rxHwTimestamp(i: number): Timestamp | null {
+    if (this.hasRxHw[i] !== 1) return null;
+    return BigInt(this.rxHwSec[i]!) * 1_000_000_000n + BigInt(this.rxHwNsec[i]!);
   }
 
   /** Slot `i`'s kernel RX timestamp, or null when the kernel gave none. */
@@ -344,7 +376,7 @@ export class MsgArena {
       this.#setU64(c + CMSGHDR.len, CMSGHDR.size + 4);
       dv.setInt32(c + CMSGHDR.level, L.SOL_SOCKET, true);
       dv.setInt32(c + CMSGHDR.type, L.SO_TIMESTAMPING, true);
-      dv.setUint32(c + CMSGHDR.size, SOF_TIMESTAMPING_TX_SOFTWARE, true);
+      dv.setUint32(c + CMSGHDR.size, this.txTimestampFlags, true);
       ctl = align8(CMSGHDR.size + 4);
     }
     const fam = this.localFamily[i];
@@ -414,6 +446,9 @@ export class MsgArena {
     const len = Number(dv.getBigUint64(m + MSGHDR.controllen, true));
     let haveTs = false;
     let haveKey = false;
+    this.errIfindex = 0;
+    this.errHwSec = 0;
+    this.errHwNsec = 0;
     for (let o = 0, guard = 0; o + CMSGHDR.size <= len && guard < 16; guard++) {
       const c = this.#errCtlOff + o;
       const clen = Number(dv.getBigUint64(c + CMSGHDR.len, true));
@@ -424,7 +459,16 @@ export class MsgArena {
       if (level === L.SOL_SOCKET && type === L.SO_TIMESTAMPING) {
         this.errSec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software, true));
         this.errNsec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software + 8, true));
-        haveTs = this.errSec !== 0 || this.errNsec !== 0;
+        const h = d + SCM_TIMESTAMPING_LAYOUT.hardware;
+        const full = clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size;
+        this.errHwSec = full ? Number(dv.getBigInt64(h, true)) : 0;
+        this.errHwNsec = full ? Number(dv.getBigInt64(h + 8, true)) : 0;
+        haveTs = this.errSec !== 0 || this.errNsec !== 0 || this.errHwSec !== 0 ||
+          this.errHwNsec !== 0;
+      } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
+        this.errIfindex = dv.getInt32(d + IN_PKTINFO.ifindex, true);
+      } else if (level === L.SOL_IPV6 && type === L.IPV6_PKTINFO) {
+        this.errIfindex = dv.getInt32(d + IN6_PKTINFO.ifindex, true);
       } else if (
         (level === L.SOL_IP && type === L.IP_RECVERR) ||
         (level === L.SOL_IPV6 && type === L.IPV6_RECVERR)

@@ -9,8 +9,8 @@
  * ```ts
  * import { parseConfig } from "./parse.ts";
  * import { unsupportedUses } from "./support.ts";
- * const r = parseConfig("hwtimestamp eth0\n", { file: "/etc/chrony.conf" });
- * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "hwtimestamp" }]
+ * const r = parseConfig("ntpsigndsocket /var/lib/samba/ntp_signd\n", { file: "/etc/chrony.conf" });
+ * unsupportedUses(r); // [{ file: "/etc/chrony.conf", line: 1, what: "ntpsigndsocket" }]
  * ```
  * @module
  */
@@ -39,11 +39,11 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   initstepslew: N,
   refclock: I,
   // refclock drivers and options (checked per `refclock` line)
-  "refclock.PHC": N,
-  "refclock.PPS": N,
-  "refclock.RTC": N,
-  "refclock.tai": N,
-  "refclock.width": N,
+  "refclock.PHC": I,
+  "refclock.PPS": I,
+  "refclock.RTC": I,
+  "refclock.tai": I,
+  "refclock.width": I,
   "refclock.local": N,
   "refclock.maxunreach": N,
   manual: N,
@@ -134,7 +134,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   // logging
   log: I,
   "log.rtc": N,
-  "log.refclocks": N,
+  "log.refclocks": I,
   "log.tempcomp": N,
   logbanner: I,
   logchange: I,
@@ -144,14 +144,14 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   confdir: I,
   sourcedir: I,
   include: I,
-  hwtimestamp: N,
+  hwtimestamp: I,
   hwtstimeout: N,
   maxtxbuffers: N,
   keyfile: I,
   lock_all: I,
   pidfile: I,
-  ptpport: N,
-  ptpdomain: N,
+  ptpport: I,
+  ptpdomain: I,
   sched_priority: I,
   user: I,
   // obsolete: accepted and ignored, nothing to support

@@ -24,6 +24,7 @@
  * @module
  */
 import { type SockAddr, UdpSocket } from "../io/udp.ts";
+import type { PtpPort } from "../io/ptp_port.ts";
 import type { Engine, EngineAction } from "./engine.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
@@ -64,6 +65,39 @@ export interface ClientIoOptions {
   onUpdate?: (update: ReferenceUpdate) => void;
   /** Called when a source is lost (pool replacement). */
   onSourceLost?: (source: number, reason: string) => void;
+  /** `hwtimestamp` interfaces: NIC stamps converted to system time (lib/daemon/hwtimestamp.ts). */
+  hw?: HwStampConverter | null;
+  /** `ptpport`: requests to sources on this port go NTP-over-PTP through it. */
+  ptp?: { port: number; channel: PtpPort } | null;
+}
+
+/** The part of `HwTimestamping` the client uses. */
+export interface HwStampConverter {
+  readonly interfaces: readonly unknown[];
+  convertRx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
+  convertTx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
+}
+
+/**
+ * The RX time of a datagram (system time): its NIC stamp converted by the
+ * interface's clock tracking when there is one, else the kernel's `rx`.
+ */
+export function pickRxTime(
+  hw: HwStampConverter | null,
+  ifindex: number,
+  rx: Timestamp,
+  hwRx: Timestamp | null,
+): { time: Timestamp; hardware: boolean } {
+  const c = hwRx !== null && hw ? hw.convertRx(ifindex, hwRx) : null;
+  return c ? { time: c.time, hardware: true } : { time: rx, hardware: false };
+}
+
+/** Where a source's last stamps came from (`ntpdata`): K kernel, H hardware; counts of H. */
+export interface TimestampSources {
+  tx: "K" | "H";
+  rx: "K" | "H";
+  hwTx: number;
+  hwRx: number;
 }
 
 /** Runs the engine on real sockets and timers. */
@@ -76,6 +110,11 @@ export class ClientIo {
   readonly #device: string | undefined;
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
+  readonly #hw: HwStampConverter | null;
+  readonly #ptp: { port: number; channel: PtpPort } | null;
+  /** PTP port send id -> source id, for TX stamps. */
+  readonly #ptpSends = new Map<number, number>();
+  readonly #tss = new Map<number, TimestampSources>();
   readonly #sockets = new Map<"ipv4" | "ipv6", UdpSocket>();
   /** source id -> the socket of its outstanding request (per-request mode). */
   readonly #requests = new Map<number, RequestSocket>();
@@ -103,6 +142,55 @@ export class ClientIo {
     this.#device = options.device;
     this.#onUpdate = options.onUpdate;
     this.#onSourceLost = options.onSourceLost;
+    this.#hw = options.hw && options.hw.interfaces.length > 0 ? options.hw : null;
+    this.#ptp = options.ptp ?? null;
+    const ptp = this.#ptp?.channel;
+    ptp?.onReply((ntp, from, rx, local, hwRx) =>
+      this.#receive(ntp, from, rx, local.address, hwRx, local.ifindex)
+    );
+    ptp?.onTxTimestamp((sendId, tx) => {
+      const id = this.#ptpSends.get(sendId);
+      if (!ptp.hwTimestamping) this.#ptpSends.delete(sendId);
+      if (id !== undefined) this.engine.onTxTimestamp(id, this.#cooked(tx));
+    }, (sendId, raw, ifindex) => {
+      const id = this.#ptpSends.get(sendId);
+      this.#ptpSends.delete(sendId);
+      if (id !== undefined) this.#hwTx(id, raw, ifindex);
+    });
+  }
+
+  /** Where source `id`'s last TX and RX stamps came from, and how many were the NIC's. */
+  timestampSources(id: number): TimestampSources {
+    return this.#tss.get(id) ?? { tx: "K", rx: "K", hwTx: 0, hwRx: 0 };
+  }
+
+  #stamps(id: number): TimestampSources {
+    let t = this.#tss.get(id);
+    if (!t) this.#tss.set(id, t = { tx: "K", rx: "K", hwTx: 0, hwRx: 0 });
+    return t;
+  }
+
+  /**
+   * The RX time of a reply to `source`: the NIC's stamp in system time when
+   * there is one the interface's clock tracking converts, else the kernel's.
+   */
+  #rxTime(source: number, rx: Timestamp, hwRx: Timestamp | null, ifindex: number): Timestamp {
+    const r = pickRxTime(this.#hw, ifindex, rx, hwRx);
+    const t = this.#stamps(source);
+    t.rx = r.hardware ? "H" : "K";
+    if (r.hardware) t.hwRx++;
+    return r.time;
+  }
+
+  /** A NIC TX stamp of the last request to `source`, converted; true when used. */
+  #hwTx(source: number, raw: Timestamp, ifindex: number): boolean {
+    const c = this.#hw?.convertTx(ifindex, raw) ?? null;
+    if (c === null) return false;
+    const t = this.#stamps(source);
+    t.tx = "H";
+    t.hwTx++;
+    this.engine.onTxTimestamp(source, this.#cooked(c.time));
+    return true;
   }
 
   /** Carries out actions returned by the engine. */
@@ -170,14 +258,25 @@ export class ClientIo {
       family,
       port: this.#port,
       timestamping: true,
+      hwTimestamping: this.#hw !== null,
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
     });
-    s.onPacket((bytes, from, rx, local) => this.#receive(bytes, from, rx, local.address));
+    s.onPacket((bytes, from, rx, local, _k, hwRx) =>
+      this.#receive(bytes, from, rx, local.address, hwRx, local.ifindex)
+    );
     s.onTxTimestamp((sendId, tx) => {
       const id = this.#sends.get(sendId);
+      if (!s.hwTimestamping) this.#sends.delete(sendId);
+      if (id !== undefined) {
+        this.#stamps(id).tx = "K";
+        this.engine.onTxTimestamp(id, this.#cooked(tx));
+      }
+    });
+    s.onHwTxTimestamp((sendId, raw, ifindex) => {
+      const id = this.#sends.get(sendId);
       this.#sends.delete(sendId);
-      if (id !== undefined) this.engine.onTxTimestamp(id, this.#cooked(tx));
+      if (id !== undefined) this.#hwTx(id, raw, ifindex);
     });
     this.#sockets.set(family, s);
     return s;
@@ -190,6 +289,25 @@ export class ClientIo {
 
   #send(source: number, address: string, port: number, bytes: Uint8Array): void {
     const family = address.includes(":") ? "ipv6" : "ipv4";
+    if (this.#ptp !== null && port === this.#ptp.port) {
+      // NTP-over-PTP: from the PTP port, replies come back to it
+      this.#byPeer.set(`${address}|${port}`, source);
+      let id: number | null = null;
+      try {
+        id = this.#ptp.channel.send(bytes, { family, address, port });
+      } catch (e) {
+        this.#log.debug(`Could not send to ${address}:${port} : ${(e as Error).message}`);
+      }
+      if (id !== null) {
+        this.engine.onTxTimestamp(source, this.#clock.now());
+        this.#ptpSends.set(id, source);
+        if (this.#ptpSends.size > 4096) this.#ptpSends.delete(this.#ptpSends.keys().next().value!);
+        return;
+      }
+      this.sendErrors++;
+      queueMicrotask(() => this.run(this.engine.onSendError(source)));
+      return;
+    }
     const shared = this.#port !== 0 || this.engine.sources[source]?.spec.options.kind === "peer";
     if (shared) this.#byPeer.set(`${address}|${port}`, source);
     this.#closeRequest(source); // its reply is too late now: the source moved on
@@ -226,6 +344,7 @@ export class ClientIo {
       family: to.family,
       port: 0,
       timestamping: true,
+      hwTimestamping: this.#hw !== null,
       batch: 4,
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
@@ -241,12 +360,13 @@ export class ClientIo {
     Deno.unrefTimer(timer);
     const r: RequestSocket = { sock, txPending: false, answered: false, timer };
     this.#requests.set(source, r);
-    sock.onPacket((bytes, _from, rx, local) => {
+    sock.onPacket((bytes, _from, rx, local, _k, hwRx) => {
       if (this.#requests.get(source) !== r) return; // closed meanwhile
       if (local.address) this.#localOf.set(source, local.address);
       const ntp = this.engine.sources[source]?.ntp;
       const valid = ntp ? ntp.report().totalValidRx : 0;
-      this.run(this.engine.onPacket(source, bytes.slice(), this.#cooked(rx)));
+      const at = this.#rxTime(source, rx, hwRx, local.ifindex);
+      this.run(this.engine.onPacket(source, bytes.slice(), this.#cooked(at)));
       if (ntp && ntp.report().totalValidRx !== valid) {
         r.answered = true;
         if (!r.txPending) this.#closeRequest(source, r);
@@ -254,8 +374,16 @@ export class ClientIo {
     });
     sock.onTxTimestamp((_id, tx) => {
       if (this.#requests.get(source) !== r) return;
-      r.txPending = false;
+      // with a NIC, wait for its stamp too (the socket's timeout bounds the wait)
+      r.txPending = sock.hwTimestamping;
+      this.#stamps(source).tx = "K";
       this.engine.onTxTimestamp(source, this.#cooked(tx));
+      if (r.answered && !r.txPending) this.#closeRequest(source, r);
+    });
+    sock.onHwTxTimestamp((_id, raw, ifindex) => {
+      if (this.#requests.get(source) !== r) return;
+      r.txPending = false;
+      this.#hwTx(source, raw, ifindex);
       if (r.answered) this.#closeRequest(source, r);
     });
     return sock;
@@ -270,14 +398,22 @@ export class ClientIo {
     r.sock.close();
   }
 
-  #receive(bytes: Uint8Array, from: SockAddr, rx: Timestamp, local?: string | null): void {
+  #receive(
+    bytes: Uint8Array,
+    from: SockAddr,
+    rx: Timestamp,
+    local?: string | null,
+    hwRx: Timestamp | null = null,
+    ifindex = 0,
+  ): void {
     const id = this.#byPeer.get(`${from.address}|${from.port}`);
     if (id === undefined) {
       this.stray++;
       return;
     }
     if (local) this.#localOf.set(id, local);
-    this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(rx)));
+    const at = this.#rxTime(id, rx, hwRx, ifindex);
+    this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(at)));
   }
 
   #arm(at: Timestamp | null): void {

@@ -275,6 +275,7 @@ export class DaemonBackend implements CmdmonBackend {
 
   serverStats(): ServerStatsReport {
     const c = this.#d.clientLog.serverStats();
+    const hwStamps = this.#d.serverHwStamps?.() ?? { rx: 0, tx: 0 }; // hwtimestamp
     return {
       version: 4,
       ntpHits: c.ntpHits,
@@ -290,10 +291,10 @@ export class DaemonBackend implements CmdmonBackend {
       ntpSpanSeconds: c.ntpSpanSeconds,
       ntpDaemonRxTimestamps: 0,
       ntpDaemonTxTimestamps: 0,
-      ntpKernelRxTimestamps: c.ntpHits - c.ntpDrops,
+      ntpKernelRxTimestamps: c.ntpHits - c.ntpDrops - hwStamps.rx,
       ntpKernelTxTimestamps: 0,
-      ntpHwRxTimestamps: 0,
-      ntpHwTxTimestamps: 0,
+      ntpHwRxTimestamps: hwStamps.rx,
+      ntpHwTxTimestamps: hwStamps.tx,
     };
   }
 
@@ -348,6 +349,8 @@ export class DaemonBackend implements CmdmonBackend {
     // only authenticated replies are accepted from a source with NTS or a key
     if (r.authenticated && r.totalValidRx > 0) flags |= NTPDATA_FLAG_AUTHENTICATED;
     const sample = r.lastSample;
+    // hwtimestamp: H when the NIC's stamps were used
+    const tss = this.#d.io.timestampSources?.(s.id) ?? { tx: "K", rx: "K", hwTx: 0, hwRx: 0 };
     return {
       remoteAddress: cmdAddress(s.spec.address),
       // where its replies arrive (chronyd shows [UNSPEC] until the first one)
@@ -371,16 +374,16 @@ export class DaemonBackend implements CmdmonBackend {
       responseTime: r.responseTime,
       jitterAsymmetry: 0,
       flags,
-      txTssChar: heard ? "K".charCodeAt(0) : 0,
-      rxTssChar: heard ? "K".charCodeAt(0) : 0,
+      txTssChar: heard ? tss.tx.charCodeAt(0) : 0,
+      rxTssChar: heard ? tss.rx.charCodeAt(0) : 0,
       totalTxCount: r.totalTx,
       totalRxCount: r.totalRx,
       totalValidCount: r.totalValidRx,
       totalGoodCount: r.totalValidRx,
       totalKernelTxTs: 0,
-      totalKernelRxTs: r.totalRx,
-      totalHwTxTs: 0,
-      totalHwRxTs: 0,
+      totalKernelRxTs: r.totalRx - tss.hwRx,
+      totalHwTxTs: tss.hwTx,
+      totalHwRxTs: tss.hwRx,
     };
   }
 

@@ -68,7 +68,14 @@ import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
-import { type RunningRefclocks, startRefclocks } from "../io/refclock_drivers.ts";
+import { HwTimestampError, HwTimestamping } from "./hwtimestamp.ts";
+import { PtpPort } from "../io/ptp_port.ts";
+import {
+  leapSecTzTaiOffset,
+  RefclockStartError,
+  type RunningRefclocks,
+  startRefclocks,
+} from "../io/refclock_drivers.ts";
 import {
   measurementFromReport,
   measurementsLine,
@@ -105,6 +112,8 @@ export interface DaemonState {
   ntpAccess: AddressFilter;
   cmdAccess: AddressFilter;
   server: NtpServer | null;
+  /** NIC stamps the NTP server used (`serverstats` HW counters). */
+  serverHwStamps?(): { rx: number; tx: number };
   serverReference: ServerReference;
   startTime: bigint;
   /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
@@ -178,7 +187,10 @@ export async function runDaemon(
     notifyServiceManager("STOPPING=1", log);
     return code;
   } catch (e) {
-    if (!(e instanceof PrivilegeError)) throw e;
+    if (
+      !(e instanceof PrivilegeError || e instanceof HwTimestampError ||
+        e instanceof RefclockStartError)
+    ) throw e;
     log.fatal(e.message);
     return 1;
   } finally {
@@ -328,10 +340,44 @@ async function start(
     );
   };
 
+  // hwtimestamp: NICs set up now (still privileged); their clocks read on a timer
+  const hwSetup = config.hwTimestamps.length > 0
+    ? HwTimestamping.enable(config.hwTimestamps, realNow())
+    : null;
+  if (hwSetup?.fatal) {
+    await hwSetup.hw.close();
+    throw new HwTimestampError(hwSetup.fatal);
+  }
+  const hw = hwSetup?.hw ?? null;
+  let hwTimer: ReturnType<typeof setTimeout> | null = null;
+  const pollHw = () => {
+    const next = hw?.poll(realNow()) ?? null;
+    if (next !== null) hwTimer = setTimeout(pollHw, Math.max(1, Number(next - realNow()) / 1e6));
+  };
+  if (hw) pollHw();
+  // ptpport: open whatever `port` and `allow` say (as chronyd); its responder is set below
+  let ptpPort: PtpPort | null = null;
+  if (config.ptpPort !== 0) {
+    try {
+      ptpPort = PtpPort.open({
+        port: config.ptpPort,
+        domain: config.ptpDomain,
+        server: null,
+        families: families(o),
+        addresses: config.bindAddress,
+        hwTimestamping: (hw?.interfaces.length ?? 0) > 0,
+      });
+    } catch (e) {
+      log.error(`Could not open PTP socket on port ${config.ptpPort} : ${(e as Error).message}`);
+    }
+  }
+
   const io = new ClientIo({
     engine,
     clock,
     log,
+    hw,
+    ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
@@ -385,6 +431,7 @@ async function start(
             ...(address ? { address } : {}),
             port: config.port,
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
+            ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
           }));
         } catch (e) {
           log.error(
@@ -397,6 +444,10 @@ async function start(
     };
     syncServerSockets();
     ntpAccess.onChange = syncServerSockets;
+  }
+  if (ptpPort) {
+    server ??= new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    ptpPort.setServer(server);
   }
 
   const sources = new SourceManager({
@@ -457,6 +508,10 @@ async function start(
     ntpAccess,
     cmdAccess,
     server,
+    serverHwStamps: () => ({
+      rx: serverSockets.reduce((n, s) => n + s.stats.hwRx, 0),
+      tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, 0),
+    }),
     serverReference,
     startTime: realNow(),
     shutdown: () => stopRequested(0),
@@ -477,6 +532,9 @@ async function start(
       saveDrift(true);
       if (resolveTimer !== null) clearInterval(resolveTimer);
       await refclocks?.close();
+      if (hwTimer !== null) clearTimeout(hwTimer);
+      await hw?.close();
+      await ptpPort?.close();
       await sources.close();
       await ntsServer?.close();
       await cmdmon?.close();
@@ -543,7 +601,14 @@ async function start(
     run: (actions) => io.run(actions),
     log,
     precision: 2 ** CLOCK_PRECISION_LOG2,
+    taiOffset: leapSecTzTaiOffset(config.leapSecTz),
+    rtcInUse: config.rtcSync || config.rtcFile !== undefined,
+    logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,
   });
+  if (refclocks.fatal !== null) {
+    await refclocks.close();
+    throw new RefclockStartError(refclocks.fatal);
+  }
   io.run(engine.start());
   if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {
     log.info("No sources configured");

@@ -1,11 +1,19 @@
 /**
- * `hwtimestamp` at start-up, until hardware timestamping is implemented: what
- * chronyd 4.3 does for interfaces without it is done (a named interface
- * without hardware timestamping, or missing, is fatal: "Could not enable HW
- * timestamping on NAME"; `hwtimestamp *` passes over such interfaces
- * silently), and an interface that has it gets `"hwtimestamp" is not
- * supported yet`. An interface has it when its driver reports raw hardware
- * time stamps (ethtool's ETHTOOL_GET_TS_INFO).
+ * `hwtimestamp` (chrony.conf(5)): NIC hardware time stamps of NTP packets.
+ *
+ * - {@link checkHwTimestamping}, before the daemon starts: chronyd's
+ *   behaviour for interfaces without hardware time stamping (a named
+ *   interface without it, or missing, is fatal: "Could not enable HW
+ *   timestamping on NAME"; `hwtimestamp *` passes over such interfaces
+ *   silently). An interface has it when its driver reports raw hardware
+ *   time stamps (ethtool's ETHTOOL_GET_TS_INFO).
+ * - {@link HwTimestamping}: sets each interface up (receive filter,
+ *   SIOCSHWTSTAMP, its PHC), reads the PHCs against the system clock
+ *   between `minpoll` and `maxpoll` (`lib/clock/hwclock.ts` keeps
+ *   `minsamples`..`maxsamples` readings) and converts the raw RX/TX stamps
+ *   the sockets report (`lib/io/udp.ts`, `hwTimestamping`) to system time,
+ *   `rxcomp` subtracted and `txcomp` added. The system is reached through
+ *   an {@link HwBackend}; tests inject one answering with recorded data.
  *
  * @example
  * ```ts
@@ -17,12 +25,19 @@
  */
 
 import { interfaceTimestamping } from "../../ffi/libc.ts";
+import { openClockDevice, setInterfaceHwTimestamping } from "../../ffi/devices.ts";
 import {
+  HWTSTAMP,
   SOF_TIMESTAMPING_RAW_HARDWARE,
   SOF_TIMESTAMPING_RX_HARDWARE,
   SOF_TIMESTAMPING_TX_HARDWARE,
 } from "../../ffi/layout.ts";
+import type { HwTimestampConfig, RxFilter } from "../conf/config.ts";
 import type { UnsupportedUse } from "../conf/support.ts";
+import { HwClock, type HwConversion } from "../clock/hwclock.ts";
+import type { ClockDevice } from "../refclock/device.ts";
+import { PhcDriver } from "../refclock/phc.ts";
+import type { Timestamp } from "../time/timestamp.ts";
 
 /** The parts of a parsed directive this check reads. */
 export interface HwDirective {
@@ -32,7 +47,7 @@ export interface HwDirective {
   line: number;
 }
 
-/** Outcome: a fatal message (chronyd's wording), and uses to report as not supported yet. */
+/** Outcome: a fatal message (chronyd's wording); `unsupported` stays empty (kept for callers). */
 export interface HwTimestampCheck {
   fatal: string | null;
   unsupported: UnsupportedUse[];
@@ -62,20 +77,254 @@ export function interfaceNames(): string[] {
 export function checkHwTimestamping(
   directives: readonly HwDirective[],
   has: (name: string) => boolean = hasHardwareTimestamping,
-  interfaces: () => string[] = interfaceNames,
+  _interfaces: () => string[] = interfaceNames,
 ): HwTimestampCheck {
   const unsupported: UnsupportedUse[] = [];
   for (const d of directives) {
     if (d.name !== "hwtimestamp") continue;
     const iface = d.args[0] ?? "";
-    const use = { file: d.file, line: d.line, what: "hwtimestamp" };
-    if (iface === "*") {
-      if (interfaces().some(has)) unsupported.push(use);
-    } else if (has(iface)) {
-      unsupported.push(use);
-    } else {
+    if (iface !== "*" && !has(iface)) {
       return { fatal: `Could not enable HW timestamping on ${iface}`, unsupported };
     }
   }
   return { fatal: null, unsupported };
+}
+
+// ---------------------------------------------------------------------------
+// Enabling hardware time stamping and tracking the NIC clocks
+
+/** What the interface set-up needs from the system (injected in tests). */
+export interface HwBackend {
+  /** Every network interface. */
+  interfaces(): string[];
+  /** ETHTOOL_GET_TS_INFO of an interface; null when it is missing or the driver has no answer. */
+  tsInfo(
+    name: string,
+  ): { soTimestamping: number; phcIndex: number; txTypes: number; rxFilters: number } | null;
+  /** Interface index; null when missing. */
+  ifindex(name: string): number | null;
+  /** SIOCSHWTSTAMP; returns what the driver applied. Throws. */
+  setConfig(name: string, txType: number, rxFilter: number): { txType: number; rxFilter: number };
+  /** Opens /dev/ptpN read-only. Throws. */
+  openPhc(path: string): ClockDevice;
+}
+
+/** The real system: ethtool and SIOCSHWTSTAMP through ffi, /sys/class/net. */
+export const SYSTEM_HW_BACKEND: HwBackend = {
+  interfaces: interfaceNames,
+  tsInfo(name) {
+    try {
+      return interfaceTimestamping(name);
+    } catch {
+      return null;
+    }
+  },
+  ifindex(name) {
+    try {
+      return Number(Deno.readTextFileSync(`/sys/class/net/${name}/ifindex`).trim());
+    } catch {
+      return null;
+    }
+  },
+  setConfig: setInterfaceHwTimestamping,
+  openPhc: openClockDevice,
+};
+
+/**
+ * The receive filter for `requested` among the NIC's (`rxFilters`, a
+ * bitmask of HWTSTAMP_FILTER_* bits): `all`, `ntp` (NTP_ALL, else ALL),
+ * `ptp` (PTP v2 over UDP events, else all PTP v2 events, else ALL),
+ * `none`; absent: the most specific for NTP, else none (the NIC then time
+ * stamps only what it sends). Null when the requested one is unsupported.
+ */
+export function chooseRxFilter(requested: RxFilter | undefined, rxFilters: number): number | null {
+  const has = (f: number) => (rxFilters & (1 << f)) !== 0;
+  const first = (fs: number[]) => fs.find(has) ?? null;
+  switch (requested) {
+    case "none":
+      return HWTSTAMP.FILTER_NONE;
+    case "all":
+      return first([HWTSTAMP.FILTER_ALL]);
+    case "ntp":
+      return first([HWTSTAMP.FILTER_NTP_ALL, HWTSTAMP.FILTER_ALL]);
+    case "ptp":
+      return first([
+        HWTSTAMP.FILTER_PTP_V2_L4_EVENT,
+        HWTSTAMP.FILTER_PTP_V2_EVENT,
+        HWTSTAMP.FILTER_ALL,
+      ]);
+    default:
+      return first([HWTSTAMP.FILTER_NTP_ALL, HWTSTAMP.FILTER_ALL]) ?? HWTSTAMP.FILTER_NONE;
+  }
+}
+
+/** One interface with hardware time stamping on. */
+export interface HwInterface {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly config: HwTimestampConfig;
+  /** HWTSTAMP_FILTER_* applied to received packets. */
+  readonly rxFilter: number;
+  readonly clock: HwClock;
+  readonly phc: PhcDriver;
+  /** System time the next PHC reading is due. */
+  nextReading: Timestamp;
+}
+
+/** Counters of converted time stamps (serverstats / ntpdata). */
+export interface HwCounters {
+  rx: number;
+  tx: number;
+  /** Stamps that could not be converted (no interface, too few readings). */
+  failed: number;
+}
+
+/** A `hwtimestamp` interface could not be set up (the daemon exits, as chronyd). */
+export class HwTimestampError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HwTimestampError";
+  }
+}
+
+/** The result of {@link HwTimestamping.enable}. */
+export interface HwEnableResult {
+  hw: HwTimestamping;
+  /** chronyd's fatal message for a named interface that could not be set up. */
+  fatal: string | null;
+}
+
+/** See the section comment; one per daemon. */
+export class HwTimestamping {
+  readonly #interfaces: HwInterface[];
+  readonly counters: HwCounters = { rx: 0, tx: 0, failed: 0 };
+
+  private constructor(interfaces: HwInterface[]) {
+    this.#interfaces = interfaces;
+  }
+
+  /**
+   * Sets up every `hwtimestamp` interface: time stamping capabilities
+   * (raw hardware clock and hardware receive or transmit), the receive
+   * filter, SIOCSHWTSTAMP, the PHC. A named interface that fails is fatal
+   * ("Could not enable HW timestamping on NAME", as chronyd); `*` passes
+   * over interfaces without it silently. Each interface once (first
+   * directive wins).
+   */
+  static enable(
+    configs: readonly HwTimestampConfig[],
+    now: Timestamp,
+    backend: HwBackend = SYSTEM_HW_BACKEND,
+  ): HwEnableResult {
+    const done = new Map<string, HwInterface>();
+    const enableOne = (name: string, c: HwTimestampConfig): boolean => {
+      if (done.has(name)) return true;
+      const info = backend.tsInfo(name);
+      const ifindex = backend.ifindex(name);
+      if (info === null || ifindex === null || info.phcIndex < 0) return false;
+      const caps = info.soTimestamping;
+      if (
+        (caps & SOF_TIMESTAMPING_RAW_HARDWARE) === 0 ||
+        (caps & (SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE)) === 0
+      ) return false;
+      const rx = chooseRxFilter(c.rxfilter, info.rxFilters);
+      if (rx === null) return false;
+      const tx = (info.txTypes & (1 << HWTSTAMP.TX_ON)) !== 0 ? HWTSTAMP.TX_ON : HWTSTAMP.TX_OFF;
+      let applied: { txType: number; rxFilter: number };
+      let phc: PhcDriver;
+      try {
+        applied = backend.setConfig(name, tx, rx);
+        phc = PhcDriver.open(backend.openPhc(`/dev/ptp${info.phcIndex}`), {
+          nocrossts: c.nocrossts,
+        });
+      } catch {
+        return false;
+      }
+      done.set(name, {
+        name,
+        ifindex,
+        config: c,
+        rxFilter: applied.rxFilter,
+        clock: new HwClock({
+          minpoll: c.minpoll,
+          maxpoll: c.maxpoll,
+          minSamples: c.minsamples,
+          maxSamples: c.maxsamples,
+          precision: c.precision,
+        }),
+        phc,
+        nextReading: now,
+      });
+      return true;
+    };
+    for (const c of configs) {
+      if (c.interface === "*") {
+        for (const name of backend.interfaces()) enableOne(name, c);
+      } else if (!enableOne(c.interface, c)) {
+        const hw = new HwTimestamping([...done.values()]);
+        return { hw, fatal: `Could not enable HW timestamping on ${c.interface}` };
+      }
+    }
+    return { hw: new HwTimestamping([...done.values()]), fatal: null };
+  }
+
+  /** The interfaces set up. */
+  get interfaces(): readonly HwInterface[] {
+    return this.#interfaces;
+  }
+
+  /**
+   * Reads the PHCs that are due at system time `now`; returns the system
+   * time the next reading is due (null with no interface).
+   */
+  poll(now: Timestamp): Timestamp | null {
+    let next: Timestamp | null = null;
+    for (const i of this.#interfaces) {
+      if (i.nextReading <= now) {
+        const m = i.phc.measure();
+        if (m !== null) {
+          i.clock.addReading(m.systemTime - m.offsetNs, m.systemTime, m.delay / 2);
+        }
+        i.nextReading = now + BigInt(Math.round(2 ** i.clock.poll * 1e9));
+      }
+      if (next === null || i.nextReading < next) next = i.nextReading;
+    }
+    return next;
+  }
+
+  /** Interface by index, or null. */
+  byIndex(ifindex: number): HwInterface | null {
+    return this.#interfaces.find((i) => i.ifindex === ifindex) ?? null;
+  }
+
+  /**
+   * A raw hardware RX time stamp of a packet received on `ifindex`, in
+   * system time, `rxcomp` subtracted; null (counted) when it cannot be
+   * converted, and the caller uses the kernel's stamp.
+   */
+  convertRx(ifindex: number, raw: Timestamp): HwConversion | null {
+    return this.#convert(ifindex, raw, "rx");
+  }
+
+  /** A raw hardware TX time stamp, in system time, `txcomp` added; null when not convertible. */
+  convertTx(ifindex: number, raw: Timestamp): HwConversion | null {
+    return this.#convert(ifindex, raw, "tx");
+  }
+
+  #convert(ifindex: number, raw: Timestamp, dir: "rx" | "tx"): HwConversion | null {
+    const i = this.byIndex(ifindex);
+    const c = i?.clock.convert(raw) ?? null;
+    if (i === null || c === null) {
+      this.counters.failed++;
+      return null;
+    }
+    this.counters[dir]++;
+    const comp = dir === "rx" ? -i.config.rxcomp : i.config.txcomp;
+    return { time: c.time + BigInt(Math.round(comp * 1e9)), err: c.err };
+  }
+
+  /** Closes the PHCs (the NICs keep their time stamping configuration, as with chronyd). */
+  async close(): Promise<void> {
+    await Promise.all(this.#interfaces.map((i) => i.phc.fini()));
+  }
 }

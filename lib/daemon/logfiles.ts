@@ -32,7 +32,7 @@ import { formatRefId, refIdToIpv4 } from "../ntp/reference_id.ts";
 import { type Timestamp, toSecNsec } from "../time/timestamp.ts";
 
 /** The log files horae writes, named after the file (`<kind>.log`). */
-export type LogFileKind = "measurements" | "statistics" | "tracking" | "selection";
+export type LogFileKind = "measurements" | "statistics" | "tracking" | "selection" | "refclocks";
 
 /** All file kinds with a known layout. */
 export const LOG_FILE_KINDS: readonly LogFileKind[] = [
@@ -40,6 +40,7 @@ export const LOG_FILE_KINDS: readonly LogFileKind[] = [
   "statistics",
   "tracking",
   "selection",
+  "refclocks",
 ];
 
 /** Column names of each file, as chronyd 4.3 writes them (a data format). */
@@ -52,6 +53,7 @@ const COLUMNS: Readonly<Record<LogFileKind, string>> = {
     "  Offset sd Rem. corr. Root delay Root disp. Max. error",
   selection: "   Date (UTC) Time     IP Address   S EOpts Reach Score Last sample" +
     "  Low end   High end",
+  refclocks: "   Date (UTC) Time         Refid  DP L P  Raw offset   Cooked offset      Disp.",
 };
 
 /**
@@ -468,4 +470,47 @@ export function selectionLine(e: SelectionLogEntry): string {
     formatExp(e.low, 3, 10),
     formatExp(e.high, 3, 10),
   ].join(" ");
+}
+
+// ---------------------------------------------------------------------------
+// refclocks.log
+
+/**
+ * One line of refclocks.log: a raw sample of a driver (with `dp`, its
+ * driver poll within the polling interval) or a filtered one (`dp` null).
+ * Offsets are reference minus local clock (positive: the local clock is
+ * slow), as chrony.conf(5) describes the columns.
+ */
+export interface RefclockLogEntry {
+  /** Local time of the sample. */
+  time: Timestamp;
+  /** Reference ID text of the refclock. */
+  refId: string;
+  /** Driver poll within the interval; null for a filtered sample. */
+  dp: number | null;
+  leap: LeapIndicator;
+  /** Raw samples: whether it is a pulse. */
+  pulse: boolean;
+  /** Raw samples: the driver's measurement, reference minus local, seconds. */
+  rawOffset: number;
+  /** After the offset option and PPS completion, reference minus local, seconds. */
+  cookedOffset: number;
+  /** Seconds. */
+  dispersion: number;
+}
+
+/**
+ * One line of refclocks.log as chronyd 4.3 writes it (read from its file
+ * fed through a SOCK refclock), e.g.
+ * `2026-12-04 21:11:01.598776 GPS     0 N 0 -2.250000e-06 -2.250000e-06  2.000e-08`;
+ * a filtered sample has `-` in the DP, P and raw offset columns.
+ */
+export function refclocksLine(e: RefclockLogEntry): string {
+  const { nsec } = toSecNsec(e.time);
+  const when = `${formatLogTime(e.time)}.${Math.floor(nsec / 1000).toString().padStart(6, "0")}`;
+  const filtered = e.dp === null;
+  return `${when} ${e.refId.padEnd(5, " ")} ${filtered ? "  -" : formatInt(e.dp!, 3)} ` +
+    `${leapChar(e.leap)} ${filtered ? "-" : e.pulse ? "1" : "0"} ` +
+    `${filtered ? "      -      " : formatExp(e.rawOffset, 6, 13)} ` +
+    `${formatExp(e.cookedOffset, 6, 13)} ${formatExp(e.dispersion, 3, 10)}`;
 }

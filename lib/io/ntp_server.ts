@@ -57,6 +57,14 @@ export interface NtpServerSocketOptions {
   device?: string;
   /** Datagrams per recvmmsg/sendmmsg (default 64). */
   batch?: number;
+  /** `hwtimestamp`: NIC stamps converted to system time (lib/daemon/hwtimestamp.ts). */
+  hw?: ServerHwStamps | null;
+}
+
+/** The part of `HwTimestamping` the server uses. */
+export interface ServerHwStamps {
+  convertRx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
+  convertTx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
 }
 
 /** Counters of the socket side. */
@@ -69,6 +77,9 @@ export interface NtpServerSocketStats {
   unusable: number;
   /** Kernel TX timestamps applied to held timestamps. */
   txTimestamps: number;
+  /** Requests whose RX time is the NIC's stamp; NIC TX stamps applied (`hwtimestamp`). */
+  hwRx: number;
+  hwTx: number;
 }
 
 /** NTP timestamp words of a (sec, nsec) pair. */
@@ -83,7 +94,15 @@ function ntpLo(nsec: number): number {
 /** A UDP socket serving NTP; see the module documentation. */
 export class NtpServerSocket {
   /** Socket-side counters. */
-  readonly stats: NtpServerSocketStats = { received: 0, replied: 0, unusable: 0, txTimestamps: 0 };
+  readonly stats: NtpServerSocketStats = {
+    received: 0,
+    replied: 0,
+    unusable: 0,
+    txTimestamps: 0,
+    hwRx: 0,
+    hwTx: 0,
+  };
+  #hw: ServerHwStamps | null = null;
   readonly #sock: UdpSocket;
   readonly #server: NtpServer;
   readonly #packets: ServerPacket[];
@@ -109,6 +128,10 @@ export class NtpServerSocket {
     this.#queued = new Int32Array(arena.batch);
     sock.onBatch((a, n, fallback) => this.#onBatch(a, n, fallback));
     sock.onTxTimestamp((id, tx) => this.#onTx(id, tx));
+    sock.onHwTxTimestamp((id, raw, ifindex) => {
+      const c = this.#hw?.convertTx(ifindex, raw) ?? null;
+      if (c !== null && this.#onTx(id, c.time, true)) this.stats.hwTx++;
+    });
   }
 
   /** Opens and binds the socket and starts serving `server`. Throws ErrnoError. */
@@ -123,7 +146,10 @@ export class NtpServerSocket {
     };
     if (options.address !== undefined) open.address = options.address;
     if (options.device !== undefined) open.device = options.device;
-    return new NtpServerSocket(UdpSocket.open(open), server);
+    if (options.hw) open.hwTimestamping = true;
+    const s = new NtpServerSocket(UdpSocket.open(open), server);
+    s.#hw = options.hw ?? null;
+    return s;
   }
 
   /** The bound address and port. */
@@ -160,7 +186,14 @@ export class NtpServerSocket {
         continue;
       }
       let sec: number, nsec: number;
-      if (arena.hasRxTimestamp[i] === 1) {
+      const hw = arena.hasRxHw[i] === 1 && this.#hw !== null
+        ? this.#hw.convertRx(arena.localIfindex[i]!, arena.rxHwTimestamp(i)!)
+        : null;
+      if (hw !== null) {
+        this.stats.hwRx++;
+        sec = Number(hw.time / 1_000_000_000n);
+        nsec = Number(hw.time % 1_000_000_000n);
+      } else if (arena.hasRxTimestamp[i] === 1) {
         sec = arena.rxSec[i]!;
         nsec = arena.rxNsec[i]!;
       } else {
@@ -224,10 +257,11 @@ export class NtpServerSocket {
     }
   }
 
-  #onTx(id: number, tx: Timestamp): void {
+  #onTx(id: number, tx: Timestamp, hardware = false): boolean {
     const r = id % TX_RING;
-    if (this.#ringId[r] !== id) return;
-    this.#ringId[r] = 0;
+    if (this.#ringId[r] !== id) return false;
+    // with NIC stamps the entry waits for the NIC's, which comes after the kernel's
+    if (hardware || this.#hw === null) this.#ringId[r] = 0;
     this.stats.txTimestamps++;
     this.#server.improveTx(
       this.#ringSlot[r]!,
@@ -236,5 +270,6 @@ export class NtpServerSocket {
       ntpHi(Number(tx / 1_000_000_000n)),
       ntpLo(Number(tx % 1_000_000_000n)),
     );
+    return true;
   }
 }

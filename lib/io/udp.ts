@@ -49,8 +49,11 @@ import {
   SOF_TIMESTAMPING_OPT_CMSG,
   SOF_TIMESTAMPING_OPT_ID,
   SOF_TIMESTAMPING_OPT_TSONLY,
+  SOF_TIMESTAMPING_RAW_HARDWARE,
+  SOF_TIMESTAMPING_RX_HARDWARE,
   SOF_TIMESTAMPING_RX_SOFTWARE,
   SOF_TIMESTAMPING_SOFTWARE,
+  SOF_TIMESTAMPING_TX_HARDWARE,
 } from "../../ffi/layout.ts";
 import { MsgArena } from "../../ffi/msg_arena.ts";
 import type { Timestamp } from "../time/timestamp.ts";
@@ -72,6 +75,11 @@ export interface UdpOpenOptions {
   device?: string;
   /** Enable SO_TIMESTAMPING software RX stamps and per-packet TX stamps (default true). */
   timestamping?: boolean;
+  /**
+   * Also raw hardware RX and TX stamps (`hwtimestamp` interfaces, NIC clock
+   * time, converted by lib/daemon/hwtimestamp.ts); default false.
+   */
+  hwTimestamping?: boolean;
   /** SO_REUSEADDR (default false). */
   reuseAddress?: boolean;
   /** IPV6_V6ONLY for IPv6 sockets (default true, as chronyd does). */
@@ -107,6 +115,7 @@ export type PacketCallback = (
   rx: Timestamp,
   local: LocalInfo,
   rxIsKernel: boolean,
+  hwRx: Timestamp | null,
 ) => void;
 
 /**
@@ -120,6 +129,13 @@ export type BatchCallback = (arena: MsgArena, count: number, fallbackRx: Timesta
 /** Called when the kernel reports the TX timestamp of a send that asked for one. */
 export type TxTimestampCallback = (sendId: number, tx: Timestamp) => void;
 
+/**
+ * With `hwTimestamping`: the raw hardware TX stamp (NIC clock) of a send and
+ * the interface it left by (0 when unknown); reported after (separately
+ * from) its software stamp.
+ */
+export type HwTxTimestampCallback = (sendId: number, raw: Timestamp, ifindex: number) => void;
+
 /** One datagram for {@link UdpSocket.sendBatch}. */
 export interface OutgoingPacket {
   /** Payload. */
@@ -132,6 +148,8 @@ export interface OutgoingPacket {
 
 const SEND_PACKET_SIZE = 4096; // largest datagram send()/sendBatch() accept, bytes
 const TX_RING = 4096; // OPT_ID key -> sendId memory for outstanding TX timestamps
+/** SO_TIMESTAMPING flags added for `hwtimestamp`: NIC RX stamps, reported raw. */
+const HW_RX_FLAGS = SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
 const MAX_BATCHES_PER_WAKE = 16; // then yield to the event loop; poll() fires again
 const MAX_ERRQUEUE_PER_WAKE = 256;
 
@@ -165,6 +183,8 @@ export class UdpSocket {
   #onPacket: PacketCallback | null = null;
   #onBatch: BatchCallback | null = null;
   #onTx: TxTimestampCallback | null = null;
+  #onHwTx: HwTxTimestampCallback | null = null;
+  #hw = false;
   #closed = false;
   #connected = false;
   #nextSendId = 1;
@@ -201,7 +221,8 @@ export class UdpSocket {
           L.SOL_SOCKET,
           L.SO_TIMESTAMPING,
           SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
-            SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_CMSG,
+            SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_CMSG |
+            (options.hwTimestamping ? HW_RX_FLAGS : 0),
         );
       }
       const address = options.address ?? (family === "ipv4" ? "0.0.0.0" : "::");
@@ -217,7 +238,12 @@ export class UdpSocket {
       batch: options.batch ?? 32,
       packetSize: options.packetSize ?? 2048,
     });
-    return new UdpSocket(fd, family, arena, timestamping);
+    const sock = new UdpSocket(fd, family, arena, timestamping);
+    if (timestamping && options.hwTimestamping) {
+      sock.#hw = true;
+      arena.txTimestampFlags |= SOF_TIMESTAMPING_TX_HARDWARE;
+    }
+    return sock;
   }
 
   /**
@@ -253,6 +279,16 @@ export class UdpSocket {
   onTxTimestamp(cb: TxTimestampCallback): void {
     this.#onTx = cb;
     this.#watch();
+  }
+
+  /** Receives raw hardware TX timestamps (sockets opened with `hwTimestamping`). */
+  onHwTxTimestamp(cb: HwTxTimestampCallback): void {
+    this.#onHwTx = cb;
+  }
+
+  /** Whether raw hardware time stamps were asked for. */
+  get hwTimestamping(): boolean {
+    return this.#hw;
   }
 
   #watch(): void {
@@ -305,6 +341,7 @@ export class UdpSocket {
   #sender(batch: number): MsgArena {
     if (this.#sendArena === null || this.#sendArena.batch < batch) {
       this.#sendArena = new MsgArena({ batch, packetSize: SEND_PACKET_SIZE });
+      this.#sendArena.txTimestampFlags = this.arena.txTimestampFlags;
     }
     return this.#sendArena;
   }
@@ -398,6 +435,7 @@ export class UdpSocket {
             kernel ?? fallback,
             local,
             kernel !== null,
+            arena.rxHwTimestamp(i),
           );
         }
       }
@@ -421,9 +459,18 @@ export class UdpSocket {
       const key = arena.errKey;
       const slot = key % TX_RING;
       if (this.#ringKey[slot] !== key) continue;
-      this.#ringKey[slot] = -1;
+      const id = this.#ringId[slot]!;
+      const hw = arena.errHwSec !== 0 || arena.errHwNsec !== 0;
+      if (hw) {
+        // the NIC's stamp comes in its own message, after the software one
+        this.#ringKey[slot] = -1;
+        const raw = BigInt(arena.errHwSec) * 1_000_000_000n + BigInt(arena.errHwNsec);
+        this.#onHwTx?.(id, raw, arena.errIfindex);
+        continue;
+      }
+      if (!this.#hw) this.#ringKey[slot] = -1;
       const ts = BigInt(arena.errSec) * 1_000_000_000n + BigInt(arena.errNsec);
-      this.#onTx?.(this.#ringId[slot]!, ts);
+      this.#onTx?.(id, ts);
     }
   }
 }

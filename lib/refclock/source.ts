@@ -15,7 +15,10 @@
  *   they are completed from that refclock's last sample no older than
  *   `maxlockage` pulses, else from the local clock, only while it is
  *   synchronised (`rate` pulses per second). A completion further than
- *   0.4 pulse from a whole pulse is refused (our margin).
+ *   0.4 pulse from a whole pulse is refused (our margin);
+ * - `width`: with pulses of both edges, the tolerance becomes half the
+ *   shorter of the pulse and the gap, and a pulse outside it (the other
+ *   edge) is refused, also when completed from the local clock.
  *
  * The driver's own polling (`dpoll`) is the IO edge's business.
  *
@@ -76,6 +79,14 @@ export interface RefclockSourceOptions {
   lock?: string;
   /** Pulses a lock sample may be old. */
   maxLockAge?: number;
+  /**
+   * Seconds, the width of the pulses when the driver reports both edges:
+   * a pulse further than half the shorter of the pulse and the gap from a
+   * whole pulse (as completed) is the other edge and is refused.
+   */
+  width?: number;
+  /** Observer of each filtered sample handed on (refclocks.log). */
+  onFiltered?: (sample: Sample) => void;
 }
 
 /** Why a raw sample was refused (also the log text). */
@@ -83,7 +94,8 @@ export type SampleRejection =
   | "no lock sample"
   | "lock sample too far from a pulse"
   | "not synchronised"
-  | "reference unsynchronised";
+  | "reference unsynchronised"
+  | "pulse of the other edge";
 
 /** The last accepted complete sample (for refclocks locked to this one). */
 export interface LockSample {
@@ -167,6 +179,10 @@ export class RefclockSource {
     let offset = s.offset - this.options.offset;
     const rate = this.options.rate ?? 1;
     if (s.pulse || this.options.pps) {
+      const width = this.options.width;
+      const edgeTolerance = width !== undefined && width > 0 && width * rate < 1
+        ? Math.min(width * rate, 1 - width * rate) / 2
+        : null;
       if (this.options.lock !== undefined) {
         const l = ctx.lock ?? null;
         const maxAge = (this.options.maxLockAge ?? 2) / rate;
@@ -175,13 +191,20 @@ export class RefclockSource {
         }
         const pulses = (l.offset - offset) * rate;
         const whole = Math.round(pulses);
+        if (edgeTolerance !== null && Math.abs(pulses - whole) > edgeTolerance) {
+          return this.#reject("pulse of the other edge");
+        }
         if (Math.abs(pulses - whole) > PULSE_COMPLETION_TOLERANCE) {
           return this.#reject("lock sample too far from a pulse");
         }
         offset += whole / rate;
       } else {
         if (!ctx.synchronised) return this.#reject("not synchronised");
-        offset -= Math.round(offset * rate) / rate;
+        const rest = offset - Math.round(offset * rate) / rate;
+        if (edgeTolerance !== null && Math.abs(rest * rate) > edgeTolerance) {
+          return this.#reject("pulse of the other edge");
+        }
+        offset = rest;
       }
     } else if (s.leap === 3) {
       return this.#reject("reference unsynchronised");
@@ -208,7 +231,7 @@ export class RefclockSource {
     const max = this.options.maxDispersion;
     if (max !== undefined && out.dispersion > max) return null;
     this.reach.received();
-    return {
+    const sample: Sample = {
       time: out.time,
       offset: out.offset,
       peerDelay: this.options.delay,
@@ -218,6 +241,8 @@ export class RefclockSource {
       stratum: this.options.stratum ?? 0,
       leap: this.#leap,
     };
+    this.options.onFiltered?.(sample);
+    return sample;
   }
 
   /** Moves the pending samples after a clock change. */

@@ -9,7 +9,7 @@ Deno.test("every directive has a status in the support table", () => {
   }
 });
 
-Deno.test("the first features of the daemon are implemented; hwtimestamp is not yet", () => {
+Deno.test("the first features of the daemon are implemented (hwtimestamp too); ntpsigndsocket is not yet", () => {
   for (
     const n of [
       "server",
@@ -25,22 +25,23 @@ Deno.test("the first features of the daemon are implemented; hwtimestamp is not 
       "sourcedir",
       "leapsectz",
       "rtcsync",
+      "hwtimestamp",
     ]
   ) {
     assert.equal(SUPPORT[n], "implemented", n);
   }
-  assert.equal(SUPPORT["hwtimestamp"], "notSupported");
+  assert.equal(SUPPORT["ntpsigndsocket"], "notSupported");
 });
 
 Deno.test("unsupported directives, source options and log kinds are listed with file:line", () => {
   const r = parseConfig(
-    "server a iburst copy\nhwtimestamp eth0\nlog tracking rtc\nmakestep 1 3\n",
+    "server a iburst copy\nntpsigndsocket /var/lib/samba/ntp_signd\nlog tracking rtc\nmakestep 1 3\n",
     { file: "/etc/chrony.conf" },
   );
   const uses = unsupportedUses(r);
   assert.deepEqual(uses.map(formatUnsupported), [
     '/etc/chrony.conf:1: "copy option of server" is not supported yet',
-    '/etc/chrony.conf:2: "hwtimestamp" is not supported yet',
+    '/etc/chrony.conf:2: "ntpsigndsocket" is not supported yet',
     '/etc/chrony.conf:3: "log rtc" is not supported yet',
   ]);
 });

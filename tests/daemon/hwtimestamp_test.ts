@@ -1,10 +1,23 @@
 import assert from "node:assert/strict";
 import {
   checkHwTimestamping,
+  chooseRxFilter,
   hasHardwareTimestamping,
+  type HwBackend,
   type HwDirective,
+  HwTimestamping,
   interfaceNames,
 } from "../../lib/daemon/hwtimestamp.ts";
+import { HWTSTAMP, PTP, PTP_SYS_OFFSET_PRECISE_LAYOUT } from "../../ffi/layout.ts";
+import { parseCommandLine } from "../../lib/conf/parse.ts";
+import { DeviceError } from "../../lib/refclock/device.ts";
+import { writeClockTime } from "../../lib/refclock/phc.ts";
+import { FakeDevice } from "../refclock/fake_device.ts";
+import { pickRxTime } from "../../lib/daemon/client_io.ts";
+import { UdpSocket } from "../../lib/io/udp.ts";
+import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
+import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
+import type { Timestamp } from "../../lib/time/timestamp.ts";
 
 const hw = (iface: string, line: number): HwDirective => ({
   name: "hwtimestamp",
@@ -26,19 +39,222 @@ Deno.test("hwtimestamp *: interfaces without it are passed over silently", () =>
   assert.deepEqual(r, { fatal: null, unsupported: [] });
 });
 
-Deno.test("hwtimestamp on an interface that has it is not supported yet (not fatal)", () => {
+Deno.test("hwtimestamp on an interface that has it passes the start-up check", () => {
   const all = checkHwTimestamping([hw("*", 1)], has, () => ["eth0", "ptp0"]);
-  assert.deepEqual(all, {
-    fatal: null,
-    unsupported: [{ file: "c.conf", line: 1, what: "hwtimestamp" }],
-  });
+  assert.deepEqual(all, { fatal: null, unsupported: [] });
   const named = checkHwTimestamping([hw("ptp0", 3)], has, () => []);
-  assert.deepEqual(named.unsupported, [{ file: "c.conf", line: 3, what: "hwtimestamp" }]);
-  assert.equal(named.fatal, null);
+  assert.deepEqual(named, { fatal: null, unsupported: [] });
 });
 
 Deno.test("the ethtool probe: loopback has no hardware timestamping, a missing interface neither", () => {
   assert.ok(interfaceNames().includes("lo"));
   assert.equal(hasHardwareTimestamping("lo"), false);
   assert.equal(hasHardwareTimestamping("horae-nosuch0"), false);
+});
+
+// ---------------------------------------------------------------------------
+// Enabling through an injected back-end with recorded ETHTOOL_GET_TS_INFO answers
+
+const T0 = 1_796_421_600_000_000_000n;
+/** igb-like: hardware and software TX/RX stamps, raw hardware clock; TX off/on; filters none, all. */
+const IGB = { soTimestamping: 0x5f, phcIndex: 0, txTypes: 0b11, rxFilters: 0b11 };
+/** A NIC that stamps only PTP events: filters none, PTP v2 L4 event, PTP v2 event. */
+const PTP_ONLY = {
+  soTimestamping: 0x5f,
+  phcIndex: 1,
+  txTypes: 0b11,
+  rxFilters: 1 | (1 << 6) | (1 << 12),
+};
+/** virtio_net: software stamps only, no PHC. */
+const VIRTIO = { soTimestamping: 0x1a, phcIndex: -1, txTypes: 0, rxFilters: 0 };
+
+function backend(now: () => bigint, setConfigError?: number) {
+  const applied: [string, number, number][] = [];
+  const phcs = new Map<string, FakeDevice>();
+  const b: HwBackend = {
+    interfaces: () => ["eth0", "eth1", "eth2", "lo"],
+    tsInfo: (n) =>
+      ({ eth0: IGB, eth1: PTP_ONLY, eth2: VIRTIO } as Record<string, typeof IGB>)[n] ?? null,
+    ifindex: (n) => ({ lo: 1, eth0: 2, eth1: 3, eth2: 4 } as Record<string, number>)[n] ?? null,
+    setConfig: (n, tx, rx) => {
+      if (setConfigError !== undefined) {
+        throw new DeviceError("ioctl SIOCSHWTSTAMP", setConfigError, n);
+      }
+      applied.push([n, tx, rx]);
+      return { txType: tx, rxFilter: rx };
+    },
+    openPhc: (path) => {
+      // a free-running PHC: 37 s ahead, gaining 12.5 ppm; precise cross timestamps
+      const d = new FakeDevice(path, {
+        [PTP.SYS_OFFSET_PRECISE]: (a) => {
+          const v = new DataView(a!.buffer, a!.byteOffset);
+          const sys = now();
+          writeClockTime(v, PTP_SYS_OFFSET_PRECISE_LAYOUT.device, phcAt(sys));
+          writeClockTime(v, PTP_SYS_OFFSET_PRECISE_LAYOUT.sysRealtime, sys);
+          return 0;
+        },
+      });
+      phcs.set(path, d);
+      return d;
+    },
+  };
+  return { b, applied, phcs };
+}
+
+function phcAt(sys: bigint): bigint {
+  return sys + 37_000_000_000n + ((sys - T0) * 125n) / 10_000_000n;
+}
+
+function configs(lines: string[]) {
+  const p = parseCommandLine(lines);
+  assert.deepEqual(p.errors, []);
+  return p.config.hwTimestamps;
+}
+
+Deno.test("hwtimestamp rx filters: the most specific for NTP by default, or as asked", () => {
+  assert.equal(chooseRxFilter(undefined, IGB.rxFilters), HWTSTAMP.FILTER_ALL);
+  assert.equal(chooseRxFilter(undefined, 1 | (1 << 15) | 2), HWTSTAMP.FILTER_NTP_ALL);
+  assert.equal(chooseRxFilter(undefined, PTP_ONLY.rxFilters), HWTSTAMP.FILTER_NONE);
+  assert.equal(chooseRxFilter("ptp", PTP_ONLY.rxFilters), HWTSTAMP.FILTER_PTP_V2_L4_EVENT);
+  assert.equal(chooseRxFilter("ptp", 1 | (1 << 12)), HWTSTAMP.FILTER_PTP_V2_EVENT);
+  assert.equal(chooseRxFilter("all", PTP_ONLY.rxFilters), null);
+  assert.equal(chooseRxFilter("ntp", IGB.rxFilters), HWTSTAMP.FILTER_ALL);
+  assert.equal(chooseRxFilter("none", 0), HWTSTAMP.FILTER_NONE);
+});
+
+Deno.test("hwtimestamp *: every capable interface set up (SIOCSHWTSTAMP, PHC), the rest passed over", async () => {
+  const t = backend(() => T0);
+  const { hw, fatal } = HwTimestamping.enable(configs(["hwtimestamp *"]), T0, t.b);
+  assert.equal(fatal, null);
+  assert.deepEqual(hw.interfaces.map((i) => [i.name, i.ifindex, i.rxFilter]), [
+    ["eth0", 2, HWTSTAMP.FILTER_ALL],
+    ["eth1", 3, HWTSTAMP.FILTER_NONE],
+  ]);
+  assert.deepEqual(t.applied, [
+    ["eth0", HWTSTAMP.TX_ON, HWTSTAMP.FILTER_ALL],
+    ["eth1", HWTSTAMP.TX_ON, HWTSTAMP.FILTER_NONE],
+  ]);
+  assert.deepEqual([...t.phcs.keys()], ["/dev/ptp0", "/dev/ptp1"]);
+  await hw.close();
+  assert.ok([...t.phcs.values()].every((d) => d.closed));
+});
+
+Deno.test("hwtimestamp NAME: no hardware, an unsupported filter or a refused SIOCSHWTSTAMP is fatal", () => {
+  const t = backend(() => T0);
+  assert.equal(
+    HwTimestamping.enable(configs(["hwtimestamp eth2"]), T0, t.b).fatal,
+    "Could not enable HW timestamping on eth2",
+  );
+  assert.equal(
+    HwTimestamping.enable(configs(["hwtimestamp eth1 rxfilter all"]), T0, t.b).fatal,
+    "Could not enable HW timestamping on eth1",
+  );
+  assert.equal(
+    HwTimestamping.enable(configs(["hwtimestamp nosuch9"]), T0, t.b).fatal,
+    "Could not enable HW timestamping on nosuch9",
+  );
+  const eperm = backend(() => T0, 1);
+  assert.equal(
+    HwTimestamping.enable(configs(["hwtimestamp eth0"]), T0, eperm.b).fatal,
+    "Could not enable HW timestamping on eth0",
+  );
+  // `*` with a refused SIOCSHWTSTAMP: silently nothing
+  const all = HwTimestamping.enable(configs(["hwtimestamp *"]), T0, eperm.b);
+  assert.equal(all.fatal, null);
+  assert.equal(all.hw.interfaces.length, 0);
+});
+
+Deno.test("hwtimestamp: PHC readings every 2^poll s, then RX/TX stamps converted with rxcomp/txcomp", async () => {
+  let now = T0;
+  const t = backend(() => now);
+  const { hw } = HwTimestamping.enable(
+    configs([
+      "hwtimestamp eth0 minpoll -2 maxpoll 2 minsamples 3 rxcomp 645e-9 txcomp 300e-9 precision 50e-9",
+    ]),
+    now,
+    t.b,
+  );
+  const eth0 = hw.interfaces[0]!;
+  assert.equal(eth0.config.minpoll, -2);
+  assert.equal(hw.poll(now), T0 + 250_000_000n);
+  assert.equal(hw.convertRx(2, phcAt(now)), null); // one reading < minsamples 3
+  for (let i = 0; i < 6; i++) {
+    now = hw.poll(now)!;
+    hw.poll(now);
+  }
+  assert.ok(eth0.clock.samples >= 3);
+  assert.ok(eth0.clock.poll > -2, "the interval grew while the PHC behaved");
+  const sys = now + 100_000_000n;
+  const rx = hw.convertRx(2, phcAt(sys))!;
+  assert.ok(Math.abs(Number(rx.time - (sys - 645n))) <= 2, `rx off by ${rx.time - sys + 645n} ns`);
+  assert.ok(rx.err >= 50e-9 && rx.err < 60e-9);
+  const tx = hw.convertTx(2, phcAt(sys))!;
+  assert.ok(Math.abs(Number(tx.time - (sys + 300n))) <= 2);
+  assert.equal(hw.convertRx(4, phcAt(sys)), null); // eth2: not set up, the kernel stamp is used
+  assert.deepEqual(hw.counters, { rx: 1, tx: 1, failed: 2 });
+  await hw.close();
+});
+
+Deno.test("hwtimestamp RX: a NIC stamp replaces the kernel's once the NIC clock is tracked", () => {
+  let now = T0;
+  const t = backend(() => now);
+  const { hw } = HwTimestamping.enable(configs(["hwtimestamp eth0 rxcomp 100e-9"]), now, t.b);
+  const kernel = T0 + 5_000_000_000n + 7_300n; // the kernel stamped 7.3 µs after the NIC
+  const nic = phcAt(T0 + 5_000_000_000n);
+  assert.deepEqual(pickRxTime(hw, 2, kernel, nic), { time: kernel, hardware: false }); // no readings yet
+  for (let i = 0; i < 3; i++) {
+    hw.poll(now);
+    now += 1_000_000_000n;
+  }
+  const r = pickRxTime(hw, 2, kernel, nic);
+  assert.equal(r.hardware, true);
+  assert.ok(Math.abs(Number(r.time - (T0 + 5_000_000_000n - 100n))) <= 2, `${r.time}`);
+  assert.deepEqual(pickRxTime(hw, 2, kernel, null), { time: kernel, hardware: false });
+  assert.deepEqual(pickRxTime(null, 2, kernel, nic), { time: kernel, hardware: false });
+});
+
+Deno.test("a socket asking for hardware stamps on loopback gets kernel stamps and no NIC stamp", async () => {
+  const a = UdpSocket.open({ family: "ipv4", address: "127.0.0.1", hwTimestamping: true });
+  const b = UdpSocket.open({ family: "ipv4", address: "127.0.0.1" });
+  try {
+    assert.equal(a.hwTimestamping, true);
+    const got = new Promise<[boolean, Timestamp | null]>((res) =>
+      a.onPacket((_b, _f, _rx, _l, kernel, hwRx) => res([kernel, hwRx]))
+    );
+    b.send(new Uint8Array(48), a.localAddress());
+    const [kernel, hwRx] = await got;
+    assert.equal(kernel, true);
+    assert.equal(hwRx, null);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("NTP server socket with hwtimestamp: without NIC stamps (loopback) it answers with kernel ones", async () => {
+  const server = new NtpServer({ reference: unsynchronisedReference(-20) });
+  let asked = 0;
+  const hwStamps = {
+    convertRx: () => (asked++, null),
+    convertTx: () => (asked++, null),
+  };
+  const sock = NtpServerSocket.open(server, {
+    family: "ipv4",
+    address: "127.0.0.1",
+    port: 0,
+    hw: hwStamps,
+  });
+  const client = UdpSocket.open({ family: "ipv4", address: "127.0.0.1" });
+  try {
+    const reply = new Promise<Uint8Array>((res) => client.onPacket((b) => res(b.slice())));
+    const req = new Uint8Array(48);
+    req[0] = 0x23;
+    client.send(req, sock.localAddress());
+    const r = await reply;
+    assert.equal(r[0]! & 7, 4);
+    assert.deepEqual([sock.stats.hwRx, sock.stats.hwTx, asked], [0, 0, 0]);
+  } finally {
+    await client.close();
+    await sock.close();
+  }
 });

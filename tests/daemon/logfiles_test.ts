@@ -10,6 +10,7 @@ import {
   type MeasurementLogEntry,
   measurementsLine,
   needsBanner,
+  refclocksLine,
   selectionLine,
   statisticsFromEstimate,
   statisticsLine,
@@ -291,5 +292,55 @@ Deno.test("selection line matches chronyd's layout", () => {
   assert.equal(
     selectionLine({ ...base, name: unresolvedName(1), state: "unsynchronised", options: {} }),
     "2026-11-23 11:11:26 ID#0000000001   s -----    7  1.00  4.568e-05 -1.832e-06  5.039e-06",
+  );
+});
+
+Deno.test("refclocks.log: banner and lines as chronyd 4.3 wrote them for a SOCK refclock", () => {
+  // Recorded from /usr/sbin/chronyd -x with `refclock SOCK ... refid GPS poll 2` and `log refclocks`.
+  const b = banner("refclocks").split("\n");
+  assert.equal(b[0], "=".repeat(79));
+  assert.equal(
+    b[1],
+    "   Date (UTC) Time         Refid  DP L P  Raw offset   Cooked offset      Disp.",
+  );
+  const t = fromSecNsec(Date.UTC(2026, 11, 4, 21, 11, 1) / 1000, 598_776_912);
+  assert.equal(
+    refclocksLine({
+      time: t,
+      refId: "GPS",
+      dp: 0,
+      leap: 0,
+      pulse: false,
+      rawOffset: -2.25e-6,
+      cookedOffset: -2.25e-6,
+      dispersion: 2e-8,
+    }),
+    "2026-12-04 21:11:01.598776 GPS     0 N 0 -2.250000e-06 -2.250000e-06  2.000e-08",
+  );
+  assert.equal(
+    refclocksLine({
+      time: fromSecNsec(Date.UTC(2026, 11, 4, 21, 11, 3) / 1000, 425_677_000),
+      refId: "GPS",
+      dp: 3,
+      leap: 1,
+      pulse: false,
+      rawOffset: 1.5e-6,
+      cookedOffset: 1.5e-6,
+      dispersion: 2e-8,
+    }),
+    "2026-12-04 21:11:03.425677 GPS     3 + 0  1.500000e-06  1.500000e-06  2.000e-08",
+  );
+  assert.equal(
+    refclocksLine({
+      time: fromSecNsec(Date.UTC(2026, 11, 4, 21, 11, 2) / 1000, 504_479_500),
+      refId: "GPS",
+      dp: null,
+      leap: 1,
+      pulse: false,
+      rawOffset: 0,
+      cookedOffset: -3.75e-7,
+      dispersion: 2.652e-6,
+    }),
+    "2026-12-04 21:11:02.504479 GPS     - + -       -       -3.750000e-07  2.652e-06",
   );
 });

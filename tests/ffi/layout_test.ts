@@ -9,6 +9,8 @@ import {
   ERRNO,
   ETHTOOL_GET_TS_INFO,
   ETHTOOL_TS_INFO,
+  HWTSTAMP,
+  HWTSTAMP_CONFIG,
   IFREQ,
   IN6_PKTINFO,
   IN_PKTINFO,
@@ -21,14 +23,34 @@ import {
   MMSGHDR,
   MSG_NOSIGNAL,
   MSGHDR,
+  O_FLAGS,
   POLLFD,
+  PPS,
+  PPS_FDATA,
+  PPS_KINFO,
+  PPS_KPARAMS,
+  PPS_KTIME,
   PR_SET_KEEPCAPS,
   PR_SET_NAME,
+  PTP,
+  PTP_CLOCK_CAPS,
+  PTP_CLOCK_TIME,
+  PTP_EXTTS_EVENT,
+  PTP_EXTTS_REQUEST_LAYOUT,
+  PTP_MAX_SAMPLES,
+  PTP_PIN_DESC,
+  PTP_SYS_OFFSET_EXTENDED_LAYOUT,
+  PTP_SYS_OFFSET_LAYOUT,
+  PTP_SYS_OFFSET_PRECISE_LAYOUT,
   RLIMIT,
+  RTC,
+  RTC_TIME,
   SCHED,
   SCM_TIMESTAMPING_LAYOUT,
   SHM_TIME,
   SIOCETHTOOL,
+  SIOCGHWTSTAMP,
+  SIOCSHWTSTAMP,
   SO_EE_ORIGIN_TIMESTAMPING,
   SOCK_EXTENDED_ERR,
   SOCK_SAMPLE,
@@ -206,6 +228,89 @@ function expectations(): [string, string, number][] {
   off("rlimit", "rlim_max", RLIMIT.max);
   k("RLIMIT_MEMLOCK", RLIMIT.MEMLOCK);
   k("RLIM_INFINITY == 0xffffffffffffffffULL", RLIMIT.INFINITY === 0xffffffffffffffffn ? 1 : 0);
+
+  // Hardware clocks (ffi/devices.ts, lib/refclock/phc.ts, pps.ts, rtc.ts).
+  size("ptp_clock_time", PTP_CLOCK_TIME.size);
+  off("ptp_clock_time", "nsec", PTP_CLOCK_TIME.nsec);
+  k("PTP_MAX_SAMPLES", PTP_MAX_SAMPLES);
+  size("ptp_sys_offset", PTP_SYS_OFFSET_LAYOUT.size);
+  off("ptp_sys_offset", "ts", PTP_SYS_OFFSET_LAYOUT.ts);
+  size("ptp_sys_offset_extended", PTP_SYS_OFFSET_EXTENDED_LAYOUT.size);
+  off("ptp_sys_offset_extended", "ts", PTP_SYS_OFFSET_EXTENDED_LAYOUT.ts);
+  size("ptp_sys_offset_precise", PTP_SYS_OFFSET_PRECISE_LAYOUT.size);
+  off("ptp_sys_offset_precise", "sys_realtime", PTP_SYS_OFFSET_PRECISE_LAYOUT.sysRealtime);
+  off("ptp_sys_offset_precise", "sys_monoraw", PTP_SYS_OFFSET_PRECISE_LAYOUT.sysMonoraw);
+  size("ptp_extts_request", PTP_EXTTS_REQUEST_LAYOUT.size);
+  off("ptp_extts_request", "flags", PTP_EXTTS_REQUEST_LAYOUT.flags);
+  size("ptp_extts_event", PTP_EXTTS_EVENT.size);
+  off("ptp_extts_event", "index", PTP_EXTTS_EVENT.index);
+  off("ptp_extts_event", "flags", PTP_EXTTS_EVENT.flags);
+  size("ptp_pin_desc", PTP_PIN_DESC.size);
+  off("ptp_pin_desc", "index", PTP_PIN_DESC.index);
+  off("ptp_pin_desc", "func", PTP_PIN_DESC.func);
+  off("ptp_pin_desc", "chan", PTP_PIN_DESC.chan);
+  size("ptp_clock_caps", PTP_CLOCK_CAPS.size);
+  off("ptp_clock_caps", "n_ext_ts", PTP_CLOCK_CAPS.nExtTs);
+  off("ptp_clock_caps", "n_pins", PTP_CLOCK_CAPS.nPins);
+  k("PTP_ENABLE_FEATURE", PTP.ENABLE_FEATURE);
+  k("PTP_RISING_EDGE", PTP.RISING_EDGE);
+  k("PTP_FALLING_EDGE", PTP.FALLING_EDGE);
+  k("PTP_PF_EXTTS", PTP.PF_EXTTS);
+  k("PTP_CLOCK_GETCAPS", PTP.CLOCK_GETCAPS);
+  k("PTP_EXTTS_REQUEST", PTP.EXTTS_REQUEST);
+  k("PTP_SYS_OFFSET", PTP.SYS_OFFSET);
+  k("PTP_PIN_SETFUNC", PTP.PIN_SETFUNC);
+  k("PTP_SYS_OFFSET_PRECISE", PTP.SYS_OFFSET_PRECISE);
+  k("PTP_SYS_OFFSET_EXTENDED", PTP.SYS_OFFSET_EXTENDED);
+  size("pps_ktime", PPS_KTIME.size);
+  off("pps_ktime", "nsec", PPS_KTIME.nsec);
+  off("pps_ktime", "flags", PPS_KTIME.flags);
+  size("pps_kinfo", PPS_KINFO.size);
+  for (
+    const [f, c] of [
+      ["assertSequence", "assert_sequence"],
+      ["clearSequence", "clear_sequence"],
+      ["assertTu", "assert_tu"],
+      ["clearTu", "clear_tu"],
+      ["currentMode", "current_mode"],
+    ] as const
+  ) {
+    off("pps_kinfo", c, PPS_KINFO[f]);
+  }
+  size("pps_kparams", PPS_KPARAMS.size);
+  off("pps_kparams", "mode", PPS_KPARAMS.mode);
+  off("pps_kparams", "assert_off_tu", PPS_KPARAMS.assertOffTu);
+  off("pps_kparams", "clear_off_tu", PPS_KPARAMS.clearOffTu);
+  size("pps_fdata", PPS_FDATA.size);
+  off("pps_fdata", "timeout", PPS_FDATA.timeout);
+  k("PPS_API_VERS_1", PPS.API_VERS_1);
+  k("PPS_CAPTUREASSERT", PPS.CAPTUREASSERT);
+  k("PPS_CAPTURECLEAR", PPS.CAPTURECLEAR);
+  k("PPS_TSFMT_TSPEC", PPS.TSFMT_TSPEC);
+  k("PPS_TIME_INVALID", PPS.TIME_INVALID);
+  k("PPS_GETPARAMS", PPS.GETPARAMS);
+  k("PPS_SETPARAMS", PPS.SETPARAMS);
+  k("PPS_GETCAP", PPS.GETCAP);
+  k("PPS_FETCH", PPS.FETCH);
+  size("rtc_time", RTC_TIME.size);
+  for (const f of ["sec", "min", "hour", "mday", "mon", "year", "wday", "yday", "isdst"] as const) {
+    off("rtc_time", `tm_${f}`, RTC_TIME[f]);
+  }
+  k("RTC_UIE_ON", RTC.UIE_ON);
+  k("RTC_UIE_OFF", RTC.UIE_OFF);
+  k("RTC_RD_TIME", RTC.RD_TIME);
+  k("RTC_UF", RTC.UF);
+  k("RTC_IRQF", RTC.IRQF);
+  size("hwtstamp_config", HWTSTAMP_CONFIG.size);
+  off("hwtstamp_config", "tx_type", HWTSTAMP_CONFIG.txType);
+  off("hwtstamp_config", "rx_filter", HWTSTAMP_CONFIG.rxFilter);
+  k("SIOCSHWTSTAMP", SIOCSHWTSTAMP);
+  k("SIOCGHWTSTAMP", SIOCGHWTSTAMP);
+  for (const [name, v] of Object.entries(HWTSTAMP)) k(`HWTSTAMP_${name}`, v);
+  k("O_RDONLY", O_FLAGS.RDONLY);
+  k("O_RDWR", O_FLAGS.RDWR);
+  k("O_NONBLOCK", O_FLAGS.NONBLOCK);
+  k("O_CLOEXEC", O_FLAGS.CLOEXEC);
   return rows;
 }
 
@@ -247,6 +352,10 @@ function probeSource(rows: [string, string, number][]): string {
 #include <net/if.h>
 #include <linux/sockios.h>
 #include <linux/ethtool.h>
+#include <fcntl.h>
+#include <linux/ptp_clock.h>
+#include <linux/pps.h>
+#include <linux/rtc.h>
 ${REFCLOCK_STRUCTS}
 int main(void) {
 ${lines.join("\n")}

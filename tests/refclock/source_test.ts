@@ -74,3 +74,35 @@ Deno.test("refclock names and reference IDs", () => {
   assert.equal(defaultRefclockName("SOCK", 1), "SOC1");
   assert.equal(defaultRefclockName("SHM", 0), "SHM0");
 });
+
+Deno.test("refclock source: width refuses the other edge of a pulse (extpps clocks that stamp both)", () => {
+  // 1 PPS, pulses 0.2 s wide: the rising edge at the second, the falling one 0.2 s later.
+  // The tolerance becomes min(0.2, 0.8) / 2 = 0.1 s.
+  const locked = source({ lock: "NMEA", width: 0.2 });
+  const lock = { time: 10n * S, offset: 1.25 + 3e-6 };
+  const rising = { time: 10n * S, offset: 0.25 + 3e-6, leap: 0 as const, pulse: true };
+  const falling = { time: 10n * S, offset: 0.45 + 3e-6, leap: 0 as const, pulse: true };
+  assert.equal(locked.addSample(falling, { lock }), "pulse of the other edge");
+  assert.equal(locked.addSample(rising, { lock }), null);
+  assert.ok(Math.abs(locked.lastSample!.offset - (1.25 + 3e-6)) < 1e-12);
+  // without width the falling edge (0.2 pulse from the lock) is taken for a pulse
+  assert.equal(source({ lock: "NMEA" }).addSample(falling, { lock }), null);
+  // completed from the synchronised local clock: 2 µs after the second is the
+  // rising edge, 0.2 s after it the falling one
+  const free = source({ width: 0.2 });
+  const near = { time: 20n * S, offset: 2e-6, leap: 0 as const, pulse: true };
+  assert.equal(
+    free.addSample({ ...near, offset: 0.200002 }, { synchronised: true }),
+    "pulse of the other edge",
+  );
+  assert.equal(free.addSample(near, { synchronised: true }), null);
+  assert.equal(free.lastSample!.offset, 2e-6);
+  // a 5 Hz signal with 20 ms pulses: tolerance 10 ms
+  const fast = source({ rate: 5, width: 0.02 });
+  assert.equal(
+    fast.addSample({ ...near, offset: 0.2 + 0.015 }, { synchronised: true }),
+    "pulse of the other edge",
+  );
+  assert.equal(fast.addSample({ ...near, offset: 0.2 + 0.005 }, { synchronised: true }), null);
+  assert.ok(Math.abs(fast.lastSample!.offset - 0.005) < 1e-12);
+});

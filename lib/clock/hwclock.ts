@@ -1,0 +1,167 @@
+/**
+ * Tracking of a NIC's free-running clock (PHC) against the system clock,
+ * for `hwtimestamp` (chrony.conf(5)): readings of (PHC time, system time)
+ * pairs, at most `maxsamples` kept, turned by a least-squares line into a
+ * conversion of any hardware time stamp to system time. At least
+ * `minsamples` readings are needed; the readings' spread and the
+ * `precision` option make the conversion's error estimate.
+ *
+ * The interval between readings starts at `minpoll` and doubles after each
+ * reading the line predicted within three times its error, up to
+ * `maxpoll`; a worse reading halves it again (down to `minpoll`), and a
+ * reading off by more than {@link HWCLOCK_RESET_THRESHOLD} (the NIC clock
+ * or the system clock was stepped) drops the older readings. These rules
+ * are ours: chrony.conf(5) only gives the bounds.
+ *
+ * @example
+ * ```ts
+ * import { HwClock } from "./hwclock.ts";
+ * const hc = new HwClock({ minpoll: 0, maxpoll: 1, minSamples: 2, maxSamples: 16, precision: 1e-7 });
+ * hc.addReading(1_000_000_000n, 1_000_000_500n, 1e-7);
+ * hc.addReading(2_000_000_000n, 2_000_000_600n, 1e-7);
+ * hc.convert(3_000_000_000n)?.time; // 3_000_000_700n: the NIC runs 0.1 ppm slow
+ * ```
+ * @module
+ */
+import type { Timestamp } from "../time/timestamp.ts";
+
+/** Seconds: a reading this far from the line restarts the tracking (our choice). */
+export const HWCLOCK_RESET_THRESHOLD = 1e-3;
+
+/** The `hwtimestamp` options the tracking uses. */
+export interface HwClockOptions {
+  minpoll: number;
+  maxpoll: number;
+  minSamples: number;
+  maxSamples: number;
+  /** Seconds, assumed precision of one reading. */
+  precision: number;
+}
+
+interface Reading {
+  phc: Timestamp;
+  /** System minus PHC, ns. */
+  offsetNs: bigint;
+  /** Seconds, the reading's own uncertainty (half its reading delay). */
+  err: number;
+}
+
+/** A converted hardware time stamp. */
+export interface HwConversion {
+  /** System time (CLOCK_REALTIME) of the stamp. */
+  time: Timestamp;
+  /** Seconds, estimated error. */
+  err: number;
+}
+
+/** See the module doc. */
+export class HwClock {
+  readonly options: Readonly<HwClockOptions>;
+  #readings: Reading[] = [];
+  #poll: number;
+  /** Line through the readings: offset(ns) = base + (a + b * (phc - ref) / 1e9) * 1e9. */
+  #line: { ref: Timestamp; base: bigint; a: number; b: number; sd: number } | null = null;
+  /** Readings that restarted the tracking. */
+  resets = 0;
+
+  constructor(options: HwClockOptions) {
+    this.options = options;
+    this.#poll = options.minpoll;
+  }
+
+  /** log2 seconds until the next reading is due. */
+  get poll(): number {
+    return this.#poll;
+  }
+
+  /** Readings kept. */
+  get samples(): number {
+    return this.#readings.length;
+  }
+
+  /** NIC clock frequency relative to the system clock (positive: the NIC is slow), s/s. */
+  get frequency(): number | null {
+    return this.#line && this.#readings.length >= 2 ? this.#line.b : null;
+  }
+
+  /** Adds a reading: PHC time and system time of one instant, its uncertainty (s). */
+  addReading(phc: Timestamp, sys: Timestamp, err: number): void {
+    const offsetNs = sys - phc;
+    const predicted = this.#predictNs(phc);
+    const o = this.options;
+    if (predicted !== null) {
+      const miss = Math.abs(Number(offsetNs - predicted)) / 1e9;
+      if (miss > HWCLOCK_RESET_THRESHOLD) {
+        this.#readings = [];
+        this.resets++;
+        this.#poll = o.minpoll;
+      } else if (miss <= 3 * (this.#line!.sd + o.precision + err)) {
+        this.#poll = Math.min(o.maxpoll, this.#poll + 1);
+      } else {
+        this.#poll = Math.max(o.minpoll, this.#poll - 1);
+      }
+    }
+    this.#readings.push({ phc, offsetNs, err });
+    while (this.#readings.length > Math.max(1, o.maxSamples)) this.#readings.shift();
+    this.#fit();
+  }
+
+  /**
+   * A hardware time stamp (PHC time) in system time, or null before
+   * `minsamples` readings.
+   */
+  convert(phc: Timestamp): HwConversion | null {
+    if (this.#readings.length < Math.max(1, this.options.minSamples)) return null;
+    const ns = this.#predictNs(phc);
+    if (ns === null) return null;
+    return { time: phc + ns, err: this.options.precision + this.#line!.sd };
+  }
+
+  /** Forgets the readings (e.g. the interface went down). */
+  reset(): void {
+    this.#readings = [];
+    this.#line = null;
+    this.#poll = this.options.minpoll;
+  }
+
+  #predictNs(phc: Timestamp): bigint | null {
+    const l = this.#line;
+    if (l === null) return null;
+    const x = Number(phc - l.ref) / 1e9;
+    return l.base + BigInt(Math.round((l.a + l.b * x) * 1e9));
+  }
+
+  #fit(): void {
+    const rs = this.#readings;
+    const newest = rs.at(-1)!;
+    const ref = newest.phc;
+    const base = newest.offsetNs;
+    const pts = rs.map((r) => ({
+      x: Number(r.phc - ref) / 1e9,
+      y: Number(r.offsetNs - base) / 1e9,
+      w: 1 / (r.err + this.options.precision) ** 2,
+    }));
+    if (pts.length === 1) {
+      this.#line = { ref, base, a: 0, b: 0, sd: 0 };
+      return;
+    }
+    let sw = 0, sx = 0, sy = 0;
+    for (const p of pts) {
+      sw += p.w;
+      sx += p.w * p.x;
+      sy += p.w * p.y;
+    }
+    const mx = sx / sw, my = sy / sw;
+    let sxx = 0, sxy = 0;
+    for (const p of pts) {
+      sxx += p.w * (p.x - mx) ** 2;
+      sxy += p.w * (p.x - mx) * (p.y - my);
+    }
+    const b = sxx > 0 ? sxy / sxx : 0;
+    const a = my - b * mx;
+    let ss = 0;
+    for (const p of pts) ss += (p.y - (a + b * p.x)) ** 2;
+    const sd = pts.length > 2 ? Math.sqrt(ss / (pts.length - 2)) : 0;
+    this.#line = { ref, base, a, b, sd };
+  }
+}
