@@ -8,10 +8,12 @@
  * @example
  * ```ts
  * import type { ClockDevice } from "./device.ts";
- * declare const dev: ClockDevice;
- * const buf = new Uint8Array(36);
- * dev.ioctl(0x80247009, buf); // RTC_RD_TIME
- * dev.close();
+ * function readRtc(dev: ClockDevice): Uint8Array {
+ *   const buf = new Uint8Array(36);
+ *   dev.ioctl(0x80247009, buf); // RTC_RD_TIME
+ *   dev.close();
+ *   return buf;
+ * }
  * ```
  * @module
  */
