@@ -58,6 +58,8 @@ export const MIN_SAMPLES_FOR_SELECTION = 3;
 export const UNKNOWN_SKEW = 2e-3;
 /** Below this many degrees of freedom the delay spread bounds the noise estimate (our choice). */
 const FEW_DOF = 4;
+/** With few samples, a slope within this many standard errors of 0 does not move the offset (our choice). */
+export const FLAT_T = 2;
 /** Samples needed before the jitter asymmetry is estimated (our choice). */
 export const ASYMMETRY_MIN_SAMPLES = 12;
 /** An asymmetry estimate is used when it is at least this many standard errors from 0 (our choice). */
@@ -439,9 +441,22 @@ export class SourceStats {
     const inflate = dof > 0 && fit.residualSd > 0 ? Math.max(1, jitterSd / fit.residualSd) : 1;
     const residualSd = dof > 0 ? fit.residualSd * inflate : floor;
     const frequencySd = dof > 0 ? fit.slopeSd * inflate : UNKNOWN_SKEW;
+    // With few samples a slope that the noise could make (within FLAT_T of its
+    // standard error) would carry its error into the offset at the newest
+    // sample: the offset is then their weighted mean (a flat fit).
+    let offset = fit.intercept;
+    if (dof < FEW_DOF && Math.abs(fit.slope) < FLAT_T * frequencySd) {
+      const w = this.weights();
+      let sw = 0, swy = 0;
+      for (let i = 0; i < kept.length; i++) {
+        sw += w[i]!;
+        swy += w[i]! * y[fit.start + i]!;
+      }
+      offset = swy / sw;
+    }
     this.#estimate = {
       refTime,
-      offset: fit.intercept,
+      offset,
       offsetSd: dof > 0 ? fit.interceptSd * inflate : floor,
       frequency: fit.slope,
       frequencySd,

@@ -164,3 +164,17 @@ Deno.test("with maxsamples 2 a source becomes selectable once it holds its two s
   st.accumulate(sample(1));
   assert.equal(st.getSelectionData(t0 + 1_000_000_000n)!.enoughSamples, true);
 });
+
+Deno.test("with few samples an insignificant slope does not move the offset (flat fit)", () => {
+  const st = new SourceStats({ name: "x" });
+  // equal delays (equal weights); a line through these ends at 0.7 ms, their mean is 0.25 ms
+  const offsets = [-0.5e-3, 0.5e-3, -0.5e-3, 1.5e-3];
+  offsets.forEach((o, i) => st.accumulate(sample(T0 + BigInt(i) * S, o)));
+  const e = st.estimate()!;
+  close(e.offset, 0.25e-3, 1e-9, "offset");
+  assert.ok(Math.abs(e.frequency) < 2 * e.frequencySd, "slope is not significant");
+  // a clear slope still carries the offset to the newest sample
+  const lin = new SourceStats({ name: "y" });
+  [0, 1e-4, 2e-4, 3.001e-4].forEach((o, i) => lin.accumulate(sample(T0 + BigInt(i) * S, o)));
+  close(lin.estimate()!.offset, 3e-4, 2e-6, "linear offset");
+});
