@@ -33,7 +33,9 @@ export const RUNS_TEST_Z = 2.0;
  * quadratic fit finds a curvature this many standard errors from 0 (the
  * frequency wandered within the window). Our choice, tuned on the simulator.
  */
-export const CURVATURE_T = 2;
+export const CURVATURE_T = 2.5;
+/** The curvature test never leaves fewer points than this (our choice). */
+export const CURVATURE_MIN_KEEP = 12;
 
 /** Residuals below this (seconds) mean the line fits exactly: no runs test needed. Our choice (1 ps). */
 export const EXACT_FIT_TOLERANCE = 1e-12;
@@ -264,8 +266,15 @@ export function regress(
   if (chosen === null) throw new RegressionError("no fit chosen");
   const exactLine = chosen.fit.residuals.every((r) => Math.abs(r) <= EXACT_FIT_TOLERANCE);
   if (options.curvature !== false && !exactLine) {
+    // At most half of the points go per fit: a curvature seen by chance in a
+    // noisy window must not leave a handful of points (samples dropped here
+    // are gone for good, so a real bend still goes over a few fits).
     let start = chosen.start;
-    while (start < n - keep && Math.abs(curvatureT(x, y, w, start)) > CURVATURE_T) start++;
+    const limit = Math.min(
+      n - Math.max(keep, CURVATURE_MIN_KEEP),
+      start + Math.floor((n - start) / 2),
+    );
+    while (start < limit && Math.abs(curvatureT(x, y, w, start)) > CURVATURE_T) start++;
     if (start !== chosen.start) {
       const fit = fitFrom(x, y, w, start);
       chosen = { start, fit, runs: countRuns(fit.residuals) };
