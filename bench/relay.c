@@ -75,10 +75,17 @@ static void on_signal(int s) {
   stop = 1;
 }
 
+/* Whole second at start: times are kept relative to it, so a double holds them to the ns. */
+static time_t epoch;
+
+static double seconds(const struct timespec *ts) {
+  return (double)(ts->tv_sec - epoch) + ts->tv_nsec * 1e-9;
+}
+
 static double now_real(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
+  return seconds(&ts);
 }
 
 static double uniform(uint64_t *s) {
@@ -129,7 +136,7 @@ static ssize_t receive(int fd, unsigned char *buf, struct sockaddr_in *from, dou
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
       struct timespec ts;
       memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      *rx = ts.tv_sec + ts.tv_nsec * 1e-9;
+      *rx = seconds(&ts);
     }
   }
   return n;
@@ -154,6 +161,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: relay SERVER_PORT SEED UP(base jitter spike_p spike loss) DOWN(...)\n");
     return 2;
   }
+  struct timespec start;
+  clock_gettime(CLOCK_REALTIME, &start);
+  epoch = start.tv_sec;
   int server_port = atoi(argv[1]);
   uint64_t seed = strtoull(argv[2], 0, 10);
   struct dir dirs[2];

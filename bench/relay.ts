@@ -144,6 +144,15 @@ async function estimate(socket: string): Promise<number | null> {
   return -systemTime + offset;
 }
 
+/** The "Jitter asymmetry" of `chronyc -n ntpdata` for the daemon's source, or null. */
+async function jitterAsymmetry(socket: string): Promise<number | null> {
+  const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", socket, "ntpdata"], {
+    timeoutMs: 3000,
+  });
+  const m = /Jitter asymmetry\s*:\s*(\S+)/.exec(r.stdout);
+  return m ? Number(m[1]) : null;
+}
+
 /**
  * A cross-check: the daemon's served time minus CLOCK_REALTIME, seconds,
  * from the best (lowest delay) of `tries` client exchanges with it on
@@ -267,6 +276,7 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 2000));
     }
+    const [asymH, asymC] = await Promise.all([horae.socket, chronyd.socket].map(jitterAsymmetry));
     const addedH = await relayH.stop(), addedC = await relayC.stop();
     const h = figures(err.horae), c = figures(err.chronyd);
     const us = (x: number) => Number((x * 1e6).toFixed(1));
@@ -286,6 +296,7 @@ async function main(): Promise<void> {
       horae: show(h),
       chronyd: show(c),
       ratio_rms: Number((h.rms / c.rms).toFixed(2)),
+      jitter_asymmetry: { horae: asymH, chronyd: asymC },
       served_time_check: {
         horae: show(figures(served.horae)),
         chronyd: show(figures(served.chronyd)),

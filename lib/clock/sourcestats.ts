@@ -25,8 +25,9 @@
  * excess delay, `offset = c + f * t + a * e`; `a` is used only when it is
  * significant (|a| at least {@linkcode ASYMMETRY_T} heteroscedasticity-robust
  * standard errors, over at least {@linkcode ASYMMETRY_MIN_SAMPLES} samples, in
- * {@linkcode ASYMMETRY_RUN} regressions in a row with the same sign), clamped
- * to ±0.5, and otherwise 0. The regression then runs on `offset - a * e`. A configured
+ * {@linkcode ASYMMETRY_RUN} regressions in a row with the same sign; once in
+ * use it stays while at least {@linkcode ASYMMETRY_T_KEEP} standard errors
+ * with that sign), clamped to ±0.5, and otherwise 0. The regression then runs on `offset - a * e`. A configured
  * `asymmetry` (applied by lib/ntp/source.ts to the samples it makes) turns
  * the estimation off and is reported as is.
  *
@@ -67,6 +68,8 @@ export const FLAT_T = 2;
 export const ASYMMETRY_MIN_SAMPLES = 12;
 /** An asymmetry estimate is used when it is at least this many standard errors from 0 (our choice). */
 export const ASYMMETRY_T = 5;
+/** An asymmetry in use stays while it is at least this many standard errors from 0 (our choice). */
+export const ASYMMETRY_T_KEEP = 2.5;
 /** An estimate is used once this many regressions in a row found it significant, same sign (our choice). */
 export const ASYMMETRY_RUN = 4;
 /** Samples with an excess delay above this many times the median excess are left out of the estimate (our choice). */
@@ -244,8 +247,22 @@ export function estimateAsymmetry(
   offset: readonly number[],
   delay: readonly number[],
 ): number {
-  if (time.length < ASYMMETRY_MIN_SAMPLES || offset.length !== time.length) return 0;
-  if (delay.length !== time.length) return 0;
+  const f = fitAsymmetry(time, offset, delay);
+  return f !== null && Math.abs(f.t) >= ASYMMETRY_T ? f.asymmetry : 0;
+}
+
+/**
+ * The fit behind {@linkcode estimateAsymmetry}: `a` clamped to ±0.5 and its
+ * t statistic (a over its robust standard error), or null with too few
+ * samples or no spread of delays.
+ */
+export function fitAsymmetry(
+  time: readonly number[],
+  offset: readonly number[],
+  delay: readonly number[],
+): { asymmetry: number; t: number } | null {
+  if (time.length < ASYMMETRY_MIN_SAMPLES || offset.length !== time.length) return null;
+  if (delay.length !== time.length) return null;
   // A few samples of very long delay would decide the fit alone: samples whose
   // excess delay is above ASYMMETRY_CAP times the median excess are left out
   // (a choice made on the delays only, so it does not bias the fit).
@@ -254,7 +271,7 @@ export function estimateAsymmetry(
   const cap = ASYMMETRY_CAP * sorted[Math.floor(sorted.length / 2)]!;
   const keep = delay.map((d, i) => d - minDelay <= cap ? i : -1).filter((i) => i >= 0);
   const n = keep.length;
-  if (n < ASYMMETRY_MIN_SAMPLES) return 0;
+  if (n < ASYMMETRY_MIN_SAMPLES) return null;
   time = keep.map((i) => time[i]!);
   offset = keep.map((i) => offset[i]!);
   const ex = keep.map((i) => delay[i]! - minDelay);
@@ -278,7 +295,7 @@ export function estimateAsymmetry(
   }
   const det = stt * sdd - std * std;
   // No spread of delays (or delays that follow time exactly): nothing to estimate.
-  if (!(det > 1e-12 * stt * sdd) || sdd <= 0) return 0;
+  if (!(det > 1e-12 * stt * sdd) || sdd <= 0) return null;
   const f = (sty * sdd - sdy * std) / det;
   const a = (sdy * stt - sty * std) / det;
   // Standard error of `a` robust to noise that grows with the delay (a queued
@@ -295,8 +312,8 @@ export function estimateAsymmetry(
     v += (c * c * r * r) / ((1 - h) * (1 - h));
   }
   const se = Math.sqrt(v);
-  if (!(Math.abs(a) >= ASYMMETRY_T * se)) return 0;
-  return Math.max(-MAX_ASYMMETRY, Math.min(MAX_ASYMMETRY, a));
+  if (!(se > 0)) return null;
+  return { asymmetry: Math.max(-MAX_ASYMMETRY, Math.min(MAX_ASYMMETRY, a)), t: a / se };
 }
 
 /** Statistics of one source: stored samples and the regression through them. */
@@ -426,7 +443,7 @@ export class SourceStats {
     const d = s.map((e) => e.sample.peerDelay);
     const raw = s.map((e) => e.offset);
     this.#asymmetry = this.fixedAsymmetry ??
-      this.#persistent(estimateAsymmetry(x, raw, d), this.#newSample);
+      this.#persistent(fitAsymmetry(x, raw, d), this.#newSample);
     this.#newSample = false;
     const a = this.fixedAsymmetry === null ? this.#asymmetry : 0;
     const minDelay = Math.min(...d);
@@ -474,10 +491,18 @@ export class SourceStats {
   }
 
   /** The estimate once it has been significant with the same sign ASYMMETRY_RUN times in a row. */
-  #persistent(a: number, count: boolean): number {
+  #persistent(fit: { asymmetry: number; t: number } | null, count: boolean): number {
     const r = this.#asymmetryRun;
-    if (count) this.#asymmetryRun = a === 0 ? 0 : a > 0 ? Math.max(r, 0) + 1 : Math.min(r, 0) - 1;
+    const on = Math.abs(r) >= ASYMMETRY_RUN;
+    // Once in use, the estimate stays while it keeps its sign and ASYMMETRY_T_KEEP (hysteresis:
+    // an estimate that comes and goes would move the offsets back and forth).
+    const t = fit === null ? 0 : fit.t;
+    const significant = on && Math.sign(t) === Math.sign(r)
+      ? Math.abs(t) >= ASYMMETRY_T_KEEP
+      : Math.abs(t) >= ASYMMETRY_T;
+    const a = significant && fit !== null ? fit.asymmetry : 0;
     // Only a new sample moves the run (regressions after clock changes see the same data).
+    if (count) this.#asymmetryRun = a === 0 ? 0 : a > 0 ? Math.max(r, 0) + 1 : Math.min(r, 0) - 1;
     const run = this.#asymmetryRun;
     return Math.abs(run) >= ASYMMETRY_RUN && Math.sign(a) === Math.sign(run) ? a : 0;
   }
