@@ -6,15 +6,17 @@
  * Weighting (our choice): a sample's offset error is bounded by half the
  * extra round-trip delay it suffered over the best sample kept, plus its extra
  * dispersion. With `excess = (delay - minDelay) / 2 + (dispersion -
- * minDispersion)` and `scale = max(sd of delays / 8, 1 ns)`, the weight is
+ * minDispersion)` and `scale = max(sd of delays / D, 1 ns)`, the weight is
  * `1 / (1 + (excess / scale)^2)`: 1 for the best samples, falling off for
  * samples queued behind traffic (about the inverse of the offset error's
  * variance: with exponential queueing a sample's error is uniform within
  * ± its extra delay / 2). The divisor was chosen on simulated exponential
  * queueing jitter (32 samples, RMS offset error of the estimate: 2.5 µs
  * unweighted, 1.6 µs with sd, 1.3 µs with sd/2, 1.1 µs with sd/4, for 10 µs
- * mean jitter each way), then 8 over `bench:sim` seeds 1-5 (worst lan RMS
- * 6.2 µs with 8 against 7.5 µs with 4; lan-1s 0.71 against 0.81 µs).
+ * mean jitter each way), then D = 8 over `bench:sim` seeds 1-5 (worst lan RMS
+ * 6.2 µs with 8 against 7.5 µs with 4; lan-1s 0.71 against 0.81 µs). With
+ * few samples the minimum delay is itself a rough guess: D = n / 2 between 4
+ * and 8 (the 600 s iburst run: 11 µs RMS with 8 from the start, 7.4 µs so).
  *
  * Jitter asymmetry (chrony.conf(5) `asymmetry`, ntpdata "Jitter asymmetry"):
  * when the queueing jitter of a path sits more in one direction, a sample
@@ -404,7 +406,8 @@ export class SourceStats {
       minDelay = Math.min(minDelay, e.sample.peerDelay);
       minDisp = Math.min(minDisp, e.sample.peerDispersion);
     }
-    const scale = Math.max(this.delayTestInputs().delaySd / WEIGHT_SCALE_DIVISOR, 1e-9);
+    const divisor = Math.min(WEIGHT_SCALE_DIVISOR, Math.max(4, s.length / 2));
+    const scale = Math.max(this.delayTestInputs().delaySd / divisor, 1e-9);
     return s.map((e) => {
       const excess = (e.sample.peerDelay - minDelay) / 2 + (e.sample.peerDispersion - minDisp);
       const r = excess / scale;

@@ -127,10 +127,18 @@ Deno.test("weights favour low-delay samples", () => {
   [1e-4, 1e-4, 3e-4, 1e-4].forEach((d, i) =>
     st.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d }))
   );
-  // delays sd = 1e-4, scale 1.25e-5; excess of the slow one = 1e-4 -> weight 1/(1+64).
+  // delays sd = 1e-4; with 4 samples scale = sd / 4 = 2.5e-5; excess of the slow one = 1e-4
+  // -> weight 1/(1+16).
   const w = st.weights();
   assert.deepEqual(w.filter((_, i) => i !== 2), [1, 1, 1]);
-  assert.ok(Math.abs(w[2]! - 1 / 65) < 1e-12, `${w[2]}`);
+  assert.ok(Math.abs(w[2]! - 1 / 17) < 1e-12, `${w[2]}`);
+  // from 16 samples on, scale = sd / 8: the same excess weighs 1/(1+64)
+  const many = new SourceStats({ name: "m" });
+  const delays = [...Array(15).fill(1e-4), 3e-4];
+  delays.forEach((d, i) => many.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d })));
+  const sd = many.delayTestInputs().delaySd;
+  const r = 1e-4 / (sd / 8);
+  assert.ok(Math.abs(many.weights()[15]! - 1 / (1 + r * r)) < 1e-12, `${many.weights()[15]}`);
 });
 
 Deno.test("report gives the sourcestats row in ppm and seconds", () => {
