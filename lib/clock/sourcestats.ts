@@ -6,12 +6,32 @@
  * Weighting (our choice): a sample's offset error is bounded by half the
  * extra round-trip delay it suffered over the best sample kept, plus its extra
  * dispersion. With `excess = (delay - minDelay) / 2 + (dispersion -
- * minDispersion)` and `scale = max(sd of delays / 4, 1 ns)`, the weight is
+ * minDispersion)` and `scale = max(sd of delays / D, 1 ns)`, the weight is
  * `1 / (1 + (excess / scale)^2)`: 1 for the best samples, falling off for
- * samples queued behind traffic. The divisor 4 was chosen on simulated
- * exponential queueing jitter (32 samples, RMS offset error of the estimate:
- * 2.5 µs unweighted, 1.6 µs with sd, 1.3 µs with sd/2, 1.1 µs with sd/4, for 10 µs
- * mean jitter each way).
+ * samples queued behind traffic (about the inverse of the offset error's
+ * variance: with exponential queueing a sample's error is uniform within
+ * ± its extra delay / 2). The divisor was chosen on simulated exponential
+ * queueing jitter (32 samples, RMS offset error of the estimate: 2.5 µs
+ * unweighted, 1.6 µs with sd, 1.3 µs with sd/2, 1.1 µs with sd/4, for 10 µs
+ * mean jitter each way), then D = 8 over `bench:sim` seeds 1-5 (worst lan RMS
+ * 6.2 µs with 8 against 7.5 µs with 4; lan-1s 0.71 against 0.81 µs). With
+ * few samples the minimum delay is itself a rough guess: D = n / 2 between 4
+ * and 8 (the 600 s iburst run: 11 µs RMS with 8 from the start, 7.4 µs so).
+ *
+ * Jitter asymmetry (chrony.conf(5) `asymmetry`, ntpdata "Jitter asymmetry"):
+ * when the queueing jitter of a path sits more in one direction, a sample
+ * delayed by `e` over the minimum delay has its offset moved by about
+ * `a * e`, with `a` = -0.5 when all the jitter is on the way to the source
+ * and +0.5 when it is all on the way back. Our estimator (horae's own): an
+ * unweighted least-squares fit of the kept offsets against both time and
+ * excess delay, `offset = c + f * t + a * e`; `a` is used only when it is
+ * significant (|a| at least {@linkcode ASYMMETRY_T} heteroscedasticity-robust
+ * standard errors, over at least {@linkcode ASYMMETRY_MIN_SAMPLES} samples, in
+ * {@linkcode ASYMMETRY_RUN} regressions in a row with the same sign; once in
+ * use it stays while at least {@linkcode ASYMMETRY_T_KEEP} standard errors
+ * with that sign), clamped to ±0.5, and otherwise 0. The regression then runs on `offset - a * e`. A configured
+ * `asymmetry` (applied by lib/ntp/source.ts to the samples it makes) turns
+ * the estimation off and is reported as is.
  *
  * @example
  * ```ts
@@ -37,13 +57,27 @@ export const MAX_SAMPLES_LIMIT = 64;
 /** chrony.conf(5): maxclockerror default 1 ppm (as s/s). */
 export const DEFAULT_MAX_CLOCK_ERROR = 1e-6;
 /** Divisor of the delay standard deviation giving the weighting scale (our choice, see module doc). */
-export const WEIGHT_SCALE_DIVISOR = 4;
+export const WEIGHT_SCALE_DIVISOR = 8;
 /** Samples needed before a source is selectable (our choice; maxsamples 1 makes it 1). */
 export const MIN_SAMPLES_FOR_SELECTION = 3;
 /** Skew assumed while fewer than 3 samples exist, s/s (our choice: 2000 ppm, "unknown"). */
 export const UNKNOWN_SKEW = 2e-3;
 /** Below this many degrees of freedom the delay spread bounds the noise estimate (our choice). */
 const FEW_DOF = 4;
+/** With few samples, a slope within this many standard errors of 0 does not move the offset (our choice). */
+export const FLAT_T = 2;
+/** Samples needed before the jitter asymmetry is estimated (our choice). */
+export const ASYMMETRY_MIN_SAMPLES = 12;
+/** An asymmetry estimate is used when it is at least this many standard errors from 0 (our choice). */
+export const ASYMMETRY_T = 5;
+/** An asymmetry in use stays while it is at least this many standard errors from 0 (our choice). */
+export const ASYMMETRY_T_KEEP = 2.5;
+/** An estimate is used once this many regressions in a row found it significant, same sign (our choice). */
+export const ASYMMETRY_RUN = 4;
+/** Samples with an excess delay above this many times the median excess are left out of the estimate (our choice). */
+export const ASYMMETRY_CAP = 3;
+/** chrony.conf(5): the asymmetry can be between -0.5 and +0.5. */
+export const MAX_ASYMMETRY = 0.5;
 
 /** Options of one source's statistics (from `server`/`refclock`/global directives). */
 export interface SourceStatsOptions {
@@ -55,6 +89,11 @@ export interface SourceStatsOptions {
   maxSamples?: number;
   /** chrony.conf(5) `maxclockerror` as s/s; default 1e-6. */
   maxClockError?: number;
+  /**
+   * chrony.conf(5) `asymmetry` of the source, already applied to its samples:
+   * reported as is, and no estimation. Absent: estimated from the samples.
+   */
+  asymmetry?: number;
 }
 
 /** A clock change to apply to stored samples (see {@linkcode SourceStats.correctForClockChange}). */
@@ -92,6 +131,8 @@ export interface SourceEstimate {
   runs: number;
   /** Newest minus oldest sample time, seconds. */
   span: number;
+  /** Jitter asymmetry used to correct the offsets (estimated or configured), -0.5..+0.5; absent: 0. */
+  asymmetry?: number;
 }
 
 /** What selection needs of one source at a given time. */
@@ -194,6 +235,89 @@ function studentT95(dof: number): number {
   return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof);
 }
 
+/**
+ * Jitter asymmetry of a set of samples (see the module doc): the coefficient
+ * `a` of the least-squares fit `offset = c + f * time + a * excessDelay`, or 0
+ * when there are too few samples or `a` is not significant; clamped to ±0.5.
+ *
+ * @param time sample times, seconds (any origin)
+ * @param offset offsets (local minus source), seconds
+ * @param delay round-trip delays, seconds
+ */
+export function estimateAsymmetry(
+  time: readonly number[],
+  offset: readonly number[],
+  delay: readonly number[],
+): number {
+  const f = fitAsymmetry(time, offset, delay);
+  return f !== null && Math.abs(f.t) >= ASYMMETRY_T ? f.asymmetry : 0;
+}
+
+/**
+ * The fit behind {@linkcode estimateAsymmetry}: `a` clamped to ±0.5 and its
+ * t statistic (a over its robust standard error), or null with too few
+ * samples or no spread of delays.
+ */
+export function fitAsymmetry(
+  time: readonly number[],
+  offset: readonly number[],
+  delay: readonly number[],
+): { asymmetry: number; t: number } | null {
+  if (time.length < ASYMMETRY_MIN_SAMPLES || offset.length !== time.length) return null;
+  if (delay.length !== time.length) return null;
+  // A few samples of very long delay would decide the fit alone: samples whose
+  // excess delay is above ASYMMETRY_CAP times the median excess are left out
+  // (a choice made on the delays only, so it does not bias the fit).
+  const minDelay = Math.min(...delay);
+  const sorted = delay.map((d) => d - minDelay).sort((a, b) => a - b);
+  const cap = ASYMMETRY_CAP * sorted[Math.floor(sorted.length / 2)]!;
+  const keep = delay.map((d, i) => d - minDelay <= cap ? i : -1).filter((i) => i >= 0);
+  const n = keep.length;
+  if (n < ASYMMETRY_MIN_SAMPLES) return null;
+  time = keep.map((i) => time[i]!);
+  offset = keep.map((i) => offset[i]!);
+  const ex = keep.map((i) => delay[i]! - minDelay);
+  let mt = 0, my = 0, md = 0;
+  for (let i = 0; i < n; i++) {
+    mt += time[i]!;
+    my += offset[i]!;
+    md += ex[i]!;
+  }
+  mt /= n;
+  my /= n;
+  md /= n;
+  let stt = 0, sdd = 0, std = 0, sty = 0, sdy = 0;
+  for (let i = 0; i < n; i++) {
+    const t = time[i]! - mt, d = ex[i]! - md, y = offset[i]! - my;
+    stt += t * t;
+    sdd += d * d;
+    std += t * d;
+    sty += t * y;
+    sdy += d * y;
+  }
+  const det = stt * sdd - std * std;
+  // No spread of delays (or delays that follow time exactly): nothing to estimate.
+  if (!(det > 1e-12 * stt * sdd) || sdd <= 0) return null;
+  const f = (sty * sdd - sdy * std) / det;
+  const a = (sdy * stt - sty * std) / det;
+  // Standard error of `a` robust to noise that grows with the delay (a queued
+  // sample's offset error spreads with its queueing) and to single samples of
+  // very long delay that pull the fit: a = sum c_i y_i, so var(a) ~ sum c_i^2
+  // r_i^2 / (1 - h_i)^2 with h_i the leverage of sample i (the "HC3" form of
+  // White's estimator).
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const t = time[i]! - mt, d = ex[i]! - md;
+    const r = (offset[i]! - my) - f * t - a * d;
+    const c = (d * stt - t * std) / det;
+    const h = Math.min(1 / n + (t * t * sdd - 2 * t * d * std + d * d * stt) / det, 0.999);
+    v += (c * c * r * r) / ((1 - h) * (1 - h));
+  }
+  const se = Math.sqrt(v);
+  if (!(se > 0)) return null;
+  return { asymmetry: Math.max(-MAX_ASYMMETRY, Math.min(MAX_ASYMMETRY, a)), t: a / se };
+}
+
 /** Statistics of one source: stored samples and the regression through them. */
 export class SourceStats {
   /** Name shown in reports. */
@@ -204,6 +328,13 @@ export class SourceStats {
   readonly maxSamples: number;
   /** maxclockerror, s/s. */
   readonly maxClockError: number;
+  /** Configured asymmetry (no estimation), or null. */
+  readonly fixedAsymmetry: number | null;
+  #asymmetry = 0;
+  /** Regressions in a row with a significant asymmetry of one sign (negative: of negative sign). */
+  #asymmetryRun = 0;
+  /** The next regression follows a new sample. */
+  #newSample = false;
   #samples: Stored[] = [];
   #estimate: SourceEstimate | null = null;
 
@@ -214,6 +345,13 @@ export class SourceStats {
     this.maxSamples = maxConf <= 0 ? MAX_SAMPLES_LIMIT : Math.min(maxConf, MAX_SAMPLES_LIMIT);
     this.minSamples = Math.min(options.minSamples ?? DEFAULT_MIN_SAMPLES, this.maxSamples);
     this.maxClockError = options.maxClockError ?? DEFAULT_MAX_CLOCK_ERROR;
+    this.fixedAsymmetry = options.asymmetry ?? null;
+    this.#asymmetry = this.fixedAsymmetry ?? 0;
+  }
+
+  /** Jitter asymmetry in use: the configured one, else the last estimate (0 when not significant). */
+  get asymmetry(): number {
+    return this.#asymmetry;
   }
 
   /** Samples kept now. */
@@ -247,6 +385,7 @@ export class SourceStats {
       });
     }
     while (this.#samples.length > this.maxSamples) this.#samples.shift();
+    this.#newSample = true;
     return this.regress();
   }
 
@@ -254,6 +393,8 @@ export class SourceStats {
   reset(): void {
     this.#samples = [];
     this.#estimate = null;
+    this.#asymmetry = this.fixedAsymmetry ?? 0;
+    this.#asymmetryRun = 0;
   }
 
   /** Weights of the kept samples, oldest first (see the module doc). */
@@ -265,7 +406,8 @@ export class SourceStats {
       minDelay = Math.min(minDelay, e.sample.peerDelay);
       minDisp = Math.min(minDisp, e.sample.peerDispersion);
     }
-    const scale = Math.max(this.delayTestInputs().delaySd / WEIGHT_SCALE_DIVISOR, 1e-9);
+    const divisor = Math.min(WEIGHT_SCALE_DIVISOR, Math.max(4, s.length / 2));
+    const scale = Math.max(this.delayTestInputs().delaySd / divisor, 1e-9);
     return s.map((e) => {
       const excess = (e.sample.peerDelay - minDelay) / 2 + (e.sample.peerDispersion - minDisp);
       const r = excess / scale;
@@ -296,11 +438,19 @@ export class SourceStats {
         samples: s.length,
         runs: 1,
         span: diffSeconds(refTime, oldest.time),
+        asymmetry: this.#asymmetry,
       };
       return this.#estimate;
     }
     const x = s.map((e) => diffSeconds(e.time, refTime));
-    const y = s.map((e) => e.offset);
+    const d = s.map((e) => e.sample.peerDelay);
+    const raw = s.map((e) => e.offset);
+    this.#asymmetry = this.fixedAsymmetry ??
+      this.#persistent(fitAsymmetry(x, raw, d), this.#newSample);
+    this.#newSample = false;
+    const a = this.fixedAsymmetry === null ? this.#asymmetry : 0;
+    const minDelay = Math.min(...d);
+    const y = a === 0 ? raw : raw.map((o, i) => o - a * (d[i]! - minDelay));
     const fit = regress(x, y, this.weights(), { minKeep: this.minSamples });
     if (fit.start > 0) this.#samples = s.slice(fit.start);
     const kept = this.#samples;
@@ -314,9 +464,22 @@ export class SourceStats {
     const inflate = dof > 0 && fit.residualSd > 0 ? Math.max(1, jitterSd / fit.residualSd) : 1;
     const residualSd = dof > 0 ? fit.residualSd * inflate : floor;
     const frequencySd = dof > 0 ? fit.slopeSd * inflate : UNKNOWN_SKEW;
+    // With few samples a slope that the noise could make (within FLAT_T of its
+    // standard error) would carry its error into the offset at the newest
+    // sample: the offset is then their weighted mean (a flat fit).
+    let offset = fit.intercept;
+    if (dof < FEW_DOF && Math.abs(fit.slope) < FLAT_T * frequencySd) {
+      const w = this.weights();
+      let sw = 0, swy = 0;
+      for (let i = 0; i < kept.length; i++) {
+        sw += w[i]!;
+        swy += w[i]! * y[fit.start + i]!;
+      }
+      offset = swy / sw;
+    }
     this.#estimate = {
       refTime,
-      offset: fit.intercept,
+      offset,
       offsetSd: dof > 0 ? fit.interceptSd * inflate : floor,
       frequency: fit.slope,
       frequencySd,
@@ -325,8 +488,38 @@ export class SourceStats {
       samples: kept.length,
       runs: fit.runs,
       span: diffSeconds(refTime, kept[0]!.time),
+      asymmetry: this.#asymmetry,
     };
     return this.#estimate;
+  }
+
+  /** The estimate once it has been significant with the same sign ASYMMETRY_RUN times in a row. */
+  #persistent(fit: { asymmetry: number; t: number } | null, count: boolean): number {
+    const r = this.#asymmetryRun;
+    const on = Math.abs(r) >= ASYMMETRY_RUN;
+    // Once in use, the estimate stays while it keeps its sign and ASYMMETRY_T_KEEP (hysteresis:
+    // an estimate that comes and goes would move the offsets back and forth).
+    const t = fit === null ? 0 : fit.t;
+    const significant = on && Math.sign(t) === Math.sign(r)
+      ? Math.abs(t) >= ASYMMETRY_T_KEEP
+      : Math.abs(t) >= ASYMMETRY_T;
+    const a = significant && fit !== null ? fit.asymmetry : 0;
+    // Only a new sample moves the run (regressions after clock changes see the same data).
+    if (count) this.#asymmetryRun = a === 0 ? 0 : a > 0 ? Math.max(r, 0) + 1 : Math.min(r, 0) - 1;
+    const run = this.#asymmetryRun;
+    return Math.abs(run) >= ASYMMETRY_RUN && Math.sign(a) === Math.sign(run) ? a : 0;
+  }
+
+  /**
+   * A sample's offset corrected by the estimated jitter asymmetry, as the
+   * regression sees it (unchanged when the asymmetry is configured: the
+   * source has applied it already).
+   */
+  correctedOffset(sample: Sample): number {
+    if (this.fixedAsymmetry !== null || this.#asymmetry === 0) return sample.offset;
+    let minDelay = sample.peerDelay;
+    for (const e of this.#samples) minDelay = Math.min(minDelay, e.sample.peerDelay);
+    return sample.offset - this.#asymmetry * (sample.peerDelay - minDelay);
   }
 
   /** Predicted local minus source at local time `t`, seconds (null with no samples). */

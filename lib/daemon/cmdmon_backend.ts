@@ -372,7 +372,7 @@ export class DaemonBackend implements CmdmonBackend {
       peerDelay: sample?.peerDelay ?? 0,
       peerDispersion: sample?.peerDispersion ?? 0,
       responseTime: r.responseTime,
-      jitterAsymmetry: 0,
+      jitterAsymmetry: s.stats.asymmetry,
       flags,
       txTssChar: heard ? tss.tx.charCodeAt(0) : 0,
       rxTssChar: heard ? tss.rx.charCodeAt(0) : 0,

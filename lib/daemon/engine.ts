@@ -243,6 +243,7 @@ export class Engine {
       ...(spec.minSamples !== undefined ? { minSamples: spec.minSamples } : {}),
       ...(spec.maxSamples !== undefined ? { maxSamples: spec.maxSamples } : {}),
       maxClockError: this.#maxClockError * 1e-6,
+      ...(spec.options.asymmetry !== undefined ? { asymmetry: spec.options.asymmetry } : {}),
     });
     this.#sources.push({
       id,
@@ -552,7 +553,7 @@ function pollAdjustment(
     1e-9,
   );
   if (predicted !== null) {
-    const error = Math.abs(sample.offset - predicted);
+    const error = Math.abs(s.stats.correctedOffset(sample) - predicted);
     if (error > limit) return -Math.log2(error / limit);
   }
   const target = s.ntp.options.polltarget;

@@ -354,7 +354,7 @@ export function statisticsFromEstimate(
     samples: estimate.samples,
     start: options.start ?? 0,
     runs: estimate.runs,
-    asymmetry: options.asymmetry ?? 0,
+    asymmetry: options.asymmetry ?? estimate.asymmetry ?? 0,
   };
 }
 

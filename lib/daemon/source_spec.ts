@@ -40,6 +40,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
   if (sc.presend !== undefined) options.presend = sc.presend;
   if (sc.maxdelayratio !== undefined) options.maxdelayratio = sc.maxdelayratio;
   if (sc.mindelay !== undefined) options.mindelay = sc.mindelay;
+  if (sc.maxdelayquant !== undefined) options.maxdelayquant = sc.maxdelayquant;
   if (sc.asymmetry !== undefined) options.asymmetry = sc.asymmetry;
   if (sc.filter !== undefined) options.filter = sc.filter;
   const minSamples = sc.minsamples ?? config.minSamples;

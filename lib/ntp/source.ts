@@ -66,7 +66,8 @@
  *   between 0 and 4 s), B maxdelayratio (delay <= ratio * minimum delay),
  *   C maxdelaydevratio (delay - minimum <= ratio * sd, from 4 samples on;
  *   sd = delay sd given by `setDelayStatistics`, else the sd of our last 8
- *   offsets), D loop (the
+ *   offsets; with `maxdelayquant p` instead: delay <= a long-term
+ *   p-quantile of the delays, lib/ntp/delay_quantile.ts), D loop (the
  *   server's refid is ours). Tests 1-3 gate reachability; all must pass for a
  *   sample.
  * - Authentication ({@link SourceAuth}, given in the deps): while it is not
@@ -115,6 +116,7 @@ import { clampPoll, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, pollSeconds } from "./poll
 import { ReachRegister } from "./reach.ts";
 import { refIdFromText, refIdToText } from "./reference_id.ts";
 import { SampleFilter } from "./sample_filter.ts";
+import { DelayQuantile } from "./delay_quantile.ts";
 
 /** Longest interval between requests of a burst, seconds (chronyd 4.3: 2 s at poll >= 3). */
 export const BURST_INTERVAL = 2;
@@ -184,6 +186,8 @@ export interface NtpSourceOptions {
   maxdelayratio?: number;
   /** Default 10. */
   maxdelaydevratio: number;
+  /** 0.05..0.95: test C compares the delay with this quantile of delays instead; absent: off. */
+  maxdelayquant?: number;
   /** Seconds; absent: the minimum of recent delays. */
   mindelay?: number;
   /** -0.5..+0.5; absent: 0 (chrony estimates it; we do not yet). */
@@ -361,6 +365,7 @@ export class NtpSource {
   readonly #deps: NtpSourceDeps;
   readonly #reach = new ReachRegister();
   readonly #filter: SampleFilter | null;
+  readonly #delayQuantile: DelayQuantile | null;
   #minpoll: number;
   #poll: number;
   #score = 0;
@@ -428,6 +433,7 @@ export class NtpSource {
     this.#poll = clampPoll(o.minpoll, o);
     this.#online = !o.offline;
     this.#filter = o.filter !== undefined && o.filter > 1 ? new SampleFilter(o.filter) : null;
+    this.#delayQuantile = o.maxdelayquant !== undefined ? new DelayQuantile(o.maxdelayquant) : null;
     if (o.iburst && this.#online) this.#startBurst(IBURST_GOOD, IBURST_TOTAL);
   }
 
@@ -771,7 +777,11 @@ export class NtpSource {
     if (this.options.maxdelayratio !== undefined && history > 0) {
       tests.tABCD[1] = delay <= this.options.maxdelayratio * minDelay;
     }
-    if (history >= 4) {
+    if (this.#delayQuantile !== null) {
+      // maxdelayquant replaces maxdelaydevratio (chrony.conf(5)).
+      tests.tABCD[2] = this.#delayQuantile.accepts(delay);
+      this.#delayQuantile.add(delay);
+    } else if (history >= 4) {
       const sd = Math.max(ds ? ds.delaySd : stdDev(this.#offsets), precision);
       tests.tABCD[2] = delay - minDelay <= this.options.maxdelaydevratio * sd;
     }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { countRuns, regress, RegressionError, runsAcceptable } from "../../lib/clock/regression.ts";
+import { Prng } from "../../lib/clock/prng.ts";
+import {
+  countRuns,
+  curvatureT,
+  regress,
+  RegressionError,
+  runsAcceptable,
+} from "../../lib/clock/regression.ts";
 
 /** Deterministic noise in [-1, 1) (LCG), so tests need no Math.random. */
 function noise(seed: number): () => number {
@@ -118,4 +125,25 @@ Deno.test("regress rejects empty, mismatched and non-positive-weight input", () 
   assert.throws(() => regress([], [], [], { minKeep: 3 }), RegressionError);
   assert.throws(() => regress([0, 1], [0], [1, 1], { minKeep: 3 }), RegressionError);
   assert.throws(() => regress([0, 1], [0, 1], [1, 0], { minKeep: 3 }), RegressionError);
+});
+
+Deno.test("curvature test: old points go when the slope bends, a noisy line keeps them", () => {
+  const rng = new Prng(11);
+  const n = 40;
+  const x = Array.from({ length: n }, (_, i) => (i - (n - 1)) * 64);
+  const w = x.map(() => 1);
+  // offsets bend smoothly: frequency changes linearly over the window, noise 1 µs
+  const bent = x.map((t) => 2e-9 * t * t / 64 + rng.normal(0, 1e-6));
+  assert.ok(Math.abs(curvatureT(x, bent, w, 0)) > 5);
+  const fitBent = regress(x, bent, w, { minKeep: 6 });
+  const plain = regress(x, bent, w, { minKeep: 6, curvature: false });
+  assert.ok(fitBent.start > plain.start, `start ${fitBent.start} vs ${plain.start}`);
+  // the newest offset (0 at x = 0) is estimated better once the bend is dropped
+  assert.ok(Math.abs(fitBent.intercept) < Math.abs(plain.intercept));
+  // a straight noisy line: no curvature to find
+  const line = x.map((t) => 1e-3 + 1e-7 * t + rng.normal(0, 1e-6));
+  assert.ok(Math.abs(curvatureT(x, line, w, 0)) < 3);
+  assert.equal(regress(x, line, w, { minKeep: 6 }).start, 0);
+  // too few points: no statistic
+  assert.equal(curvatureT([0, 1, 2, 3], [0, 1, 4, 9], [1, 1, 1, 1], 0), 0);
 });

@@ -127,10 +127,18 @@ Deno.test("weights favour low-delay samples", () => {
   [1e-4, 1e-4, 3e-4, 1e-4].forEach((d, i) =>
     st.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d }))
   );
-  // delays sd = 1e-4, scale 2.5e-5; excess of the slow one = 1e-4 -> weight 1/(1+16).
+  // delays sd = 1e-4; with 4 samples scale = sd / 4 = 2.5e-5; excess of the slow one = 1e-4
+  // -> weight 1/(1+16).
   const w = st.weights();
   assert.deepEqual(w.filter((_, i) => i !== 2), [1, 1, 1]);
   assert.ok(Math.abs(w[2]! - 1 / 17) < 1e-12, `${w[2]}`);
+  // from 16 samples on, scale = sd / 8: the same excess weighs 1/(1+64)
+  const many = new SourceStats({ name: "m" });
+  const delays = [...Array(15).fill(1e-4), 3e-4];
+  delays.forEach((d, i) => many.accumulate(sample(T0 + BigInt(i) * S, 0, { peerDelay: d })));
+  const sd = many.delayTestInputs().delaySd;
+  const r = 1e-4 / (sd / 8);
+  assert.ok(Math.abs(many.weights()[15]! - 1 / (1 + r * r)) < 1e-12, `${many.weights()[15]}`);
 });
 
 Deno.test("report gives the sourcestats row in ppm and seconds", () => {
@@ -163,4 +171,18 @@ Deno.test("with maxsamples 2 a source becomes selectable once it holds its two s
   assert.equal(st.getSelectionData(t0)!.enoughSamples, false);
   st.accumulate(sample(1));
   assert.equal(st.getSelectionData(t0 + 1_000_000_000n)!.enoughSamples, true);
+});
+
+Deno.test("with few samples an insignificant slope does not move the offset (flat fit)", () => {
+  const st = new SourceStats({ name: "x" });
+  // equal delays (equal weights); a line through these ends at 0.7 ms, their mean is 0.25 ms
+  const offsets = [-0.5e-3, 0.5e-3, -0.5e-3, 1.5e-3];
+  offsets.forEach((o, i) => st.accumulate(sample(T0 + BigInt(i) * S, o)));
+  const e = st.estimate()!;
+  close(e.offset, 0.25e-3, 1e-9, "offset");
+  assert.ok(Math.abs(e.frequency) < 2 * e.frequencySd, "slope is not significant");
+  // a clear slope still carries the offset to the newest sample
+  const lin = new SourceStats({ name: "y" });
+  [0, 1e-4, 2e-4, 3.001e-4].forEach((o, i) => lin.accumulate(sample(T0 + BigInt(i) * S, o)));
+  close(lin.estimate()!.offset, 3e-4, 2e-6, "linear offset");
 });

@@ -533,3 +533,23 @@ Deno.test("NtpSource.modify: minpoll/maxpoll keep a valid range and clamp the po
   assert.equal(s.options.minstratum, 4);
   assert.equal(s.options.polltarget, 12);
 });
+
+Deno.test("maxdelayquant replaces maxdelaydevratio with a quantile of the delays seen", () => {
+  const src = source({ maxdelayquant: 0.5, maxdelaydevratio: 1e-9 });
+  src.start(T0);
+  // a dev ratio this small would reject every delay above the minimum: the quantile test is used
+  src.setDelayStatistics({ minDelay: 0.010, delaySd: 1e-6, samples: 8 });
+  let t = T0;
+  // one-way delays, ms: round trips 20..32 ms pass while there is no estimate yet (4 delays)
+  const ms = [10, 12, 14, 16];
+  for (const d of ms) {
+    assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: d / 1e3, back: d / 1e3 })), `${d}`);
+    t = src.nextTimer!;
+  }
+  // the median of 20, 24, 28, 32 ms is 24 ms: 26 ms is rejected (test C fails), 22 ms accepted
+  assert.equal(sampleOf(exchange(src, t, { ahead: 0, out: 0.013, back: 0.013 })), null);
+  assert.equal(src.report().tests.tABCD[2], false);
+  t = src.nextTimer!;
+  assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: 0.011, back: 0.011 })));
+  assert.equal(src.report().tests.tABCD[2], true);
+});

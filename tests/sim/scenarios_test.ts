@@ -45,9 +45,19 @@ Deno.test("sim lan-1s: at or below chrony 4.3 (sync 4 s, rms 1.14 µs, max 7.9 �
   }
 });
 
-Deno.test("sim wan-asym: max offset at or below chrony 4.3's 2.13 ms, rms < 1 ms (seed 1)", () => {
-  const r = run("wan-asym", 1);
-  assert.ok(r.maxOffset <= 2.13e-3 && r.rmsOffset < 1e-3, show(r));
+Deno.test("sim wan-asym: max offset at or below chrony 4.3's 2.13 ms, tracks the visible time (seed 1)", () => {
+  const r = runScenario(scenario("wan-asym"), { seed: 1, trace: true });
+  assert.ok(r.maxOffset <= 2.13e-3, show(r));
+  // The 2 ms asymmetry puts the time any NTP client can see 1 ms behind true time: the RMS
+  // distance to that is what the filter and regression control (it was 472 µs before the
+  // flat fit, the curvature test and the finer weights; 147 µs after).
+  let sum2 = 0, n = 0;
+  for (let k = r.warmup; k < r.trace!.length; k++) {
+    sum2 += (r.trace![k]! + 1e-3) ** 2;
+    n++;
+  }
+  const rms = Math.sqrt(sum2 / n);
+  assert.ok(rms < 300e-6, `rms about -1 ms: ${rms}; ${show(r)}`);
 });
 
 Deno.test("sim loss30: 30 % loss each way, stays synchronised (max < 1 ms after warm-up)", () => {
