@@ -144,7 +144,12 @@ export type ReferenceEvent =
   /** A leap second was applied by a step or a slew (leapsecmode step/slew). */
   | { kind: "leapApplied"; leap: LeapAction; mode: LeapSecMode }
   /** The log tracking line. */
-  | { kind: "tracking"; entry: TrackingLogEntry };
+  | { kind: "tracking"; entry: TrackingLogEntry }
+  /** A manual (settime) correction: `offset` to slew or step (s), frequency change (ppm). */
+  | { kind: "manual"; offset: number; dfreqPpm: number; withFrequency: boolean }
+  /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
+  | { kind: "deltaFrequency"; ppm: number }
+  | { kind: "deltaOffset"; offset: number };
 
 /** chrony's local reference ID: 127.127.1.1. */
 export const LOCAL_REFERENCE_ID = 0x7f7f0101;
@@ -190,6 +195,8 @@ export class Reference {
   #leap: LeapAction = 0;
   /** Cooked time at which a step/slew-mode leap second is due. */
   #leapAt: Timestamp | null = null;
+  /** Cooked time of the last manual correction (settime), for the update interval. */
+  #manualAt: Timestamp | null = null;
 
   constructor(clock: Clock, options: ReferenceOptions = {}) {
     this.#clock = clock;
@@ -222,6 +229,62 @@ export class Reference {
   /** `chronyc local ...` / `local off`: the local reference options, or null. */
   setLocal(local: { stratum: number; orphan: boolean; distance: number } | null): void {
     this.#local = local;
+  }
+
+  /**
+   * A manual correction (`settime`, `manual delete`): the frequency error
+   * `dfreq` (s/s, positive = the clock gains) is taken into the absolute
+   * frequency in full, and `offset` (s, positive = fast) is stepped if
+   * `makestep` allows it, slewed otherwise. It counts as an update for
+   * `makestep`'s limit; the clock is not marked synchronised (chronyd 4.3
+   * stays "Not synchronised" without `local`).
+   */
+  manualUpdate(offset: number, dfreq: number, withFrequency: boolean): ReferenceEvent[] {
+    const events: ReferenceEvent[] = [
+      { kind: "manual", offset, dfreqPpm: dfreq * 1e6, withFrequency },
+    ];
+    if (dfreq !== 0) this.#applyDeltaFrequency(dfreq);
+    const ms = this.#makestep;
+    if (
+      ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
+      Math.abs(offset) > ms.threshold
+    ) {
+      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
+      this.#clock.step(offset);
+      events.push({ kind: "stepped", correction: -offset });
+    } else {
+      this.#clock.accumulateOffset(offset, 0);
+    }
+    const now = this.#clock.now();
+    this.#updates++;
+    this.#interval = this.#manualAt === null ? 0 : diffSeconds(now, this.#manualAt);
+    this.#manualAt = now;
+    this.#lastOffset = offset;
+    // chronyd 4.3 shows |last offset| as the RMS offset after a manual correction
+    this.#avg2 = offset * offset;
+    this.#skew ??= 0;
+    return events;
+  }
+
+  /**
+   * `chronyc dfreq PPM`: the absolute frequency moves by `ppm` (chrony's sign:
+   * +10 shows in tracking as "10 ppm fast" and the clock is corrected slower).
+   */
+  adjustFrequency(ppm: number): ReferenceEvent[] {
+    this.#applyDeltaFrequency(ppm * 1e-6);
+    return [{ kind: "deltaFrequency", ppm }];
+  }
+
+  /** `chronyc doffset SECONDS`: `offset` (positive = the clock is fast) slewed away. */
+  adjustOffset(offset: number): ReferenceEvent[] {
+    this.#clock.accumulateOffset(offset, 0);
+    return [{ kind: "deltaOffset", offset }];
+  }
+
+  /** Absolute frequency F (s/s) becomes F + d(1 - F), as chronyd combines a frequency change. */
+  #applyDeltaFrequency(d: number): void {
+    const f = this.#clock.readFrequency() * 1e-6;
+    this.#clock.setFrequency(this.#limitFrequency((f + d * (1 - f)) * 1e6));
   }
 
   /** Frequency (ppm) and skew (ppm) to write to the driftfile. */

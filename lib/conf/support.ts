@@ -46,7 +46,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "refclock.width": N,
   "refclock.local": N,
   "refclock.maxunreach": N,
-  manual: N,
+  manual: I,
   acquisitionport: I,
   bindacqaddress: I,
   bindacqdevice: I,

@@ -28,6 +28,7 @@ import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
+import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
@@ -98,6 +99,10 @@ export interface DaemonState {
   clock: TickingClock;
   engine: Engine;
   reference: Reference;
+  /** The discipline over `reference` (manual corrections are logged through it). */
+  discipline: ReferenceDiscipline;
+  /** Manual time input (`manual`, chronyc `settime`). */
+  manual: ManualInput;
   io: ClientIo;
   clientLog: ClientLog;
   ntpAccess: AddressFilter;
@@ -111,6 +116,8 @@ export interface DaemonState {
   cycleLogs(): void;
   /** Write the driftfile now. */
   saveDrift(): void;
+  /** Recompute what the NTP server serves (after a manual correction). */
+  refreshServerReference?(): void;
   /** The source lines and their NTS state. */
   sources: SourceManager;
   /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
@@ -278,6 +285,10 @@ async function start(
     ...(logs ? { onSample: sampleLogger(logs) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
+
+  // chrony.conf(5) manual: settime samples move with every clock adjustment
+  const manual = new ManualInput({ enabled: config.manual });
+  clock.onParameterChange((c) => manual.onClockChange(c));
 
   const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
   if (config.local) {
@@ -450,6 +461,8 @@ async function start(
     clock,
     engine,
     reference,
+    discipline,
+    manual,
     io,
     clientLog,
     ntpAccess,
@@ -460,6 +473,7 @@ async function start(
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
     saveDrift,
+    refreshServerReference,
     addSource,
     sources,
     keys,

@@ -50,6 +50,16 @@ export function eventMessage(e: ReferenceEvent): string | null {
       return `System clock was stepped by ${(-e.leap).toFixed(6)} seconds (leap second)`;
     case "tracking":
       return null;
+    case "manual":
+      return e.withFrequency
+        ? `Making a frequency change of ${e.dfreqPpm.toFixed(3)} ppm and a slew of ${
+          e.offset.toFixed(6)
+        }`
+        : `Making a slew of ${e.offset.toFixed(6)}`;
+    case "deltaFrequency":
+      return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
+    case "deltaOffset":
+      return `Accumulated delta offset of ${e.offset.toFixed(6)} seconds`;
   }
 }
 
@@ -77,6 +87,11 @@ export class ReferenceDiscipline implements Discipline {
   update(update: ReferenceUpdate, _now: Timestamp): string[] {
     this.updates++;
     return this.#messages(this.reference.update(update));
+  }
+
+  /** A manual correction (settime, manual delete); returns the log messages. */
+  manual(offset: number, dfreq: number, withFrequency: boolean): string[] {
+    return this.#messages(this.reference.manualUpdate(offset, dfreq, withFrequency));
   }
 
   noUpdate(_now: Timestamp): void {
