@@ -149,7 +149,9 @@ export type ReferenceEvent =
   | { kind: "manual"; offset: number; dfreqPpm: number; withFrequency: boolean }
   /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
   | { kind: "deltaFrequency"; ppm: number }
-  | { kind: "deltaOffset"; offset: number };
+  | { kind: "deltaOffset"; offset: number }
+  /** The initstepslew correction was made: normal operation begins. */
+  | { kind: "initStepSlewEnd" };
 
 /** chrony's local reference ID: 127.127.1.1. */
 export const LOCAL_REFERENCE_ID = 0x7f7f0101;
@@ -195,6 +197,8 @@ export class Reference {
   #leap: LeapAction = 0;
   /** Cooked time at which a step/slew-mode leap second is due. */
   #leapAt: Timestamp | null = null;
+  /** `initstepslew` threshold (s) while its one correction is awaited, else null. */
+  #initStepSlew: number | null = null;
   /** Cooked time of the last manual correction (settime), for the update interval. */
   #manualAt: Timestamp | null = null;
 
@@ -219,6 +223,20 @@ export class Reference {
   setMakestep(threshold: number, limit: number): void {
     this.#makestep = { threshold, limit };
     this.#makestepBase = this.#updates;
+  }
+
+  /**
+   * chrony.conf(5) `initstepslew THRESHOLD`: the next update only corrects the
+   * offset (stepped above `threshold` seconds, slewed below) and ends the mode
+   * (event `initStepSlewEnd`); null ends the mode without a correction.
+   */
+  setInitStepSlew(threshold: number | null): void {
+    this.#initStepSlew = threshold;
+  }
+
+  /** Whether the initstepslew correction is still awaited. */
+  get initStepSlewActive(): boolean {
+    return this.#initStepSlew !== null;
   }
 
   /** `chronyc maxupdateskew PPM`: skip updates whose skew is above `ppm`. */
@@ -281,6 +299,23 @@ export class Reference {
     return [{ kind: "deltaOffset", offset }];
   }
 
+  /** initstepslew: one step or slew of `offset`, then normal operation. */
+  #initialCorrection(offset: number): ReferenceEvent[] {
+    const threshold = this.#initStepSlew!;
+    this.#initStepSlew = null;
+    const events: ReferenceEvent[] = [];
+    if (Math.abs(offset) > threshold) {
+      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
+      this.#clock.step(offset);
+      events.push({ kind: "stepped", correction: -offset });
+    } else {
+      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: true });
+      this.#clock.accumulateOffset(offset, 0);
+    }
+    events.push({ kind: "initStepSlewEnd" });
+    return events;
+  }
+
   /** Absolute frequency F (s/s) becomes F + d(1 - F), as chronyd combines a frequency change. */
   #applyDeltaFrequency(d: number): void {
     const f = this.#clock.readFrequency() * 1e-6;
@@ -314,6 +349,7 @@ export class Reference {
     const events: ReferenceEvent[] = [];
     const now = this.#clock.now();
     const offset = u.offset + u.frequency * diffSeconds(now, u.refTime);
+    if (this.#initStepSlew !== null) return this.#initialCorrection(offset);
 
     const mc = this.#maxchange;
     if (mc !== null && this.#updates >= mc.start && Math.abs(offset) > mc.offset) {

@@ -36,7 +36,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.xleave": I,
   "source.copy": N,
   "source.extfield": N,
-  initstepslew: N,
+  initstepslew: I,
   refclock: I,
   // refclock drivers and options (checked per `refclock` line)
   "refclock.PHC": N,

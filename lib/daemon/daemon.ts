@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import type { ParseResult } from "../conf/parse.ts";
+import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "./cli.ts";
@@ -88,6 +88,8 @@ import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
+/** initstepslew gives up after this long without a correction, seconds (our choice: 8 iburst polls and more). */
+const INIT_STEP_SLEW_TIMEOUT = 60;
 /** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
 const DEFAULT_DRIFT_INTERVAL = 3600;
 
@@ -271,8 +273,10 @@ async function start(
       restored?.skew ?? UNKNOWN_SKEW_PPM,
     )),
   );
+  let onInitStepSlewEnd = () => {};
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
+    onInitStepSlewEnd: () => onInitStepSlewEnd(),
     onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),
   });
   const engine = new Engine({
@@ -424,12 +428,53 @@ async function start(
       sources.refresh().catch((e) => log.warn(`Could not refresh sources : ${e}`));
     }, Math.min(config.refresh, 2 ** 31 / 1000 - 1) * 1000)
     : null;
-  for (const sc of numericFirst(config.sources)) {
-    try {
-      await addSource(sc);
-    } catch (e) {
-      log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`);
+  const addConfiguredSources = async () => {
+    for (const sc of numericFirst(config.sources)) {
+      try {
+        await addSource(sc);
+      } catch (e) {
+        log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`);
+      }
     }
+  };
+  // chrony.conf(5) initstepslew: its servers (iburst) first; after their one
+  // correction (or INIT_STEP_SLEW_TIMEOUT without one) they are removed and
+  // normal operation begins with the configured sources.
+  const init = config.initstepslew;
+  let initTimer: ReturnType<typeof setTimeout> | null = null;
+  if (init && init.hosts.length > 0) {
+    reference.setInitStepSlew(init.threshold);
+    const initLines: SourceConfig[] = [];
+    let ended = false;
+    const endInit = () => {
+      if (ended) return;
+      ended = true;
+      if (initTimer !== null) clearTimeout(initTimer);
+      initTimer = null;
+      if (reference.initStepSlewActive) {
+        reference.setInitStepSlew(null);
+        log.info("No suitable source for initstepslew");
+      }
+      for (const s of engine.sources) {
+        const line = sources.lineOf(s.id);
+        if (!s.removed && line !== undefined && initLines.includes(line)) sources.remove(s.id);
+      }
+      addConfiguredSources().catch((e) => log.warn(`Could not add sources : ${e}`));
+    };
+    onInitStepSlewEnd = () => setTimeout(endInit, 0);
+    initTimer = setTimeout(endInit, INIT_STEP_SLEW_TIMEOUT * 1000);
+    for (const host of init.hosts) {
+      const sc = parseCommandLine([`server ${host} iburst`]).config.sources[0];
+      if (!sc) continue;
+      initLines.push(sc);
+      try {
+        await addSource(sc);
+      } catch (e) {
+        log.warn(`Could not add source ${host} : ${(e as Error).message}`);
+      }
+    }
+  } else {
+    await addConfiguredSources();
   }
 
   let stopped = false;
@@ -485,6 +530,7 @@ async function start(
       if (driftTimer !== null) clearInterval(driftTimer);
       clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
+      if (initTimer !== null) clearTimeout(initTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift(true);
       if (resolveTimer !== null) clearInterval(resolveTimer);

@@ -22,6 +22,8 @@ export interface DisciplineHooks {
   onTracking?: (entry: TrackingLogEntry) => void;
   /** maxchange was exceeded too often: chronyd exits. */
   onExit?: (offset: number) => void;
+  /** The initstepslew correction was made (normal operation may begin). */
+  onInitStepSlewEnd?: () => void;
 }
 
 /** chronyd's log text of a reference event, or null for events not logged. */
@@ -60,6 +62,8 @@ export function eventMessage(e: ReferenceEvent): string | null {
       return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
     case "deltaOffset":
       return `Accumulated delta offset of ${e.offset.toFixed(6)} seconds`;
+    case "initStepSlewEnd":
+      return null;
   }
 }
 
@@ -105,6 +109,7 @@ export class ReferenceDiscipline implements Discipline {
       if (e.kind === "offsetIgnored") this.ignored++;
       if (e.kind === "tracking") this.#hooks.onTracking?.(e.entry);
       if (e.kind === "exit") this.#hooks.onExit?.(e.offset);
+      if (e.kind === "initStepSlewEnd") this.#hooks.onInitStepSlewEnd?.();
       const m = eventMessage(e);
       if (m !== null) out.push(m);
     }
