@@ -150,6 +150,8 @@ export type ReferenceEvent =
   /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
   | { kind: "deltaFrequency"; ppm: number }
   | { kind: "deltaOffset"; offset: number }
+  /** initstepslew's correction: `offset` (s, positive = fast), stepped or slewed. */
+  | { kind: "initialOffset"; offset: number; step: boolean }
   /** The initstepslew correction was made: normal operation begins. */
   | { kind: "initStepSlewEnd" };
 
@@ -303,15 +305,10 @@ export class Reference {
   #initialCorrection(offset: number): ReferenceEvent[] {
     const threshold = this.#initStepSlew!;
     this.#initStepSlew = null;
-    const events: ReferenceEvent[] = [];
-    if (Math.abs(offset) > threshold) {
-      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
-      this.#clock.step(offset);
-      events.push({ kind: "stepped", correction: -offset });
-    } else {
-      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: true });
-      this.#clock.accumulateOffset(offset, 0);
-    }
+    const step = Math.abs(offset) > threshold;
+    const events: ReferenceEvent[] = [{ kind: "initialOffset", offset, step }];
+    if (step) this.#clock.step(offset);
+    else this.#clock.accumulateOffset(offset, 0);
     events.push({ kind: "initStepSlewEnd" });
     return events;
   }

@@ -88,8 +88,8 @@ import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
-/** initstepslew gives up after this long without a correction, seconds (our choice: 8 iburst polls and more). */
-const INIT_STEP_SLEW_TIMEOUT = 60;
+/** initstepslew gives up after this long without a correction, seconds (chronyd 4.3: 10 s, observed). */
+const INIT_STEP_SLEW_TIMEOUT = 10;
 /** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
 const DEFAULT_DRIFT_INTERVAL = 3600;
 

@@ -62,6 +62,10 @@ export function eventMessage(e: ReferenceEvent): string | null {
       return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
     case "deltaOffset":
       return `Accumulated delta offset of ${e.offset.toFixed(6)} seconds`;
+    case "initialOffset":
+      return `System's initial offset : ${Math.abs(e.offset).toFixed(6)} seconds ${
+        e.offset >= 0 ? "fast" : "slow"
+      } of true (${e.step ? "step" : "slew"})`;
     case "initStepSlewEnd":
       return null;
   }
