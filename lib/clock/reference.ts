@@ -63,6 +63,8 @@ export interface ReferenceOptions {
   leapSecTz?: ((t: Timestamp) => LeapAction) | null;
   /** `local [stratum N] [orphan] [distance D]`. */
   local?: { stratum: number; orphan: boolean; distance: number } | null;
+  /** `fallbackdrift MIN MAX` (log2 seconds); null or a 0 bound: no fallbacks. */
+  fallbackDrift?: { min: number; max: number } | null;
 }
 
 /** What `chronyc tracking` shows (and the NTP server puts in its replies). */
@@ -150,6 +152,8 @@ export type ReferenceEvent =
   /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
   | { kind: "deltaFrequency"; ppm: number }
   | { kind: "deltaOffset"; offset: number }
+  /** No update for 2^`log2Interval` s: the frequency was set to that fallback drift (ppm). */
+  | { kind: "fallbackDrift"; log2Interval: number; frequency: number }
   /** initstepslew's correction: `offset` (s, positive = fast), stepped or slewed. */
   | { kind: "initialOffset"; offset: number; step: boolean }
   /** The initstepslew correction was made: normal operation begins. */
@@ -199,6 +203,13 @@ export class Reference {
   #leap: LeapAction = 0;
   /** Cooked time at which a step/slew-mode leap second is due. */
   #leapAt: Timestamp | null = null;
+  /** fallbackdrift: bounds (log2 s) and one average frequency (ppm) per interval. */
+  readonly #fallback: { min: number; max: number } | null;
+  #fallbacks: { frequency: number; seconds: number }[] = [];
+  /** Index in #fallbacks of the fallback in use since the last update, -1: none. */
+  #fallbackInUse = -1;
+  /** Cooked time of the last update (fallback intervals count from it), null before any. */
+  #lastUpdateAt: Timestamp | null = null;
   /** `initstepslew` threshold (s) while its one correction is awaited, else null. */
   #initStepSlew: number | null = null;
   /** Cooked time of the last manual correction (settime), for the update interval. */
@@ -216,6 +227,8 @@ export class Reference {
     this.#leapSecMode = options.leapSecMode ?? "system"; // chrony.conf(5)
     this.#leapSecTz = options.leapSecTz ?? null;
     this.#local = options.local ?? null;
+    const fb = options.fallbackDrift ?? null;
+    this.#fallback = fb !== null && fb.min > 0 && fb.max >= fb.min ? fb : null;
   }
 
   /**
@@ -299,6 +312,50 @@ export class Reference {
   adjustOffset(offset: number): ReferenceEvent[] {
     this.#clock.accumulateOffset(offset, 0);
     return [{ kind: "deltaOffset", offset }];
+  }
+
+  /**
+   * chrony.conf(5) fallbackdrift: each fallback i (interval 2^(min+i) s)
+   * keeps an average of the absolute frequency; a plain mean until it has
+   * seen its interval's worth of updates, then exponential with that interval
+   * as time constant (horae's weighting).
+   */
+  #updateFallbacks(dt: number): void {
+    const fb = this.#fallback;
+    if (fb === null) return;
+    const f = this.#clock.readFrequency();
+    if (this.#fallbacks.length === 0) {
+      for (let i = fb.min; i <= fb.max; i++) this.#fallbacks.push({ frequency: f, seconds: 0 });
+    }
+    this.#fallbacks.forEach((e, k) => {
+      const span = 2 ** (fb.min + k);
+      const w = e.seconds < span ? dt / Math.max(e.seconds + dt, 1e-9) : Math.min(1, dt / span);
+      e.frequency += (f - e.frequency) * w;
+      e.seconds += dt;
+    });
+    this.#fallbackInUse = -1;
+  }
+
+  /**
+   * fallbackdrift, called periodically: 2^min s after the last update the
+   * frequency is set to the first fallback, after 2^(min+1) s to the second,
+   * and so on up to 2^max; the clock is then "Not synchronised".
+   */
+  fallbackTick(now: Timestamp = this.#clock.now()): ReferenceEvent[] {
+    const fb = this.#fallback;
+    if (fb === null || this.#lastUpdateAt === null || this.#fallbacks.length === 0) return [];
+    const elapsed = diffSeconds(now, this.#lastUpdateAt);
+    if (elapsed < 2 ** fb.min) return [];
+    const k = Math.min(fb.max, Math.floor(Math.log2(elapsed))) - fb.min;
+    if (k <= this.#fallbackInUse) return [];
+    this.#fallbackInUse = k;
+    const frequency = this.#limitFrequency(this.#fallbacks[k]!.frequency);
+    this.#clock.setFrequency(frequency);
+    const events: ReferenceEvent[] = [
+      { kind: "fallbackDrift", log2Interval: fb.min + k, frequency },
+    ];
+    if (this.#synced) events.push(...this.setUnsynchronised());
+    return events;
   }
 
   /** initstepslew: one step or slew of `offset`, then normal operation. */
@@ -397,6 +454,8 @@ export class Reference {
     // Offset: step (makestep) or slew at the corrtimeratio rate.
     const ms = this.#makestep;
     const interval = this.#everSynced ? diffSeconds(now, this.#refTime) : 0;
+    this.#updateFallbacks(interval);
+    this.#lastUpdateAt = now;
     if (
       ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
       Math.abs(offset) > ms.threshold

@@ -76,7 +76,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   clockprecision: N,
   corrtimeratio: I,
   driftfile: I,
-  fallbackdrift: N,
+  fallbackdrift: I,
   leapsecmode: I,
   leapsectz: I,
   leapseclist: N,

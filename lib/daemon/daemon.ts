@@ -234,6 +234,7 @@ async function start(
         distance: config.local.distance,
       }
       : null,
+    fallbackDrift: config.fallbackDrift ?? null,
   });
   const driftPath = config.driftFile?.path;
   removeStaleFiles(config, log);
@@ -495,7 +496,10 @@ async function start(
     ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
     : null;
   // The served reference also changes without updates (dispersion, local activation).
-  const refreshTimer = setInterval(refreshServerReference, 1000);
+  const refreshTimer = setInterval(() => {
+    for (const m of discipline.tick(clock.now())) log.info(m); // fallbackdrift
+    refreshServerReference();
+  }, 1000);
   refreshServerReference();
 
   let refclocks: RunningRefclocks | null = null;

@@ -62,6 +62,8 @@ export function eventMessage(e: ReferenceEvent): string | null {
       return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
     case "deltaOffset":
       return `Accumulated delta offset of ${e.offset.toFixed(6)} seconds`;
+    case "fallbackDrift":
+      return `Frequency set to fallback drift ${e.log2Interval}: ${e.frequency.toFixed(3)} ppm`;
     case "initialOffset":
       return `System's initial offset : ${Math.abs(e.offset).toFixed(6)} seconds ${
         e.offset >= 0 ? "fast" : "slow"
@@ -100,6 +102,11 @@ export class ReferenceDiscipline implements Discipline {
   /** A manual correction (settime, manual delete); returns the log messages. */
   manual(offset: number, dfreq: number, withFrequency: boolean): string[] {
     return this.#messages(this.reference.manualUpdate(offset, dfreq, withFrequency));
+  }
+
+  /** Periodic work of the reference without updates (fallbackdrift); log messages. */
+  tick(now: Timestamp): string[] {
+    return this.#messages(this.reference.fallbackTick(now));
   }
 
   noUpdate(_now: Timestamp): void {
