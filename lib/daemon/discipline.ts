@@ -116,7 +116,7 @@ export class ReferenceDiscipline implements Discipline {
   #messages(events: ReferenceEvent[]): string[] {
     const out: string[] = [];
     for (const e of events) {
-      if (e.kind === "stepped") this.steps++;
+      if (e.kind === "stepped" || (e.kind === "initialOffset" && e.step)) this.steps++;
       if (e.kind === "offsetIgnored") this.ignored++;
       if (e.kind === "tracking") this.#hooks.onTracking?.(e.entry);
       if (e.kind === "exit") this.#hooks.onExit?.(e.offset);
