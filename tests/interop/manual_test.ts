@@ -123,8 +123,11 @@ async function privateNet(): Promise<{ enter: string[]; stop(): Promise<void> } 
   };
 }
 
-/** horae's chronyd (`-d -x`) inside the namespace; its command socket in `dir`. */
-async function horaeIn(enter: string[], lines: string[]) {
+/**
+ * horae's chronyd (`-d -x`), or the real one (`-d -x -u root`), inside the
+ * namespace; its command socket in a private directory.
+ */
+async function daemonIn(enter: string[], lines: string[], real = false) {
   const dir = await Deno.makeTempDir({ prefix: "horae-iso-" });
   await Deno.chmod(dir, 0o700);
   const conf = [
@@ -136,7 +139,11 @@ async function horaeIn(enter: string[], lines: string[]) {
   ];
   await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
   const child = new Deno.Command(enter[0]!, {
-    args: [...enter.slice(1), `${ROOT}/bin/chronyd`, "-d", "-x", "-f", `${dir}/chronyd.conf`],
+    args: [
+      ...enter.slice(1),
+      ...(real ? ["/usr/sbin/chronyd", "-u", "root"] : [`${ROOT}/bin/chronyd`]),
+      ...["-d", "-x", "-f", `${dir}/chronyd.conf`],
+    ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -167,7 +174,7 @@ Deno.test({
       console.warn("isolated network: not root, skipping");
       return;
     }
-    const master = await horaeIn(net.enter, [
+    const master = await daemonIn(net.enter, [
       "initstepslew 10 127.0.0.2",
       "bindaddress 127.0.0.1",
       "local stratum 8",
@@ -182,14 +189,15 @@ Deno.test({
       const list = await chronyc(master.socket, "manual", "list");
       assert.match(list.stdout, /^210 n_samples = 1\n/);
       // the guide's client: a server line and initstepslew to the same host
-      for (const threshold of [0, 20]) {
+      // (horae with thresholds 0 and 20, then the real chronyd 4.3 with 20)
+      for (const [threshold, real] of [[0, false], [20, false], [20, true]] as const) {
         clients.push(
-          await horaeIn(net.enter, [
+          await daemonIn(net.enter, [
             "server 127.0.0.1 iburst",
             `initstepslew ${threshold} 127.0.0.1`,
             "local stratum 10",
             "port 0",
-          ]),
+          ], real),
         );
       }
       for (const c of clients) {
@@ -210,13 +218,15 @@ Deno.test({
       const logs = await Promise.all(clients.map((c) => c.stop()));
       const masterLog = await master.stop();
       await net.stop();
-      if (logs.length === 2) {
+      if (logs.length === 3) {
         // threshold 0: stepped; threshold 20: slewed, as initstepslew chooses
         // chronyd 4.3's line, e.g. "System's initial offset : 0.712688 seconds fast of true (step)"
         const initial =
           /System's initial offset : \d+\.\d{6} seconds (fast|slow) of true \((step|slew)\)/;
         assert.equal(logs[0]!.match(initial)?.[2], "step", logs[0]);
         assert.equal(logs[1]!.match(initial)?.[2], "slew", logs[1]);
+        // the real chronyd, client of horae's master, says the same
+        assert.equal(logs[2]!.match(initial)?.[2], "slew", logs[2]);
       }
       // the master's initstepslew host never answers: it gives up (as chronyd, after 10 s)
       assert.match(masterLog, /No suitable source for initstepslew/);
