@@ -54,7 +54,7 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { parseAddress } from "../../ffi/libc.ts";
+import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
@@ -443,7 +443,15 @@ async function start(
   // normal operation begins with the configured sources.
   const init = config.initstepslew;
   let initTimer: ReturnType<typeof setTimeout> | null = null;
-  if (init && init.hosts.length > 0) {
+  // chronyd resolves the initstepslew names once, at start, and drops those that fail
+  const initAddresses: string[] = [];
+  for (const host of init?.hosts ?? []) {
+    const family = o.family === "any" ? undefined : o.family;
+    const found = await getaddrinfo(host, family).then((a) => a.map((x) => x.address), () => []);
+    if (found.length === 0) log.warn(`Could not resolve address of initstepslew server ${host}`);
+    else if (!initAddresses.includes(found[0]!)) initAddresses.push(found[0]!);
+  }
+  if (init && initAddresses.length > 0) {
     reference.setInitStepSlew(init.threshold);
     const initLines: SourceConfig[] = [];
     let ended = false;
@@ -464,14 +472,14 @@ async function start(
     };
     onInitStepSlewEnd = () => setTimeout(endInit, 0);
     initTimer = setTimeout(endInit, INIT_STEP_SLEW_TIMEOUT * 1000);
-    for (const host of init.hosts) {
-      const sc = parseCommandLine([`server ${host} iburst`]).config.sources[0];
+    for (const address of initAddresses) {
+      const sc = parseCommandLine([`server ${address} iburst`]).config.sources[0];
       if (!sc) continue;
       initLines.push(sc);
       try {
         await addSource(sc);
       } catch (e) {
-        log.warn(`Could not add source ${host} : ${(e as Error).message}`);
+        log.warn(`Could not add source ${address} : ${(e as Error).message}`);
       }
     }
   } else {

@@ -175,7 +175,7 @@ Deno.test({
       return;
     }
     const master = await daemonIn(net.enter, [
-      "initstepslew 10 127.0.0.2",
+      "initstepslew 10 127.0.0.2 no-such-host.invalid",
       "bindaddress 127.0.0.1",
       "local stratum 8",
       "manual",
@@ -230,6 +230,11 @@ Deno.test({
       }
       // the master's initstepslew host never answers: it gives up (as chronyd, after 10 s)
       assert.match(masterLog, /No suitable source for initstepslew/);
+      // names are resolved once at start, as chronyd does; one that fails is dropped
+      assert.match(
+        masterLog,
+        /Could not resolve address of initstepslew server no-such-host\.invalid/,
+      );
       assert.match(masterLog, /Making a slew of/);
     }
   },
