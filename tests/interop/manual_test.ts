@@ -96,6 +96,44 @@ Deno.test({
   },
 });
 
+/** After `doffset 0.5` and `dfreq 10`: the words of tracking's System time and Frequency lines. */
+async function adjustedWords(socket: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const args of [["doffset", "0.5"], ["dfreq", "10"]]) {
+    const r = await chronyc(socket, ...args);
+    out.push(`${args[0]}: ${r.stdout.trim()}`);
+  }
+  const t = (await chronyc(socket, "tracking")).stdout;
+  out.push(
+    t.match(/^System time {5}: 0\.(?:49|50)\d+ seconds (fast|slow) of NTP time$/m)?.[1] ?? t,
+  );
+  out.push(t.match(/^Frequency {7}: 10\.000 ppm (fast|slow)$/m)?.[1] ?? t);
+  return out;
+}
+
+Deno.test({
+  name: "doffset and dfreq move tracking's System time and Frequency the way chronyd 4.3 does",
+  ignore: !have,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ref = await startChronyd();
+    let theirs: string[];
+    try {
+      theirs = await adjustedWords(ref.socket);
+    } finally {
+      await ref.stop();
+    }
+    const h = await startHorae([]);
+    try {
+      assert.deepEqual(await adjustedWords(h.socket), theirs);
+      assert.deepEqual(theirs, ["doffset: 200 OK", "dfreq: 200 OK", "fast", "fast"]);
+    } finally {
+      await h.stop();
+    }
+  },
+});
+
 /** A process holding a private network namespace (only `lo`, brought up). */
 async function privateNet(): Promise<{ enter: string[]; stop(): Promise<void> } | null> {
   if (Deno.uid() !== 0) return null;
@@ -105,13 +143,22 @@ async function privateNet(): Promise<{ enter: string[]; stop(): Promise<void> } 
     stderr: "null",
   }).spawn();
   const enter = ["nsenter", `--net=/proc/${holder.pid}/ns/net`];
-  let up = false;
-  for (let i = 0; i < 40 && !up; i++) {
-    const r = await runCommand(enter[0]!, [...enter.slice(1), "ip", "link", "set", "lo", "up"]);
-    up = r.code === 0 &&
-      Deno.readLinkSync(`/proc/${holder.pid}/ns/net`) !== Deno.readLinkSync("/proc/self/ns/net");
-    if (!up) await new Promise((r) => setTimeout(r, 50));
+  // first the holder must be in its own namespace, then its loopback is brought up
+  const own = "/proc/self/ns/net";
+  let separate = false;
+  for (let i = 0; i < 100 && !separate; i++) {
+    try {
+      separate = Deno.readLinkSync(`/proc/${holder.pid}/ns/net`) !== Deno.readLinkSync(own);
+    } catch { /* not there yet */ }
+    if (!separate) await new Promise((r) => setTimeout(r, 20));
   }
+  const ip = (...args: string[]) => runCommand(enter[0]!, [...enter.slice(1), "ip", ...args]);
+  let up = false;
+  for (let i = 0; separate && i < 20 && !up; i++) {
+    await ip("link", "set", "lo", "up");
+    up = /state UNKNOWN|LOWER_UP/.test((await ip("-o", "link", "show", "lo")).stdout);
+  }
+  if (!up) throw new Error("could not bring up the loopback of a private network namespace");
   return {
     enter,
     async stop() {
