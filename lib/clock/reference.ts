@@ -63,6 +63,8 @@ export interface ReferenceOptions {
   leapSecTz?: ((t: Timestamp) => LeapAction) | null;
   /** `local [stratum N] [orphan] [distance D]`. */
   local?: { stratum: number; orphan: boolean; distance: number } | null;
+  /** `fallbackdrift MIN MAX` (log2 seconds); null or a 0 bound: no fallbacks. */
+  fallbackDrift?: { min: number; max: number } | null;
 }
 
 /** What `chronyc tracking` shows (and the NTP server puts in its replies). */
@@ -144,7 +146,18 @@ export type ReferenceEvent =
   /** A leap second was applied by a step or a slew (leapsecmode step/slew). */
   | { kind: "leapApplied"; leap: LeapAction; mode: LeapSecMode }
   /** The log tracking line. */
-  | { kind: "tracking"; entry: TrackingLogEntry };
+  | { kind: "tracking"; entry: TrackingLogEntry }
+  /** A manual (settime) correction: `offset` to slew or step (s), frequency change (ppm). */
+  | { kind: "manual"; offset: number; dfreqPpm: number; withFrequency: boolean }
+  /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
+  | { kind: "deltaFrequency"; ppm: number }
+  | { kind: "deltaOffset"; offset: number }
+  /** No update for 2^`log2Interval` s: the frequency was set to that fallback drift (ppm). */
+  | { kind: "fallbackDrift"; log2Interval: number; frequency: number }
+  /** initstepslew's correction: `offset` (s, positive = fast), stepped or slewed. */
+  | { kind: "initialOffset"; offset: number; step: boolean }
+  /** The initstepslew correction was made: normal operation begins. */
+  | { kind: "initStepSlewEnd" };
 
 /** chrony's local reference ID: 127.127.1.1. */
 export const LOCAL_REFERENCE_ID = 0x7f7f0101;
@@ -190,6 +203,17 @@ export class Reference {
   #leap: LeapAction = 0;
   /** Cooked time at which a step/slew-mode leap second is due. */
   #leapAt: Timestamp | null = null;
+  /** fallbackdrift: bounds (log2 s) and one average frequency (ppm) per interval. */
+  readonly #fallback: { min: number; max: number } | null;
+  #fallbacks: { frequency: number; seconds: number }[] = [];
+  /** Index in #fallbacks of the fallback in use since the last update, -1: none. */
+  #fallbackInUse = -1;
+  /** Cooked time of the last update (fallback intervals count from it), null before any. */
+  #lastUpdateAt: Timestamp | null = null;
+  /** `initstepslew` threshold (s) while its one correction is awaited, else null. */
+  #initStepSlew: number | null = null;
+  /** Cooked time of the last manual correction (settime), for the update interval. */
+  #manualAt: Timestamp | null = null;
 
   constructor(clock: Clock, options: ReferenceOptions = {}) {
     this.#clock = clock;
@@ -203,6 +227,8 @@ export class Reference {
     this.#leapSecMode = options.leapSecMode ?? "system"; // chrony.conf(5)
     this.#leapSecTz = options.leapSecTz ?? null;
     this.#local = options.local ?? null;
+    const fb = options.fallbackDrift ?? null;
+    this.#fallback = fb !== null && fb.min > 0 && fb.max >= fb.min ? fb : null;
   }
 
   /**
@@ -214,6 +240,20 @@ export class Reference {
     this.#makestepBase = this.#updates;
   }
 
+  /**
+   * chrony.conf(5) `initstepslew THRESHOLD`: the next update only corrects the
+   * offset (stepped above `threshold` seconds, slewed below) and ends the mode
+   * (event `initStepSlewEnd`); null ends the mode without a correction.
+   */
+  setInitStepSlew(threshold: number | null): void {
+    this.#initStepSlew = threshold;
+  }
+
+  /** Whether the initstepslew correction is still awaited. */
+  get initStepSlewActive(): boolean {
+    return this.#initStepSlew !== null;
+  }
+
   /** `chronyc maxupdateskew PPM`: skip updates whose skew is above `ppm`. */
   setMaxUpdateSkew(ppm: number): void {
     this.#maxUpdateSkew = ppm;
@@ -222,6 +262,118 @@ export class Reference {
   /** `chronyc local ...` / `local off`: the local reference options, or null. */
   setLocal(local: { stratum: number; orphan: boolean; distance: number } | null): void {
     this.#local = local;
+  }
+
+  /**
+   * A manual correction (`settime`, `manual delete`): the frequency error
+   * `dfreq` (s/s, positive = the clock gains) is taken into the absolute
+   * frequency in full, and `offset` (s, positive = fast) is stepped if
+   * `makestep` allows it, slewed otherwise. It counts as an update for
+   * `makestep`'s limit; the clock is not marked synchronised (chronyd 4.3
+   * stays "Not synchronised" without `local`).
+   */
+  manualUpdate(offset: number, dfreq: number, withFrequency: boolean): ReferenceEvent[] {
+    const events: ReferenceEvent[] = [
+      { kind: "manual", offset, dfreqPpm: dfreq * 1e6, withFrequency },
+    ];
+    if (dfreq !== 0) this.#applyDeltaFrequency(dfreq);
+    const ms = this.#makestep;
+    if (
+      ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
+      Math.abs(offset) > ms.threshold
+    ) {
+      events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
+      this.#clock.step(offset);
+      events.push({ kind: "stepped", correction: -offset });
+    } else {
+      this.#clock.accumulateOffset(offset, 0);
+    }
+    const now = this.#clock.now();
+    this.#updates++;
+    this.#interval = this.#manualAt === null ? 0 : diffSeconds(now, this.#manualAt);
+    this.#manualAt = now;
+    this.#lastOffset = offset;
+    // chronyd 4.3 shows |last offset| as the RMS offset after a manual correction
+    this.#avg2 = offset * offset;
+    this.#skew ??= 0;
+    return events;
+  }
+
+  /**
+   * `chronyc dfreq PPM`: the absolute frequency moves by `ppm` (chrony's sign:
+   * +10 shows in tracking as "10 ppm fast" and the clock is corrected slower).
+   */
+  adjustFrequency(ppm: number): ReferenceEvent[] {
+    this.#applyDeltaFrequency(ppm * 1e-6);
+    return [{ kind: "deltaFrequency", ppm }];
+  }
+
+  /** `chronyc doffset SECONDS`: `offset` (positive = the clock is fast) slewed away. */
+  adjustOffset(offset: number): ReferenceEvent[] {
+    this.#clock.accumulateOffset(offset, 0);
+    return [{ kind: "deltaOffset", offset }];
+  }
+
+  /**
+   * chrony.conf(5) fallbackdrift: each fallback i (interval 2^(min+i) s)
+   * keeps an average of the absolute frequency; a plain mean until it has
+   * seen its interval's worth of updates, then exponential with that interval
+   * as time constant (horae's weighting).
+   */
+  #updateFallbacks(dt: number): void {
+    const fb = this.#fallback;
+    if (fb === null) return;
+    const f = this.#clock.readFrequency();
+    if (this.#fallbacks.length === 0) {
+      for (let i = fb.min; i <= fb.max; i++) this.#fallbacks.push({ frequency: f, seconds: 0 });
+    }
+    this.#fallbacks.forEach((e, k) => {
+      const span = 2 ** (fb.min + k);
+      const w = e.seconds < span ? dt / Math.max(e.seconds + dt, 1e-9) : Math.min(1, dt / span);
+      e.frequency += (f - e.frequency) * w;
+      e.seconds += dt;
+    });
+    this.#fallbackInUse = -1;
+  }
+
+  /**
+   * fallbackdrift, called periodically: 2^min s after the last update the
+   * frequency is set to the first fallback, after 2^(min+1) s to the second,
+   * and so on up to 2^max; the clock is then "Not synchronised".
+   */
+  fallbackTick(now: Timestamp = this.#clock.now()): ReferenceEvent[] {
+    const fb = this.#fallback;
+    if (fb === null || this.#lastUpdateAt === null || this.#fallbacks.length === 0) return [];
+    const elapsed = diffSeconds(now, this.#lastUpdateAt);
+    if (elapsed < 2 ** fb.min) return [];
+    const k = Math.min(fb.max, Math.floor(Math.log2(elapsed))) - fb.min;
+    if (k <= this.#fallbackInUse) return [];
+    this.#fallbackInUse = k;
+    const frequency = this.#limitFrequency(this.#fallbacks[k]!.frequency);
+    this.#clock.setFrequency(frequency);
+    const events: ReferenceEvent[] = [
+      { kind: "fallbackDrift", log2Interval: fb.min + k, frequency },
+    ];
+    if (this.#synced) events.push(...this.setUnsynchronised());
+    return events;
+  }
+
+  /** initstepslew: one step or slew of `offset`, then normal operation. */
+  #initialCorrection(offset: number): ReferenceEvent[] {
+    const threshold = this.#initStepSlew!;
+    this.#initStepSlew = null;
+    const step = Math.abs(offset) > threshold;
+    const events: ReferenceEvent[] = [{ kind: "initialOffset", offset, step }];
+    if (step) this.#clock.step(offset);
+    else this.#clock.accumulateOffset(offset, 0);
+    events.push({ kind: "initStepSlewEnd" });
+    return events;
+  }
+
+  /** Absolute frequency F (s/s) becomes F + d(1 - F), as chronyd combines a frequency change. */
+  #applyDeltaFrequency(d: number): void {
+    const f = this.#clock.readFrequency() * 1e-6;
+    this.#clock.setFrequency(this.#limitFrequency((f + d * (1 - f)) * 1e6));
   }
 
   /** Frequency (ppm) and skew (ppm) to write to the driftfile. */
@@ -251,6 +403,7 @@ export class Reference {
     const events: ReferenceEvent[] = [];
     const now = this.#clock.now();
     const offset = u.offset + u.frequency * diffSeconds(now, u.refTime);
+    if (this.#initStepSlew !== null) return this.#initialCorrection(offset);
 
     const mc = this.#maxchange;
     if (mc !== null && this.#updates >= mc.start && Math.abs(offset) > mc.offset) {
@@ -301,6 +454,8 @@ export class Reference {
     // Offset: step (makestep) or slew at the corrtimeratio rate.
     const ms = this.#makestep;
     const interval = this.#everSynced ? diffSeconds(now, this.#refTime) : 0;
+    this.#updateFallbacks(interval);
+    this.#lastUpdateAt = now;
     if (
       ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
       Math.abs(offset) > ms.threshold

@@ -36,6 +36,7 @@ import {
 } from "./wire.ts";
 import * as fmt from "./format.ts";
 import { collectReport, fetchVia, isJsonReport, ReportError } from "./json.ts";
+import { getDate } from "./getdate.ts";
 
 /** chronyc's `timeout` and `retries` settings. */
 export interface ExchangeLimits {
@@ -977,49 +978,13 @@ export function parseAdd(args: string[]): Request {
   };
 }
 
-const MONTH_NAMES = [
-  "jan",
-  "feb",
-  "mar",
-  "apr",
-  "may",
-  "jun",
-  "jul",
-  "aug",
-  "sep",
-  "oct",
-  "nov",
-  "dec",
-];
-
 /**
- * settime's date: `HH:MM[:SS]` (today, UTC), `YYYY-MM-DD HH:MM[:SS]`,
- * `Mon DD, YYYY HH:MM[:SS]` or `DD Mon YYYY HH:MM[:SS]`; ms since the epoch, null when unreadable.
+ * settime's date, every form chronyc 4.3 reads (see getdate.ts), local time
+ * unless a zone is given; ms since the epoch (whole seconds), null when unreadable.
  */
 export function parseDate(text: string, nowMs: number): number | null {
-  const t = text.trim().replace(/,/g, " ").replace(/\s+/g, " ");
-  const time = /(?:^| )(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(t);
-  if (!time) return null;
-  const [h, mi, se] = [Number(time[1]), Number(time[2]), Number(time[3] ?? 0)];
-  if (h > 23 || mi > 59 || se > 60) return null;
-  const date = t.slice(0, time.index).trim();
-  const now = new Date(nowMs);
-  let y = now.getUTCFullYear();
-  let mo = now.getUTCMonth();
-  let d = now.getUTCDate();
-  if (date !== "") {
-    let m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(date);
-    if (m) [y, mo, d] = [Number(m[1]), Number(m[2]) - 1, Number(m[3])];
-    else if ((m = /^([A-Za-z]{3})[a-z]* (\d{1,2}) (\d{4})$/.exec(date))) {
-      mo = MONTH_NAMES.indexOf(m[1]!.toLowerCase());
-      [d, y] = [Number(m[2]), Number(m[3])];
-    } else if ((m = /^(\d{1,2}) ([A-Za-z]{3})[a-z]* (\d{4})$/.exec(date))) {
-      mo = MONTH_NAMES.indexOf(m[2]!.toLowerCase());
-      [d, y] = [Number(m[1]), Number(m[3])];
-    } else return null;
-    if (mo < 0 || mo > 11 || d < 1 || d > 31) return null;
-  }
-  return Date.UTC(y, mo, d, h, mi, se);
+  const t = getDate(text, nowMs);
+  return t === null ? null : t * 1000;
 }
 
 /** Hash functions and ciphers keygen knows; a cipher's key length is fixed (bits). */

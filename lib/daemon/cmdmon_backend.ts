@@ -21,6 +21,7 @@ import type {
   AuthDataReport,
   ClientAccessesPage,
   ManualSample,
+  ManualTimestampReport,
   NtpDataReport,
   SelectDataReport,
   ServerStatsReport,
@@ -45,6 +46,11 @@ import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import type { SelectState } from "../clock/select.ts";
+import { eventMessage } from "./discipline.ts";
+
+function isText(m: string | null): m is string {
+  return m !== null;
+}
 
 /** chrony.conf(5): poll range, log2 s. */
 const MIN_POLL = -7;
@@ -413,8 +419,34 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   manualList(): Maybe<ManualSample[]> {
-    // chronyd lists the (empty) manual samples even without `manual`
-    return [];
+    // chronyd lists the manual samples even without `manual`
+    return this.#d.manual.list().map((m) => ({
+      when: m.when,
+      slewedOffset: m.slewedOffset,
+      origOffset: m.origOffset,
+      residual: m.residual,
+    }));
+  }
+
+  /** `settime`: a manual sample; the fitted offset, frequency change and new frequency. */
+  settime(ts: Timestamp): Maybe<ManualTimestampReport> {
+    const d = this.#d;
+    const r = d.manual.accept(this.#now(), ts);
+    if (!r.ok) return { status: r.reason === "disabled" ? Status.NOTENABLED : Status.FAILED };
+    const withFrequency = d.manual.list().length > 1;
+    this.#logAll(d.discipline.manual(r.correction, r.dfreq, withFrequency));
+    this.#afterManual();
+    return { offset: r.offset, dfreqPpm: r.dfreq * 1e6, newAfreqPpm: d.clock.readFrequency() };
+  }
+
+  #logAll(messages: string[]): void {
+    for (const m of messages) this.#d.log.info(m);
+  }
+
+  /** A manual correction changes what the NTP server serves and the driftfile. */
+  #afterManual(): void {
+    this.#d.refreshServerReference?.();
+    this.#d.saveDrift();
   }
 
   control(req: ControlRequest): StatusCode {
@@ -455,6 +487,28 @@ export class DaemonBackend implements CmdmonBackend {
         return Status.SUCCESS;
       case "modify_makestep":
         d.reference.setMakestep(req.threshold, req.limit);
+        return Status.SUCCESS;
+      case "manual":
+        if (req.option === 2) d.manual.reset();
+        else d.manual.setEnabled(req.option !== 0);
+        return Status.SUCCESS;
+      case "manual_delete": {
+        const r = d.manual.delete(req.index);
+        if (r === null) return Status.BADSAMPLE;
+        if (r.correction !== null) {
+          const c = r.correction;
+          this.#logAll(d.discipline.manual(c.correction, c.dfreq, d.manual.list().length > 1));
+          this.#afterManual();
+        }
+        return Status.SUCCESS;
+      }
+      case "dfreq":
+        if (!Number.isFinite(req.value)) return Status.INVALID;
+        this.#logAll(d.reference.adjustFrequency(req.value).map(eventMessage).filter(isText));
+        return Status.SUCCESS;
+      case "doffset2":
+        if (!Number.isFinite(req.value)) return Status.INVALID;
+        this.#logAll(d.reference.adjustOffset(req.value).map(eventMessage).filter(isText));
         return Status.SUCCESS;
       case "makestep": {
         // chronyd -x cannot step the clock: the command fails (500 Failure)

@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import type { ParseResult } from "../conf/parse.ts";
+import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "./cli.ts";
@@ -30,6 +30,7 @@ import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
 import { ReferenceDiscipline } from "./discipline.ts";
+import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
@@ -55,7 +56,7 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { parseAddress } from "../../ffi/libc.ts";
+import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
@@ -96,6 +97,8 @@ import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
+/** initstepslew gives up after this long without a correction, seconds (chronyd 4.3: 10 s, observed). */
+const INIT_STEP_SLEW_TIMEOUT = 10;
 /** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
 const DEFAULT_DRIFT_INTERVAL = 3600;
 
@@ -107,6 +110,10 @@ export interface DaemonState {
   clock: TickingClock;
   engine: Engine;
   reference: Reference;
+  /** The discipline over `reference` (manual corrections are logged through it). */
+  discipline: ReferenceDiscipline;
+  /** Manual time input (`manual`, chronyc `settime`). */
+  manual: ManualInput;
   io: ClientIo;
   clientLog: ClientLog;
   ntpAccess: AddressFilter;
@@ -122,6 +129,8 @@ export interface DaemonState {
   cycleLogs(): void;
   /** Write the driftfile now. */
   saveDrift(): void;
+  /** Recompute what the NTP server serves (after a manual correction). */
+  refreshServerReference?(): void;
   /** The source lines and their NTS state. */
   sources: SourceManager;
   /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
@@ -239,6 +248,7 @@ async function start(
         distance: config.local.distance,
       }
       : null,
+    fallbackDrift: config.fallbackDrift ?? null,
   });
   const driftPath = config.driftFile?.path;
   removeStaleFiles(config, log);
@@ -278,8 +288,10 @@ async function start(
       restored?.skew ?? UNKNOWN_SKEW_PPM,
     )),
   );
+  let onInitStepSlewEnd = () => {};
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
+    onInitStepSlewEnd: () => onInitStepSlewEnd(),
     onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),
   });
   const engine = new Engine({
@@ -292,6 +304,10 @@ async function start(
     ...(logs ? { onSample: sampleLogger(logs) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
+
+  // chrony.conf(5) manual: settime samples move with every clock adjustment
+  const manual = new ManualInput({ enabled: config.manual });
+  clock.onParameterChange((c) => manual.onClockChange(c));
 
   const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
   if (config.local) {
@@ -466,12 +482,61 @@ async function start(
       sources.refresh().catch((e) => log.warn(`Could not refresh sources : ${e}`));
     }, Math.min(config.refresh, 2 ** 31 / 1000 - 1) * 1000)
     : null;
-  for (const sc of numericFirst(config.sources)) {
-    try {
-      await addSource(sc);
-    } catch (e) {
-      log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`);
+  const addConfiguredSources = async () => {
+    for (const sc of numericFirst(config.sources)) {
+      try {
+        await addSource(sc);
+      } catch (e) {
+        log.warn(`Could not add source ${sc.name} : ${(e as Error).message}`);
+      }
     }
+  };
+  // chrony.conf(5) initstepslew: its servers (iburst) first; after their one
+  // correction (or INIT_STEP_SLEW_TIMEOUT without one) they are removed and
+  // normal operation begins with the configured sources.
+  const init = config.initstepslew;
+  let initTimer: ReturnType<typeof setTimeout> | null = null;
+  // chronyd resolves the initstepslew names once, at start, and drops those that fail
+  const initAddresses: string[] = [];
+  for (const host of init?.hosts ?? []) {
+    const family = o.family === "any" ? undefined : o.family;
+    const found = await getaddrinfo(host, family).then((a) => a.map((x) => x.address), () => []);
+    if (found.length === 0) log.warn(`Could not resolve address of initstepslew server ${host}`);
+    else if (!initAddresses.includes(found[0]!)) initAddresses.push(found[0]!);
+  }
+  if (init && initAddresses.length > 0) {
+    reference.setInitStepSlew(init.threshold);
+    const initLines: SourceConfig[] = [];
+    let ended = false;
+    const endInit = () => {
+      if (ended) return;
+      ended = true;
+      if (initTimer !== null) clearTimeout(initTimer);
+      initTimer = null;
+      if (reference.initStepSlewActive) {
+        reference.setInitStepSlew(null);
+        log.info("No suitable source for initstepslew");
+      }
+      for (const s of engine.sources) {
+        const line = sources.lineOf(s.id);
+        if (!s.removed && line !== undefined && initLines.includes(line)) sources.remove(s.id);
+      }
+      addConfiguredSources().catch((e) => log.warn(`Could not add sources : ${e}`));
+    };
+    onInitStepSlewEnd = () => setTimeout(endInit, 0);
+    initTimer = setTimeout(endInit, INIT_STEP_SLEW_TIMEOUT * 1000);
+    for (const address of initAddresses) {
+      const sc = parseCommandLine([`server ${address} iburst`]).config.sources[0];
+      if (!sc) continue;
+      initLines.push(sc);
+      try {
+        await addSource(sc);
+      } catch (e) {
+        log.warn(`Could not add source ${address} : ${(e as Error).message}`);
+      }
+    }
+  } else {
+    await addConfiguredSources();
   }
 
   let stopped = false;
@@ -492,7 +557,10 @@ async function start(
     ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
     : null;
   // The served reference also changes without updates (dispersion, local activation).
-  const refreshTimer = setInterval(refreshServerReference, 1000);
+  const refreshTimer = setInterval(() => {
+    for (const m of discipline.tick(clock.now())) log.info(m); // fallbackdrift
+    refreshServerReference();
+  }, 1000);
   refreshServerReference();
 
   let refclocks: RunningRefclocks | null = null;
@@ -503,6 +571,8 @@ async function start(
     clock,
     engine,
     reference,
+    discipline,
+    manual,
     io,
     clientLog,
     ntpAccess,
@@ -517,6 +587,7 @@ async function start(
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
     saveDrift,
+    refreshServerReference,
     addSource,
     sources,
     keys,
@@ -528,6 +599,7 @@ async function start(
       if (driftTimer !== null) clearInterval(driftTimer);
       clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
+      if (initTimer !== null) clearTimeout(initTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       saveDrift(true);
       if (resolveTimer !== null) clearInterval(resolveTimer);

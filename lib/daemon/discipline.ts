@@ -24,6 +24,8 @@ export interface DisciplineHooks {
   onTracking?: (entry: TrackingLogEntry) => void;
   /** maxchange was exceeded too often: chronyd exits. */
   onExit?: (offset: number) => void;
+  /** The initstepslew correction was made (normal operation may begin). */
+  onInitStepSlewEnd?: () => void;
 }
 
 /** chronyd's log text of a reference event, or null for events not logged. */
@@ -51,6 +53,24 @@ export function eventMessage(e: ReferenceEvent): string | null {
     case "leapApplied":
       return `System clock was stepped by ${(-e.leap).toFixed(6)} seconds (leap second)`;
     case "tracking":
+      return null;
+    case "manual":
+      return e.withFrequency
+        ? `Making a frequency change of ${e.dfreqPpm.toFixed(3)} ppm and a slew of ${
+          e.offset.toFixed(6)
+        }`
+        : `Making a slew of ${e.offset.toFixed(6)}`;
+    case "deltaFrequency":
+      return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
+    case "deltaOffset":
+      return `Accumulated delta offset of ${e.offset.toFixed(6)} seconds`;
+    case "fallbackDrift":
+      return `Frequency set to fallback drift ${e.log2Interval}: ${e.frequency.toFixed(3)} ppm`;
+    case "initialOffset":
+      return `System's initial offset : ${Math.abs(e.offset).toFixed(6)} seconds ${
+        e.offset >= 0 ? "fast" : "slow"
+      } of true (${e.step ? "step" : "slew"})`;
+    case "initStepSlewEnd":
       return null;
   }
 }
@@ -81,6 +101,16 @@ export class ReferenceDiscipline implements Discipline {
     return this.#messages(this.reference.update(update));
   }
 
+  /** A manual correction (settime, manual delete); returns the log messages. */
+  manual(offset: number, dfreq: number, withFrequency: boolean): string[] {
+    return this.#messages(this.reference.manualUpdate(offset, dfreq, withFrequency));
+  }
+
+  /** Periodic work of the reference without updates (fallbackdrift); log messages. */
+  tick(now: Timestamp): string[] {
+    return this.#messages(this.reference.fallbackTick(now));
+  }
+
   noUpdate(_now: Timestamp): void {
     this.reference.setUnsynchronised();
   }
@@ -88,10 +118,11 @@ export class ReferenceDiscipline implements Discipline {
   #messages(events: ReferenceEvent[]): string[] {
     const out: string[] = [];
     for (const e of events) {
-      if (e.kind === "stepped") this.steps++;
+      if (e.kind === "stepped" || (e.kind === "initialOffset" && e.step)) this.steps++;
       if (e.kind === "offsetIgnored") this.ignored++;
       if (e.kind === "tracking") this.#hooks.onTracking?.(e.entry);
       if (e.kind === "exit") this.#hooks.onExit?.(e.offset);
+      if (e.kind === "initStepSlewEnd") this.#hooks.onInitStepSlewEnd?.();
       const m = eventMessage(e);
       if (m !== null) out.push(m);
     }

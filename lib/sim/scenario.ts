@@ -31,6 +31,13 @@ export interface ScenarioClient {
   wander: number;
   /** chrony.conf `makestep threshold limit`, or null for none. */
   makestep: { threshold: number; limit: number } | null;
+  /** chrony.conf `initstepslew THRESHOLD` towards the scenario's sources. */
+  initstepslew?: number;
+  /**
+   * chrony.conf `manual`: `chronyc settime` at `at` seconds (true time) with
+   * the operator's reading `error` seconds off (positive = the time given is late).
+   */
+  settime?: { at: number; error: number }[];
 }
 
 /** One configured source: a simulated server and the path to it. */

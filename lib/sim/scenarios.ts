@@ -2,14 +2,15 @@
  * The named scenarios of `/work/shared/SIM-SCENARIOS.md` with their exact
  * parameters: `lan`, `lan-1s`, `wan-asym` (with chrony 4.3's figures), and
  * `loss30`, `falsetickers`, `makestep`, `freq-minus100`, `server-step`,
- * `leap`, `iburst`. Common to all (SIM-SCENARIOS.md): the client starts
+ * `leap`, `iburst`; and horae's own `initstepslew` and `manual` (settime
+ * readings, no sources). Common to all (SIM-SCENARIOS.md): the client starts
  * 0.1 s off with +100 ppm frequency error and a 1e-9/s random walk,
  * `server SERVER iburst`, `makestep 1 3`.
  *
  * @example
  * ```ts
  * import { scenario, SCENARIO_NAMES } from "./scenarios.ts";
- * SCENARIO_NAMES.length; // 10
+ * SCENARIO_NAMES.length; // 12
  * scenario("lan").duration; // 20000
  * ```
  * @module
@@ -97,6 +98,28 @@ const BUILDERS: Record<string, () => Scenario> = {
     leapInsertAt: LEAP_2016,
   }),
   "iburst": () => ({ ...base("iburst", 600, 100) }),
+  // horae's own (not in SIM-SCENARIOS.md): initstepslew steps 5 s away before normal operation
+  "initstepslew": () => ({
+    ...base("initstepslew", 2000, 200),
+    client: { ...CLIENT, offset: 5, makestep: null, initstepslew: 1 },
+  }),
+  // horae's own: an isolated master set by hand (settime every 2 h, readings ±50 ms off)
+  "manual": () => ({
+    ...base("manual", 8 * 3600 + 60, 3600),
+    client: {
+      ...CLIENT,
+      offset: 2,
+      makestep: null,
+      settime: [
+        { at: 10, error: 0.05 },
+        { at: 7200, error: -0.03 },
+        { at: 14400, error: 0.02 },
+        { at: 21600, error: -0.05 },
+        { at: 28800, error: 0.04 },
+      ],
+    },
+    sources: [],
+  }),
 };
 
 /** Names of all scenarios, in SIM-SCENARIOS.md order. */

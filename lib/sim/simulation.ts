@@ -27,6 +27,7 @@ import { addSeconds, diffSeconds, NS_PER_SEC, type Timestamp } from "../time/tim
 import { EventQueue } from "./event_queue.ts";
 import { ReferenceDiscipline } from "../daemon/discipline.ts";
 import { Reference } from "../clock/reference.ts";
+import { ManualInput } from "../clock/manual.ts";
 import type { Scenario } from "./scenario.ts";
 import { SimLink } from "./sim_link.ts";
 import { SimServer, utcShift } from "./sim_server.ts";
@@ -102,6 +103,7 @@ export interface SimResult {
 
 type SimEvent =
   | { kind: "second" }
+  | { kind: "settime"; error: number }
   | { kind: "timer"; generation: number; at: Timestamp }
   | { kind: "to-server"; index: number; bytes: Uint8Array }
   | { kind: "to-client"; index: number; bytes: Uint8Array };
@@ -125,6 +127,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   const discipline = new ReferenceDiscipline(
     new Reference(clock, { makestep: scenario.client.makestep }),
   );
+  if (scenario.client.initstepslew !== undefined) {
+    discipline.reference.setInitStepSlew(scenario.client.initstepslew);
+  }
+  const manual = new ManualInput({ enabled: true });
+  clock.onParameterChange((c) => manual.onClockChange(c));
   const bytesRng = new Prng(seed ^ 0x5eed_0001);
   const engine = new Engine({
     clock,
@@ -215,6 +222,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   };
 
   queue.push(start, { kind: "second" });
+  for (const m of scenario.client.settime ?? []) {
+    queue.push(addSeconds(start, m.at), { kind: "settime", error: m.error });
+  }
   handle(engine.start());
   let leapApplied = false;
   for (;;) {
@@ -230,6 +240,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
         const k = Number((ev.at - start) / NS_PER_SEC);
         if (k < samples) trace[k] = offsetNow();
         queue.push(ev.at + NS_PER_SEC, { kind: "second" });
+        break;
+      }
+      case "settime": {
+        // the operator reads true time (UTC, `error` late) and types it in
+        const given = addSeconds(trueNow(), e.error - utcShift(trueNow(), leapInsertAt));
+        const r = manual.accept(clock.now(), given);
+        if (!r.ok) break;
+        const messages = discipline.manual(r.correction, r.dfreq, manual.list().length > 1);
+        for (const m of messages) if (log.length < 200) log.push(`${elapsed().toFixed(3)} ${m}`);
         break;
       }
       case "timer":

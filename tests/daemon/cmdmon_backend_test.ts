@@ -10,6 +10,8 @@ import { Engine, type EngineAction } from "../../lib/daemon/engine.ts";
 import { engineSpec } from "../../lib/daemon/source_spec.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import { Reference } from "../../lib/clock/reference.ts";
+import { ManualInput } from "../../lib/clock/manual.ts";
+import { ReferenceDiscipline } from "../../lib/daemon/discipline.ts";
 import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
 import { unsynchronisedReference } from "../../lib/ntp/server.ts";
 import { defaultConfig, type SourceConfig } from "../../lib/conf/config.ts";
@@ -29,17 +31,21 @@ function setup() {
   });
   const config = defaultConfig();
   const added: SourceConfig[] = [];
+  const logged: string[] = [];
   const state = {
     config,
     clock,
     engine,
     reference,
+    discipline: new ReferenceDiscipline(reference),
+    manual: new ManualInput(),
+    saveDrift: () => {},
     io: { run: (_a: readonly EngineAction[]) => {}, localAddress: () => null },
     ntpAccess: new AddressFilter(),
     cmdAccess: new AddressFilter(),
     server: null,
     serverReference: unsynchronisedReference(-20),
-    log: { warn: () => {}, info: () => {} },
+    log: { warn: () => {}, info: (m: string) => logged.push(m) },
     sources: {
       lineOf: () => undefined,
       nts: () => undefined,
@@ -57,7 +63,8 @@ function setup() {
     cycleLogs: () => {},
   } as unknown as DaemonState;
   engine.start();
-  return { backend: new DaemonBackend(state), engine, state, added };
+  clock.onParameterChange((c) => state.manual.onClockChange(c));
+  return { backend: new DaemonBackend(state), engine, state, added, clock, logged };
 }
 
 function addParams(name: string, over: Partial<AddSourceParams> = {}): AddSourceParams {
@@ -199,6 +206,43 @@ Deno.test("DaemonBackend: local on/off, settings, statuses of facilities not bui
   assert.equal(backend.control({ kind: "writertc" }), Status.NORTC);
   assert.equal(backend.control({ kind: "smoothtime", option: 0 }), Status.NOTENABLED);
   assert.deepEqual(backend.manualList(), []);
+  assert.deepEqual(state.manual.list(), []);
+});
+
+Deno.test("DaemonBackend: manual on/off/list/delete/reset, settime, dfreq, doffset", () => {
+  const { backend, state, clock, logged } = setup();
+  const T = 1_800_000_000n * 1_000_000_000n;
+  clock.setTrueTime(T);
+  // without `manual`: settime is refused as chronyd refuses it
+  assert.deepEqual(backend.settime(T), { status: Status.NOTENABLED });
+  assert.equal(backend.control({ kind: "manual", option: 1 }), Status.SUCCESS);
+  const r = backend.settime(clock.now() - 2_000_000_000n); // the clock is 2 s fast
+  assert.ok(!("status" in r));
+  assert.equal(r.offset, 2);
+  assert.equal(r.dfreqPpm, 0);
+  assert.deepEqual(logged, ["Making a slew of 2.000000"]);
+  assert.equal(backend.tracking().lastOffset, 2);
+  // within a second of the last sample: 500 Failure
+  assert.deepEqual(backend.settime(clock.now()), { status: Status.FAILED });
+  clock.advance(100);
+  const r2 = backend.settime(clock.trueTime());
+  assert.ok(!("status" in r2));
+  assert.equal(state.manual.list().length, 2);
+  assert.equal(backend.control({ kind: "manual_delete", index: 2 }), Status.BADSAMPLE);
+  assert.equal(backend.control({ kind: "manual_delete", index: 0 }), Status.SUCCESS);
+  assert.equal(state.manual.list().length, 1);
+  assert.equal(backend.control({ kind: "manual", option: 2 }), Status.SUCCESS);
+  assert.deepEqual(backend.manualList(), []);
+  assert.equal(backend.control({ kind: "manual", option: 0 }), Status.SUCCESS);
+  assert.deepEqual(backend.settime(T), { status: Status.NOTENABLED });
+  const f = clock.readFrequency();
+  assert.equal(backend.control({ kind: "dfreq", value: 10 }), Status.SUCCESS);
+  assert.ok(Math.abs(clock.readFrequency() - (f + 10 * (1 - f * 1e-6))) < 1e-6);
+  const before = clock.remainingCorrection();
+  assert.equal(backend.control({ kind: "doffset2", value: 0.5 }), Status.SUCCESS);
+  assert.ok(Math.abs(clock.remainingCorrection() - before - 0.5) < 1e-3);
+  assert.ok(logged.includes("Accumulated delta freq of 10.000ppm"));
+  assert.ok(logged.includes("Accumulated delta offset of 0.500000 seconds"));
 });
 
 Deno.test("DaemonBackend: ntpdata port from the NTS destination, local address from the IO layer", () => {
