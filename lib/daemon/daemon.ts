@@ -448,6 +448,7 @@ async function start(
             port: config.port,
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
             ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
+            cookedOffset: () => clock.now() - realNow(),
           }));
         } catch (e) {
           log.error(

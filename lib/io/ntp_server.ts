@@ -59,6 +59,14 @@ export interface NtpServerSocketOptions {
   batch?: number;
   /** `hwtimestamp`: NIC stamps converted to system time (lib/daemon/hwtimestamp.ts). */
   hw?: ServerHwStamps | null;
+  /**
+   * The local clock's cooked time minus CLOCK_REALTIME, ns (read once per batch):
+   * receive and transmit timestamps are served in cooked time, as chronyd's are.
+   * It matters with `-x` (the correction is never applied to the system clock, so
+   * the served time would otherwise be the uncorrected clock's) and while a slew
+   * is in progress. Absent: served as CLOCK_REALTIME.
+   */
+  cookedOffset?: () => Timestamp;
 }
 
 /** The part of `HwTimestamping` the server uses. */
@@ -103,6 +111,7 @@ export class NtpServerSocket {
     hwTx: 0,
   };
   #hw: ServerHwStamps | null = null;
+  #cookedOffset: (() => Timestamp) | null = null;
   readonly #sock: UdpSocket;
   readonly #server: NtpServer;
   readonly #packets: ServerPacket[];
@@ -149,6 +158,7 @@ export class NtpServerSocket {
     if (options.hw) open.hwTimestamping = true;
     const s = new NtpServerSocket(UdpSocket.open(open), server);
     s.#hw = options.hw ?? null;
+    s.#cookedOffset = options.cookedOffset ?? null;
     return s;
   }
 
@@ -166,6 +176,17 @@ export class NtpServerSocket {
     const server = this.#server;
     let fbSec = -1, fbNsec = 0;
     let queued = 0;
+    // cooked - real, split into whole seconds and nanoseconds in 0..1e9 (no allocation per packet)
+    const cook = this.#cookedOffset === null ? 0n : this.#cookedOffset();
+    let cookSec = 0, cookNsec = 0;
+    if (cook !== 0n) {
+      cookSec = Number(cook / 1_000_000_000n);
+      cookNsec = Number(cook % 1_000_000_000n);
+      if (cookNsec < 0) {
+        cookSec -= 1;
+        cookNsec += 1_000_000_000;
+      }
+    }
     for (let i = 0; i < n; i++) {
       this.stats.received++;
       const p = this.#packets[i]!;
@@ -204,6 +225,14 @@ export class NtpServerSocket {
         sec = fbSec;
         nsec = fbNsec;
       }
+      if (cook !== 0n) {
+        sec += cookSec;
+        nsec += cookNsec;
+        if (nsec >= 1_000_000_000) {
+          sec += 1;
+          nsec -= 1_000_000_000;
+        }
+      }
       if (sec - this.#lastRefresh >= REFRESH_SECONDS) {
         this.#lastRefresh = sec;
         server.refresh(BigInt(sec) * 1_000_000_000n + BigInt(nsec));
@@ -222,7 +251,7 @@ export class NtpServerSocket {
     }
     if (queued === 0) return;
     // Transmit timestamp as late as possible: one clock read for the batch.
-    const now = realNow();
+    const now = cook === 0n ? realNow() : realNow() + cook;
     const txHi = ntpHi(Number(now / 1_000_000_000n));
     const txLo = ntpLo(Number(now % 1_000_000_000n));
     for (let j = 0; j < queued; j++) {
@@ -260,6 +289,7 @@ export class NtpServerSocket {
   #onTx(id: number, tx: Timestamp, hardware = false): boolean {
     const r = id % TX_RING;
     if (this.#ringId[r] !== id) return false;
+    if (this.#cookedOffset !== null) tx += this.#cookedOffset();
     // with NIC stamps the entry waits for the NIC's, which comes after the kernel's
     if (hardware || this.#hw === null) this.#ringId[r] = 0;
     this.stats.txTimestamps++;

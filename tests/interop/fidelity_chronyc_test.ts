@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   type CommandResult,
+  fakeServer,
   freePort,
   haveChrony,
   ROOT,
@@ -302,41 +303,6 @@ Deno.test({
     }
   },
 });
-
-/** A tiny NTP server whose clock is `offset` seconds ahead of this machine's. */
-function fakeServer(port: number, offset: number): { stop(): Promise<void> } {
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
-  const now = () => (performance.timeOrigin + performance.now()) / 1000 + offset;
-  const put = (v: DataView, at: number, t: number) => {
-    const s = Math.floor(t);
-    v.setUint32(at, s + 2208988800);
-    v.setUint32(at + 4, Math.floor((t - s) * 2 ** 32));
-  };
-  const loop = (async () => {
-    for await (const [req, addr] of sock) {
-      const rx = now();
-      if (req.length < 48) continue;
-      const r = new Uint8Array(48);
-      const v = new DataView(r.buffer);
-      r[0] = (req[0]! & 0x38) | 4; // no leap warning, the client's version, server
-      r[1] = 1;
-      r[2] = req[2]!;
-      r[3] = 0xec; // precision ~2^-20 s
-      v.setUint32(12, 0x46414b45); // "FAKE"
-      put(v, 16, rx - 1);
-      r.set(req.subarray(40, 48), 24);
-      put(v, 32, rx);
-      put(v, 40, now());
-      await sock.send(r, addr).catch(() => {});
-    }
-  })().catch(() => {});
-  return {
-    async stop() {
-      sock.close();
-      await loop;
-    },
-  };
-}
 
 /** System time of `tracking -c` with chrony's sign (positive = slow). */
 async function systemTime(socket: string): Promise<number | null> {
