@@ -599,9 +599,10 @@ export class SourceStats {
       nr: e?.runs ?? 0,
       span: e?.span ?? 0,
       frequencyPpm: (e?.frequency ?? 0) * 1e6,
-      skewPpm: (e?.skew ?? 0) * 1e6,
+      // no estimate yet: chronyd's initial skew (2000 ppm) and deviation (4 s)
+      skewPpm: (e?.skew ?? 2000e-6) * 1e6,
       offset: this.predictOffset(now) ?? 0,
-      stdDev: e?.stdDev ?? 0,
+      stdDev: e?.stdDev ?? 4,
       lastSample: last === undefined ? null : {
         adjustedOffset: last.offset,
         measuredOffset: last.measuredOffset,

@@ -45,7 +45,7 @@ import { realNow } from "../io/realtime.ts";
 import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
-import type { SelectState } from "../clock/select.ts";
+import type { SelectState, SourceSelectOptions } from "../clock/select.ts";
 import { eventMessage } from "./discipline.ts";
 
 function isText(m: string | null): m is string {
@@ -581,9 +581,47 @@ export class DaemonBackend implements CmdmonBackend {
         return Status.NORTC;
       case "smoothtime":
         return Status.NOTENABLED;
+      case "modify_selectopts":
+      case "modify_offset":
+        return this.#modifySource(req);
       default:
         return Status.FAILED;
     }
+  }
+
+  /**
+   * chronyc 4.8 `selectopts` and `offset`: an NTP source by address, or a
+   * refclock by refid (the address then unspecified). `selectopts` changes
+   * the options whose bits (selectdata's N=1 P=2 T=4 R=8) are in `mask`,
+   * each set when its `add server` flag is in `options`; the next selection
+   * uses them. `offset` replaces the source's offset correction.
+   */
+  #modifySource(
+    req: Extract<ControlRequest, { kind: "modify_selectopts" | "modify_offset" }>,
+  ): StatusCode {
+    const rc = req.address.family === "unspec"
+      ? this.#d.engine.refclocks.find((r) => r.source.refId === req.refId)
+      : undefined;
+    const s = rc ?? (req.address.family === "unspec" ? undefined : this.#find(req.address));
+    if (!s) return Status.NOSUCHSOURCE;
+    if (req.kind === "modify_offset") {
+      if (!Number.isFinite(req.value)) return Status.INVALID;
+      if (rc) rc.source.setOffset(req.value);
+      else (s as EngineSource).ntp.modify("offset", req.value);
+      return Status.SUCCESS;
+    }
+    const o: SourceSelectOptions = { ...(s.spec.select ?? {}) };
+    const bits: [number, number, keyof SourceSelectOptions][] = [
+      [1, AddSrcFlag.NOSELECT, "noselect"],
+      [2, AddSrcFlag.PREFER, "prefer"],
+      [4, AddSrcFlag.TRUST, "trust"],
+      [8, AddSrcFlag.REQUIRE, "require"],
+    ];
+    for (const [bit, flag, name] of bits) {
+      if (req.mask & bit) o[name] = (req.options & flag) !== 0;
+    }
+    s.spec.select = o;
+    return Status.SUCCESS;
   }
 
   #find(address: CmdAddress): EngineSource | undefined {

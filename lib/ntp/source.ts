@@ -355,7 +355,8 @@ export type ModifiableOption =
   | "maxdelayratio"
   | "maxdelaydevratio"
   | "minstratum"
-  | "polltarget";
+  | "polltarget"
+  | "offset";
 
 /** Per-source protocol state machine; see the module doc for the rules. */
 export class NtpSource {

@@ -125,7 +125,7 @@ export function defaultRefclockName(driver: string, index: number): string {
 
 /** See the module doc. */
 export class RefclockSource {
-  readonly options: Readonly<RefclockSourceOptions>;
+  options: Readonly<RefclockSourceOptions>;
   readonly refId: number;
   readonly reach: ReachRegister = new ReachRegister();
   readonly #filter: MedianFilter;
@@ -140,6 +140,11 @@ export class RefclockSource {
     this.options = options;
     this.refId = refclockRefId(options.name);
     this.#filter = new MedianFilter(options.filter);
+  }
+
+  /** chronyc 4.8 `offset`: a new offset correction for the samples to come, seconds. */
+  setOffset(offset: number): void {
+    this.options = { ...this.options, offset };
   }
 
   /** Poll interval, log2 seconds. */

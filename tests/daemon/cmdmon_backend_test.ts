@@ -280,3 +280,29 @@ Deno.test("DaemonBackend: ntpdata port from the NTS destination, local address f
   );
   assert.deepEqual(auths, [1, 0]);
 });
+
+Deno.test("DaemonBackend: chronyc 4.8 selectopts and offset change a source's options", async () => {
+  const { backend, engine } = setup();
+  backend.control({ kind: "add_source", ...addParams("192.0.2.1") }); // prefer
+  await Promise.resolve();
+  const s = engine.sources[0]!;
+  const address = v4("192.0.2.1");
+  const selectopts = (mask: number, options: number, a: CmdAddress = address, refId = 0) =>
+    backend.control({ kind: "modify_selectopts", address: a, refId, mask, options });
+  // +trust +require -prefer: mask in selectdata bits, values as add-source flags
+  assert.equal(selectopts(2 | 4 | 8, AddSrcFlag.TRUST | AddSrcFlag.REQUIRE), Status.SUCCESS);
+  assert.deepEqual(s.spec.select, { noselect: false, prefer: false, trust: true, require: true });
+  assert.equal((backend.selectData(0) as { confOptions: number }).confOptions, 4 | 8);
+  // bits outside the mask stay as they are
+  assert.equal(selectopts(1, AddSrcFlag.NOSELECT | AddSrcFlag.PREFER), Status.SUCCESS);
+  assert.deepEqual(s.spec.select, { noselect: true, prefer: false, trust: true, require: true });
+  assert.equal(selectopts(1, 0, v4("192.0.2.9")), Status.NOSUCHSOURCE);
+  assert.equal(selectopts(1, 0, UNSPEC, 0x50505300), Status.NOSUCHSOURCE); // no refclock PPS
+  const offset = (value: number, a: CmdAddress = address) =>
+    backend.control({ kind: "modify_offset", address: a, refId: 0, value });
+  assert.equal(offset(0.25), Status.SUCCESS);
+  assert.equal(s.ntp.options.offset, 0.25);
+  assert.equal(offset(-1e-3), Status.SUCCESS);
+  assert.equal(s.ntp.options.offset, -1e-3);
+  assert.equal(offset(1, v4("198.51.100.1")), Status.NOSUCHSOURCE);
+});
