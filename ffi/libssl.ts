@@ -967,3 +967,42 @@ export function opensslAesSivSeal(
     crypto.EVP_CIPHER_CTX_free(ctx);
   }
 }
+
+/** The one AES-128-ECB context behind {@linkcode aes128Block}, and whose key it holds. */
+let blockCtx: Deno.PointerObject | undefined;
+let blockOwner: object | undefined;
+const blockOut = new Uint8Array(32);
+
+/**
+ * AES-128 encryption of single blocks under `key` (16 bytes), for AEADs
+ * computed in lib/nts from AES blocks (AES-128-GCM-SIV, `lib/nts/gcm_siv.ts`).
+ * The returned functions share one OpenSSL context, re-keyed when another
+ * key is used. Throws RangeError for a key of another length,
+ * NtsUnavailableError without OpenSSL.
+ */
+export function aes128Block(key: Uint8Array): (block: Uint8Array) => Uint8Array {
+  if (key.length !== 16) throw new RangeError(`AES-128 key must be 16 bytes, got ${key.length}`);
+  const { crypto } = load();
+  ecbCipher ??= crypto.EVP_CIPHER_fetch(null, cstr("AES-128-ECB"), null);
+  if (!ecbCipher) throw new NtsUnavailableError("OpenSSL has no AES-128");
+  if (blockCtx === undefined) {
+    blockCtx = crypto.EVP_CIPHER_CTX_new()!;
+    if (crypto.EVP_EncryptInit_ex2(blockCtx, ecbCipher, key, null, null) !== 1) {
+      throw new NtsUnavailableError(`AES-128 init failed: ${errorQueue()}`);
+    }
+    crypto.EVP_CIPHER_CTX_set_padding(blockCtx, 0);
+  }
+  const own = key.slice();
+  const owner = {};
+  const ctx = blockCtx;
+  return (block: Uint8Array): Uint8Array => {
+    if (blockOwner !== owner) {
+      if (crypto.EVP_EncryptInit_ex2(ctx, null, own, null, null) !== 1) {
+        throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
+      }
+      blockOwner = owner;
+    }
+    crypto.EVP_EncryptUpdate(ctx, blockOut, outLen, block, 16);
+    return blockOut.slice(0, 16);
+  };
+}
