@@ -6,13 +6,20 @@
  * @example
  * ```ts
  * import { versionLine } from "./version.ts";
- * versionLine("chronyd"); // "chronyd (horae) version 0.1.0 (+CMDMON +NTP ...)"
+ * versionLine("chronyd"); // "chronyd (horae) version 0.1.0 (+CMDMON +NTP ...) compatible with chrony 4.8"
  * ```
  * @module
  */
 
 /** horae's version. */
 export const VERSION = "0.1.0";
+
+/**
+ * The chrony release whose chronyd/chronyc horae matches: its command
+ * protocol (request and reply types), chronyc's options and reports, and
+ * chrony.conf(5) (what is parsed but not done yet is in docs/STATUS.md).
+ */
+export const CHRONY_COMPAT = "4.8";
 
 /**
  * chronyd's feature names, in chronyd's order, and whether horae has each.
@@ -46,10 +53,13 @@ export const CHRONYC_FEATURES: ReadonlyArray<readonly [name: string, present: bo
   ["DEBUG", false],
 ];
 
-/** One line: `chronyd (horae) version 0.1.0 (+CMDMON ...)`, or chronyc's. */
+/**
+ * One line: `chronyd (horae) version 0.1.0 (+CMDMON ...) compatible with chrony 4.8`, or
+ * chronyc's: chronyd's form, then the chrony release horae matches.
+ */
 export function versionLine(program: "chronyd" | "chronyc"): string {
   const features = program === "chronyd"
     ? featureList()
     : CHRONYC_FEATURES.map(([name, on]) => (on ? "+" : "-") + name).join(" ");
-  return `${program} (horae) version ${VERSION} (${features})`;
+  return `${program} (horae) version ${VERSION} (${features}) compatible with chrony ${CHRONY_COMPAT}`;
 }

@@ -81,6 +81,8 @@ export interface ChronycIo {
   randomBytes?(n: number): Uint8Array;
   /** Wall clock, ms since the Unix epoch (for `settime` dates without a year). */
   nowMs(): number;
+  /** chronyc 4.8 `-u USER`: switch to that user; an error message when it cannot. */
+  dropPrivileges?(user: string): string | null;
 }
 
 /** Per-run settings changed by options and client commands. */
@@ -236,6 +238,8 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
   let host: string | undefined;
   let port = DEFAULT_CMD_PORT;
   let multi = false;
+  let endDots = false; // chronyc 4.8 -e: a line "." ends each response
+  let user: string | undefined;
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
@@ -246,6 +250,8 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
     else if (a === "-c") opts.csv = true;
     else if (a === "-j" || a === "--json") opts.json = true;
     else if (a === "-m") multi = true;
+    else if (a === "-e") endDots = true;
+    else if (a === "-u") user = args[++i] ?? "";
     else if (a === "-4") opts.family = 4;
     else if (a === "-6") opts.family = 6;
     else if (a === "-a" || a === "-d" || a === "-dd") continue;
@@ -257,8 +263,10 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
         "Usage: chronyc [OPTION]... [COMMAND]...\n\nOptions:\n" +
           "  -4\t\tUse IPv4 addresses only\n  -6\t\tUse IPv6 addresses only\n" +
           "  -n\t\tPrint addresses, not names\n  -N\t\tPrint the names sources were given as\n" +
-          "  -c\t\tPrint comma-separated values\n  -j, --json\tPrint reports as JSON\n  -m\t\tTake each argument as a command\n" +
+          "  -c\t\tPrint comma-separated values\n  -j, --json\tPrint reports as JSON\n" +
+          "  -e\t\tEnd each response with a dot line\n  -m\t\tTake each argument as a command\n" +
           "  -h HOST\tDaemon's host or socket path\n  -p PORT\tDaemon's command port\n" +
+          "  -u USER\tRun as this user\n" +
           "  -v\t\tPrint the version and exit\n",
       );
       return 0;
@@ -266,6 +274,13 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
       io.stderr(`Unknown option ${a}\n`);
       return 1;
     } else break;
+  }
+  if (user !== undefined && user !== "root") {
+    const why = io.dropPrivileges ? io.dropPrivileges(user) : `Could not switch to user ${user}`;
+    if (why !== null) {
+      io.stderr(why + "\n");
+      return 1;
+    }
   }
   const rest = args.slice(i);
   const commands = rest.length === 0 ? [] : multi ? rest : [rest.join(" ")];
@@ -319,6 +334,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
         if (line === null) break;
         const r = await runCommand(line, opts, session, io);
         if (r === "quit") break;
+        if (endDots) io.stdout(".\n");
         last = r;
       }
       return last ? 0 : 1;
@@ -326,6 +342,7 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
     for (const cmd of commands) {
       const r = await runCommand(cmd, opts, session, io);
       if (r === "quit") break;
+      if (endDots) io.stdout(".\n");
       if (!r) {
         ok = false;
         if (multi) break;
@@ -564,7 +581,7 @@ async function dispatch(
         const ip = await needAddress(args[0], o, io);
         const r = await request(s, { kind: "ntp_data", ip }, "ntp_data");
         // one source: no blank line before it, unlike the listing of all sources
-        io.stdout(fmt.formatNtpData(r.report, o.csv).replace(/^\n/, ""));
+        io.stdout(fmt.formatNtpData(r.report, o.csv, r.v2).replace(/^\n/, ""));
         return true;
       }
       return await sourceReport(cmd, verbose, o, s, io);
@@ -682,8 +699,24 @@ async function dispatch(
         io,
       );
     }
-    case "local":
-      return await control(s, parseLocal(args), io);
+    case "local": {
+      // chronyd 4.8 knows only LOCAL3 (as chronyc 4.8 sends), chronyd 4.3 only
+      // LOCAL2: LOCAL3 first, LOCAL2 when refused and no 4.5+ option is used
+      const req = parseLocal(args);
+      if (req.kind !== "local2") return await control(s, req, io);
+      const r = await s.exchange({
+        ...req,
+        kind: "local3",
+        activate: 0,
+        waitSynced: 0,
+        waitUnsynced: 0,
+      });
+      if (r && r.status !== Status.INVALID) {
+        io.stdout(statusText(r.status) + "\n");
+        return r.status === Status.SUCCESS;
+      }
+      return await control(s, req, io);
+    }
     case "manual":
       return await manual(args, o, s, io);
     case "settime": {
@@ -792,7 +825,7 @@ async function sourceReport(
         out += fmt.formatAuthData(r.report, await nameOf(src.address, o, io, s), o.csv);
       } else {
         const r = await request(s, { kind: "ntp_data", ip: src.address }, "ntp_data");
-        out += fmt.formatNtpData(r.report, o.csv);
+        out += fmt.formatNtpData(r.report, o.csv, r.v2);
       }
     }
   }

@@ -353,7 +353,7 @@ const NTP_MODE: Record<number, string> = {
 const TSS: Record<string, string> = { D: "Daemon", K: "Kernel", H: "Hardware" };
 
 /** `ntpdata` for one source (starts with a blank line, like chronyc). */
-export function formatNtpData(n: NtpDataReport, csv: boolean): string {
+export function formatNtpData(n: NtpDataReport, csv: boolean, v2 = false): string {
   const ra = addressText(n.remoteAddress);
   const la = addressText(n.localAddress);
   const bits = (from: number, count: number) => {
@@ -405,6 +405,8 @@ export function formatNtpData(n: NtpDataReport, csv: boolean): string {
       n.totalRxCount,
       n.totalValidCount,
       n.totalGoodCount,
+      // chronyc 4.6+: the timestamp sources of the NTP_DATA2 reply
+      ...(v2 ? [n.totalKernelTxTs, n.totalKernelRxTs, n.totalHwTxTs, n.totalHwRxTs] : []),
     ].join(",") + "\n";
   }
   return `\nRemote address  : ${ra} (${v[1]})\n` +
@@ -433,7 +435,13 @@ export function formatNtpData(n: NtpDataReport, csv: boolean): string {
     `Total TX        : ${n.totalTxCount}\n` +
     `Total RX        : ${n.totalRxCount}\n` +
     `Total valid RX  : ${n.totalValidCount}\n` +
-    `Total good RX   : ${n.totalGoodCount}\n`;
+    `Total good RX   : ${n.totalGoodCount}\n` +
+    (v2
+      ? `Total kernel TX : ${n.totalKernelTxTs}\n` +
+        `Total kernel RX : ${n.totalKernelRxTs}\n` +
+        `Total HW TX     : ${n.totalHwTxTs}\n` +
+        `Total HW RX     : ${n.totalHwRxTs}\n`
+      : "");
 }
 
 /** Legend of `authdata -v` (horae's wording, chronyc's line layout). */

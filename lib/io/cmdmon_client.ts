@@ -15,6 +15,7 @@
 import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
 import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
 import { resolve } from "./dns.ts";
+import { dropRoot, findUser, readSystemPasswd } from "../daemon/privileges.ts";
 
 /** chronyc: initial reply timeout (ms), doubled per retry. */
 const INITIAL_TIMEOUT_MS = 1000;
@@ -151,5 +152,19 @@ export function chronycIo(): ChronycIo {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
     nowMs: () => Date.now(),
+    dropPrivileges: (name) => {
+      let user = null;
+      try {
+        user = findUser(name, readSystemPasswd());
+      } catch { /* no passwd: no such user */ }
+      if (user === null) return `Could not get user/group ID of ${name}`;
+      if (Deno.uid() !== 0 || (user.uid === 0 && user.gid === 0)) return null;
+      try {
+        dropRoot(user, []);
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
   };
 }

@@ -68,7 +68,7 @@ Deno.test("allow/deny subnets, local, manual, smoothtime, makestep requests", as
   const cases: [string[], string][] = [
     [["allow", "all", "10.1"], "allowall"],
     [["cmddeny", "2001:db8::/32"], "cmddeny"],
-    [["local", "stratum", "5", "orphan"], "local2"],
+    [["local", "stratum", "5", "orphan"], "local3"], // chronyc 4.8's form; LOCAL2 after a 502
     [["local", "stratum", "5", "activate", "0.5"], "local3"],
     [["manual", "reset"], "manual"],
     [["smoothtime", "activate"], "smoothtime"],
@@ -134,4 +134,50 @@ Deno.test("settime dates", () => {
   assert.equal(parseDate("Sep 25, 2015 16:30:05", now), Date.UTC(2015, 8, 25, 16, 30, 5));
   assert.equal(parseDate("2015-09-25 16:30", now), Date.UTC(2015, 8, 25, 16, 30, 0));
   assert.equal(parseDate("garbage", now), null);
+});
+
+Deno.test("local: LOCAL3 first; a daemon without it (502, chronyd 4.3) gets LOCAL2", async () => {
+  const be = new FakeBackend();
+  be.control = (req) => {
+    be.controls.push(req);
+    return req.kind === "local3" ? 3 /* INVALID */ : 0;
+  };
+  let out = "";
+  const io: ChronycIo = {
+    stdout: (t) => (out += t),
+    stderr: (t) => (out += t),
+    connect: () =>
+      Promise.resolve({
+        exchange(build, accept) {
+          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
+          return Promise.resolve(reply && accept(reply) ? reply : null);
+        },
+        close: () => Promise.resolve(),
+      }),
+    sleep: () => Promise.resolve(),
+    random32: () => 42,
+    nowMs: () => 0,
+  };
+  assert.equal(await runChronyc(["-h", "/x", "local", "stratum", "5", "orphan"], io), 0);
+  assert.deepEqual(be.controls.map((c) => c.kind), ["local3", "local2"]);
+  assert.equal(out, "200 OK\n");
+  // with an option of 4.5+ there is no older form to fall back to
+  be.controls.length = 0;
+  out = "";
+  assert.equal(await runChronyc(["-h", "/x", "local", "activate", "0.5"], io), 1);
+  assert.deepEqual(be.controls.map((c) => c.kind), ["local3"]);
+  assert.equal(out, "502 Invalid command\n");
+});
+
+Deno.test("-e ends each response with a dot line; -u root stays, an unknown user fails", async () => {
+  let r = await run(["-e", "-m", "tracking", "foo", "activity"]);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /Leap status {5}: .*\n\.\n\.\n$/);
+  assert.equal(r.err, "Unrecognized command\n");
+  r = await run(["-e", "dfreq", "0.1"]);
+  assert.equal(r.out, "200 OK\n.\n");
+  r = await run(["-u", "root", "activity"]);
+  assert.equal(r.code, 0);
+  r = await run(["-u", "nobodyx", "activity"]);
+  assert.deepEqual([r.code, r.out, r.controls.length], [1, "", 0]);
 });
