@@ -54,7 +54,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   dumpdir: I,
   maxsamples: I,
   minsamples: I,
-  ntsaeads: N,
+  ntsaeads: I,
   ntsdumpdir: I,
   ntscachedir: I,
   ntsrefresh: I,

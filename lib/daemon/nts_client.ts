@@ -25,6 +25,7 @@
  */
 import { writeFileAtomic } from "./files.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
+import { enabledAeads } from "../nts/siv.ts";
 import type { AuthDataReport } from "../cmdmon/reports.ts";
 import type { AuthCheck } from "../ntp/source.ts";
 import { NtsClientAuth } from "../nts/client_auth.ts";
@@ -151,6 +152,7 @@ export class NtsSource implements EngineSourceAuth {
         systemCerts: !config.noSystemCert && sc.certset === 0,
         noCertTimeCheck: config.noCertTimeCheck > 0,
         ntpPort: sc.port,
+        aeads: enabledAeads(config.ntsAeads),
         ...(this.#options.timeoutMs !== undefined ? { timeoutMs: this.#options.timeoutMs } : {}),
       });
       await this.#setDestination(result);

@@ -27,6 +27,7 @@
  * @module
  */
 import type { Config } from "../conf/config.ts";
+import { enabledAeads } from "../nts/siv.ts";
 import type { ClientLog } from "../ntp/clientlog.ts";
 import { RATE_DROP } from "../ntp/clientlog.ts";
 import {
@@ -159,6 +160,7 @@ export async function startNtsServer(
     port: options.port ?? config.ntsPort,
     pairs,
     keyRing,
+    aeads: enabledAeads(config.ntsAeads),
     maxConnections: config.maxNtsConnections,
     ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
     ...(config.port !== 0 ? { ntpPort: config.port } : {}),

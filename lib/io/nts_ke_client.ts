@@ -77,7 +77,7 @@ export interface NtsKeClientOptions {
   context?: TlsContext;
   /** Whole exchange time limit, milliseconds. Default 5000. */
   timeoutMs?: number;
-  /** AEAD ids to offer, default [15]. */
+  /** AEAD ids to offer (`ntsaeads`; the daemon's default is 30, 15), default [15]. */
   aeads?: readonly number[];
   /** NTP port when the server names none (the source's `port`), default 123. */
   ntpPort?: number;
@@ -135,18 +135,20 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
     if (tls.session.alpn() !== NTS_KE_ALPN) {
       throw new TlsError("alpn", `NTS-KE server ${options.host} did not select ${NTS_KE_ALPN}`);
     }
-    await tls.write(buildClientRequest({ aeads }));
+    // record 1024 offered: the server echoes it when it derives RFC 8915's keys for 30
+    await tls.write(buildClientRequest({ aeads, compliant128gcm: aeads.includes(30) }));
     const msg = await tls.readMessage(completeMessageLength);
     const res = parseServerResponse(msg, { aeads });
     const keyLength = aeadById(res.aead)?.keyLength ?? 32;
+    const compliant = res.compliant128gcm === true;
     const c2sKey = tls.session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
-      exporterContext(res.aead, "c2s"),
+      exporterContext(res.aead, "c2s", compliant),
       keyLength,
     );
     const s2cKey = tls.session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
-      exporterContext(res.aead, "s2c"),
+      exporterContext(res.aead, "s2c", compliant),
       keyLength,
     );
     return {

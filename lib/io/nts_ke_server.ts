@@ -67,6 +67,8 @@ export interface NtsKeServerOptions {
   pairs: readonly CertKeyPair[];
   /** Keys that seal cookies (shared with the NTP server side). */
   keyRing: ServerKeyRing;
+  /** `ntsaeads`: AEAD ids the server accepts (it takes the client's first). Default [15]. */
+  aeads?: readonly number[];
   /** `maxntsconnections`. */
   maxConnections?: number;
   /** `ntsntpserver`: NTP server name to give clients (none by default). */
@@ -185,11 +187,11 @@ export class NtsKeServer {
       try {
         const msg = await tls.readMessage(completeRequestLength);
         const request = parseClientRequest(msg);
-        const choice = negotiate(request, [AEAD_AES_SIV_CMAC_256]);
+        const choice = negotiate(request, this.options.aeads ?? [AEAD_AES_SIV_CMAC_256]);
         if (choice.kind === "refuse") {
           response = buildRefusalResponse(choice.reason);
         } else {
-          response = this.answer(tls, choice.aead);
+          response = this.answer(tls, choice.aead, request.compliant128gcm === true);
           served = true;
         }
       } catch (e) {
@@ -210,17 +212,18 @@ export class NtsKeServer {
     }
   }
 
-  private answer(tls: TlsStream, aead: number): Uint8Array {
+  private answer(tls: TlsStream, aead: number, compliant: boolean): Uint8Array {
     const keyLength = aeadById(aead)?.keyLength;
     if (keyLength === undefined) return buildErrorResponse(KeErrorCode.INTERNAL_SERVER_ERROR);
+    // record 1024 echoed: RFC 8915's context for AES-128-GCM-SIV (chrony 4.6.1+)
     const c2s = tls.session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
-      exporterContext(aead, "c2s"),
+      exporterContext(aead, "c2s", compliant),
       keyLength,
     );
     const s2c = tls.session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
-      exporterContext(aead, "s2c"),
+      exporterContext(aead, "s2c", compliant),
       keyLength,
     );
     const cookies: Uint8Array[] = [];
@@ -233,6 +236,7 @@ export class NtsKeServer {
     return buildServerResponse({
       aead,
       cookies,
+      ...(compliant ? { compliant128gcm: true } : {}),
       ...(this.options.ntpServer !== undefined ? { server: this.options.ntpServer } : {}),
       ...(ntpPort !== undefined && ntpPort !== NTP_PORT ? { port: ntpPort } : {}),
     });

@@ -21,13 +21,7 @@
 import type { AuthCheck, SourceAuth } from "../ntp/source.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { CookieJar, DEFAULT_NTS_REFRESH, type NtsClientState } from "./cookie.ts";
-import {
-  buildNtsRequest,
-  NTS_NONCE_LENGTH,
-  NtsAuthError,
-  UNIQUE_ID_LENGTH,
-  verifyNtsReply,
-} from "./ntp_auth.ts";
+import { buildNtsRequest, NtsAuthError, UNIQUE_ID_LENGTH, verifyNtsReply } from "./ntp_auth.ts";
 import { type Aead, aeadById } from "./siv.ts";
 
 /** Options of {@link NtsClientAuth}. */
@@ -129,7 +123,7 @@ export class NtsClientAuth implements SourceAuth {
       placeholders: taken.placeholders,
       aead,
       c2s: jar.state.c2s,
-      nonce: this.#random(NTS_NONCE_LENGTH),
+      nonce: this.#random(aead.nonceLength),
     });
   }
 

@@ -12,7 +12,8 @@
  * the cookies it issues with the key from its ntskeys file): key id (4 bytes,
  * big endian) || nonce (16 bytes) || AES-SIV-CMAC-256(server key, AD = one
  * empty component, nonce, C2S key || S2C key) (16-byte tag, 64 bytes): 100
- * bytes. The AEAD is not recorded: it is always AES-SIV-CMAC-256 (15).
+ * bytes. The AEAD is not recorded: 100-byte cookies hold AES-SIV-CMAC-256
+ * (15) keys; 68-byte ones (two 16-byte keys) AES-128-GCM-SIV (30) keys.
  *
  * Key file (`ntsdumpdir`/ntskeys), the format chronyd writes, so servers
  * sharing it accept each other's cookies: `NKS0`; `15 AGE` (the AEAD id and
@@ -78,6 +79,13 @@ export const COOKIE_PLAIN_LENGTH = 4 + 2 * 32;
 const COOKIE_SEALED_LENGTH = 2 * 32;
 /** Cookie length: key id, nonce, tag, the encrypted keys: 100 bytes, as chronyd's. */
 export const COOKIE_LENGTH = 4 + COOKIE_NONCE_LENGTH + 16 + COOKIE_SEALED_LENGTH;
+/**
+ * Cookie of AES-128-GCM-SIV keys (AEAD 30: two 16-byte keys, sealed the same
+ * way): 68 bytes. The length tells a cookie's AEAD.
+ */
+export const COOKIE_LENGTH_128GCM = 4 + COOKIE_NONCE_LENGTH + 16 + 2 * 16;
+/** AEAD id of AES-128-GCM-SIV (RFC 8452). */
+const AEAD_128GCM = 30;
 /** Server keys kept: two previous, the current and the next one (chronyd's ntskeys holds 4). */
 export const SERVER_KEYS_KEPT = 4;
 /** Index of the current key in {@linkcode ServerKeyRing.all} (oldest first). */
@@ -211,18 +219,19 @@ export class ServerKeyRing {
 
   /** Seals keys into a cookie under the current server key. `nonce`: 16 random bytes. */
   makeCookie(keys: CookieKeys, nonce: Uint8Array): Uint8Array {
+    const gcm = keys.aead === AEAD_128GCM && keys.c2s.length === 16 && keys.s2c.length === 16;
     if (
-      keys.aead !== COOKIE_KEY.id || keys.c2s.length !== COOKIE_KEY.keyLength ||
-      keys.s2c.length !== COOKIE_KEY.keyLength
+      !gcm && (keys.aead !== COOKIE_KEY.id || keys.c2s.length !== COOKIE_KEY.keyLength ||
+        keys.s2c.length !== COOKIE_KEY.keyLength)
     ) {
-      throw new RangeError("cookies hold AES-SIV-CMAC-256 keys only");
+      throw new RangeError("cookies hold AES-SIV-CMAC-256 or AES-128-GCM-SIV keys only");
     }
     const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
     plain[0] = keys.aead >> 8;
     plain[1] = keys.aead & 0xff;
     plain.set(keys.c2s, 4);
     plain.set(keys.s2c, 4 + keys.c2s.length);
-    const out = new Uint8Array(COOKIE_LENGTH);
+    const out = new Uint8Array(gcm ? COOKIE_LENGTH_128GCM : COOKIE_LENGTH);
     this.makeCookieTo(plain, nonce, 0, out, 0);
     return out;
   }
@@ -230,7 +239,8 @@ export class ServerKeyRing {
   /**
    * Seals the keys in `plain` ({@linkcode COOKIE_PLAIN_LENGTH} bytes: AEAD id,
    * 0x0000, C2S, S2C; the keys are sealed) into a cookie at `out[outAt]`
-   * ({@linkcode COOKIE_LENGTH} bytes) with the nonce `nonce[nonceAt, +16)`.
+   * ({@linkcode COOKIE_LENGTH} bytes; {@linkcode COOKIE_LENGTH_128GCM} for
+   * AEAD 30, whose two keys are 16 bytes) with the nonce `nonce[nonceAt, +16)`.
    * Allocates nothing.
    */
   makeCookieTo(
@@ -258,7 +268,7 @@ export class ServerKeyRing {
       COOKIE_NONCE_LENGTH,
       plain,
       4,
-      COOKIE_SEALED_LENGTH,
+      plain[0] === 0 && plain[1] === AEAD_128GCM ? 32 : COOKIE_SEALED_LENGTH,
       out,
       head,
     );
@@ -268,29 +278,29 @@ export class ServerKeyRing {
   openCookie(cookie: Uint8Array): CookieKeys | null {
     const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
     if (!this.openCookieTo(cookie, 0, cookie.length, plain)) return null;
-    return {
-      aead: (plain[0]! << 8) | plain[1]!,
-      c2s: plain.slice(4, 4 + COOKIE_KEY.keyLength),
-      s2c: plain.slice(4 + COOKIE_KEY.keyLength),
-    };
+    const aead = (plain[0]! << 8) | plain[1]!;
+    const n = aead === AEAD_128GCM ? 16 : COOKIE_KEY.keyLength;
+    return { aead, c2s: plain.slice(4, 4 + n), s2c: plain.slice(4 + n, 4 + 2 * n) };
   }
 
   /**
    * Opens the cookie `buf[at, +len)` into `plain` ({@linkcode COOKIE_PLAIN_LENGTH}
-   * bytes: AEAD id 15, 0x0000, C2S, S2C). False when it is not
-   * {@linkcode COOKIE_LENGTH} bytes, its key is unknown (rotated out) or it
-   * was altered (then `plain` holds garbage). Allocates nothing.
+   * bytes: AEAD id 15, 0x0000, C2S, S2C; or id 30 and two 16-byte keys for a
+   * {@linkcode COOKIE_LENGTH_128GCM} cookie). False when it has neither
+   * length, its key is unknown (rotated out) or it was altered (then `plain`
+   * holds garbage). Allocates nothing.
    */
   openCookieTo(buf: Uint8Array, at: number, len: number, plain: Uint8Array): boolean {
-    if (len !== COOKIE_LENGTH) return false;
+    if (len !== COOKIE_LENGTH && len !== COOKIE_LENGTH_128GCM) return false;
+    const aead = len === COOKIE_LENGTH ? COOKIE_KEY.id : AEAD_128GCM;
     const idWord = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) |
       buf[at + 3]!) >>> 0;
     let key: ServerKey | undefined;
     for (const k of this.keys) if (k.id === idWord) key = k;
     if (!key) return false;
     const head = at + 4 + COOKIE_NONCE_LENGTH;
-    plain[0] = COOKIE_KEY.id >> 8;
-    plain[1] = COOKIE_KEY.id & 0xff;
+    plain[0] = aead >> 8;
+    plain[1] = aead & 0xff;
     plain[2] = 0;
     plain[3] = 0;
     return this.#sivOf(key).openTo(

@@ -34,6 +34,13 @@ export const RecordType = {
   NEW_COOKIE: 5,
   NTPV4_SERVER: 6,
   NTPV4_PORT: 7,
+  /**
+   * chrony 4.6.1+: a non-critical empty record a client sends, and a server
+   * echoes, to use RFC 8915's exporter context with AES-128-GCM-SIV (id 30
+   * in the context; without it chrony 4.4-4.6 put 15 there). Private type
+   * 1024, chrony's "compliant 128-GCM export" specification.
+   */
+  COMPLIANT_128GCM_EXPORT: 1024,
 } as const;
 
 /** Error record codes. RFC 8915 §4.1.3, §7.8. */
@@ -236,16 +243,25 @@ export interface ClientRequest {
   nextProtocols: number[];
   /** AEAD ids, in preference order; empty only when NTPv4 was not asked for. */
   aeads: number[];
+  /** The client asked for the compliant AES-128-GCM-SIV keys (record 1024). */
+  compliant128gcm?: boolean;
 }
 
 /** Builds a client request: NTPv4 next protocol, the AEAD list, optional server/port. */
 export function buildClientRequest(
-  options: { aeads: readonly number[]; server?: string; port?: number },
+  options: { aeads: readonly number[]; server?: string; port?: number; compliant128gcm?: boolean },
 ): Uint8Array {
   const records: KeRecord[] = [
     { type: RecordType.NEXT_PROTOCOL, critical: true, body: u16Body([NEXT_PROTOCOL_NTPV4]) },
     { type: RecordType.AEAD_ALGORITHM, critical: true, body: u16Body(options.aeads) },
   ];
+  if (options.compliant128gcm) {
+    records.push({
+      type: RecordType.COMPLIANT_128GCM_EXPORT,
+      critical: false,
+      body: new Uint8Array(0),
+    });
+  }
   if (options.server !== undefined) {
     records.push({
       type: RecordType.NTPV4_SERVER,
@@ -279,8 +295,14 @@ export function parseClientRequest(bytes: Uint8Array): ClientRequest {
   const records = decodeMessage(bytes, true);
   let nextProtocols: number[] | undefined;
   let aeads: number[] | undefined;
+  let compliant128gcm = false;
   for (const r of records) {
     switch (r.type) {
+      case RecordType.COMPLIANT_128GCM_EXPORT:
+        if (r.critical) unknownCritical(r);
+        // only the empty record means it; with a body it is an unknown record
+        if (r.body.length === 0) compliant128gcm = true;
+        break;
       case RecordType.NEXT_PROTOCOL:
         if (!r.critical) throw new NtsKeError("bad-request", "Next Protocol record not critical");
         if (nextProtocols) throw new NtsKeError("bad-request", "two Next Protocol records");
@@ -310,7 +332,7 @@ export function parseClientRequest(bytes: Uint8Array): ClientRequest {
   if (!aeads && nextProtocols.includes(NEXT_PROTOCOL_NTPV4)) {
     throw new NtsKeError("bad-request", "NTPv4 request without an AEAD Algorithm record");
   }
-  return { nextProtocols, aeads: aeads ?? [] };
+  return { nextProtocols, aeads: aeads ?? [], ...(compliant128gcm ? { compliant128gcm } : {}) };
 }
 
 /** A successful server response. */
@@ -327,6 +349,8 @@ export interface ServerResponse {
   port?: number;
   /** Warning codes received (RFC 8915 §4.1.4). */
   warnings: number[];
+  /** The compliant AES-128-GCM-SIV keys are in use (record 1024 echoed). */
+  compliant128gcm?: boolean;
 }
 
 /** Builds a successful response. */
@@ -351,6 +375,13 @@ export function buildServerResponse(
       type: RecordType.NTPV4_SERVER,
       critical: true,
       body: new TextEncoder().encode(response.server),
+    });
+  }
+  if (response.compliant128gcm) {
+    records.push({
+      type: RecordType.COMPLIANT_128GCM_EXPORT,
+      critical: false,
+      body: new Uint8Array(0),
     });
   }
   for (const c of response.cookies) {
@@ -411,8 +442,13 @@ export function parseServerResponse(
   const warnings: number[] = [];
   let server: string | undefined;
   let port: number | undefined;
+  let compliant128gcm = false;
   for (const r of records) {
     switch (r.type) {
+      case RecordType.COMPLIANT_128GCM_EXPORT:
+        if (r.critical) unknownCritical(r);
+        if (r.body.length === 0) compliant128gcm = true;
+        break;
       case RecordType.ERROR: {
         const code = u16List(r, "Error")[0] ?? -1;
         throw new NtsKeError(
@@ -461,6 +497,7 @@ export function parseServerResponse(
   if (cookies.length === 0) throw new NtsKeError("bad-request", "NTS-KE response without cookies");
   if (port === 0) throw new NtsKeError("bad-request", "NTS-KE server gave NTP port 0");
   const res: ServerResponse = { nextProtocol: NEXT_PROTOCOL_NTPV4, aead, cookies, warnings };
+  if (compliant128gcm) res.compliant128gcm = true;
   if (server !== undefined) res.server = server;
   if (port !== undefined) res.port = port;
   return res;
@@ -472,14 +509,21 @@ export type KeyDirection = "c2s" | "s2c";
 /**
  * Exporter context for an NTP key: protocol id (2 bytes) || AEAD id
  * (2 bytes) || 0x00 for client-to-server, 0x01 for server-to-client.
- * RFC 8915 §5.1.
+ * RFC 8915 §5.1. For AES-128-GCM-SIV (30) without `compliant` (record 1024
+ * not negotiated) the AEAD id in the context is 15, as chrony 4.4-4.6 and
+ * chrony 4.6.1+ by default derive those keys.
  */
-export function exporterContext(aead: number, direction: KeyDirection): Uint8Array {
+export function exporterContext(
+  aead: number,
+  direction: KeyDirection,
+  compliant = true,
+): Uint8Array {
+  const id = aead === 30 && !compliant ? 15 : aead;
   return new Uint8Array([
     NEXT_PROTOCOL_NTPV4 >> 8,
     NEXT_PROTOCOL_NTPV4 & 0xff,
-    (aead >> 8) & 0xff,
-    aead & 0xff,
+    (id >> 8) & 0xff,
+    id & 0xff,
     direction === "c2s" ? 0 : 1,
   ]);
 }

@@ -45,6 +45,8 @@ const HEADER_LENGTH = 48;
 export const UNIQUE_ID_LENGTH = 32;
 /** Nonce length horae sends in an Authenticator, bytes. RFC 8915 §5.6 (at least 16). */
 export const NTS_NONCE_LENGTH = 16;
+/** Shortest nonce of any AEAD horae implements (AES-128-GCM-SIV's 12 bytes; AES-SIV needs 16). */
+export const MIN_NONCE_LENGTH = 12;
 /** Cookies a server returns at most per request. RFC 8915 §5.7 (chrony: 8). */
 export const MAX_REPLY_COOKIES = 8;
 /** AES-SIV tag length, the shortest ciphertext. RFC 5297 §2.6. */
@@ -295,7 +297,8 @@ export function scanNtsRequest(
 /**
  * Reads the Authenticator found by {@linkcode scanNtsRequest} (RFC 8915
  * §5.6: nonce length, ciphertext length, nonce, ciphertext, padding): false
- * when its nonce is shorter than 16 bytes, its ciphertext shorter than the
+ * when its nonce is shorter than 12 bytes (the AEAD's own minimum is checked
+ * once the cookie tells it: 16 for AES-SIV), its ciphertext shorter than the
  * AES-SIV tag or either runs past the field (chronyd answers those with a
  * NAK).
  */
@@ -304,7 +307,7 @@ export function readAuthenticatorLayout(packet: Uint8Array, layout: NtsRequestLa
   const bodyLength = layout.authLength - EF_HEADER_LENGTH;
   const nl = u16(packet, body), cl = u16(packet, body + 2);
   const ctOffset = 4 + pad4(nl);
-  if (nl < NTS_NONCE_LENGTH || cl < SIV_TAG_LENGTH || ctOffset + cl > bodyLength) return false;
+  if (nl < MIN_NONCE_LENGTH || cl < SIV_TAG_LENGTH || ctOffset + cl > bodyLength) return false;
   layout.nonceAt = body + 4;
   layout.nonceLength = nl;
   layout.ciphertextAt = body + ctOffset;
@@ -332,6 +335,9 @@ export function verifyNtsRequest(
   }
   const aead = aeadById(keys.aead);
   if (!aead) throw new NtsAuthError("aead", `cookie for unsupported AEAD ${keys.aead}`, true);
+  if (l.nonceLength < aead.nonceLength) {
+    throw new NtsAuthError("auth", "Authenticator nonce too short", true);
+  }
   const plain = aead.open(
     keys.c2s,
     packet.subarray(l.nonceAt, l.nonceAt + l.nonceLength),

@@ -39,6 +39,7 @@ import type { Timestamp } from "../time/timestamp.ts";
 import { AesSivKey } from "../../ffi/libssl.ts";
 import {
   COOKIE_LENGTH,
+  COOKIE_LENGTH_128GCM,
   COOKIE_NONCE_LENGTH,
   COOKIE_PLAIN_LENGTH,
   type ServerKeyRing,
@@ -52,6 +53,7 @@ import {
   scanNtsRequest,
   validFields,
 } from "./ntp_auth.ts";
+import { AES_128_GCM_SIV } from "./siv.ts";
 
 /** NTP header length. RFC 5905 §7.3. */
 const HEADER_LENGTH = 48;
@@ -109,6 +111,8 @@ export class NtsServerAuth implements ServerAuth {
   #cookies = 0;
   #pool: Uint8Array = new Uint8Array(0);
   #poolAt = 0;
+  /** The request's cookie holds AES-128-GCM-SIV keys (AEAD 30): the general path. */
+  #gcm = false;
 
   constructor(options: NtsServerAuthOptions) {
     this.#ring = options.ring;
@@ -118,6 +122,7 @@ export class NtsServerAuth implements ServerAuth {
 
   check(request: Uint8Array): ServerAuthVerdict {
     this.#verdict = "drop";
+    this.#gcm = false;
     const l = this.#layout;
     if (scanNtsRequest(request, request.length, l) !== null) return this.#drop();
     // The reply overwrites the request's bytes: keep the Unique Identifiers.
@@ -132,6 +137,8 @@ export class NtsServerAuth implements ServerAuth {
       return this.#nak();
     }
     if (!readAuthenticatorLayout(request, l)) return this.#nak();
+    if (this.#keys[0] === 0 && this.#keys[1] === AES_128_GCM_SIV.id) return this.#checkGcm(request);
+    if (l.nonceLength < NTS_NONCE_LENGTH) return this.#nak();
     const siv = this.#sivWith(this.#c2s);
     const n = l.ciphertextLength - TAG_LENGTH;
     if (n > this.#plain.length) this.#plain = new Uint8Array(n);
@@ -165,6 +172,7 @@ export class NtsServerAuth implements ServerAuth {
     this.#verdict = "drop";
     if (verdict === "nak") return this.#completeNak(reply);
     if (verdict !== "ok") return 0;
+    if (this.#gcm) return this.#completeGcm(reply);
     const uidLength = this.#uidLength;
     const cookies = this.#cookies;
     // Authenticator: header, nonce length, ciphertext length, nonce, tag, cookies.
@@ -205,6 +213,65 @@ export class NtsServerAuth implements ServerAuth {
       reply,
       ptAt - TAG_LENGTH,
     );
+    return end;
+  }
+
+  /** {@linkcode check} for a cookie of AES-128-GCM-SIV keys (16-byte C2S at 4, S2C at 20). */
+  #checkGcm(request: Uint8Array): ServerAuthVerdict {
+    const l = this.#layout;
+    const plain = AES_128_GCM_SIV.open(
+      this.#keys.subarray(4, 20),
+      request.subarray(l.nonceAt, l.nonceAt + l.nonceLength),
+      request.subarray(0, l.authAt),
+      request.subarray(l.ciphertextAt, l.ciphertextAt + l.ciphertextLength),
+    );
+    if (!plain) return this.#nak();
+    if (!validFields(plain, 0, plain.length)) return this.#drop();
+    let wanted = l.cookiesRequested;
+    for (let o = 0; o < plain.length; o += get16(plain, o + 2)) {
+      if (get16(plain, o) === EF_NTS_COOKIE_PLACEHOLDER) wanted++;
+    }
+    this.#cookies = Math.min(MAX_REPLY_COOKIES, wanted);
+    this.#gcm = true;
+    this.stats.authenticated++;
+    return this.#verdict = "ok";
+  }
+
+  /**
+   * {@linkcode complete} with AES-128-GCM-SIV: a 12-byte nonce, the
+   * ciphertext (68-byte cookies) followed by the tag; as long as the request.
+   */
+  #completeGcm(reply: Uint8Array): number {
+    const uidLength = this.#uidLength;
+    const nonceLength = AES_128_GCM_SIV.nonceLength;
+    const authAt = HEADER_LENGTH + uidLength;
+    const nonceAt = authAt + EF_HEADER_LENGTH + 4;
+    const ctAt = nonceAt + nonceLength;
+    const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH_128GCM;
+    const plain = new Uint8Array(this.#cookies * cookieField);
+    const sealedEnd = ctAt + plain.length + AES_128_GCM_SIV.overhead;
+    if (sealedEnd > this.#requestLength || this.#requestLength > reply.length) return 0;
+    const end = this.#requestLength;
+    for (let i = 0; i < uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
+    put16(reply, authAt, EF_NTS_AUTH_AND_EEF);
+    put16(reply, authAt + 2, end - authAt);
+    put16(reply, authAt + 4, nonceLength);
+    put16(reply, authAt + 6, plain.length + AES_128_GCM_SIV.overhead);
+    this.#randomTo(reply, nonceAt, nonceLength);
+    for (let o = 0; o < plain.length; o += cookieField) {
+      put16(plain, o, EF_NTS_COOKIE);
+      put16(plain, o + 2, cookieField);
+      const nonce = this.#randomTo(null, 0, COOKIE_NONCE_LENGTH);
+      this.#ring.makeCookieTo(this.#keys, this.#pool, nonce, plain, o + EF_HEADER_LENGTH);
+    }
+    const sealed = AES_128_GCM_SIV.seal(
+      this.#keys.subarray(20, 36),
+      reply.slice(nonceAt, ctAt),
+      reply.slice(0, authAt),
+      plain,
+    );
+    reply.set(sealed, ctAt);
+    reply.fill(0, sealedEnd, end);
     return end;
   }
 

@@ -1,8 +1,9 @@
 /**
- * The AEAD used by NTS: AEAD_AES_SIV_CMAC_256 (RFC 5297, IANA AEAD id 15),
- * behind a small interface so the codecs in lib/nts do not depend on how it
- * is computed. The implementation is OpenSSL's AES-128-SIV via `ffi/libssl.ts`
- * (pure computation: no sockets, no clock).
+ * The AEADs used by NTS: AEAD_AES_SIV_CMAC_256 (RFC 5297, IANA AEAD id 15)
+ * and AEAD_AES_128_GCM_SIV (RFC 8452, id 30), behind a small interface so the
+ * codecs in lib/nts do not depend on how they are computed. Both are built
+ * from OpenSSL's AES-128 via `ffi/libssl.ts` (AES-SIV there, GCM-SIV in
+ * `gcm_siv.ts`; pure computation: no sockets, no clock).
  *
  * @example
  * ```ts
@@ -14,7 +15,8 @@
  * @module
  */
 
-import { aesSivOpen, aesSivSeal, type SivAd } from "../../ffi/libssl.ts";
+import { aes128Block, aesSivOpen, aesSivSeal, type SivAd } from "../../ffi/libssl.ts";
+import { AEAD_AES_128_GCM_SIV, gcmSivOpen, gcmSivSeal } from "./gcm_siv.ts";
 
 /** IANA AEAD id of AEAD_AES_SIV_CMAC_256. RFC 5297 §6.1, RFC 8915 §5.1. */
 export const AEAD_AES_SIV_CMAC_256 = 15;
@@ -27,6 +29,8 @@ export interface Aead {
   readonly keyLength: number;
   /** Bytes added to the plaintext by `seal`. */
   readonly overhead: number;
+  /** Nonce length horae sends, and the shortest it accepts (bytes). */
+  readonly nonceLength: number;
   /**
    * Encrypts and authenticates. An empty nonce means "no nonce"
    * (deterministic mode, RFC 5297 §2.4).
@@ -41,11 +45,54 @@ export const AES_SIV_CMAC_256: Aead = {
   id: AEAD_AES_SIV_CMAC_256,
   keyLength: 32, // RFC 5297 §6.1
   overhead: 16, // RFC 5297 §2.6
+  nonceLength: 16, // RFC 8915 §5.6: at least 16 bytes
   seal: aesSivSeal,
   open: aesSivOpen,
 };
 
+/** Several AD components as one (AES-GCM-SIV takes a single associated data). */
+function joinAd(ad: SivAd): Uint8Array {
+  if (ad instanceof Uint8Array) return ad;
+  const out = new Uint8Array(ad.reduce((n, c) => n + c.length, 0));
+  let o = 0;
+  for (const c of ad) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/**
+ * AEAD_AES_128_GCM_SIV (RFC 8452, id 30): 16-byte key, 12-byte nonce,
+ * ciphertext followed by a 16-byte tag; computed in `gcm_siv.ts` from
+ * OpenSSL's AES-128 blocks.
+ */
+export const AES_128_GCM_SIV: Aead = {
+  id: AEAD_AES_128_GCM_SIV,
+  keyLength: 16, // RFC 8452 §8
+  overhead: 16,
+  nonceLength: 12, // RFC 8452 §8: N_MIN = N_MAX = 12
+  seal: (key, nonce, ad, plaintext) => gcmSivSeal(aes128Block, key, nonce, joinAd(ad), plaintext),
+  open: (key, nonce, ad, sealed) =>
+    nonce.length === 12 ? gcmSivOpen(aes128Block, key, nonce, joinAd(ad), sealed) : null,
+};
+
+/** The AEADs horae implements, in chrony's default preference (`ntsaeads 30 15`). */
+export const SUPPORTED_AEADS: readonly number[] = [AEAD_AES_128_GCM_SIV, AEAD_AES_SIV_CMAC_256];
+
 /** The AEAD for an id, or undefined when horae does not implement it. */
 export function aeadById(id: number): Aead | undefined {
-  return id === AEAD_AES_SIV_CMAC_256 ? AES_SIV_CMAC_256 : undefined;
+  return id === AEAD_AES_SIV_CMAC_256
+    ? AES_SIV_CMAC_256
+    : id === AEAD_AES_128_GCM_SIV
+    ? AES_128_GCM_SIV
+    : undefined;
+}
+
+/**
+ * The `ntsaeads` list reduced to what horae implements, in its order
+ * (chronyd ignores ids its crypto library lacks).
+ */
+export function enabledAeads(configured: readonly number[]): number[] {
+  return configured.filter((id, i) => SUPPORTED_AEADS.includes(id) && configured.indexOf(id) === i);
 }

@@ -175,3 +175,17 @@ Deno.test("cookie: client state file round trip and typed errors", () => {
   assert.throws(() => parseClientState(text.replace(/^server .*$/m, "server a 0")), NtsDumpError);
   assert.throws(() => parseClientState(text.replace(/^cookie .*$/m, "cookie q")), NtsDumpError);
 });
+
+Deno.test("cookies of AES-128-GCM-SIV keys (AEAD 30) are 68 bytes and open to their keys", () => {
+  const ring = ServerKeyRing.fresh(new Uint8Array(4 * SERVER_KEY_RANDOM_LENGTH).fill(3), 0n, 3600);
+  const keys = { aead: 30, c2s: new Uint8Array(16).fill(1), s2c: new Uint8Array(16).fill(2) };
+  const c = ring.makeCookie(keys, new Uint8Array(16).fill(9));
+  assert.equal(c.length, 68);
+  assert.deepEqual(ring.openCookie(c), keys);
+  const bad = c.slice();
+  bad[40]! ^= 1;
+  assert.equal(ring.openCookie(bad), null);
+  assert.throws(() => ring.makeCookie({ ...keys, c2s: new Uint8Array(32) }, new Uint8Array(16)));
+  const siv = { aead: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
+  assert.equal(ring.makeCookie(siv, new Uint8Array(16)).length, 100);
+});

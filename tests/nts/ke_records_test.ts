@@ -214,3 +214,20 @@ Deno.test("ke_records: exporter context is protocol 0, AEAD id, direction byte (
   assert.deepEqual(exporterContext(15, "c2s"), Uint8Array.of(0, 0, 0, 15, 0));
   assert.deepEqual(exporterContext(15, "s2c"), Uint8Array.of(0, 0, 0, 15, 1));
 });
+
+Deno.test("record 1024 (chrony 4.6.1+ compliant AES-128-GCM-SIV keys): sent, echoed, context", () => {
+  const req = buildClientRequest({ aeads: [30, 15], compliant128gcm: true });
+  const types = decodeMessage(req).map((r) => [r.type, r.critical, r.body.length]);
+  assert.deepEqual(types[2], [1024, false, 0]);
+  assert.equal(parseClientRequest(req).compliant128gcm, true);
+  assert.equal(parseClientRequest(buildClientRequest({ aeads: [30] })).compliant128gcm, undefined);
+  const cookie = new Uint8Array(68);
+  const res = buildServerResponse({ aead: 30, cookies: [cookie], compliant128gcm: true });
+  assert.equal(parseServerResponse(res, { aeads: [30, 15] }).compliant128gcm, true);
+  const plain = buildServerResponse({ aead: 30, cookies: [cookie] });
+  assert.equal(parseServerResponse(plain, { aeads: [30, 15] }).compliant128gcm, undefined);
+  // RFC 8915 §5.1 context carries 30 only when negotiated; 15 otherwise (chrony 4.4-4.6 keys)
+  assert.deepEqual([...exporterContext(30, "c2s")], [0, 0, 0, 30, 0]);
+  assert.deepEqual([...exporterContext(30, "s2c", false)], [0, 0, 0, 15, 1]);
+  assert.deepEqual([...exporterContext(15, "c2s", false)], [0, 0, 0, 15, 0]);
+});
