@@ -604,10 +604,13 @@ export class DaemonBackend implements CmdmonBackend {
       : undefined;
     const s = rc ?? (req.address.family === "unspec" ? undefined : this.#find(req.address));
     if (!s) return Status.NOSUCHSOURCE;
+    // chronyd 4.4+ logs the changes made by command requests
+    const name = rc ? rc.spec.options.name : (s as EngineSource).spec.address;
     if (req.kind === "modify_offset") {
       if (!Number.isFinite(req.value)) return Status.INVALID;
       if (rc) rc.source.setOffset(req.value);
       else (s as EngineSource).ntp.modify("offset", req.value);
+      this.#d.log.info(`Source ${name} new offset ${req.value.toFixed(6)}`);
       return Status.SUCCESS;
     }
     const o: SourceSelectOptions = { ...(s.spec.select ?? {}) };
@@ -621,6 +624,7 @@ export class DaemonBackend implements CmdmonBackend {
       if (req.mask & bit) o[name] = (req.options & flag) !== 0;
     }
     s.spec.select = o;
+    this.#d.log.info(`Source ${name} selection options modified`);
     return Status.SUCCESS;
   }
 

@@ -89,11 +89,7 @@ const CONTROLS = [
   "offset PPS 0.1",
   "offset 127.0.0.2",
   "offset 127.0.0.2 x",
-  "dfreq 0.5",
-  "dfreq -0.5",
   "dfreq x",
-  "doffset 0.001",
-  "doffset -0.001",
   "doffset x",
   "local stratum 8 orphan distance 2 activate 0.5 waitsynced 100 waitunsynced 200",
   "local stratum 9",
@@ -153,6 +149,7 @@ Deno.test({
     const ref = await startChronyd({ binary: CHRONYD48, lines });
     const horae = await startHorae(lines);
     const differ: string[] = [];
+    let refLog = "", horaeLog = "";
     try {
       const compare = async (args: string[]) => {
         let mine = "", theirs = "";
@@ -169,13 +166,53 @@ Deno.test({
         await compare(["-e", ...r.split(" ")]);
       }
       for (const c of CONTROLS) await compare(c.split(" "));
-      await compare(["-e", "-m", "tracking", "dfreq 0", "sources"]);
+      await compare(["-e", "-m", "tracking", "reselect", "sources"]);
+      refLog = await Deno.readTextFile(`${ref.dir}/log`);
       // the last one: both stop
       await compare(["shutdown"]);
+    } finally {
+      horaeLog = await horae.stop();
+      await ref.stop();
+    }
+    // chronyd 4.4+ logs what selectopts and offset changed
+    const changes = (log: string) =>
+      log.split("\n").map((l) => l.replace(/^\S+Z /, "")).filter((l) =>
+        /^Source \S+ (selection options modified|new offset)/.test(l)
+      );
+    assert.ok(changes(refLog).length >= 6, refLog);
+    assert.deepEqual(changes(horaeLog), changes(refLog));
+    assert.deepEqual(differ, []);
+  },
+});
+
+/**
+ * dfreq and doffset (DFREQ and chronyc 4.8's DOFFSET2) reach the daemon's
+ * frequency and offset corrections (lib/clock/reference.ts, h10's manual
+ * time input branch): the same answers as chronyd 4.8.
+ */
+Deno.test({
+  name: "chronyc 4.8 dfreq and doffset get the same answers from horae as from chronyd 4.8",
+  ignore: !have,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const lines = ["local stratum 10"];
+    const ref = await startChronyd({ binary: CHRONYD48, lines });
+    const horae = await startHorae(lines);
+    const out: [string, string, string][] = [];
+    try {
+      for (const c of ["dfreq 0.5", "dfreq -0.5", "doffset 0.001", "doffset -0.001"]) {
+        const args = c.split(" ");
+        out.push([
+          c,
+          mask(await chronyc48(ref.socket, args)),
+          mask(await chronyc48(horae.socket, args)),
+        ]);
+      }
     } finally {
       await ref.stop();
       await horae.stop();
     }
-    assert.deepEqual(differ, []);
+    for (const [c, theirs, mine] of out) assert.equal(mine, theirs, c);
   },
 });
