@@ -125,6 +125,8 @@ export interface RequestContext {
   rateLimited?: (address: CmdAddress) => boolean;
   /** Counts a request that is not rate limited (Unix socket, localhost): "Command packets received". */
   counted?: (address: CmdAddress | undefined) => void;
+  /** `opencommands` (chronyd 4.7+) as request kinds ({@link openRequestKinds}); default 4.3's set. */
+  openKinds?: ReadonlySet<RequestKind>;
 }
 
 /** chronyd cmdmon.c: commands open to network clients (PERMIT_OPEN); the rest need the Unix socket. */
@@ -140,6 +142,33 @@ const OPEN_OVER_NETWORK: ReadonlySet<RequestKind> = new Set<RequestKind>([
   "smoothing",
   "ntp_source_name",
 ]);
+
+/** Request kinds each `opencommands` name opens (a listing also needs the source count). */
+const OPEN_COMMAND_KINDS: Readonly<Record<string, readonly RequestKind[]>> = {
+  activity: ["activity"],
+  authdata: ["n_sources", "auth_data"],
+  clients: ["client_accesses_by_index3"],
+  manual: ["manual_list"],
+  ntpdata: ["ntp_data"],
+  rtcdata: ["rtcreport"],
+  selectdata: ["n_sources", "select_data"],
+  serverstats: ["server_stats"],
+  smoothing: ["smoothing"],
+  sourcename: ["ntp_source_name"],
+  sources: ["n_sources", "source_data"],
+  sourcestats: ["n_sources", "sourcestats"],
+  tracking: ["tracking"],
+};
+
+/**
+ * The request kinds open to `cmdallow` hosts for an `opencommands` list
+ * (chronyc's command names); `null` is always open.
+ */
+export function openRequestKinds(commands: readonly string[]): Set<RequestKind> {
+  const out = new Set<RequestKind>(["null"]);
+  for (const c of commands) for (const k of OPEN_COMMAND_KINDS[c] ?? []) out.add(k);
+  return out;
+}
 
 /**
  * The two addresses chronyd exempts from `cmdallow`/`cmddeny` and
@@ -296,6 +325,7 @@ export function handleRequest(
   const kind = requestKindOf(h.command);
   if (kind === undefined) return reply(fail(Status.INVALID));
   if (bytes.length < minRequestLength(kind)) return reply(fail(Status.BADPKTLENGTH));
-  if (!ctx.fromUnixSocket && !OPEN_OVER_NETWORK.has(kind)) return reply(fail(Status.UNAUTH));
+  const open = ctx.openKinds ?? OPEN_OVER_NETWORK;
+  if (!ctx.fromUnixSocket && !open.has(kind)) return reply(fail(Status.UNAUTH));
   return reply(dispatch(decodeRequest(bytes, kind), bytes.length, backend));
 }

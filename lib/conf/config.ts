@@ -417,15 +417,17 @@ export interface Config {
   user?: string;
 }
 
-// chrony.conf(5) 4.x: opencommands — enabled by default are the ones marked with *.
+// opencommands default: what chronyd 4.8 (and 4.3) answer over UDP without the
+// directive (observed: sourcestats is open and serverstats is not, although
+// chrony.conf(5) 4.8 marks serverstats and not sourcestats).
 const DEFAULT_OPEN_COMMANDS = [
   "activity",
   "manual",
   "rtcdata",
-  "serverstats",
   "smoothing",
   "sourcename",
   "sources",
+  "sourcestats",
   "tracking",
 ];
 

@@ -118,7 +118,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   cmddeny: I,
   cmdport: I,
   cmdratelimit: I,
-  opencommands: N,
+  opencommands: I,
   // horae only (not chrony directives): observability HTTP endpoint
   bindhttpaddress: I,
   httpallow: I,

@@ -61,6 +61,7 @@ import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
+import { openRequestKinds } from "../cmdmon/handlers.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import { startDaemonObserver } from "../http/daemon_observer.ts";
@@ -638,6 +639,7 @@ async function start(
         else cmdLogged(clientLog, a);
       },
       log: (m) => log.warn(m),
+      openKinds: openRequestKinds(config.openCommands),
       ...(owner ? { owner } : {}),
     });
   } catch (e) {

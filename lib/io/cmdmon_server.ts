@@ -17,6 +17,7 @@
  */
 
 import { type CmdmonBackend, handleRequest } from "../cmdmon/handlers.ts";
+import type { RequestKind } from "../cmdmon/request.ts";
 import {
   type CmdAddress,
   DEFAULT_CMD_PORT,
@@ -38,6 +39,8 @@ export interface CmdmonServerOptions {
   rateLimited?: (address: CmdAddress) => boolean;
   /** Counts requests from the Unix socket and localhost. */
   counted?: (address: CmdAddress | undefined) => void;
+  /** `opencommands`: request kinds open over UDP (handlers.ts `openRequestKinds`). */
+  openKinds?: ReadonlySet<RequestKind>;
   /** Called with problems worth a log line (wrong permissions, bind failures). */
   log?: (message: string) => void;
   /**
@@ -95,6 +98,7 @@ async function serve(
         ...(opts.cmdAllowed ? { cmdAllowed: opts.cmdAllowed } : {}),
         ...(opts.rateLimited ? { rateLimited: opts.rateLimited } : {}),
         ...(opts.counted ? { counted: opts.counted } : {}),
+        ...(opts.openKinds ? { openKinds: opts.openKinds } : {}),
       };
       const reply = handleRequest(msg, ctx, backend);
       if (reply) await sock.send(reply, addr).catch(() => {});
@@ -134,6 +138,7 @@ function openUdp(
       ...(opts.cmdAllowed ? { cmdAllowed: opts.cmdAllowed } : {}),
       ...(opts.rateLimited ? { rateLimited: opts.rateLimited } : {}),
       ...(opts.counted ? { counted: opts.counted } : {}),
+      ...(opts.openKinds ? { openKinds: opts.openKinds } : {}),
     };
     const reply = handleRequest(bytes.slice(), ctx, backend);
     if (!reply) return;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { handleRequest } from "../../lib/cmdmon/handlers.ts";
+import { handleRequest, openRequestKinds } from "../../lib/cmdmon/handlers.ts";
 import { encodeRequest } from "../../lib/cmdmon/request.ts";
 import { decodeReply } from "../../lib/cmdmon/reports.ts";
 import { Req, Rpy, Status } from "../../lib/cmdmon/wire.ts";
@@ -111,4 +111,31 @@ Deno.test("only 127.0.0.1 and ::1 are exempt from cmddeny and cmdratelimit, not 
 Deno.test("a source index out of range gives NOSUCHSOURCE", () => {
   const req = encodeRequest({ kind: "source_data", index: 9 }, { sequence: 1, attempt: 0 });
   assert.equal(status(handleRequest(req, NET, new FakeBackend())), Status.NOSUCHSOURCE);
+});
+
+Deno.test("opencommands: only the listed monitoring commands answer over the network", () => {
+  const from = {
+    fromUnixSocket: false,
+    address: { family: "inet4" as const, address: "192.0.2.5" },
+  };
+  const status = (kind: "tracking" | "server_stats" | "n_sources", open: string[]) => {
+    const ctx = { ...from, openKinds: openRequestKinds(open) };
+    const r = handleRequest(
+      encodeRequest({ kind }, { sequence: 1, attempt: 0 }),
+      ctx,
+      new FakeBackend(),
+    );
+    return decodeReply(r!).header.status;
+  };
+  assert.equal(status("tracking", ["serverstats"]), Status.UNAUTH);
+  assert.equal(status("server_stats", ["serverstats"]), Status.SUCCESS);
+  assert.equal(status("n_sources", ["selectdata"]), Status.SUCCESS);
+  assert.equal(status("n_sources", []), Status.UNAUTH);
+  // the Unix socket is never restricted
+  const r = handleRequest(
+    encodeRequest({ kind: "tracking" }, { sequence: 1, attempt: 0 }),
+    { fromUnixSocket: true, openKinds: openRequestKinds([]) },
+    new FakeBackend(),
+  );
+  assert.equal(decodeReply(r!).header.status, Status.SUCCESS);
 });

@@ -216,3 +216,54 @@ Deno.test({
     for (const [c, theirs, mine] of out) assert.equal(mine, theirs, c);
   },
 });
+
+Deno.test({
+  name:
+    "opencommands (chronyd 4.7+): over UDP chronyc 4.8 gets the same answers as from chronyd 4.8",
+  ignore: !have,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cmds = [
+      "tracking",
+      "sources",
+      "sourcestats",
+      "selectdata",
+      "serverstats",
+      "ntpdata 127.0.0.2",
+      "authdata",
+      "activity",
+      "sourcename 127.0.0.2",
+      "clients",
+      "manual list",
+      "smoothing",
+      "rtcdata",
+    ];
+    for (const open of [null, "serverstats ntpdata selectdata", ""]) {
+      const refPort = freePort(), horaePort = freePort();
+      const lines = (port: number) => [
+        `server 127.0.0.2 port ${freePort()}`,
+        `cmdport ${port}`,
+        "bindcmdaddress 127.0.0.1",
+        ...(open === null ? [] : [`opencommands ${open}`]),
+      ];
+      const ref = await startChronyd({ binary: CHRONYD48, lines: lines(refPort) });
+      const horae = await startHorae(lines(horaePort));
+      try {
+        for (const c of cmds) {
+          const udp = (port: number) =>
+            runCommand(CHRONYC48, ["-n", "-h", "127.0.0.1", "-p", String(port), ...c.split(" ")]);
+          const [theirs, mine] = [await udp(refPort), await udp(horaePort)];
+          assert.equal(
+            mask(mine.stdout + mine.stderr),
+            mask(theirs.stdout + theirs.stderr),
+            `opencommands ${open}: ${c}`,
+          );
+        }
+      } finally {
+        await ref.stop();
+        await horae.stop();
+      }
+    }
+  },
+});
