@@ -46,6 +46,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "refclock.width": I,
   "refclock.local": N,
   "refclock.maxunreach": N,
+  "source.maxunreach": N,
   manual: I,
   acquisitionport: I,
   bindacqaddress: I,

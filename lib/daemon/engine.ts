@@ -464,6 +464,17 @@ export class Engine {
       ...(this.#memory ? { previous: this.#memory } : {}),
     }, now);
     this.#memory = result.memory;
+    // chronyd 4.4+ warns when a source turns falseticker (before "Selected source")
+    const falsetickers: string[] = [];
+    const turned = (before: SourceStatus | null, after: SourceStatus | null, name: string) => {
+      if (after?.state === "falseticker" && before?.state !== "falseticker") {
+        falsetickers.push(name);
+      }
+    };
+    live.forEach((s, i) => turned(s.status, result.statuses[i] ?? null, s.spec.name));
+    this.#refclocks.forEach((r, i) =>
+      turned(r.status, result.statuses[live.length + i] ?? null, r.spec.options.name)
+    );
     for (const s of this.#sources) s.status = null;
     const lost: EngineAction[] = [];
     live.forEach((s, i) => {
@@ -482,11 +493,16 @@ export class Engine {
       ? null
       : this.#refclocks[sel - live.length]!.id;
     this.#selectionObserver?.(live, now);
-    const out: EngineAction[] = (this.#logSelection ? result.events : []).map((e) => ({
+    const out: EngineAction[] = !this.#logSelection ? [] : falsetickers.map((name) => ({
+      kind: "log" as const,
+      level: "warn" as const,
+      message: `Detected falseticker ${name}`,
+    }));
+    out.push(...(this.#logSelection ? result.events : []).map((e) => ({
       kind: "log" as const,
       level: e.kind === "selected" ? "info" as const : "warn" as const,
       message: e.message,
-    }));
+    })));
     out.push(...lost);
     const sampledState = sampled === undefined
       ? undefined
