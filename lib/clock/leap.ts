@@ -103,3 +103,47 @@ export function taiOffset(leaps: readonly LeapRecord[], t: Timestamp): number {
   for (const r of leaps) if (r.midnight <= sec) correction = r.correction;
   return 10 + correction;
 }
+
+/** Seconds from the NTP era (1900) to the Unix epoch. */
+const NTP_UNIX_OFFSET = 2_208_988_800;
+
+/**
+ * Parses a NIST/IERS leap-seconds.list (chrony.conf(5) 4.6+ `leapseclist`):
+ * lines of `NTP-seconds TAI-UTC` (comments after `#`; `#@` gives the
+ * expiry, `#$` the update time), the first entry the 10 s of 1972. Each
+ * later change of TAI-UTC is a leap second at the midnight of its time.
+ * Throws TzifError (the same error family as the TZif reader) when a line
+ * is malformed, the times do not increase, or a step is not ±1 s.
+ */
+export function parseLeapSecondsList(text: string): {
+  leaps: LeapRecord[];
+  /** Unix seconds when the list expires (`#@`), or null. */
+  expires: number | null;
+} {
+  const leaps: LeapRecord[] = [];
+  let expires: number | null = null;
+  let previous: { ntp: number; offset: number } | null = null;
+  for (const [n, raw] of text.split("\n").entries()) {
+    if (raw.startsWith("#@")) {
+      const e = Number(raw.slice(2).trim());
+      if (Number.isInteger(e)) expires = e - NTP_UNIX_OFFSET;
+      continue;
+    }
+    const line = raw.replace(/#.*/, "").trim();
+    if (line === "") continue;
+    const f = line.split(/\s+/);
+    const ntp = Number(f[0]), offset = Number(f[1]);
+    if (f.length !== 2 || !Number.isInteger(ntp) || !Number.isInteger(offset)) {
+      throw new TzifError(`leap-seconds.list line ${n + 1}: "${raw}"`);
+    }
+    if (previous !== null) {
+      const step = offset - previous.offset;
+      if (ntp <= previous.ntp || (step !== 1 && step !== -1)) {
+        throw new TzifError(`leap-seconds.list line ${n + 1}: not a leap second after the last`);
+      }
+      leaps.push({ midnight: ntp - NTP_UNIX_OFFSET, leap: step, correction: offset - 10 });
+    }
+    previous = { ntp, offset };
+  }
+  return { leaps, expires };
+}

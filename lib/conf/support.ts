@@ -80,7 +80,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   fallbackdrift: I,
   leapsecmode: I,
   leapsectz: I,
-  leapseclist: N,
+  leapseclist: I,
   makestep: I,
   maxchange: I,
   maxclockerror: I,

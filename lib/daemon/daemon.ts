@@ -43,7 +43,12 @@ import {
   systemResolver,
 } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
-import { leapAtEndOfDay, parseTzifLeaps } from "../clock/leap.ts";
+import {
+  leapAtEndOfDay,
+  type LeapRecord,
+  parseLeapSecondsList,
+  parseTzifLeaps,
+} from "../clock/leap.ts";
 import type { LeapAction } from "../clock/clock.ts";
 import {
   type Drift,
@@ -744,6 +749,30 @@ function selectionLogger(
  * tzdata (/usr/share/zoneinfo/NAME), checked by the reference at each update.
  */
 function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) | null {
+  if (config.leapSecList) {
+    // `leapseclist FILE` (chronyd 4.6+): a NIST/IERS leap-seconds.list, else as leapsectz;
+    // the messages are chronyd 4.8's
+    const path = config.leapSecList;
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      log.warn(`Failed to open leap seconds list ${path}`);
+      log.warn(`Leap second list ${path} failed check, ignoring`);
+      return null;
+    }
+    let leaps: LeapRecord[] = [];
+    try {
+      leaps = parseLeapSecondsList(text).leaps;
+    } catch { /* reported below */ }
+    if (leaps.length === 0) {
+      log.warn(`Failed to parse leap seconds list ${path}`);
+      log.warn(`Leap second list ${path} failed check, ignoring`);
+      return null;
+    }
+    log.info(`Using leap second list ${path}`);
+    return (t) => leapAtEndOfDay(leaps, t);
+  }
   if (!config.leapSecTz) return null;
   const path = config.leapSecTz.startsWith("/")
     ? config.leapSecTz

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { leapAtEndOfDay, parseTzifLeaps, taiOffset, TzifError } from "../../lib/clock/leap.ts";
+import {
+  leapAtEndOfDay,
+  parseLeapSecondsList,
+  parseTzifLeaps,
+  taiOffset,
+  TzifError,
+} from "../../lib/clock/leap.ts";
 import { fromSecNsec } from "../../lib/time/timestamp.ts";
 
 /** Builds a TZif with one type ("UTC") and the given leap records (occurrence, correction). */
@@ -71,4 +77,38 @@ Deno.test("leap: the system's right/UTC knows 2016-12-31 had 23:59:60", () => {
   assert.equal(leapAtEndOfDay(leaps, day(2016, 12, 30)), 0);
   assert.equal(leapAtEndOfDay(leaps, day(2015, 6, 30)), 1);
   assert.equal(taiOffset(leaps, day(2020, 1, 1)), 37);
+});
+
+Deno.test("leapseclist: leap-seconds.list gives the same leap seconds as right/UTC", () => {
+  const list = "/usr/share/zoneinfo/leap-seconds.list", tz = "/usr/share/zoneinfo/right/UTC";
+  const have = [list, tz].every((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!have && Deno.env.get("CI")) throw new Error("tzdata missing");
+  if (!have) return;
+  const { leaps, expires } = parseLeapSecondsList(Deno.readTextFileSync(list));
+  assert.ok(leaps.length >= 27, `${leaps.length}`);
+  assert.deepEqual(leaps, parseTzifLeaps(Deno.readFileSync(tz)).slice(0, leaps.length));
+  assert.ok(expires !== null && expires > 1_700_000_000);
+  assert.equal(leapAtEndOfDay(leaps, fromSecNsec(1483228799, 0)), 1); // 2016-12-31
+  assert.equal(taiOffset(leaps, fromSecNsec(1483228800, 0)), 37);
+});
+
+Deno.test("leapseclist: small lists, deletions, and malformed lines", () => {
+  const text = "#$ 3676924800\n#@ 3928521600\n2272060800 10 # 1 Jan 1972\n" +
+    "2287785600\t11\t# 1 Jul 1972\n\n2303683200 10 # a deletion\n";
+  const r = parseLeapSecondsList(text);
+  assert.deepEqual(r.leaps, [
+    { midnight: 78796800, leap: 1, correction: 1 },
+    { midnight: 94694400, leap: -1, correction: 0 },
+  ]);
+  assert.equal(r.expires, 3928521600 - 2208988800);
+  assert.throws(() => parseLeapSecondsList("2272060800 10\n2287785600 12\n"), TzifError);
+  assert.throws(() => parseLeapSecondsList("2272060800 10\n2272060800 11\n"), TzifError);
+  assert.throws(() => parseLeapSecondsList("2272060800 ten\n"), TzifError);
+  assert.deepEqual(parseLeapSecondsList("# nothing\n").leaps, []);
 });
