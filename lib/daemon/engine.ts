@@ -440,6 +440,9 @@ export class Engine {
    * that a clock update always carries new information (as chronyd does).
    * Without `sampled` (a source lost or removed) only the statuses change.
    */
+  /** Sources found falsetickers by the last selection that selected one (names). */
+  #falsetickers = new Set<string>();
+
   #reselect(now: Timestamp, sampled?: { refclock: boolean; id: number }): EngineAction[] {
     const live = this.#sources.filter((s) => !s.removed);
     const ntpCandidates: Candidate[] = live.map((s) => ({
@@ -464,17 +467,19 @@ export class Engine {
       ...(this.#memory ? { previous: this.#memory } : {}),
     }, now);
     this.#memory = result.memory;
-    // chronyd 4.4+ warns when a source turns falseticker (before "Selected source")
+    // chronyd 4.4+ warns when a selection that found a majority (and a
+    // source) finds a new falseticker, before "Selected source"; failed
+    // selections (no majority marks every source) are not counted
     const falsetickers: string[] = [];
-    const turned = (before: SourceStatus | null, after: SourceStatus | null, name: string) => {
-      if (after?.state === "falseticker" && before?.state !== "falseticker") {
-        falsetickers.push(name);
-      }
-    };
-    live.forEach((s, i) => turned(s.status, result.statuses[i] ?? null, s.spec.name));
-    this.#refclocks.forEach((r, i) =>
-      turned(r.status, result.statuses[live.length + i] ?? null, r.spec.options.name)
-    );
+    if (result.selected !== null) {
+      const names = [
+        ...live.map((s) => s.spec.name),
+        ...this.#refclocks.map((r) => r.spec.options.name),
+      ];
+      const found = names.filter((_, i) => result.statuses[i]?.state === "falseticker");
+      for (const n of found) if (!this.#falsetickers.has(n)) falsetickers.push(n);
+      this.#falsetickers = new Set(found);
+    }
     for (const s of this.#sources) s.status = null;
     const lost: EngineAction[] = [];
     live.forEach((s, i) => {
