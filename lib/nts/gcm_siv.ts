@@ -10,11 +10,12 @@
  *
  * @example
  * ```ts
- * import { gcmSivOpen, gcmSivSeal } from "./gcm_siv.ts";
- * declare const aes: (key: Uint8Array) => (block: Uint8Array) => Uint8Array;
- * const key = new Uint8Array(16), nonce = new Uint8Array(12);
- * const sealed = gcmSivSeal(aes, key, nonce, new Uint8Array(3), new Uint8Array(0));
- * gcmSivOpen(aes, key, nonce, new Uint8Array(3), sealed); // Uint8Array(0)
+ * import { type AesFactory, gcmSivOpen, gcmSivSeal } from "./gcm_siv.ts";
+ * function roundTrip(aes: AesFactory): Uint8Array | null {
+ *   const key = new Uint8Array(16), nonce = new Uint8Array(12);
+ *   const sealed = gcmSivSeal(aes, key, nonce, new Uint8Array(3), new Uint8Array(0));
+ *   return gcmSivOpen(aes, key, nonce, new Uint8Array(3), sealed); // Uint8Array(0)
+ * }
  * ```
  * @module
  */
