@@ -175,3 +175,14 @@ Deno.test("cookie: client state file round trip and typed errors", () => {
   assert.throws(() => parseClientState(text.replace(/^server .*$/m, "server a 0")), NtsDumpError);
   assert.throws(() => parseClientState(text.replace(/^cookie .*$/m, "cookie q")), NtsDumpError);
 });
+
+Deno.test("server key ring: nextRotation is the last rotation plus ntsrotate, none with ntsrotate 0", () => {
+  const rnd144 = new Uint8Array(144).map((_, i) => i * 7);
+  const ring = ServerKeyRing.fresh(rnd144, 5_000_000_000n, 3600);
+  assert.equal(ring.nextRotation(), 5_000_000_000n + 3600_000_000_000n);
+  assert.equal(ring.dueForRotation(ring.nextRotation()! - 1n), false);
+  assert.equal(ring.dueForRotation(ring.nextRotation()!), true);
+  ring.rotate(new Uint8Array(36).fill(9), 7_000_000_000_000n);
+  assert.equal(ring.nextRotation(), 7_000_000_000_000n + 3600_000_000_000n);
+  assert.equal(ServerKeyRing.fresh(rnd144, 0n, 0).nextRotation(), null);
+});
