@@ -459,7 +459,7 @@ try {
         `start-up CPU ${ratio(fh.startupCpuMs, fc.startupCpuMs)}, idle CPU ${
           ratio(fh.idleCpuMsPerMin, fc.idleCpuMsPerMin)
         } (horae - chronyd: ${tickDiff.toFixed(1)} ticks/min; target <= 1), wake-ups ${
-          ratio(fh.wakeupsPerMin, fc.wakeupsPerMin)
+          fc.wakeupsPerMin > 0 ? ratio(fh.wakeupsPerMin, fc.wakeupsPerMin) : "n/a (chronyd 0)"
         }`,
     );
   }
