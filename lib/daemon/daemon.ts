@@ -64,7 +64,6 @@ import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
-import { startDaemonObserver } from "../http/daemon_observer.ts";
 import type { Observer } from "../http/observe.ts";
 import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
@@ -667,6 +666,10 @@ async function start(
   // horae only: the read-only HTTP endpoint (httpport; lib/http)
   let observer: Observer | null = null;
   try {
+    // Loaded only with `httpport` (it holds node:crypto; issue 12: idle memory).
+    const { startDaemonObserver } = config.httpPort !== 0
+      ? await import("../http/daemon_observer.ts")
+      : { startDaemonObserver: () => null };
     observer = startDaemonObserver(
       state,
       discipline,
