@@ -4,14 +4,15 @@
  * chrony's, measured in the same run.
  *
  * - `bench/oneshot.ts --runs 10`: `chronyd -Q` wall time and offset;
- * - `bench/idle.ts --seconds 20`: idle daemon memory and CPU;
+ * - `bench/idle.ts --seconds 60`: idle daemon memory (beside Deno's floor), CPU and wake-ups;
  * - `bench/server.ts --seconds 2`: NTP server replies/s and memory;
  * - `bench/sim.ts` and `bench/nts.ts` when those files exist;
+ * - `bench/nts_cost.ts`: µs per NTS request in process and its parts;
  * - `bench/startup.ts`: the single file's start-up (first and cached) beside chronyd's.
  *
  * Each bench is bounded: it is stopped by its PID (SIGTERM, then SIGKILL)
  * when it runs past its limit, and the next one runs. The whole run takes
- * under about 3 minutes. `--quick` shortens every bench (smoke run). Exit
+ * under about 4 minutes. `--quick` shortens every bench (smoke run). Exit
  * status is 1 when any bench failed or timed out.
  *
  * @example
@@ -35,10 +36,11 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { file: "oneshot.ts", args: ["--runs", quick ? "2" : "10"], limit: 120 },
-  { file: "idle.ts", args: ["--seconds", quick ? "5" : "20"], limit: 60 },
+  { file: "idle.ts", args: ["--seconds", quick ? "5" : "60"], limit: 100 },
   { file: "server.ts", args: ["--seconds", quick ? "1" : "2"], limit: 60 },
   { file: "sim.ts", args: quick ? ["--quick"] : [], limit: 60 },
   { file: "nts.ts", args: quick ? ["--quick"] : [], limit: 60 },
+  { file: "nts_cost.ts", args: quick ? ["--n", "2000", "--rounds", "3"] : [], limit: 60 },
   { file: "startup.ts", args: quick ? ["--runs", "3", "--first", "1"] : [], limit: 120 },
 ];
 

@@ -11,9 +11,22 @@
  *
  * - resident memory: VmRSS and VmHWM from `/proc/PID/status` at the end;
  * - CPU time (utime + stime from `/proc/PID/stat`) during start-up (the first
- *   `warm-up` seconds) and after it, the latter in ms per minute of wall time;
+ *   `warm-up` seconds) and after it, the latter in ms and in clock ticks per
+ *   minute of wall time;
+ * - wake-ups per minute after the warm-up: context switches (voluntary +
+ *   involuntary) of the process's threads alive at the end
+ *   (`/proc/PID/task/TID/status`; a thread that ended takes its count along);
  * - whether each synchronised to the reference (`chronyc -n tracking` on its
  *   command socket, asked after the measurement).
+ *
+ * Beside them runs Deno's floor: an idle one-line script
+ * (`setInterval(() => {}, 2 ** 30)`) on the same Deno with the same flags as
+ * `bin/chronyd`. Its RSS is printed and horae's RSS is split, from
+ * `/proc/PID/smaps`, into the Deno binary's mappings ("binary"), V8's
+ * anonymous mappings ("V8 heap": V8 places its pages at random addresses
+ * below 2^46 on x86-64, glibc's mappings lie above; its rwx code range
+ * counts here too) and the rest ("other": malloc arenas, thread stacks,
+ * shared libraries, the code cache).
  *
  * `--poll N` adds `minpoll N maxpoll N` to the server line (a busier client).
  * When horae's daemon exits early (e.g. "daemon mode is not supported yet")
@@ -22,7 +35,7 @@
  * Nothing touches the clock (`-x`). Every process started here is stopped by
  * its PID at the end, on error too, and on SIGINT/SIGTERM.
  *
- * Usage: `./denow run -A bench/idle.ts [--seconds 20] [--poll N]`
+ * Usage: `./denow run -A bench/idle.ts [--seconds 60] [--poll N]`
  *
  * @example
  * ```sh
@@ -40,10 +53,14 @@ function argNumber(name: string, fallback: number | null): number | null {
   return v;
 }
 
-const seconds = Math.max(2, argNumber("--seconds", 20)!);
+const seconds = Math.max(2, argNumber("--seconds", 60)!);
 const poll = argNumber("--poll", null);
-/** Start-up window excluded from the idle CPU rate. */
-const warmup = Math.min(3, seconds / 4);
+/**
+ * Start-up window excluded from the idle rates: 10 s from 40 s on (iburst's
+ * four requests two seconds apart are over by then, for both daemons), else
+ * a quarter of the run up to 3 s.
+ */
+const warmup = seconds >= 40 ? 10 : Math.min(3, seconds / 4);
 
 /** One daemon under measurement. */
 interface Daemon {
@@ -176,6 +193,107 @@ function memKiB(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** Context switches (voluntary + involuntary) per thread id, or null when the process is gone. */
+function switches(pid: number): Map<string, number> | null {
+  try {
+    const byThread = new Map<string, number>();
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
+        byThread.set(
+          t.name,
+          Number(s.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0) +
+            Number(s.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0),
+        );
+      } catch { /* thread ended */ }
+    }
+    return byThread;
+  } catch {
+    return null;
+  }
+}
+
+/** Context switches between two snapshots: threads alive at the end (new ones from zero). */
+function switchesBetween(a: Map<string, number>, b: Map<string, number>): number {
+  let n = 0;
+  for (const [tid, count] of b) n += count - (a.get(tid) ?? 0);
+  return n;
+}
+
+/** RSS in KiB split into the Deno binary's mappings, V8's anonymous mappings and the rest. */
+interface RssSplit {
+  binary: number;
+  v8: number;
+  other: number;
+}
+
+/**
+ * Splits the RSS of `pid` from /proc/PID/smaps: mappings of `exe` (the Deno
+ * binary), anonymous mappings below 2^46 or executable (V8's pages and code
+ * range) and everything else.
+ */
+function rssSplit(pid: number): RssSplit | null {
+  let text: string, exe: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/smaps`);
+    exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
+  }
+  const split: RssSplit = { binary: 0, v8: 0, other: 0 };
+  let kind: keyof RssSplit = "other";
+  for (const line of text.split("\n")) {
+    const head = line.match(/^([0-9a-f]+)-[0-9a-f]+ (\S+) \S+ \S+ \S+\s*(.*)$/);
+    if (head) {
+      const start = parseInt(head[1]!, 16);
+      const path = head[3]!;
+      if (path === exe) kind = "binary";
+      else if (path === "" && (start < 2 ** 46 || head[2]!.includes("x"))) kind = "v8";
+      else kind = "other";
+      continue;
+    }
+    const rss = line.match(/^Rss:\s+(\d+)/);
+    if (rss) split[kind] += Number(rss[1]);
+  }
+  return split;
+}
+
+/** Deno's floor: an idle one-line script on the same Deno with bin/chronyd's flags. */
+async function startFloor(): Promise<Daemon> {
+  if (stopping) throw new Error("stopping");
+  const dir = await Deno.makeTempDir({ prefix: "horae-bench-idle-floor-" });
+  await Deno.writeTextFile(`${dir}/floor.ts`, "setInterval(() => {}, 2 ** 30);\n");
+  if (stopping) throw new Error("stopping");
+  const child = new Deno.Command(`${ROOT}/denow`, {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--no-prompt",
+      "--config",
+      `${ROOT}/deno.json`,
+      `${dir}/floor.ts`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const d: Daemon = {
+    name: "floor",
+    dir,
+    child,
+    output: [],
+    exited: Promise.resolve(0),
+    done: false,
+  };
+  d.exited = child.status.then((s) => {
+    d.done = true;
+    return s.code;
+  });
+  daemons.push(d);
+  return d;
+}
+
 async function clockTicks(): Promise<number> {
   try {
     const o = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
@@ -215,6 +333,9 @@ interface Figures {
   hwm: number;
   startupCpuMs: number;
   idleCpuMsPerMin: number;
+  /** Context switches of all threads per minute after the warm-up. */
+  wakeupsPerMin: number;
+  split: RssSplit | null;
   reference: string;
 }
 
@@ -236,18 +357,26 @@ try {
     ["-d", "-x", "-u", "root"],
     server.port,
   );
+  const floor = await startFloor();
+  const all = [horae, chrony, floor];
   const t0 = performance.now();
   await sleep(warmup * 1000);
   const cpuAtWarmup = new Map<Daemon, number | null>();
+  const swAtWarmup = new Map<Daemon, Map<string, number> | null>();
   const tWarm = performance.now();
-  for (const d of [horae, chrony]) cpuAtWarmup.set(d, d.done ? null : cpuMs(d.child.pid, ticks));
+  for (const d of all) {
+    cpuAtWarmup.set(d, d.done ? null : cpuMs(d.child.pid, ticks));
+    swAtWarmup.set(d, d.done ? null : switches(d.child.pid));
+  }
   await sleep(Math.max(0, seconds * 1000 - (performance.now() - t0)));
   const tEnd = performance.now();
   const figures = new Map<Daemon, Figures | null>();
-  for (const d of [horae, chrony]) {
+  for (const d of all) {
     const mem = d.done ? null : memKiB(d.child.pid);
     const cpu = d.done ? null : cpuMs(d.child.pid, ticks);
+    const sw = d.done ? null : switches(d.child.pid);
     const cpu0 = cpuAtWarmup.get(d) ?? null;
+    const sw0 = swAtWarmup.get(d) ?? null;
     if (mem === null || cpu === null || cpu0 === null) {
       figures.set(d, null);
       continue;
@@ -257,6 +386,10 @@ try {
       hwm: mem.hwm,
       startupCpuMs: cpu0,
       idleCpuMsPerMin: ((cpu - cpu0) / (tEnd - tWarm)) * 60_000,
+      wakeupsPerMin: sw === null || sw0 === null
+        ? NaN
+        : (switchesBetween(sw0, sw) / (tEnd - tWarm)) * 60_000,
+      split: d === chrony ? null : rssSplit(d.child.pid),
       reference: "",
     });
   }
@@ -276,17 +409,25 @@ try {
       `/proc/PID/stat (CLK_TCK ${ticks}): start-up = first ${warmup} s, idle = the rest in ms ` +
       "per minute of wall time; horae's PID is the deno process (bin/chronyd and denow exec).",
   );
+  console.log(
+    "Wake-ups = context switches of all threads per minute after the warm-up; floor = Deno's " +
+      "own idle one-line script (same Deno, bin/chronyd's flags); RSS split from /proc/PID/smaps.",
+  );
   const head = `  ${"".padEnd(8)} ${"VmRSS KiB".padStart(10)} ${"VmHWM KiB".padStart(10)} ${
     "start-up CPU ms".padStart(16)
-  } ${"idle CPU ms/min".padStart(16)}   reference`;
+  } ${"idle CPU ms/min".padStart(16)} ${"ticks/min".padStart(9)} ${
+    "wake-ups/min".padStart(12)
+  }   reference`;
   console.log(head);
-  for (const d of [horae, chrony]) {
+  for (const d of all) {
     const f = figures.get(d);
     if (f) {
       console.log(
         `  ${d.name.padEnd(8)} ${String(f.rss).padStart(10)} ${String(f.hwm).padStart(10)} ${
           f.startupCpuMs.toFixed(0).padStart(16)
-        } ${f.idleCpuMsPerMin.toFixed(1).padStart(16)}   ${f.reference}`,
+        } ${f.idleCpuMsPerMin.toFixed(1).padStart(16)} ${
+          (f.idleCpuMsPerMin * ticks / 1000).toFixed(1).padStart(9)
+        } ${f.wakeupsPerMin.toFixed(0).padStart(12)}   ${d === floor ? "-" : f.reference}`,
       );
     } else {
       const code = d.done ? await d.exited : null;
@@ -303,13 +444,28 @@ try {
       );
     }
   }
-  const fh = figures.get(horae), fc = figures.get(chrony);
+  const fh = figures.get(horae), fc = figures.get(chrony), ff = figures.get(floor);
+  for (const [d, f] of [[horae, fh], [floor, ff]] as const) {
+    if (!f?.split) continue;
+    const x = f.split;
+    console.log(
+      `  ${d.name} RSS split KiB: binary ${x.binary}, V8 heap ${x.v8}, other ${x.other}`,
+    );
+  }
   if (fh && fc) {
+    const tickDiff = ((fh.idleCpuMsPerMin - fc.idleCpuMsPerMin) * ticks) / 1000;
     console.log(
       `  ratio horae/chronyd: VmRSS ${ratio(fh.rss, fc.rss)}, VmHWM ${ratio(fh.hwm, fc.hwm)}, ` +
         `start-up CPU ${ratio(fh.startupCpuMs, fc.startupCpuMs)}, idle CPU ${
           ratio(fh.idleCpuMsPerMin, fc.idleCpuMsPerMin)
+        } (horae - chronyd: ${tickDiff.toFixed(1)} ticks/min; target <= 1), wake-ups ${
+          fc.wakeupsPerMin > 0 ? ratio(fh.wakeupsPerMin, fc.wakeupsPerMin) : "n/a (chronyd 0)"
         }`,
+    );
+  }
+  if (fh && ff) {
+    console.log(
+      `  ratio horae/Deno floor: VmRSS ${ratio(fh.rss, ff.rss)} (target <= 1.25)`,
     );
   }
 } catch (e) {

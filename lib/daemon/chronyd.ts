@@ -20,7 +20,6 @@ import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import { formatConfig } from "../conf/format.ts";
 import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
 import { checkAccessRules } from "../conf/access.ts";
-import { runOneShot } from "./oneshot.ts";
 import { checkHwTimestamping } from "./hwtimestamp.ts";
 
 const encoder = new TextEncoder();
@@ -127,6 +126,7 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
         log.fatal((e as Error).message);
         return 1;
       }
+      const { runOneShot } = await import("./oneshot.ts");
       return await runOneShot(conf.config, o, log);
     }
     const { runDaemon } = await import("./daemon.ts");

@@ -34,8 +34,9 @@ import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
+import { loadDigests } from "../ntp/mac.ts";
 import { selectOptions } from "./source_spec.ts";
-import { type NtsServerHandle, startNtsServer } from "./nts_server.ts";
+import type { NtsServerHandle } from "./nts_server.ts";
 import {
   mayAdjustClock,
   NO_CLOCK_CONTROL_MESSAGE,
@@ -69,7 +70,6 @@ import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
-import { startDaemonObserver } from "../http/daemon_observer.ts";
 import type { Observer } from "../http/observe.ts";
 import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./files.ts";
 import { realNow } from "../io/realtime.ts";
@@ -421,6 +421,8 @@ async function start(
   const ntpAccess = AddressFilter.fromRules(accessRules(config.ntpAccess));
   const cmdAccess = AddressFilter.fromRules(accessRules(config.cmdAccess));
 
+  // The digests of symmetric keys (node:crypto) are loaded only with a `keyfile` (issue 12).
+  if (config.keyFile) await loadDigests();
   const keys = KeyStore.load(config, log);
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
@@ -431,7 +433,12 @@ async function start(
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
-      ntsServer = await startNtsServer(config, log, { clientLog, families: families(o) });
+      // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
+      // does not hold that code (issue 12).
+      if (Math.min(config.ntsServerCerts.length, config.ntsServerKeys.length) > 0) {
+        const { startNtsServer } = await import("./nts_server.ts");
+        ntsServer = await startNtsServer(config, log, { clientLog, families: families(o) });
+      }
       if (ntsServer) server.setAuth(ntsServer.auth);
     } catch (e) {
       log.error(`Could not start NTS server : ${(e as Error).message}`);
@@ -482,7 +489,24 @@ async function start(
     run: (actions) => io.run(actions),
     keys,
   });
-  const addSource = (sc: SourceConfig): Promise<number> => sources.add(sc);
+  // The served reference also changes without updates (dispersion, local activation): it is
+  // refreshed every second while something reads it (the NTP server, symmetric peers), and
+  // `fallbackdrift` is checked then too. A client without them sleeps until its next poll
+  // (issue 12: no periodic wake-ups nothing needs).
+  let refreshTimer: ReturnType<typeof setInterval> | null = null;
+  let stopped = false;
+  const wantRefresh = (kind?: string) => {
+    if (refreshTimer !== null || stopped) return;
+    if (server === null && kind !== "peer" && !config.fallbackDrift) return;
+    refreshTimer = setInterval(() => {
+      for (const m of discipline.tick(clock.now())) log.info(m); // fallbackdrift
+      refreshServerReference();
+    }, 1000);
+  };
+  const addSource = (sc: SourceConfig): Promise<number> => {
+    wantRefresh(sc.kind);
+    return sources.add(sc);
+  };
   // `refresh`: names resolved again periodically (chrony.conf(5); 0 disables).
   const resolveTimer = config.refresh > 0
     ? setInterval(() => {
@@ -546,7 +570,6 @@ async function start(
     await addConfiguredSources();
   }
 
-  let stopped = false;
   const saveDrift = (atExit = false) => {
     if (!driftPath || !atExit && !reference.synchronised && reference.updates === 0) return;
     // Never updated: what was read, else the clock's frequency with chronyd's unknown skew.
@@ -563,11 +586,7 @@ async function start(
   const driftTimer = driftPath
     ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
     : null;
-  // The served reference also changes without updates (dispersion, local activation).
-  const refreshTimer = setInterval(() => {
-    for (const m of discipline.tick(clock.now())) log.info(m); // fallbackdrift
-    refreshServerReference();
-  }, 1000);
+  wantRefresh();
   refreshServerReference();
 
   let refclocks: RunningRefclocks | null = null;
@@ -604,7 +623,7 @@ async function start(
       if (stopped) return;
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
-      clearInterval(refreshTimer);
+      if (refreshTimer !== null) clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       if (initTimer !== null) clearTimeout(initTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
@@ -654,6 +673,10 @@ async function start(
   // horae only: the read-only HTTP endpoint (httpport; lib/http)
   let observer: Observer | null = null;
   try {
+    // Loaded only with `httpport` (it holds node:crypto; issue 12: idle memory).
+    const { startDaemonObserver } = config.httpPort !== 0
+      ? await import("../http/daemon_observer.ts")
+      : { startDaemonObserver: () => null };
     observer = startDaemonObserver(
       state,
       discipline,

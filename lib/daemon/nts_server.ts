@@ -44,6 +44,9 @@ import type { Timestamp } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
 import { writeFileAtomic } from "./files.ts";
 
+/** Longest sleep of the NTS key rotation timer, ms (an hour). */
+const ROTATION_CHECK_MAX_MS = 3_600_000;
+
 /** Options of {@link startNtsServer}. */
 export interface NtsServerStartOptions {
   /**
@@ -180,18 +183,26 @@ export async function startNtsServer(
     },
   });
 
-  // Rotation: check once a minute (ntsrotate is at least that in practice).
-  let timer: ReturnType<typeof setInterval> | null = null;
-  if (rotate > 0) {
-    timer = setInterval(() => {
+  // Rotation: one timer for the next rotation, at most an hour ahead (so a step of the real-time
+  // clock is noticed within the hour), not a check every minute (issue 12: an idle daemon sleeps).
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let closed = false;
+  const armRotation = () => {
+    const due = keyRing.nextRotation();
+    if (due === null || closed) return;
+    const ms = Math.min(ROTATION_CHECK_MAX_MS, Math.max(1000, Number(due - now()) / 1e6));
+    timer = setTimeout(() => {
       const t = now();
-      if (!keyRing.dueForRotation(t)) return;
-      keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
-      log.debug("Rotated NTS server key");
-      save();
-    }, Math.min(60_000, rotate * 1000));
+      if (keyRing.dueForRotation(t)) {
+        keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
+        log.debug("Rotated NTS server key");
+        save();
+      }
+      armRotation();
+    }, Math.ceil(ms));
     Deno.unrefTimer(timer);
-  }
+  };
+  if (rotate > 0) armRotation();
 
   const auth = new NtsServerAuth({ ring: keyRing, randomBytes: random, now });
   return {
@@ -210,7 +221,8 @@ export async function startNtsServer(
       }
     },
     async close() {
-      if (timer !== null) clearInterval(timer);
+      closed = true;
+      if (timer !== null) clearTimeout(timer);
       await keServer.close();
       save();
     },

@@ -28,8 +28,9 @@ import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
 import { engineSpec, resolveSource, selectOptions } from "./source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
-import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
+import type { NtsSource } from "./nts_client.ts";
 import { KeyStore } from "./keys.ts";
+import { loadDigests } from "../ntp/mac.ts";
 
 /** Runs `-q` or `-Q`; returns the exit code. */
 export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
@@ -69,6 +70,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   });
 
   const resolve = systemResolver(log);
+  if (config.keyFile) await loadDigests();
   const keys = KeyStore.load(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
@@ -85,6 +87,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
         );
         continue;
       }
+      const { prepareNtsSource } = await import("./nts_client.ts");
       const nts = await prepareNtsSource(sc, a, config, log, { resolve });
       ntsSources.push(nts);
       const { id } = engine.addSource({ ...spec, auth: nts });

@@ -35,7 +35,7 @@ import type { Config, SourceConfig } from "../conf/config.ts";
 import type { Engine, EngineAction } from "./engine.ts";
 import { engineSpec, type Resolver } from "./source_spec.ts";
 import type { Logger } from "./log.ts";
-import { type NtsSource, prepareNtsSource } from "./nts_client.ts";
+import type { NtsSource } from "./nts_client.ts";
 import type { KeyStore } from "./keys.ts";
 import type { KeyClientAuth } from "../ntp/key_auth.ts";
 
@@ -111,7 +111,8 @@ export class SourceManager {
 
   /**
    * A pool with spare sources whose first `maxsources` have answered keeps
-   * those and drops the rest (chronyd's start of a pool); runs every second.
+   * those and drops the rest (chronyd's start of a pool); runs every second
+   * until every pool is trimmed (then nothing wakes the daemon for it).
    */
   trimPools(): void {
     for (const line of this.#lines) {
@@ -128,6 +129,10 @@ export class SourceManager {
       if (line.timer !== null) clearTimeout(line.timer);
       line.timer = null;
       for (const id of ids) if (!keep.has(id)) this.#drop(line, id);
+    }
+    if (!this.#lines.some((l) => l.sc.kind === "pool" && !l.trimmed)) {
+      if (this.#trimTimer !== null) clearInterval(this.#trimTimer);
+      this.#trimTimer = null;
     }
   }
 
@@ -275,10 +280,15 @@ export class SourceManager {
       if (key) {
         spec = { ...spec, options: { ...spec.options, version: key.version }, auth: key.auth };
       }
+      // NTS code (OpenSSL, TLS) is loaded with the first NTS source (issue 12: idle memory).
       const nts = line.sc.nts
-        ? await prepareNtsSource(line.sc, a, this.#o.config, this.#o.log, {
-          resolve: this.#o.resolve,
-        })
+        ? await (await import("./nts_client.ts")).prepareNtsSource(
+          line.sc,
+          a,
+          this.#o.config,
+          this.#o.log,
+          { resolve: this.#o.resolve },
+        )
         : null;
       if (this.#inUse().has(a)) {
         // taken while the NTS state was prepared (another line, `add server`)

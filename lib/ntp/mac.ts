@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { createCipheriv, createHash } from "node:crypto";
+import type * as NodeCrypto from "node:crypto";
 import type { KeyType, SymmetricKey } from "./keyfile.ts";
 
 /** NTP header length. RFC 5905 §7.3. */
@@ -103,9 +103,30 @@ function dbl(b: Uint8Array): Uint8Array {
   return out;
 }
 
+let nodeCrypto: typeof NodeCrypto | null = null;
+
+/**
+ * Loads the digests (node:crypto) once; await it before {@linkcode computeDigest},
+ * {@linkcode signPacket}, {@linkcode verifyPacket} or {@linkcode aesCmac}. A daemon
+ * without `keyfile` never does, so it does not hold Node's crypto layer (issue 12:
+ * idle memory; about 6 MB).
+ */
+export async function loadDigests(): Promise<void> {
+  nodeCrypto ??= await import("node:crypto");
+}
+
+function digests(): typeof NodeCrypto {
+  if (nodeCrypto === null) throw new Error("mac.ts: loadDigests() was not awaited");
+  return nodeCrypto;
+}
+
 /** AES-CMAC (RFC 4493) over `data` with a 16- or 32-byte key. */
 export function aesCmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const cipher = createCipheriv(key.length === 32 ? "aes-256-ecb" : "aes-128-ecb", key, null);
+  const cipher = digests().createCipheriv(
+    key.length === 32 ? "aes-256-ecb" : "aes-128-ecb",
+    key,
+    null,
+  );
   cipher.setAutoPadding(false);
   const enc = (block: Uint8Array) => new Uint8Array(cipher.update(block));
   const k1 = dbl(enc(new Uint8Array(AES_BLOCK)));
@@ -133,7 +154,7 @@ export function aesCmac(key: Uint8Array, data: Uint8Array): Uint8Array {
 export function computeDigest(key: SymmetricKey, data: Uint8Array): Uint8Array {
   const hash = HASH_NAMES[key.type];
   if (hash === undefined) return aesCmac(key.key, data);
-  return new Uint8Array(createHash(hash).update(key.key).update(data).digest());
+  return new Uint8Array(digests().createHash(hash).update(key.key).update(data).digest());
 }
 
 /** Compares two byte strings in time that depends only on their lengths. */

@@ -199,6 +199,12 @@ export class ServerKeyRing {
       now - this.lastRotation >= BigInt(this.rotateInterval) * 1_000_000_000n;
   }
 
+  /** Real time the next rotation is due at, or null when the keys never rotate. */
+  nextRotation(): Timestamp | null {
+    if (this.rotateInterval <= 0) return null;
+    return this.lastRotation + BigInt(this.rotateInterval) * 1_000_000_000n;
+  }
+
   /**
    * Rotates: the next key becomes current, the oldest goes, and a new next
    * key is made from 36 random bytes (4 id, 32 key), its id in the slot after

@@ -32,6 +32,9 @@ import { signPacket } from "../../lib/ntp/mac.ts";
 import { AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
 import { prng } from "../fuzz/prng.ts";
 import { freePort, haveChrony, makeCert, startChronyd, startHorae } from "./harness.ts";
+import { loadDigests } from "../../lib/ntp/mac.ts";
+
+await loadDigests();
 
 const enabled = haveChrony();
 const SHOW = Deno.env.get("DIFF_SHOW") === "1";

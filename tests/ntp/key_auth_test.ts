@@ -4,6 +4,9 @@ import type { SymmetricKey } from "../../lib/ntp/keyfile.ts";
 import { signPacket } from "../../lib/ntp/mac.ts";
 import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
 import { NtpSource, type SourceAction } from "../../lib/ntp/source.ts";
+import { loadDigests } from "../../lib/ntp/mac.ts";
+
+await loadDigests();
 
 const T0 = 1_700_000_000_000_000_000n;
 const key = (id: number, type: SymmetricKey["type"], text: string): SymmetricKey => ({

@@ -9,6 +9,9 @@ import {
   verifyPacket,
 } from "../../lib/ntp/mac.ts";
 import { parseKeyFile, type SymmetricKey } from "../../lib/ntp/keyfile.ts";
+import { loadDigests } from "../../lib/ntp/mac.ts";
+
+await loadDigests();
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");

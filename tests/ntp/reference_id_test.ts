@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatRefId,
+  md5,
   parseIpv6,
   ReferenceIdError,
   refIdFromAddress,
@@ -38,4 +39,26 @@ Deno.test("text refids are left-aligned ASCII and format back", () => {
   assert.equal(refIdToText(0x52415445), "RATE");
   assert.equal(refIdToText(0x50505300), "PPS");
   assert.equal(formatRefId(0x50505300), "50505300");
+});
+
+Deno.test("md5 matches the test suite of RFC 1321 §A.5", () => {
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const cases: [string, string][] = [
+    ["", "d41d8cd98f00b204e9800998ecf8427e"],
+    ["a", "0cc175b9c0f1b6a831c399e269772661"],
+    ["abc", "900150983cd24fb0d6963f7d28e17f72"],
+    ["message digest", "f96b697d7cb7938d525a2f31aaf161d0"],
+    ["abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"],
+    [
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+      "d174ab98d277d9f5a5611c2c9f419d9f",
+    ],
+    [
+      "12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+      "57edf4a22be3c955ac49da2e2107b67a",
+    ],
+  ];
+  for (const [text, digest] of cases) {
+    assert.equal(hex(md5(new TextEncoder().encode(text))), digest, JSON.stringify(text));
+  }
 });

@@ -189,3 +189,14 @@ Deno.test("cookies of AES-128-GCM-SIV keys (AEAD 30) are 68 bytes and open to th
   const siv = { aead: 15, c2s: new Uint8Array(32).fill(1), s2c: new Uint8Array(32).fill(2) };
   assert.equal(ring.makeCookie(siv, new Uint8Array(16)).length, 100);
 });
+
+Deno.test("server key ring: nextRotation is the last rotation plus ntsrotate, none with ntsrotate 0", () => {
+  const rnd144 = new Uint8Array(144).map((_, i) => i * 7);
+  const ring = ServerKeyRing.fresh(rnd144, 5_000_000_000n, 3600);
+  assert.equal(ring.nextRotation(), 5_000_000_000n + 3600_000_000_000n);
+  assert.equal(ring.dueForRotation(ring.nextRotation()! - 1n), false);
+  assert.equal(ring.dueForRotation(ring.nextRotation()!), true);
+  ring.rotate(new Uint8Array(36).fill(9), 7_000_000_000_000n);
+  assert.equal(ring.nextRotation(), 7_000_000_000_000n + 3600_000_000_000n);
+  assert.equal(ServerKeyRing.fresh(rnd144, 0n, 0).nextRotation(), null);
+});

@@ -222,3 +222,40 @@ Deno.test("NTS server: unknown cookie key -> NAK with the Unique Identifier and 
   );
   assert.equal(auth.stats.naks, 1);
 });
+
+Deno.test("NTS server: the client key cache answers each client with its own keys, also on a shared slot", () => {
+  const auth = new NtsServerAuth({ ring, randomBytes: random, now: () => 0n });
+  // Three clients; a and b share a cache slot (same first C2S byte), c has another one.
+  const a = { aead: 15, c2s: rnd(32, 20), s2c: rnd(32, 21) };
+  const b = { aead: 15, c2s: rnd(32, 22), s2c: rnd(32, 23) };
+  b.c2s[0] = a.c2s[0]!;
+  const c = { aead: 15, c2s: rnd(32, 24), s2c: rnd(32, 25) };
+  c.c2s[0] = a.c2s[0]! ^ 1;
+  const build = (k: typeof a, uid: Uint8Array, c2s = k.c2s) =>
+    buildNtsRequest(rnd(48, 5).fill(0x23, 0, 1), {
+      uniqueId: uid,
+      cookie: ring.makeCookie(k, random(16)),
+      placeholders: 0,
+      aead: AES_SIV_CMAC_256,
+      c2s,
+      nonce: random(16),
+    });
+  for (const k of [a, a, b, a, c, b, b, c, a]) {
+    const uid = random(32);
+    const { verdict, reply } = serve(auth, build(k, uid));
+    assert.equal(verdict, "ok");
+    const r = verifyNtsReply(reply, { uniqueId: uid, aead: AES_SIV_CMAC_256, s2c: k.s2c });
+    assert.equal(r.kind, "ok");
+    if (r.kind === "ok") assert.deepEqual(ring.openCookie(r.cookies[0]!), k);
+    // Sealed for this client only: another client's S2C key does not open it.
+    const other = k === a ? b : a;
+    assert.throws(
+      () => verifyNtsReply(reply, { uniqueId: uid, aead: AES_SIV_CMAC_256, s2c: other.s2c }),
+      NtsAuthError,
+    );
+  }
+  assert.ok(auth.keyCache.hits > 0 && auth.keyCache.misses >= 5, JSON.stringify(auth.keyCache));
+  // A cached client's request signed with a wrong C2S key is still refused.
+  const uid = random(32);
+  assert.equal(serve(auth, build(a, uid, b.c2s)).verdict, "nak");
+});

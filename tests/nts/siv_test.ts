@@ -127,3 +127,26 @@ Deno.test("siv: sealTo/openTo work in place on ranges and agree with seal/open",
     assert.ok(!k.openTo(buf, 3, 50, buf, 53, 16, buf, 69, 15, out, 2), "short");
   }
 });
+
+Deno.test("siv: an empty AD component after setKey uses the new key (per-key CMAC of <empty>)", async () => {
+  const { AesSivKey } = await import("../../ffi/libssl.ts");
+  const k1 = new Uint8Array(32).map((_, i) => i + 1);
+  const k2 = new Uint8Array(32).map((_, i) => 200 - i);
+  const nonce = new Uint8Array(16).fill(7);
+  const pt = new Uint8Array(64).map((_, i) => i * 3);
+  const seal = (k: ReturnType<typeof AesSivKey.create>) => {
+    const out = new Uint8Array(80);
+    k.sealTo(new Uint8Array(0), 0, 0, nonce, 0, 16, pt, 0, 64, out, 0);
+    return out;
+  };
+  const reused = AesSivKey.create(k1);
+  const first = seal(reused);
+  reused.setKey(k2);
+  const second = seal(reused);
+  assert.deepEqual(second, seal(AesSivKey.create(k2)));
+  assert.notDeepEqual(first, second);
+  assert.deepEqual(
+    AES_SIV_CMAC_256.seal(k2, nonce, [new Uint8Array(0)], pt),
+    second,
+  );
+});
