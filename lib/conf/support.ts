@@ -111,7 +111,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   port: I,
   ratelimit: I,
   ntsratelimit: I,
-  smoothtime: N,
+  smoothtime: I,
   // command access
   bindcmdaddress: I,
   bindcmddevice: N,

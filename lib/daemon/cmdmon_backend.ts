@@ -25,6 +25,7 @@ import type {
   NtpDataReport,
   SelectDataReport,
   ServerStatsReport,
+  SmoothingReport,
   SourceReport,
   SourceStatsReport,
   TrackingReport,
@@ -418,6 +419,11 @@ export class DaemonBackend implements CmdmonBackend {
     return s ? s.spec.name : { status: Status.NOSUCHSOURCE };
   }
 
+  smoothing(): Maybe<SmoothingReport> {
+    const sm = this.#d.smoothing;
+    return sm === null ? { status: Status.NOTENABLED } : sm.report(this.#now());
+  }
+
   manualList(): Maybe<ManualSample[]> {
     // chronyd lists the manual samples even without `manual`
     return this.#d.manual.list().map((m) => ({
@@ -579,8 +585,15 @@ export class DaemonBackend implements CmdmonBackend {
       case "writertc":
       case "trimrtc":
         return Status.NORTC;
-      case "smoothtime":
-        return Status.NOTENABLED;
+      case "smoothtime": {
+        // chronyc: 0 reset, 1 activate; 505 without the smoothtime directive
+        const sm = d.smoothing;
+        if (sm === null) return Status.NOTENABLED;
+        if (req.option === 0) sm.reset(this.#now());
+        else if (req.option === 1) d.activateSmoothing();
+        else return Status.FAILED;
+        return Status.SUCCESS;
+      }
       case "modify_selectopts":
       case "modify_offset":
         return this.#modifySource(req);

@@ -65,6 +65,7 @@ import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
 import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
+import { Smoothing } from "../clock/smoothing.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
@@ -128,7 +129,11 @@ export interface DaemonState {
   /** NIC stamps the NTP server used (`serverstats` HW counters). */
   serverHwStamps?(): { rx: number; tx: number };
   serverReference: ServerReference;
+  /** `smoothtime`: the server time smoothing, null without the directive. */
+  smoothing: Smoothing | null;
   startTime: bigint;
+  /** `smoothtime activate` (and the automatic start): logs "Time smoothing activated". */
+  activateSmoothing(): void;
   /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
   shutdown(): void;
   /** Reopen the log files (chronyc cyclelogs). */
@@ -315,6 +320,15 @@ async function start(
   const manual = new ManualInput({ enabled: config.manual });
   clock.onParameterChange((c) => manual.onClockChange(c));
 
+  // smoothtime: the served time absorbs the clock's corrections (lib/clock/smoothing.ts)
+  const smoothing = config.smoothTime
+    ? new Smoothing({
+      maxFreqPpm: config.smoothTime.maxFreq,
+      maxWanderPpm: config.smoothTime.maxWander,
+      leapOnly: config.smoothTime.leapOnly,
+    })
+    : null;
+  if (smoothing) clock.onParameterChange((c) => smoothing.onClockChange(c));
   const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
   if (config.local) {
     serverReference.local = {
@@ -324,11 +338,16 @@ async function start(
     };
     serverReference.localSince = clock.now();
   }
+  const activateSmoothing = () => {
+    if (smoothing?.activate(clock.now())) log.info("Time smoothing activated");
+  };
   const refreshServerReference = () => {
     const t = reference.trackingData(clock.now());
     if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
       serverReference.synchronised = true;
       serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
+      // a leap smear (smoothtime with leapsecmode slew) hides the leap from clients
+      if (smoothing && config.leapSecMode === "slew") serverReference.leap = 0;
       serverReference.stratum = t.stratum;
       serverReference.rootDelay = t.rootDelay;
       serverReference.rootDispersion = t.rootDispersion;
@@ -403,7 +422,14 @@ async function start(
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
-    onUpdate: () => refreshServerReference(),
+    onUpdate: () => {
+      // smoothing starts when 1/10000 of the skew is below the wander limit (chrony.conf(5))
+      if (smoothing && !smoothing.active && config.smoothTime) {
+        const skew = reference.trackingData(clock.now()).skew;
+        if (skew / 1e4 < config.smoothTime.maxWander) activateSmoothing();
+      }
+      refreshServerReference();
+    },
     onSourceLost: (id, reason) => {
       sources.lost(id, reason).catch((e) => log.warn(`Could not replace source: ${e}`));
     },
@@ -431,6 +457,8 @@ async function start(
   // open while `allow` admits some of its addresses (also after `chronyc allow/deny`).
   if (config.port !== 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    // the sockets serve cooked time (cookedOffset); smoothing adds its offset on top
+    if (smoothing) server.setSmoothing((now) => smoothing.offsetAt(now));
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
       // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
@@ -609,6 +637,8 @@ async function start(
       tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, 0),
     }),
     serverReference,
+    smoothing,
+    activateSmoothing,
     startTime: realNow(),
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
