@@ -87,7 +87,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   maxdrift: I,
   maxupdateskew: I,
   maxslewrate: I,
-  tempcomp: N,
+  tempcomp: I,
   // NTP server
   allow: I,
   deny: I,
@@ -136,7 +136,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   log: I,
   "log.rtc": N,
   "log.refclocks": I,
-  "log.tempcomp": N,
+  "log.tempcomp": I,
   logbanner: I,
   logchange: I,
   logdir: I,

@@ -420,7 +420,7 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   smoothing(): Maybe<SmoothingReport> {
-    const sm = this.#d.smoothing;
+    const sm = this.#d.smoothing ?? null;
     return sm === null ? { status: Status.NOTENABLED } : sm.report(this.#now());
   }
 
@@ -587,7 +587,7 @@ export class DaemonBackend implements CmdmonBackend {
         return Status.NORTC;
       case "smoothtime": {
         // chronyc: 0 reset, 1 activate; 505 without the smoothtime directive
-        const sm = d.smoothing;
+        const sm = d.smoothing ?? null;
         if (sm === null) return Status.NOTENABLED;
         if (req.option === 0) sm.reset(this.#now());
         else if (req.option === 1) d.activateSmoothing();

@@ -66,6 +66,8 @@ import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
+import { startTempComp } from "./tempcomp.ts";
+import { TempCompError } from "../clock/tempcomp.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
@@ -209,7 +211,7 @@ export async function runDaemon(
   } catch (e) {
     if (
       !(e instanceof PrivilegeError || e instanceof HwTimestampError ||
-        e instanceof RefclockStartError)
+        e instanceof RefclockStartError || e instanceof TempCompError)
     ) throw e;
     log.fatal(e.message);
     return 1;
@@ -299,6 +301,8 @@ async function start(
       restored?.skew ?? UNKNOWN_SKEW_PPM,
     )),
   );
+  // tempcomp: the compensation sits between the discipline and the clock
+  const tempComp = config.tempComp ? startTempComp(config.tempComp, clock, log, logs) : null;
   let onInitStepSlewEnd = () => {};
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
@@ -653,6 +657,7 @@ async function start(
       if (stopped) return;
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
+      tempComp?.stop();
       if (refreshTimer !== null) clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       if (initTimer !== null) clearTimeout(initTimer);
