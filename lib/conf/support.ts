@@ -51,7 +51,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   acquisitionport: I,
   bindacqaddress: I,
   bindacqdevice: I,
-  dscp: N,
+  dscp: I,
   dumpdir: I,
   maxsamples: I,
   minsamples: I,
@@ -74,7 +74,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   reselectdist: I,
   stratumweight: I,
   // system clock
-  clockprecision: N,
+  clockprecision: I,
   corrtimeratio: I,
   driftfile: I,
   fallbackdrift: I,
@@ -114,7 +114,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   smoothtime: I,
   // command access
   bindcmdaddress: I,
-  bindcmddevice: N,
+  bindcmddevice: I,
   cmdallow: I,
   cmddeny: I,
   cmdport: I,

@@ -333,7 +333,12 @@ async function start(
     })
     : null;
   if (smoothing) clock.onParameterChange((c) => smoothing.onClockChange(c));
-  const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
+  // clockprecision: the served precision is its rounded log2, as chronyd 4.3 serves it
+  const serverReference = unsynchronisedReference(
+    config.clockPrecision !== undefined && config.clockPrecision > 0
+      ? Math.round(Math.log2(config.clockPrecision))
+      : CLOCK_PRECISION_LOG2,
+  );
   if (config.local) {
     serverReference.local = {
       stratum: config.local.stratum,
@@ -425,6 +430,7 @@ async function start(
     ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
+    tos: config.dscp << 2,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
     onUpdate: () => {
       // smoothing starts when 1/10000 of the skew is below the wander limit (chrony.conf(5))
@@ -494,6 +500,7 @@ async function start(
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
             ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
             cookedOffset: () => clock.now() - realNow(),
+            tos: config.dscp << 2, // dscp: the DSCP field of the TOS byte
           }));
         } catch (e) {
           log.error(
@@ -685,6 +692,7 @@ async function start(
     cmdmon = await startCmdmonServer(new DaemonBackend(state), {
       socketPath,
       port: config.cmdPort,
+      ...(config.bindCmdDevice ? { device: config.bindCmdDevice } : {}),
       addresses: [
         config.bindCmdAddress.ipv4 ?? "127.0.0.1",
         config.bindCmdAddress.ipv6 ?? "::1",
@@ -738,7 +746,9 @@ async function start(
     clock,
     run: (actions) => io.run(actions),
     log,
-    precision: 2 ** CLOCK_PRECISION_LOG2,
+    precision: config.clockPrecision !== undefined && config.clockPrecision > 0
+      ? config.clockPrecision
+      : 2 ** CLOCK_PRECISION_LOG2,
     taiOffset: leapSecTzTaiOffset(config.leapSecTz),
     rtcInUse: config.rtcSync || config.rtcFile !== undefined,
     logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,

@@ -69,6 +69,8 @@ export interface NtpServerSocketOptions {
    * is in progress. Absent: served as CLOCK_REALTIME.
    */
   cookedOffset?: () => Timestamp;
+  /** IP_TOS / IPV6_TCLASS of replies (`dscp` << 2). */
+  tos?: number;
 }
 
 /** The part of `HwTimestamping` the server uses. */
@@ -160,6 +162,7 @@ export class NtpServerSocket {
     if (options.address !== undefined) open.address = options.address;
     if (options.device !== undefined) open.device = options.device;
     if (options.hw) open.hwTimestamping = true;
+    if (options.tos) open.tos = options.tos;
     const s = new NtpServerSocket(UdpSocket.open(open), server);
     s.#hw = options.hw ?? null;
     s.#cookedOffset = options.cookedOffset ?? null;

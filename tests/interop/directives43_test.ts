@@ -1,0 +1,136 @@
+/**
+ * chrony 4.3 directives beside chronyd 4.3 on loopback: `clockprecision`
+ * (the served precision is its rounded log2), `dscp` (the NTP socket's TOS
+ * byte, read with `ss --tos`), `bindcmddevice` (the command socket bound to
+ * the interface, `ss` shows `%lo`), `commandkey` (accepted with chronyd's
+ * warning), and `sourcedir` sources added after all the configuration's own
+ * (the order of `chronyc sources`).
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freePort, haveChrony, runCommand, startChronyd, startHorae } from "./harness.ts";
+
+const enabled = haveChrony();
+if (!enabled && Deno.env.get("CI")) throw new Error("chronyd/chronyc missing and CI is set");
+
+/** The precision byte (log2 s) of the NTP reply from 127.0.0.1:port. */
+async function servedPrecision(port: number): Promise<number | null> {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const req = new Uint8Array(48);
+      req[0] = 0x23;
+      await sock.send(req, { transport: "udp", hostname: "127.0.0.1", port });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((r) => (timer = setTimeout(() => r(null), 500)));
+      const got = await Promise.race([sock.receive().catch(() => null), timeout]);
+      clearTimeout(timer);
+      if (got !== null && got[0].length >= 48) {
+        return new Int8Array(got[0].buffer, got[0].byteOffset)[3]!;
+      }
+    }
+    return null;
+  } finally {
+    sock.close();
+  }
+}
+
+/** `ss -lnup --tos` lines of sockets bound to `port`. */
+async function ssLines(port: number): Promise<string[]> {
+  const r = await runCommand("ss", ["-H", "-lnup", "--tos"], { timeoutMs: 5000 });
+  return r.stdout.split("\n").filter((l) => new RegExp(`:${port}\\s`).test(l));
+}
+
+Deno.test({
+  name: "directives 4.3: clockprecision, dscp, bindcmddevice as chronyd 4.3",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    for (const [precision, log2] of [["0.003", -8], ["0.001", -10]] as const) {
+      const refPort = freePort(), horPort = freePort();
+      const refCmd = freePort(), horCmd = freePort();
+      const common = [`clockprecision ${precision}`, "dscp 46", "bindcmddevice lo"];
+      const ref = await startChronyd({
+        port: refPort,
+        lines: [...common, `cmdport ${refCmd}`, "local stratum 3"],
+      });
+      const hor = await startHorae([
+        `port ${horPort}`,
+        "allow 127.0.0.1",
+        "local stratum 3",
+        `cmdport ${horCmd}`,
+        ...common,
+      ]);
+      try {
+        assert.equal(await servedPrecision(refPort), log2);
+        assert.equal(await servedPrecision(horPort), log2);
+        for (const [name, ntp, cmd] of [["chronyd", refPort, refCmd], ["horae", horPort, horCmd]]) {
+          const ntpLines = await ssLines(ntp as number);
+          assert.ok(ntpLines.length > 0, `${name}: no NTP socket`);
+          assert.ok(ntpLines.every((l) => /tos:0xb8/.test(l)), `${name}: ${ntpLines.join("\n")}`);
+          const cmdLines = await ssLines(cmd as number);
+          assert.ok(
+            cmdLines.some((l) => l.includes(`127.0.0.1%lo:${cmd}`)),
+            `${name}: ${cmdLines.join("\n")}`,
+          );
+        }
+      } finally {
+        await hor.stop();
+        await ref.stop();
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "directives 4.3: commandkey warned about; sourcedir sources after the configuration's",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-sd-" });
+    await Deno.chmod(dir, 0o700);
+    const server = await startChronyd({ port: freePort() });
+    try {
+      await Deno.writeTextFile(`${dir}/a.sources`, `server 127.0.0.3 port ${server.port}\n`);
+      const lines = [
+        "commandkey 1",
+        `sourcedir ${dir}`,
+        `server 127.0.0.2 port ${server.port}`,
+        `pool 127.0.0.4 port ${server.port}`,
+      ];
+      const ref = await startChronyd({ lines });
+      const hor = await startHorae(lines);
+      const order = async (socket: string) => {
+        const r = await runCommand("/usr/bin/chronyc", ["-n", "-c", "-h", socket, "sources"], {
+          timeoutMs: 5000,
+        });
+        return r.stdout.split("\n").filter((l) => l !== "").map((l) => l.split(",")[2]);
+      };
+      try {
+        let want: (string | undefined)[] = [];
+        for (let i = 0; i < 40 && want.length < 3; i++) {
+          want = await order(ref.socket);
+          if (want.length < 3) await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.deepEqual(want, ["127.0.0.2", "127.0.0.4", "127.0.0.3"]);
+        let got: (string | undefined)[] = [];
+        for (let i = 0; i < 40 && got.length < 3; i++) {
+          got = await order(hor.socket);
+          if (got.length < 3) await new Promise((r) => setTimeout(r, 250));
+        }
+        assert.deepEqual(got, want);
+        const refLog = await Deno.readTextFile(`${ref.dir}/log`);
+        assert.match(refLog, /commandkey directive is no longer supported/);
+        assert.match(await hor.stop(), /commandkey directive is no longer supported/);
+      } finally {
+        await hor.stop();
+        await ref.stop();
+      }
+    } finally {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
