@@ -93,7 +93,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   deny: I,
   bindaddress: I,
   binddevice: N,
-  broadcast: N,
+  broadcast: I,
   clientloglimit: I,
   noclientlog: I,
   local: I,

@@ -62,7 +62,7 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
+import { addressFamily, getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
@@ -501,6 +501,7 @@ async function start(
             ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
             cookedOffset: () => clock.now() - realNow(),
             tos: config.dscp << 2, // dscp: the DSCP field of the TOS byte
+            broadcast: config.broadcasts.length > 0,
           }));
         } catch (e) {
           log.error(
@@ -626,6 +627,23 @@ async function start(
     ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
     : null;
   wantRefresh();
+  // broadcast: a mode-5 packet every interval from the server socket of the address's family
+  const broadcastTimers = config.broadcasts.map((b) =>
+    setInterval(() => {
+      const family = addressFamily(b.address);
+      const sock = serverSockets.find((s) => s.localAddress().family === family);
+      if (!sock || family === null) return; // no server socket of that family (port 0, no allow)
+      try {
+        sock.sendBroadcast(Math.round(Math.log2(b.interval)), {
+          family,
+          address: b.address,
+          port: b.port,
+        });
+      } catch (e) {
+        log.debug(`Could not send broadcast to ${b.address} : ${(e as Error).message}`);
+      }
+    }, Math.max(1, b.interval) * 1000)
+  );
   refreshServerReference();
 
   let refclocks: RunningRefclocks | null = null;
@@ -665,6 +683,7 @@ async function start(
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
       tempComp?.stop();
+      for (const t of broadcastTimers) clearInterval(t);
       if (refreshTimer !== null) clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       if (initTimer !== null) clearTimeout(initTimer);

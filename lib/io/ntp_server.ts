@@ -71,6 +71,8 @@ export interface NtpServerSocketOptions {
   cookedOffset?: () => Timestamp;
   /** IP_TOS / IPV6_TCLASS of replies (`dscp` << 2). */
   tos?: number;
+  /** SO_BROADCAST (`broadcast` directives). */
+  broadcast?: boolean;
 }
 
 /** The part of `HwTimestamping` the server uses. */
@@ -163,6 +165,7 @@ export class NtpServerSocket {
     if (options.device !== undefined) open.device = options.device;
     if (options.hw) open.hwTimestamping = true;
     if (options.tos) open.tos = options.tos;
+    if (options.broadcast) open.broadcast = true;
     const s = new NtpServerSocket(UdpSocket.open(open), server);
     s.#hw = options.hw ?? null;
     s.#cookedOffset = options.cookedOffset ?? null;
@@ -172,6 +175,24 @@ export class NtpServerSocket {
   /** The bound address and port. */
   localAddress(): SockAddr {
     return this.#sock.localAddress();
+  }
+
+  /**
+   * Sends an NTP broadcast packet (`broadcast`) with poll `poll` to `to` from
+   * this socket (chronyd sends them from its server socket). Throws
+   * ErrnoError when the kernel refuses it.
+   */
+  sendBroadcast(poll: number, to: SockAddr): void {
+    const out = new DataView(new ArrayBuffer(48));
+    const shift = Math.round(this.#server.servedOffset(realNow()) * 1e9);
+    const now = realNow() + BigInt(shift);
+    this.#server.broadcast(
+      out,
+      poll,
+      ntpHi(Number(now / 1_000_000_000n)),
+      ntpLo(Number(now % 1_000_000_000n)),
+    );
+    this.#sock.send(new Uint8Array(out.buffer), to);
   }
 
   /** Stops serving and closes the socket. */

@@ -557,6 +557,28 @@ export class NtpServer {
   }
 
   /**
+   * Writes an NTP broadcast packet (mode 5, chrony.conf(5) `broadcast`) into
+   * `out` with the served header fields (as a reply's), `poll` (log2 s),
+   * zero origin and receive timestamps and transmit timestamp (hi, lo)
+   * (already shifted by {@link servedOffset}). Returns its length (48).
+   */
+  broadcast(out: DataView, poll: number, txHi: number, txLo: number): number {
+    out.setUint8(0, (this.#leap << 6) | (4 << 3) | 5);
+    out.setUint8(1, this.#stratum);
+    out.setInt8(2, poll);
+    out.setInt8(3, this.#precision);
+    out.setUint32(4, this.#rootDelay);
+    out.setUint32(8, this.#rootDisp);
+    const smoothed = this.#smoothOffset !== 0;
+    out.setUint32(12, smoothed ? SMOOTHING_REFERENCE_ID : this.#refId);
+    out.setUint32(16, smoothed ? this.#smRefHi : this.#refHi);
+    out.setUint32(20, smoothed ? this.#smRefLo : this.#refLo);
+    for (let i = 24; i < 40; i += 4) out.setUint32(i, 0);
+    writeTransmit(out, txHi, txLo);
+    return NTP_HEADER_LENGTH;
+  }
+
+  /**
    * Tells the server the reply of `p` left with transmit timestamp (txHi,
    * txLo) (the value written for a basic reply, or the software send time
    * for an interleaved one): held for the client's next interleaved request.

@@ -134,3 +134,94 @@ Deno.test({
     }
   },
 });
+
+/** `count` datagrams received on 127.0.0.1:port (with arrival times), within `ms`. */
+async function receiveOn(
+  port: number,
+  count: number,
+  ms: number,
+): Promise<{ bytes: Uint8Array; from: number; at: number }[]> {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+  const out: { bytes: Uint8Array; from: number; at: number }[] = [];
+  const end = Date.now() + ms;
+  try {
+    while (out.length < count && Date.now() < end) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<null>((
+        r,
+      ) => (timer = setTimeout(() => r(null), end - Date.now())));
+      const got = await Promise.race([sock.receive().catch(() => null), timeout]);
+      clearTimeout(timer);
+      if (got === null) break;
+      out.push({ bytes: got[0], from: (got[1] as Deno.NetAddr).port, at: Date.now() / 1000 });
+    }
+  } finally {
+    sock.close();
+  }
+  return out;
+}
+
+Deno.test({
+  name: "directives 4.3: broadcast sends mode-5 packets as chronyd 4.3 (synchronised and not)",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    for (const [local, interval, poll] of [[true, 1, 0], [false, 3, 2]] as const) {
+      const refPort = freePort(), horPort = freePort();
+      const refDst = freePort(), horDst = freePort();
+      const extra = local ? ["local stratum 3"] : [];
+      // the harness's "port 0" is overridden by the later line (the last one counts in chronyd)
+      const ref = await startChronyd({
+        lines: [
+          `port ${refPort}`,
+          "allow 127.0.0.1",
+          `broadcast ${interval} 127.0.0.1 ${refDst}`,
+          ...extra,
+        ],
+      });
+      const hor = await startHorae([
+        `port ${horPort}`,
+        "allow 127.0.0.1",
+        `broadcast ${interval} 127.0.0.1 ${horDst}`,
+        ...extra,
+      ]);
+      try {
+        const [want, got] = await Promise.all([
+          receiveOn(refDst, 2, (interval * 2 + 3) * 1000),
+          receiveOn(horDst, 2, (interval * 2 + 3) * 1000),
+        ]);
+        assert.equal(want.length, 2, "chronyd sent no broadcasts");
+        assert.equal(got.length, 2, "horae sent no broadcasts");
+        assert.equal(want[0]!.from, refPort);
+        assert.equal(got[0]!.from, horPort);
+        for (const [name, pkts] of [["chronyd", want], ["horae", got]] as const) {
+          const gap = pkts[1]!.at - pkts[0]!.at;
+          assert.ok(gap > interval * 0.5 && gap < interval * 1.5, `${name}: ${gap} s apart`);
+          const v = new DataView(pkts[1]!.bytes.buffer, pkts[1]!.bytes.byteOffset);
+          assert.equal(pkts[1]!.bytes.length, 48);
+          assert.equal(v.getUint8(2), poll, name);
+          for (let o = 24; o < 40; o += 4) assert.equal(v.getUint32(o), 0, `${name} word ${o}`);
+          const tx = v.getUint32(40) - 2208988800 + v.getUint32(44) / 2 ** 32;
+          assert.ok(Math.abs(tx - pkts[1]!.at) < 0.5, `${name}: transmit ${tx} at ${pkts[1]!.at}`);
+        }
+        // the header as chronyd's (its precision is measured; ours is fixed), local or not
+        const head = (b: Uint8Array) => {
+          const v = new DataView(b.buffer, b.byteOffset);
+          return [
+            v.getUint8(0),
+            v.getUint8(1),
+            v.getUint8(2),
+            v.getUint32(4),
+            v.getUint32(8),
+            v.getUint32(12),
+          ];
+        };
+        assert.deepEqual(head(got[1]!.bytes), head(want[1]!.bytes));
+      } finally {
+        await hor.stop();
+        await ref.stop();
+      }
+    }
+  },
+});
