@@ -140,7 +140,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   logbanner: I,
   logchange: I,
   logdir: I,
-  mailonchange: N,
+  mailonchange: I,
   // miscellaneous
   confdir: I,
   sourcedir: I,

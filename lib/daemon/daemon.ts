@@ -67,6 +67,7 @@ import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
 import { startTempComp } from "./tempcomp.ts";
+import { mailOnChangeText, sendMail } from "./mail.ts";
 import { TempCompError } from "../clock/tempcomp.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
@@ -307,7 +308,17 @@ async function start(
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
     onInitStepSlewEnd: () => onInitStepSlewEnd(),
-    onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),
+    onTracking: (entry) => {
+      logs?.write("tracking", trackingLine(entry));
+      // mailonchange: the correction (the opposite of the offset) beyond the threshold
+      const mail = config.mailOnChange;
+      if (mail && Math.abs(entry.offset) > mail.threshold) {
+        sendMail(
+          mailOnChangeText(mail.email, Deno.hostname(), entry.time, -entry.offset, mail.threshold),
+          log,
+        );
+      }
+    },
   });
   const engine = new Engine({
     clock,
