@@ -64,7 +64,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   nocerttimecheck: I,
   refresh: I,
   // source selection
-  authselectmode: N,
+  authselectmode: I,
   combinelimit: I,
   maxdistance: I,
   maxjitter: I,

@@ -204,16 +204,20 @@ export class DaemonBackend implements CmdmonBackend {
     if (!s) return { status: Status.NOSUCHSOURCE };
     const now = this.#now();
     const data = s.stats.getSelectionData(now);
+    // authselectmode: the options the source really has
+    const eff = this.#d.engine.effectiveSelect?.();
+    const n = this.#live().length;
+    const effective = (rc ? eff?.refclocks[index - n] : eff?.sources[index]) ?? s.spec.select ?? {};
     return {
       refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
       address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
       // before its first selection a source is missing samples (or noselect)
-      stateChar: s.status?.letter ?? (s.spec.select?.noselect ? "N" : "M"),
+      stateChar: s.status?.letter ?? (effective.noselect ? "N" : "M"),
       // Auth column: Y for a source with NTS or a key, as chronyd
       authentication: !rc && (s as EngineSource).spec.auth ? 1 : 0,
       leap: data?.leap ?? 3,
       confOptions: selectOptionBits(s),
-      effOptions: selectOptionBits(s),
+      effOptions: optionBits(effective),
       lastSampleAgo: data ? Math.max(0, Math.round(diffSeconds(now, data.lastSampleTime))) : 0,
       score: this.#relativeScore(s),
       loLimit: data?.lo ?? 0,
@@ -899,6 +903,9 @@ function addressBytes(text: string): Uint8Array | null {
 
 /** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */
 function selectOptionBits(s: EngineSource | EngineRefclock): number {
-  const o = s.spec.select ?? {};
+  return optionBits(s.spec.select ?? {});
+}
+
+function optionBits(o: SourceSelectOptions): number {
   return (o.noselect ? 1 : 0) | (o.prefer ? 2 : 0) | (o.trust ? 4 : 0) | (o.require ? 8 : 0);
 }

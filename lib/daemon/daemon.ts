@@ -330,6 +330,7 @@ async function start(
     ...(logs ? { onSample: sampleLogger(logs) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
+  engine.authSelectMode = config.authSelectMode;
 
   // chrony.conf(5) manual: settime samples move with every clock adjustment
   const manual = new ManualInput({ enabled: config.manual });
