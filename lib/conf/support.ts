@@ -34,7 +34,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.certset": I,
   "source.ntsport": I,
   "source.xleave": I,
-  "source.copy": N,
+  "source.copy": I,
   "source.extfield": N,
   initstepslew: I,
   refclock: I,

@@ -63,6 +63,8 @@ export interface EngineSourceSpec {
   pool?: string;
   /** Authentication (NTS: lib/daemon/nts_client.ts `prepareNtsSource`); absent: none. */
   auth?: EngineSourceAuth;
+  /** `copy`: selected, its reference ID and stratum become ours (chrony.conf(5)). */
+  copy?: boolean;
 }
 
 /**
@@ -533,6 +535,12 @@ export class Engine {
       ? this.#refclocks[sampled.id]?.status?.state
       : this.#sources[sampled.id]?.status?.state;
     const fresh = sampledState === "selected" || sampledState === "combined";
+    // copy: the selected server's reference ID and stratum are taken as they are
+    const copied = this.#selected === null ? undefined : this.#sources[this.#selected];
+    if (result.update && copied?.spec.copy) {
+      const r = copied.ntp.report();
+      result.update = { ...result.update, refId: r.refId, stratum: r.stratum };
+    }
     if (result.update && fresh) {
       this.#lastUpdate = result.update;
       for (const line of this.#discipline.update(result.update, now)) {

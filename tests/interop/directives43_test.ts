@@ -225,3 +225,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "directives 4.3: copy takes the server's reference ID and stratum, as chronyd 4.3",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = await startChronyd({ port: freePort() });
+    const lines = [`server 127.0.0.1 port ${server.port} iburst minpoll 0 maxpoll 0 copy`];
+    const ref = await startChronyd({ lines });
+    const hor = await startHorae(lines);
+    const tracking = async (socket: string) => {
+      const r = await runCommand("/usr/bin/chronyc", ["-n", "-c", "-h", socket, "tracking"], {
+        timeoutMs: 5000,
+      });
+      const f = r.stdout.trim().split(",");
+      return `${f[0]},${f[1]},${f[2]}`;
+    };
+    try {
+      for (const [name, d] of [["chronyd", ref], ["horae", hor]] as const) {
+        let t = "";
+        for (let i = 0; i < 40 && !t.startsWith("7F7F0101"); i++) {
+          t = await tracking(d.socket);
+          if (!t.startsWith("7F7F0101")) await new Promise((r) => setTimeout(r, 250));
+        }
+        // the server's LOCL reference ID and its stratum 1, not 127.0.0.1 and 2
+        assert.equal(t, "7F7F0101,127.0.0.1,1", name);
+      }
+    } finally {
+      await hor.stop();
+      await ref.stop();
+      await server.stop();
+    }
+  },
+});
