@@ -29,7 +29,7 @@ import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
-import { ReferenceDiscipline } from "./discipline.ts";
+import { eventMessage, ReferenceDiscipline } from "./discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
@@ -362,7 +362,28 @@ async function start(
   const activateSmoothing = () => {
     if (smoothing?.activate(clock.now())) log.info("Time smoothing activated");
   };
+  // leapsecmode step/slew: the reference applies the leap second at midnight (its own timer);
+  // a leap smear (smoothtime leaponly) takes the second into the served time
+  let leapTimer: ReturnType<typeof setTimeout> | null = null;
+  const armLeap = () => {
+    if (config.leapSecMode !== "step" && config.leapSecMode !== "slew") return; // ignore: nothing
+    const at = reference.nextTimer();
+    if (at === null || leapTimer !== null) return;
+    const ms = Math.max(0, Number(at - clock.now()) / 1e6);
+    if (ms > 2 ** 31 - 1) return; // re-armed by a later refresh
+    leapTimer = setTimeout(() => {
+      leapTimer = null;
+      for (const e of reference.onTimer(clock.now())) {
+        const m = eventMessage(e);
+        if (m !== null) log.info(m);
+        if (e.kind === "leapApplied" && e.mode === "slew" && smoothing?.options.leapOnly) {
+          smoothing.leap(clock.now(), e.leap);
+        }
+      }
+    }, ms);
+  };
   const refreshServerReference = () => {
+    armLeap();
     const t = reference.trackingData(clock.now());
     if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
       serverReference.synchronised = true;
@@ -695,6 +716,7 @@ async function start(
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
       tempComp?.stop();
+      if (leapTimer !== null) clearTimeout(leapTimer);
       for (const t of broadcastTimers) clearInterval(t);
       if (refreshTimer !== null) clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
