@@ -517,7 +517,9 @@ async function start(
     const responder = server;
     const syncServerSockets = () => {
       for (const family of families(o)) {
-        const want = ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6);
+        // a `broadcast` address of the family opens the socket too (chronyd sends from it)
+        const want = ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6) ||
+          config.broadcasts.some((b) => addressFamily(b.address) === family);
         const open = serverSockets.find((s) => s.localAddress().family === family);
         if (!want && open) {
           serverSockets.splice(serverSockets.indexOf(open), 1);

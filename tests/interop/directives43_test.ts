@@ -167,7 +167,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    for (const [local, interval, poll] of [[true, 1, 0], [false, 3, 2]] as const) {
+    // [local reference, interval, poll, allow]: without `allow` the socket opens for broadcasts
+    for (
+      const [local, interval, poll, allow] of [
+        [true, 1, 0, true],
+        [false, 3, 2, true],
+        [false, 1, 0, false],
+      ] as const
+    ) {
       const refPort = freePort(), horPort = freePort();
       const refDst = freePort(), horDst = freePort();
       const extra = local ? ["local stratum 3"] : [];
@@ -175,14 +182,14 @@ Deno.test({
       const ref = await startChronyd({
         lines: [
           `port ${refPort}`,
-          "allow 127.0.0.1",
+          ...(allow ? ["allow 127.0.0.1"] : []),
           `broadcast ${interval} 127.0.0.1 ${refDst}`,
           ...extra,
         ],
       });
       const hor = await startHorae([
         `port ${horPort}`,
-        "allow 127.0.0.1",
+        ...(allow ? ["allow 127.0.0.1"] : []),
         `broadcast ${interval} 127.0.0.1 ${horDst}`,
         ...extra,
       ]);
