@@ -74,6 +74,8 @@ function run(text: string, log: Logger): void {
       stderr: "inherit",
     }).spawn();
     const w = child.stdin.getWriter();
+    // a sendmail that is missing or exits early closes the pipe: the mail is lost, as with
+    // chronyd's popen (the shell has said why on stderr)
     await w.write(new TextEncoder().encode(text)).catch(() => {});
     await w.close().catch(() => {});
     await child.status;
