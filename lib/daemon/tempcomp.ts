@@ -60,7 +60,7 @@ export function startTempComp(
     let temp: number | null = null;
     try {
       temp = parseSensor(Deno.readTextFileSync(config.file));
-    } catch { /* reported below */ }
+    } catch { /* unreadable or missing: the same warning as unparsable text, below */ }
     if (temp === null) {
       log.warn(`Could not read temperature from ${config.file}`);
       return;
