@@ -138,6 +138,9 @@ export interface ArchConstants {
   /** asm-generic/socket.h (also SCM_TIMESTAMPING) */ SO_TIMESTAMPING: number;
   /** asm-generic/socket.h */ SO_SELECT_ERR_QUEUE: number;
   /** linux/in.h */ IP_PKTINFO: number;
+  /** linux/in.h */ IP_TOS: number;
+  /** linux/in6.h */ IPV6_TCLASS: number;
+  /** asm-generic/socket.h */ SO_BROADCAST: number;
   /** linux/in.h */ IP_RECVERR: number;
   /** linux/in6.h */ IPV6_RECVERR: number;
   /** linux/in6.h */ IPV6_V6ONLY: number;
@@ -183,6 +186,9 @@ const GENERIC_LINUX: ArchConstants = {
   SO_TIMESTAMPING: 37,
   SO_SELECT_ERR_QUEUE: 45,
   IP_PKTINFO: 8,
+  IP_TOS: 1,
+  IPV6_TCLASS: 67,
+  SO_BROADCAST: 6,
   IP_RECVERR: 11,
   IPV6_RECVERR: 25,
   IPV6_V6ONLY: 26,

@@ -97,6 +97,8 @@ interface State {
   readFile: ReadFile;
   listDir: ListDir;
   collect: boolean;
+  /** Sources of `sourcedir` files: added after every configuration file's, as chronyd does. */
+  dirSources: SourceConfig[];
 }
 
 function noRead(path: string): string {
@@ -206,6 +208,7 @@ function newState(opts: ParseOptions): State {
     readFile: opts.readFile ?? noRead,
     listDir: opts.listDir ?? noList,
     collect: opts.collectErrors ?? false,
+    dirSources: [],
   };
 }
 
@@ -301,7 +304,7 @@ function includeDirs(st: State, dirs: string[], suffix: string, depth: number): 
 
 function loadSourceDirs(st: State, dirs: string[]): void {
   const loaded = readSourceDirs(dirs, { readFile: st.readFile, listDir: st.listDir });
-  st.config.sources.push(...loaded.sources);
+  st.dirSources.push(...loaded.sources);
   st.directives.push(...loaded.directives);
   st.warnings.push(...loaded.warnings);
   for (const e of loaded.errors) {
@@ -388,6 +391,7 @@ export function readSourceDirs(
 export function parseConfig(text: string, options: ParseOptions = {}): ParseResult {
   const st = newState(options);
   parseText(st, text, options.file ?? "chrony.conf", 0);
+  st.config.sources.push(...st.dirSources);
   return { config: st.config, directives: st.directives, errors: st.errors, warnings: st.warnings };
 }
 
@@ -407,5 +411,6 @@ export function parseCommandLine(
     if (bytes >= MAX_LINE_BYTES) fail(st, new ConfigError(COMMAND_LINE, i + 1, TOO_LONG));
     else parseLine(st, l, COMMAND_LINE, i + 1, 0);
   });
+  st.config.sources.push(...st.dirSources);
   return { config: st.config, directives: st.directives, errors: st.errors, warnings: st.warnings };
 }

@@ -63,6 +63,8 @@ export interface ClientIoOptions {
   device?: string;
   /** Called after each reference update (one-shot modes stop there). */
   onUpdate?: (update: ReferenceUpdate) => void;
+  /** IP_TOS of the client sockets (`dscp` << 2); absent or 0: the default. */
+  tos?: number;
   /** Called when a source is lost (pool replacement). */
   onSourceLost?: (source: number, reason: string) => void;
   /** `hwtimestamp` interfaces: NIC stamps converted to system time (lib/daemon/hwtimestamp.ts). */
@@ -108,6 +110,7 @@ export class ClientIo {
   readonly #port: number;
   readonly #bind: { ipv4?: string; ipv6?: string };
   readonly #device: string | undefined;
+  readonly #tos: number;
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
   readonly #hw: HwStampConverter | null;
@@ -141,6 +144,7 @@ export class ClientIo {
     this.#bind = options.bindAddress ?? {};
     this.#device = options.device;
     this.#onUpdate = options.onUpdate;
+    this.#tos = options.tos ?? 0;
     this.#onSourceLost = options.onSourceLost;
     this.#hw = options.hw && options.hw.interfaces.length > 0 ? options.hw : null;
     this.#ptp = options.ptp ?? null;
@@ -259,6 +263,7 @@ export class ClientIo {
       port: this.#port,
       timestamping: true,
       hwTimestamping: this.#hw !== null,
+      tos: this.#tos,
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
     });
@@ -346,6 +351,7 @@ export class ClientIo {
       timestamping: true,
       hwTimestamping: this.#hw !== null,
       batch: 4,
+      tos: this.#tos,
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
     });

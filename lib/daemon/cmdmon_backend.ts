@@ -25,6 +25,7 @@ import type {
   NtpDataReport,
   SelectDataReport,
   ServerStatsReport,
+  SmoothingReport,
   SourceReport,
   SourceStatsReport,
   TrackingReport,
@@ -203,16 +204,20 @@ export class DaemonBackend implements CmdmonBackend {
     if (!s) return { status: Status.NOSUCHSOURCE };
     const now = this.#now();
     const data = s.stats.getSelectionData(now);
+    // authselectmode: the options the source really has
+    const eff = this.#d.engine.effectiveSelect?.();
+    const n = this.#live().length;
+    const effective = (rc ? eff?.refclocks[index - n] : eff?.sources[index]) ?? s.spec.select ?? {};
     return {
       refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
       address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
       // before its first selection a source is missing samples (or noselect)
-      stateChar: s.status?.letter ?? (s.spec.select?.noselect ? "N" : "M"),
+      stateChar: s.status?.letter ?? (effective.noselect ? "N" : "M"),
       // Auth column: Y for a source with NTS or a key, as chronyd
       authentication: !rc && (s as EngineSource).spec.auth ? 1 : 0,
       leap: data?.leap ?? 3,
       confOptions: selectOptionBits(s),
-      effOptions: selectOptionBits(s),
+      effOptions: optionBits(effective),
       lastSampleAgo: data ? Math.max(0, Math.round(diffSeconds(now, data.lastSampleTime))) : 0,
       score: this.#relativeScore(s),
       loLimit: data?.lo ?? 0,
@@ -418,6 +423,11 @@ export class DaemonBackend implements CmdmonBackend {
     return s ? s.spec.name : { status: Status.NOSUCHSOURCE };
   }
 
+  smoothing(): Maybe<SmoothingReport> {
+    const sm = this.#d.smoothing ?? null;
+    return sm === null ? { status: Status.NOTENABLED } : sm.report(this.#now());
+  }
+
   manualList(): Maybe<ManualSample[]> {
     // chronyd lists the manual samples even without `manual`
     return this.#d.manual.list().map((m) => ({
@@ -579,8 +589,15 @@ export class DaemonBackend implements CmdmonBackend {
       case "writertc":
       case "trimrtc":
         return Status.NORTC;
-      case "smoothtime":
-        return Status.NOTENABLED;
+      case "smoothtime": {
+        // chronyc: 0 reset, 1 activate; 505 without the smoothtime directive
+        const sm = d.smoothing ?? null;
+        if (sm === null) return Status.NOTENABLED;
+        if (req.option === 0) sm.reset(this.#now());
+        else if (req.option === 1) d.activateSmoothing();
+        else return Status.FAILED;
+        return Status.SUCCESS;
+      }
       case "modify_selectopts":
       case "modify_offset":
         return this.#modifySource(req);
@@ -886,6 +903,9 @@ function addressBytes(text: string): Uint8Array | null {
 
 /** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */
 function selectOptionBits(s: EngineSource | EngineRefclock): number {
-  const o = s.spec.select ?? {};
+  return optionBits(s.spec.select ?? {});
+}
+
+function optionBits(o: SourceSelectOptions): number {
   return (o.noselect ? 1 : 0) | (o.prefer ? 2 : 0) | (o.trust ? 4 : 0) | (o.require ? 8 : 0);
 }

@@ -29,7 +29,7 @@ import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
-import { ReferenceDiscipline } from "./discipline.ts";
+import { eventMessage, ReferenceDiscipline } from "./discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
@@ -62,9 +62,13 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
+import { addressFamily, getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
+import { Smoothing } from "../clock/smoothing.ts";
+import { startTempComp } from "./tempcomp.ts";
+import { mailOnChangeText, sendMail } from "./mail.ts";
+import { TempCompError } from "../clock/tempcomp.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
@@ -128,7 +132,11 @@ export interface DaemonState {
   /** NIC stamps the NTP server used (`serverstats` HW counters). */
   serverHwStamps?(): { rx: number; tx: number };
   serverReference: ServerReference;
+  /** `smoothtime`: the server time smoothing, null without the directive. */
+  smoothing: Smoothing | null;
   startTime: bigint;
+  /** `smoothtime activate` (and the automatic start): logs "Time smoothing activated". */
+  activateSmoothing(): void;
   /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
   shutdown(): void;
   /** Reopen the log files (chronyc cyclelogs). */
@@ -204,7 +212,7 @@ export async function runDaemon(
   } catch (e) {
     if (
       !(e instanceof PrivilegeError || e instanceof HwTimestampError ||
-        e instanceof RefclockStartError)
+        e instanceof RefclockStartError || e instanceof TempCompError)
     ) throw e;
     log.fatal(e.message);
     return 1;
@@ -294,11 +302,23 @@ async function start(
       restored?.skew ?? UNKNOWN_SKEW_PPM,
     )),
   );
+  // tempcomp: the compensation sits between the discipline and the clock
+  const tempComp = config.tempComp ? startTempComp(config.tempComp, clock, log, logs) : null;
   let onInitStepSlewEnd = () => {};
   const discipline = new ReferenceDiscipline(reference, {
     onExit: () => stopRequested(1),
     onInitStepSlewEnd: () => onInitStepSlewEnd(),
-    onTracking: (entry) => logs?.write("tracking", trackingLine(entry)),
+    onTracking: (entry) => {
+      logs?.write("tracking", trackingLine(entry));
+      // mailonchange: the correction (the opposite of the offset) beyond the threshold
+      const mail = config.mailOnChange;
+      if (mail && Math.abs(entry.offset) > mail.threshold) {
+        sendMail(
+          mailOnChangeText(mail.email, Deno.hostname(), entry.time, -entry.offset, mail.threshold),
+          log,
+        );
+      }
+    },
   });
   const engine = new Engine({
     clock,
@@ -310,12 +330,27 @@ async function start(
     ...(logs ? { onSample: sampleLogger(logs) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
+  engine.authSelectMode = config.authSelectMode;
 
   // chrony.conf(5) manual: settime samples move with every clock adjustment
   const manual = new ManualInput({ enabled: config.manual });
   clock.onParameterChange((c) => manual.onClockChange(c));
 
-  const serverReference = unsynchronisedReference(CLOCK_PRECISION_LOG2);
+  // smoothtime: the served time absorbs the clock's corrections (lib/clock/smoothing.ts)
+  const smoothing = config.smoothTime
+    ? new Smoothing({
+      maxFreqPpm: config.smoothTime.maxFreq,
+      maxWanderPpm: config.smoothTime.maxWander,
+      leapOnly: config.smoothTime.leapOnly,
+    })
+    : null;
+  if (smoothing) clock.onParameterChange((c) => smoothing.onClockChange(c));
+  // clockprecision: the served precision is its rounded log2, as chronyd 4.3 serves it
+  const serverReference = unsynchronisedReference(
+    config.clockPrecision !== undefined && config.clockPrecision > 0
+      ? Math.round(Math.log2(config.clockPrecision))
+      : CLOCK_PRECISION_LOG2,
+  );
   if (config.local) {
     serverReference.local = {
       stratum: config.local.stratum,
@@ -324,11 +359,37 @@ async function start(
     };
     serverReference.localSince = clock.now();
   }
+  const activateSmoothing = () => {
+    if (smoothing?.activate(clock.now())) log.info("Time smoothing activated");
+  };
+  // leapsecmode step/slew: the reference applies the leap second at midnight (its own timer);
+  // a leap smear (smoothtime leaponly) takes the second into the served time
+  let leapTimer: ReturnType<typeof setTimeout> | null = null;
+  const armLeap = () => {
+    if (config.leapSecMode !== "step" && config.leapSecMode !== "slew") return; // ignore: nothing
+    const at = reference.nextTimer();
+    if (at === null || leapTimer !== null) return;
+    const ms = Math.max(0, Number(at - clock.now()) / 1e6);
+    if (ms > 2 ** 31 - 1) return; // re-armed by a later refresh
+    leapTimer = setTimeout(() => {
+      leapTimer = null;
+      for (const e of reference.onTimer(clock.now())) {
+        const m = eventMessage(e);
+        if (m !== null) log.info(m);
+        if (e.kind === "leapApplied" && e.mode === "slew" && smoothing?.options.leapOnly) {
+          smoothing.leap(clock.now(), e.leap);
+        }
+      }
+    }, ms);
+  };
   const refreshServerReference = () => {
+    armLeap();
     const t = reference.trackingData(clock.now());
     if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
       serverReference.synchronised = true;
       serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
+      // a leap smear (smoothtime with leapsecmode slew) hides the leap from clients
+      if (smoothing && config.leapSecMode === "slew") serverReference.leap = 0;
       serverReference.stratum = t.stratum;
       serverReference.rootDelay = t.rootDelay;
       serverReference.rootDispersion = t.rootDispersion;
@@ -402,8 +463,16 @@ async function start(
     ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
+    tos: config.dscp << 2,
     ...(config.bindAcqDevice ? { device: config.bindAcqDevice } : {}),
-    onUpdate: () => refreshServerReference(),
+    onUpdate: () => {
+      // smoothing starts when 1/10000 of the skew is below the wander limit (chrony.conf(5))
+      if (smoothing && !smoothing.active && config.smoothTime) {
+        const skew = reference.trackingData(clock.now()).skew;
+        if (skew / 1e4 < config.smoothTime.maxWander) activateSmoothing();
+      }
+      refreshServerReference();
+    },
     onSourceLost: (id, reason) => {
       sources.lost(id, reason).catch((e) => log.warn(`Could not replace source: ${e}`));
     },
@@ -431,6 +500,8 @@ async function start(
   // open while `allow` admits some of its addresses (also after `chronyc allow/deny`).
   if (config.port !== 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
+    // the sockets serve cooked time (cookedOffset); smoothing adds its offset on top
+    if (smoothing) server.setSmoothing((now) => smoothing.offsetAt(now));
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
     try {
       // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
@@ -446,7 +517,9 @@ async function start(
     const responder = server;
     const syncServerSockets = () => {
       for (const family of families(o)) {
-        const want = ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6);
+        // a `broadcast` address of the family opens the socket too (chronyd sends from it)
+        const want = ntpAccess.isAnyAllowed(family === "ipv4" ? 4 : 6) ||
+          config.broadcasts.some((b) => addressFamily(b.address) === family);
         const open = serverSockets.find((s) => s.localAddress().family === family);
         if (!want && open) {
           serverSockets.splice(serverSockets.indexOf(open), 1);
@@ -462,6 +535,8 @@ async function start(
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
             ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
             cookedOffset: () => clock.now() - realNow(),
+            tos: config.dscp << 2, // dscp: the DSCP field of the TOS byte
+            broadcast: config.broadcasts.length > 0,
           }));
         } catch (e) {
           log.error(
@@ -587,6 +662,23 @@ async function start(
     ? setInterval(saveDrift, (config.driftFile?.interval || DEFAULT_DRIFT_INTERVAL) * 1000)
     : null;
   wantRefresh();
+  // broadcast: a mode-5 packet every interval from the server socket of the address's family
+  const broadcastTimers = config.broadcasts.map((b) =>
+    setInterval(() => {
+      const family = addressFamily(b.address);
+      const sock = serverSockets.find((s) => s.localAddress().family === family);
+      if (!sock || family === null) return; // no server socket of that family (port 0, no allow)
+      try {
+        sock.sendBroadcast(Math.round(Math.log2(b.interval)), {
+          family,
+          address: b.address,
+          port: b.port,
+        });
+      } catch (e) {
+        log.debug(`Could not send broadcast to ${b.address} : ${(e as Error).message}`);
+      }
+    }, Math.max(1, b.interval) * 1000)
+  );
   refreshServerReference();
 
   let refclocks: RunningRefclocks | null = null;
@@ -609,6 +701,8 @@ async function start(
       tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, 0),
     }),
     serverReference,
+    smoothing,
+    activateSmoothing,
     startTime: realNow(),
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
@@ -623,6 +717,9 @@ async function start(
       if (stopped) return;
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
+      tempComp?.stop();
+      if (leapTimer !== null) clearTimeout(leapTimer);
+      for (const t of broadcastTimers) clearInterval(t);
       if (refreshTimer !== null) clearInterval(refreshTimer);
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       if (initTimer !== null) clearTimeout(initTimer);
@@ -650,6 +747,7 @@ async function start(
     cmdmon = await startCmdmonServer(new DaemonBackend(state), {
       socketPath,
       port: config.cmdPort,
+      ...(config.bindCmdDevice ? { device: config.bindCmdDevice } : {}),
       addresses: [
         config.bindCmdAddress.ipv4 ?? "127.0.0.1",
         config.bindCmdAddress.ipv6 ?? "::1",
@@ -703,7 +801,9 @@ async function start(
     clock,
     run: (actions) => io.run(actions),
     log,
-    precision: 2 ** CLOCK_PRECISION_LOG2,
+    precision: config.clockPrecision !== undefined && config.clockPrecision > 0
+      ? config.clockPrecision
+      : 2 ** CLOCK_PRECISION_LOG2,
     taiOffset: leapSecTzTaiOffset(config.leapSecTz),
     rtcInUse: config.rtcSync || config.rtcFile !== undefined,
     logRefclock: logs?.enabled("refclocks") ? (l) => logs.write("refclocks", l) : undefined,

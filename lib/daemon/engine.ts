@@ -20,6 +20,7 @@ import type { Clock, ParameterChange } from "../clock/clock.ts";
 import type { ReferenceUpdate, Sample } from "../clock/sample.ts";
 import { type Candidate, type SelectionMemory, selectSources } from "../clock/select.ts";
 import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
+import { type AuthSelectMode, effectiveSelectOptions } from "../clock/authselect.ts";
 import { type SourceEstimate, SourceStats } from "../clock/sourcestats.ts";
 import {
   type LocalStatus,
@@ -62,6 +63,8 @@ export interface EngineSourceSpec {
   pool?: string;
   /** Authentication (NTS: lib/daemon/nts_client.ts `prepareNtsSource`); absent: none. */
   auth?: EngineSourceAuth;
+  /** `copy`: selected, its reference ID and stratum become ours (chrony.conf(5)). */
+  copy?: boolean;
 }
 
 /**
@@ -187,6 +190,22 @@ export class Engine {
   /** The reference clocks, in the order added. */
   get refclocks(): readonly EngineRefclock[] {
     return this.#refclocks;
+  }
+
+  /** `authselectmode` (default mix), as the daemon sets it. */
+  authSelectMode: AuthSelectMode = "mix";
+
+  /**
+   * The selection options sources really have under `authselectmode`: the
+   * live NTP sources (in order), then the reference clocks.
+   */
+  effectiveSelect(): { sources: SourceSelectOptions[]; refclocks: SourceSelectOptions[] } {
+    const live = this.#sources.filter((s) => !s.removed);
+    const all = effectiveSelectOptions(this.authSelectMode, [
+      ...live.map((s) => ({ auth: s.spec.auth !== undefined, options: s.spec.select ?? {} })),
+      ...this.#refclocks.map((r) => ({ auth: null, options: r.spec.select ?? {} })),
+    ]);
+    return { sources: all.slice(0, live.length), refclocks: all.slice(live.length) };
   }
 
   /** Index of the selected refclock, or null. */
@@ -445,21 +464,22 @@ export class Engine {
 
   #reselect(now: Timestamp, sampled?: { refclock: boolean; id: number }): EngineAction[] {
     const live = this.#sources.filter((s) => !s.removed);
-    const ntpCandidates: Candidate[] = live.map((s) => ({
+    const effective = this.effectiveSelect();
+    const ntpCandidates: Candidate[] = live.map((s, i) => ({
       name: s.spec.name,
       refId: refIdFromAddress(s.spec.address),
       address: s.spec.address,
       reachable: s.ntp.reach.value !== 0,
-      options: s.spec.select ?? {},
+      options: effective.sources[i] ?? {},
       data: s.stats.getSelectionData(now),
       localRefId: this.#localRefId(s.spec.address),
     }));
-    const candidates = ntpCandidates.concat(this.#refclocks.map((r) => ({
+    const candidates = ntpCandidates.concat(this.#refclocks.map((r, i) => ({
       name: r.spec.options.name,
       refId: r.source.refId,
       address: null,
       reachable: r.source.reach.value !== 0,
-      options: r.spec.select ?? {},
+      options: effective.refclocks[i] ?? {},
       data: r.stats.getSelectionData(now),
     })));
     const result = selectSources(candidates, {
@@ -515,6 +535,12 @@ export class Engine {
       ? this.#refclocks[sampled.id]?.status?.state
       : this.#sources[sampled.id]?.status?.state;
     const fresh = sampledState === "selected" || sampledState === "combined";
+    // copy: the selected server's reference ID and stratum are taken as they are
+    const copied = this.#selected === null ? undefined : this.#sources[this.#selected];
+    if (result.update && copied?.spec.copy) {
+      const r = copied.ntp.report();
+      result.update = { ...result.update, refId: r.refId, stratum: r.stratum };
+    }
     if (result.update && fresh) {
       this.#lastUpdate = result.update;
       for (const line of this.#discipline.update(result.update, now)) {

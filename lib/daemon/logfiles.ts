@@ -32,7 +32,13 @@ import { formatRefId, refIdToIpv4 } from "../ntp/reference_id.ts";
 import { type Timestamp, toSecNsec } from "../time/timestamp.ts";
 
 /** The log files horae writes, named after the file (`<kind>.log`). */
-export type LogFileKind = "measurements" | "statistics" | "tracking" | "selection" | "refclocks";
+export type LogFileKind =
+  | "measurements"
+  | "statistics"
+  | "tracking"
+  | "selection"
+  | "refclocks"
+  | "tempcomp";
 
 /** All file kinds with a known layout. */
 export const LOG_FILE_KINDS: readonly LogFileKind[] = [
@@ -41,6 +47,7 @@ export const LOG_FILE_KINDS: readonly LogFileKind[] = [
   "tracking",
   "selection",
   "refclocks",
+  "tempcomp",
 ];
 
 /** Column names of each file, as chronyd 4.3 writes them (a data format). */
@@ -54,6 +61,7 @@ const COLUMNS: Readonly<Record<LogFileKind, string>> = {
   selection: "   Date (UTC) Time     IP Address   S EOpts Reach Score Last sample" +
     "  Low end   High end",
   refclocks: "   Date (UTC) Time         Refid  DP L P  Raw offset   Cooked offset      Disp.",
+  tempcomp: "   Date (UTC) Time        Temp.       Comp.",
 };
 
 /**
@@ -97,7 +105,7 @@ export function formatExp(value: number, precision: number, width = 0): string {
   if (Number.isNaN(value)) text = "nan";
   else if (!Number.isFinite(value)) text = value < 0 ? "-inf" : "inf";
   else {
-    const raw = Math.abs(value).toExponential(precision);
+    const raw = expHalfEven(Math.abs(value), precision);
     const [mantissa = "0", exponent = "+0"] = raw.split("e");
     const sign = exponent.startsWith("-") ? "-" : "+";
     const digits = exponent.replace(/^[+-]/, "").padStart(2, "0");
@@ -113,6 +121,24 @@ export function formatFixed(value: number, precision: number, width = 0): string
   else if (!Number.isFinite(value)) text = value < 0 ? "-inf" : "inf";
   else text = (isNegative(value) ? "-" : "") + Math.abs(value).toFixed(precision);
   return text.padStart(width, " ");
+}
+
+/**
+ * `x.toExponential(precision)` with C's rounding of exact ties to even
+ * (glibc prints 27500.5 as 2.7500e+04 where JavaScript gives 2.7501e+4).
+ */
+function expHalfEven(x: number, precision: number): string {
+  const rounded = x.toExponential(precision);
+  if (precision >= 100 || x === 0) return rounded;
+  const exact = x.toExponential(100);
+  const [digits = "", exponent = ""] = exact.split("e");
+  const plain = digits.replace(".", "");
+  const rest = plain.slice(precision + 1);
+  if (!/^50*$/.test(rest)) return rounded;
+  const last = Number(plain[precision]);
+  if (last % 2 === 1) return rounded;
+  const kept = plain.slice(0, precision + 1);
+  return `${kept[0]}${precision > 0 ? "." + kept.slice(1) : ""}e${exponent}`;
 }
 
 function isNegative(value: number): boolean {
@@ -513,4 +539,9 @@ export function refclocksLine(e: RefclockLogEntry): string {
     `${leapChar(e.leap)} ${filtered ? "-" : e.pulse ? "1" : "0"} ` +
     `${filtered ? "      -      " : formatExp(e.rawOffset, 6, 13)} ` +
     `${formatExp(e.cookedOffset, 6, 13)} ${formatExp(e.dispersion, 3, 10)}`;
+}
+
+/** A `tempcomp.log` line: time, sensor temperature, compensation applied (ppm). */
+export function tempCompLine(time: Timestamp, temp: number, comp: number): string {
+  return `${formatLogTime(time)} ${formatExp(temp, 4, 11)} ${formatExp(comp, 4, 11)}`;
 }

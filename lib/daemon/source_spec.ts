@@ -38,6 +38,11 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     xleave: sc.xleave,
   };
   if (sc.presend !== undefined) options.presend = sc.presend;
+  const copy = sc.copy ? { copy: true } : {};
+  // clockprecision: the minimum noise of the measurements (chrony.conf(5))
+  if (config.clockPrecision !== undefined && config.clockPrecision > 0) {
+    options.precision = config.clockPrecision;
+  }
   if (sc.maxdelayratio !== undefined) options.maxdelayratio = sc.maxdelayratio;
   if (sc.mindelay !== undefined) options.mindelay = sc.mindelay;
   if (sc.maxdelayquant !== undefined) options.maxdelayquant = sc.maxdelayquant;
@@ -53,6 +58,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     ...(minSamples > 0 ? { minSamples } : {}),
     ...(maxSamples > 0 ? { maxSamples } : {}),
     ...(sc.kind === "pool" ? { pool: sc.name } : {}),
+    ...copy,
   };
 }
 

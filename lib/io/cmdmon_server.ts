@@ -35,6 +35,8 @@ export interface CmdmonServerOptions {
   port?: number;
   /** UDP addresses; default 127.0.0.1 and ::1. */
   addresses?: string[];
+  /** `bindcmddevice`: the UDP sockets are bound to this interface (SO_BINDTODEVICE). */
+  device?: string;
   cmdAllowed?: (address: CmdAddress) => boolean;
   rateLimited?: (address: CmdAddress) => boolean;
   /** Counts requests from the Unix socket and localhost. */
@@ -129,6 +131,7 @@ function openUdp(
     v6Only: true,
     freebind: true,
     batch: 8,
+    ...(opts.device ? { device: opts.device } : {}),
   });
   sock.onPacket((bytes, from) => {
     const address = parseAddress(from.address) ?? undefined;

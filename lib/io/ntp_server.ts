@@ -14,7 +14,9 @@
  * clock read of the transmit timestamp (the responder's {@link NtpServer}
  * `auth` writes an authenticated reply's transmit timestamp itself, before
  * sealing, and the reply may be longer than 48 bytes, up to the request's
- * length).
+ * length). With `smoothtime`, the responder's smoothing offset of the batch
+ * ({@link NtpServer.servedOffset}) is added to every receive and transmit
+ * timestamp written (kernel TX timestamps of interleaved replies too).
  *
  * @example
  * ```ts
@@ -67,6 +69,10 @@ export interface NtpServerSocketOptions {
    * is in progress. Absent: served as CLOCK_REALTIME.
    */
   cookedOffset?: () => Timestamp;
+  /** IP_TOS / IPV6_TCLASS of replies (`dscp` << 2). */
+  tos?: number;
+  /** SO_BROADCAST (`broadcast` directives). */
+  broadcast?: boolean;
 }
 
 /** The part of `HwTimestamping` the server uses. */
@@ -121,6 +127,8 @@ export class NtpServerSocket {
   readonly #ringRxHi = new Uint32Array(TX_RING);
   readonly #ringRxLo = new Uint32Array(TX_RING);
   #lastRefresh = -Infinity;
+  /** Smoothing offset of the last batch, nanoseconds (0 without smoothtime). */
+  #shiftNs = 0;
 
   private constructor(sock: UdpSocket, server: NtpServer) {
     this.#sock = sock;
@@ -156,6 +164,8 @@ export class NtpServerSocket {
     if (options.address !== undefined) open.address = options.address;
     if (options.device !== undefined) open.device = options.device;
     if (options.hw) open.hwTimestamping = true;
+    if (options.tos) open.tos = options.tos;
+    if (options.broadcast) open.broadcast = true;
     const s = new NtpServerSocket(UdpSocket.open(open), server);
     s.#hw = options.hw ?? null;
     s.#cookedOffset = options.cookedOffset ?? null;
@@ -165,6 +175,24 @@ export class NtpServerSocket {
   /** The bound address and port. */
   localAddress(): SockAddr {
     return this.#sock.localAddress();
+  }
+
+  /**
+   * Sends an NTP broadcast packet (`broadcast`) with poll `poll` to `to` from
+   * this socket (chronyd sends them from its server socket). Throws
+   * ErrnoError when the kernel refuses it.
+   */
+  sendBroadcast(poll: number, to: SockAddr): void {
+    const out = new DataView(new ArrayBuffer(48));
+    const shift = Math.round(this.#server.servedOffset(realNow()) * 1e9);
+    const now = realNow() + BigInt(shift);
+    this.#server.broadcast(
+      out,
+      poll,
+      ntpHi(Number(now / 1_000_000_000n)),
+      ntpLo(Number(now % 1_000_000_000n)),
+    );
+    this.#sock.send(new Uint8Array(out.buffer), to);
   }
 
   /** Stops serving and closes the socket. */
@@ -187,6 +215,9 @@ export class NtpServerSocket {
         cookNsec += 1_000_000_000;
       }
     }
+    // smoothtime: the smoothing offset of the batch, added on top of cooked time
+    const shift = Math.round(server.servedOffset(fallback) * 1e9);
+    this.#shiftNs = shift;
     for (let i = 0; i < n; i++) {
       this.stats.received++;
       const p = this.#packets[i]!;
@@ -238,6 +269,12 @@ export class NtpServerSocket {
         server.refresh(BigInt(sec) * 1_000_000_000n + BigInt(nsec));
       }
       p.reqLength = arena.lengths[i]!;
+      if (shift !== 0) {
+        const ns = nsec + shift;
+        const carry = Math.floor(ns / 1e9);
+        sec += carry;
+        nsec = ns - carry * 1e9;
+      }
       p.rxHi = ntpHi(sec);
       p.rxLo = ntpLo(nsec);
       p.now = sec + nsec * 1e-9;
@@ -251,7 +288,8 @@ export class NtpServerSocket {
     }
     if (queued === 0) return;
     // Transmit timestamp as late as possible: one clock read for the batch.
-    const now = cook === 0n ? realNow() : realNow() + cook;
+    let now = cook === 0n ? realNow() : realNow() + cook;
+    if (shift !== 0) now += BigInt(shift);
     const txHi = ntpHi(Number(now / 1_000_000_000n));
     const txLo = ntpLo(Number(now % 1_000_000_000n));
     for (let j = 0; j < queued; j++) {
@@ -293,6 +331,7 @@ export class NtpServerSocket {
     // with NIC stamps the entry waits for the NIC's, which comes after the kernel's
     if (hardware || this.#hw === null) this.#ringId[r] = 0;
     this.stats.txTimestamps++;
+    if (this.#shiftNs !== 0) tx += BigInt(this.#shiftNs);
     this.#server.improveTx(
       this.#ringSlot[r]!,
       this.#ringRxHi[r]!,

@@ -73,6 +73,10 @@ export interface UdpOpenOptions {
   port?: number;
   /** Interface to bind to with SO_BINDTODEVICE (chrony's `binddevice`; needs CAP_NET_RAW). */
   device?: string;
+  /** IP_TOS / IPV6_TCLASS byte of sent packets (chrony's `dscp` << 2); absent: left alone. */
+  tos?: number;
+  /** SO_BROADCAST: may send to broadcast addresses (chrony's `broadcast`). */
+  broadcast?: boolean;
   /** Enable SO_TIMESTAMPING software RX stamps and per-packet TX stamps (default true). */
   timestamping?: boolean;
   /**
@@ -215,6 +219,11 @@ export class UdpSocket {
       }
       if (options.freebind) setFreebind(fd, family);
       if (options.device !== undefined) bindToDevice(fd, options.device);
+      if (options.tos !== undefined && options.tos !== 0) {
+        if (family === "ipv6") setsockoptInt(fd, L.SOL_IPV6, L.IPV6_TCLASS, options.tos);
+        else setsockoptInt(fd, L.SOL_IP, L.IP_TOS, options.tos);
+      }
+      if (options.broadcast) setsockoptInt(fd, L.SOL_SOCKET, L.SO_BROADCAST, 1);
       if (timestamping) {
         setsockoptInt(
           fd,

@@ -36,6 +36,13 @@
  * an authenticated reply gets it from {@link ServerAuth.transmitTime} before
  * it is sealed (the Authenticator covers it).
  *
+ * Server time smoothing (`smoothtime`, lib/clock/smoothing.ts): the IO layer
+ * asks {@link NtpServer.servedOffset} once per batch and adds the shift to
+ * the (raw) receive and transmit timestamps it writes, so they become the
+ * clock's cooked time plus the smoothing offset, as chronyd serves them;
+ * while the smoothing offset is not zero (and we are synchronised) the
+ * reference time carries it too and the reference id is 127.127.1.255.
+ *
  * @example
  * ```ts
  * import { NtpServer, unsynchronisedReference } from "./server.ts";
@@ -56,6 +63,8 @@ import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
 export const NTP_HEADER_LENGTH = 48;
 /** Reference id of the local reference: 127.127.1.1 (chronyd 4.3 sends 0x7f7f0101). */
 export const LOCAL_REFERENCE_ID = 0x7f7f0101;
+/** Reference id chronyd 4.3 serves while smoothing is in effect: 127.127.1.255. */
+export const SMOOTHING_REFERENCE_ID = 0x7f7f01ff;
 /** Kiss code "RATE" as a reference id. RFC 5905 §7.4. */
 export const KISS_RATE = 0x52415445;
 /** Root delay and dispersion chronyd 4.3 sends when unsynchronised: 1 s. */
@@ -301,6 +310,14 @@ export class NtpServer {
   #refId = 0;
   #refHi = 0;
   #refLo = 0;
+  #refTime: Timestamp = 0n;
+  // smoothtime: offset of the current batch (s) and the reference time carrying it
+  #smoothing: ((now: Timestamp) => number) | null = null;
+  #cooked: () => number = () => 0;
+  #smoothOffset = 0;
+  #shift = 0;
+  #smRefHi = 0;
+  #smRefLo = 0;
   #scratch: ServerPacket;
 
   constructor(options: NtpServerOptions) {
@@ -324,6 +341,40 @@ export class NtpServer {
    */
   setKeyAuth(auth: ServerAuth | null): void {
     this.#keyAuth = auth;
+  }
+
+  /**
+   * Sets (or removes with null) server time smoothing: `offsetAt(now)` is the
+   * smoothing offset in seconds added to the time served at `now`, and
+   * `cookedShift()` the cooked clock minus the raw clock (s) that the served
+   * timestamps get as well (chronyd serves cooked time).
+   */
+  setSmoothing(offsetAt: ((now: Timestamp) => number) | null, cookedShift?: () => number): void {
+    this.#smoothing = offsetAt;
+    this.#cooked = cookedShift ?? (() => 0);
+    this.#smoothOffset = this.#shift = 0;
+  }
+
+  /**
+   * The shift (s) to add to the raw receive and transmit timestamps of
+   * replies to requests received around `now`: 0 without smoothing, else the
+   * cooked shift plus the smoothing offset. Also sets the served reference id
+   * and time.
+   */
+  servedOffset(now: Timestamp): number {
+    const f = this.#smoothing;
+    if (f === null) return 0;
+    const o = this.#leap === LEAP_UNSYNC ? 0 : f(now);
+    this.#smoothOffset = o;
+    if (o !== 0) this.#smoothRef();
+    this.#shift = o + this.#cooked();
+    return this.#shift;
+  }
+
+  #smoothRef(): void {
+    const n = toNtp64(this.#refTime + BigInt(Math.round(this.#smoothOffset * 1e9)));
+    this.#smRefHi = n.hi;
+    this.#smRefLo = n.lo;
   }
 
   /** Replaces the reference and recomputes the served fields at `now`. */
@@ -355,7 +406,9 @@ export class NtpServer {
       this.#rootDisp = toShort(UNSYNC_ROOT);
       this.#refId = 0;
       this.#refHi = this.#refLo = 0;
+      this.#smoothOffset = 0;
     }
+    if (this.#smoothOffset !== 0) this.#smoothRef();
   }
 
   #set(leap: number, stratum: number, delay: number, disp: number, id: number, t: Timestamp) {
@@ -364,6 +417,7 @@ export class NtpServer {
     this.#rootDelay = toShort(delay);
     this.#rootDisp = toShort(disp);
     this.#refId = id >>> 0;
+    this.#refTime = t;
     const n = toNtp64(t);
     this.#refHi = n.hi;
     this.#refLo = n.lo;
@@ -453,14 +507,19 @@ export class NtpServer {
     } else {
       out.setUint8(0, (this.#leap << 6) | (version << 3) | replyMode);
       out.setUint8(1, this.#stratum);
-      out.setUint32(12, this.#refId);
+      out.setUint32(12, this.#smoothOffset !== 0 ? SMOOTHING_REFERENCE_ID : this.#refId);
     }
     out.setUint8(2, poll);
     out.setInt8(3, this.#precision);
     out.setUint32(4, this.#rootDelay);
     out.setUint32(8, this.#rootDisp);
-    out.setUint32(16, this.#refHi);
-    out.setUint32(20, this.#refLo);
+    if (this.#smoothOffset !== 0) {
+      out.setUint32(16, this.#smRefHi);
+      out.setUint32(20, this.#smRefLo);
+    } else {
+      out.setUint32(16, this.#refHi);
+      out.setUint32(20, this.#refLo);
+    }
     if (interleaved && log !== null) {
       log.countInterleaved();
       out.setUint32(24, rHi);
@@ -479,7 +538,10 @@ export class NtpServer {
     p.slot = kod ? -1 : slot;
     if (verdict === "plain" || auth === null) return NTP_HEADER_LENGTH;
     if (p.txPending) {
-      const t = toNtp64(auth.transmitTime());
+      const tx = auth.transmitTime();
+      const t = toNtp64(
+        this.#shift === 0 ? tx : tx + BigInt(Math.round(this.#shift * 1e9)),
+      );
       writeTransmit(out, t.hi, t.lo);
       p.txPending = false;
       p.txWritten = true;
@@ -492,6 +554,28 @@ export class NtpServer {
     if (verdict === "ok") log?.countAuthenticated();
     else this.drops.naks++;
     return n;
+  }
+
+  /**
+   * Writes an NTP broadcast packet (mode 5, chrony.conf(5) `broadcast`) into
+   * `out` with the served header fields (as a reply's), `poll` (log2 s),
+   * zero origin and receive timestamps and transmit timestamp (hi, lo)
+   * (already shifted by {@link servedOffset}). Returns its length (48).
+   */
+  broadcast(out: DataView, poll: number, txHi: number, txLo: number): number {
+    out.setUint8(0, (this.#leap << 6) | (4 << 3) | 5);
+    out.setUint8(1, this.#stratum);
+    out.setInt8(2, poll);
+    out.setInt8(3, this.#precision);
+    out.setUint32(4, this.#rootDelay);
+    out.setUint32(8, this.#rootDisp);
+    const smoothed = this.#smoothOffset !== 0;
+    out.setUint32(12, smoothed ? SMOOTHING_REFERENCE_ID : this.#refId);
+    out.setUint32(16, smoothed ? this.#smRefHi : this.#refHi);
+    out.setUint32(20, smoothed ? this.#smRefLo : this.#refLo);
+    for (let i = 24; i < 40; i += 4) out.setUint32(i, 0);
+    writeTransmit(out, txHi, txLo);
+    return NTP_HEADER_LENGTH;
   }
 
   /**
@@ -517,7 +601,8 @@ export class NtpServer {
   /**
    * Convenience form of {@link process} without access check or client log:
    * answers `req` (length `reqLength`) received at `rx` into `out`, stamping
-   * the transmit field with `tx` (default `rx`). Returns the reply length or 0.
+   * the transmit field with `tx` (default `rx`), both moved by the smoothing
+   * offset. Returns the reply length or 0.
    */
   respond(req: DataView, reqLength: number, rx: Timestamp, out: DataView, tx?: Timestamp): number {
     const p = this.#scratch;
@@ -525,13 +610,14 @@ export class NtpServer {
     p.out = out;
     p.reqLength = reqLength;
     p.addr = null;
-    const r = toNtp64(rx);
+    const shift = BigInt(Math.round(this.servedOffset(rx) * 1e9));
+    const r = toNtp64(rx + shift);
     p.rxHi = r.hi;
     p.rxLo = r.lo;
     p.now = Number(rx) / 1e9;
     const n = this.process(p);
     if (n > 0 && p.txPending) {
-      const t = toNtp64(tx ?? rx);
+      const t = toNtp64((tx ?? rx) + shift);
       writeTransmit(out, t.hi, t.lo);
     }
     return n;

@@ -19,6 +19,7 @@
 import type { NtpSourceOptions } from "../ntp/source.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { LinkSpec } from "./sim_link.ts";
+import type { SmoothingOptions } from "../clock/smoothing.ts";
 import type { SimServerSpec } from "./sim_server.ts";
 
 /** The simulated client's clock and discipline settings. */
@@ -77,4 +78,6 @@ export interface Scenario {
   leapInsertAt?: Timestamp | null;
   /** chrony 4.3's figures, where known. */
   chrony?: ChronyFigures;
+  /** `smoothtime`: the client also serves smoothed time (measured as `smoothing` in the result). */
+  smoothing?: SmoothingOptions;
 }

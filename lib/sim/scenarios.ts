@@ -2,15 +2,15 @@
  * The named scenarios of `/work/shared/SIM-SCENARIOS.md` with their exact
  * parameters: `lan`, `lan-1s`, `wan-asym` (with chrony 4.3's figures), and
  * `loss30`, `falsetickers`, `makestep`, `freq-minus100`, `server-step`,
- * `leap`, `iburst`; and horae's own `initstepslew` and `manual` (settime
- * readings, no sources). Common to all (SIM-SCENARIOS.md): the client starts
+ * `leap`, `iburst`; and horae's own `initstepslew`, `manual` (settime
+ * readings, no sources) and `smoothing` (smoothtime). Common to all (SIM-SCENARIOS.md): the client starts
  * 0.1 s off with +100 ppm frequency error and a 1e-9/s random walk,
  * `server SERVER iburst`, `makestep 1 3`.
  *
  * @example
  * ```ts
  * import { scenario, SCENARIO_NAMES } from "./scenarios.ts";
- * SCENARIO_NAMES.length; // 12
+ * SCENARIO_NAMES.length; // 13
  * scenario("lan").duration; // 20000
  * ```
  * @module
@@ -119,6 +119,13 @@ const BUILDERS: Record<string, () => Scenario> = {
       ],
     },
     sources: [],
+  }),
+  // smoothtime 50000 0.01 (chrony.conf(5)'s example for chronyd clients): the server
+  // steps by 1 s at 5000 s; the client follows it, the time it serves glides.
+  "smoothing": () => ({
+    ...base("smoothing", 30000, 200),
+    sources: [lanSource({ server: { step: { at: 5000, by: 1 } } })],
+    smoothing: { maxFreqPpm: 50000, maxWanderPpm: 0.01, leapOnly: false },
   }),
 };
 

@@ -28,6 +28,7 @@ import { EventQueue } from "./event_queue.ts";
 import { ReferenceDiscipline } from "../daemon/discipline.ts";
 import { Reference } from "../clock/reference.ts";
 import { ManualInput } from "../clock/manual.ts";
+import { Smoothing } from "../clock/smoothing.ts";
 import type { Scenario } from "./scenario.ts";
 import { SimLink } from "./sim_link.ts";
 import { SimServer, utcShift } from "./sim_server.ts";
@@ -99,6 +100,20 @@ export interface SimResult {
   trace?: Float64Array;
   /** Log lines of the engine (first 200). */
   log: string[];
+  /** With `smoothtime`: the served time (cooked + smoothing offset) measured each second. */
+  smoothing?: SmoothingOutcome;
+}
+
+/** What a smoothing server would have served, from its activation on. */
+export interface SmoothingOutcome {
+  /** Seconds from the start to the activation, or null. */
+  activatedAt: number | null;
+  /** Largest |served time error| change from one second to the next, s (i.e. frequency, s/s). */
+  maxFrequency: number;
+  /** Largest change of that per-second change between consecutive seconds (wander, s/s per s). */
+  maxWander: number;
+  /** Served time minus true time at the end, s. */
+  finalError: number;
 }
 
 type SimEvent =
@@ -155,6 +170,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
       .id
   );
   const indexOfId = new Map(ids.map((id, i) => [id, i]));
+  // smoothtime: activated as the daemon does (skew / 10000 below the wander limit)
+  const smoothing = scenario.smoothing ? new Smoothing(scenario.smoothing) : null;
+  if (smoothing) clock.onParameterChange((c) => smoothing.onClockChange(c));
+  let smoothingFrom: number | null = null;
+  const served: number[] = [];
 
   const queue = new EventQueue<SimEvent>();
   let timerGeneration = 0;
@@ -200,6 +220,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
           break;
         case "update":
           firstUpdate ??= elapsed();
+          if (smoothing && !smoothing.active) {
+            const skew = discipline.reference.trackingData(clock.now()).skew;
+            if (skew / 1e4 < smoothing.options.maxWanderPpm) {
+              smoothing.activate(clock.now());
+              smoothingFrom = elapsed();
+            }
+          }
           options.onUpdate?.(elapsed(), engine, clock);
           break;
         case "source-lost":
@@ -239,6 +266,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
       case "second": {
         const k = Number((ev.at - start) / NS_PER_SEC);
         if (k < samples) trace[k] = offsetNow();
+        if (smoothing?.active) {
+          served.push(clock.trueCookedOffset() + smoothing.offsetAt(clock.now()));
+        }
         queue.push(ev.at + NS_PER_SEC, { kind: "second" });
         break;
       }
@@ -315,6 +345,21 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     };
   });
   const selected = engine.selected === null ? null : indexOfId.get(engine.selected) ?? null;
+  let smoothingOutcome: SmoothingOutcome | undefined;
+  if (smoothing) {
+    let maxFrequency = 0, maxWander = 0;
+    for (let k = 1; k < served.length; k++) {
+      const f = served[k]! - served[k - 1]!;
+      maxFrequency = Math.max(maxFrequency, Math.abs(f));
+      if (k >= 2) maxWander = Math.max(maxWander, Math.abs(f - (served[k - 1]! - served[k - 2]!)));
+    }
+    smoothingOutcome = {
+      activatedAt: smoothingFrom,
+      maxFrequency,
+      maxWander,
+      finalError: served.at(-1) ?? 0,
+    };
+  }
 
   return {
     scenario: scenario.name,
@@ -336,5 +381,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     selected,
     ...(options.trace ? { trace } : {}),
     log,
+    ...(smoothingOutcome ? { smoothing: smoothingOutcome } : {}),
   };
 }

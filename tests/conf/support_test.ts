@@ -35,12 +35,12 @@ Deno.test("the first features of the daemon are implemented (hwtimestamp too); n
 
 Deno.test("unsupported directives, source options and log kinds are listed with file:line", () => {
   const r = parseConfig(
-    "server a iburst copy\nntpsigndsocket /var/lib/samba/ntp_signd\nlog tracking rtc\nmakestep 1 3\n",
+    "server a iburst extfield F323\nntpsigndsocket /var/lib/samba/ntp_signd\nlog tracking rtc\nmakestep 1 3\n",
     { file: "/etc/chrony.conf" },
   );
   const uses = unsupportedUses(r);
   assert.deepEqual(uses.map(formatUnsupported), [
-    '/etc/chrony.conf:1: "copy option of server" is not supported yet',
+    '/etc/chrony.conf:1: "extfield option of server" is not supported yet',
     '/etc/chrony.conf:2: "ntpsigndsocket" is not supported yet',
     '/etc/chrony.conf:3: "log rtc" is not supported yet',
   ]);
