@@ -33,7 +33,7 @@ import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
 import type { DaemonState } from "./daemon.ts";
 import { keyAuthData } from "./keys.ts";
-import type { EngineRefclock, EngineSource } from "./engine.ts";
+import type { EngineRefclock, EngineSource } from "../engine/engine.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
 import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
@@ -46,7 +46,7 @@ import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import type { SelectState, SourceSelectOptions } from "../clock/select.ts";
-import { eventMessage } from "./discipline.ts";
+import { eventMessage } from "../engine/discipline.ts";
 
 function isText(m: string | null): m is string {
   return m !== null;

@@ -11,7 +11,7 @@
  * ```ts
  * import { runDaemon } from "./daemon.ts";
  * import type { ParseResult } from "../conf/parse.ts";
- * import type { ChronydOptions } from "./cli.ts";
+ * import type { ChronydOptions } from "../conf/cli.ts";
  * import type { Logger } from "./log.ts";
  * async function chronyd(conf: ParseResult, opts: ChronydOptions, log: Logger) {
  *   return await runDaemon(conf, opts, log); // the exit status
@@ -22,20 +22,20 @@
 import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
-import type { ChronydOptions } from "./cli.ts";
+import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine, type EngineSource } from "./engine.ts";
+import { Engine, type EngineSource } from "../engine/engine.ts";
 import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { ClientIo, type TickingClock } from "./client_io.ts";
-import { ReferenceDiscipline } from "./discipline.ts";
+import { ReferenceDiscipline } from "../engine/discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { loadDigests } from "../ntp/mac.ts";
-import { selectOptions } from "./source_spec.ts";
+import { selectOptions } from "../engine/source_spec.ts";
 import type { NtsServerHandle } from "./nts_server.ts";
 import {
   mayAdjustClock,
@@ -91,7 +91,7 @@ import {
   statisticsFromEstimate,
   statisticsLine,
   trackingLine,
-} from "./logfiles.ts";
+} from "../engine/logfiles.ts";
 import {
   applyProcessSettings,
   planPrivileges,
@@ -675,7 +675,7 @@ async function start(
   try {
     // Loaded only with `httpport` (it holds node:crypto; issue 12: idle memory).
     const { startDaemonObserver } = config.httpPort !== 0
-      ? await import("../http/daemon_observer.ts")
+      ? await import("./observer.ts")
       : { startDaemonObserver: () => null };
     observer = startDaemonObserver(
       state,
