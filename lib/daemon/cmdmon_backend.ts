@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { DaemonBackend } from "./cmdmon_backend.ts";
- * import type { DaemonState } from "./daemon.ts";
+ * import type { DaemonState } from "./state.ts";
  * function tracking(state: DaemonState) {
  *   return new DaemonBackend(state).tracking();
  * }
@@ -31,7 +31,7 @@ import type {
 } from "../cmdmon/reports.ts";
 import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
-import type { DaemonState } from "./daemon.ts";
+import type { DaemonState } from "./state.ts";
 import { keyAuthData } from "./keys.ts";
 import type { EngineRefclock, EngineSource } from "../engine/engine.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";

@@ -28,7 +28,7 @@ import { Engine, type EngineSource } from "../engine/engine.ts";
 import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import { ClientIo, type TickingClock } from "./client_io.ts";
+import { ClientIo } from "./client_io.ts";
 import { ReferenceDiscipline } from "../engine/discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
@@ -64,7 +64,7 @@ import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
 import { getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
-import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
+import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
 import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
@@ -100,6 +100,7 @@ import {
   type PrivilegePlan,
 } from "./privileges.ts";
 import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
+import type { DaemonState } from "./state.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
@@ -107,45 +108,6 @@ const CLOCK_PRECISION_LOG2 = -25;
 const INIT_STEP_SLEW_TIMEOUT = 10;
 /** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
 const DEFAULT_DRIFT_INTERVAL = 3600;
-
-/** Everything the daemon runs; the cmdmon backend reads it. */
-export interface DaemonState {
-  config: Config;
-  options: ChronydOptions;
-  log: Logger;
-  clock: TickingClock;
-  engine: Engine;
-  reference: Reference;
-  /** The discipline over `reference` (manual corrections are logged through it). */
-  discipline: ReferenceDiscipline;
-  /** Manual time input (`manual`, chronyc `settime`). */
-  manual: ManualInput;
-  io: ClientIo;
-  clientLog: ClientLog;
-  ntpAccess: AddressFilter;
-  cmdAccess: AddressFilter;
-  server: NtpServer | null;
-  /** NIC stamps the NTP server used (`serverstats` HW counters). */
-  serverHwStamps?(): { rx: number; tx: number };
-  serverReference: ServerReference;
-  startTime: bigint;
-  /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
-  shutdown(): void;
-  /** Reopen the log files (chronyc cyclelogs). */
-  cycleLogs(): void;
-  /** Write the driftfile now. */
-  saveDrift(): void;
-  /** Recompute what the NTP server serves (after a manual correction). */
-  refreshServerReference?(): void;
-  /** The source lines and their NTS state. */
-  sources: SourceManager;
-  /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
-  keys: KeyStore;
-  /** `chronyc rekey`: re-reads ntskeys when `ntsrotate` is 0. */
-  reloadNtsKeys?(): void;
-  /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
-  addSource(sc: SourceConfig): Promise<number>;
-}
 
 /** Runs the daemon; resolves with the exit code. */
 export async function runDaemon(

@@ -6,7 +6,7 @@
  */
 
 import type { Config } from "../conf/config.ts";
-import type { DaemonState } from "./daemon.ts";
+import type { DaemonState } from "./state.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import type { ReferenceDiscipline } from "../engine/discipline.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";

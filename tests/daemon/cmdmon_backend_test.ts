@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DaemonBackend } from "../../lib/daemon/cmdmon_backend.ts";
-import type { DaemonState } from "../../lib/daemon/daemon.ts";
+import type { DaemonState } from "../../lib/daemon/state.ts";
 import { Engine, type EngineAction } from "../../lib/engine/engine.ts";
 import { engineSpec } from "../../lib/engine/source_spec.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
