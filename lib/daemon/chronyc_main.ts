@@ -1,13 +1,34 @@
 /**
  * `chronyc`: horae's control client (lib/cmdmon/chronyc.ts) on the real
- * terminal and sockets.
+ * terminal and sockets, as the user `-u` names.
  *
  * @module
  */
-import { runChronyc } from "../cmdmon/chronyc.ts";
+import { type ChronycIo, runChronyc } from "../cmdmon/chronyc.ts";
 import { chronycIo } from "../io/cmdmon_client.ts";
+import { dropRoot, findUser, readSystemPasswd } from "./privileges.ts";
 
 /** Runs chronyc with `args`; returns its exit code. */
 export async function runChronycMain(args: readonly string[]): Promise<number> {
-  return await runChronyc([...args], chronycIo());
+  return await runChronyc([...args], chronycProcessIo());
+}
+
+/** {@link chronycIo} with chronyc 4.8's `-u USER` (switching user is the process's business). */
+export function chronycProcessIo(): ChronycIo {
+  return { ...chronycIo(), dropPrivileges: switchUser };
+}
+
+function switchUser(name: string): string | null {
+  let user = null;
+  try {
+    user = findUser(name, readSystemPasswd());
+  } catch { /* no passwd: no such user */ }
+  if (user === null) return `Could not get user/group ID of ${name}`;
+  if (Deno.uid() !== 0 || (user.uid === 0 && user.gid === 0)) return null;
+  try {
+    dropRoot(user, []);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

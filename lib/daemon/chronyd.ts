@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { CHRONYD_USAGE, type ChronydOptions, parseChronydArgs, UsageError } from "./cli.ts";
+import { CHRONYD_USAGE, type ChronydOptions, parseChronydArgs, UsageError } from "../conf/cli.ts";
 import { featureList, VERSION, versionLine } from "../version.ts";
 import { Logger } from "./log.ts";
 import { ConfigError } from "../conf/config_error.ts";

@@ -25,7 +25,7 @@
  */
 import { type SockAddr, UdpSocket } from "../io/udp.ts";
 import type { PtpPort } from "../io/ptp_port.ts";
-import type { Engine, EngineAction } from "./engine.ts";
+import type { Engine, EngineAction } from "../engine/engine.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { DaemonBackend } from "./cmdmon_backend.ts";
- * import type { DaemonState } from "./daemon.ts";
+ * import type { DaemonState } from "./state.ts";
  * function tracking(state: DaemonState) {
  *   return new DaemonBackend(state).tracking();
  * }
@@ -32,9 +32,9 @@ import type {
 } from "../cmdmon/reports.ts";
 import { SourceMode, SourceState } from "../cmdmon/reports.ts";
 import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
-import type { DaemonState } from "./daemon.ts";
+import type { DaemonState } from "./state.ts";
 import { keyAuthData } from "./keys.ts";
-import type { EngineRefclock, EngineSource } from "./engine.ts";
+import type { EngineRefclock, EngineSource } from "../engine/engine.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
 import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
@@ -47,7 +47,7 @@ import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import type { SelectState, SourceSelectOptions } from "../clock/select.ts";
-import { eventMessage } from "./discipline.ts";
+import { eventMessage } from "../engine/discipline.ts";
 
 function isText(m: string | null): m is string {
   return m !== null;

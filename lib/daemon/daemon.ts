@@ -11,7 +11,7 @@
  * ```ts
  * import { runDaemon } from "./daemon.ts";
  * import type { ParseResult } from "../conf/parse.ts";
- * import type { ChronydOptions } from "./cli.ts";
+ * import type { ChronydOptions } from "../conf/cli.ts";
  * import type { Logger } from "./log.ts";
  * async function chronyd(conf: ParseResult, opts: ChronydOptions, log: Logger) {
  *   return await runDaemon(conf, opts, log); // the exit status
@@ -22,20 +22,20 @@
 import { parseCommandLine, type ParseResult } from "../conf/parse.ts";
 import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
-import type { ChronydOptions } from "./cli.ts";
+import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine, type EngineSource } from "./engine.ts";
+import { Engine, type EngineSource } from "../engine/engine.ts";
 import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import { ClientIo, type TickingClock } from "./client_io.ts";
-import { eventMessage, ReferenceDiscipline } from "./discipline.ts";
+import { ClientIo } from "./client_io.ts";
+import { eventMessage, ReferenceDiscipline } from "../engine/discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
 import { KeyStore } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { loadDigests } from "../ntp/mac.ts";
-import { selectOptions } from "./source_spec.ts";
+import { selectOptions } from "../engine/source_spec.ts";
 import type { NtsServerHandle } from "./nts_server.ts";
 import {
   mayAdjustClock,
@@ -64,7 +64,7 @@ import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
 import { addressFamily, getaddrinfo, parseAddress } from "../../ffi/libc.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
-import { NtpServer, type ServerReference, unsynchronisedReference } from "../ntp/server.ts";
+import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
 import { startTempComp } from "./tempcomp.ts";
 import { mailOnChangeText, sendMail } from "./mail.ts";
@@ -95,7 +95,7 @@ import {
   statisticsFromEstimate,
   statisticsLine,
   trackingLine,
-} from "./logfiles.ts";
+} from "../engine/logfiles.ts";
 import {
   applyProcessSettings,
   planPrivileges,
@@ -104,6 +104,7 @@ import {
   type PrivilegePlan,
 } from "./privileges.ts";
 import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
+import type { DaemonState } from "./state.ts";
 
 /** chronyd's precision of the system clock, log2 s (measured by chronyd; typical Linux value). */
 const CLOCK_PRECISION_LOG2 = -25;
@@ -111,49 +112,6 @@ const CLOCK_PRECISION_LOG2 = -25;
 const INIT_STEP_SLEW_TIMEOUT = 10;
 /** How often the driftfile is written while running, seconds (chrony.conf(5) driftfile interval). */
 const DEFAULT_DRIFT_INTERVAL = 3600;
-
-/** Everything the daemon runs; the cmdmon backend reads it. */
-export interface DaemonState {
-  config: Config;
-  options: ChronydOptions;
-  log: Logger;
-  clock: TickingClock;
-  engine: Engine;
-  reference: Reference;
-  /** The discipline over `reference` (manual corrections are logged through it). */
-  discipline: ReferenceDiscipline;
-  /** Manual time input (`manual`, chronyc `settime`). */
-  manual: ManualInput;
-  io: ClientIo;
-  clientLog: ClientLog;
-  ntpAccess: AddressFilter;
-  cmdAccess: AddressFilter;
-  server: NtpServer | null;
-  /** NIC stamps the NTP server used (`serverstats` HW counters). */
-  serverHwStamps?(): { rx: number; tx: number };
-  serverReference: ServerReference;
-  /** `smoothtime`: the server time smoothing, null without the directive. */
-  smoothing: Smoothing | null;
-  startTime: bigint;
-  /** `smoothtime activate` (and the automatic start): logs "Time smoothing activated". */
-  activateSmoothing(): void;
-  /** Ask the daemon to stop (chronyc shutdown, signals, -t). */
-  shutdown(): void;
-  /** Reopen the log files (chronyc cyclelogs). */
-  cycleLogs(): void;
-  /** Write the driftfile now. */
-  saveDrift(): void;
-  /** Recompute what the NTP server serves (after a manual correction). */
-  refreshServerReference?(): void;
-  /** The source lines and their NTS state. */
-  sources: SourceManager;
-  /** The key file's keys (`keyfile`; `chronyc rekey` reloads). */
-  keys: KeyStore;
-  /** `chronyc rekey`: re-reads ntskeys when `ntsrotate` is 0. */
-  reloadNtsKeys?(): void;
-  /** Add a source from a `server`/`pool`/`peer` line (chronyc add). */
-  addSource(sc: SourceConfig): Promise<number>;
-}
 
 /** Runs the daemon; resolves with the exit code. */
 export async function runDaemon(
@@ -773,7 +731,7 @@ async function start(
   try {
     // Loaded only with `httpport` (it holds node:crypto; issue 12: idle memory).
     const { startDaemonObserver } = config.httpPort !== 0
-      ? await import("../http/daemon_observer.ts")
+      ? await import("./observer.ts")
       : { startDaemonObserver: () => null };
     observer = startDaemonObserver(
       state,

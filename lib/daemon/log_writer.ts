@@ -25,7 +25,7 @@
  * @module
  */
 import type { LogKind } from "../conf/config.ts";
-import { entryText, LOG_FILE_KINDS, type LogFileKind } from "./logfiles.ts";
+import { entryText, LOG_FILE_KINDS, type LogFileKind } from "../engine/logfiles.ts";
 import { strerror } from "./files.ts";
 
 /** Options of {@link LogWriter}. */

@@ -11,7 +11,7 @@
  * import { prepareNtsSource } from "./nts_client.ts";
  * import type { Config, SourceConfig } from "../conf/config.ts";
  * import type { Logger } from "./log.ts";
- * import type { Engine } from "./engine.ts";
+ * import type { Engine } from "../engine/engine.ts";
  * import type { ClientIo } from "./client_io.ts";
  * async function addNts(sc: SourceConfig, config: Config, log: Logger, engine: Engine, io: ClientIo) {
  *   const nts = await prepareNtsSource(sc, "127.0.0.1", config, log);
@@ -33,9 +33,9 @@ import { formatClientState, parseClientState } from "../nts/cookie.ts";
 import { ntsKeExchange, type NtsKeResult } from "../io/nts_ke_client.ts";
 import { realNow } from "../io/realtime.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import type { EngineSourceAuth } from "./engine.ts";
+import type { EngineSourceAuth } from "../engine/engine.ts";
 import type { Logger } from "./log.ts";
-import type { Resolver } from "./source_spec.ts";
+import type { Resolver } from "../engine/source_spec.ts";
 
 /** First wait after a failed NTS-KE, seconds; doubles per failure (horae's choice). */
 export const NTS_KE_RETRY_MIN = 4;

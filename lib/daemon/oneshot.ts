@@ -12,7 +12,7 @@
  * ```ts
  * import { runOneShot } from "./oneshot.ts";
  * import type { Config } from "../conf/config.ts";
- * import type { ChronydOptions } from "./cli.ts";
+ * import type { ChronydOptions } from "../conf/cli.ts";
  * import type { Logger } from "./log.ts";
  * async function chronydQ(cfg: Config, opts: ChronydOptions, log: Logger) {
  *   const code = await runOneShot(cfg, opts, log); // the exit status
@@ -21,12 +21,12 @@
  * @module
  */
 import type { Config } from "../conf/config.ts";
-import type { ChronydOptions } from "./cli.ts";
+import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine } from "./engine.ts";
+import { Engine } from "../engine/engine.ts";
 import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
-import { engineSpec, resolveSource, selectOptions } from "./source_spec.ts";
+import { engineSpec, resolveSource, selectOptions } from "../engine/source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import type { NtsSource } from "./nts_client.ts";
 import { KeyStore } from "./keys.ts";

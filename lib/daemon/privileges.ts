@@ -30,7 +30,7 @@
  * @module
  */
 import type { Config } from "../conf/config.ts";
-import type { ChronydOptions } from "./cli.ts";
+import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
 import { strerror } from "./files.ts";
 import { CAP, MCL, SCHED } from "../../ffi/layout.ts";

@@ -32,8 +32,8 @@
  * @module
  */
 import type { Config, SourceConfig } from "../conf/config.ts";
-import type { Engine, EngineAction } from "./engine.ts";
-import { engineSpec, type Resolver } from "./source_spec.ts";
+import type { Engine, EngineAction } from "../engine/engine.ts";
+import { engineSpec, type Resolver } from "../engine/source_spec.ts";
 import type { Logger } from "./log.ts";
 import type { NtsSource } from "./nts_client.ts";
 import type { KeyStore } from "./keys.ts";

@@ -17,7 +17,7 @@ import { SystemClock } from "../clock/system_clock.ts";
 import { ReadOnlyClock } from "../clock/readonly_clock.ts";
 import { realNow } from "../io/realtime.ts";
 import type { TickingClock } from "./client_io.ts";
-import type { Resolver } from "./source_spec.ts";
+import type { Resolver } from "../engine/source_spec.ts";
 import type { Logger } from "./log.ts";
 
 /** Options of {@link openSystemClock}. */

@@ -26,7 +26,7 @@ import {
 } from "../clock/tempcomp.ts";
 import type { Logger } from "./log.ts";
 import type { LogWriter } from "./log_writer.ts";
-import { tempCompLine } from "./logfiles.ts";
+import { tempCompLine } from "../engine/logfiles.ts";
 import { strerror } from "./files.ts";
 
 /** A running compensation. */

@@ -15,7 +15,6 @@
 import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
 import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
 import { resolve } from "./dns.ts";
-import { dropRoot, findUser, readSystemPasswd } from "../daemon/privileges.ts";
 
 /** chronyc: initial reply timeout (ms), doubled per retry. */
 const INITIAL_TIMEOUT_MS = 1000;
@@ -135,7 +134,10 @@ async function resolveHosts(address: string): Promise<string | null> {
   return null;
 }
 
-/** The real-world `ChronycIo`: process stdout/stderr, sockets, /etc/hosts names. */
+/**
+ * The real-world `ChronycIo`: process stdout/stderr, sockets, /etc/hosts names
+ * (`-u USER` is the process's: lib/daemon/chronyc_main.ts adds it).
+ */
 export function chronycIo(): ChronycIo {
   const enc = new TextEncoder();
   return {
@@ -152,19 +154,5 @@ export function chronycIo(): ChronycIo {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
     nowMs: () => Date.now(),
-    dropPrivileges: (name) => {
-      let user = null;
-      try {
-        user = findUser(name, readSystemPasswd());
-      } catch { /* no passwd: no such user */ }
-      if (user === null) return `Could not get user/group ID of ${name}`;
-      if (Deno.uid() !== 0 || (user.uid === 0 && user.gid === 0)) return null;
-      try {
-        dropRoot(user, []);
-        return null;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
   };
 }

@@ -28,7 +28,7 @@
 import type { Clock } from "../clock/clock.ts";
 import { parseTzifLeaps, taiOffset } from "../clock/leap.ts";
 import type { RefclockConfig } from "../conf/config.ts";
-import type { Engine, EngineAction } from "../daemon/engine.ts";
+import type { Engine, EngineAction } from "../engine/engine.ts";
 import { type ClockDevice, DeviceError, type DeviceOpener } from "../refclock/device.ts";
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "../refclock/driver.ts";
 import { PhcDriver } from "../refclock/phc.ts";
@@ -40,7 +40,7 @@ import { openClockDevice } from "../../ffi/devices.ts";
 import { interfaceTimestamping } from "../../ffi/libc.ts";
 import { realNow } from "./realtime.ts";
 import type { Sample } from "../clock/sample.ts";
-import { type RefclockLogEntry, refclocksLine } from "../daemon/logfiles.ts";
+import { type RefclockLogEntry, refclocksLine } from "../engine/logfiles.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
 

@@ -22,10 +22,10 @@
  */
 import { Prng } from "../clock/prng.ts";
 import { SimClock } from "../clock/sim_clock.ts";
-import { Engine, type EngineAction } from "../daemon/engine.ts";
+import { Engine, type EngineAction } from "../engine/engine.ts";
 import { addSeconds, diffSeconds, NS_PER_SEC, type Timestamp } from "../time/timestamp.ts";
 import { EventQueue } from "./event_queue.ts";
-import { ReferenceDiscipline } from "../daemon/discipline.ts";
+import { ReferenceDiscipline } from "../engine/discipline.ts";
 import { Reference } from "../clock/reference.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { Smoothing } from "../clock/smoothing.ts";

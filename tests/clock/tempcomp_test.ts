@@ -10,8 +10,8 @@ import {
   uncompensatedFrequency,
 } from "../../lib/clock/tempcomp.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
-import { tempCompLine } from "../../lib/daemon/logfiles.ts";
-import { banner } from "../../lib/daemon/logfiles.ts";
+import { tempCompLine } from "../../lib/engine/logfiles.ts";
+import { banner } from "../../lib/engine/logfiles.ts";
 import { fromUnixSeconds } from "../../lib/time/timestamp.ts";
 
 const POINTS = "20000 1.0\n21000 0.64\n22000 0.36\n23000 0.16\n24000 0.04\n25000 0.0\n" +

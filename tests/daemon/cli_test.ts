@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import assert from "node:assert/strict";
-import { parseChronydArgs, UsageError } from "../../lib/daemon/cli.ts";
+import { parseChronydArgs, UsageError } from "../../lib/conf/cli.ts";
 import { personality } from "../../lib/daemon/personality.ts";
 
 Deno.test("-Q with -t and a config line selects offset-only mode in the foreground", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ClientIo } from "../../lib/daemon/client_io.ts";
-import { Engine } from "../../lib/daemon/engine.ts";
+import { Engine } from "../../lib/engine/engine.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { openSystemClock } from "../../lib/daemon/system.ts";
 import { type SockAddr, UdpSocket } from "../../lib/io/udp.ts";

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { DaemonBackend } from "../../lib/daemon/cmdmon_backend.ts";
-import type { DaemonState } from "../../lib/daemon/daemon.ts";
-import { Engine, type EngineAction } from "../../lib/daemon/engine.ts";
-import { engineSpec } from "../../lib/daemon/source_spec.ts";
+import type { DaemonState } from "../../lib/daemon/state.ts";
+import { Engine, type EngineAction } from "../../lib/engine/engine.ts";
+import { engineSpec } from "../../lib/engine/source_spec.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import { Reference } from "../../lib/clock/reference.ts";
 import { ManualInput } from "../../lib/clock/manual.ts";
-import { ReferenceDiscipline } from "../../lib/daemon/discipline.ts";
+import { ReferenceDiscipline } from "../../lib/engine/discipline.ts";
 import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
 import { unsynchronisedReference } from "../../lib/ntp/server.ts";
 import { defaultConfig, type SourceConfig } from "../../lib/conf/config.ts";

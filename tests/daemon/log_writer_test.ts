@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LogWriter } from "../../lib/daemon/log_writer.ts";
-import { banner } from "../../lib/daemon/logfiles.ts";
+import { banner } from "../../lib/engine/logfiles.ts";
 
 function writer(dir: string, logBanner: number, errors: string[] = []): LogWriter {
   return new LogWriter({

@@ -11,7 +11,7 @@ import {
   writableBy,
 } from "../../lib/daemon/privileges.ts";
 import { defaultConfig } from "../../lib/conf/config.ts";
-import { parseChronydArgs } from "../../lib/daemon/cli.ts";
+import { parseChronydArgs } from "../../lib/conf/cli.ts";
 
 const PASSWD = `root:x:0:0:root:/root:/bin/bash
 # a comment

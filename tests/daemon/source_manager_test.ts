@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { numericFirst, SourceManager } from "../../lib/daemon/source_manager.ts";
-import { Engine } from "../../lib/daemon/engine.ts";
+import { Engine } from "../../lib/engine/engine.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import { parseCommandLine } from "../../lib/conf/parse.ts";
 import type { Config } from "../../lib/conf/config.ts";

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { runChronyc } from "../../lib/cmdmon/chronyc.ts";
-import { chronycIo } from "../../lib/io/cmdmon_client.ts";
+import { chronycProcessIo } from "../../lib/daemon/chronyc_main.ts";
 import { startCmdmonServer } from "../../lib/io/cmdmon_server.ts";
 import { FakeBackend } from "../cmdmon/fake_backend.ts";
 import { sharedPath } from "./harness.ts";
@@ -26,7 +26,7 @@ async function run(cmd: string, args: string[]): Promise<string> {
 async function horae(args: string[]): Promise<string> {
   let text = "";
   const io = {
-    ...chronycIo(),
+    ...chronycProcessIo(),
     stdout: (t: string) => (text += t),
     stderr: (t: string) => (text += t),
   };
@@ -44,7 +44,7 @@ async function horaeCode(args: string[]): Promise<[string, string, number]> {
   let out = "";
   let err = "";
   const io = {
-    ...chronycIo(),
+    ...chronycProcessIo(),
     stdout: (t: string) => (out += t),
     stderr: (t: string) => (err += t),
   };

@@ -18,7 +18,7 @@ import {
 import { openClockDevice } from "../../ffi/devices.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import { parseCommandLine } from "../../lib/conf/parse.ts";
-import { Engine } from "../../lib/daemon/engine.ts";
+import { Engine } from "../../lib/engine/engine.ts";
 import { startRefclocks } from "../../lib/io/refclock_drivers.ts";
 import { DEVICE_ERRNO, DeviceError } from "../../lib/refclock/device.ts";
 import { PHC_READINGS, PhcDriver, writeClockTime } from "../../lib/refclock/phc.ts";

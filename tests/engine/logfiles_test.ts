@@ -16,7 +16,7 @@ import {
   statisticsLine,
   trackingLine,
   unresolvedName,
-} from "../../lib/daemon/logfiles.ts";
+} from "../../lib/engine/logfiles.ts";
 import type { NtpSourceReport } from "../../lib/ntp/source.ts";
 import { fromSecNsec, type Timestamp } from "../../lib/time/timestamp.ts";
 

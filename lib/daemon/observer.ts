@@ -6,13 +6,13 @@
  */
 
 import type { Config } from "../conf/config.ts";
-import type { DaemonState } from "../daemon/daemon.ts";
-import { DaemonBackend } from "../daemon/cmdmon_backend.ts";
-import type { ReferenceDiscipline } from "../daemon/discipline.ts";
+import type { DaemonState } from "./state.ts";
+import { DaemonBackend } from "./cmdmon_backend.ts";
+import type { ReferenceDiscipline } from "../engine/discipline.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { realNow } from "../io/realtime.ts";
 import { VERSION } from "../version.ts";
-import { type Observer, startObserver } from "./observe.ts";
+import { type Observer, startObserver } from "../http/observe.ts";
 
 /** 127.0.0.1 and ::1 are always allowed, as for cmdallow. */
 function isLocalhost(a: string): boolean {
