@@ -1,6 +1,6 @@
 /**
  * The layering of docs/ARCHITECTURE.md, checked on the source text:
- * - the sans-IO core (lib/time, lib/ntp, lib/nts, lib/clock, lib/cmdmon,
+ * - the sans-IO core (lib/time, lib/net, lib/ntp, lib/nts, lib/clock, lib/cmdmon,
  *   lib/refclock, lib/sim, and lib/conf but its file-reading edge) never uses
  *   Deno.*, timers, the wall clock or Math.random (doc comments aside);
  * - only ffi/ calls Deno.dlopen or touches raw pointers;
@@ -11,7 +11,15 @@
 import assert from "node:assert/strict";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const SANS_IO = ["lib/time", "lib/ntp", "lib/nts", "lib/clock", "lib/cmdmon", "lib/refclock"];
+const SANS_IO = [
+  "lib/time",
+  "lib/net",
+  "lib/ntp",
+  "lib/nts",
+  "lib/clock",
+  "lib/cmdmon",
+  "lib/refclock",
+];
 const FORBIDDEN =
   /\bDeno\.|\bsetTimeout\(|\bsetInterval\(|\bDate\.now\(|\bMath\.random\(|\bperformance\.now\(/;
 
