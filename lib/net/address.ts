@@ -34,7 +34,7 @@
  * ```
  * @module
  */
-import { createHash } from "node:crypto";
+import { md5 } from "./md5.ts";
 
 /** An address family: 4 (IPv4) or 6 (IPv6). */
 export type IpFamily = 4 | 6;
@@ -257,6 +257,6 @@ export function prefixFits(s: Subnet): boolean {
  * 32-bit number; IPv6 the first 4 bytes of the MD5 of its 16 bytes.
  */
 export function addressRefId(a: IpAddress): number {
-  const b = a.family === 4 ? a.bytes : createHash("md5").update(a.bytes).digest();
+  const b = a.family === 4 ? a.bytes : md5(a.bytes);
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
