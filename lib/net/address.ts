@@ -4,9 +4,9 @@
  * the reference id of an address, and the local reference id.
  *
  * - {@link IpAddress}: a family (4 or 6) and its 4 or 16 network-order bytes.
- * - Parsing ({@link parseIp}): IPv4 is four decimal octets of 1 to 3 digits
- *   (`010.1.1.1` is 10.1.1.1; horae has always read leading zeros as
- *   decimal); IPv6 is 1 to 8 groups of 1 to 4 hex digits with at most one
+ * - Parsing ({@link parseIp}), as inet_pton reads text (chronyd's parser):
+ *   IPv4 is four decimal octets 0..255 without leading zeros (`010.1.1.1` is
+ *   refused, as chronyd 4.3 refuses `allow 010.1.1.1`); IPv6 is 1 to 8 groups of 1 to 4 hex digits with at most one
  *   `::` standing for at least one zero group, and a dotted IPv4 allowed
  *   only as the last two groups (`::ffff:1.2.3.4`). A zone (`fe80::1%eth0`)
  *   is refused unless asked for, and then dropped.
@@ -16,8 +16,9 @@
  *   IPv4-compatible and IPv4-mapped addresses (tests/ffi/libc_test.ts
  *   compares both directions with libc).
  * - Subnets ({@link parseSubnet}): `address[/bits]`; a dotted IPv4 with 1 to
- *   3 octets is the short form (`1.2.3` = 1.2.3.0/24, `10` = 10.0.0.0/8),
- *   while four octets without `/bits` are one host (`1.2.3.0` = /32), as
+ *   3 octets is the short form (`1.2.3` = 1.2.3.0/24, `10` = 10.0.0.0/8;
+ *   its octets may have leading zeros, read as decimal: chronyd 4.3 takes
+ *   `allow 010.1/99` as 10.1.0.0/99), while four octets without `/bits` are one host (`1.2.3.0` = /32), as
  *   chronyd 4.3 reads them (checked with accheck). The prefix is returned
  *   as written, even beyond the address length: lib/conf keeps such a rule
  *   and refuses it at start-up as chronyd does ("Bad subnet"), the server's
@@ -48,16 +49,20 @@ export interface IpAddress {
 /** Reference id of the local reference (`local` directive): 127.127.1.1, as chronyd sends. */
 export const REFID_LOCAL = 0x7f7f0101;
 
-const DIGITS = /^[0-9]{1,3}$/;
+/** An octet of a full dotted quad: no leading zero (inet_pton). */
+const OCTET = /^(0|[1-9][0-9]{0,2})$/;
+/** An octet of the short subnet form: 1 to 3 decimal digits. */
+const SHORT_OCTET = /^[0-9]{1,3}$/;
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** Writes dotted IPv4 text (exactly `octets` parts) into `out` at `at`; false when invalid. */
 function readDotted(text: string, octets: number, out: Uint8Array, at: number): boolean {
   const parts = text.split(".");
   if (parts.length !== octets) return false;
+  const octet = octets === 4 ? OCTET : SHORT_OCTET;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (!DIGITS.test(p)) return false;
+    if (!octet.test(p)) return false;
     const v = Number(p);
     if (v > 255) return false;
     out[at + i] = v;

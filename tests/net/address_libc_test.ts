@@ -1,7 +1,6 @@
 /**
  * lib/net/address.ts against the C library it stands in for: IPv6 text as
- * glibc's inet_ntop writes it, and parsing as inet_pton reads it (but for
- * leading zeros in dotted quads, which horae reads as decimal on purpose).
+ * glibc's inet_ntop writes it, and parsing as inet_pton reads it.
  */
 import assert from "node:assert/strict";
 import { formatAddress, parseAddress } from "../../ffi/libc.ts";
@@ -65,13 +64,26 @@ Deno.test("address: odd texts are refused or read as inet_pton reads them", () =
     "256.1.1.1",
     "1.2.3.4 ",
     "0x1.2.3.4",
+    "010.1.1.1",
+    "0.0.0.00",
+    "::ffff:010.1.1.1",
+    "::ffff:0.0.0.0",
     "",
   ];
   for (const t of texts) {
     const family = t.includes(":") ? "ipv6" : "ipv4";
     assert.deepEqual(parseIp(t)?.bytes ?? null, parseAddress(t, family), t);
   }
-  // The one difference, on purpose: leading zeros (inet_pton refuses them).
-  assert.equal(parseAddress("010.1.1.1", "ipv4"), null);
-  assert.deepEqual(parseIp("010.1.1.1")?.bytes, new Uint8Array([10, 1, 1, 1]));
+});
+
+Deno.test("address: dotted quads (alone and in IPv6) read as inet_pton reads them", () => {
+  const random = rng(4);
+  const octets = ["0", "00", "01", "1", "10", "010", "99", "255", "256", "0255", "", "a"];
+  const pick = () => octets[Math.floor(random() * octets.length)]!;
+  for (let k = 0; k < 5000; k++) {
+    const quad = `${pick()}.${pick()}.${pick()}.${pick()}`;
+    assert.deepEqual(parseIp(quad)?.bytes ?? null, parseAddress(quad, "ipv4"), quad);
+    const v6 = `::ffff:${quad}`;
+    assert.deepEqual(parseIp(v6)?.bytes ?? null, parseAddress(v6, "ipv6"), v6);
+  }
 });

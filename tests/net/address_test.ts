@@ -20,9 +20,10 @@ const ADDRESSES: [string, string | null][] = [
   ["192.0.2.1", "192.0.2.1"],
   ["0.0.0.0", "0.0.0.0"],
   ["255.255.255.255", "255.255.255.255"],
-  ["010.001.1.1", "10.1.1.1"], // leading zeros are decimal, as horae always read them
-  ["000.0.0.1", "0.0.0.1"],
-  ["0001.2.3.4", null], // more than 3 digits
+  ["010.1.1.1", null], // no leading zeros (inet_pton; chronyd 4.3 refuses allow 010.1.1.1)
+  ["1.2.3.00", null],
+  ["0.0.0.00", null],
+  ["0001.2.3.4", null],
   ["1.2.3.256", null],
   ["1.2.3", null], // the short form is a subnet, not an address
   ["1.2.3.4.5", null],
@@ -51,7 +52,8 @@ const ADDRESSES: [string, string | null][] = [
   // IPv4-mapped and -compatible
   ["::ffff:1.2.3.4", "::ffff:1.2.3.4"],
   ["::FFFF:102:304", "::ffff:1.2.3.4"],
-  ["::ffff:010.1.1.1", "::ffff:10.1.1.1"],
+  ["::ffff:010.1.1.1", null],
+  ["::ffff:0.0.0.0", "::ffff:0.0.0.0"],
   ["::1.2.3.4", "::1.2.3.4"],
   ["::2", "::2"],
   ["::ffff:0:1.2.3.4", "::ffff:0:102:304"],
@@ -132,7 +134,8 @@ const SUBNETS: ([string, 4 | 6, string, number] | [string, "address" | "prefix"]
   ["1.2.3", 4, "1.2.3.0", 24], // the short form
   ["1.2", 4, "1.2.0.0", 16],
   ["10", 4, "10.0.0.0", 8],
-  ["010.01", 4, "10.1.0.0", 16],
+  ["010.01", 4, "10.1.0.0", 16], // the short form may have leading zeros (chronyd 4.3 too)
+  ["010.1.1.1", "address"], // a full address may not
   ["0/0", 4, "0.0.0.0", 0],
   ["10/8", 4, "10.0.0.0", 8],
   ["1.2.3.4/24", 4, "1.2.3.4", 24], // host bits kept as written
