@@ -1,8 +1,8 @@
 /**
  * The layering of docs/ARCHITECTURE.md, checked on the source text:
- * - the sans-IO core (lib/time, lib/ntp, lib/nts, lib/clock, lib/cmdmon,
- *   lib/refclock, the engine in lib/engine, lib/sim, and lib/conf but its
- *   file-reading edge) never uses Deno.*, timers, the wall clock or
+ * - the sans-IO core (lib/time, lib/net, lib/ntp, lib/nts, lib/clock,
+ *   lib/cmdmon, lib/refclock, the engine in lib/engine, lib/sim, and lib/conf
+ *   but its file-reading edge) never uses Deno.*, timers, the wall clock or
  *   Math.random (doc comments aside);
  * - only ffi/ calls Deno.dlopen or touches raw pointers;
  * - the core and lib/sim never import lib/io or lib/daemon, nor ffi/ except the pure
@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const SANS_IO = [
   "lib/time",
+  "lib/net",
   "lib/ntp",
   "lib/nts",
   "lib/clock",

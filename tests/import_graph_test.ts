@@ -26,7 +26,7 @@ interface Layer {
  * path places a file.
  */
 const LAYERS: Layer[] = [
-  { rank: 0, name: "time", paths: ["lib/time/", "lib/version.ts"] },
+  { rank: 0, name: "time", paths: ["lib/time/", "lib/net/", "lib/version.ts"] },
   { rank: 1, name: "ffi-base", paths: ["ffi/layout.ts", "ffi/timex.ts", "ffi/libssl.ts"] },
   {
     rank: 2,

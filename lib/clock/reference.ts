@@ -34,6 +34,7 @@
 import { diffSeconds, NS_PER_SEC, type Timestamp } from "../time/timestamp.ts";
 import type { Clock, LeapAction } from "./clock.ts";
 import type { LeapIndicator, ReferenceUpdate } from "./sample.ts";
+import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
 
 /** chrony.conf(5) leapsecmode. */
 export type LeapSecMode = "system" | "step" | "slew" | "ignore";
@@ -159,8 +160,8 @@ export type ReferenceEvent =
   /** The initstepslew correction was made: normal operation begins. */
   | { kind: "initStepSlewEnd" };
 
-/** chrony's local reference ID: 127.127.1.1. */
-export const LOCAL_REFERENCE_ID = 0x7f7f0101;
+/** chrony's local reference ID: 127.127.1.1 (lib/net/address.ts). */
+export { LOCAL_REFERENCE_ID };
 
 const DAY_NS = 86_400n * NS_PER_SEC;
 /** Our choice: RMS offset is a running mean for the first updates, then this weight. */

@@ -20,6 +20,7 @@ import { AddSrcFlag, AddSrcType, encodeRequest, type Request } from "./request.t
 import { ArgReader } from "../conf/args.ts";
 import { parseSourceDirective } from "../conf/source_options.ts";
 import type { SourceKind } from "../conf/config.ts";
+import { formatIpBytes, parseSubnet as parseIpSubnet, REFID_LOCAL } from "../net/address.ts";
 import { decodeReply, decodeReplyHeader, type Reply, SourceMode } from "./reports.ts";
 import {
   addressText,
@@ -463,26 +464,10 @@ function fullMask(a: CmdAddress): CmdAddress {
  * (`10.1` = 10.1.0.0/16), `ipv6[/bits]`; null when unreadable.
  */
 export function parseSubnet(text: string): { ip: CmdAddress; subnetBits: number } | null {
-  const [addr = "", bitsText, extra] = text.split("/");
-  if (extra !== undefined) return null;
-  let bits: number | undefined;
-  if (bitsText !== undefined) {
-    if (!/^\d+$/.test(bitsText)) return null;
-    bits = Number(bitsText);
-  }
-  if (addr.includes(":")) {
-    const ip = parseAddress(addr);
-    if (!ip || ip.family !== "inet6") return null;
-    return { ip, subnetBits: bits ?? 128 };
-  }
-  const parts = addr.split(".");
-  if (parts.length > 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return null;
-  const n = parts.length;
-  while (parts.length < 4) parts.push("0");
-  return {
-    ip: { family: "inet4", address: parts.map(Number).join(".") },
-    subnetBits: bits ?? 8 * n,
-  };
+  const s = parseIpSubnet(text);
+  if (typeof s === "string") return null;
+  const family = s.family === 4 ? "inet4" : "inet6";
+  return { ip: { family, address: formatIpBytes(s.bytes) }, subnetBits: s.bits };
 }
 
 const SIMPLE: Record<string, Request["kind"]> = {
@@ -1091,7 +1076,7 @@ async function waitsync(args: string[], s: Session, io: ChronycIo): Promise<bool
       `try: ${tries}, refid: ${t.refId.toString(16).toUpperCase().padStart(8, "0")}, ` +
         `correction: ${correction.toFixed(9)}, skew: ${t.skewPpm.toFixed(3)}\n`,
     );
-    const synced = (t.address.family !== "unspec" || (t.refId !== 0 && t.refId !== 0x7f7f0101)) &&
+    const synced = (t.address.family !== "unspec" || (t.refId !== 0 && t.refId !== REFID_LOCAL)) &&
       (maxCorrection === 0 || correction <= maxCorrection) &&
       (maxSkewPpm === 0 || t.skewPpm <= maxSkewPpm);
     if (synced) return true;

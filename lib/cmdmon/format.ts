@@ -11,7 +11,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { addressRefId as ipRefId, parseIp } from "../net/address.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type {
   ActivityReport,
@@ -28,7 +28,7 @@ import type {
   SourceStatsReport,
   TrackingReport,
 } from "./reports.ts";
-import { addressText, type CmdAddress, parseAddress } from "./wire.ts";
+import { addressText, type CmdAddress } from "./wire.ts";
 
 /** printf-style fixed-point with a width: `%W.Pf` (and `%+W.Pf` when `plus`). */
 function f(x: number, prec: number, width = 0, plus = false): string {
@@ -115,30 +115,9 @@ export function refIdName(refId: number): string {
 
 /** chrony's reference id of an address: IPv4 as is, IPv6 the first 32 bits of its MD5. */
 export function addressRefId(a: CmdAddress): number {
-  if (a.family === "inet4") {
-    return a.address.split(".").reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
-  }
-  if (a.family === "inet6") {
-    const p = parseAddress(a.address);
-    if (!p || p.family !== "inet6") return 0;
-    const bytes = new Uint8Array(16);
-    const full = a.address.includes("::")
-      ? (() => {
-        const [h = "", t = ""] = a.address.split("::");
-        const hs = h ? h.split(":") : [];
-        const ts = t ? t.split(":") : [];
-        return [...hs, ...new Array<string>(8 - hs.length - ts.length).fill("0"), ...ts];
-      })()
-      : a.address.split(":");
-    full.forEach((w, i) => {
-      const v = parseInt(w, 16);
-      bytes[2 * i] = v >> 8;
-      bytes[2 * i + 1] = v & 0xff;
-    });
-    const d = createHash("md5").update(bytes).digest();
-    return ((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0;
-  }
-  return 0;
+  if (a.family !== "inet4" && a.family !== "inet6") return 0;
+  const ip = parseIp(a.address);
+  return ip === null ? 0 : ipRefId(ip);
 }
 
 const LEAP = ["Normal", "Insert second", "Delete second", "Not synchronised"];

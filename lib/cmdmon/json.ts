@@ -40,7 +40,7 @@ import type { Request } from "./request.ts";
 import { type CmdAddress, Status, statusText } from "./wire.ts";
 import { type Timestamp, toUnixSeconds } from "../time/timestamp.ts";
 import { reasonOfLetter } from "../clock/select.ts";
-import { refIdName } from "./format.ts";
+import { addressRefId, refIdName } from "./format.ts";
 
 /** Version of the schema; also the `/api/v1` path element. */
 export const API_VERSION = 1;
@@ -159,13 +159,7 @@ export function trackingJson(t: TrackingReport): { [k: string]: Json } {
 /** One `sources` row. */
 export function sourceJson(s: SourceReport): { [k: string]: Json } {
   const refclock = s.mode === 2 && s.address.family === "inet4";
-  const refid = refclock
-    ? refIdText(
-      s.address.family === "inet4"
-        ? s.address.address.split(".").reduce((a, b) => a * 256 + Number(b), 0)
-        : 0,
-    )
-    : null;
+  const refid = refclock ? refIdText(addressRefId(s.address)) : null;
   return {
     name: refid ?? addressJson(s.address),
     address: refclock ? null : addressJson(s.address),

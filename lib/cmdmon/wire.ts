@@ -15,6 +15,7 @@
  */
 
 import type { Timestamp } from "../time/timestamp.ts";
+import { formatIp, formatIpBytes, parseIp, parseIpv4, parseIpv6 } from "../net/address.ts";
 
 /** candm.h: PROTO_VERSION_NUMBER. */
 export const PROTO_VERSION = 6;
@@ -292,89 +293,11 @@ export type CmdAddress =
 /** The unspecified address. */
 export const UNSPEC: CmdAddress = { family: "unspec" };
 
-/** Parses dotted IPv4 text; null when not an IPv4 address. */
-function parseIpv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] ?? "";
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return null;
-    out[i] = Number(p);
-  }
-  return out;
-}
-
-/** Parses IPv6 text (with `::` and an optional dotted IPv4 tail); null when invalid. */
-function parseIpv6(text: string): Uint8Array | null {
-  if (!text.includes(":")) return null;
-  const halves = text.split("::");
-  if (halves.length > 2) return null;
-  const words = (s: string): number[] | null => {
-    if (s === "") return [];
-    const out: number[] = [];
-    const parts = s.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] ?? "";
-      if (i === parts.length - 1 && p.includes(".")) {
-        const v4 = parseIpv4(p);
-        if (!v4) return null;
-        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return null;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  const head = words(halves[0] ?? "");
-  const tail = halves.length === 2 ? words(halves[1] ?? "") : [];
-  if (!head || !tail) return null;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 1) return null;
-  const all = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
-}
-
-/** Formats 16 bytes as IPv6 text the way inet_ntop does (longest zero run as `::`). */
-function formatIpv6(b: Uint8Array): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push(((b[2 * i] ?? 0) << 8) | (b[2 * i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
-    const v4 = `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-    return bestLen === 6 ? `::${v4}` : `::ffff:${v4}`;
-  }
-  const hex = (ws: number[]) => ws.map((x) => x.toString(16)).join(":");
-  if (bestStart < 0) return hex(w);
-  return `${hex(w.slice(0, bestStart))}::${hex(w.slice(bestStart + bestLen))}`;
-}
-
 /** Parses address text ("192.0.2.1", "2001:db8::1") into a `CmdAddress`; null when invalid. */
 export function parseAddress(text: string): CmdAddress | null {
-  if (parseIpv4(text)) return { family: "inet4", address: text.replace(/\b0+(\d)/g, "$1") };
-  const v6 = parseIpv6(text);
-  if (v6) return { family: "inet6", address: formatIpv6(v6) };
-  return null;
+  const a = parseIp(text);
+  if (a === null) return null;
+  return { family: a.family === 4 ? "inet4" : "inet6", address: formatIp(a) };
 }
 
 /** Text of an address as chronyc prints it (`ID#0000000001` for ids, `[UNSPEC]` when none). */
@@ -459,9 +382,9 @@ export class WireReader {
     this.u16();
     switch (family) {
       case AddrFamily.INET4:
-        return { family: "inet4", address: `${raw[0]}.${raw[1]}.${raw[2]}.${raw[3]}` };
+        return { family: "inet4", address: formatIpBytes(raw.subarray(0, 4)) };
       case AddrFamily.INET6:
-        return { family: "inet6", address: formatIpv6(raw) };
+        return { family: "inet6", address: formatIpBytes(raw) };
       case AddrFamily.ID:
         return { family: "id", id: new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0) };
       default:

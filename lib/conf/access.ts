@@ -16,8 +16,13 @@
  * @module
  */
 
+import {
+  formatIpBytes,
+  parseIpv4,
+  parseIpv6,
+  parseSubnet as parseIpSubnet,
+} from "../net/address.ts";
 import type { ArgReader } from "./args.ts";
-import { toInt } from "./args.ts";
 import type { AccessRule } from "./config.ts";
 
 const HOST_RE =
@@ -37,35 +42,22 @@ export function parseAccessRule(allow: boolean, r: ArgReader): AccessRule {
   return { allow, all, subnet: parseSubnet(spec, r), origin };
 }
 
-/** Parses one subnet specification; throws ConfigError if it is not one. */
+/**
+ * Parses one subnet specification (lib/net/address.ts, with the host-name
+ * fallback); throws ConfigError if it is not one. A prefix beyond the
+ * address is kept: chronyd 4.3 parses it and refuses it at start-up
+ * ({@link checkAccessRules}).
+ */
 export function parseSubnet(spec: string, r: ArgReader): AccessRule["subnet"] {
-  const slash = spec.indexOf("/");
-  const addr = slash < 0 ? spec : spec.slice(0, slash);
-  const bitsWord = slash < 0 ? undefined : spec.slice(slash + 1);
-  let bits: number | undefined;
-  if (bitsWord !== undefined) {
-    bits = toInt(bitsWord);
-    if (bits === undefined || bits < 0) throw r.error(`invalid subnet "${spec}"`);
+  const s = parseIpSubnet(spec);
+  if (typeof s !== "string") {
+    return { kind: "ip", family: s.family, address: formatIpBytes(s.bytes), prefix: s.bits };
   }
-  if (addr.includes(":")) {
-    const canonical = ipv6(addr);
-    if (canonical === undefined) throw r.error(`invalid subnet "${spec}"`);
-    // A prefix beyond the address is kept: chronyd 4.3 parses it and refuses
-    // it at start-up ({@link checkAccessRules}).
-    return { kind: "ip", family: 6, address: canonical, prefix: bits ?? 128 };
-  }
-  if (/^[0-9.]+$/.test(addr)) {
-    const parts = addr.split(".");
-    const octets = parts.map((p) => toInt(p));
-    if (
-      parts.length > 4 || octets.some((o) => o === undefined || o > 255) || addr.endsWith(".")
-    ) {
-      throw r.error(`invalid subnet "${spec}"`);
-    }
-    const full = [0, 1, 2, 3].map((i) => octets[i] ?? 0).join(".");
-    return { kind: "ip", family: 4, address: full, prefix: bits ?? parts.length * 8 };
-  }
-  if (bitsWord === undefined && HOST_RE.test(addr) && addr.toLowerCase() !== "all") {
+  const addr = spec.includes("/") ? undefined : spec;
+  if (
+    addr !== undefined && !addr.includes(":") && !/^[0-9.]+$/.test(addr) && HOST_RE.test(addr) &&
+    addr.toLowerCase() !== "all"
+  ) {
     return { kind: "host", name: addr };
   }
   throw r.error(`invalid subnet "${spec}"`);
@@ -73,22 +65,13 @@ export function parseSubnet(spec: string, r: ArgReader): AccessRule["subnet"] {
 
 /** Canonical text of an IPv6 address, or undefined if it is not one. */
 export function ipv6(addr: string): string | undefined {
-  if (!/^[0-9A-Fa-f:.]+$/.test(addr)) return undefined;
-  try {
-    const host = new URL(`http://[${addr}]/`).hostname;
-    return host.slice(1, -1);
-  } catch {
-    return undefined;
-  }
+  const bytes = parseIpv6(addr);
+  return bytes === null ? undefined : formatIpBytes(bytes);
 }
 
 /** True if `addr` is a dotted-quad IPv4 address. */
 export function isIpv4(addr: string): boolean {
-  const parts = addr.split(".");
-  return parts.length === 4 && parts.every((p) => {
-    const n = toInt(p);
-    return n !== undefined && n >= 0 && n <= 255 && !p.startsWith("+") && !p.startsWith("-");
-  });
+  return parseIpv4(addr) !== null;
 }
 
 /**

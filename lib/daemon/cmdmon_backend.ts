@@ -39,7 +39,7 @@ import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.
 import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
 import { loadSourceDirs } from "../conf/load.ts";
-import { parseSubnet } from "../ntp/addrfilt.ts";
+import { parseIp } from "../net/address.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
 import { realNow } from "../io/realtime.ts";
@@ -893,12 +893,7 @@ function isAddress(name: string): boolean {
 
 /** Bytes of a numeric address, or null for anything else (host names, subnets). */
 function addressBytes(text: string): Uint8Array | null {
-  if (!text.includes(":") && !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(text)) return null;
-  try {
-    return parseSubnet(text).bytes;
-  } catch {
-    return null;
-  }
+  return parseIp(text)?.bytes ?? null;
 }
 
 /** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */

@@ -62,7 +62,8 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { addressFamily, getaddrinfo, parseAddress } from "../../ffi/libc.ts";
+import { addressFamily, getaddrinfo } from "../../ffi/libc.ts";
+import { parseIp, parseIpv4, REFID_LOCAL } from "../net/address.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
@@ -889,7 +890,7 @@ function notifyServiceManager(message: string, log: Logger): void {
 /** Logs a command request from `a` in the client log; returns its rate-limit decision. */
 function cmdLogged(clientLog: ClientLog, a: CmdAddress): number {
   if (a.family !== "inet4" && a.family !== "inet6") return RATE_RESPOND;
-  const bytes = parseAddress(a.address, a.family === "inet4" ? "ipv4" : "ipv6");
+  const bytes = parseIp(a.address)?.bytes ?? null;
   if (bytes === null) return RATE_RESPOND;
   // cmdAccess returns the record's slot; the verdict is left in `decision`.
   clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9);
@@ -938,13 +939,12 @@ function localRefIds(config: Config): (address: string) => number | null {
 
 /** An IPv4 dotted quad as a 32-bit number, or null. */
 function ipv4Number(a: string): number | null {
-  const p = a.split(".").map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) return null;
-  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+  const p = parseIpv4(a);
+  return p === null ? null : ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 
 function reference_local_id(): number {
-  return 0x7f7f0101;
+  return REFID_LOCAL;
 }
 
 function families(o: ChronydOptions): ("ipv4" | "ipv6")[] {

@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { parseIpv4 } from "../net/address.ts";
 import type { Config } from "../conf/config.ts";
 import { enabledAeads } from "../nts/siv.ts";
 import type { ClientLog } from "../ntp/clientlog.ts";
@@ -89,9 +90,8 @@ export function serverKeysPath(dir: string): string {
 }
 
 function addressBytes(host: string): { bytes: Uint8Array; family: 4 | 6 } | null {
-  const v4 = host.match(/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
-  if (v4) return { bytes: Uint8Array.from(v4.slice(1, 5).map(Number)), family: 4 };
-  return null; // IPv6 clients are not counted in the client log here
+  const bytes = parseIpv4(host);
+  return bytes === null ? null : { bytes, family: 4 }; // IPv6 clients are not counted here
 }
 
 /**

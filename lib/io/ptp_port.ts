@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { parseAddress } from "../../ffi/libc.ts";
+import { parseIp } from "../net/address.ts";
 import { newServerPacket, type NtpServer } from "../ntp/server.ts";
 import { decodeNtpOverPtp, encodeNtpOverPtp } from "../ntp/ptp.ts";
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
@@ -161,7 +161,7 @@ export class PtpPort {
     }
     const server = this.#server;
     if (server === null || ntp.length > this.#req.length) return;
-    const addr = parseAddress(from.address, from.family);
+    const addr = parseIp(from.address)?.bytes ?? null;
     if (addr === null) return;
     this.#req.set(ntp);
     const p = newServerPacket(

@@ -31,6 +31,7 @@
  * ```
  * @module
  */
+import { parseSubnet as parseIpSubnet, prefixFits } from "../net/address.ts";
 
 /** One `allow`/`deny` line in config order. */
 export interface AccessRule {
@@ -74,88 +75,19 @@ export interface Subnet {
   bits: number;
 }
 
-/** Parses an IPv4 dotted address; `short` allows 1-3 octets (prefix by octet count). */
-function parseV4(text: string, short: boolean): Subnet | null {
-  const parts = text.split(".");
-  if (parts.length < 1 || parts.length > 4 || (!short && parts.length !== 4)) return null;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] ?? "";
-    if (!/^[0-9]{1,3}$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    bytes[i] = v;
-  }
-  return { bytes, bits: parts.length * 8 };
-}
-
-/** Parses IPv6 text (with `::` and an optional trailing dotted IPv4) to 16 bytes. */
-function parseV6(text: string): Uint8Array | null {
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return null;
-  const dbl = text.indexOf("::");
-  if (dbl !== text.lastIndexOf("::")) return null;
-  const words: number[] = [];
-  const parseSide = (s: string, allowV4Tail: boolean): number[] | null => {
-    if (s === "") return [];
-    const out: number[] = [];
-    const groups = s.split(":");
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i] ?? "";
-      if (allowV4Tail && i === groups.length - 1 && g.includes(".")) {
-        const v4 = parseV4(g, false);
-        if (v4 === null) return null;
-        const b = v4.bytes;
-        out.push(((b[0] ?? 0) << 8) | (b[1] ?? 0), ((b[2] ?? 0) << 8) | (b[3] ?? 0));
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  if (dbl >= 0) {
-    const head = parseSide(text.slice(0, dbl), false);
-    const tail = parseSide(text.slice(dbl + 2), true);
-    if (head === null || tail === null || head.length + tail.length > 7) return null;
-    words.push(...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail);
-  } else {
-    const all = parseSide(text, true);
-    if (all === null || all.length !== 8) return null;
-    words.push(...all);
-  }
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const w = words[i] ?? 0;
-    bytes[2 * i] = w >> 8;
-    bytes[2 * i + 1] = w & 0xff;
-  }
-  return bytes;
-}
-
 /**
- * Parses subnet text as chrony.conf(5) `allow`/`deny` read it.
+ * Parses subnet text as chrony.conf(5) `allow`/`deny` read it
+ * (lib/net/address.ts), refusing a prefix longer than the address.
  * @throws {AddressFilterError} when the text is not an address or subnet.
  */
 export function parseSubnet(text: string): Subnet {
-  const slash = text.indexOf("/");
-  const addrText = slash >= 0 ? text.slice(0, slash) : text;
-  let subnet: Subnet | null;
-  if (addrText.includes(":")) {
-    const b = parseV6(addrText);
-    subnet = b === null ? null : { bytes: b, bits: 128 };
-  } else {
-    subnet = parseV4(addrText, true);
+  const s = parseIpSubnet(text);
+  if (s === "address") throw new AddressFilterError(text, "not an IPv4 or IPv6 address");
+  if (s === "prefix" || !prefixFits(s)) {
+    const max = text.slice(0, text.indexOf("/")).includes(":") ? 128 : 32;
+    throw new AddressFilterError(text, `prefix length must be 0..${max}`);
   }
-  if (subnet === null) throw new AddressFilterError(text, "not an IPv4 or IPv6 address");
-  if (slash >= 0) {
-    const lenText = text.slice(slash + 1);
-    const max = subnet.bytes.length * 8;
-    if (!/^[0-9]{1,3}$/.test(lenText) || Number(lenText) > max) {
-      throw new AddressFilterError(text, `prefix length must be 0..${max}`);
-    }
-    subnet.bits = Number(lenText);
-  }
-  return subnet;
+  return { bytes: s.bytes, bits: s.bits };
 }
 
 /** Nibble `i` (0 = most significant) of an address held in bytes. */

@@ -45,6 +45,7 @@
  * ```
  * @module
  */
+import { formatIpBytes } from "../net/address.ts";
 
 /** Bytes of memory per client record (our typed-array layout, rounded up). */
 export const RECORD_BYTES = 128;
@@ -593,30 +594,10 @@ function rateLog2(stored: number): number | null {
   return stored === RATE_UNKNOWN ? null : stored / RATE_SCALE;
 }
 
-/** Address words (network order, big-endian u32) to text: dotted IPv4, RFC 5952 IPv6. */
+/** Address words (network order, big-endian u32) to text (lib/net/address.ts). */
 export function formatAddress(words: Uint32Array, family: 4 | 6): string {
-  const w0 = words[0] ?? 0;
-  if (family === 4) return `${w0 >>> 24}.${(w0 >>> 16) & 255}.${(w0 >>> 8) & 255}.${w0 & 255}`;
-  const g: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const w = words[i] ?? 0;
-    g.push(w >>> 16, w & 0xffff);
-  }
-  let bestAt = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(":");
-  if (bestAt < 0) return hex(g);
-  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < bytes.length / 4; i++) view.setUint32(4 * i, words[i] ?? 0);
+  return formatIpBytes(bytes);
 }

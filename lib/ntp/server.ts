@@ -58,11 +58,12 @@
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import type { AddressFilter } from "./addrfilt.ts";
 import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
+import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
 
 /** Fixed NTP header length. RFC 5905 §7.3. */
 export const NTP_HEADER_LENGTH = 48;
-/** Reference id of the local reference: 127.127.1.1 (chronyd 4.3 sends 0x7f7f0101). */
-export const LOCAL_REFERENCE_ID = 0x7f7f0101;
+/** Reference id of the local reference: 127.127.1.1, as chronyd 4.3 sends (lib/net/address.ts). */
+export { LOCAL_REFERENCE_ID };
 /** Reference id chronyd 4.3 serves while smoothing is in effect: 127.127.1.255. */
 export const SMOOTHING_REFERENCE_ID = 0x7f7f01ff;
 /** Kiss code "RATE" as a reference id. RFC 5905 §7.4. */
