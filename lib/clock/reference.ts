@@ -278,11 +278,7 @@ export class Reference {
       { kind: "manual", offset, dfreqPpm: dfreq * 1e6, withFrequency },
     ];
     if (dfreq !== 0) this.#applyDeltaFrequency(dfreq);
-    const ms = this.#makestep;
-    if (
-      ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
-      Math.abs(offset) > ms.threshold
-    ) {
+    if (this.#makestepApplies(offset)) {
       events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
       this.#clock.step(offset);
       events.push({ kind: "stepped", correction: -offset });
@@ -371,6 +367,13 @@ export class Reference {
     return events;
   }
 
+  /** `makestep`: this update's offset is stepped (within the first `limit` updates, over `threshold`). */
+  #makestepApplies(offset: number): boolean {
+    const ms = this.#makestep;
+    return ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
+      Math.abs(offset) > ms.threshold;
+  }
+
   /** Absolute frequency F (s/s) becomes F + d(1 - F), as chronyd combines a frequency change. */
   #applyDeltaFrequency(d: number): void {
     const f = this.#clock.readFrequency() * 1e-6;
@@ -453,14 +456,10 @@ export class Reference {
     }
 
     // Offset: step (makestep) or slew at the corrtimeratio rate.
-    const ms = this.#makestep;
     const interval = this.#everSynced ? diffSeconds(now, this.#refTime) : 0;
     this.#updateFallbacks(interval);
     this.#lastUpdateAt = now;
-    if (
-      ms !== null && (ms.limit < 0 || this.#updates - this.#makestepBase < ms.limit) &&
-      Math.abs(offset) > ms.threshold
-    ) {
+    if (this.#makestepApplies(offset)) {
       events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
       this.#clock.step(offset);
       events.push({ kind: "stepped", correction: -offset });

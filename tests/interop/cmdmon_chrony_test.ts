@@ -11,7 +11,7 @@ import { runChronyc } from "../../lib/cmdmon/chronyc.ts";
 import { chronycProcessIo } from "../../lib/daemon/chronyc_main.ts";
 import { startCmdmonServer } from "../../lib/io/cmdmon_server.ts";
 import { FakeBackend } from "../cmdmon/fake_backend.ts";
-import { sharedPath } from "./harness.ts";
+import { CHRONYC48, CHRONYD48, haveChrony48 } from "./harness.ts";
 
 const have = await Deno.stat("/usr/sbin/chronyd").then(() => true, () => false) &&
   await Deno.stat("/usr/bin/chronyc").then(() => true, () => false);
@@ -129,16 +129,7 @@ async function startChronyd(chronyd: string, chronyc: string) {
   };
 }
 
-const CHRONYD48 = sharedPath("chrony-4.8/chronyd");
-const CHRONYC48 = sharedPath("chrony-4.8/chronyc");
-const have48 = [CHRONYD48, CHRONYC48].every((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-if (!have48 && Deno.env.get("CI")) throw new Error(`chrony 4.8 reference missing: ${CHRONYC48}`);
+const have48 = haveChrony48();
 
 /** chronyc 4.8's reports and options beyond 4.3's. */
 const REPORTS_48 = [

@@ -387,3 +387,21 @@ export function fakeServer(port: number, offset: number): { stop(): Promise<void
     },
   };
 }
+
+/** chronyd and chronyc 4.8, built for this machine (shared/chrony-4.8). */
+export const CHRONYD48 = sharedPath("chrony-4.8/chronyd");
+/** See {@link CHRONYD48}. */
+export const CHRONYC48 = sharedPath("chrony-4.8/chronyc");
+
+/** Whether chrony 4.8's binaries are there; throws under CI when they are not. */
+export function haveChrony48(): boolean {
+  const have = [CHRONYD48, CHRONYC48].every((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+  if (!have && Deno.env.get("CI")) throw new Error(`chrony 4.8 reference missing: ${CHRONYC48}`);
+  return have;
+}

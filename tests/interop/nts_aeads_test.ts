@@ -7,25 +7,18 @@
  */
 import assert from "node:assert/strict";
 import {
+  CHRONYC48,
+  CHRONYD48,
   freePort,
   haveChrony,
+  haveChrony48,
   makeCert,
   runCommand,
-  sharedPath,
   startChronyd,
   startHorae,
 } from "./harness.ts";
 
-const CHRONYD48 = sharedPath("chrony-4.8/chronyd");
-const CHRONYC48 = sharedPath("chrony-4.8/chronyc");
-const have48 = [CHRONYD48, CHRONYC48].every((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-if (!have48 && Deno.env.get("CI")) throw new Error(`chrony 4.8 reference missing: ${CHRONYC48}`);
+const have48 = haveChrony48();
 const have = haveChrony() && have48;
 
 /** `authdata -c` row of the selected NTS source, polled until it is selected (<= 30 s). */
