@@ -801,15 +801,18 @@ async function sourceReport(
     if (verbose && legend.length > 0) out += legend.join("\n") + "\n";
     out += header;
   }
+  // Printed as it comes, as chronyc does: a failing request (501 over UDP
+  // for authdata/ntpdata) then follows the header and rows printed so far.
+  io.stdout(out);
   for (let i = 0; i < n; i++) {
     if (cmd === "sourcestats") {
       const r = (await request(s, { kind: "sourcestats", index: i }, "sourcestats")).report;
-      out += fmt.formatSourceStats(r, await nameOf(r.address, o, io, s), o.csv);
+      io.stdout(fmt.formatSourceStats(r, await nameOf(r.address, o, io, s), o.csv));
       continue;
     }
     if (cmd === "selectdata") {
       const r = (await request(s, { kind: "select_data", index: i }, "select_data")).report;
-      out += fmt.formatSelectData(r, await nameOf(r.address, o, io, s), o.csv);
+      io.stdout(fmt.formatSelectData(r, await nameOf(r.address, o, io, s), o.csv));
       continue;
     }
     const src = (await request(s, { kind: "source_data", index: i }, "source_data")).report;
@@ -818,18 +821,17 @@ async function sourceReport(
       const name = src.mode === SourceMode.REF && src.address.family === "inet4"
         ? refclockName(src.address.address)
         : await nameOf(src.address, o, io, s);
-      out += fmt.formatSource(src, name, o.csv);
+      io.stdout(fmt.formatSource(src, name, o.csv));
     } else if (src.mode !== 2) {
       if (cmd === "authdata") {
         const r = await request(s, { kind: "auth_data", ip: src.address }, "auth_data");
-        out += fmt.formatAuthData(r.report, await nameOf(src.address, o, io, s), o.csv);
+        io.stdout(fmt.formatAuthData(r.report, await nameOf(src.address, o, io, s), o.csv));
       } else {
         const r = await request(s, { kind: "ntp_data", ip: src.address }, "ntp_data");
-        out += fmt.formatNtpData(r.report, o.csv, r.v2);
+        io.stdout(fmt.formatNtpData(r.report, o.csv, r.v2));
       }
     }
   }
-  io.stdout(out);
   return true;
 }
 

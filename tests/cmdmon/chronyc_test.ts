@@ -20,7 +20,7 @@ import { handleRequest } from "../../lib/cmdmon/handlers.ts";
 import { AddSrcFlag } from "../../lib/cmdmon/request.ts";
 import { FakeBackend } from "./fake_backend.ts";
 
-async function run(args: string[], lines?: string[]) {
+async function run(args: string[], lines?: string[], overUdp = false) {
   const be = new FakeBackend();
   let out = "";
   let err = "";
@@ -31,7 +31,13 @@ async function run(args: string[], lines?: string[]) {
     connect: () =>
       Promise.resolve({
         exchange(build, accept) {
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
+          const ctx = overUdp
+            ? {
+              fromUnixSocket: false,
+              address: { family: "inet4" as const, address: "127.0.0.1" },
+            }
+            : { fromUnixSocket: true };
+          const reply = handleRequest(build(0), ctx, be);
           return Promise.resolve(reply && accept(reply) ? reply : null);
         },
         close: () => Promise.resolve(),
@@ -62,6 +68,19 @@ Deno.test("add server sends the options as ADD_SOURCE fields", async () => {
     "Invalid syntax for add command\n",
     0,
   ]);
+});
+
+Deno.test("authdata/ntpdata over UDP print what came before the 501, as chronyc", async () => {
+  const auth = await run(["authdata"], undefined, true);
+  assert.equal(auth.code, 1);
+  const lines = auth.out.split("\n");
+  assert.match(lines[0] ?? "", /^Name\/IP address\s+Mode KeyID Type KLen/);
+  assert.match(lines[1] ?? "", /^=+$/);
+  assert.equal(lines[2], "501 Not authorised");
+  const ntp = await run(["ntpdata"], undefined, true);
+  assert.deepEqual([ntp.code, ntp.out], [1, "501 Not authorised\n"]);
+  const src = await run(["sources"], undefined, true);
+  assert.equal(src.code, 0);
 });
 
 Deno.test("allow/deny subnets, local, manual, smoothtime, makestep requests", async () => {
