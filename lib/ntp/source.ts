@@ -136,6 +136,9 @@ export const PRESEND_ADVANCE = 2;
 export const MAX_DISTANCE = 16;
 /** Stratum meaning unsynchronised. RFC 5905 §7.2 MAXSTRAT. */
 export const MAX_STRATUM = 16;
+
+/** Kiss-o'-Death codes acted on (the others in a stratum 0 reply mean unsynchronised). */
+const KOD_CODES = new Set(["RATE", "DENY", "RSTR"].map(refIdFromText));
 /** Longest accepted server processing time (T3 - T2), seconds (our choice). */
 export const MAX_SERVER_INTERVAL = 4;
 /** Recent delays and offsets kept for tests B and C. */
@@ -329,6 +332,8 @@ export interface NtpSourceReport {
   totalTx: number;
   totalRx: number;
   totalValidRx: number;
+  /** Responses that passed every test (ntpdata's Total good RX). */
+  totalGoodRx: number;
   /** Last Kiss-o'-Death code, or null. */
   kod: string | null;
   /** Poll adaptation score (-1..1). */
@@ -412,6 +417,7 @@ export class NtpSource {
   #totalTx = 0;
   #totalRx = 0;
   #totalValid = 0;
+  #totalGood = 0;
   #authFailures = 0;
   #waitingForAuth = false;
   /** Requests sent since the last valid response. */
@@ -523,6 +529,7 @@ export class NtpSource {
       totalTx: this.#totalTx,
       totalRx: this.#totalRx,
       totalValidRx: this.#totalValid,
+      totalGoodRx: this.#totalGood,
       kod: this.#last.kod,
       pollScore: this.#score,
       authenticated: this.#deps.auth !== undefined,
@@ -725,11 +732,17 @@ export class NtpSource {
         return [];
       }
     }
-    // Kiss-o'-Death: stratum 0 with our origin. RFC 5905 §7.4.
-    if (p.stratum === 0 && p.mode === MODE_SERVER) return this.#onKod(p, tests);
+    // Kiss-o'-Death: stratum 0 with our origin and a code chronyd acts on
+    // (RFC 5905 §7.4); any other stratum 0 reply is an unsynchronised server.
+    if (p.stratum === 0 && p.mode === MODE_SERVER && KOD_CODES.has(p.referenceId)) {
+      return this.#onKod(p, tests);
+    }
     if (!tests.t123[2]) {
       this.#last.tests = tests;
       return [];
+    }
+    if (p.leap === 3 || p.stratum === 0 || p.stratum >= MAX_STRATUM) {
+      return this.#onUnsynchronised(p, tests, interleaved, rx);
     }
 
     if (interleaved) this.#lastXleaveTx = p.transmitTs;
@@ -765,7 +778,7 @@ export class NtpSource {
 
     // Test 7's reference time is compared with the newest server time in the
     // packet: T3 of a basic reply, the receive timestamp of an interleaved one.
-    tests.t567[1] = p.leap !== 3 && p.stratum < MAX_STRATUM;
+    tests.t567[1] = true; // unsynchronised replies were taken above
     tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
       (ref === null || ref <= (ex ? ntpToTimestamp(p.receiveTs, rx)! : t3));
 
@@ -803,6 +816,7 @@ export class NtpSource {
       }
       return actions;
     }
+    this.#totalGood++;
     let sample: Sample | null = {
       time: t1 + (t4 - t1) / 2n,
       offset: -corrected,
@@ -928,6 +942,36 @@ export class NtpSource {
       for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(b[i] ?? 0);
       if (v !== 0n && v !== this.#expectOrigin) return v;
     }
+  }
+
+  /**
+   * A valid reply of an unsynchronised server (leap 3 or stratum 0/16), as
+   * chronyd 4.3 takes it (observed with `ntpdata` beside it): counted as valid
+   * RX and shown by ntpdata (leap, stratum, precision, root delay/dispersion,
+   * reference; tests 111 101 0000: the delay tests are not run, no offset),
+   * but it sets no reachability bit and does not end the back-off: the client
+   * never synchronises and `sources` shows Reach 0, LastRx "-".
+   */
+  #onUnsynchronised(
+    p: NtpPacket,
+    tests: TestResults,
+    interleaved: boolean,
+    rx: Timestamp,
+  ): SourceAction[] {
+    if (interleaved) this.#lastXleaveTx = p.transmitTs;
+    else this.#lastRemoteTx = p.transmitTs;
+    this.#expectOrigin = null;
+    this.#expectXleave = null;
+    this.#prev = null;
+    this.#totalValid++;
+    this.#last.packet = p;
+    const ref = ntpToTimestamp(p.referenceTs, rx);
+    tests.t567[1] = false;
+    tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
+      (ref === null || ref <= ntpToTimestamp(p.transmitTs, rx)!);
+    tests.tABCD = [false, false, false, false];
+    this.#last.tests = tests;
+    return [];
   }
 
   #onKod(p: NtpPacket, tests: TestResults): SourceAction[] {
