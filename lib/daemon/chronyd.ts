@@ -97,6 +97,10 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     if (u.what !== "hwtimestamp") log.warn(formatUnsupported(u)); // judged per interface below
   }
   if (o.noClockControl || o.mode === "offset-only") log.info("Disabled control of system clock");
+  if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
+    const { staysRoot } = await import("./privileges.ts");
+    if (staysRoot(conf.config, o)) log.warn("Running with root privileges");
+  }
   // chronyd: a named interface without hardware timestamping is fatal, `*` skips those.
   const hw = checkHwTimestamping(conf.directives);
   for (const u of hw.unsupported) log.warn(formatUnsupported(u));
