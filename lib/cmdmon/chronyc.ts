@@ -118,7 +118,7 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
   ["tracking", "Show the state of the system clock"],
   ["makestep", "Step the clock now to remove the offset"],
   ["makestep <threshold> <updates>", "Set the automatic stepping rule"],
-  ["maxupdateskew <skew>", "Set the largest skew allowed to update the frequency"],
+  ["maxupdateskew <skew>", "Set the largest skew that updates the frequency"],
   [
     "waitsync [<max-tries> [<max-correction> [<max-skew> [<interval>]]]]",
     "Wait for synchronisation within limits",
@@ -148,7 +148,7 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
   ["minstratum <address> <stratum>", "Set the lowest stratum assumed"],
   ["offline [[<mask>/]<address>]", "Stop polling the sources in a subnet"],
   ["online [[<mask>/]<address>]", "Resume polling the sources in a subnet"],
-  ["onoffline", "Put every source online or offline as the routes allow"],
+  ["onoffline", "Put every source online or offline\nas the routes allow"],
   ["polltarget <address> <target>", "Set the number of samples aimed for"],
   ["refresh", "Look the source names up again"],
   ["reload sources", "Read the *.sources files again"],
@@ -208,7 +208,9 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
 export function helpText(): string {
   let out = "";
   for (const [c, d] of HELP_ROWS) {
-    out += c.length < 28 ? c.padEnd(28) + d + "\n" : c + "\n" + " ".repeat(28) + d + "\n";
+    // a description's own line breaks continue in the description column
+    const text = d.replaceAll("\n", "\n" + " ".repeat(28));
+    out += c.length < 28 ? c.padEnd(28) + text + "\n" : c + "\n" + " ".repeat(28) + text + "\n";
   }
   return out;
 }

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import {
   type ChronycIo,
+  helpText,
   keygen,
   parseDate,
   parseSubnet,
@@ -199,4 +200,12 @@ Deno.test("-e ends each response with a dot line; -u root stays, an unknown user
   assert.equal(r.code, 0);
   r = await run(["-u", "nobodyx", "activity"]);
   assert.deepEqual([r.code, r.out, r.controls.length], [1, "", 0]);
+});
+
+Deno.test("help keeps chronyc's layout: 28-column commands, lines within 78 columns", () => {
+  const lines = helpText().split("\n");
+  for (const l of lines) assert.ok(l.length <= 78, `too wide: ${l}`);
+  const i = lines.findIndex((l) => l.startsWith("onoffline"));
+  // chronyc 4.3 and 4.8 wrap this description onto a second line
+  assert.match(lines[i + 1] ?? "", /^ {28}\S/);
 });
