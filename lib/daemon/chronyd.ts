@@ -97,10 +97,6 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     if (u.what !== "hwtimestamp") log.warn(formatUnsupported(u)); // judged per interface below
   }
   if (o.noClockControl || o.mode === "offset-only") log.info("Disabled control of system clock");
-  if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
-    const { staysRoot } = await import("./privileges.ts");
-    if (staysRoot(conf.config, o)) log.warn("Running with root privileges");
-  }
   // chronyd: a named interface without hardware timestamping is fatal, `*` skips those.
   const hw = checkHwTimestamping(conf.directives);
   for (const u of hw.unsupported) log.warn(formatUnsupported(u));
@@ -117,6 +113,11 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // after the start-up checks that are fatal before chronyd drops its privileges
+  if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
+    const { staysRoot } = await import("./privileges.ts");
+    if (staysRoot(conf.config, o)) log.warn("Running with root privileges");
+  }
   try {
     if (o.mode === "set-once" || o.mode === "offset-only") {
       // chronyd -q/-Q creates the missing directories too (no switch of user here).

@@ -906,6 +906,7 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
       log.warn(`Timezone ${config.leapSecTz} failed leap second check, ignoring`);
       return null;
     }
+    log.info(`Using ${config.leapSecTz} timezone to obtain leap second data`);
     return (t) => leapAtEndOfDay(leaps, t);
   } catch (e) {
     log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);

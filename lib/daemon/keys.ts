@@ -79,7 +79,7 @@ export class KeyStore {
     try {
       text = Deno.readTextFileSync(this.path);
     } catch (e) {
-      this.#log.warn(`Could not open keyfile ${this.path} : ${(e as Error).message}`);
+      this.#log.warn(`Could not open keyfile ${this.path}`); // chronyd's words, no reason
       return false;
     }
     const { keys, errors } = parseKeyFile(text, { file: this.path });
