@@ -239,7 +239,7 @@ Deno.test({
     ]);
     // centos-default.conf, adapted: the upstream on loopback, files in DIR.
     const conf = [
-      `server 127.0.0.1 port ${upPort} iburst minpoll -2 maxpoll -2`,
+      `server 127.0.0.1 port ${upPort} iburst minpoll 0 maxpoll 0`,
       "driftfile DIR/drift",
       "makestep 1.0 3",
       "rtcsync",
@@ -287,6 +287,12 @@ Deno.test({
       });
       const act = await run(["activity"]);
       same("activity", act);
+      // what each logged at start-up (keyfile, leapsectz, root, the selected source); the
+      // order differs (horae reads the keyfile after the leap second zone)
+      same("start-up log lines (sorted)", {
+        chronyd: logLines(d.chronyd.log()).sort(),
+        horae: logLines(d.horae.log()).sort(),
+      });
       // interactive chronyc: help, then a report, then quit
       const inter = await both((k) => session(k, d[k].socket, "help\ntracking\nquit\n"));
       same("interactive exit code", { chronyd: inter.chronyd.code, horae: inter.horae.code });
@@ -306,6 +312,35 @@ Deno.test({
         Promise.resolve([...Deno.readDirSync(`${d[k].dir}/log/chrony`)].map((e) => e.name).sort())
       );
       same("logdir contents", logs);
+      // each log's header (its first lines up to the === rule)
+      const headers = await both(async (k) => {
+        const out: string[] = [];
+        for (const name of logs[k]) {
+          const text = await Deno.readTextFile(`${d[k].dir}/log/chrony/${name}`);
+          out.push(name, ...text.split("\n").slice(0, 3).filter((l) => !/^\d{4}-/.test(l)));
+        }
+        return out;
+      });
+      same("log headers", headers);
+      // the guide's ntpdate-like step `chronyd -q 'server ... iburst'`, with -x (never the clock)
+      const q = await both((k) =>
+        runCommand(BINARY[k], [
+          "-q",
+          "-x",
+          "-u",
+          "root",
+          "-t",
+          "10",
+          `server 127.0.0.1 port ${upPort} iburst`,
+        ], {
+          timeoutMs: 20_000,
+        })
+      );
+      same("chronyd -q -x exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
+      same("chronyd -q -x lines", {
+        chronyd: oneshotLines(q.chronyd.stdout + q.chronyd.stderr),
+        horae: oneshotLines(q.horae.stdout + q.horae.stderr),
+      });
     } finally {
       await Promise.all([d.chronyd.stop(), d.horae.stop(), up.stop()]);
     }
@@ -522,6 +557,13 @@ Deno.test({
   },
 });
 
+/** Log lines without time stamps, version banner and private directory names. */
+function logLines(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "" && !/ version /.test(l)).map((l) =>
+    l.replace(/^\S+Z /, "").replace(/\/tmp\/horae-guide-\w+-\w+/g, "DIR")
+  );
+}
+
 /** A one-shot run's lines without the time stamps and the version banner. */
 function oneshotLines(out: string): string[] {
   return out.split("\n").filter((l) => l.trim() !== "").map((l) =>
@@ -570,6 +612,19 @@ Deno.test({
         chronyd: oneshotLines(q.chronyd.stdout + q.chronyd.stderr),
         horae: oneshotLines(q.horae.stdout + q.horae.stderr),
       });
+      // the guide's first failure cause: nothing listens on the NTS-KE port (chronyd gives
+      // up after its iburst, ~8 s: run beside the next steps)
+      const closed = freePort();
+      const refusedRun = both((k) =>
+        runCommand(BINARY[k], [
+          "-Q",
+          "-4",
+          "-u",
+          "root",
+          `ntstrustedcerts ${cert}`,
+          `server localhost port ${ports[k]} ntsport ${closed} iburst nts maxsamples 1`,
+        ], { timeoutMs: 30_000 })
+      );
       // the client: server ... iburst nts, ntsdumpdir; chronyc -N authdata / -N sources
       clients = await both((k) =>
         launch(k, [
@@ -627,6 +682,15 @@ Deno.test({
           horae: sf.horae.get("NTS-KE connections dropped"),
         });
       }
+      const refused = await refusedRun;
+      same("chronyd -Q (NTS-KE refused) exit code", {
+        chronyd: refused.chronyd.code,
+        horae: refused.horae.code,
+      });
+      same("chronyd -Q (NTS-KE refused) lines", {
+        chronyd: oneshotLines(refused.chronyd.stdout + refused.chronyd.stderr),
+        horae: oneshotLines(refused.horae.stdout + refused.horae.stderr),
+      });
       // ntsdumpdir: what each keeps there (server keys; the client's cookies on exit)
       await Promise.all([clients.chronyd.stop(), clients.horae.stop()]);
       const kept = await both((k) =>
