@@ -813,9 +813,7 @@ async function start(
     throw new RefclockStartError(refclocks.fatal);
   }
   io.run(engine.start());
-  if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {
-    log.info("No sources configured");
-  }
+  // chronyd says nothing about a configuration without sources (nor does horae)
   return state;
 }
 

@@ -78,7 +78,7 @@ export class KeyStore {
     let text: string;
     try {
       text = Deno.readTextFileSync(this.path);
-    } catch (e) {
+    } catch {
       this.#log.warn(`Could not open keyfile ${this.path}`); // chronyd's words, no reason
       return false;
     }

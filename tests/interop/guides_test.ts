@@ -365,7 +365,10 @@ Deno.test({
     const ports = { chronyd: freePort(), horae: freePort() };
     const servers = await both((k) =>
       launch(k, [
-        `server 127.0.0.1 port ${dead} iburst`,
+        // the guide's three pools, all one loopback address here
+        `pool 127.0.0.1 port ${dead} iburst`,
+        `pool 127.0.0.1 port ${dead} iburst`,
+        `pool 127.0.0.1 port ${dead} iburst`,
         `port ${ports[k]}`,
         "bindaddress 127.0.0.1",
         "makestep 1.0 3",
@@ -420,6 +423,10 @@ Deno.test({
       same("server sources", sv);
       const ac = await cmd(servers, ["activity"]);
       same("server activity", ac);
+      same("server log lines (sorted)", {
+        chronyd: logLines(servers.chronyd.log()).sort(),
+        horae: logLines(servers.horae.log()).sort(),
+      });
     } finally {
       await Promise.all([
         servers.chronyd.stop(),
@@ -546,6 +553,14 @@ Deno.test({
       // the server's own view: unsynchronised
       const st = await cmd(servers, ["tracking"]);
       same("server tracking", st);
+      same("client log lines", {
+        chronyd: logLines(clients.chronyd.log()),
+        horae: logLines(clients.horae.log()),
+      });
+      same("server log lines", {
+        chronyd: logLines(servers.chronyd.log()),
+        horae: logLines(servers.horae.log()),
+      });
     } finally {
       await Promise.all([
         servers.chronyd.stop(),
@@ -778,6 +793,12 @@ Deno.test({
       const cl = await cmd(servers, ["clients"]);
       const first = (o: string) => rows(o).map((r) => r.split(/\s+/)[0]);
       same("server clients", { chronyd: first(cl.chronyd.out), horae: first(cl.horae.out) });
+      for (const [what, ds] of [["client", clients], ["server", servers]] as const) {
+        same(`${what} log lines`, {
+          chronyd: logLines(ds.chronyd.log()),
+          horae: logLines(ds.horae.log()),
+        });
+      }
     } finally {
       await Promise.all([
         servers.chronyd.stop(),
