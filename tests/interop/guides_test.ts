@@ -413,6 +413,10 @@ Deno.test({
         }, `\n${ct.chronyd}\n${ct.horae}`);
       }
       assert.equal(cf.horae.get("Stratum"), "11");
+      same("client log lines", {
+        chronyd: logLines(clients.chronyd.log()),
+        horae: logLines(clients.horae.log()),
+      });
       // chronyc clients on the server: the client's row
       const cl = await cmd(servers, ["clients"]);
       same("clients exit code", { chronyd: cl.chronyd.code, horae: cl.horae.code });
@@ -706,6 +710,12 @@ Deno.test({
         chronyd: oneshotLines(refused.chronyd.stdout + refused.chronyd.stderr),
         horae: oneshotLines(refused.horae.stdout + refused.horae.stderr),
       });
+      for (const [what, ds] of [["client", clients], ["server", servers]] as const) {
+        same(`${what} log lines`, {
+          chronyd: logLines(ds.chronyd.log()),
+          horae: logLines(ds.horae.log()),
+        });
+      }
       // ntsdumpdir: what each keeps there (server keys; the client's cookies on exit)
       await Promise.all([clients.chronyd.stop(), clients.horae.stop()]);
       const kept = await both((k) =>
