@@ -251,6 +251,23 @@ Deno.test({
     ];
     const d = await both((k) => launch(k, conf));
     try {
+      // the guide's ntpdate-like step `chronyd -q 'server ... iburst'`, with -x (never the
+      // clock), beside the next steps (its iburst takes 4 s)
+      const qRun = both((k) =>
+        runCommand(BINARY[k], [
+          "-q",
+          "-x",
+          "-u",
+          "root",
+          "-t",
+          "10",
+          // its own pidfile: the default one (/run/chrony) would clash with other tests
+          `pidfile ${d[k].dir}/oneshot.pid`,
+          `server 127.0.0.1 port ${upPort} iburst`,
+        ], {
+          timeoutMs: 20_000,
+        })
+      );
       const synced = await both((k) =>
         until(d[k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
       );
@@ -322,20 +339,7 @@ Deno.test({
         return out;
       });
       same("log headers", headers);
-      // the guide's ntpdate-like step `chronyd -q 'server ... iburst'`, with -x (never the clock)
-      const q = await both((k) =>
-        runCommand(BINARY[k], [
-          "-q",
-          "-x",
-          "-u",
-          "root",
-          "-t",
-          "10",
-          `server 127.0.0.1 port ${upPort} iburst`,
-        ], {
-          timeoutMs: 20_000,
-        })
-      );
+      const q = await qRun;
       same("chronyd -q -x exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
       same("chronyd -q -x lines", {
         chronyd: oneshotLines(q.chronyd.stdout + q.chronyd.stderr),
@@ -622,6 +626,7 @@ Deno.test({
           "root",
           "-t",
           "5",
+          `pidfile ${servers[k].dir}/oneshot.pid`,
           `ntstrustedcerts ${cert}`,
           `server localhost port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
         ], { timeoutMs: 20_000 })
@@ -640,6 +645,7 @@ Deno.test({
           "-4",
           "-u",
           "root",
+          `pidfile ${servers[k].dir}/refused.pid`,
           `ntstrustedcerts ${cert}`,
           `server localhost port ${ports[k]} ntsport ${closed} iburst nts maxsamples 1`,
         ], { timeoutMs: 30_000 })
