@@ -137,6 +137,9 @@ export const MAX_DISTANCE = 16;
 /** Stratum meaning unsynchronised. RFC 5905 §7.2 MAXSTRAT. */
 export const MAX_STRATUM = 16;
 
+/** Round-trip delay under which a sub-second poll is used (chrony.conf(5) minpoll), seconds. */
+const SUBSECOND_MAX_DELAY = 0.01;
+
 /** Kiss-o'-Death codes acted on (the others in a stratum 0 reply mean unsynchronised). */
 const KOD_CODES = new Set(["RATE", "DENY", "RSTR"].map(refIdFromText));
 /** Longest accepted server processing time (T3 - T2), seconds (our choice). */
@@ -478,9 +481,9 @@ export class NtpSource {
     this.#setPoll(this.#poll);
   }
 
-  /** Current poll, log2 seconds. */
+  /** Current poll, log2 seconds (as used: see {@link NtpSource.#pollNow}). */
   get poll(): number {
-    return this.#poll;
+    return this.#pollNow();
   }
   /** Reach register. */
   get reach(): ReachRegister {
@@ -508,7 +511,7 @@ export class NtpSource {
       port: this.options.port,
       mode: this.options.kind === "peer" ? "active" : "client",
       online: this.online,
-      poll: this.#poll,
+      poll: this.#pollNow(),
       reach: this.#reach.value,
       lastRx: this.#last.lastRx,
       lastSample: this.#last.sample,
@@ -574,7 +577,7 @@ export class NtpSource {
       this.#addScore(BACKOFF_STEP); // the previous request went unanswered: back off
     }
     this.#unanswered++;
-    let interval = pollSeconds(this.#poll);
+    let interval = pollSeconds(this.#pollNow());
     if (this.inBurst) {
       this.#burstLeft--;
       if (this.inBurst) interval = this.#burstInterval();
@@ -642,7 +645,7 @@ export class NtpSource {
     if (
       this.#poll !== before && this.#nextTimer !== null && this.#localTx !== null && !this.inBurst
     ) {
-      return [this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll)))];
+      return [this.#arm(addSeconds(this.#localTx, pollSeconds(this.#pollNow())))];
     }
     return [];
   }
@@ -836,7 +839,7 @@ export class NtpSource {
       this.#burstGood--;
       if (this.#burstGood <= 0) {
         this.#burstLeft = 0;
-        actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#poll))));
+        actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#pollNow()))));
       }
       // Otherwise the burst goes on at its interval, armed when the request was sent.
     }
@@ -868,12 +871,30 @@ export class NtpSource {
     if (this.#poll === this.#minpoll && this.#score < 0) this.#score = 0;
   }
 
+  /**
+   * The poll in use: chrony.conf(5) minpoll, a sub-second interval only while
+   * the server is reachable and its round-trip delay is under 10 ms (a local
+   * network); else 1 s (poll 0), as chronyd 4.3 shows it (`sources` Poll 0
+   * for an unreachable source of minpoll -2).
+   */
+  #pollNow(): number {
+    if (this.#poll >= 0) return this.#poll;
+    const ds = this.#delayStats;
+    const minDelay = ds && ds.minDelay !== null
+      ? ds.minDelay
+      : this.#delays.length > 0
+      ? Math.min(...this.#delays)
+      : null;
+    const local = minDelay !== null && minDelay < SUBSECOND_MAX_DELAY;
+    return this.#reach.isReachable() && local ? this.#poll : 0;
+  }
+
   #setPoll(poll: number): void {
     this.#poll = clampPoll(poll, { minpoll: this.#minpoll, maxpoll: this.#maxpoll() });
   }
 
   #burstInterval(): number {
-    return Math.min(BURST_INTERVAL, pollSeconds(this.#poll) / 4);
+    return Math.min(BURST_INTERVAL, pollSeconds(this.#pollNow()) / 4);
   }
 
   #startBurst(good: number, total: number): void {
@@ -897,7 +918,7 @@ export class NtpSource {
     const peer = this.options.kind === "peer";
     const p = newPacket();
     p.version = this.options.version;
-    p.poll = this.#poll;
+    p.poll = this.#pollNow();
     if (peer) {
       // A peer learns our synchronisation from our packets (RFC 5905 §9.1).
       const us = this.#localStatus;
@@ -985,7 +1006,7 @@ export class NtpSource {
       this.#minpoll = Math.min(this.#maxpoll(), this.#minpoll + 1);
       this.#setPoll(this.#poll + 1);
       if (this.#nextTimer !== null && this.#localTx !== null) {
-        actions.push(this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll))));
+        actions.push(this.#arm(addSeconds(this.#localTx, pollSeconds(this.#pollNow()))));
       }
     } else if (
       p.referenceId === refIdFromText("DENY") || p.referenceId === refIdFromText("RSTR")

@@ -591,3 +591,30 @@ Deno.test("maxdelayquant replaces maxdelaydevratio with a quantile of the delays
   assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: 0.011, back: 0.011 })));
   assert.equal(src.report().tests.tABCD[2], true);
 });
+
+Deno.test("a sub-second minpoll is used only while reachable with a delay under 10 ms", () => {
+  const src = source({ minpoll: -2, maxpoll: -2 });
+  src.start(T0);
+  // unreachable: 1 s (poll 0), in the request too
+  const req = sent(src.onTimer(T0));
+  assert.equal(decodePacket(req).poll, 0);
+  assert.equal(src.poll, 0);
+  assert.equal(src.nextTimer, addSeconds(T0, 1));
+  // a local reply (1 ms round trip): reachable, the poll is -2 again
+  src.onPacket(
+    reply(req, { t2: addSeconds(T0, 0.0005), t3: addSeconds(T0, 0.0005) }),
+    addSeconds(T0, 0.001),
+    T0,
+  );
+  assert.equal(src.poll, -2);
+  // a far one (40 ms): 1 s again
+  const far = source({ minpoll: -2, maxpoll: -2 });
+  far.start(T0);
+  const r2 = sent(far.onTimer(T0));
+  far.onPacket(
+    reply(r2, { t2: addSeconds(T0, 0.02), t3: addSeconds(T0, 0.02) }),
+    addSeconds(T0, 0.04),
+    T0,
+  );
+  assert.equal(far.poll, 0);
+});
