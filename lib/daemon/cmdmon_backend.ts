@@ -523,8 +523,11 @@ export class DaemonBackend implements CmdmonBackend {
         this.#logAll(d.reference.adjustOffset(req.value).map(eventMessage).filter(isText));
         return Status.SUCCESS;
       case "makestep": {
-        // chronyd -x cannot step the clock: the command fails (500 Failure)
-        if (d.options.noClockControl) return Status.FAILED;
+        // chronyd -x cannot step the clock: the command fails (500 Failure), logged as chronyd
+        if (d.options.noClockControl) {
+          d.log.warn("Could not step system clock");
+          return Status.FAILED;
+        }
         const remaining = d.clock.remainingCorrection();
         if (remaining !== 0) d.clock.step(remaining);
         return Status.SUCCESS;

@@ -324,6 +324,10 @@ Deno.test({
       // chronyc -a makestep (under -x)
       const ms = await run(["-a", "makestep"]);
       same("makestep", ms);
+      // under -x both log that the step could not be made
+      const stepLines = (k: Kind) => logLines(d[k].log()).filter((l) => /step/.test(l));
+      for (let i = 0; i < 20 && KINDS.some((k) => stepLines(k).length === 0); i++) await sleep(100);
+      same("makestep log", { chronyd: stepLines("chronyd"), horae: stepLines("horae") });
       // the log files named by `log measurements statistics tracking`
       const logs = await both((k) =>
         Promise.resolve([...Deno.readDirSync(`${d[k].dir}/log/chrony`)].map((e) => e.name).sort())
