@@ -729,7 +729,8 @@ async function dispatch(
         { kind: "settime", ts: BigInt(t) * 1_000_000n },
         "manual_timestamp",
       );
-      io.stdout(fmt.formatSettime(r.report));
+      // chronyc prints the status before the report here
+      io.stdout(statusText(Status.SUCCESS) + "\n" + fmt.formatSettime(r.report));
       return true;
     }
     case "smoothtime": {

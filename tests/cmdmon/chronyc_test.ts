@@ -21,8 +21,12 @@ import { handleRequest } from "../../lib/cmdmon/handlers.ts";
 import { AddSrcFlag } from "../../lib/cmdmon/request.ts";
 import { FakeBackend } from "./fake_backend.ts";
 
-async function run(args: string[], lines?: string[], overUdp = false) {
-  const be = new FakeBackend();
+async function run(
+  args: string[],
+  lines?: string[],
+  overUdp = false,
+  be: FakeBackend = new FakeBackend(),
+) {
   let out = "";
   let err = "";
   const input = lines ? [...lines] : undefined;
@@ -208,4 +212,16 @@ Deno.test("help keeps chronyc's layout: 28-column commands, lines within 78 colu
   const i = lines.findIndex((l) => l.startsWith("onoffline"));
   // chronyc 4.3 and 4.8 wrap this description onto a second line
   assert.match(lines[i + 1] ?? "", /^ {28}\S/);
+});
+
+Deno.test("settime prints 200 OK before the report, as chronyc 4.3", async () => {
+  const be = Object.assign(new FakeBackend(), {
+    settime: () => ({ offset: 0.47, dfreqPpm: 0, newAfreqPpm: 0 }),
+  });
+  const r = await run(["settime", "12:00:00"], undefined, false, be);
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.out,
+    "200 OK\nClock was 0.47 seconds fast.  Frequency change = 0.00ppm, new frequency = 0.00ppm\n",
+  );
 });

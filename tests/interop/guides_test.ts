@@ -12,9 +12,10 @@
  * sees: exit codes, status lines, report layouts and the values that must
  * agree (stratum, reference ID, leap status, modes, ports, reachability).
  *
- * Not automated here: the isolated-network manual-input steps (`manual`,
- * `settime`) until they land; hardware timestamping (no NIC with it here,
- * covered by hwtimestamp_test.ts); `systemctl`/`firewall-cmd`/`dnf` steps.
+ * Not automated here: `initstepslew` (its servers are polled on port 123:
+ * tests/interop/manual_test.ts runs the isolated network in a namespace);
+ * hardware timestamping (no NIC with it here, covered by hwtimestamp_test.ts);
+ * `systemctl`/`firewall-cmd`/`dnf`/`timedatectl`/`ethtool` steps.
  */
 import assert from "node:assert/strict";
 import { freePort, haveChrony, makeCert, ROOT, runCommand, sharedPath } from "./harness.ts";
@@ -824,6 +825,98 @@ Deno.test({
       await Promise.all([
         servers.chronyd.stop(),
         servers.horae.stop(),
+        clients?.chronyd.stop(),
+        clients?.horae.stop(),
+      ]);
+    }
+  },
+});
+
+Deno.test({
+  name: "guides: isolated network: manual master (settime), client at stratum 9",
+  ignore: !enabled,
+  async fn() {
+    const ports = { chronyd: freePort(), horae: freePort() };
+    // isolated-master.conf, adapted: loopback, its own port; no initstepslew (its servers would
+    // be polled on port 123: tests/interop/manual_test.ts runs it in a network namespace)
+    const masters = await both((k) =>
+      launch(k, [
+        "driftfile DIR/drift",
+        "commandkey 1",
+        "keyfile DIR/chrony.keys",
+        "local stratum 8",
+        "manual",
+        "allow 127.0.0.0/8",
+        `port ${ports[k]}`,
+        "bindaddress 127.0.0.1",
+      ])
+    );
+    let clients: Record<Kind, Daemon> | null = null;
+    try {
+      // the guide: the master's time is given by hand (settime), drift file updated
+      // (numbers and signs masked: the offsets follow the moment of each command)
+      const masked = (r: Record<Kind, { code: number; out: string }>) => ({
+        chronyd: [r.chronyd.code, r.chronyd.out.replace(/-?\d+/g, "9")],
+        horae: [r.horae.code, r.horae.out.replace(/-?\d+/g, "9")],
+      });
+      for (const args of [["manual", "on"], ["settime", "now"]]) {
+        same(`chronyc ${args.join(" ")}`, masked(await cmd(masters, args)));
+      }
+      // (one settime, as the administrator types it: two a second apart at whole seconds
+      // give a wild frequency, logged by chronyd as exceeding the allowed maximum)
+      const ml = await cmd(masters, ["manual", "list"]);
+      same("manual list header", { chronyd: head(ml.chronyd.out), horae: head(ml.horae.out) });
+      same("manual list rows", {
+        chronyd: rows(ml.chronyd.out).length,
+        horae: rows(ml.horae.out).length,
+      }, `\n${ml.chronyd.out}\n${ml.horae.out}`);
+      const mt = await cmd(masters, ["tracking"]);
+      const mf = { chronyd: fields(mt.chronyd.out), horae: fields(mt.horae.out) };
+      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+        same(
+          `master tracking ${key}`,
+          { chronyd: mf.chronyd.get(key), horae: mf.horae.get(key) },
+          `\n${mt.chronyd.out}\n${mt.horae.out}`,
+        );
+      }
+      // isolated-client.conf, adapted: the master on loopback, files in DIR
+      clients = await both((k) =>
+        launch(k, [
+          `server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`,
+          "driftfile DIR/drift",
+          "logdir DIR/log",
+          "log measurements statistics tracking",
+          "keyfile DIR/chrony.keys",
+          "commandkey 24",
+          "local stratum 10",
+          "allow 127.0.0.2",
+        ])
+      );
+      const ct = await both((k) =>
+        // `local stratum 10` answers at once: wait for the master (refid 127.0.0.1)
+        until(clients![k].socket, ["tracking"], (o) => /^Stratum\s*: 9$/m.test(o), 20_000)
+      );
+      const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
+      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+        same(
+          `client tracking ${key}`,
+          { chronyd: cf.chronyd.get(key), horae: cf.horae.get(key) },
+          `\n${ct.chronyd}\n${ct.horae}`,
+        );
+      }
+      assert.equal(cf.horae.get("Stratum"), "9");
+      assert.match(cf.horae.get("Reference ID") ?? "", /^7F000001 /);
+      // (digits masked: the slews follow the settime offsets)
+      for (const [what, ds] of [["master", masters], ["client", clients]] as const) {
+        same(`${what} log lines (sorted)`, {
+          chronyd: logLines(ds.chronyd.log()).map((l) => l.replace(/-?\d+/g, "9")).sort(),
+          horae: logLines(ds.horae.log()).map((l) => l.replace(/-?\d+/g, "9")).sort(),
+        });
+      }
+    } finally {
+      await Promise.all([
+        masters.chronyd.stop(),
+        masters.horae.stop(),
         clients?.chronyd.stop(),
         clients?.horae.stop(),
       ]);
