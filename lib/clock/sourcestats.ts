@@ -318,6 +318,10 @@ export function fitAsymmetry(
   return { asymmetry: Math.max(-MAX_ASYMMETRY, Math.min(MAX_ASYMMETRY, a)), t: a / se };
 }
 
+/** `sourcestats` skew (ppm) and standard deviation (s) before a regression exists (chronyd). */
+const UNFIT_SKEW_PPM = 2000;
+const UNFIT_SD = 4;
+
 /** Statistics of one source: stored samples and the regression through them. */
 export class SourceStats {
   /** Name shown in reports. */
@@ -593,16 +597,18 @@ export class SourceStats {
   report(now: Timestamp): SourceStatsReport {
     const e = this.#estimate;
     const last = this.#samples.at(-1);
+    // Below 3 samples chronyd 4.3 reports no regression: 0 runs, frequency 0,
+    // skew 2000 ppm, the newest sample's offset and a standard deviation of 4 s.
+    const fit = e !== null && e.samples >= 3;
     return {
       name: this.name,
       np: e?.samples ?? 0,
-      nr: e?.runs ?? 0,
+      nr: fit ? e.runs : 0,
       span: e?.span ?? 0,
-      frequencyPpm: (e?.frequency ?? 0) * 1e6,
-      // no estimate yet: chronyd's initial skew (2000 ppm) and deviation (4 s)
-      skewPpm: (e?.skew ?? 2000e-6) * 1e6,
-      offset: this.predictOffset(now) ?? 0,
-      stdDev: e?.stdDev ?? 4,
+      frequencyPpm: fit ? e.frequency * 1e6 : 0,
+      skewPpm: fit ? e.skew * 1e6 : UNFIT_SKEW_PPM,
+      offset: fit ? this.predictOffset(now) ?? 0 : last?.offset ?? 0,
+      stdDev: fit ? e.stdDev : UNFIT_SD,
       lastSample: last === undefined ? null : {
         adjustedOffset: last.offset,
         measuredOffset: last.measuredOffset,

@@ -119,7 +119,7 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
   ["tracking", "Show the state of the system clock"],
   ["makestep", "Step the clock now to remove the offset"],
   ["makestep <threshold> <updates>", "Set the automatic stepping rule"],
-  ["maxupdateskew <skew>", "Set the largest skew allowed to update the frequency"],
+  ["maxupdateskew <skew>", "Set the largest skew that updates the frequency"],
   [
     "waitsync [<max-tries> [<max-correction> [<max-skew> [<interval>]]]]",
     "Wait for synchronisation within limits",
@@ -149,7 +149,7 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
   ["minstratum <address> <stratum>", "Set the lowest stratum assumed"],
   ["offline [[<mask>/]<address>]", "Stop polling the sources in a subnet"],
   ["online [[<mask>/]<address>]", "Resume polling the sources in a subnet"],
-  ["onoffline", "Put every source online or offline as the routes allow"],
+  ["onoffline", "Put every source online or offline\nas the routes allow"],
   ["polltarget <address> <target>", "Set the number of samples aimed for"],
   ["refresh", "Look the source names up again"],
   ["reload sources", "Read the *.sources files again"],
@@ -209,7 +209,9 @@ const HELP_ROWS: readonly (readonly [string, string])[] = [
 export function helpText(): string {
   let out = "";
   for (const [c, d] of HELP_ROWS) {
-    out += c.length < 28 ? c.padEnd(28) + d + "\n" : c + "\n" + " ".repeat(28) + d + "\n";
+    // a description's own line breaks continue in the description column
+    const text = d.replaceAll("\n", "\n" + " ".repeat(28));
+    out += c.length < 28 ? c.padEnd(28) + text + "\n" : c + "\n" + " ".repeat(28) + text + "\n";
   }
   return out;
 }
@@ -712,7 +714,8 @@ async function dispatch(
         { kind: "settime", ts: BigInt(t) * 1_000_000n },
         "manual_timestamp",
       );
-      io.stdout(fmt.formatSettime(r.report));
+      // chronyc prints the status before the report here
+      io.stdout(statusText(Status.SUCCESS) + "\n" + fmt.formatSettime(r.report));
       return true;
     }
     case "smoothtime": {
@@ -786,15 +789,18 @@ async function sourceReport(
     if (verbose && legend.length > 0) out += legend.join("\n") + "\n";
     out += header;
   }
+  // Printed as it comes, as chronyc does: a failing request (501 over UDP
+  // for authdata/ntpdata) then follows the header and rows printed so far.
+  io.stdout(out);
   for (let i = 0; i < n; i++) {
     if (cmd === "sourcestats") {
       const r = (await request(s, { kind: "sourcestats", index: i }, "sourcestats")).report;
-      out += fmt.formatSourceStats(r, await nameOf(r.address, o, io, s), o.csv);
+      io.stdout(fmt.formatSourceStats(r, await nameOf(r.address, o, io, s), o.csv));
       continue;
     }
     if (cmd === "selectdata") {
       const r = (await request(s, { kind: "select_data", index: i }, "select_data")).report;
-      out += fmt.formatSelectData(r, await nameOf(r.address, o, io, s), o.csv);
+      io.stdout(fmt.formatSelectData(r, await nameOf(r.address, o, io, s), o.csv));
       continue;
     }
     const src = (await request(s, { kind: "source_data", index: i }, "source_data")).report;
@@ -803,18 +809,17 @@ async function sourceReport(
       const name = src.mode === SourceMode.REF && src.address.family === "inet4"
         ? refclockName(src.address.address)
         : await nameOf(src.address, o, io, s);
-      out += fmt.formatSource(src, name, o.csv);
+      io.stdout(fmt.formatSource(src, name, o.csv));
     } else if (src.mode !== 2) {
       if (cmd === "authdata") {
         const r = await request(s, { kind: "auth_data", ip: src.address }, "auth_data");
-        out += fmt.formatAuthData(r.report, await nameOf(src.address, o, io, s), o.csv);
+        io.stdout(fmt.formatAuthData(r.report, await nameOf(src.address, o, io, s), o.csv));
       } else {
         const r = await request(s, { kind: "ntp_data", ip: src.address }, "ntp_data");
-        out += fmt.formatNtpData(r.report, o.csv, r.v2);
+        io.stdout(fmt.formatNtpData(r.report, o.csv, r.v2));
       }
     }
   }
-  io.stdout(out);
   return true;
 }
 

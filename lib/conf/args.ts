@@ -60,8 +60,13 @@ export class ArgReader {
   }
 
   /** Records a warning located at this line. */
-  warn(message: string): void {
-    this.ctx.warnings?.push({ file: this.ctx.file, line: this.ctx.line, message });
+  warn(message: string, bare = false): void {
+    this.ctx.warnings?.push({
+      file: this.ctx.file,
+      line: this.ctx.line,
+      message,
+      ...(bare ? { bare } : {}),
+    });
   }
 
   /** Words not consumed yet. */

@@ -34,4 +34,6 @@ export interface ConfigWarning {
   file: string;
   line: number;
   message: string;
+  /** chronyd logs it without file and line (obsolete directives), also with `-p`. */
+  bare?: boolean;
 }

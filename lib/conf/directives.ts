@@ -553,7 +553,7 @@ export function applyDirective(config: Config, name: string, r: ArgReader): void
     throw r.error(`unknown directive "${name}"`);
   }
   if (OBSOLETE_DIRECTIVES.includes(lower)) {
-    r.warn(`${lower} directive is no longer supported`);
+    r.warn(`${lower} directive is no longer supported`, true); // chronyd's bare words
   }
   const handler = DIRECTIVES[lower];
   handler?.(config, r);

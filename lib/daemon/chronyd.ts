@@ -41,7 +41,8 @@ export function readConfiguration(o: ChronydOptions): ParseResult {
 function makeLogger(o: ChronydOptions): Logger {
   const level = o.debugLevel >= 2 ? -1 : o.logLevel;
   if (o.logFile !== null) return new Logger({ sink: { file: o.logFile }, level });
-  if (o.foreground) return new Logger({ sink: "stderr", level });
+  // -p runs in the foreground too (its few messages go to stderr, as chronyd's)
+  if (o.foreground || o.mode === "print-config") return new Logger({ sink: "stderr", level });
   return new Logger({ sink: "syslog", level });
 }
 
@@ -81,6 +82,7 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     throw e;
   }
   if (o.mode === "print-config") {
+    for (const w of conf.warnings ?? []) if (w.bare) log.warn(w.message); // as chronyd -p
     const text = formatConfig(conf);
     if (text !== "") print(text); // nothing at all for an empty configuration, as chronyd
     return 0;
@@ -92,7 +94,9 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return await detach(o, log, conf.config.pidFile);
   }
   log.info(`chronyd version ${VERSION} (horae) starting (${featureList()})`);
-  for (const w of conf.warnings ?? []) log.warn(`${w.file}:${w.line}: ${w.message}`);
+  for (const w of conf.warnings ?? []) {
+    log.warn(w.bare ? w.message : `${w.file}:${w.line}: ${w.message}`);
+  }
   for (const u of unsupportedUses(conf)) {
     if (u.what !== "hwtimestamp") log.warn(formatUnsupported(u)); // judged per interface below
   }
@@ -113,6 +117,11 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // after the start-up checks that are fatal before chronyd drops its privileges
+  if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
+    const { staysRoot } = await import("./privileges.ts");
+    if (staysRoot(conf.config, o)) log.warn("Running with root privileges");
+  }
   try {
     if (o.mode === "set-once" || o.mode === "offset-only") {
       // chronyd -q/-Q creates the missing directories too (no switch of user here).

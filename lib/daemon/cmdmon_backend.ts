@@ -165,7 +165,9 @@ export class DaemonBackend implements CmdmonBackend {
     return {
       address: cmdAddress(s.spec.address),
       poll: s.ntp.poll,
-      stratum: r.stratum,
+      // the stratum of its last sample, as chronyd (0 until one: an unsynchronised server's
+      // stratum shows in ntpdata only)
+      stratum: r.lastSample?.stratum ?? 0,
       state: sourceState(s.status?.state),
       mode: s.spec.options.kind === "peer" ? SourceMode.PEER : SourceMode.CLIENT,
       flags: 0,
@@ -390,7 +392,7 @@ export class DaemonBackend implements CmdmonBackend {
       totalTxCount: r.totalTx,
       totalRxCount: r.totalRx,
       totalValidCount: r.totalValidRx,
-      totalGoodCount: r.totalValidRx,
+      totalGoodCount: r.totalGoodRx,
       totalKernelTxTs: 0,
       totalKernelRxTs: r.totalRx - tss.hwRx,
       totalHwTxTs: tss.hwTx,
@@ -521,8 +523,11 @@ export class DaemonBackend implements CmdmonBackend {
         this.#logAll(d.reference.adjustOffset(req.value).map(eventMessage).filter(isText));
         return Status.SUCCESS;
       case "makestep": {
-        // chronyd -x cannot step the clock: the command fails (500 Failure)
-        if (d.options.noClockControl) return Status.FAILED;
+        // chronyd -x cannot step the clock: the command fails (500 Failure), logged as chronyd
+        if (d.options.noClockControl) {
+          d.log.warn("Could not step system clock");
+          return Status.FAILED;
+        }
         const remaining = d.clock.remainingCorrection();
         if (remaining !== 0) d.clock.step(remaining);
         return Status.SUCCESS;

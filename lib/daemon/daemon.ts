@@ -772,9 +772,7 @@ async function start(
     throw new RefclockStartError(refclocks.fatal);
   }
   io.run(engine.start());
-  if (engine.sources.length === 0 && engine.refclocks.length === 0 && !config.local) {
-    log.info("No sources configured");
-  }
+  // chronyd says nothing about a configuration without sources (nor does horae)
   return state;
 }
 
@@ -865,6 +863,7 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
       log.warn(`Timezone ${config.leapSecTz} failed leap second check, ignoring`);
       return null;
     }
+    log.info(`Using ${config.leapSecTz} timezone to obtain leap second data`);
     return (t) => leapAtEndOfDay(leaps, t);
   } catch (e) {
     log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);

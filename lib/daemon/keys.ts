@@ -78,8 +78,8 @@ export class KeyStore {
     let text: string;
     try {
       text = Deno.readTextFileSync(this.path);
-    } catch (e) {
-      this.#log.warn(`Could not open keyfile ${this.path} : ${(e as Error).message}`);
+    } catch {
+      this.#log.warn(`Could not open keyfile ${this.path}`); // chronyd's words, no reason
       return false;
     }
     const { keys, errors } = parseKeyFile(text, { file: this.path });

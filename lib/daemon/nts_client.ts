@@ -30,7 +30,7 @@ import type { AuthDataReport } from "../cmdmon/reports.ts";
 import type { AuthCheck } from "../ntp/source.ts";
 import { NtsClientAuth } from "../nts/client_auth.ts";
 import { formatClientState, parseClientState } from "../nts/cookie.ts";
-import { ntsKeExchange, type NtsKeResult } from "../io/nts_ke_client.ts";
+import { ntsKeExchange, type NtsKeResult, NtsKeTransportError } from "../io/nts_ke_client.ts";
 import { realNow } from "../io/realtime.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { EngineSourceAuth } from "../engine/engine.ts";
@@ -162,7 +162,10 @@ export class NtsSource implements EngineSourceAuth {
       const wait = Math.min(NTS_KE_RETRY_MAX, NTS_KE_RETRY_MIN * 2 ** (this.#failures - 1));
       this.#notBefore = this.#now() + BigInt(Math.round(wait * 1e9));
       this.#log.warn(
-        `NTS-KE with ${sc.name} (${this.#address}:${sc.ntsport}) failed : ${err.message}`,
+        err instanceof NtsKeTransportError && err.kind === "connect"
+          // chronyd's words
+          ? `Could not connect to ${this.#address}:${sc.ntsport} (${sc.name}) : ${err.reason}`
+          : `NTS-KE with ${sc.name} (${this.#address}:${sc.ntsport}) failed : ${err.message}`,
       );
       this.onFailure?.(err);
       return;

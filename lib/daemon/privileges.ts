@@ -120,6 +120,22 @@ export function readSystemPasswd(): string {
 }
 
 /**
+ * chronyd's "Running with root privileges" condition: the process is root and
+ * the user named by `-u`/`user` is root, so no switch happens (chronyd 4.3
+ * logs it, `chronyd -Q -u root` too). Without a named user horae logs its own
+ * message instead (see {@link planPrivileges}).
+ */
+export function staysRoot(
+  config: Config,
+  o: ChronydOptions,
+  deps: { readPasswd?: () => string; uid?: number } = {},
+): boolean {
+  const name = o.user ?? config.user ?? null;
+  if (name === null || (deps.uid ?? Deno.uid() ?? 0) !== 0) return false;
+  return safeFind(name, deps.readPasswd ?? readSystemPasswd)?.uid === 0;
+}
+
+/**
  * Decides the privilege plan. The user comes from `-u`, else `user`; none
  * given: no switch (logged, see the module doc). A named user missing from
  * passwd throws {@link PrivilegeError}. User root (uid and gid 0), or a

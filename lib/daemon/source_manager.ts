@@ -52,6 +52,11 @@ function isNumeric(name: string): boolean {
   return /^[0-9.]+$|:/.test(name);
 }
 
+/** A pool line of a name (`pool 192.0.2.1` is one source to chronyd: no slots to fill). */
+function isPool(sc: SourceConfig): boolean {
+  return sc.kind === "pool" && !isNumeric(sc.name);
+}
+
 /**
  * Configuration lines in the order chronyd takes them: numeric addresses at
  * once, names after their resolution, so a name never takes an address that
@@ -117,7 +122,7 @@ export class SourceManager {
   trimPools(): void {
     for (const line of this.#lines) {
       const m = line.sc.maxsources;
-      if (line.sc.kind !== "pool" || line.trimmed || line.ids.size < m) continue;
+      if (!isPool(line.sc) || line.trimmed || line.ids.size < m) continue;
       const ids = [...line.ids].sort((a, b) => a - b);
       const answered = ids.filter((id) => {
         const s = this.#o.engine.sources[id];
@@ -146,7 +151,7 @@ export class SourceManager {
     for (const line of this.#lines) {
       let live = 0;
       for (const id of line.ids) if (this.#o.engine.sources[id]?.removed === false) live++;
-      if (line.sc.kind !== "pool") n += live === 0 ? 1 : 0;
+      if (!isPool(line.sc)) n += live === 0 ? 1 : 0;
       else if (!line.trimmed || live < line.sc.maxsources) {
         n += Math.max(0, poolSlots(line.sc.maxsources) - live);
       }
@@ -190,7 +195,7 @@ export class SourceManager {
     if (!line || this.#closed) return;
     const { sc } = line;
     const isName = !/^[0-9.]+$|:/.test(sc.name);
-    if (sc.kind !== "pool" && !isName) return;
+    if (!isPool(sc) && !isName) return;
     const inUse = this.#inUse();
     const current = this.#o.engine.sources[id]?.spec.address;
     const fresh = (await this.#resolveAll(sc)).filter((a) => !inUse.has(a) && a !== current);
@@ -259,7 +264,7 @@ export class SourceManager {
 
   /** Adds addresses until the line has what it wants; schedules a retry if short. */
   async #fill(line: Line): Promise<number> {
-    const pool = line.sc.kind === "pool";
+    const pool = isPool(line.sc);
     const want = !pool ? 1 : line.trimmed ? line.sc.maxsources : poolSlots(line.sc.maxsources);
     if (line.ids.size >= want || this.#closed) return 0;
     // One source per address, as chronyd keeps them (the port does not matter).

@@ -523,11 +523,17 @@ export class Engine {
       level: "warn" as const,
       message: `Detected falseticker ${name}`,
     }));
-    out.push(...(this.#logSelection ? result.events : []).map((e) => ({
-      kind: "log" as const,
-      level: e.kind === "selected" ? "info" as const : "warn" as const,
-      message: e.message,
-    })));
+    out.push(...(this.#logSelection ? result.events : []).map((e) => {
+      // chronyd names a source given by name "ADDRESS (NAME)"
+      const named = e.kind === "selected"
+        ? live.find((s) => s.spec.name === e.source && s.spec.address !== s.spec.name)
+        : undefined;
+      return {
+        kind: "log" as const,
+        level: e.kind === "selected" ? "info" as const : "warn" as const,
+        message: named ? `Selected source ${named.spec.address} (${named.spec.name})` : e.message,
+      };
+    }));
     out.push(...lost);
     const sampledState = sampled === undefined
       ? undefined

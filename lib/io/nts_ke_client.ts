@@ -31,7 +31,8 @@ const NTP_PORT = 123;
 /** The network side of an NTS-KE exchange failed (connect, timeout). */
 export class NtsKeTransportError extends Error {
   override name = "NtsKeTransportError";
-  constructor(readonly kind: "connect" | "timeout", message: string) {
+  /** `reason`: the system's words for a failed connect ("Connection refused"). */
+  constructor(readonly kind: "connect" | "timeout", message: string, readonly reason = "") {
     super(message);
   }
 }
@@ -119,9 +120,11 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
     conn = await Deno.connect({ hostname: options.address ?? options.host, port });
   } catch (e) {
     if (ownContext) ctx.free();
+    const text = (e as Error).message;
     throw new NtsKeTransportError(
       "connect",
-      `cannot connect to NTS-KE server ${options.host}:${port}: ${(e as Error).message}`,
+      `cannot connect to NTS-KE server ${options.host}:${port}: ${text}`,
+      text.replace(/ \(os error \d+\).*$/s, ""),
     );
   }
   const tls = new TlsStream(conn, ctx.session(options.host));

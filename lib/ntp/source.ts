@@ -136,6 +136,12 @@ export const PRESEND_ADVANCE = 2;
 export const MAX_DISTANCE = 16;
 /** Stratum meaning unsynchronised. RFC 5905 §7.2 MAXSTRAT. */
 export const MAX_STRATUM = 16;
+
+/** Round-trip delay under which a sub-second poll is used (chrony.conf(5) minpoll), seconds. */
+const SUBSECOND_MAX_DELAY = 0.01;
+
+/** Kiss-o'-Death codes acted on (the others in a stratum 0 reply mean unsynchronised). */
+const KOD_CODES = new Set(["RATE", "DENY", "RSTR"].map(refIdFromText));
 /** Longest accepted server processing time (T3 - T2), seconds (our choice). */
 export const MAX_SERVER_INTERVAL = 4;
 /** Recent delays and offsets kept for tests B and C. */
@@ -329,6 +335,8 @@ export interface NtpSourceReport {
   totalTx: number;
   totalRx: number;
   totalValidRx: number;
+  /** Responses that passed every test (ntpdata's Total good RX). */
+  totalGoodRx: number;
   /** Last Kiss-o'-Death code, or null. */
   kod: string | null;
   /** Poll adaptation score (-1..1). */
@@ -412,6 +420,7 @@ export class NtpSource {
   #totalTx = 0;
   #totalRx = 0;
   #totalValid = 0;
+  #totalGood = 0;
   #authFailures = 0;
   #waitingForAuth = false;
   /** Requests sent since the last valid response. */
@@ -472,9 +481,9 @@ export class NtpSource {
     this.#setPoll(this.#poll);
   }
 
-  /** Current poll, log2 seconds. */
+  /** Current poll, log2 seconds (as used: see {@link NtpSource.#pollNow}). */
   get poll(): number {
-    return this.#poll;
+    return this.#pollNow();
   }
   /** Reach register. */
   get reach(): ReachRegister {
@@ -502,7 +511,7 @@ export class NtpSource {
       port: this.options.port,
       mode: this.options.kind === "peer" ? "active" : "client",
       online: this.online,
-      poll: this.#poll,
+      poll: this.#pollNow(),
       reach: this.#reach.value,
       lastRx: this.#last.lastRx,
       lastSample: this.#last.sample,
@@ -523,6 +532,7 @@ export class NtpSource {
       totalTx: this.#totalTx,
       totalRx: this.#totalRx,
       totalValidRx: this.#totalValid,
+      totalGoodRx: this.#totalGood,
       kod: this.#last.kod,
       pollScore: this.#score,
       authenticated: this.#deps.auth !== undefined,
@@ -567,7 +577,7 @@ export class NtpSource {
       this.#addScore(BACKOFF_STEP); // the previous request went unanswered: back off
     }
     this.#unanswered++;
-    let interval = pollSeconds(this.#poll);
+    let interval = pollSeconds(this.#pollNow());
     if (this.inBurst) {
       this.#burstLeft--;
       if (this.inBurst) interval = this.#burstInterval();
@@ -635,7 +645,7 @@ export class NtpSource {
     if (
       this.#poll !== before && this.#nextTimer !== null && this.#localTx !== null && !this.inBurst
     ) {
-      return [this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll)))];
+      return [this.#arm(addSeconds(this.#localTx, pollSeconds(this.#pollNow())))];
     }
     return [];
   }
@@ -725,11 +735,17 @@ export class NtpSource {
         return [];
       }
     }
-    // Kiss-o'-Death: stratum 0 with our origin. RFC 5905 §7.4.
-    if (p.stratum === 0 && p.mode === MODE_SERVER) return this.#onKod(p, tests);
+    // Kiss-o'-Death: stratum 0 with our origin and a code chronyd acts on
+    // (RFC 5905 §7.4); any other stratum 0 reply is an unsynchronised server.
+    if (p.stratum === 0 && p.mode === MODE_SERVER && KOD_CODES.has(p.referenceId)) {
+      return this.#onKod(p, tests);
+    }
     if (!tests.t123[2]) {
       this.#last.tests = tests;
       return [];
+    }
+    if (p.leap === 3 || p.stratum === 0 || p.stratum >= MAX_STRATUM) {
+      return this.#onUnsynchronised(p, tests, interleaved, rx);
     }
 
     if (interleaved) this.#lastXleaveTx = p.transmitTs;
@@ -765,7 +781,7 @@ export class NtpSource {
 
     // Test 7's reference time is compared with the newest server time in the
     // packet: T3 of a basic reply, the receive timestamp of an interleaved one.
-    tests.t567[1] = p.leap !== 3 && p.stratum < MAX_STRATUM;
+    tests.t567[1] = true; // unsynchronised replies were taken above
     tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
       (ref === null || ref <= (ex ? ntpToTimestamp(p.receiveTs, rx)! : t3));
 
@@ -803,6 +819,7 @@ export class NtpSource {
       }
       return actions;
     }
+    this.#totalGood++;
     let sample: Sample | null = {
       time: t1 + (t4 - t1) / 2n,
       offset: -corrected,
@@ -822,7 +839,7 @@ export class NtpSource {
       this.#burstGood--;
       if (this.#burstGood <= 0) {
         this.#burstLeft = 0;
-        actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#poll))));
+        actions.push(this.#arm(addSeconds(t1, pollSeconds(this.#pollNow()))));
       }
       // Otherwise the burst goes on at its interval, armed when the request was sent.
     }
@@ -854,12 +871,30 @@ export class NtpSource {
     if (this.#poll === this.#minpoll && this.#score < 0) this.#score = 0;
   }
 
+  /**
+   * The poll in use: chrony.conf(5) minpoll, a sub-second interval only while
+   * the server is reachable and its round-trip delay is under 10 ms (a local
+   * network); else 1 s (poll 0), as chronyd 4.3 shows it (`sources` Poll 0
+   * for an unreachable source of minpoll -2).
+   */
+  #pollNow(): number {
+    if (this.#poll >= 0) return this.#poll;
+    const ds = this.#delayStats;
+    const minDelay = ds && ds.minDelay !== null
+      ? ds.minDelay
+      : this.#delays.length > 0
+      ? Math.min(...this.#delays)
+      : null;
+    const local = minDelay !== null && minDelay < SUBSECOND_MAX_DELAY;
+    return this.#reach.isReachable() && local ? this.#poll : 0;
+  }
+
   #setPoll(poll: number): void {
     this.#poll = clampPoll(poll, { minpoll: this.#minpoll, maxpoll: this.#maxpoll() });
   }
 
   #burstInterval(): number {
-    return Math.min(BURST_INTERVAL, pollSeconds(this.#poll) / 4);
+    return Math.min(BURST_INTERVAL, pollSeconds(this.#pollNow()) / 4);
   }
 
   #startBurst(good: number, total: number): void {
@@ -883,7 +918,7 @@ export class NtpSource {
     const peer = this.options.kind === "peer";
     const p = newPacket();
     p.version = this.options.version;
-    p.poll = this.#poll;
+    p.poll = this.#pollNow();
     if (peer) {
       // A peer learns our synchronisation from our packets (RFC 5905 §9.1).
       const us = this.#localStatus;
@@ -930,6 +965,36 @@ export class NtpSource {
     }
   }
 
+  /**
+   * A valid reply of an unsynchronised server (leap 3 or stratum 0/16), as
+   * chronyd 4.3 takes it (observed with `ntpdata` beside it): counted as valid
+   * RX and shown by ntpdata (leap, stratum, precision, root delay/dispersion,
+   * reference; tests 111 101 0000: the delay tests are not run, no offset),
+   * but it sets no reachability bit and does not end the back-off: the client
+   * never synchronises and `sources` shows Reach 0, LastRx "-".
+   */
+  #onUnsynchronised(
+    p: NtpPacket,
+    tests: TestResults,
+    interleaved: boolean,
+    rx: Timestamp,
+  ): SourceAction[] {
+    if (interleaved) this.#lastXleaveTx = p.transmitTs;
+    else this.#lastRemoteTx = p.transmitTs;
+    this.#expectOrigin = null;
+    this.#expectXleave = null;
+    this.#prev = null;
+    this.#totalValid++;
+    this.#last.packet = p;
+    const ref = ntpToTimestamp(p.referenceTs, rx);
+    tests.t567[1] = false;
+    tests.t567[2] = p.rootDelay / 2 + p.rootDispersion < MAX_DISTANCE &&
+      (ref === null || ref <= ntpToTimestamp(p.transmitTs, rx)!);
+    tests.tABCD = [false, false, false, false];
+    this.#last.tests = tests;
+    return [];
+  }
+
   #onKod(p: NtpPacket, tests: TestResults): SourceAction[] {
     const code = refIdToText(p.referenceId);
     this.#last.kod = code;
@@ -941,7 +1006,7 @@ export class NtpSource {
       this.#minpoll = Math.min(this.#maxpoll(), this.#minpoll + 1);
       this.#setPoll(this.#poll + 1);
       if (this.#nextTimer !== null && this.#localTx !== null) {
-        actions.push(this.#arm(addSeconds(this.#localTx, pollSeconds(this.#poll))));
+        actions.push(this.#arm(addSeconds(this.#localTx, pollSeconds(this.#pollNow()))));
       }
     } else if (
       p.referenceId === refIdFromText("DENY") || p.referenceId === refIdFromText("RSTR")

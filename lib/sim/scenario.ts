@@ -51,6 +51,8 @@ export interface ScenarioSource {
   server?: SimServerSpec;
   /** `server` directive options (minpoll, maxpoll, iburst, ...). */
   options: Partial<NtpSourceOptions>;
+  /** The name it was given by (default its address, 192.0.2.N). */
+  name?: string;
 }
 
 /** chrony 4.3's figures for the same scenario (SIM-SCENARIOS.md), seconds. */

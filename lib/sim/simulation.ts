@@ -166,8 +166,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     received: 0,
   }));
   const ids = scenario.sources.map((s, i) =>
-    engine.addSource({ name: `192.0.2.${i + 1}`, address: `192.0.2.${i + 1}`, options: s.options })
-      .id
+    engine.addSource({
+      name: s.name ?? `192.0.2.${i + 1}`,
+      address: `192.0.2.${i + 1}`,
+      options: s.options,
+    }).id
   );
   const indexOfId = new Map(ids.map((id, i) => [id, i]));
   // smoothtime: activated as the daemon does (skew / 10000 below the wander limit)

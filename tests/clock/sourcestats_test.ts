@@ -186,3 +186,24 @@ Deno.test("with few samples an insignificant slope does not move the offset (fla
   [0, 1e-4, 2e-4, 3.001e-4].forEach((o, i) => lin.accumulate(sample(T0 + BigInt(i) * S, o)));
   close(lin.estimate()!.offset, 3e-4, 2e-6, "linear offset");
 });
+
+Deno.test("report: below 3 samples no regression shows (chronyd: NR 0, 0 ppm, 2000 ppm, 4 s)", () => {
+  const st = new SourceStats({ name: "g" });
+  const empty = st.report(T0);
+  assert.deepEqual(
+    [empty.np, empty.nr, empty.frequencyPpm, empty.skewPpm, empty.offset, empty.stdDev],
+    [0, 0, 0, 2000, 0, 4],
+  );
+  st.accumulate(sample(T0, 0.001));
+  st.accumulate(sample(T0 + 2n * S, 0.0012));
+  const two = st.report(T0 + 3n * S);
+  assert.deepEqual(
+    [two.np, two.nr, two.frequencyPpm, two.skewPpm, two.offset, two.stdDev],
+    [2, 0, 0, 2000, 0.0012, 4],
+  );
+  st.accumulate(sample(T0 + 4n * S, 0.0014));
+  const three = st.report(T0 + 4n * S);
+  assert.equal(three.np, 3);
+  assert.ok(three.stdDev < 1 && three.skewPpm < 2000, JSON.stringify(three));
+  close(three.frequencyPpm, 100, 1e-6, "frequency");
+});

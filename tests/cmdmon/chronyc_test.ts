@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import {
   type ChronycIo,
+  helpText,
   keygen,
   parseDate,
   parseSubnet,
@@ -20,8 +21,12 @@ import { handleRequest } from "../../lib/cmdmon/handlers.ts";
 import { AddSrcFlag } from "../../lib/cmdmon/request.ts";
 import { FakeBackend } from "./fake_backend.ts";
 
-async function run(args: string[], lines?: string[]) {
-  const be = new FakeBackend();
+async function run(
+  args: string[],
+  lines?: string[],
+  overUdp = false,
+  be: FakeBackend = new FakeBackend(),
+) {
   let out = "";
   let err = "";
   const input = lines ? [...lines] : undefined;
@@ -31,7 +36,13 @@ async function run(args: string[], lines?: string[]) {
     connect: () =>
       Promise.resolve({
         exchange(build, accept) {
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
+          const ctx = overUdp
+            ? {
+              fromUnixSocket: false,
+              address: { family: "inet4" as const, address: "127.0.0.1" },
+            }
+            : { fromUnixSocket: true };
+          const reply = handleRequest(build(0), ctx, be);
           return Promise.resolve(reply && accept(reply) ? reply : null);
         },
         close: () => Promise.resolve(),
@@ -62,6 +73,19 @@ Deno.test("add server sends the options as ADD_SOURCE fields", async () => {
     "Invalid syntax for add command\n",
     0,
   ]);
+});
+
+Deno.test("authdata/ntpdata over UDP print what came before the 501, as chronyc", async () => {
+  const auth = await run(["authdata"], undefined, true);
+  assert.equal(auth.code, 1);
+  const lines = auth.out.split("\n");
+  assert.match(lines[0] ?? "", /^Name\/IP address\s+Mode KeyID Type KLen/);
+  assert.match(lines[1] ?? "", /^=+$/);
+  assert.equal(lines[2], "501 Not authorised");
+  const ntp = await run(["ntpdata"], undefined, true);
+  assert.deepEqual([ntp.code, ntp.out], [1, "501 Not authorised\n"]);
+  const src = await run(["sources"], undefined, true);
+  assert.equal(src.code, 0);
 });
 
 Deno.test("allow/deny subnets, local, manual, smoothtime, makestep requests", async () => {
@@ -180,4 +204,24 @@ Deno.test("-e ends each response with a dot line; -u root stays, an unknown user
   assert.equal(r.code, 0);
   r = await run(["-u", "nobodyx", "activity"]);
   assert.deepEqual([r.code, r.out, r.controls.length], [1, "", 0]);
+});
+
+Deno.test("help keeps chronyc's layout: 28-column commands, lines within 78 columns", () => {
+  const lines = helpText().split("\n");
+  for (const l of lines) assert.ok(l.length <= 78, `too wide: ${l}`);
+  const i = lines.findIndex((l) => l.startsWith("onoffline"));
+  // chronyc 4.3 and 4.8 wrap this description onto a second line
+  assert.match(lines[i + 1] ?? "", /^ {28}\S/);
+});
+
+Deno.test("settime prints 200 OK before the report, as chronyc 4.3", async () => {
+  const be = Object.assign(new FakeBackend(), {
+    settime: () => ({ offset: 0.47, dfreqPpm: 0, newAfreqPpm: 0 }),
+  });
+  const r = await run(["settime", "12:00:00"], undefined, false, be);
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.out,
+    "200 OK\nClock was 0.47 seconds fast.  Frequency change = 0.00ppm, new frequency = 0.00ppm\n",
+  );
 });

@@ -100,6 +100,8 @@ Deno.test("obsolete directives are accepted with a warning", () => {
   const r = parseConfig("commandkey 1\ngeneratecommandkey\ndumponexit\n", { file: "f" });
   assert.equal(r.directives.length, 3);
   assert.match(r.warnings[0]?.message ?? "", /commandkey directive is no longer supported/);
+  // chronyd logs these without file and line (with -p too)
+  assert.equal(r.warnings[0]?.bare, true);
 });
 
 Deno.test("ntscachedir is the older name of ntsdumpdir", () => {

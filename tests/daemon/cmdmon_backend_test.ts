@@ -306,3 +306,15 @@ Deno.test("DaemonBackend: chronyc 4.8 selectopts and offset change a source's op
   assert.equal(s.ntp.options.offset, -1e-3);
   assert.equal(offset(1, v4("198.51.100.1")), Status.NOSUCHSOURCE);
 });
+
+Deno.test("DaemonBackend: makestep under -x fails and logs 'Could not step system clock'", () => {
+  const { backend, state } = setup();
+  const logged: string[] = [];
+  (state as unknown as { log: unknown }).log = {
+    warn: (m: string) => logged.push(m),
+    info: () => {},
+  };
+  (state as unknown as { options: unknown }).options = { noClockControl: true };
+  assert.equal(backend.control({ kind: "makestep" }), Status.FAILED);
+  assert.deepEqual(logged, ["Could not step system clock"]);
+});

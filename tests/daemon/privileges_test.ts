@@ -8,6 +8,7 @@ import {
   planPrivileges,
   prepareDirectories,
   PrivilegeError,
+  staysRoot,
   writableBy,
 } from "../../lib/daemon/privileges.ts";
 import { defaultConfig } from "../../lib/conf/config.ts";
@@ -205,4 +206,15 @@ Deno.test("directories: created without a switch of user too (no chown), failure
     "/var/lib/file is not directory",
     "Could not create directory /var/lib/chrony/nts : Permission denied",
   ]);
+});
+
+Deno.test("staysRoot: 'Running with root privileges' for -u root (or `user root`) run by root", () => {
+  const c = defaultConfig();
+  const deps = { readPasswd: passwd, uid: 0 };
+  assert.equal(staysRoot(c, parseChronydArgs(["-u", "root"]), deps), true);
+  assert.equal(staysRoot(c, parseChronydArgs(["-u", "nobody"]), deps), false);
+  assert.equal(staysRoot(c, parseChronydArgs([]), deps), false);
+  assert.equal(staysRoot(c, parseChronydArgs(["-u", "root"]), { ...deps, uid: 1000 }), false);
+  c.user = "root";
+  assert.equal(staysRoot(c, parseChronydArgs([]), deps), true);
 });

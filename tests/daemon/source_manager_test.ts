@@ -63,6 +63,18 @@ Deno.test("SourceManager: a numeric address already in use is refused, whatever 
   }
 });
 
+Deno.test("SourceManager: `pool ADDRESS` is one source: no empty slots, no retry (chronyd 4.3)", async () => {
+  const t = setup(["pool 127.0.0.1 port 11123 iburst", "pool 127.0.0.1 port 11123 iburst"]);
+  await t.addAll();
+  try {
+    assert.deepEqual(t.live(), ["127.0.0.1"]);
+    assert.equal(t.manager.unresolved(), 0);
+    assert.deepEqual(t.warnings, ["Could not add source 127.0.0.1"]);
+  } finally {
+    await t.manager.close();
+  }
+});
+
 Deno.test("SourceManager: a name resolving to an address in use waits, counted as unknown", async () => {
   // numeric lines first, as chronyd adds them before resolving names
   const t = setup([

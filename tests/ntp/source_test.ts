@@ -168,13 +168,15 @@ Deno.test("responses with a zero receive timestamp fail test 3", () => {
   assert.equal(src.reach.value, 0);
 });
 
-Deno.test("unsynchronised (leap 3) and stratum 16 servers are reachable but give no sample", () => {
+Deno.test("unsynchronised (leap 3) and stratum 16 servers are not reachable and give no sample", () => {
+  // chronyd 4.3 beside a server answering leap 3 stratum 5: Reach 0, tests 111 101 0000
   for (const fields of [{ leap: 3 as const }, { stratum: 16 }]) {
     const src = source();
     src.start(T0);
     const actions = exchange(src, T0, { ahead: 0, out: 0.01, back: 0.01, fields });
     assert.equal(sampleOf(actions), null);
-    assert.equal(src.reach.value, 1);
+    assert.equal(src.reach.value, 0);
+    assert.equal(src.report().totalValidRx, 1);
     assert.equal(src.report().tests.t567[1], false);
   }
 });
@@ -359,6 +361,42 @@ Deno.test("KoD RATE raises the poll; DENY stops the source", () => {
   assert.equal(timerAt(a2), null);
   assert.equal(src.online, false);
   assert.deepEqual(src.onTimer(addSeconds(T0, 1000)), []);
+});
+
+Deno.test("an unsynchronised server's reply is valid but neither reaches nor synchronises", () => {
+  const src = source();
+  src.start(T0);
+  let t = T0;
+  for (let i = 0; i < 5; i++) {
+    const req = sent(src.onTimer(t));
+    // chronyd without `local`: leap 3, stratum 0, refid 0, root delay/dispersion 1 s
+    const unsync = reply(req, {
+      t2: t,
+      t3: t,
+      leap: 3,
+      stratum: 0,
+      refId: 0,
+      rootDelay: 1,
+      rootDispersion: 1,
+    });
+    const actions = src.onPacket(unsync, addSeconds(t, 0.001), t);
+    assert.equal(sampleOf(actions), null);
+    assert.deepEqual(actions.filter((a) => a.kind === "kod" || a.kind === "demobilize"), []);
+    t = src.nextTimer!;
+  }
+  const r = src.report();
+  assert.equal(r.reach, 0);
+  assert.equal(r.lastRx, null);
+  assert.equal(r.totalValidRx, 5);
+  assert.equal(r.totalGoodRx, 0);
+  assert.deepEqual([r.stratum, r.leap, r.rootDelay, r.rootDispersion], [0, 3, 1, 1]);
+  assert.deepEqual(r.tests, {
+    t123: [true, true, true],
+    t567: [true, false, true],
+    tABCD: [false, false, false, false],
+  });
+  assert.ok(src.poll > 6, "the back-off goes on while the server is unsynchronised");
+  assert.equal(src.online, true);
 });
 
 Deno.test("a KoD with a wrong origin is ignored", () => {
@@ -552,4 +590,31 @@ Deno.test("maxdelayquant replaces maxdelaydevratio with a quantile of the delays
   t = src.nextTimer!;
   assert.ok(sampleOf(exchange(src, t, { ahead: 0, out: 0.011, back: 0.011 })));
   assert.equal(src.report().tests.tABCD[2], true);
+});
+
+Deno.test("a sub-second minpoll is used only while reachable with a delay under 10 ms", () => {
+  const src = source({ minpoll: -2, maxpoll: -2 });
+  src.start(T0);
+  // unreachable: 1 s (poll 0), in the request too
+  const req = sent(src.onTimer(T0));
+  assert.equal(decodePacket(req).poll, 0);
+  assert.equal(src.poll, 0);
+  assert.equal(src.nextTimer, addSeconds(T0, 1));
+  // a local reply (1 ms round trip): reachable, the poll is -2 again
+  src.onPacket(
+    reply(req, { t2: addSeconds(T0, 0.0005), t3: addSeconds(T0, 0.0005) }),
+    addSeconds(T0, 0.001),
+    T0,
+  );
+  assert.equal(src.poll, -2);
+  // a far one (40 ms): 1 s again
+  const far = source({ minpoll: -2, maxpoll: -2 });
+  far.start(T0);
+  const r2 = sent(far.onTimer(T0));
+  far.onPacket(
+    reply(r2, { t2: addSeconds(T0, 0.02), t3: addSeconds(T0, 0.02) }),
+    addSeconds(T0, 0.04),
+    T0,
+  );
+  assert.equal(far.poll, 0);
 });

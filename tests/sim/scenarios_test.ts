@@ -129,3 +129,13 @@ Deno.test("sim iburst: 4-8 quick requests, first update and sync within seconds"
     assert.ok(r.syncTime !== null && r.syncTime <= 10, show(r));
   }
 });
+
+Deno.test("a source given by name is logged as chronyd names it: 'ADDRESS (NAME)'", () => {
+  const s = scenario("lan");
+  s.sources[0] = { ...s.sources[0]!, name: "ntp.example.net" };
+  const r = runScenario(s, { seed: 1, duration: 300 });
+  assert.ok(
+    r.log.some((l) => l.endsWith("Selected source 192.0.2.1 (ntp.example.net)")),
+    r.log.join("\n"),
+  );
+});
