@@ -60,15 +60,26 @@ function threadStates(pid: number): string[] {
   });
 }
 
-/** Lines in the kernel log now (0 when it cannot be read): records before it are older. */
-async function kernelLogLength(): Promise<number> {
-  const r = await runCommand("dmesg", [], { timeoutMs: 5000 }).catch(() => null);
-  return r?.code === 0 ? r.stdout.split("\n").length - 1 : 0;
+/** Time of a kernel log line (`[ 5544.138086] ...`, seconds since boot), -1 without one. */
+function logTime(line: string): number {
+  const m = line.match(/^\[\s*(\d+\.\d+)\]/);
+  return m ? Number(m[1]) : -1;
 }
 
 /**
- * The kernel's seccomp records (audit type 1326) for `pid` after line `since` of the
- * log (PIDs are reused over a long-lived kernel log): "call action"; null without dmesg.
+ * The time of the kernel log's newest line now (0 when it cannot be read): records
+ * at or before it are older. (A line count would not do: the ring buffer drops old
+ * lines once full.)
+ */
+async function kernelLogMark(): Promise<number> {
+  const r = await runCommand("dmesg", [], { timeoutMs: 5000 }).catch(() => null);
+  if (r?.code !== 0) return 0;
+  return Math.max(0, ...r.stdout.split("\n").map(logTime));
+}
+
+/**
+ * The kernel's seccomp records (audit type 1326) for `pid` logged after time `since`
+ * (PIDs are reused over a long-lived kernel log): "call action"; null without dmesg.
  */
 async function seccompRecordsOf(pid: number, since: number): Promise<string[] | null> {
   const r = await runCommand("dmesg", [], { timeoutMs: 5000 }).catch(() => null);
@@ -78,7 +89,7 @@ async function seccompRecordsOf(pid: number, since: number): Promise<string[] | 
   }
   const col = Deno.build.arch === "x86_64" ? 0 : 1;
   const names = new Map(Object.entries(SYSCALLS).map(([n, row]) => [row[col], n]));
-  return r.stdout.split("\n").slice(since).flatMap((l) => {
+  return r.stdout.split("\n").filter((l) => logTime(l) > since).flatMap((l) => {
     const m = l.match(new RegExp(`type=1326 .* pid=${pid} .*syscall=(\\d+) .*code=(0x[0-9a-f]+)`));
     return m ? [`${names.get(Number(m[1])) ?? m[1]} ${Number(m[2])}`] : [];
   });
@@ -99,7 +110,7 @@ for (const level of [1, 2]) {
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      const since = await kernelLogLength();
+      const since = await kernelLogMark();
       const d = await start(level, "ptrace");
       try {
         await assertServes(d);
@@ -128,7 +139,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const since = await kernelLogLength();
+    const since = await kernelLogMark();
     const d = await start(-1, "packet");
     const pid = d.child.pid;
     let err = "";
@@ -143,7 +154,7 @@ Deno.test({
         let found = false;
         for (let i = 0; i < 50 && !found; i++) {
           const r = await runCommand("dmesg", [], { timeoutMs: 5000 });
-          found = r.stdout.split("\n").slice(since).some((l) => want.test(l));
+          found = r.stdout.split("\n").some((l) => logTime(l) > since && want.test(l));
           if (!found) await new Promise((res) => setTimeout(res, 100));
         }
         assert.ok(found, "no seccomp LOG record in the kernel log");
