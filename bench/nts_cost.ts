@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { AesSivKey } from "../ffi/libssl.ts";
+import { AesSivKey } from "../lib/crypto/siv.ts";
 import { ServerKeyRing } from "../lib/nts/cookie.ts";
 import { buildNtsRequest } from "../lib/nts/ntp_auth.ts";
 import { NtsServerAuth } from "../lib/nts/server_auth.ts";

@@ -1,9 +1,11 @@
 /**
- * OpenSSL 3 (libssl.so.3, libcrypto.so.3) for NTS: TLS 1.3 client and server
- * sessions over memory BIOs (the caller pumps bytes between a socket and the
- * session, see `lib/io/tls_stream.ts`), ALPN, host name checks, the RFC 5705
- * keying-material exporter, and AES-SIV-CMAC-256 (RFC 5297) built on
- * OpenSSL's AES-128 (CBC for CMAC, ECB for CTR).
+ * OpenSSL 3 (libssl.so.3, libcrypto.so.3): what horae needs the C library
+ * for. For NTS: TLS 1.3 client and server sessions over memory BIOs (the
+ * caller pumps bytes between a socket and the session, see
+ * `lib/io/tls_stream.ts`), ALPN, host name checks and the RFC 5705
+ * keying-material exporter. For lib/crypto: the AES-128/256 block cipher in
+ * ECB or CBC mode ({@linkcode AesContext}); the modes built on it (CMAC,
+ * AES-SIV, AES-GCM-SIV) are computed in lib/crypto.
  *
  * The libraries are opened lazily on first use: importing this module never
  * fails. When they cannot be loaded, every entry point throws
@@ -12,11 +14,11 @@
  *
  * @example
  * ```ts
- * import { AesSivKey, opensslAvailability } from "./libssl.ts";
+ * import { AesContext, opensslAvailability } from "./libssl.ts";
  * if (opensslAvailability().ok) {
- *   const k = AesSivKey.create(new Uint8Array(32));
- *   const ct = k.seal(new Uint8Array(16), new Uint8Array(4), new Uint8Array(8));
- *   k.open(new Uint8Array(16), new Uint8Array(4), ct); // the 8 plaintext bytes
+ *   const aes = AesContext.create("AES-128-ECB", new Uint8Array(16));
+ *   const out = new Uint8Array(32);
+ *   aes.encrypt(out, new Uint8Array(16), 16); // out[0, 16): AES-128 of a zero block
  * }
  * ```
  * @module
@@ -69,7 +71,6 @@ const SSL_ERROR_WANT_WRITE = 3;
 const SSL_ERROR_ZERO_RETURN = 6;
 const X509_V_FLAG_NO_CHECK_TIME = 0x200000n;
 const X509_V_ERR_HOSTNAME_MISMATCH = 62;
-const EVP_CTRL_AEAD_GET_TAG = 0x10;
 
 const SSL_SYMBOLS = {
   TLS_client_method: { parameters: [], result: "pointer" },
@@ -135,7 +136,6 @@ const CRYPTO_SYMBOLS = {
   EVP_CIPHER_fetch: { parameters: ["pointer", "buffer", "pointer"], result: "pointer" },
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
   EVP_CIPHER_CTX_free: { parameters: ["pointer"], result: "void" },
-  EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
   EVP_EncryptInit_ex2: {
     parameters: ["pointer", "pointer", "buffer", "buffer", "pointer"],
     result: "i32",
@@ -144,7 +144,6 @@ const CRYPTO_SYMBOLS = {
     parameters: ["pointer", "buffer", "buffer", "buffer", "i32"],
     result: "i32",
   },
-  EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
   EVP_CIPHER_CTX_set_padding: { parameters: ["pointer", "i32"], result: "i32" },
 } as const;
 
@@ -563,458 +562,87 @@ export class TlsSession {
   }
 }
 
-let ecbCipher: Deno.PointerValue | undefined;
-let sivCipher: Deno.PointerValue | undefined;
-let cbcCipher: Deno.PointerValue | undefined;
+/** Block-cipher modes of {@linkcode AesContext}: AES-128/256 in ECB or CBC, padding off. */
+export type AesMode = "AES-128-ECB" | "AES-128-CBC" | "AES-256-ECB" | "AES-256-CBC";
+
+/** The fetched EVP_CIPHER of each mode (fetched once). */
+const aesCiphers = new Map<AesMode, Deno.PointerObject>();
+/** Output length of EVP_EncryptUpdate (ignored: padding is off, output = input). */
 const outLen = new Uint8Array(4);
 const ZERO_IV = new Uint8Array(16);
 
-/** AES-128-SIV key length in bytes: two AES-128 keys (RFC 5297 §2.2). */
-export const AES_SIV_KEY_LENGTH = 32;
-/** Length of the synthetic IV (the tag) prefixed to every ciphertext (RFC 5297 §2.6). */
-export const AES_SIV_TAG_LENGTH = 16;
-
-/** Associated data: one S2V component, or several in order (RFC 5297 §2.4). */
-export type SivAd = Uint8Array | readonly Uint8Array[];
-
-const sivRegistry = new FinalizationRegistry<Deno.PointerObject[]>((ctxs) => {
-  if (libs && !(libs instanceof NtsUnavailableError)) {
-    for (const c of ctxs) libs.crypto.EVP_CIPHER_CTX_free(c);
-  }
+const aesRegistry = new FinalizationRegistry<Deno.PointerObject>((ctx) => {
+  if (libs && !(libs instanceof NtsUnavailableError)) libs.crypto.EVP_CIPHER_CTX_free(ctx);
 });
 
 /**
- * Scratch buffers every AES-SIV key shares (single-threaded): the bytes handed
- * to OpenSSL and what it returns. They grow for long inputs, never shrink.
+ * One OpenSSL AES encryption context (EVP_CIPHER_CTX) in ECB or CBC mode with
+ * padding off: the block primitive that the modes of lib/crypto (CMAC, AES-SIV,
+ * AES-GCM-SIV) are computed from. A CBC context starts with a zero IV and
+ * chains across {@linkcode encrypt} calls until {@linkcode setKey}. The context
+ * is freed when the object is collected.
  */
-let scratchIn = new Uint8Array(2048);
-let scratchOut = new Uint8Array(2048);
-
-function scratchFor(n: number): void {
-  if (scratchIn.length >= n) return;
-  const size = Math.max(n, scratchIn.length * 2);
-  scratchIn = new Uint8Array(size);
-  scratchOut = new Uint8Array(size);
-}
-
-/** Copies `buf[at, at + n)` to the start of `scratchIn` (with room for padding). */
-function copyToScratch(buf: Uint8Array, at: number, n: number): void {
-  scratchFor(n + 16);
-  if (n > 32) {
-    scratchIn.set(buf.subarray(at, at + n));
-  } else {
-    for (let i = 0; i < n; i++) scratchIn[i] = buf[at + i]!;
-  }
-}
-
-/** Doubling in GF(2^128) (RFC 5297 §2.3), in place. */
-function dbl(b: Uint8Array): void {
-  const carry = b[0]! >> 7;
-  for (let i = 0; i < 15; i++) b[i] = ((b[i]! << 1) | (b[i + 1]! >> 7)) & 0xff;
-  b[15] = ((b[15]! << 1) & 0xff) ^ (carry ? 0x87 : 0);
-}
-
-/**
- * AES-SIV-CMAC-256 (RFC 5297), OpenSSL's "AES-128-SIV", computed here from
- * two plain AES-128 contexts: AES-CMAC (RFC 4493) over AES-128-CBC keyed with
- * K1 for S2V, and CTR as AES-128-ECB (K2) over counter blocks. That takes a
- * few cheap FFI calls per message and no allocation, where OpenSSL's SIV
- * context costs a context copy per message (and skips the tag on an empty
- * plaintext in OpenSSL 3.0, which every NTS client request has).
- *
- * The CBC context is never reset: a CBC-MAC with a zero IV of a new message
- * is computed by XORing the previous output block (the context's chaining
- * value) into the message's first block.
- *
- * Use {@linkcode create} for a long-lived key (cookie keys) and one instance
- * with {@linkcode setKey} per message for per-client keys. The `*To` methods
- * work on (buffer, offset, length) ranges; the others allocate their result.
- * Output of sealing is tag (16 bytes) || ciphertext.
- */
-export class AesSivKey {
+export class AesContext {
   readonly #crypto: Libs["crypto"];
-  readonly #cbc: Deno.PointerObject; // AES-128-CBC, K1, padding off
-  readonly #ecb: Deno.PointerObject; // AES-128-ECB, K2, padding off
-  readonly #chain = new Uint8Array(16); // last CBC output block
-  readonly #k1 = new Uint8Array(16); // CMAC subkey, complete final block (RFC 4493 §2.3)
-  readonly #k2 = new Uint8Array(16); // CMAC subkey, padded final block
-  readonly #d0 = new Uint8Array(16); // CMAC(<zero>), the start of S2V
-  readonly #d = new Uint8Array(16); // S2V accumulator
-  readonly #v = new Uint8Array(16); // tag being computed, or the CTR IV
-  readonly #expected = new Uint8Array(16); // tag received
-  readonly #k2bytes = new Uint8Array(16);
-  #k2Pending = false; // #ecb not yet keyed with #k2bytes
-  readonly #cmacEmpty = new Uint8Array(16); // CMAC(<empty>): cookies' empty AD component
-  #cmacEmptyKnown = false;
+  readonly #ctx: Deno.PointerObject;
+  readonly #iv: Uint8Array | null;
+  /** Key length of the mode, bytes (16 or 32). */
+  readonly keyLength: number;
 
-  private constructor(crypto: Libs["crypto"], cbc: Deno.PointerObject, ecb: Deno.PointerObject) {
+  private constructor(crypto: Libs["crypto"], ctx: Deno.PointerObject, mode: AesMode) {
     this.#crypto = crypto;
-    this.#cbc = cbc;
-    this.#ecb = ecb;
-    sivRegistry.register(this, [cbc, ecb]);
+    this.#ctx = ctx;
+    this.#iv = mode.endsWith("CBC") ? ZERO_IV : null;
+    this.keyLength = mode.startsWith("AES-256") ? 32 : 16;
+    aesRegistry.register(this, ctx);
   }
 
-  /** Schedules a 32-byte key. Throws RangeError for another length, NtsUnavailableError. */
-  static create(key: Uint8Array): AesSivKey {
+  /**
+   * A context of `mode` keyed with `key`. Throws RangeError for a key of the
+   * wrong length, NtsUnavailableError without OpenSSL or its AES.
+   */
+  static create(mode: AesMode, key: Uint8Array): AesContext {
     const { crypto } = load();
-    if (ecbCipher === undefined) {
-      ecbCipher = crypto.EVP_CIPHER_fetch(null, cstr("AES-128-ECB"), null);
-      cbcCipher = crypto.EVP_CIPHER_fetch(null, cstr("AES-128-CBC"), null);
+    let cipher = aesCiphers.get(mode);
+    if (cipher === undefined) {
+      cipher = crypto.EVP_CIPHER_fetch(null, cstr(mode), null) ?? undefined;
+      if (!cipher) throw new NtsUnavailableError(`OpenSSL has no ${mode}`);
+      aesCiphers.set(mode, cipher);
     }
-    if (!ecbCipher || !cbcCipher) throw new NtsUnavailableError("OpenSSL has no AES-128");
-    checkKey(key);
-    const cbc = crypto.EVP_CIPHER_CTX_new()!;
-    const ecb = crypto.EVP_CIPHER_CTX_new()!;
-    const k = new AesSivKey(crypto, cbc, ecb);
-    if (
-      crypto.EVP_EncryptInit_ex2(cbc, cbcCipher, key, ZERO_IV, null) !== 1 ||
-      crypto.EVP_EncryptInit_ex2(ecb, ecbCipher, key.subarray(16), null, null) !== 1
-    ) {
-      throw new NtsUnavailableError(`AES-128 init failed: ${errorQueue()}`);
+    const ctx = crypto.EVP_CIPHER_CTX_new();
+    if (!ctx) throw new NtsUnavailableError(`${mode}: no cipher context`);
+    const c = new AesContext(crypto, ctx, mode);
+    c.#checkKey(key);
+    if (crypto.EVP_EncryptInit_ex2(ctx, cipher, key, c.#iv, null) !== 1) {
+      throw new NtsUnavailableError(`${mode} init failed: ${errorQueue()}`);
     }
-    crypto.EVP_CIPHER_CTX_set_padding(cbc, 0);
-    crypto.EVP_CIPHER_CTX_set_padding(ecb, 0);
-    k.#subkeys();
-    return k;
+    crypto.EVP_CIPHER_CTX_set_padding(ctx, 0);
+    return c;
   }
 
-  /** Replaces the key (RangeError for a length other than 32), reusing the contexts. */
+  #checkKey(key: Uint8Array): void {
+    if (key.length !== this.keyLength) {
+      throw new RangeError(`AES key must be ${this.keyLength} bytes, got ${key.length}`);
+    }
+  }
+
+  /**
+   * Replaces the key with the first {@linkcode keyLength} bytes of `key`
+   * (RangeError when shorter), reusing the context; a CBC chain restarts
+   * from a zero IV.
+   */
   setKey(key: Uint8Array): void {
-    checkKey(key);
-    const c = this.#crypto;
-    // S2V uses K1, the leftmost half of the key; CTR uses K2 (RFC 5297 §2.6).
-    // K2 is scheduled on first use: verifying an empty plaintext needs no CTR.
-    this.#k2bytes.set(key.subarray(16, 32));
-    this.#k2Pending = true;
-    if (c.EVP_EncryptInit_ex2(this.#cbc, null, key, ZERO_IV, null) !== 1) {
-      throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
+    if (key.length < this.keyLength) this.#checkKey(key);
+    if (this.#crypto.EVP_EncryptInit_ex2(this.#ctx, null, key, this.#iv, null) !== 1) {
+      throw new Error(`AES key setup failed: ${errorQueue()}`);
     }
-    this.#subkeys();
-  }
-
-  /** CMAC subkeys (RFC 4493 §2.3) and CMAC(<zero>) after a key change (CBC IV is zero). */
-  #subkeys(): void {
-    this.#cmacEmptyKnown = false;
-    this.#chain.fill(0);
-    scratchIn.fill(0, 0, 16);
-    const l = this.#cbcMac(16);
-    this.#k1.set(l);
-    dbl(this.#k1);
-    this.#k2.set(this.#k1);
-    dbl(this.#k2);
-    scratchIn.fill(0, 0, 16);
-    this.#d0.set(this.#cmacScratch(16));
-  }
-
-  /** CBC-MAC with a zero IV of `scratchIn[0, n)` (n a multiple of 16): the last block. */
-  #cbcMac(n: number): Uint8Array {
-    const chain = this.#chain;
-    for (let i = 0; i < 16; i++) scratchIn[i]! ^= chain[i]!;
-    this.#crypto.EVP_EncryptUpdate(this.#cbc, scratchOut, outLen, scratchIn, n);
-    for (let i = 0; i < 16; i++) chain[i] = scratchOut[n - 16 + i]!;
-    return chain;
-  }
-
-  /** AES-CMAC (RFC 4493) of `scratchIn[0, n)`; pads/XORs the final block in place. */
-  #cmacScratch(n: number): Uint8Array {
-    const blocks = n === 0 ? 1 : (n + 15) >> 4;
-    const last = (blocks - 1) << 4;
-    let sub = this.#k1;
-    if (n === 0 || (n & 15) !== 0) {
-      scratchIn[n] = 0x80;
-      scratchIn.fill(0, n + 1, blocks << 4);
-      sub = this.#k2;
-    }
-    for (let i = 0; i < 16; i++) scratchIn[last + i]! ^= sub[i]!;
-    return this.#cbcMac(blocks << 4);
-  }
-
-  /** AES-CMAC of `buf[at, at + n)`. */
-  #cmac(buf: Uint8Array, at: number, n: number): Uint8Array {
-    copyToScratch(buf, at, n);
-    return this.#cmacScratch(n);
-  }
-
-  /** Starts S2V (RFC 5297 §2.4). */
-  #s2vStart(): void {
-    this.#d.set(this.#d0);
-  }
-
-  /** Adds one S2V component (an AD component, or the nonce). */
-  #s2vAdd(buf: Uint8Array, at: number, n: number): void {
-    const d = this.#d;
-    dbl(d);
-    let m: Uint8Array;
-    if (n > 0) m = this.#cmac(buf, at, n);
-    else {
-      // An empty component (the AD of every cookie) has a CMAC fixed per key: one AES call saved.
-      if (!this.#cmacEmptyKnown) {
-        this.#cmacEmpty.set(this.#cmac(buf, at, 0));
-        this.#cmacEmptyKnown = true;
-      }
-      m = this.#cmacEmpty;
-    }
-    for (let i = 0; i < 16; i++) d[i]! ^= m[i]!;
-  }
-
-  /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in `#v`. */
-  #s2vFinal(buf: Uint8Array, at: number, n: number): void {
-    const d = this.#d;
-    copyToScratch(buf, at, n);
-    let m: Uint8Array;
-    if (n >= 16) {
-      for (let i = 0; i < 16; i++) scratchIn[n - 16 + i]! ^= d[i]!; // xorend
-      m = this.#cmacScratch(n);
-    } else {
-      dbl(d);
-      scratchIn[n] = 0x80;
-      scratchIn.fill(0, n + 1, 16);
-      for (let i = 0; i < 16; i++) scratchIn[i]! ^= d[i]!;
-      m = this.#cmacScratch(16);
-    }
-    this.#v.set(m);
-  }
-
-  /** CTR (RFC 5297 §2.5) with IV `#v`: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
-  #ctr(src: Uint8Array, srcAt: number, n: number, dst: Uint8Array, dstAt: number): void {
-    if (n === 0) return;
-    if (this.#k2Pending) {
-      if (this.#crypto.EVP_EncryptInit_ex2(this.#ecb, null, this.#k2bytes, null, null) !== 1) {
-        throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
-      }
-      this.#k2Pending = false;
-    }
-    const blocks = (n + 15) >> 4;
-    scratchFor(blocks << 4);
-    const q = scratchIn;
-    q.set(this.#v);
-    q[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
-    q[12]! &= 0x7f;
-    // Counter blocks Q, Q+1, ...: with bit 31 cleared the low 32 bits cannot
-    // carry into the rest for fewer than 2^31 blocks.
-    const low = ((q[12]! << 24) | (q[13]! << 16) | (q[14]! << 8) | q[15]!) >>> 0;
-    for (let b = 1; b < blocks; b++) {
-      const o = b << 4;
-      for (let i = 0; i < 12; i++) q[o + i] = q[i]!;
-      const c = low + b;
-      q[o + 12] = c >>> 24;
-      q[o + 13] = (c >>> 16) & 0xff;
-      q[o + 14] = (c >>> 8) & 0xff;
-      q[o + 15] = c & 0xff;
-    }
-    this.#crypto.EVP_EncryptUpdate(this.#ecb, scratchOut, outLen, q, blocks << 4);
-    for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ scratchOut[i]!;
   }
 
   /**
-   * Seals `pt[ptAt, +ptLen)` with one AD component `ad[adAt, +adLen)` and the
-   * nonce `nonce[nonceAt, +nonceLen)` (none when nonceLen is 0): writes the
-   * tag at `out[outAt]` and the ciphertext after it. `out` may be `pt` with
-   * `outAt = ptAt - 16` (in place); the AD and nonce must not overlap the output.
+   * Encrypts `input[0, n)` (n a multiple of 16) into `output[0, n)`; `output`
+   * must have room for n + 16 bytes.
    */
-  sealTo(
-    ad: Uint8Array,
-    adAt: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceAt: number,
-    nonceLen: number,
-    pt: Uint8Array,
-    ptAt: number,
-    ptLen: number,
-    out: Uint8Array,
-    outAt: number,
-  ): void {
-    this.#s2vStart();
-    this.#s2vAdd(ad, adAt, adLen);
-    if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
-    this.#s2vFinal(pt, ptAt, ptLen);
-    this.#ctr(pt, ptAt, ptLen, out, outAt + AES_SIV_TAG_LENGTH);
-    out.set(this.#v, outAt);
+  encrypt(output: Uint8Array, input: Uint8Array, n: number): void {
+    this.#crypto.EVP_EncryptUpdate(this.#ctx, output, outLen, input, n);
   }
-
-  /**
-   * Opens `sealed[sealedAt, +sealedLen)` (tag || ciphertext) with one AD
-   * component and a nonce (as {@linkcode sealTo}): writes the plaintext at
-   * `out[outAt]` and returns whether the tag verified. On failure `out`
-   * holds garbage: never use it. `out` may be `sealed` with
-   * `outAt = sealedAt + 16` (in place).
-   */
-  openTo(
-    ad: Uint8Array,
-    adAt: number,
-    adLen: number,
-    nonce: Uint8Array,
-    nonceAt: number,
-    nonceLen: number,
-    sealed: Uint8Array,
-    sealedAt: number,
-    sealedLen: number,
-    out: Uint8Array,
-    outAt: number,
-  ): boolean {
-    if (sealedLen < AES_SIV_TAG_LENGTH) return false;
-    const n = sealedLen - AES_SIV_TAG_LENGTH;
-    const expected = this.#expected;
-    for (let i = 0; i < 16; i++) expected[i] = sealed[sealedAt + i]!;
-    this.#v.set(expected);
-    this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt);
-    this.#s2vStart();
-    this.#s2vAdd(ad, adAt, adLen);
-    if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
-    this.#s2vFinal(out, outAt, n);
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= this.#v[i]! ^ expected[i]!;
-    return diff === 0;
-  }
-
-  /** S2V (RFC 5297 §2.4) over the AD components, nonce (unless empty) and final string. */
-  s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): Uint8Array {
-    this.#s2vStart();
-    for (const c of components(ad)) this.#s2vAdd(c, 0, c.length);
-    if (nonce.length > 0) this.#s2vAdd(nonce, 0, nonce.length);
-    this.#s2vFinal(last, 0, last.length);
-    return this.#v.slice();
-  }
-
-  /**
-   * Encrypts. The S2V components are the AD component(s), then `nonce`
-   * unless it is empty (RFC 5297 §3: the nonce is the last AD component).
-   */
-  seal(nonce: Uint8Array, ad: SivAd, plaintext: Uint8Array): Uint8Array {
-    const out = new Uint8Array(AES_SIV_TAG_LENGTH + plaintext.length);
-    this.s2v(ad, nonce, plaintext);
-    this.#ctr(plaintext, 0, plaintext.length, out, AES_SIV_TAG_LENGTH);
-    out.set(this.#v);
-    return out;
-  }
-
-  /** Decrypts and authenticates; null when the tag does not verify. */
-  open(nonce: Uint8Array, ad: SivAd, sealed: Uint8Array): Uint8Array | null {
-    if (sealed.length < AES_SIV_TAG_LENGTH) return null;
-    const out = new Uint8Array(sealed.length - AES_SIV_TAG_LENGTH);
-    const tag = sealed.slice(0, AES_SIV_TAG_LENGTH);
-    this.#v.set(tag);
-    this.#ctr(sealed, AES_SIV_TAG_LENGTH, out.length, out, 0);
-    const v = this.s2v(ad, nonce, out);
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= v[i]! ^ tag[i]!;
-    return diff === 0 ? out : null;
-  }
-}
-
-function checkKey(key: Uint8Array): void {
-  if (key.length !== AES_SIV_KEY_LENGTH) {
-    throw new RangeError(`AES-SIV-CMAC-256 key must be 32 bytes, got ${key.length}`);
-  }
-}
-
-function components(ad: SivAd): readonly Uint8Array[] {
-  return ad instanceof Uint8Array ? [ad] : ad;
-}
-
-/** One re-keyed instance for the one-shot functions (keys change per message). */
-let oneShot: AesSivKey | undefined;
-
-function oneShotKey(key: Uint8Array): AesSivKey {
-  if (oneShot === undefined) {
-    oneShot = AesSivKey.create(key);
-  } else {
-    oneShot.setKey(key);
-  }
-  return oneShot;
-}
-
-/** One-shot AES-SIV seal (a shared {@linkcode AesSivKey}, re-keyed). */
-export function aesSivSeal(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: SivAd,
-  plaintext: Uint8Array,
-): Uint8Array {
-  return oneShotKey(key).seal(nonce, ad, plaintext);
-}
-
-/** One-shot AES-SIV open; null when authentication fails. */
-export function aesSivOpen(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: SivAd,
-  sealed: Uint8Array,
-): Uint8Array | null {
-  return oneShotKey(key).open(nonce, ad, sealed);
-}
-
-/**
- * OpenSSL's own AES-128-SIV seal (EVP "AES-128-SIV"), slow and kept as a
- * reference for tests: non-empty plaintext only (OpenSSL 3.0 skips the tag
- * on an empty one).
- */
-export function opensslAesSivSeal(
-  key: Uint8Array,
-  nonce: Uint8Array,
-  ad: SivAd,
-  plaintext: Uint8Array,
-): Uint8Array {
-  const { crypto } = load();
-  checkKey(key);
-  if (plaintext.length === 0) throw new RangeError("OpenSSL 3.0 SIV needs a plaintext");
-  sivCipher ??= crypto.EVP_CIPHER_fetch(null, cstr("AES-128-SIV"), null);
-  const cipher = sivCipher;
-  if (!cipher) throw new NtsUnavailableError("OpenSSL has no AES-128-SIV");
-  const ctx = crypto.EVP_CIPHER_CTX_new()!;
-  try {
-    const out = new Uint8Array(AES_SIV_TAG_LENGTH + plaintext.length);
-    const body = out.subarray(AES_SIV_TAG_LENGTH);
-    const ok = crypto.EVP_EncryptInit_ex2(ctx, cipher, key, null, null) === 1 &&
-      components(ad).every((c) => crypto.EVP_EncryptUpdate(ctx, null, outLen, c, c.length) === 1) &&
-      (nonce.length === 0 ||
-        crypto.EVP_EncryptUpdate(ctx, null, outLen, nonce, nonce.length) === 1) &&
-      crypto.EVP_EncryptUpdate(ctx, body, outLen, plaintext, plaintext.length) === 1 &&
-      crypto.EVP_EncryptFinal_ex(ctx, body, outLen) === 1 &&
-      crypto.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AES_SIV_TAG_LENGTH, out) === 1;
-    if (!ok) throw new Error(`AES-128-SIV failed: ${errorQueue()}`);
-    return out;
-  } finally {
-    crypto.EVP_CIPHER_CTX_free(ctx);
-  }
-}
-
-/** The one AES-128-ECB context behind {@linkcode aes128Block}, and whose key it holds. */
-let blockCtx: Deno.PointerObject | undefined;
-let blockOwner: object | undefined;
-const blockOut = new Uint8Array(32);
-
-/**
- * AES-128 encryption of single blocks under `key` (16 bytes), for AEADs
- * computed in lib/nts from AES blocks (AES-128-GCM-SIV, `lib/nts/gcm_siv.ts`).
- * The returned functions share one OpenSSL context, re-keyed when another
- * key is used. Throws RangeError for a key of another length,
- * NtsUnavailableError without OpenSSL.
- */
-export function aes128Block(key: Uint8Array): (block: Uint8Array) => Uint8Array {
-  if (key.length !== 16) throw new RangeError(`AES-128 key must be 16 bytes, got ${key.length}`);
-  const { crypto } = load();
-  ecbCipher ??= crypto.EVP_CIPHER_fetch(null, cstr("AES-128-ECB"), null);
-  if (!ecbCipher) throw new NtsUnavailableError("OpenSSL has no AES-128");
-  if (blockCtx === undefined) {
-    blockCtx = crypto.EVP_CIPHER_CTX_new()!;
-    if (crypto.EVP_EncryptInit_ex2(blockCtx, ecbCipher, key, null, null) !== 1) {
-      throw new NtsUnavailableError(`AES-128 init failed: ${errorQueue()}`);
-    }
-    crypto.EVP_CIPHER_CTX_set_padding(blockCtx, 0);
-  }
-  const own = key.slice();
-  const owner = {};
-  const ctx = blockCtx;
-  return (block: Uint8Array): Uint8Array => {
-    if (blockOwner !== owner) {
-      if (crypto.EVP_EncryptInit_ex2(ctx, null, own, null, null) !== 1) {
-        throw new Error(`AES-128 key setup failed: ${errorQueue()}`);
-      }
-      blockOwner = owner;
-    }
-    crypto.EVP_EncryptUpdate(ctx, blockOut, outLen, block, 16);
-    return blockOut.slice(0, 16);
-  };
 }

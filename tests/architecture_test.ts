@@ -1,13 +1,14 @@
 /**
  * The layering of docs/ARCHITECTURE.md, checked on the source text:
- * - the sans-IO core (lib/time, lib/net, lib/ntp, lib/nts, lib/clock,
+ * - the sans-IO core (lib/time, lib/net, lib/crypto, lib/ntp, lib/nts, lib/clock,
  *   lib/cmdmon, lib/refclock, the engine in lib/engine, lib/sim, and lib/conf
- *   but its file-reading edge) never uses Deno.*, timers, the wall clock or
- *   Math.random (doc comments aside);
+ *   but its file-reading edge) never uses Deno.*, timers, the wall clock,
+ *   Math.random or Web Crypto's randomness (crypto.getRandomValues,
+ *   crypto.randomUUID) (doc comments aside);
  * - only ffi/ calls Deno.dlopen or touches raw pointers;
  * - the core and lib/sim never import lib/io or lib/daemon, nor ffi/ except the pure
- *   layout files (ffi/layout.ts, ffi/timex.ts) and, in lib/nts, ffi/libssl.ts
- *   for the AEAD itself (computation, not IO).
+ *   layout files (ffi/layout.ts, ffi/timex.ts) and, in lib/crypto/aes.ts alone,
+ *   ffi/libssl.ts for the AES block cipher (computation, not IO).
  */
 import assert from "node:assert/strict";
 
@@ -15,6 +16,7 @@ const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const SANS_IO = [
   "lib/time",
   "lib/net",
+  "lib/crypto",
   "lib/ntp",
   "lib/nts",
   "lib/clock",
@@ -23,7 +25,18 @@ const SANS_IO = [
   "lib/engine",
 ];
 const FORBIDDEN =
-  /\bDeno\.|\bsetTimeout\(|\bsetInterval\(|\bDate\.now\(|\bMath\.random\(|\bperformance\.now\(/;
+  /\bDeno\.|\bsetTimeout\(|\bsetInterval\(|\bDate\.now\(|\bMath\.random\(|\bperformance\.now\(|\bcrypto\.(?:getRandomValues|randomUUID)\b/;
+
+Deno.test("the forbidden pattern catches Web Crypto randomness, not io parameters", () => {
+  for (
+    const t of [
+      "const b = crypto.getRandomValues(new Uint8Array(n));",
+      "globalThis.crypto.randomUUID()",
+      "const f = crypto.getRandomValues;",
+    ]
+  ) assert.ok(FORBIDDEN.test(t), t);
+  assert.ok(!FORBIDDEN.test("const b = io.randomBytes(n);"));
+});
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -58,7 +71,7 @@ function code(path: string): { line: number; text: string }[] {
   return out;
 }
 
-Deno.test("the sans-IO core uses no Deno API, timer, wall clock or Math.random", () => {
+Deno.test("the sans-IO core uses no Deno API, timer, wall clock, Math.random or crypto randomness", () => {
   const bad: string[] = [];
   const all = [...SANS_IO.flatMap(files), ...files("lib/sim"), ...files("lib/conf")];
   for (const f of all) {
@@ -82,13 +95,16 @@ Deno.test("only ffi/ opens libraries or touches raw pointers", () => {
   assert.deepEqual(bad, []);
 });
 
-/** ffi modules the core may use: struct layouts and constants; libcrypto's AEAD in lib/nts. */
+/**
+ * ffi modules the core may use: struct layouts and constants; OpenSSL's AES
+ * block cipher in lib/crypto/aes.ts, the one door of lib/crypto to the C library.
+ */
 function ffiAllowed(file: string, target: string): boolean {
   if (target.endsWith("ffi/layout.ts") || target.endsWith("ffi/timex.ts")) return true;
-  return file.startsWith("lib/nts/") && target.endsWith("ffi/libssl.ts");
+  return file === "lib/crypto/aes.ts" && target.endsWith("ffi/libssl.ts");
 }
 
-Deno.test("the sans-IO core imports neither lib/io nor lib/daemon, and ffi only for layouts and the AEAD", () => {
+Deno.test("the sans-IO core imports neither lib/io nor lib/daemon, and ffi only for layouts and the AES cipher", () => {
   const bad: string[] = [];
   for (const f of [...SANS_IO.flatMap(files), ...files("lib/sim")]) {
     for (const { line, text } of code(f)) {

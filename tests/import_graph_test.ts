@@ -28,18 +28,19 @@ interface Layer {
 const LAYERS: Layer[] = [
   { rank: 0, name: "time", paths: ["lib/time/", "lib/net/", "lib/version.ts"] },
   { rank: 1, name: "ffi-base", paths: ["ffi/layout.ts", "ffi/timex.ts", "ffi/libssl.ts"] },
+  { rank: 2, name: "crypto", paths: ["lib/crypto/"] },
   {
-    rank: 2,
+    rank: 3,
     name: "core",
     paths: ["lib/conf/", "lib/clock/", "lib/ntp/", "lib/nts/", "lib/refclock/", "lib/cmdmon/"],
   },
-  { rank: 3, name: "engine", paths: ["lib/engine/"] },
-  { rank: 3, name: "ffi", paths: ["ffi/"] },
-  { rank: 4, name: "sim", paths: ["lib/sim/"] },
-  { rank: 4, name: "io", paths: ["lib/io/"] },
-  { rank: 5, name: "http", paths: ["lib/http/"] },
-  { rank: 6, name: "daemon", paths: ["lib/daemon/"] },
-  { rank: 7, name: "entry", paths: ["main.ts", "mod.ts"] },
+  { rank: 4, name: "engine", paths: ["lib/engine/"] },
+  { rank: 4, name: "ffi", paths: ["ffi/"] },
+  { rank: 5, name: "sim", paths: ["lib/sim/"] },
+  { rank: 5, name: "io", paths: ["lib/io/"] },
+  { rank: 6, name: "http", paths: ["lib/http/"] },
+  { rank: 7, name: "daemon", paths: ["lib/daemon/"] },
+  { rank: 8, name: "entry", paths: ["main.ts", "mod.ts"] },
 ];
 
 /** An import found in a file: the specifier and its 1-based line. */
@@ -430,8 +431,8 @@ Deno.test("import graph: the check reports unplaced files, upward imports and bo
   }));
   assert.deepEqual(bad.unplaced, ["lib/new/thing.ts"]);
   assert.deepEqual(bad.upward, [
-    "lib/sim/simulation.ts:1 imports lib/daemon/engine.ts: sim (4) may not import daemon (6)",
-    "lib/sim/simulation.ts:1 imports lib/io/udp.ts: sim (4) may not import io (4)",
+    "lib/sim/simulation.ts:1 imports lib/daemon/engine.ts: sim (5) may not import daemon (7)",
+    "lib/sim/simulation.ts:1 imports lib/io/udp.ts: sim (5) may not import io (5)",
   ]);
   assert.deepEqual(bad.fileCycles, [["lib/daemon/cmdmon_backend.ts", "lib/daemon/daemon.ts"]]);
   assert.deepEqual(bad.entryCycles, [["lib/clock/", "lib/ntp/"]]);

@@ -78,8 +78,8 @@ export interface ChronycIo {
   random32(): number;
   /** Addresses of a host name (without -n it is still used for commands taking a host). */
   lookup?(name: string, family?: 4 | 6): Promise<string | null>;
-  /** Random bytes for `keygen`; Web Crypto when absent. */
-  randomBytes?(n: number): Uint8Array;
+  /** `n` random bytes (`keygen`). */
+  randomBytes(n: number): Uint8Array;
   /** Wall clock, ms since the Unix epoch (for `settime` dates without a year). */
   nowMs(): number;
   /** chronyc 4.8 `-u USER`: switch to that user; an error message when it cannot. */
@@ -1056,7 +1056,7 @@ export function keygen(args: string[], io: Pick<ChronycIo, "randomBytes">): stri
   }
   bits = fixed ?? Math.min(Math.max(bits, KEYGEN_MIN_BITS), KEYGEN_MAX_BITS);
   const n = Math.ceil(bits / 8);
-  const bytes = io.randomBytes ? io.randomBytes(n) : crypto.getRandomValues(new Uint8Array(n));
+  const bytes = io.randomBytes(n);
   let hex = "";
   for (const b of bytes) hex += b.toString(16).toUpperCase().padStart(2, "0");
   return `${id} ${type} HEX:${hex}\n`;

@@ -153,6 +153,7 @@ export function chronycIo(): ChronycIo {
     resolve: resolveHosts,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random32: () => crypto.getRandomValues(new Uint32Array(1))[0]!,
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     nowMs: () => Date.now(),
   };
 }

@@ -5,7 +5,7 @@
  * - hash keys (MD5, SHA1, SHA2, SHA3): digest = H(key ‖ packet), where
  *   packet is every byte before the trailer (header and extension fields);
  * - AES128/AES256 keys: digest = AES-CMAC(key, packet) (RFC 4493, RFC 8573),
- *   16 bytes.
+ *   16 bytes, computed by lib/crypto (`cmac.ts`).
  *
  * Lengths, measured with chronyd 4.3 on loopback (tests/ntp/mac_test.ts holds
  * the captured packets): in an NTPv4 packet the digest is cut to 20 bytes
@@ -27,6 +27,7 @@
  * @module
  */
 import type * as NodeCrypto from "node:crypto";
+import type * as Cmac from "../crypto/cmac.ts";
 import type { KeyType, SymmetricKey } from "./keyfile.ts";
 
 /** NTP header length. RFC 5905 §7.3. */
@@ -86,33 +87,19 @@ export function defaultVersionForKey(type: KeyType): number {
   return FULL_LENGTH[type] > MAX_V4_DIGEST_LENGTH ? 3 : 4;
 }
 
-function xorInto(dst: Uint8Array, src: Uint8Array, at: number): void {
-  for (let i = 0; i < AES_BLOCK; i++) dst[i]! ^= src[at + i] ?? 0;
-}
-
-/** Doubling in GF(2^128) for the CMAC subkeys. RFC 4493 §2.3. */
-function dbl(b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(AES_BLOCK);
-  let carry = 0;
-  for (let i = AES_BLOCK - 1; i >= 0; i--) {
-    const v = b[i]!;
-    out[i] = ((v << 1) | carry) & 0xff;
-    carry = v >> 7;
-  }
-  if (carry) out[AES_BLOCK - 1]! ^= 0x87; // R_128. RFC 4493 §2.3
-  return out;
-}
-
 let nodeCrypto: typeof NodeCrypto | null = null;
+let cmac: typeof Cmac | null = null;
 
 /**
- * Loads the digests (node:crypto) once; await it before {@linkcode computeDigest},
- * {@linkcode signPacket}, {@linkcode verifyPacket} or {@linkcode aesCmac}. A daemon
- * without `keyfile` never does, so it does not hold Node's crypto layer (issue 12:
- * idle memory; about 6 MB).
+ * Loads the digests (node:crypto, and lib/crypto's AES-CMAC over OpenSSL's
+ * AES) once; await it before {@linkcode computeDigest}, {@linkcode signPacket}
+ * or {@linkcode verifyPacket}. A daemon without `keyfile` never does, so it
+ * holds neither Node's crypto layer (issue 12: idle memory; about 6 MB) nor
+ * OpenSSL.
  */
 export async function loadDigests(): Promise<void> {
   nodeCrypto ??= await import("node:crypto");
+  cmac ??= await import("../crypto/cmac.ts");
 }
 
 function digests(): typeof NodeCrypto {
@@ -120,40 +107,13 @@ function digests(): typeof NodeCrypto {
   return nodeCrypto;
 }
 
-/** AES-CMAC (RFC 4493) over `data` with a 16- or 32-byte key. */
-export function aesCmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const cipher = digests().createCipheriv(
-    key.length === 32 ? "aes-256-ecb" : "aes-128-ecb",
-    key,
-    null,
-  );
-  cipher.setAutoPadding(false);
-  const enc = (block: Uint8Array) => new Uint8Array(cipher.update(block));
-  const k1 = dbl(enc(new Uint8Array(AES_BLOCK)));
-  const k2 = dbl(k1);
-  const blocks = Math.max(1, Math.ceil(data.length / AES_BLOCK));
-  const complete = data.length > 0 && data.length % AES_BLOCK === 0;
-  const last = new Uint8Array(AES_BLOCK);
-  const lastAt = (blocks - 1) * AES_BLOCK;
-  last.set(data.subarray(lastAt, lastAt + AES_BLOCK));
-  if (complete) xorInto(last, k1, 0);
-  else {
-    last[data.length - lastAt] = 0x80; // padding 10*. RFC 4493 §2.4
-    xorInto(last, k2, 0);
-  }
-  let x: Uint8Array = new Uint8Array(AES_BLOCK);
-  for (let i = 0; i < blocks - 1; i++) {
-    xorInto(x, data, i * AES_BLOCK);
-    x = enc(x);
-  }
-  xorInto(x, last, 0);
-  return enc(x);
-}
-
 /** The full digest of `data` (the packet before its MAC) under `key`. */
 export function computeDigest(key: SymmetricKey, data: Uint8Array): Uint8Array {
   const hash = HASH_NAMES[key.type];
-  if (hash === undefined) return aesCmac(key.key, data);
+  if (hash === undefined) {
+    if (cmac === null) throw new Error("mac.ts: loadDigests() was not awaited");
+    return cmac.aesCmac(key.key, data);
+  }
   return new Uint8Array(digests().createHash(hash).update(key.key).update(data).digest());
 }
 

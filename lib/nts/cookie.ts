@@ -38,7 +38,7 @@
  */
 
 import type { Timestamp } from "../time/timestamp.ts";
-import { AesSivKey } from "../../ffi/libssl.ts";
+import { AesSivKey } from "../crypto/siv.ts";
 import { aeadById, AES_SIV_CMAC_256 } from "./siv.ts";
 
 /** Keys of one NTS association, as carried in a cookie. */

@@ -36,7 +36,7 @@ import {
 } from "../ntp/extension_field.ts";
 import type { ServerAuth, ServerAuthVerdict } from "../ntp/server.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import { AesSivKey } from "../../ffi/libssl.ts";
+import { AesSivKey } from "../crypto/siv.ts";
 import {
   COOKIE_LENGTH,
   COOKIE_LENGTH_128GCM,

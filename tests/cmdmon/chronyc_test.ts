@@ -49,6 +49,7 @@ async function run(
       }),
     sleep: () => Promise.resolve(),
     random32: () => 42,
+    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
     nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
     ...(input ? { readLine: () => Promise.resolve(input.shift() ?? null) } : {}),
   };
@@ -180,6 +181,7 @@ Deno.test("local: LOCAL3 first; a daemon without it (502, chronyd 4.3) gets LOCA
       }),
     sleep: () => Promise.resolve(),
     random32: () => 42,
+    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
     nowMs: () => 0,
   };
   assert.equal(await runChronyc(["-h", "/x", "local", "stratum", "5", "orphan"], io), 0);

@@ -36,6 +36,7 @@ async function chronyc(args: string[]) {
       }),
     sleep: () => Promise.resolve(),
     random32: () => 42,
+    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
     nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
   };
   const code = await runChronyc(["-h", "/x", ...args], io);

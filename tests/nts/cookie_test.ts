@@ -11,7 +11,7 @@ import {
   SERVER_KEYS_KEPT,
   ServerKeyRing,
 } from "../../lib/nts/cookie.ts";
-import { AesSivKey } from "../../ffi/libssl.ts";
+import { AesSivKey } from "../../lib/crypto/siv.ts";
 
 const SEC = 1_000_000_000n;
 

@@ -2,8 +2,8 @@
  * AEAD_AES_128_GCM_SIV (RFC 8452; IANA AEAD id 30), computed from an
  * injected AES-128 block function: POLYVAL (RFC 8452 §3), the per-nonce key
  * derivation (§4), the tag and the 32-bit little-endian counter mode (§4,
- * §5). Pure computation, so the AES block can come from OpenSSL
- * (`ffi/libssl.ts`) in the daemon and from anywhere in tests.
+ * §5). Pure computation over the AES block it is given: `aes128Block` of
+ * `aes.ts` (OpenSSL) in horae, anything in tests.
  *
  * Layout of a sealed message: ciphertext (as long as the plaintext) then the
  * 16-byte tag. Nonces are 12 bytes; keys 16 bytes.
@@ -20,6 +20,8 @@
  * @module
  */
 
+import type { AesBlock, AesFactory } from "./aes.ts";
+
 /** IANA AEAD id of AEAD_AES_128_GCM_SIV. RFC 8452 §8. */
 export const AEAD_AES_128_GCM_SIV = 30;
 /** Key length, bytes (RFC 8452 §8: K_LEN 16). */
@@ -29,10 +31,7 @@ export const GCM_SIV_NONCE_LENGTH = 12;
 /** Tag length, bytes (RFC 8452 §4). */
 export const GCM_SIV_TAG_LENGTH = 16;
 
-/** An AES-128 encryption of one 16-byte block under a fixed key. */
-export type AesBlock = (block: Uint8Array) => Uint8Array;
-/** Makes an {@link AesBlock} for a 16-byte key. */
-export type AesFactory = (key: Uint8Array) => AesBlock;
+export type { AesBlock, AesFactory };
 
 /** Little-endian 32-bit word `i` of a 16-byte block. */
 function word(b: Uint8Array, at: number): number {

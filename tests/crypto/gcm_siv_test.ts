@@ -1,11 +1,11 @@
 /**
- * AES-128-GCM-SIV (lib/nts/gcm_siv.ts) against the test vectors of RFC 8452
+ * AES-128-GCM-SIV (lib/crypto/gcm_siv.ts) against the test vectors of RFC 8452
  * Appendix A (POLYVAL) and C.1 (AEAD_AES_128_GCM_SIV), with AES blocks from
- * OpenSSL (ffi/libssl.ts `aes128Block`); tampering is refused.
+ * OpenSSL (lib/crypto/aes.ts `aes128Block`); tampering is refused.
  */
 import assert from "node:assert/strict";
-import { aes128Block } from "../../ffi/libssl.ts";
-import { deriveKeys, gcmSivOpen, gcmSivSeal, polyval } from "../../lib/nts/gcm_siv.ts";
+import { aes128Block } from "../../lib/crypto/aes.ts";
+import { deriveKeys, gcmSivOpen, gcmSivSeal, polyval } from "../../lib/crypto/gcm_siv.ts";
 
 const hex = (s: string) => {
   const t = s.replace(/\s+/g, "");
