@@ -231,7 +231,7 @@ Deno.test("engine: selection events are logged once per change, down to no selec
   started(w, 4);
   w.run(30);
   assert.deepEqual(logs(w.actions).filter((l) => !l.startsWith("info: update")), [
-    "info: Selected source s1",
+    "info: Selected source 192.0.2.1 (s1)",
     "warn: Detected falseticker s4",
   ]);
   assert.deepEqual(w.engine.sources.map((s) => s.status?.state), [
@@ -248,9 +248,9 @@ Deno.test("engine: selection events are logged once per change, down to no selec
   w.handle(w.engine.removeSource(2));
   w.handle(w.engine.removeSource(3));
   assert.deepEqual(logs(w.actions.slice(before)), [
-    "info: Selected source s2",
+    "info: Selected source 192.0.2.2 (s2)",
     "warn: Can't synchronise: no majority",
-    "info: Selected source s4",
+    "info: Selected source 192.0.2.4 (s4)",
     "warn: Can't synchronise: no selectable sources",
   ]);
   assert.equal(w.engine.selected, null);
