@@ -180,6 +180,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         prefer: rc.prefer,
         trust: rc.trust,
         require: rc.require,
+        maxUnreach: rc.maxunreach,
       },
       ...(rc.minsamples !== undefined ? { minSamples: rc.minsamples } : {}),
       ...(rc.maxsamples !== undefined ? { maxSamples: rc.maxsamples } : {}),
