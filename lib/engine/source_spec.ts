@@ -16,6 +16,7 @@
 import type { Config, SourceConfig } from "../conf/config.ts";
 import type { EngineOptions, EngineSourceSpec } from "./engine.ts";
 import type { NtpSourceOptions } from "../ntp/source.ts";
+import { DEFAULT_MAX_UNREACH } from "../clock/select.ts";
 
 /** The engine's description of one configured source at one address. */
 export function engineSpec(sc: SourceConfig, config: Config, address: string): EngineSourceSpec {
@@ -59,7 +60,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
       prefer: sc.prefer,
       trust: sc.trust,
       require: sc.require,
-      maxUnreach: sc.maxunreach,
+      ...(sc.maxunreach !== DEFAULT_MAX_UNREACH ? { maxUnreach: sc.maxunreach } : {}),
     },
     ...(minSamples > 0 ? { minSamples } : {}),
     ...(maxSamples > 0 ? { maxSamples } : {}),
