@@ -18,7 +18,7 @@
  */
 import type { LeapIndicator, ReferenceUpdate } from "./sample.ts";
 import type { SelectionData } from "./sourcestats.ts";
-import type { Timestamp } from "../time/timestamp.ts";
+import { addSeconds, type Timestamp } from "../time/timestamp.ts";
 
 /** chrony.conf(5): minsources default 1. */
 export const DEFAULT_MIN_SOURCES = 1;
@@ -45,7 +45,18 @@ export interface SourceSelectOptions {
   trust?: boolean;
   /** No clock update unless at least one required source is selectable. */
   require?: boolean;
+  /**
+   * `maxunreach` (chrony.conf(5) 4.8): polls an unreachable source may stay
+   * selectable; default {@link DEFAULT_MAX_UNREACH}.
+   */
+  maxUnreach?: number;
 }
+
+/** chrony.conf(5) 4.8: `maxunreach` default 100000 polls. */
+export const DEFAULT_MAX_UNREACH = 100000;
+
+/** Polls remembered by the reach register (RFC 5905 §13). */
+const REACH_WINDOW_POLLS = 8;
 
 /** One source offered to selection. */
 export interface Candidate {
@@ -57,6 +68,14 @@ export interface Candidate {
   address: string | null;
   /** Whether the source answered recently (reach register not zero). */
   reachable: boolean;
+  /** Polls made since the reach register became zero (`ReachRegister.unreachablePolls`); absent: 0. */
+  unreachablePolls?: number;
+  /**
+   * Current polling interval, seconds: a reachable source's samples count for
+   * the staleness of unreachable ones only over its last 8 polls (the reach
+   * register's span). Absent: all its samples count.
+   */
+  pollInterval?: number;
   /** Selection options of the source. */
   options: SourceSelectOptions;
   /**
@@ -323,6 +342,23 @@ export function selectSources(
   const maxJitter = options.maxJitter ?? DEFAULT_MAX_JITTER;
   const previous = options.previous ?? { selected: null, noSyncReason: null };
 
+  // An unreachable source stays usable only while its newest sample is more
+  // recent than the oldest sample of the reachable sources (chrony.conf(5),
+  // maxunreach), and for at most `maxunreach` polls. Only a reachable
+  // source's samples of its last 8 polls count (our reading of chronyd 4.8:
+  // with two refclocks of equal poll, the one that stops is unselected as
+  // soon as it is unreachable; with the other polling 4 times slower, it
+  // stays selected).
+  let oldestReachable: Timestamp | null = null;
+  for (const c of candidates) {
+    if (!c.reachable || c.options.noselect || c.data === null) continue;
+    let t = c.data.firstSampleTime;
+    if (c.pollInterval !== undefined) {
+      const windowStart = addSeconds(now, -REACH_WINDOW_POLLS * c.pollInterval);
+      if (windowStart > t) t = windowStart;
+    }
+    if (oldestReachable === null || t < oldestReachable) oldestReachable = t;
+  }
   const statuses: SourceStatus[] = [];
   const usable: number[] = [];
   for (const [i, c] of candidates.entries()) {
@@ -331,8 +367,16 @@ export function selectSources(
     let why = "";
     if (c.options.noselect) [state, why] = ["noselect", GENERIC_REASON.noselect];
     else if (d === null) [state, why] = ["bad-stats", "no samples yet"];
-    else if (!c.reachable) [state, why] = ["unreachable", GENERIC_REASON.unreachable];
-    else if (d.leap === 3 || d.stratum >= MAX_STRATUM) {
+    else if (!c.reachable && (oldestReachable === null || d.lastSampleTime <= oldestReachable)) {
+      [state, why] = ["unreachable", GENERIC_REASON.unreachable];
+    } else if (
+      !c.reachable && (c.unreachablePolls ?? 0) > (c.options.maxUnreach ?? DEFAULT_MAX_UNREACH)
+    ) {
+      state = "unreachable";
+      why = `unreachable for ${c.unreachablePolls} polls, over maxunreach ${
+        c.options.maxUnreach ?? DEFAULT_MAX_UNREACH
+      }`;
+    } else if (d.leap === 3 || d.stratum >= MAX_STRATUM) {
       state = "unsynchronised";
       why = d.leap === 3
         ? "the source says it is not synchronised (leap status alarm)"

@@ -175,6 +175,8 @@ export interface SelectionData {
   samplesNeeded?: number;
   /** Local time of the newest sample. */
   lastSampleTime: Timestamp;
+  /** Local time of the oldest sample kept. */
+  firstSampleTime: Timestamp;
 }
 
 /** One row of `chronyc sourcestats` plus the "Last sample" of `chronyc sources`. */
@@ -590,6 +592,7 @@ export class SourceStats {
       enoughSamples: e.samples >= needed,
       samplesNeeded: needed,
       lastSampleTime: last.time,
+      firstSampleTime: this.#samples[0]!.time,
     };
   }
 

@@ -636,7 +636,7 @@ export class DaemonBackend implements CmdmonBackend {
       return Status.SUCCESS;
     }
     const o: SourceSelectOptions = { ...(s.spec.select ?? {}) };
-    const bits: [number, number, keyof SourceSelectOptions][] = [
+    const bits: [number, number, "noselect" | "prefer" | "trust" | "require"][] = [
       [1, AddSrcFlag.NOSELECT, "noselect"],
       [2, AddSrcFlag.PREFER, "prefer"],
       [4, AddSrcFlag.TRUST, "trust"],

@@ -470,6 +470,8 @@ export class Engine {
       refId: refIdFromAddress(s.spec.address),
       address: s.spec.address,
       reachable: s.ntp.reach.value !== 0,
+      unreachablePolls: s.ntp.reach.unreachablePolls,
+      pollInterval: 2 ** s.ntp.poll,
       options: effective.sources[i] ?? {},
       data: s.stats.getSelectionData(now),
       localRefId: this.#localRefId(s.spec.address),
@@ -479,6 +481,8 @@ export class Engine {
       refId: r.source.refId,
       address: null,
       reachable: r.source.reach.value !== 0,
+      unreachablePolls: r.source.reach.unreachablePolls,
+      pollInterval: 2 ** r.source.poll,
       options: effective.refclocks[i] ?? {},
       data: r.stats.getSelectionData(now),
     })));

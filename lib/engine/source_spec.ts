@@ -16,6 +16,7 @@
 import type { Config, SourceConfig } from "../conf/config.ts";
 import type { EngineOptions, EngineSourceSpec } from "./engine.ts";
 import type { NtpSourceOptions } from "../ntp/source.ts";
+import { DEFAULT_MAX_UNREACH } from "../clock/select.ts";
 
 /** The engine's description of one configured source at one address. */
 export function engineSpec(sc: SourceConfig, config: Config, address: string): EngineSourceSpec {
@@ -54,7 +55,13 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     name: sc.kind === "pool" ? address : sc.name,
     address,
     options,
-    select: { noselect: sc.noselect, prefer: sc.prefer, trust: sc.trust, require: sc.require },
+    select: {
+      noselect: sc.noselect,
+      prefer: sc.prefer,
+      trust: sc.trust,
+      require: sc.require,
+      ...(sc.maxunreach !== DEFAULT_MAX_UNREACH ? { maxUnreach: sc.maxunreach } : {}),
+    },
     ...(minSamples > 0 ? { minSamples } : {}),
     ...(maxSamples > 0 ? { maxSamples } : {}),
     ...(sc.kind === "pool" ? { pool: sc.name } : {}),

@@ -40,6 +40,7 @@ import { openClockDevice } from "../../ffi/devices.ts";
 import { interfaceTimestamping } from "../../ffi/libc.ts";
 import { realNow } from "./realtime.ts";
 import type { Sample } from "../clock/sample.ts";
+import { DEFAULT_MAX_UNREACH } from "../clock/select.ts";
 import { type RefclockLogEntry, refclocksLine } from "../engine/logfiles.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
@@ -180,6 +181,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         prefer: rc.prefer,
         trust: rc.trust,
         require: rc.require,
+        ...(rc.maxunreach !== DEFAULT_MAX_UNREACH ? { maxUnreach: rc.maxunreach } : {}),
       },
       ...(rc.minsamples !== undefined ? { minSamples: rc.minsamples } : {}),
       ...(rc.maxsamples !== undefined ? { maxSamples: rc.maxsamples } : {}),

@@ -26,6 +26,7 @@ export const REACH_BITS = 8;
 /** 8-bit reachability shift register; see the module doc. */
 export class ReachRegister {
   #bits = 0;
+  #unreachablePolls = 0;
 
   /** Register from a raw value (low 8 bits used). */
   constructor(value = 0) {
@@ -40,11 +41,21 @@ export class ReachRegister {
   /** A request was sent: shift left, dropping the oldest poll. */
   polled(): void {
     this.#bits = (this.#bits << 1) & 0xff;
+    if (this.#bits === 0) this.#unreachablePolls++;
   }
 
   /** A valid response arrived for the newest poll: set bit 0. */
   received(): void {
     this.#bits |= 1;
+    this.#unreachablePolls = 0;
+  }
+
+  /**
+   * Polls made while the register was all zeros (the poll that cleared it
+   * counts 1), 0 while reachable: what `maxunreach` limits.
+   */
+  get unreachablePolls(): number {
+    return this.#unreachablePolls;
   }
 
   /** Number of newest polls in a row without a response (0..8). */
@@ -63,6 +74,7 @@ export class ReachRegister {
   /** Forgets all history (as after `offline`, or a new address). */
   reset(): void {
     this.#bits = 0;
+    this.#unreachablePolls = 0;
   }
 
   /** Octal text as chronyc prints it ("377"). */

@@ -30,6 +30,7 @@ function data(offset: number, dist: number, extra: Partial<SelectionData> = {}):
     samples: 8,
     enoughSamples: true,
     lastSampleTime: NOW,
+    firstSampleTime: NOW,
     ...extra,
   };
 }
@@ -444,4 +445,45 @@ Deno.test("every state carries a reason for people: distance, samples, falsetick
   assert.equal(few.statuses[0]!.reason, "1 agreeing source, minsources 2");
   assert.equal(reasonOfLetter("x"), "falseticker: its interval does not overlap the majority's");
   assert.equal(humanSeconds(340e-6), "340 µs");
+});
+
+const SEC = 1_000_000_000n;
+
+Deno.test("maxunreach: an unreachable source with fresh samples stays selectable for maxunreach polls", () => {
+  // "g" stopped answering; its newest sample (10 s ago) is more recent than the
+  // oldest sample of the reachable "b" (100 s ago), so it may stay selected.
+  const g = (polls: number, options: SourceSelectOptions = { prefer: true }) => ({
+    ...cand("g", data(0, 0.01, { lastSampleTime: NOW - 10n * SEC }), options, false),
+    unreachablePolls: polls,
+  });
+  const b = cand("b", data(0, 0.02, { firstSampleTime: NOW - 100n * SEC }));
+  // default maxunreach 100000
+  let r = selectSources([g(50), b], {}, NOW);
+  assert.equal(letters(r)[0], "*");
+  r = selectSources([g(3, { prefer: true, maxUnreach: 3 }), b], {}, NOW);
+  assert.equal(letters(r)[0], "*", "3 polls is not over maxunreach 3");
+  r = selectSources([g(4, { prefer: true, maxUnreach: 3 }), b], {}, NOW);
+  assert.equal(letters(r), "S*");
+  assert.equal(r.statuses[0]!.reason, "unreachable for 4 polls, over maxunreach 3");
+  r = selectSources([g(1, { prefer: true, maxUnreach: 0 }), b], {}, NOW);
+  assert.equal(letters(r), "S*", "maxunreach 0: unselected as soon as it is unreachable");
+});
+
+Deno.test("maxunreach: an unreachable source with samples older than the reachable ones' is stale", () => {
+  const g = {
+    ...cand("g", data(0, 0.01, { lastSampleTime: NOW - 200n * SEC }), { prefer: true }, false),
+    unreachablePolls: 1,
+  };
+  const b = cand("b", data(0, 0.02, { firstSampleTime: NOW - 100n * SEC }));
+  assert.equal(letters(selectSources([g, b], {}, NOW)), "S*");
+  // Alone (no reachable source holds any sample) it is stale at once.
+  assert.equal(letters(selectSources([g], {}, NOW)), "S");
+  // A noselect reachable source does not count.
+  const n = cand("n", data(0, 0.02, { firstSampleTime: NOW - 1000n * SEC }), { noselect: true });
+  assert.equal(letters(selectSources([{ ...g, data: data(0, 0.01) }, n], {}, NOW)), "SN");
+  // Only the last 8 polls of a reachable source count: b polling every 1 s
+  // covers 8 s, older than g's newest sample 10 s ago.
+  const fresh = { ...g, data: data(0, 0.01, { lastSampleTime: NOW - 10n * SEC }) };
+  assert.equal(letters(selectSources([fresh, { ...b, pollInterval: 1 }], {}, NOW)), "S*");
+  assert.equal(letters(selectSources([fresh, { ...b, pollInterval: 4 }], {}, NOW))[0], "*");
 });

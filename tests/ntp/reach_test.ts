@@ -40,3 +40,22 @@ Deno.test("reach register keeps only 8 bits and reset clears it", () => {
   r.reset();
   assert.equal(r.value, 0);
 });
+
+Deno.test("reach register counts the polls made while unreachable, for maxunreach", () => {
+  const r = new ReachRegister();
+  r.polled();
+  r.received();
+  for (let i = 1; i <= 7; i++) r.polled();
+  assert.equal(r.unreachablePolls, 0, "still reachable after 7 unanswered polls");
+  r.polled();
+  assert.equal(r.unreachablePolls, 1, "the poll that clears the register counts");
+  r.polled();
+  r.polled();
+  assert.equal(r.unreachablePolls, 3);
+  r.received();
+  assert.equal(r.unreachablePolls, 0, "an answer ends it");
+  for (let i = 0; i < 8; i++) r.polled();
+  assert.equal(r.unreachablePolls, 1);
+  r.reset();
+  assert.equal(r.unreachablePolls, 0);
+});
