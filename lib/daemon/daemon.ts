@@ -219,6 +219,9 @@ async function start(
         stratum: config.local.stratum,
         orphan: config.local.orphan,
         distance: config.local.distance,
+        activate: config.local.activate,
+        waitSynced: config.local.waitSynced,
+        waitUnsynced: config.local.waitUnsynced,
       }
       : null,
     fallbackDrift: config.fallbackDrift ?? null,
@@ -317,6 +320,7 @@ async function start(
       orphan: config.local.orphan,
     };
     serverReference.localSince = clock.now();
+    serverReference.localEligible = reference.localEligible(clock.now());
   }
   const activateSmoothing = () => {
     if (smoothing?.activate(clock.now())) log.info("Time smoothing activated");
@@ -344,6 +348,14 @@ async function start(
   const refreshServerReference = () => {
     armLeap();
     const t = reference.trackingData(clock.now());
+    if (serverReference.local !== null) {
+      // local activate/waitsynced/waitunsynced: the local reference starts when they allow it
+      const eligible = reference.localEligible(clock.now());
+      if (eligible && serverReference.localEligible === false) {
+        serverReference.localSince = clock.now();
+      }
+      serverReference.localEligible = eligible;
+    }
     if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
       serverReference.synchronised = true;
       serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
