@@ -146,7 +146,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   sourcedir: I,
   include: I,
   hwtimestamp: I,
-  hwtstimeout: N,
+  hwtstimeout: I,
   maxtxbuffers: N,
   keyfile: I,
   lock_all: I,
