@@ -196,7 +196,12 @@ async function start(
   log: Logger,
   owner?: { uid: number; gid: number },
 ): Promise<RunningDaemon> {
-  const clock = openSystemClock({ readOnly: o.noClockControl, maxSlewRate: config.maxSlewRate });
+  const clock = openSystemClock({
+    readOnly: o.noClockControl,
+    maxSlewRate: config.maxSlewRate,
+    // chrony 4.7: another process adjusting the clock (only when we control it: not with -x)
+    onInterference: () => log.warn("System clock interference detected (another NTP client?)"),
+  });
   if (!config.rtcSync) {
     // Without `rtcsync` the kernel is never told the clock is synchronised,
     // so its 11-minute mode stays off (chrony.conf(5) rtcsync); the error
@@ -432,6 +437,7 @@ async function start(
     log,
     hw,
     ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
+    hwTsTimeout: config.hwTsTimeout,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     tos: config.dscp << 2,
