@@ -4,7 +4,14 @@
  * `local` line (no sources: the clock is never synchronised).
  */
 import assert from "node:assert/strict";
-import { CHRONYD48, freePort, haveChrony48, startChronyd, startHorae } from "./harness.ts";
+import {
+  CHRONYD48,
+  freePort,
+  haveChrony,
+  haveChrony48,
+  startChronyd,
+  startHorae,
+} from "./harness.ts";
 import { RawClient } from "./raw_client.ts";
 
 const LOCAL_REFID = 0x7f7f0101;
@@ -40,12 +47,16 @@ async function watch(port: number, start: number, seconds: number): Promise<Seen
   return seen;
 }
 
-async function both(local: string, seconds: number): Promise<{ horae: Seen; chrony: Seen }> {
+async function both(
+  local: string,
+  seconds: number,
+  binary = CHRONYD48,
+): Promise<{ horae: Seen; chrony: Seen }> {
   const hp = freePort();
   const cp = freePort();
   const lines = [local, "allow 127.0.0.1"];
   const t0 = performance.now();
-  const c = await startChronyd({ binary: CHRONYD48, port: cp, lines });
+  const c = await startChronyd({ binary, port: cp, lines });
   const t1 = performance.now();
   const h = await startHorae([`port ${hp}`, "bindaddress 127.0.0.1", ...lines]);
   try {
@@ -80,4 +91,13 @@ Deno.test("local waitsynced: never synchronised, the local reference at once, as
   // never synchronised: waitsynced does not apply; both serve stratum 9 from the start
   assert.equal(horae.stratum, 9);
   assert.equal(chrony.stratum, 9);
+});
+
+Deno.test("local orphan without 4.5+ options: the local reference at once, as chronyd 4.3", async () => {
+  // chronyd 4.8 waits 300 s here (4.7's default waitunsynced with orphan); horae keeps 4.3's way
+  if (!haveChrony()) return;
+  const { horae, chrony } = await both("local stratum 9 orphan", 3, "/usr/sbin/chronyd");
+  assert.equal(chrony.stratum, 9);
+  assert.equal(horae.stratum, 9);
+  assert.ok(horae.activeAfter !== null && horae.activeAfter < 3);
 });
