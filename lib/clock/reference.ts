@@ -62,8 +62,8 @@ export interface ReferenceOptions {
   leapSecMode?: LeapSecMode;
   /** `leapsectz`: leap second at the end of the UTC day containing `t` (see leap.ts). */
   leapSecTz?: ((t: Timestamp) => LeapAction) | null;
-  /** `local [stratum N] [orphan] [distance D]`. */
-  local?: { stratum: number; orphan: boolean; distance: number } | null;
+  /** `local [stratum N] [orphan] [distance D] [activate A] [waitsynced S] [waitunsynced U]`. */
+  local?: LocalReference | null;
   /** `fallbackdrift MIN MAX` (log2 seconds); null or a 0 bound: no fallbacks. */
   fallbackDrift?: { min: number; max: number } | null;
 }
@@ -160,6 +160,24 @@ export type ReferenceEvent =
   /** The initstepslew correction was made: normal operation begins. */
   | { kind: "initStepSlewEnd" };
 
+/**
+ * The `local` directive's options (chrony.conf(5)); `activate`, `waitSynced`
+ * and `waitUnsynced` (chrony 4.5/4.7) are seconds, absent or 0: no condition,
+ * which is chrony 4.3's behaviour.
+ */
+export interface LocalReference {
+  stratum: number;
+  orphan: boolean;
+  /** Root distance at which the local reference activates after updates. */
+  distance: number;
+  /** The local reference is not used until an update's root distance was below this once. */
+  activate?: number;
+  /** Minimum interval since the last clock update before activation. */
+  waitSynced?: number;
+  /** Minimum interval unsynchronised (since start or losing synchronisation) before activation. */
+  waitUnsynced?: number;
+}
+
 /** chrony's local reference ID: 127.127.1.1 (lib/net/address.ts). */
 export { LOCAL_REFERENCE_ID };
 
@@ -183,7 +201,11 @@ export class Reference {
   readonly #logChange: number;
   readonly #leapSecMode: LeapSecMode;
   readonly #leapSecTz: ((t: Timestamp) => LeapAction) | null;
-  #local: { stratum: number; orphan: boolean; distance: number } | null;
+  #local: LocalReference | null;
+  /** When the clock last became unsynchronised (start, or the last `setUnsynchronised`). */
+  #unsyncedSince: Timestamp;
+  /** Whether an update's root distance was once below `local activate`. */
+  #activated = false;
 
   #updates = 0;
   #ignored = 0;
@@ -228,6 +250,7 @@ export class Reference {
     this.#leapSecMode = options.leapSecMode ?? "system"; // chrony.conf(5)
     this.#leapSecTz = options.leapSecTz ?? null;
     this.#local = options.local ?? null;
+    this.#unsyncedSince = clock.now();
     const fb = options.fallbackDrift ?? null;
     this.#fallback = fb !== null && fb.min > 0 && fb.max >= fb.min ? fb : null;
   }
@@ -261,7 +284,7 @@ export class Reference {
   }
 
   /** `chronyc local ...` / `local off`: the local reference options, or null. */
-  setLocal(local: { stratum: number; orphan: boolean; distance: number } | null): void {
+  setLocal(local: LocalReference | null): void {
     this.#local = local;
   }
 
@@ -483,6 +506,7 @@ export class Reference {
     this.#rootDispersion = u.rootDispersion;
     this.#synced = true;
     this.#everSynced = true;
+    if (u.rootDelay / 2 + u.rootDispersion < (this.#local?.activate ?? 0)) this.#activated = true;
 
     events.push(...this.#updateLeap(u.leap, this.#refTime));
     const maxError = this.#rootDelay / 2 + this.#rootDispersion;
@@ -513,6 +537,7 @@ export class Reference {
   /** No source is selectable any more: the clock is unsynchronised (maybe local reference). */
   setUnsynchronised(): ReferenceEvent[] {
     if (!this.#synced && this.#leap === 0) return [];
+    if (this.#synced) this.#unsyncedSince = this.#clock.now();
     this.#synced = false;
     const events: ReferenceEvent[] = [];
     if (this.#leap !== 0) events.push(...this.#updateLeap(0, this.#clock.now()));
@@ -524,8 +549,30 @@ export class Reference {
   localActive(now: Timestamp = this.#clock.now()): boolean {
     const local = this.#local;
     if (local === null || this.#synced) return false;
+    if (!this.localEligible(now)) return false;
     if (!this.#everSynced) return true;
     return this.#rootDelay / 2 + this.#rootDispersionAt(now) >= local.distance;
+  }
+
+  /**
+   * Whether the conditions of chrony 4.5/4.7's `local activate`, `waitsynced`
+   * and `waitunsynced` allow the local reference at `now` (the root distance
+   * condition aside): an update's root distance was once below `activate`;
+   * `waitSynced` seconds passed since the last clock update; `waitUnsynced`
+   * seconds passed unsynchronised (since start when never synchronised, since
+   * losing synchronisation otherwise). Without these options: always.
+   */
+  localEligible(now: Timestamp = this.#clock.now()): boolean {
+    const local = this.#local;
+    if (local === null) return false;
+    if ((local.activate ?? 0) > 0 && !this.#activated) return false;
+    if (this.#everSynced && diffSeconds(now, this.#refTime) < (local.waitSynced ?? 0)) {
+      return false;
+    }
+    if (!this.#synced && diffSeconds(now, this.#unsyncedSince) < (local.waitUnsynced ?? 0)) {
+      return false;
+    }
+    return true;
   }
 
   /** Cooked time at which `onTimer` must be called (a leap second in step/slew mode), or null. */

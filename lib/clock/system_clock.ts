@@ -53,6 +53,12 @@ export interface SystemClockOptions extends SlewingClockOptions {
   now: () => Timestamp;
   /** Kernel USER_HZ (sysconf(_SC_CLK_TCK)); default 100. */
   hz?: number;
+  /**
+   * Called when the kernel's frequency or tick is found changed by someone
+   * else (chrony 4.7: "System clock interference detected"), before ours is
+   * set again over it.
+   */
+  onInterference?: () => void;
 }
 
 /** adjtimex(2): `freq` is ppm scaled by 2^16. */
@@ -74,10 +80,14 @@ class TimexDriver implements ClockDriver {
   #frequency: number;
   /** Writable status bits as we last set (or found) them. */
   #status: number;
+  /** The kernel `freq` we last set (or found). */
+  #freq: number;
+  readonly #onInterference: (() => void) | null;
 
   constructor(options: SystemClockOptions) {
     this.#adjtimex = options.adjtimex;
     this.#now = options.now;
+    this.#onInterference = options.onInterference ?? null;
     const hz = options.hz ?? 100;
     this.#nominalTick = Math.round(1e6 / hz);
     this.#ppmPerTick = 1e6 / this.#nominalTick;
@@ -85,6 +95,7 @@ class TimexDriver implements ClockDriver {
     const { tx } = this.#adjtimex(emptyTimex());
     this.#tick = tx.tick;
     this.#status = tx.status & ~STA_RONLY;
+    this.#freq = tx.freq;
     this.#frequency = (this.#nominalTick - tx.tick) * this.#ppmPerTick - tx.freq / FREQ_SCALE;
   }
 
@@ -101,6 +112,11 @@ class TimexDriver implements ClockDriver {
     const deltaTick = Math.round(clamped / this.#ppmPerTick);
     const tick = this.#nominalTick - deltaTick;
     const freq = Math.round(-(clamped - deltaTick * this.#ppmPerTick) * FREQ_SCALE) + 0;
+    if (this.#onInterference !== null) {
+      // another process adjusting the clock shows as a frequency or tick we did not set
+      const { tx: now } = this.#adjtimex(emptyTimex());
+      if (now.freq !== this.#freq || now.tick !== this.#tick) this.#onInterference();
+    }
     const tx = emptyTimex();
     tx.modes = ADJ_FREQUENCY;
     tx.freq = freq;
@@ -108,7 +124,8 @@ class TimexDriver implements ClockDriver {
       tx.modes |= ADJ_TICK;
       tx.tick = tick;
     }
-    this.#adjtimex(tx);
+    // the kernel's own rounding of what we set, for the comparison above
+    this.#freq = this.#adjtimex(tx).tx.freq;
     this.#tick = tick;
     this.#frequency = deltaTick * this.#ppmPerTick - freq / FREQ_SCALE;
     return this.#frequency;

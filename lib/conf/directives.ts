@@ -167,8 +167,10 @@ function parseLocal(r: ArgReader): LocalConfig {
     waitUnsynced: 0,
   };
   let waitUnsynced: number | undefined;
+  const seen = new Set<string>();
   while (r.remaining > 0) {
     const opt = r.word("option").toLowerCase();
+    seen.add(opt);
     switch (opt) {
       case "stratum": {
         const s = r.int("stratum");
@@ -196,8 +198,11 @@ function parseLocal(r: ArgReader): LocalConfig {
         throw r.error(`invalid local option "${opt}"`);
     }
   }
-  // chrony.conf(5) 4.x: waitunsynced default 300 s with orphan, otherwise 0.
-  l.waitUnsynced = waitUnsynced ?? (l.orphan ? 300 : 0);
+  // chrony.conf(5) 4.7: waitunsynced default 300 s with orphan, otherwise 0. chrony 4.3 has no
+  // such wait (its local reference activates at once), and 4.3's configurations keep 4.3's
+  // behaviour: the 4.7 default applies only when a 4.5+ option (activate, waitsynced) is given.
+  const newer = seen.has("activate") || seen.has("waitsynced");
+  l.waitUnsynced = waitUnsynced ?? (l.orphan && newer ? 300 : 0);
   return l;
 }
 

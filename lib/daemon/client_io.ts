@@ -43,6 +43,11 @@ interface RequestSocket {
   /** A valid reply was processed: close once the TX timestamp is in. */
   answered: boolean;
   timer: ReturnType<typeof setTimeout>;
+  /** The NIC's TX timestamp was asked for and has not arrived yet. */
+  hwTxPending: boolean;
+  /** A reply held for the NIC's TX timestamp (`hwtstimeout`), with its cooked RX time. */
+  held: { bytes: Uint8Array; at: Timestamp; local: string | null } | null;
+  holdTimer: ReturnType<typeof setTimeout> | null;
 }
 
 /** A clock whose slewing layer wants `tick()` calls (SlewingClock and its kin). */
@@ -71,6 +76,11 @@ export interface ClientIoOptions {
   hw?: HwStampConverter | null;
   /** `ptpport`: requests to sources on this port go NTP-over-PTP through it. */
   ptp?: { port: number; channel: PtpPort } | null;
+  /**
+   * `hwtstimeout` (chrony 4.4+), seconds: with `hwtimestamp`, a reply arriving
+   * before its request's NIC TX stamp is held up to this long for it. Default 0.001.
+   */
+  hwTsTimeout?: number;
 }
 
 /** The part of `HwTimestamping` the client uses. */
@@ -114,6 +124,7 @@ export class ClientIo {
   readonly #onUpdate: ((u: ReferenceUpdate) => void) | undefined;
   readonly #onSourceLost: ((s: number, r: string) => void) | undefined;
   readonly #hw: HwStampConverter | null;
+  readonly #hwTsTimeout: number;
   readonly #ptp: { port: number; channel: PtpPort } | null;
   /** PTP port send id -> source id, for TX stamps. */
   readonly #ptpSends = new Map<number, number>();
@@ -135,6 +146,8 @@ export class ClientIo {
   sendErrors = 0;
   /** Per-request sockets opened so far. */
   requestSockets = 0;
+  /** Replies held for their request's NIC TX stamp (`hwtstimeout`). */
+  heldReplies = 0;
 
   constructor(options: ClientIoOptions) {
     this.engine = options.engine;
@@ -147,6 +160,7 @@ export class ClientIo {
     this.#tos = options.tos ?? 0;
     this.#onSourceLost = options.onSourceLost;
     this.#hw = options.hw && options.hw.interfaces.length > 0 ? options.hw : null;
+    this.#hwTsTimeout = options.hwTsTimeout ?? 0.001; // chrony.conf(5) 4.4+: default 0.001 s
     this.#ptp = options.ptp ?? null;
     const ptp = this.#ptp?.channel;
     ptp?.onReply((ntp, from, rx, local, hwRx) =>
@@ -326,7 +340,10 @@ export class ClientIo {
       if (id !== null) this.engine.onTxTimestamp(source, this.#clock.now());
       if (id !== null && !shared) {
         const r = this.#requests.get(source);
-        if (r) r.txPending = sock.timestamping;
+        if (r) {
+          r.txPending = sock.timestamping;
+          r.hwTxPending = sock.timestamping && sock.hwTimestamping;
+        }
         return;
       }
       if (id !== null) {
@@ -364,19 +381,50 @@ export class ClientIo {
     this.requestSockets++;
     const timer = setTimeout(() => this.#closeRequest(source, r), REQUEST_SOCKET_TIMEOUT * 1000);
     Deno.unrefTimer(timer);
-    const r: RequestSocket = { sock, txPending: false, answered: false, timer };
+    const r: RequestSocket = {
+      sock,
+      txPending: false,
+      answered: false,
+      timer,
+      hwTxPending: false,
+      held: null,
+      holdTimer: null,
+    };
     this.#requests.set(source, r);
-    sock.onPacket((bytes, _from, rx, local, _k, hwRx) => {
-      if (this.#requests.get(source) !== r) return; // closed meanwhile
-      if (local.address) this.#localOf.set(source, local.address);
+    const process = (bytes: Uint8Array, at: Timestamp, local: string | null) => {
+      if (local) this.#localOf.set(source, local);
       const ntp = this.engine.sources[source]?.ntp;
       const valid = ntp ? ntp.report().totalValidRx : 0;
-      const at = this.#rxTime(source, rx, hwRx, local.ifindex);
-      this.run(this.engine.onPacket(source, bytes.slice(), this.#cooked(at)));
+      this.run(this.engine.onPacket(source, bytes, at));
       if (ntp && ntp.report().totalValidRx !== valid) {
         r.answered = true;
         if (!r.txPending) this.#closeRequest(source, r);
       }
+    };
+    /** Processes the reply held for the NIC's TX stamp, if any. */
+    const release = () => {
+      const h = r.held;
+      if (h === null) return;
+      r.held = null;
+      if (r.holdTimer !== null) clearTimeout(r.holdTimer);
+      r.holdTimer = null;
+      if (this.#requests.get(source) === r) process(h.bytes, h.at, h.local);
+    };
+    sock.onPacket((bytes, _from, rx, local, _k, hwRx) => {
+      if (this.#requests.get(source) !== r) return; // closed meanwhile
+      const at = this.#cooked(this.#rxTime(source, rx, hwRx, local.ifindex));
+      const copy = bytes.slice();
+      if (r.hwTxPending && this.#hwTsTimeout > 0) {
+        if (r.held === null) {
+          // hwtstimeout: the reply came before the NIC's TX stamp of the request: wait for it
+          r.held = { bytes: copy, at, local: local.address ?? null };
+          r.holdTimer = setTimeout(release, Math.ceil(this.#hwTsTimeout * 1000));
+          this.heldReplies++;
+          return;
+        }
+        release(); // a second reply while waiting: both now
+      }
+      process(copy, at, local.address ?? null);
     });
     sock.onTxTimestamp((_id, tx) => {
       if (this.#requests.get(source) !== r) return;
@@ -389,7 +437,9 @@ export class ClientIo {
     sock.onHwTxTimestamp((_id, raw, ifindex) => {
       if (this.#requests.get(source) !== r) return;
       r.txPending = false;
+      r.hwTxPending = false;
       this.#hwTx(source, raw, ifindex);
+      release();
       if (r.answered) this.#closeRequest(source, r);
     });
     return sock;
@@ -401,6 +451,7 @@ export class ClientIo {
     if (!r || (which && r !== which)) return;
     this.#requests.delete(source);
     clearTimeout(r.timer);
+    if (r.holdTimer !== null) clearTimeout(r.holdTimer);
     r.sock.close();
   }
 

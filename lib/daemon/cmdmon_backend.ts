@@ -42,6 +42,7 @@ import { loadSourceDirs } from "../conf/load.ts";
 import { parseIp } from "../net/address.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
+import type { LocalReference } from "../clock/reference.ts";
 import { realNow } from "../io/realtime.ts";
 import { writeFileAtomic } from "./files.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
@@ -559,7 +560,23 @@ export class DaemonBackend implements CmdmonBackend {
       case "local3":
         this.#setLocal(
           req.onOff !== 0
-            ? { stratum: req.stratum, orphan: req.orphan !== 0, distance: req.distance }
+            ? {
+              stratum: req.stratum,
+              orphan: req.orphan !== 0,
+              distance: req.distance,
+              // LOCAL3 (chrony 4.5+): activate, waitsynced, waitunsynced (negative: the default)
+              ...(req.kind === "local3"
+                ? {
+                  activate: req.activate,
+                  waitSynced: req.waitSynced,
+                  waitUnsynced: req.waitUnsynced >= 0
+                    ? req.waitUnsynced
+                    : req.orphan !== 0
+                    ? 300
+                    : 0,
+                }
+                : {}),
+            }
             : null,
         );
         return Status.SUCCESS;
@@ -726,7 +743,7 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   /** `local ...` / `local off`: the reference's and the NTP server's local options. */
-  #setLocal(local: LocalOptions | null): void {
+  #setLocal(local: (LocalOptions & LocalReference) | null): void {
     const d = this.#d;
     d.reference.setLocal(local);
     const had = d.serverReference.local !== null;

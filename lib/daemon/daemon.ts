@@ -196,7 +196,12 @@ async function start(
   log: Logger,
   owner?: { uid: number; gid: number },
 ): Promise<RunningDaemon> {
-  const clock = openSystemClock({ readOnly: o.noClockControl, maxSlewRate: config.maxSlewRate });
+  const clock = openSystemClock({
+    readOnly: o.noClockControl,
+    maxSlewRate: config.maxSlewRate,
+    // chrony 4.7: another process adjusting the clock (only when we control it: not with -x)
+    onInterference: () => log.warn("System clock interference detected (another NTP client?)"),
+  });
   if (!config.rtcSync) {
     // Without `rtcsync` the kernel is never told the clock is synchronised,
     // so its 11-minute mode stays off (chrony.conf(5) rtcsync); the error
@@ -219,6 +224,9 @@ async function start(
         stratum: config.local.stratum,
         orphan: config.local.orphan,
         distance: config.local.distance,
+        activate: config.local.activate,
+        waitSynced: config.local.waitSynced,
+        waitUnsynced: config.local.waitUnsynced,
       }
       : null,
     fallbackDrift: config.fallbackDrift ?? null,
@@ -317,6 +325,7 @@ async function start(
       orphan: config.local.orphan,
     };
     serverReference.localSince = clock.now();
+    serverReference.localEligible = reference.localEligible(clock.now());
   }
   const activateSmoothing = () => {
     if (smoothing?.activate(clock.now())) log.info("Time smoothing activated");
@@ -344,6 +353,14 @@ async function start(
   const refreshServerReference = () => {
     armLeap();
     const t = reference.trackingData(clock.now());
+    if (serverReference.local !== null) {
+      // local activate/waitsynced/waitunsynced: the local reference starts when they allow it
+      const eligible = reference.localEligible(clock.now());
+      if (eligible && serverReference.localEligible === false) {
+        serverReference.localSince = clock.now();
+      }
+      serverReference.localEligible = eligible;
+    }
     if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
       serverReference.synchronised = true;
       serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
@@ -420,6 +437,7 @@ async function start(
     log,
     hw,
     ptp: ptpPort ? { port: config.ptpPort, channel: ptpPort } : null,
+    hwTsTimeout: config.hwTsTimeout,
     ...(config.acquisitionPort !== undefined ? { port: config.acquisitionPort } : {}),
     bindAddress: config.bindAcqAddress,
     tos: config.dscp << 2,

@@ -26,6 +26,8 @@ export interface SystemClockChoice {
   readOnly: boolean;
   /** maxslewrate, ppm. */
   maxSlewRate?: number;
+  /** Another process changed the clock's frequency (chrony 4.7's interference detection). */
+  onInterference?: () => void;
 }
 
 /** The system clock, or a read-only view of it that still computes everything. */
@@ -39,7 +41,12 @@ export function openSystemClock(choice: SystemClockChoice): TickingClock {
     });
     return new ReadOnlyClock(inner, options);
   }
-  return new SystemClock({ adjtimex, now: realNow, ...options });
+  return new SystemClock({
+    adjtimex,
+    now: realNow,
+    ...options,
+    ...(choice.onInterference ? { onInterference: choice.onInterference } : {}),
+  });
 }
 
 /**

@@ -107,6 +107,11 @@ export interface ServerReference {
   local: LocalOptions | null;
   /** When the local reference became active (its reference time), or null for `now`. */
   localSince: Timestamp | null;
+  /**
+   * Whether `local activate`/`waitsynced`/`waitunsynced` (chrony 4.5/4.7) allow
+   * the local reference now (the daemon asks lib/clock/reference.ts); absent: yes.
+   */
+  localEligible?: boolean;
 }
 
 /** A reference for a server with no sources and no `local`. */
@@ -396,9 +401,10 @@ export class NtpServer {
     const elapsed = Number(now - r.refTime) / 1e9;
     const disp = r.rootDispersion + Math.max(0, elapsed) * r.dispersionRate;
     const distance = r.rootDelay / 2 + disp;
-    if (r.synchronised && (r.local === null || distance < r.local.distance)) {
+    const eligible = r.localEligible ?? true;
+    if (r.synchronised && (r.local === null || !eligible || distance < r.local.distance)) {
       this.#set(r.leap, r.stratum, r.rootDelay, disp, r.refId, r.refTime);
-    } else if (r.local !== null) {
+    } else if (r.local !== null && eligible) {
       this.#set(0, r.local.stratum, 0, 0, LOCAL_REFERENCE_ID, r.localSince ?? now);
     } else {
       this.#leap = LEAP_UNSYNC;

@@ -202,6 +202,57 @@ Deno.test("Reference: unsynchronised without local shows stratum 0; local refere
   assert.equal(local.localActive(clock.now() + 300_000n * 1_000_000_000n), true);
 });
 
+const S = 1_000_000_000n;
+
+Deno.test("Reference: local waitunsynced delays the local reference after start and after losing sync", () => {
+  // chronyd 4.8 `local stratum 10 waitunsynced 5`: stratum 0 for 5 s, then 7F7F0101 stratum 10
+  const clock = new SimClock({ start: 0n, seed: 1 });
+  const ref = new Reference(clock, {
+    local: { stratum: 10, orphan: false, distance: 3, waitUnsynced: 5 },
+  });
+  const t0 = clock.now();
+  assert.equal(ref.localActive(t0 + 4n * S), false);
+  assert.equal(ref.trackingData(t0 + 4n * S).stratum, 0);
+  assert.equal(ref.localActive(t0 + 5n * S), true);
+  assert.equal(ref.trackingData(t0 + 5n * S).refId, LOCAL_REFERENCE_ID);
+  clock.advance(10);
+  ref.update(truthUpdate(clock, { skew: 1e-5 }));
+  clock.advance(400_000);
+  ref.setUnsynchronised(); // distance long past 3 s, but unsynchronised only from now
+  const t1 = clock.now();
+  assert.equal(ref.localActive(t1 + 4n * S), false);
+  assert.equal(ref.localActive(t1 + 5n * S), true);
+});
+
+Deno.test("Reference: local waitsynced counts from the last update; distance 0 leaves it alone", () => {
+  const clock = new SimClock({ start: 0n, seed: 1 });
+  const ref = new Reference(clock, {
+    local: { stratum: 10, orphan: false, distance: 0, waitSynced: 100 },
+  });
+  assert.equal(ref.localActive(), true); // never synchronised, no waitunsynced: at once
+  ref.update(truthUpdate(clock));
+  const t = clock.now();
+  ref.setUnsynchronised();
+  assert.equal(ref.localActive(t + 99n * S), false);
+  assert.equal(ref.trackingData(t + 99n * S).leapStatus, "unsynchronised");
+  assert.equal(ref.localActive(t + 100n * S), true);
+});
+
+Deno.test("Reference: local activate needs one update below the activating distance", () => {
+  const clock = new SimClock({ start: 0n, seed: 1 });
+  const local = { stratum: 10, orphan: false, distance: 0, activate: 0.5 };
+  const ref = new Reference(clock, { local });
+  assert.equal(ref.localActive(), false); // never synchronised: never activated
+  ref.update(truthUpdate(clock, { rootDelay: 0.4, rootDispersion: 0.5 })); // distance 0.7
+  ref.setUnsynchronised();
+  assert.equal(ref.localActive(), false);
+  ref.update(truthUpdate(clock, { rootDelay: 0.2, rootDispersion: 0.1 })); // distance 0.2
+  ref.setUnsynchronised();
+  assert.equal(ref.localActive(), true);
+  // without the option (chrony 4.3): active at once
+  assert.equal(new Reference(clock, { local: { ...local, activate: 0 } }).localActive(), true);
+});
+
 Deno.test("Reference: leap insertion in system mode arms the kernel on 31 December only", () => {
   const dec31 = fromSecNsec(1483228800 - 3600, 0); // 2016-12-31T23:00:00Z
   const clock = new SimClock({ start: dec31, seed: 1 });

@@ -152,3 +152,36 @@ Deno.test("SystemClock: leap and sync status keep the other writable status bits
     },
   ]);
 });
+
+Deno.test("SystemClock: another process changing the frequency is detected (chrony 4.7)", () => {
+  // a kernel that applies ADJ_FREQUENCY/ADJ_TICK, rounding freq as Linux may (to even units)
+  const kernel: Timex = { ...emptyTimex(), tick: 10000, status: STA_UNSYNC | STA_NANO };
+  const adjtimex = (tx: Timex) => {
+    if (tx.modes & ADJ_FREQUENCY) kernel.freq = tx.freq & ~1;
+    if (tx.modes & ADJ_TICK) kernel.tick = tx.tick;
+    return { state: 0, tx: { ...kernel } };
+  };
+  let detected = 0;
+  const c = new SystemClock({ adjtimex, now: () => 0n, onInterference: () => detected++ });
+  c.setFrequency(12.3456);
+  c.setFrequency(-7.77);
+  c.setFrequency(-1234.5);
+  assert.equal(detected, 0); // our own changes, the kernel's rounding included
+  kernel.freq += 65536; // someone else: +1 ppm
+  c.setFrequency(3);
+  assert.equal(detected, 1);
+  c.setFrequency(4);
+  assert.equal(detected, 1); // ours again
+  kernel.tick = 10005;
+  c.setFrequency(5);
+  assert.equal(detected, 2);
+  // without the option nothing extra is read
+  kernel.tick = 10000;
+  const calls: Timex[] = [];
+  const quiet = new SystemClock({
+    adjtimex: (tx) => (calls.push(tx), adjtimex(tx)),
+    now: () => 0n,
+  });
+  quiet.setFrequency(1);
+  assert.deepEqual(modesOf(calls), [0, ADJ_FREQUENCY]);
+});

@@ -80,10 +80,14 @@ Deno.test("local alone means stratum 10, distance 1, no orphan", () => {
   });
 });
 
-Deno.test("local orphan waits 300 s unsynchronised by default", () => {
+Deno.test("local orphan waits 300 s unsynchronised by default only with 4.5+ options", () => {
+  // chronyd 4.3 activates `local stratum 10 orphan` at once (4.8 after 300 s): 4.3's lines keep it
   const l = parseConfig("local stratum 10 orphan distance 0.1").config.local;
-  assert.equal(l?.waitUnsynced, 300);
+  assert.equal(l?.waitUnsynced, 0);
   assert.equal(l?.distance, 0.1);
+  assert.equal(parseConfig("local orphan waitsynced 10").config.local?.waitUnsynced, 300);
+  assert.equal(parseConfig("local orphan activate 0.5").config.local?.waitUnsynced, 300);
+  assert.equal(parseConfig("local waitsynced 10").config.local?.waitUnsynced, 0);
   assert.equal(parseConfig("local orphan waitunsynced 60").config.local?.waitUnsynced, 60);
 });
 

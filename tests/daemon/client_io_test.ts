@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ClientIo } from "../../lib/daemon/client_io.ts";
+import { ClientIo, type ClientIoOptions } from "../../lib/daemon/client_io.ts";
 import { Engine } from "../../lib/engine/engine.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { openSystemClock } from "../../lib/daemon/system.ts";
@@ -64,6 +64,7 @@ function setup(
   answer: (from: SockAddr, bytes: Uint8Array, server: UdpSocket) => boolean = () => true,
   acquisitionPort?: number,
   bindAddress?: string,
+  extra: Partial<ClientIoOptions> = {},
 ): Setup {
   const server = openLoopback();
   const from: SockAddr[] = [];
@@ -88,6 +89,7 @@ function setup(
     log: new Logger({ sink: { lines: [] }, level: 9 }),
     ...(acquisitionPort !== undefined ? { port: acquisitionPort } : {}),
     ...(bindAddress !== undefined ? { bindAddress: { ipv4: bindAddress } } : {}),
+    ...extra,
   });
   io.run(engine.start());
   return {
@@ -220,5 +222,32 @@ Deno.test("ICMP port unreachable on a connected request socket does not make the
     assert.ok(polls < 500, `${polls} poll wake-ups for 3 requests`);
   } finally {
     await s.close();
+  }
+});
+
+Deno.test("hwtstimeout: with hwtimestamp a reply waits for the NIC's TX stamp, then is processed", async () => {
+  // loopback gives no NIC stamps: the reply is held for hwtstimeout, then taken with the kernel's
+  const hw = { interfaces: [1], convertRx: () => null, convertTx: () => null };
+  const s = setup({ minpoll: 4, maxpoll: 4 }, undefined, undefined, undefined, {
+    hw,
+    hwTsTimeout: 1.5,
+  });
+  try {
+    const ntp = s.engine.sources[0]!.ntp;
+    await until("a held reply", () => s.io.heldReplies >= 1);
+    assert.equal(ntp.report().totalValidRx, 0);
+    await until("the reply processed", () => ntp.report().totalValidRx >= 1);
+  } finally {
+    await s.close();
+  }
+  // without hwtimestamp (or hwtstimeout 0) nothing is held
+  for (const extra of [{}, { hw, hwTsTimeout: 0 }]) {
+    const t = setup({ minpoll: 4, maxpoll: 4 }, undefined, undefined, undefined, extra);
+    try {
+      await until("a reply", () => t.engine.sources[0]!.ntp.report().totalValidRx >= 1);
+      assert.equal(t.io.heldReplies, 0);
+    } finally {
+      await t.close();
+    }
   }
 });

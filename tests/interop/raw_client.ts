@@ -25,6 +25,10 @@ export interface RawExchange {
   delay: number;
   /** T3 - T2, seconds. */
   serverTime: number;
+  /** The reply's leap indicator, stratum and reference ID. */
+  leap: number;
+  stratum: number;
+  refId: number;
 }
 
 /** A client socket; `query(port)` runs one exchange with 127.0.0.1:port (null on timeout). */
@@ -84,6 +88,9 @@ export class RawClient {
       offset: (s(t2 - t1) + s(t3 - t4)) / 2,
       delay: s(t4 - t1) - s(t3 - t2),
       serverTime: s(t3 - t2),
+      leap: q.leap,
+      stratum: q.stratum,
+      refId: q.referenceId >>> 0,
     };
   }
 
