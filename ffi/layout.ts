@@ -556,6 +556,8 @@ export const RTC = {
   UIE_ON: ioc(0, "p", 0x03, 0),
   UIE_OFF: ioc(0, "p", 0x04, 0),
   RD_TIME: ioc(2, "p", 0x09, RTC_TIME.size),
+  /** Only ever issued on an injected device in tests (`trimrtc`, lib/daemon/rtc.ts). */
+  SET_TIME: ioc(1, "p", 0x0a, RTC_TIME.size),
   UF: 0x10,
   IRQF: 0x80,
 } as const;

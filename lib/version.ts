@@ -29,7 +29,7 @@ export const FEATURES: ReadonlyArray<readonly [name: string, present: boolean]> 
   ["CMDMON", true],
   ["NTP", true],
   ["REFCLOCK", true],
-  ["RTC", false],
+  ["RTC", true], // rtcfile: lib/clock/rtc.ts, lib/daemon/rtc.ts
   ["PRIVDROP", true], // -u/user: setuid + capset keeping CAP_SYS_TIME
   ["SCFILTER", true], // -F: ffi/seccomp.ts
   ["SIGND", false],

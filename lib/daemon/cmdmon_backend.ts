@@ -23,6 +23,7 @@ import type {
   ManualSample,
   ManualTimestampReport,
   NtpDataReport,
+  RtcReport,
   SelectDataReport,
   ServerStatsReport,
   SmoothingReport,
@@ -431,6 +432,11 @@ export class DaemonBackend implements CmdmonBackend {
     return sm === null ? { status: Status.NOTENABLED } : sm.report(this.#now());
   }
 
+  rtcReport(): Maybe<RtcReport> {
+    const rtc = this.#d.rtc ?? null;
+    return rtc === null ? { status: Status.NORTC } : rtc.report();
+  }
+
   manualList(): Maybe<ManualSample[]> {
     // chronyd lists the manual samples even without `manual`
     return this.#d.manual.list().map((m) => ({
@@ -608,9 +614,21 @@ export class DaemonBackend implements CmdmonBackend {
       case "shutdown":
         d.shutdown();
         return Status.SUCCESS;
-      case "writertc":
-      case "trimrtc":
-        return Status.NORTC;
+      case "writertc": {
+        const rtc = d.rtc ?? null;
+        if (rtc === null) return Status.NORTC;
+        return rtc.write() ? Status.SUCCESS : Status.FAILED;
+      }
+      case "trimrtc": {
+        const rtc = d.rtc ?? null;
+        if (rtc === null) return Status.NORTC;
+        try {
+          return rtc.trim() ? Status.SUCCESS : Status.FAILED;
+        } catch (e) {
+          d.log.warn(`Could not trim RTC : ${(e as Error).message}`);
+          return Status.FAILED;
+        }
+      }
       case "smoothtime": {
         // chronyc: 0 reset, 1 activate; 505 without the smoothtime directive
         const sm = d.smoothing ?? null;

@@ -68,6 +68,8 @@ import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
 import { startTempComp } from "./tempcomp.ts";
+import { type RtcDeps, startRtc } from "./rtc.ts";
+import { openClockDevice } from "../../ffi/devices.ts";
 import { mailOnChangeText, sendMail } from "./mail.ts";
 import { TempCompError } from "../clock/tempcomp.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
@@ -232,6 +234,17 @@ async function start(
     fallbackDrift: config.fallbackDrift ?? null,
   });
   const driftPath = config.driftFile?.path;
+  // rtcfile: RTC tracking (null without a device: chronyc then gets 513);
+  // chronyd opens the RTC before it reads the driftfile
+  const rtcDeps: RtcDeps = {
+    open: openClockDevice,
+    now: () => clock.now(),
+    log,
+    logs: null, // set below, once the log files are open
+    canSet: !o.noClockControl,
+    synced: () => reference.synchronised,
+  };
+  const rtc = startRtc(config, rtcDeps);
   removeStaleFiles(config, log);
   // What the driftfile gave (limited as chronyd limits it): written back at
   // exit if no update changed it, as chronyd does.
@@ -261,6 +274,7 @@ async function start(
       onError: (m) => log.warn(m),
     })
     : null;
+  rtcDeps.logs = logs;
   logs?.write(
     "tracking",
     trackingLine(startTrackingEntry(
@@ -679,6 +693,7 @@ async function start(
     }),
     serverReference,
     smoothing,
+    rtc,
     activateSmoothing,
     startTime: realNow(),
     shutdown: () => stopRequested(0),
@@ -695,6 +710,7 @@ async function start(
       stopped = true;
       if (driftTimer !== null) clearInterval(driftTimer);
       tempComp?.stop();
+      await rtc?.stop();
       if (leapTimer !== null) clearTimeout(leapTimer);
       for (const t of broadcastTimers) clearInterval(t);
       if (refreshTimer !== null) clearInterval(refreshTimer);

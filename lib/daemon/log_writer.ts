@@ -32,7 +32,7 @@ import { strerror } from "./files.ts";
 export interface LogWriterOptions {
   /** `logdir`: the directory of the files. */
   dir: string;
-  /** Kinds from the `log` directive; rtc is ignored (no layout yet). */
+  /** Kinds from the `log` directive. */
   kinds: readonly LogKind[];
   /** `logbanner`: entries between banners, 0 = no banner. chrony.conf(5) default 32. */
   logBanner: number;

@@ -19,6 +19,7 @@ import type { ReferenceDiscipline } from "../engine/discipline.ts";
 import type { ManualInput } from "../clock/manual.ts";
 import type { Reference } from "../clock/reference.ts";
 import type { Smoothing } from "../clock/smoothing.ts";
+import type { RunningRtc } from "./rtc.ts";
 import type { AddressFilter } from "../ntp/addrfilt.ts";
 import type { ClientLog } from "../ntp/clientlog.ts";
 import type { NtpServer, ServerReference } from "../ntp/server.ts";
@@ -49,6 +50,8 @@ export interface DaemonState {
   serverReference: ServerReference;
   /** `smoothtime`: the server time smoothing, null without the directive. */
   smoothing: Smoothing | null;
+  /** `rtcfile`: RTC tracking, null without the directive or a device. */
+  rtc?: RunningRtc | null;
   startTime: bigint;
   /** `smoothtime activate` (and the automatic start): logs "Time smoothing activated". */
   activateSmoothing(): void;

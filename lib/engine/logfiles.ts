@@ -38,7 +38,8 @@ export type LogFileKind =
   | "tracking"
   | "selection"
   | "refclocks"
-  | "tempcomp";
+  | "tempcomp"
+  | "rtc";
 
 /** All file kinds with a known layout. */
 export const LOG_FILE_KINDS: readonly LogFileKind[] = [
@@ -48,6 +49,7 @@ export const LOG_FILE_KINDS: readonly LogFileKind[] = [
   "selection",
   "refclocks",
   "tempcomp",
+  "rtc",
 ];
 
 /** Column names of each file, as chronyd 4.3 writes them (a data format). */
@@ -62,6 +64,7 @@ const COLUMNS: Readonly<Record<LogFileKind, string>> = {
     "  Low end   High end",
   refclocks: "   Date (UTC) Time         Refid  DP L P  Raw offset   Cooked offset      Disp.",
   tempcomp: "   Date (UTC) Time        Temp.       Comp.",
+  rtc: "   Date (UTC) Time   RTC fast (s) Val   Est fast (s)   Slope (ppm)  Ns  Nr Meas",
 };
 
 /**

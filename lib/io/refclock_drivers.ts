@@ -315,7 +315,7 @@ function openOrFatal(open: DeviceOpener, path: string, what: string): ClockDevic
 }
 
 /** strerror(3) texts of the errors opening a device gives. */
-const STRERROR: Readonly<Record<number, string>> = {
+export const STRERROR: Readonly<Record<number, string>> = {
   1: "Operation not permitted",
   2: "No such file or directory",
   13: "Permission denied",

@@ -299,6 +299,7 @@ function expectations(): [string, string, number][] {
   k("RTC_UIE_ON", RTC.UIE_ON);
   k("RTC_UIE_OFF", RTC.UIE_OFF);
   k("RTC_RD_TIME", RTC.RD_TIME);
+  k("RTC_SET_TIME", RTC.SET_TIME);
   k("RTC_UF", RTC.UF);
   k("RTC_IRQF", RTC.IRQF);
   size("hwtstamp_config", HWTSTAMP_CONFIG.size);
