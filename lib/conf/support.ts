@@ -35,7 +35,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.ntsport": I,
   "source.xleave": I,
   "source.copy": I,
-  "source.extfield": N,
+  "source.extfield": I,
   initstepslew: I,
   refclock: I,
   // refclock drivers and options (checked per `refclock` line)

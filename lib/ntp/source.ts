@@ -97,6 +97,7 @@
  * ```
  * @module
  */
+import { F323_MAX_SECONDS, F323_REQUEST, findF323 } from "./ef_f323.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
 import { addSeconds, diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import {
@@ -216,6 +217,11 @@ export interface NtpSourceOptions {
   precision: number;
   /** Interleaved client mode (RFC 9769), servers and pools only. Default false. */
   xleave: boolean;
+  /**
+   * `extfield F323`: requests carry the field; a reply's finer root delay
+   * and dispersion replace the header's. Default false.
+   */
+  extF323?: boolean;
 }
 
 /** chrony's defaults for {@link NtpSourceOptions}. */
@@ -696,6 +702,14 @@ export class NtpSource {
       if (e instanceof PacketError) return [];
       throw e;
     }
+    if (this.options.extF323) {
+      // the finer values, where the 4.28 format holds the header's
+      const f = findF323(p.extensions);
+      if (f !== null && p.rootDelay < F323_MAX_SECONDS && p.rootDispersion < F323_MAX_SECONDS) {
+        p.rootDelay = f.rootDelay;
+        p.rootDispersion = f.rootDispersion;
+      }
+    }
     const peer = this.options.kind === "peer";
     const modeOk = peer
       ? p.mode === MODE_PASSIVE || p.mode === MODE_ACTIVE
@@ -949,6 +963,7 @@ export class NtpSource {
     this.#expectOrigin = p.transmitTs;
     this.#localTx = now;
     this.#totalTx++;
+    if (this.options.extF323) p.extensions.push(F323_REQUEST);
     const bytes = encodePacket(p);
     const signed = this.#deps.auth ? this.#deps.auth.signRequest(bytes, now) : bytes;
     // Not signable after all (onTimer checked ready()): an authenticated source
