@@ -318,3 +318,34 @@ Deno.test("DaemonBackend: makestep under -x fails and logs 'Could not step syste
   assert.equal(backend.control({ kind: "makestep" }), Status.FAILED);
   assert.deepEqual(logged, ["Could not step system clock"]);
 });
+
+Deno.test("DaemonBackend: rtcdata/trimrtc/writertc go to the RTC tracker; 513 without one", () => {
+  const { backend, state } = setup();
+  assert.deepEqual(backend.rtcReport(), { status: Status.NORTC });
+  assert.equal(backend.control({ kind: "trimrtc" }), Status.NORTC);
+  const report = {
+    refTime: 5n,
+    nSamples: 3,
+    nRuns: 2,
+    spanSeconds: 128,
+    rtcSecondsFast: 1.5,
+    rtcGainRatePpm: 2,
+  };
+  const calls: string[] = [];
+  let writable = true;
+  let settable = true;
+  state.rtc = {
+    report: () => report,
+    trim: () => (calls.push("trim"), settable),
+    write: () => (calls.push("write"), writable),
+    stop: () => Promise.resolve(),
+  };
+  assert.deepEqual(backend.rtcReport(), report);
+  assert.equal(backend.control({ kind: "writertc" }), Status.SUCCESS);
+  assert.equal(backend.control({ kind: "trimrtc" }), Status.SUCCESS);
+  writable = false;
+  settable = false;
+  assert.equal(backend.control({ kind: "writertc" }), Status.FAILED);
+  assert.equal(backend.control({ kind: "trimrtc" }), Status.FAILED);
+  assert.deepEqual(calls, ["write", "trim", "write", "trim"]);
+});
