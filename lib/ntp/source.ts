@@ -215,7 +215,7 @@ export interface NtpSourceOptions {
   maxClockError: number;
   /** Precision of our clock, seconds. Default 2^-20. */
   precision: number;
-  /** Interleaved client mode (RFC 9769), servers and pools only. Default false. */
+  /** Interleaved mode (RFC 9769): client mode for servers/pools, symmetric for peers. Default false. */
   xleave: boolean;
   /**
    * `extfield F323`: requests carry the field; a reply's finer root delay
@@ -402,6 +402,10 @@ export class NtpSource {
   /** Transmit timestamp of the last packet from the source (duplicate test, peer origin). */
   #lastRemoteTx = 0n;
   #lastRemoteRxLocal: Timestamp | null = null;
+  /** Peer xleave: receive timestamp field of the last packet from the peer. */
+  #lastRemoteRxField = 0n;
+  /** Peer xleave: our receive time of the peer packet our last interleaved packet reported (T4). */
+  #xleaveT4: Timestamp | null = null;
   #delays: number[] = [];
   #offsets: number[] = [];
   #ourRefId: number | null = null;
@@ -718,8 +722,8 @@ export class NtpSource {
 
     const tests = allPass();
     const prev = this.#prev;
-    const interleaved = !peer && this.#expectXleave !== null && prev !== null &&
-      p.originTs === this.#expectXleave;
+    const interleaved = this.#expectXleave !== null && p.originTs === this.#expectXleave &&
+      (peer ? this.#xleaveT4 !== null : prev !== null);
     tests.t123[0] = p.transmitTs !== (interleaved ? this.#lastXleaveTx : this.#lastRemoteTx);
     tests.t123[1] = interleaved ||
       (this.#expectOrigin !== null && p.originTs === this.#expectOrigin);
@@ -728,6 +732,7 @@ export class NtpSource {
     if (peer && tests.t123[0]) {
       this.#lastRemoteTx = p.transmitTs;
       this.#lastRemoteRxLocal = rx;
+      this.#lastRemoteRxField = p.receiveTs;
     }
     if (!tests.t123[0] || !tests.t123[1]) {
       this.#last.tests = tests;
@@ -770,7 +775,13 @@ export class NtpSource {
     this.#unanswered = 0;
     this.#totalValid++;
     // Interleaved: the previous exchange, completed by the real T3 of the previous response.
-    const ex = interleaved ? prev : null;
+    // A peer's: our last packet (T1) and its receive time of it (T2), its previous packet's real
+    // transmit time (T3) and our receive time of that packet (T4).
+    const ex = !interleaved
+      ? null
+      : peer
+      ? { t1: this.#localTx!, t2Raw: p.receiveTs, t4: this.#xleaveT4! }
+      : prev;
     const t1 = ex ? ex.t1 : this.#localTx!;
     const t2 = ntpToTimestamp(ex ? ex.t2Raw : p.receiveTs, rx)!;
     const t3 = ntpToTimestamp(p.transmitTs, rx)!;
@@ -791,7 +802,7 @@ export class NtpSource {
     const delay = Math.max(rawDelay, precision);
     const theta = (diffSeconds(t2, t1) + diffSeconds(t3, t4)) / 2;
     const dispersion = this.options.precision + 2 ** p.precision +
-      this.options.maxClockError * 1e-6 * Math.max(0, diffSeconds(t4, t1));
+      this.options.maxClockError * 1e-6 * Math.abs(diffSeconds(t4, t1));
 
     // Test 7's reference time is compared with the newest server time in the
     // packet: T3 of a basic reply, the receive timestamp of an interleaved one.
@@ -802,8 +813,10 @@ export class NtpSource {
     const ds = this.#delayStats;
     const minDelay = this.options.mindelay ??
       Math.min(delay, ...(ds && ds.minDelay !== null ? [ds.minDelay] : this.#delays));
-    tests.tABCD[0] = delay <= this.options.maxdelay && serverTime >= 0 &&
-      serverTime <= MAX_SERVER_INTERVAL;
+    // a peer's interleaved packet reports its previous transmission (T3 a poll before T2):
+    // no server interval to bound, the intervals' length goes into the dispersion
+    tests.tABCD[0] = delay <= this.options.maxdelay &&
+      (interleaved && peer || (serverTime >= 0 && serverTime <= MAX_SERVER_INTERVAL));
     const history = ds ? ds.samples : this.#delays.length;
     if (this.options.maxdelayratio !== undefined && history > 0) {
       tests.tABCD[1] = delay <= this.options.maxdelayratio * minDelay;
@@ -947,6 +960,20 @@ export class NtpSource {
       p.originTs = this.#lastRemoteTx;
       p.receiveTs = this.#lastRemoteRxLocal !== null ? timestampToNtp(this.#lastRemoteRxLocal) : 0n;
       p.transmitTs = timestampToNtp(now);
+      this.#expectXleave = null;
+      this.#xleaveT4 = null;
+      if (
+        this.options.xleave && this.#lastRemoteRxField !== 0n && this.#lastRemoteRxLocal !== null &&
+        this.#localTx !== null
+      ) {
+        // Symmetric interleaved (as chronyd 4.3's peers, seen on loopback): origin = the
+        // peer's receive time of our earlier packet, receive = our receive time of its last
+        // packet, transmit = when our previous packet really left.
+        p.originTs = this.#lastRemoteRxField;
+        p.transmitTs = timestampToNtp(this.#localTx);
+        this.#expectXleave = p.receiveTs;
+        this.#xleaveT4 = this.#lastRemoteRxLocal;
+      }
     } else {
       p.mode = MODE_CLIENT;
       p.precision = REQUEST_PRECISION;

@@ -180,3 +180,69 @@ Deno.test("xleave: without the option, and after resetHistory, requests are basi
     assert.equal(q2.receiveTs, 0n);
   }
 });
+
+Deno.test("peer xleave: symmetric interleaved packets as chronyd 4.3's peers send them; the sample", () => {
+  const src = new NtpSource("192.0.2.1", {
+    kind: "peer",
+    precision: 2 ** -24,
+    xleave: true,
+    minpoll: 0,
+    maxpoll: 0,
+  }, {
+    randomBytes: counterRandom(),
+  });
+  src.start(T0);
+  const at = (s: number) => addSeconds(T0, s);
+  const peerAt = (s: number) => timestampToNtp(at(s + 0.1)); // the peer's clock: 0.1 s ahead
+  const fromPeer = (f: { org: bigint; rx: bigint; tx: bigint }) =>
+    encodePacket({
+      ...newPacket(),
+      mode: 1, // symmetric active
+      stratum: 1,
+      precision: -24,
+      referenceId: 0x7f7f0101,
+      referenceTs: peerAt(-10),
+      originTs: f.org,
+      receiveTs: f.rx,
+      transmitTs: f.tx,
+    });
+  // first packet: nothing heard yet, basic
+  const p1 = sent(src.onTimer(at(0)));
+  assert.equal(p1.originTs, 0n);
+  assert.equal(p1.transmitTs, timestampToNtp(at(0)));
+  // the peer's basic packet: it got ours at 0.001, sent at 0.5, here at 0.501
+  const first = src.onPacket(
+    fromPeer({ org: p1.transmitTs, rx: peerAt(0.001), tx: peerAt(0.5) }),
+    at(0.501),
+    at(0.501),
+  );
+  assert.ok(sampleOf(first)); // a basic measurement
+  // second packet: interleaved (origin = the peer's receive time of our packet,
+  // receive = ours of its packet, transmit = when our previous packet left)
+  const p2 = sent(src.onTimer(at(1)));
+  assert.equal(p2.originTs, peerAt(0.001));
+  assert.equal(p2.receiveTs, timestampToNtp(at(0.501)));
+  assert.equal(p2.transmitTs, timestampToNtp(at(0)));
+  // its interleaved answer: origin = our receive field, receive = its receive time of p2
+  // (1.001), transmit = when its previous packet really left (0.5)
+  const s = sampleOf(src.onPacket(
+    fromPeer({ org: p2.receiveTs, rx: peerAt(1.001), tx: peerAt(0.5) }),
+    at(1.501),
+    at(1.501),
+  ));
+  assert.ok(s, "an interleaved sample");
+  assert.equal(src.report().interleaved, true);
+  // T1 = 1 (ours), T2 = 1.001 (its), T3 = 0.5 (its), T4 = 0.501 (ours): offset -0.1, delay 2 ms
+  assert.ok(Math.abs(s.offset - -0.1) < NTP_ROUNDING, `${s.offset}`);
+  assert.ok(Math.abs(s.peerDelay - 0.002) < NTP_ROUNDING, `${s.peerDelay}`);
+  // a packet echoing a stale receive value is not taken as interleaved
+  sent(src.onTimer(at(2)));
+  assert.equal(
+    sampleOf(src.onPacket(
+      fromPeer({ org: p2.receiveTs, rx: peerAt(2.001), tx: peerAt(1.5) }),
+      at(2.501),
+      at(2.501),
+    )),
+    null,
+  );
+});
