@@ -68,7 +68,6 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   combinelimit: I,
   maxdistance: I,
   maxjitter: I,
-  maxstratum: N,
   minstratum: I,
   minsources: I,
   reselectdist: I,
