@@ -23,8 +23,28 @@
 import { RTC_TIME } from "../../ffi/layout.ts";
 import { regress } from "./regression.ts";
 import { fromUnixSeconds, type Timestamp } from "../time/timestamp.ts";
-import type { RtcReport } from "../cmdmon/reports.ts";
-import type { RtcTime } from "../refclock/rtc.ts";
+/**
+ * The `rtcdata` values (the same shape as lib/cmdmon's `RtcReport`, written here
+ * so lib/clock does not import lib/cmdmon: the import-graph test forbids the cycle).
+ */
+export interface RtcReport {
+  refTime: Timestamp;
+  nSamples: number;
+  nRuns: number;
+  spanSeconds: number;
+  rtcSecondsFast: number;
+  rtcGainRatePpm: number;
+}
+
+/** Broken-down RTC time (`struct rtc_time`'s fields, as lib/refclock/rtc.ts decodes them). */
+export interface RtcTime {
+  sec: number;
+  min: number;
+  hour: number;
+  mday: number;
+  mon: number;
+  year: number;
+}
 
 /** The rtcfile's content. */
 export interface RtcCoefficients {

@@ -122,7 +122,7 @@ export async function runDaemon(
   o: ChronydOptions,
   log: Logger,
 ): Promise<number> {
-  const config = conf.config;
+  const config = restartAdjusted(conf.config, o);
   if (!o.foreground) return await detach(o, log, config.pidFile);
   let privileges: PrivilegePlan;
   try {
@@ -137,6 +137,11 @@ export async function runDaemon(
   } catch (e) {
     log.fatal((e as Error).message);
     return 1;
+  }
+  // Flags parsed but not carried out yet say so (never silently nothing).
+  if (o.reloadDumps) log.warn("-r (reload dump files at start) is not supported yet");
+  if (o.setFromRtc) {
+    log.warn("-s (set the system clock from the RTC at start) is not supported yet");
   }
   if (!o.noClockControl && !mayAdjustClock()) {
     log.warn("CAP_SYS_TIME not present");
@@ -903,6 +908,18 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
     log.warn(`Could not read leap seconds from ${path} : ${(e as Error).message}`);
     return null;
   }
+}
+
+/**
+ * `-R` (chronyd(8)): a restart ignores `initstepslew` and a `makestep` with a
+ * positive limit (the clock was already set by the earlier run).
+ */
+export function restartAdjusted(config: Config, o: { restart: boolean }): Config {
+  if (!o.restart) return config;
+  const c = { ...config };
+  delete c.initstepslew;
+  if (c.makestep && c.makestep.limit > 0) delete c.makestep;
+  return c;
 }
 
 /**
