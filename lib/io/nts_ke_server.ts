@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type CertKeyPair, TlsContext } from "../../ffi/libssl.ts";
+import { type CertKeyPair, TlsContext, TlsError } from "../../ffi/libssl.ts";
 import { COOKIE_NONCE_LENGTH, MAX_COOKIES, type ServerKeyRing } from "../nts/cookie.ts";
 import {
   buildErrorResponse,
@@ -86,6 +86,13 @@ export interface NtsKeServerOptions {
   admit?: (remote: Deno.NetAddr) => boolean;
   /** Called with each failed session's error (for the daemon's log). */
   onError?: (error: unknown) => void;
+  /**
+   * Given, a certificate or key that cannot be loaded (TlsError "config") is
+   * passed here and the server listens anyway, closing every connection
+   * without a handshake, as chronyd 4.3 does ("Could not set credentials");
+   * without it, `start` throws.
+   */
+  onCredentialsError?: (error: TlsError) => void;
 }
 
 /** Counters of the NTS-KE server. */
@@ -106,7 +113,7 @@ export class NtsKeServer {
 
   private constructor(
     private readonly listeners: readonly TcpListener[],
-    private readonly ctx: TlsContext,
+    private readonly ctx: TlsContext | null,
     private readonly options: NtsKeServerOptions,
   ) {
     this.loop = Promise.all(listeners.map((l) => this.acceptLoop(l))).then(() => {});
@@ -118,7 +125,13 @@ export class NtsKeServer {
    * `onError` and skipped while another one listens (throws when none does).
    */
   static start(options: NtsKeServerOptions): NtsKeServer {
-    const ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    let ctx: TlsContext | null = null;
+    try {
+      ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    } catch (e) {
+      if (!(e instanceof TlsError && e.kind === "config" && options.onCredentialsError)) throw e;
+      options.onCredentialsError(e);
+    }
     const listeners: TcpListener[] = [];
     try {
       let port = options.port;
@@ -144,7 +157,7 @@ export class NtsKeServer {
       return new NtsKeServer(listeners, ctx, options);
     } catch (e) {
       for (const l of listeners) l.close();
-      ctx.free();
+      ctx?.free();
       throw e;
     }
   }
@@ -161,6 +174,12 @@ export class NtsKeServer {
       if (conn === null) return; // listener closed
       if (this.active.size >= max || this.options.admit?.(conn.remoteAddr) === false) {
         this.stats.dropped++;
+        conn.close();
+        continue;
+      }
+      if (this.ctx === null) {
+        // no credentials: closed before any TLS record (the client's handshake fails)
+        this.stats.failed++;
         conn.close();
         continue;
       }
@@ -253,6 +272,6 @@ export class NtsKeServer {
     await this.loop;
     for (const t of this.active) t.abort();
     this.active.clear();
-    this.ctx.free();
+    this.ctx?.free();
   }
 }
