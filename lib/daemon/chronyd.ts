@@ -83,6 +83,12 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
   }
   if (o.mode === "print-config") {
     for (const w of conf.warnings ?? []) if (w.bare) log.warn(w.message); // as chronyd -p
+    // chronyd resolves the initstepslew names while reading the configuration, also with -p
+    const hosts = conf.config.initstepslew?.hosts ?? [];
+    if (hosts.length > 0) {
+      const { resolveInitStepSlew } = await import("./system.ts");
+      await resolveInitStepSlew(hosts, o.family === "any" ? undefined : o.family, log);
+    }
     const text = formatConfig(conf);
     if (text !== "") print(text); // nothing at all for an empty configuration, as chronyd
     return 0;

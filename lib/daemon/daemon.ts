@@ -41,6 +41,7 @@ import {
   mayAdjustClock,
   NO_CLOCK_CONTROL_MESSAGE,
   openSystemClock,
+  resolveInitStepSlew,
   systemResolver,
 } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
@@ -62,7 +63,7 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { addressFamily, getaddrinfo } from "../../ffi/libc.ts";
+import { addressFamily } from "../../ffi/libc.ts";
 import { parseIp, parseIpv4, REFID_LOCAL } from "../net/address.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
@@ -594,13 +595,11 @@ async function start(
   const init = config.initstepslew;
   let initTimer: ReturnType<typeof setTimeout> | null = null;
   // chronyd resolves the initstepslew names once, at start, and drops those that fail
-  const initAddresses: string[] = [];
-  for (const host of init?.hosts ?? []) {
-    const family = o.family === "any" ? undefined : o.family;
-    const found = await getaddrinfo(host, family).then((a) => a.map((x) => x.address), () => []);
-    if (found.length === 0) log.warn(`Could not resolve address of initstepslew server ${host}`);
-    else if (!initAddresses.includes(found[0]!)) initAddresses.push(found[0]!);
-  }
+  const initAddresses = await resolveInitStepSlew(
+    init?.hosts ?? [],
+    o.family === "any" ? undefined : o.family,
+    log,
+  );
   if (init && initAddresses.length > 0) {
     reference.setInitStepSlew(init.threshold);
     const initLines: SourceConfig[] = [];
