@@ -123,6 +123,9 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // the keyfile is read (and a missing one logged) before the privileges line, as chronyd 4.3
+  const { loadKeys } = await import("./keys.ts");
+  const keys = await loadKeys(conf.config, log);
   // after the start-up checks that are fatal before chronyd drops its privileges
   if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
     const { staysRoot } = await import("./privileges.ts");
@@ -142,10 +145,10 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
         return 1;
       }
       const { runOneShot } = await import("./oneshot.ts");
-      return await runOneShot(conf.config, o, log);
+      return await runOneShot(conf.config, o, log, keys);
     }
     const { runDaemon } = await import("./daemon.ts");
-    return await runDaemon(conf, o, log);
+    return await runDaemon(conf, o, log, keys);
   } finally {
     log.info("chronyd exiting");
     log.close();

@@ -29,11 +29,15 @@ import type { ReferenceUpdate } from "../clock/sample.ts";
 import { engineSpec, resolveSource, selectOptions } from "../engine/source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import type { NtsSource } from "./nts_client.ts";
-import { KeyStore } from "./keys.ts";
-import { loadDigests } from "../ntp/mac.ts";
+import { type KeyStore, loadKeys } from "./keys.ts";
 
 /** Runs `-q` or `-Q`; returns the exit code. */
-export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
+export async function runOneShot(
+  config: Config,
+  o: ChronydOptions,
+  log: Logger,
+  loaded?: KeyStore,
+): Promise<number> {
   const readOnly = o.noClockControl || o.mode === "offset-only";
   const clock = openSystemClock({ readOnly, maxSlewRate: config.maxSlewRate });
   let result: ReferenceUpdate | null = null;
@@ -70,8 +74,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   });
 
   const resolve = systemResolver(log);
-  if (config.keyFile) await loadDigests();
-  const keys = KeyStore.load(config, log);
+  const keys = loaded ?? await loadKeys(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
     // systemResolver logs a name that does not resolve and gives no addresses (never throws)
