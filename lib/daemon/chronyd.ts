@@ -123,6 +123,16 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // chronyd 4.3 creates its refclock sockets before it reads the keyfile: one whose directory
+  // is missing stops it there (the socket itself is created with the other refclocks)
+  if (o.mode === "daemon") {
+    for (const rc of conf.config.refclocks) {
+      if (rc.driver !== "SOCK" || directoryExists(rc.parameter)) continue;
+      log.fatal(`Could not open socket ${rc.parameter}`);
+      log.close();
+      return 1;
+    }
+  }
   // the keyfile is read (and a missing one logged) before the privileges line, as chronyd 4.3
   const { loadKeys } = await import("./keys.ts");
   const keys = await loadKeys(conf.config, log);
@@ -150,8 +160,18 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     const { runDaemon } = await import("./daemon.ts");
     return await runDaemon(conf, o, log, keys);
   } finally {
-    log.info("chronyd exiting");
+    if (!log.fatalLogged) log.info("chronyd exiting");
     log.close();
+  }
+}
+
+/** Whether the directory of `path` exists (a relative path: the working directory's). */
+function directoryExists(path: string): boolean {
+  const i = path.lastIndexOf("/");
+  try {
+    return Deno.statSync(i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".").isDirectory;
+  } catch {
+    return false;
   }
 }
 

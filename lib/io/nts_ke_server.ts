@@ -41,7 +41,7 @@ import {
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
 import { TlsStream } from "./tls_stream.ts";
-import { TcpListener } from "./tcp.ts";
+import { type TcpConn, TcpListener } from "./tcp.ts";
 import { addressFamily } from "../../ffi/libc.ts";
 
 /** Default `maxntsconnections`. chrony.conf(5). */
@@ -104,6 +104,9 @@ export interface NtsKeServerStats {
   /** Sessions that failed (TLS, bad request, timeout). */
   failed: number;
 }
+
+/** Without credentials: how long a connection may take to send its hello, ms. */
+const REFUSE_WAIT_MS = 2000;
 
 /** A running NTS-KE server. */
 export class NtsKeServer {
@@ -178,15 +181,25 @@ export class NtsKeServer {
         continue;
       }
       if (this.ctx === null) {
-        // no credentials: closed before any TLS record (the client's handshake fails)
+        // no credentials: the client's hello is read and the connection closed without an
+        // answer (its handshake ends early, as with chronyd 4.3)
         this.stats.failed++;
-        conn.close();
+        void this.refuse(conn);
         continue;
       }
       const tls = new TlsStream(conn, this.ctx.session());
       this.active.add(tls);
       this.serve(tls).finally(() => this.active.delete(tls));
     }
+  }
+
+  private async refuse(conn: TcpConn): Promise<void> {
+    const timer = setTimeout(() => conn.close(), REFUSE_WAIT_MS);
+    try {
+      await conn.read(new Uint8Array(16_384));
+    } catch { /* closed or reset */ }
+    clearTimeout(timer);
+    conn.close();
   }
 
   private random(n: number): Uint8Array {
