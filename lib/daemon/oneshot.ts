@@ -101,8 +101,12 @@ export async function runOneShot(
         );
         continue;
       }
-      const { prepareNtsSource } = await import("./nts_client.ts");
-      const nts = await prepareNtsSource(sc, a, config, log, { resolve });
+      const { NTS_KE_RETRY_MAX, prepareNtsSource } = await import("./nts_client.ts");
+      // chronyd 4.3 was not seen to retry a failed NTS-KE within 200 s: once per run here
+      const nts = await prepareNtsSource(sc, a, config, log, {
+        resolve,
+        retryMin: NTS_KE_RETRY_MAX,
+      });
       ntsSources.push(nts);
       const { id } = engine.addSource({ ...spec, auth: nts });
       nts.onReady = () => io.run(engine.authReady(id));
