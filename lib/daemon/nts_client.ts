@@ -168,6 +168,8 @@ export class NtsSource implements EngineSourceAuth {
         err instanceof NtsKeTransportError && err.kind === "connect"
           // chronyd's words
           ? `Could not connect to ${this.#address}:${sc.ntsport} (${sc.name}) : ${err.reason}`
+          : err instanceof NtsKeTransportError && err.kind === "handshake"
+          ? `TLS handshake with ${this.#address}:${sc.ntsport} (${sc.name}) failed : ${err.reason}`
           : `NTS-KE with ${sc.name} (${this.#address}:${sc.ntsport}) failed : ${err.message}`,
       );
       this.onFailure?.(err);

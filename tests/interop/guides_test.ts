@@ -1059,6 +1059,27 @@ Deno.test({
         oneshotLines(q.horae.stderr).some((l) => /^TLS handshake with .* failed/.test(l)),
         q.horae.stderr,
       );
+      // and each one's own client (horae's logs the failed handshake in chronyd's words)
+      const own = await both((k) =>
+        runCommand(BINARY[k], [
+          "-Q",
+          "-4",
+          "-u",
+          "root",
+          "-t",
+          "3",
+          `pidfile ${servers[k].dir}/own.pid`,
+          `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
+        ], { timeoutMs: 20_000 })
+      );
+      same("own client lines", {
+        chronyd: oneshotLines(own.chronyd.stderr).map((l) =>
+          reason(l.replace(`:${ke.chronyd} `, ":KE "))
+        ),
+        horae: oneshotLines(own.horae.stderr).map((l) =>
+          reason(l.replace(`:${ke.horae} `, ":KE "))
+        ),
+      });
       // sorted: chronyd's NTS-KE helper process logs its line beside the main process's
       same("server log lines (sorted)", {
         chronyd: logLines(servers.chronyd.log()).sort(),
