@@ -150,6 +150,8 @@ export type ReferenceEvent =
   | { kind: "tracking"; entry: TrackingLogEntry }
   /** A manual (settime) correction: `offset` to slew or step (s), frequency change (ppm). */
   | { kind: "manual"; offset: number; dfreqPpm: number; withFrequency: boolean }
+  /** A new frequency (ppm, before the limit) was beyond `maxdrift`: the limit was set. */
+  | { kind: "frequencyExceeded"; frequency: number }
   /** `chronyc dfreq` (ppm) or `doffset` (s) was applied. */
   | { kind: "deltaFrequency"; ppm: number }
   | { kind: "deltaOffset"; offset: number }
@@ -196,6 +198,8 @@ export class Reference {
   readonly #maxchange: { offset: number; start: number; ignore: number } | null;
   #maxUpdateSkew: number;
   readonly #maxDrift: number;
+  /** Frequencies (ppm) clamped by #limitFrequency since the last #takeExceeded. */
+  #exceeded: number[] = [];
   readonly #corrTimeRatio: number;
   readonly #maxClockError: number;
   readonly #logChange: number;
@@ -301,6 +305,7 @@ export class Reference {
       { kind: "manual", offset, dfreqPpm: dfreq * 1e6, withFrequency },
     ];
     if (dfreq !== 0) this.#applyDeltaFrequency(dfreq);
+    events.push(...this.#takeExceeded());
     if (this.#makestepApplies(offset)) {
       events.push({ kind: "clockWrong", correction: -offset, adjustmentStarted: false });
       this.#clock.step(offset);
@@ -325,7 +330,7 @@ export class Reference {
    */
   adjustFrequency(ppm: number): ReferenceEvent[] {
     this.#applyDeltaFrequency(ppm * 1e-6);
-    return [{ kind: "deltaFrequency", ppm }];
+    return [...this.#takeExceeded(), { kind: "deltaFrequency", ppm }];
   }
 
   /** `chronyc doffset SECONDS`: `offset` (positive = the clock is fast) slewed away. */
@@ -371,6 +376,7 @@ export class Reference {
     this.#fallbackInUse = k;
     const frequency = this.#limitFrequency(this.#fallbacks[k]!.frequency);
     this.#clock.setFrequency(frequency);
+    this.#exceeded = []; // averages of limited frequencies
     const events: ReferenceEvent[] = [
       { kind: "fallbackDrift", log2Interval: fb.min + k, frequency },
     ];
@@ -412,6 +418,7 @@ export class Reference {
   /** Sets the frequency and skew read from the driftfile (ppm) at start. */
   restoreDrift(frequency: number, skew: number): void {
     this.#clock.setFrequency(this.#limitFrequency(frequency));
+    this.#exceeded = []; // the driftfile's own message says it (driftExceededMessage)
     this.#skew = Number.isNaN(skew) ? null : skew * 1e-6; // a NaN skew is no estimate
   }
 
@@ -475,6 +482,7 @@ export class Reference {
         const c = this.#clock.readFrequency() * 1e-6;
         const next = (1 - (1 - c) / (1 + dfreq)) * 1e6;
         this.#clock.setFrequency(this.#limitFrequency(next));
+        events.push(...this.#takeExceeded());
       }
     }
 
@@ -631,9 +639,21 @@ export class Reference {
     return this.#rootDispersion + elapsed * rate;
   }
 
+  /** `ppm` within +-maxdrift (and the clock's limit); a clamp is remembered for the log. */
   #limitFrequency(ppm: number): number {
     const max = Math.min(this.#maxDrift, this.#clock.maxFrequency);
+    // chronyd 4.3 logs "Frequency X ppm exceeds allowed maximum" for a manual or dfreq change
+    if (Math.abs(ppm) > this.#maxDrift) this.#exceeded.push(ppm);
     return Math.min(max, Math.max(-max, ppm));
+  }
+
+  #takeExceeded(): ReferenceEvent[] {
+    const events = this.#exceeded.map((frequency) => ({
+      kind: "frequencyExceeded" as const,
+      frequency,
+    }));
+    this.#exceeded = [];
+    return events;
   }
 
   /** Arms or clears the leap second voted by the sources (or leapsectz) for today. */

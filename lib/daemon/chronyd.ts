@@ -83,6 +83,12 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
   }
   if (o.mode === "print-config") {
     for (const w of conf.warnings ?? []) if (w.bare) log.warn(w.message); // as chronyd -p
+    // chronyd resolves the initstepslew names while reading the configuration, also with -p
+    const hosts = conf.config.initstepslew?.hosts ?? [];
+    if (hosts.length > 0) {
+      const { resolveInitStepSlew } = await import("./system.ts");
+      await resolveInitStepSlew(hosts, o.family === "any" ? undefined : o.family, log);
+    }
     const text = formatConfig(conf);
     if (text !== "") print(text); // nothing at all for an empty configuration, as chronyd
     return 0;
@@ -117,6 +123,19 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     return 1;
   }
 
+  // chronyd 4.3 creates its refclock sockets before it reads the keyfile: one whose directory
+  // is missing stops it there (the socket itself is created with the other refclocks)
+  if (o.mode === "daemon") {
+    for (const rc of conf.config.refclocks) {
+      if (rc.driver !== "SOCK" || directoryExists(rc.parameter)) continue;
+      log.fatal(`Could not open socket ${rc.parameter}`);
+      log.close();
+      return 1;
+    }
+  }
+  // the keyfile is read (and a missing one logged) before the privileges line, as chronyd 4.3
+  const { loadKeys } = await import("./keys.ts");
+  const keys = await loadKeys(conf.config, log);
   // after the start-up checks that are fatal before chronyd drops its privileges
   if ((o.user ?? conf.config.user) != null && Deno.uid() === 0) {
     const { staysRoot } = await import("./privileges.ts");
@@ -136,13 +155,23 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
         return 1;
       }
       const { runOneShot } = await import("./oneshot.ts");
-      return await runOneShot(conf.config, o, log);
+      return await runOneShot(conf.config, o, log, keys);
     }
     const { runDaemon } = await import("./daemon.ts");
-    return await runDaemon(conf, o, log);
+    return await runDaemon(conf, o, log, keys);
   } finally {
-    log.info("chronyd exiting");
+    if (!log.fatalLogged) log.info("chronyd exiting");
     log.close();
+  }
+}
+
+/** Whether the directory of `path` exists (a relative path: the working directory's). */
+function directoryExists(path: string): boolean {
+  const i = path.lastIndexOf("/");
+  try {
+    return Deno.statSync(i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".").isDirectory;
+  } catch {
+    return false;
   }
 }
 

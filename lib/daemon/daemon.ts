@@ -32,15 +32,15 @@ import { ClientIo } from "./client_io.ts";
 import { eventMessage, ReferenceDiscipline } from "../engine/discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
-import { KeyStore } from "./keys.ts";
+import { type KeyStore, loadKeys } from "./keys.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
-import { loadDigests } from "../ntp/mac.ts";
 import { selectOptions } from "../engine/source_spec.ts";
 import type { NtsServerHandle } from "./nts_server.ts";
 import {
   mayAdjustClock,
   NO_CLOCK_CONTROL_MESSAGE,
   openSystemClock,
+  resolveInitStepSlew,
   systemResolver,
 } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
@@ -62,7 +62,7 @@ import {
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
-import { addressFamily, getaddrinfo } from "../../ffi/libc.ts";
+import { addressFamily } from "../../ffi/libc.ts";
 import { parseIp, parseIpv4, REFID_LOCAL } from "../net/address.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
@@ -121,6 +121,7 @@ export async function runDaemon(
   conf: ParseResult,
   o: ChronydOptions,
   log: Logger,
+  keys?: KeyStore,
 ): Promise<number> {
   const config = restartAdjusted(conf.config, o);
   if (!o.foreground) return await detach(o, log, config.pidFile);
@@ -167,7 +168,7 @@ export async function runDaemon(
   let state: RunningDaemon | null = null;
   try {
     const user = privileges.user;
-    state = await start(config, o, log, user ? { uid: user.uid, gid: user.gid } : undefined);
+    state = await start(config, o, log, user ? { uid: user.uid, gid: user.gid } : undefined, keys);
     // Every socket is open and the pidfile written: lock, schedule, switch user.
     applyProcessSettings(privileges, log);
     applySystemCallFilter(o.filterLevel, log);
@@ -202,6 +203,7 @@ async function start(
   o: ChronydOptions,
   log: Logger,
   owner?: { uid: number; gid: number },
+  loadedKeys?: KeyStore,
 ): Promise<RunningDaemon> {
   const clock = openSystemClock({
     readOnly: o.noClockControl,
@@ -216,6 +218,21 @@ async function start(
     const setSyncStatus = clock.setSyncStatus.bind(clock);
     clock.setSyncStatus = (_synced, estError, maxError) => setSyncStatus(false, estError, maxError);
   }
+  const driftPath = config.driftFile?.path;
+  // rtcfile: RTC tracking (null without a device: chronyc then gets 513);
+  // chronyd opens the RTC before it reads the driftfile
+  const rtcDeps: RtcDeps = {
+    open: openClockDevice,
+    now: () => clock.now(),
+    log,
+    logs: null, // set below, once the log files are open
+    canSet: !o.noClockControl,
+    synced: () => reference.synchronised,
+  };
+  const rtc = startRtc(config, rtcDeps);
+  removeStaleFiles(config, log);
+  // read before the leap second zone is loaded (chronyd 4.3's log order)
+  const restored = readDrift(config, log);
   const reference = new Reference(clock, {
     makestep: config.makestep ?? null,
     maxchange: config.maxChange ?? null,
@@ -238,36 +255,7 @@ async function start(
       : null,
     fallbackDrift: config.fallbackDrift ?? null,
   });
-  const driftPath = config.driftFile?.path;
-  // rtcfile: RTC tracking (null without a device: chronyc then gets 513);
-  // chronyd opens the RTC before it reads the driftfile
-  const rtcDeps: RtcDeps = {
-    open: openClockDevice,
-    now: () => clock.now(),
-    log,
-    logs: null, // set below, once the log files are open
-    canSet: !o.noClockControl,
-    synced: () => reference.synchronised,
-  };
-  const rtc = startRtc(config, rtcDeps);
-  removeStaleFiles(config, log);
-  // What the driftfile gave (limited as chronyd limits it): written back at
-  // exit if no update changed it, as chronyd does.
-  let restored: Drift | null = null;
-  if (driftPath) {
-    try {
-      const read = parseDriftfile(readBytesAsText(driftPath));
-      log.info(driftReadMessage(read, driftPath));
-      const limited = limitDrift(read, config.maxDrift);
-      if (limited.exceeded) log.warn(driftExceededMessage(read));
-      restored = limited.drift;
-      reference.restoreDrift(restored.frequency, restored.skew);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        log.warn(`Could not read valid frequency and skew from driftfile ${driftPath}`);
-      }
-    }
-  }
+  if (restored) reference.restoreDrift(restored.frequency, restored.skew);
 
   let stopRequested!: (code: number) => void;
   const running = new Promise<number>((r) => (stopRequested = r));
@@ -487,8 +475,7 @@ async function start(
   const cmdAccess = AddressFilter.fromRules(accessRules(config.cmdAccess));
 
   // The digests of symmetric keys (node:crypto) are loaded only with a `keyfile` (issue 12).
-  if (config.keyFile) await loadDigests();
-  const keys = KeyStore.load(config, log);
+  const keys = loadedKeys ?? await loadKeys(config, log);
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
   let ntsServer: NtsServerHandle | null = null;
@@ -599,13 +586,11 @@ async function start(
   const init = config.initstepslew;
   let initTimer: ReturnType<typeof setTimeout> | null = null;
   // chronyd resolves the initstepslew names once, at start, and drops those that fail
-  const initAddresses: string[] = [];
-  for (const host of init?.hosts ?? []) {
-    const family = o.family === "any" ? undefined : o.family;
-    const found = await getaddrinfo(host, family).then((a) => a.map((x) => x.address), () => []);
-    if (found.length === 0) log.warn(`Could not resolve address of initstepslew server ${host}`);
-    else if (!initAddresses.includes(found[0]!)) initAddresses.push(found[0]!);
-  }
+  const initAddresses = await resolveInitStepSlew(
+    init?.hosts ?? [],
+    o.family === "any" ? undefined : o.family,
+    log,
+  );
   if (init && initAddresses.length > 0) {
     reference.setInitStepSlew(init.threshold);
     const initLines: SourceConfig[] = [];
@@ -1064,4 +1049,25 @@ function execArgsPrefix(): string[] {
   const main = Deno.mainModule;
   if (main.includes("deno-compile")) return [];
   return ["run", "-A", "--quiet", "--no-prompt", "--unstable-net", new URL(main).pathname];
+}
+
+/**
+ * What the driftfile gives (limited as chronyd limits it, both logged), or
+ * null; written back at exit if no update changed it, as chronyd does.
+ */
+function readDrift(config: Config, log: Logger): Drift | null {
+  const driftPath = config.driftFile?.path;
+  if (!driftPath) return null;
+  try {
+    const read = parseDriftfile(readBytesAsText(driftPath));
+    log.info(driftReadMessage(read, driftPath));
+    const limited = limitDrift(read, config.maxDrift);
+    if (limited.exceeded) log.warn(driftExceededMessage(read));
+    return limited.drift;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      log.warn(`Could not read valid frequency and skew from driftfile ${driftPath}`);
+    }
+    return null;
+  }
 }

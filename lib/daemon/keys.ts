@@ -21,7 +21,7 @@
 import type { Config, SourceConfig } from "../conf/config.ts";
 import { KEY_TYPE_IDS, parseKeyFile, SHORT_KEY_BITS, type SymmetricKey } from "../ntp/keyfile.ts";
 import { KeyClientAuth } from "../ntp/key_auth.ts";
-import { defaultVersionForKey } from "../ntp/mac.ts";
+import { defaultVersionForKey, loadDigests } from "../ntp/mac.ts";
 import type { AuthDataReport } from "../cmdmon/reports.ts";
 import type { Logger } from "./log.ts";
 
@@ -120,4 +120,13 @@ export function keyAuthData(keyId: number, key: SymmetricKey | undefined): AuthD
     cookieLength: 0,
     nak: 0,
   };
+}
+
+/**
+ * The daemon's keys: the digests (node:crypto) loaded only with a `keyfile`
+ * (issue 12), then the file read (a missing one logged, as chronyd).
+ */
+export async function loadKeys(config: Config, log: Logger): Promise<KeyStore> {
+  if (config.keyFile) await loadDigests();
+  return KeyStore.load(config, log);
 }

@@ -133,8 +133,11 @@ export class Logger {
     this.write(Severity.Error, message);
   }
   fatal(message: string): void {
+    this.fatalLogged = true;
     this.write(Severity.Fatal, `Fatal error : ${message}`);
   }
+  /** A fatal error was logged (chronyd exits then without "chronyd exiting"). */
+  fatalLogged = false;
 
   /** Closes the log file / syslog socket. */
   close(): void {

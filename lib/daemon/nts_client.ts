@@ -54,6 +54,8 @@ export interface NtsSourceIoOptions {
   randomBytes?: (n: number) => Uint8Array;
   /** NTS-KE time limit, milliseconds (default 5000). */
   timeoutMs?: number;
+  /** First wait after a failed NTS-KE, seconds (default {@link NTS_KE_RETRY_MIN}). */
+  retryMin?: number;
 }
 
 /** The dump file of one NTS source in `ntsdumpdir` (horae's own name and format). */
@@ -159,12 +161,15 @@ export class NtsSource implements EngineSourceAuth {
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       this.#failures++;
-      const wait = Math.min(NTS_KE_RETRY_MAX, NTS_KE_RETRY_MIN * 2 ** (this.#failures - 1));
+      const first = this.#options.retryMin ?? NTS_KE_RETRY_MIN;
+      const wait = Math.min(NTS_KE_RETRY_MAX, first * 2 ** (this.#failures - 1));
       this.#notBefore = this.#now() + BigInt(Math.round(wait * 1e9));
       this.#log.warn(
         err instanceof NtsKeTransportError && err.kind === "connect"
           // chronyd's words
           ? `Could not connect to ${this.#address}:${sc.ntsport} (${sc.name}) : ${err.reason}`
+          : err instanceof NtsKeTransportError && err.kind === "handshake"
+          ? `TLS handshake with ${this.#address}:${sc.ntsport} (${sc.name}) failed : ${err.reason}`
           : `NTS-KE with ${sc.name} (${this.#address}:${sc.ntsport}) failed : ${err.message}`,
       );
       this.onFailure?.(err);

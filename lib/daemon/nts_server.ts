@@ -94,11 +94,22 @@ function addressBytes(host: string): { bytes: Uint8Array; family: 4 | 6 } | null
   return bytes === null ? null : { bytes, family: 4 }; // IPv6 clients are not counted here
 }
 
+function readable(path: string): boolean {
+  try {
+    Deno.readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts NTS on the server side when `ntsservercert`/`ntsserverkey` are
- * configured; returns null otherwise. Throws TlsError("config") for unusable
- * certificates/keys, NtsUnavailableError without OpenSSL, Deno errors when
- * the port cannot be bound.
+ * configured; returns null otherwise. Unusable certificates/keys are logged
+ * (chronyd's "Could not set credentials") and the NTS-KE port is opened
+ * anyway, its connections closed at once, as chronyd 4.3. Throws
+ * NtsUnavailableError without OpenSSL, Deno errors when the port cannot be
+ * bound.
  */
 export async function startNtsServer(
   config: Config,
@@ -180,6 +191,17 @@ export async function startNtsServer(
       : {}),
     onError(e) {
       log.debug(`NTS-KE session failed : ${(e as Error).message}`);
+    },
+    // chronyd 4.3 logs GnuTLS's words and still listens: a file it cannot read gives "Error
+    // while reading file.", one that holds no certificate or key "The requested data were not
+    // available." (both observed); every NTS-KE client's handshake then fails
+    onCredentialsError() {
+      const unreadable = pairs.some((p) => !readable(p.certFile) || !readable(p.keyFile));
+      log.error(
+        `Could not set credentials : ${
+          unreadable ? "Error while reading file." : "The requested data were not available."
+        }`,
+      );
     },
   });
 

@@ -3,8 +3,13 @@
  * X seconds (ignored)`; `-q` also steps the clock by that amount, as chronyd
  * does in this mode. Both run the daemon's own engine (the same sample
  * filtering, statistics and selection) until the first estimate is made,
- * then exit. With `-t SEC` they give up after SEC seconds; without it, once
- * every source is unreachable. Either failure says so in chronyd's words
+ * then exit. With `-t SEC` they give up after SEC seconds; without it, as
+ * chronyd 4.3 does, once no source can still become selectable: a source
+ * can while its remaining decided polls of the first {@link REACH_BITS} - 1
+ * (`NtpSource.reachUpdates`: answered, found unanswered, or not sent for
+ * want of NTS cookies) plus its samples reach
+ * {@link ONESHOT_MIN_SAMPLES} (with `iburst` and nothing answering: about
+ * 8 s for a refused NTS-KE, 10 s for a silent server). Either failure says so in chronyd's words
  * ("Timeout reached", "No suitable source for synchronisation") and exits 1;
  * like chronyd in this mode, no selection change is logged.
  *
@@ -23,17 +28,27 @@
 import type { Config } from "../conf/config.ts";
 import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine } from "../engine/engine.ts";
+import { Engine, type EngineSource } from "../engine/engine.ts";
+import { REACH_BITS } from "../ntp/reach.ts";
 import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
 import { engineSpec, resolveSource, selectOptions } from "../engine/source_spec.ts";
 import { openSystemClock, systemResolver } from "./system.ts";
 import type { NtsSource } from "./nts_client.ts";
-import { KeyStore } from "./keys.ts";
-import { loadDigests } from "../ntp/mac.ts";
+import { type KeyStore, loadKeys } from "./keys.ts";
+
+/** Samples a source needs to be selectable in chronyd's one-shot rule (its regression minimum). */
+export const ONESHOT_MIN_SAMPLES = 3;
+/** How often the one-shot rule is checked, ms. */
+const CHECK_INTERVAL_MS = 100;
 
 /** Runs `-q` or `-Q`; returns the exit code. */
-export async function runOneShot(config: Config, o: ChronydOptions, log: Logger): Promise<number> {
+export async function runOneShot(
+  config: Config,
+  o: ChronydOptions,
+  log: Logger,
+  loaded?: KeyStore,
+): Promise<number> {
   const readOnly = o.noClockControl || o.mode === "offset-only";
   const clock = openSystemClock({ readOnly, maxSlewRate: config.maxSlewRate });
   let result: ReferenceUpdate | null = null;
@@ -70,8 +85,7 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
   });
 
   const resolve = systemResolver(log);
-  if (config.keyFile) await loadDigests();
-  const keys = KeyStore.load(config, log);
+  const keys = loaded ?? await loadKeys(config, log);
   const ntsSources: NtsSource[] = [];
   for (const sc of config.sources) {
     // systemResolver logs a name that does not resolve and gives no addresses (never throws)
@@ -87,13 +101,16 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
         );
         continue;
       }
-      const { prepareNtsSource } = await import("./nts_client.ts");
-      const nts = await prepareNtsSource(sc, a, config, log, { resolve });
+      const { NTS_KE_RETRY_MAX, prepareNtsSource } = await import("./nts_client.ts");
+      // chronyd 4.3 was not seen to retry a failed NTS-KE within 200 s: once per run here
+      const nts = await prepareNtsSource(sc, a, config, log, {
+        resolve,
+        retryMin: NTS_KE_RETRY_MAX,
+      });
       ntsSources.push(nts);
       const { id } = engine.addSource({ ...spec, auth: nts });
       nts.onReady = () => io.run(engine.authReady(id));
-      // One-shot: a failed NTS-KE (certificate, connection) loses the source.
-      nts.onFailure = () => onSourceLost(id);
+      // a failed NTS-KE (certificate, connection) is retried; its polls count as unanswered
     }
   }
   if (engine.sources.length === 0) {
@@ -111,7 +128,15 @@ export async function runOneShot(config: Config, o: ChronydOptions, log: Logger)
     }, o.timeout * 1000);
   }
   io.run(engine.start());
+  // chronyd's end of the one-shot when no source can be selected any more (module doc)
+  const hopeless = (s: EngineSource) =>
+    s.removed || lost.has(s.id) || s.ntp.reachUpdates >= REACH_BITS - 1 ||
+    REACH_BITS - 1 - s.ntp.reachUpdates + s.stats.sampleCount < ONESHOT_MIN_SAMPLES;
+  const check = setInterval(() => {
+    if (engine.sources.every(hopeless)) done();
+  }, CHECK_INTERVAL_MS);
   await finished;
+  clearInterval(check);
   if (timer !== null) clearTimeout(timer);
   await io.close();
   await Promise.all(ntsSources.map((n) => n.close()));

@@ -75,3 +75,22 @@ export function systemResolver(log: Logger): Resolver {
     }
   };
 }
+
+/**
+ * The `initstepslew` servers' addresses (the first of each name, once),
+ * resolved as chronyd does when it reads the configuration (also with -p);
+ * a name that does not resolve is logged and dropped.
+ */
+export async function resolveInitStepSlew(
+  hosts: readonly string[],
+  family: "ipv4" | "ipv6" | undefined,
+  log: Logger,
+): Promise<string[]> {
+  const addresses: string[] = [];
+  for (const host of hosts) {
+    const found = await getaddrinfo(host, family).then((a) => a.map((x) => x.address), () => []);
+    if (found.length === 0) log.warn(`Could not resolve address of initstepslew server ${host}`);
+    else if (!addresses.includes(found[0]!)) addresses.push(found[0]!);
+  }
+  return addresses;
+}

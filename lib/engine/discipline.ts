@@ -60,6 +60,8 @@ export function eventMessage(e: ReferenceEvent): string | null {
           e.offset.toFixed(6)
         }`
         : `Making a slew of ${e.offset.toFixed(6)}`;
+    case "frequencyExceeded":
+      return `Frequency ${e.frequency.toFixed(1)} ppm exceeds allowed maximum`;
     case "deltaFrequency":
       return `Accumulated delta freq of ${e.ppm.toFixed(3)}ppm`;
     case "deltaOffset":

@@ -31,8 +31,17 @@ const NTP_PORT = 123;
 /** The network side of an NTS-KE exchange failed (connect, timeout). */
 export class NtsKeTransportError extends Error {
   override name = "NtsKeTransportError";
-  /** `reason`: the system's words for a failed connect ("Connection refused"). */
-  constructor(readonly kind: "connect" | "timeout", message: string, readonly reason = "") {
+  /**
+   * `reason`: the system's words for a failed connect ("Connection refused"),
+   * or for a handshake the server ended without a TLS answer, chronyd 4.3's
+   * (GnuTLS) words: "The TLS connection was non-properly terminated." (closed)
+   * or "Error in the pull function." (reset).
+   */
+  constructor(
+    readonly kind: "connect" | "timeout" | "handshake",
+    message: string,
+    readonly reason = "",
+  ) {
     super(message);
   }
 }
@@ -134,7 +143,17 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
     tls.abort();
   }, options.timeoutMs ?? 5000);
   try {
-    await tls.handshake();
+    try {
+      await tls.handshake();
+    } catch (e) {
+      const closed = e instanceof TlsError && e.kind === "closed";
+      if (timedOut || !(closed || e instanceof Deno.errors.ConnectionReset)) throw e;
+      throw new NtsKeTransportError(
+        "handshake",
+        `TLS handshake with ${options.host}:${port} failed: ${(e as Error).message}`,
+        closed ? "The TLS connection was non-properly terminated." : "Error in the pull function.",
+      );
+    }
     if (tls.session.alpn() !== NTS_KE_ALPN) {
       throw new TlsError("alpn", `NTS-KE server ${options.host} did not select ${NTS_KE_ALPN}`);
     }

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type CertKeyPair, TlsContext } from "../../ffi/libssl.ts";
+import { type CertKeyPair, TlsContext, TlsError } from "../../ffi/libssl.ts";
 import { COOKIE_NONCE_LENGTH, MAX_COOKIES, type ServerKeyRing } from "../nts/cookie.ts";
 import {
   buildErrorResponse,
@@ -41,7 +41,7 @@ import {
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
 import { TlsStream } from "./tls_stream.ts";
-import { TcpListener } from "./tcp.ts";
+import { type TcpConn, TcpListener } from "./tcp.ts";
 import { addressFamily } from "../../ffi/libc.ts";
 
 /** Default `maxntsconnections`. chrony.conf(5). */
@@ -86,6 +86,13 @@ export interface NtsKeServerOptions {
   admit?: (remote: Deno.NetAddr) => boolean;
   /** Called with each failed session's error (for the daemon's log). */
   onError?: (error: unknown) => void;
+  /**
+   * Given, a certificate or key that cannot be loaded (TlsError "config") is
+   * passed here and the server listens anyway, closing every connection
+   * without a handshake, as chronyd 4.3 does ("Could not set credentials");
+   * without it, `start` throws.
+   */
+  onCredentialsError?: (error: TlsError) => void;
 }
 
 /** Counters of the NTS-KE server. */
@@ -98,6 +105,9 @@ export interface NtsKeServerStats {
   failed: number;
 }
 
+/** Without credentials: how long a connection may take to send its hello, ms. */
+const REFUSE_WAIT_MS = 2000;
+
 /** A running NTS-KE server. */
 export class NtsKeServer {
   readonly stats: NtsKeServerStats = { served: 0, dropped: 0, failed: 0 };
@@ -106,7 +116,7 @@ export class NtsKeServer {
 
   private constructor(
     private readonly listeners: readonly TcpListener[],
-    private readonly ctx: TlsContext,
+    private readonly ctx: TlsContext | null,
     private readonly options: NtsKeServerOptions,
   ) {
     this.loop = Promise.all(listeners.map((l) => this.acceptLoop(l))).then(() => {});
@@ -118,7 +128,13 @@ export class NtsKeServer {
    * `onError` and skipped while another one listens (throws when none does).
    */
   static start(options: NtsKeServerOptions): NtsKeServer {
-    const ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    let ctx: TlsContext | null = null;
+    try {
+      ctx = TlsContext.server({ pairs: options.pairs, alpn: [NTS_KE_ALPN] });
+    } catch (e) {
+      if (!(e instanceof TlsError && e.kind === "config" && options.onCredentialsError)) throw e;
+      options.onCredentialsError(e);
+    }
     const listeners: TcpListener[] = [];
     try {
       let port = options.port;
@@ -144,7 +160,7 @@ export class NtsKeServer {
       return new NtsKeServer(listeners, ctx, options);
     } catch (e) {
       for (const l of listeners) l.close();
-      ctx.free();
+      ctx?.free();
       throw e;
     }
   }
@@ -164,10 +180,26 @@ export class NtsKeServer {
         conn.close();
         continue;
       }
+      if (this.ctx === null) {
+        // no credentials: the client's hello is read and the connection closed without an
+        // answer (its handshake ends early, as with chronyd 4.3)
+        this.stats.failed++;
+        void this.refuse(conn);
+        continue;
+      }
       const tls = new TlsStream(conn, this.ctx.session());
       this.active.add(tls);
       this.serve(tls).finally(() => this.active.delete(tls));
     }
+  }
+
+  private async refuse(conn: TcpConn): Promise<void> {
+    const timer = setTimeout(() => conn.close(), REFUSE_WAIT_MS);
+    try {
+      await conn.read(new Uint8Array(16_384));
+    } catch { /* closed or reset */ }
+    clearTimeout(timer);
+    conn.close();
   }
 
   private random(n: number): Uint8Array {
@@ -253,6 +285,6 @@ export class NtsKeServer {
     await this.loop;
     for (const t of this.active) t.abort();
     this.active.clear();
-    this.ctx.free();
+    this.ctx?.free();
   }
 }

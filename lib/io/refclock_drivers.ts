@@ -129,9 +129,9 @@ export class RefclockStartError extends Error {
 }
 
 /**
- * See the module doc. A PHC, PPS or RTC refclock that cannot start is
- * fatal as with chronyd (`fatal`, the rest not started); SHM and SOCK
- * failures are logged and the others still start.
+ * See the module doc. A PHC, PPS, RTC or SOCK refclock that cannot start is
+ * fatal as with chronyd (`fatal`, the rest not started); SHM failures are
+ * logged and the others still start.
  */
 export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
   const drivers = new Map<number, RefclockDriver>();
@@ -226,7 +226,13 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
           rc.driverOptions.perm !== undefined ? { perm: rc.driverOptions.perm } : {},
         ));
       } else if (rc.driver === "SOCK") {
-        drivers.set(id, SockDriver.open(rc.parameter, feed));
+        // a socket that cannot be created (its directory missing) is fatal, as in chronyd 4.3
+        try {
+          drivers.set(id, SockDriver.open(rc.parameter, feed));
+        } catch {
+          fatal = `Could not open socket ${rc.parameter}`;
+          break;
+        }
       } else if (rc.driver === "PHC") {
         let path = rc.parameter;
         if (!path.startsWith("/")) {
@@ -282,7 +288,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
       }
     } catch (e) {
       // a hardware clock that opened but refused its set-up is fatal, as a missing one
-      if (rc.driver !== "SHM" && rc.driver !== "SOCK") {
+      if (rc.driver !== "SHM") {
         fatal = (e as Error).message;
         break;
       }

@@ -435,6 +435,7 @@ export class NtpSource {
   #waitingForAuth = false;
   /** Requests sent since the last valid response. */
   #unanswered = 0;
+  #reachUpdates = 0;
   #selected = false;
 
   /**
@@ -498,6 +499,16 @@ export class NtpSource {
   /** Reach register. */
   get reach(): ReachRegister {
     return this.#reach;
+  }
+  /**
+   * Polls decided so far, as chronyd counts its reachability updates: a
+   * response, a request found unanswered when the next is due, or a poll
+   * that could not be sent for want of authentication (no NTS cookies).
+   * chronyd's one-shot modes give up when these leave no room for a
+   * selectable source (lib/daemon/oneshot.ts).
+   */
+  get reachUpdates(): number {
+    return this.#reachUpdates;
   }
   /** Whether the source may be polled. */
   get online(): boolean {
@@ -566,6 +577,7 @@ export class NtpSource {
     const auth = this.#deps.auth;
     if (auth && !auth.ready(now)) {
       this.#waitingForAuth = true;
+      this.#reachUpdates++;
       return [this.#arm(addSeconds(now, AUTH_RETRY))];
     }
     this.#waitingForAuth = false;
@@ -580,6 +592,7 @@ export class NtpSource {
     this.#presendDone = false;
     const actions: SourceAction[] = [];
     const wasReachable = this.#reach.isReachable();
+    if (this.#unanswered > 0) this.#reachUpdates++; // the previous request went unanswered
     this.#reach.polled();
     if (wasReachable && !this.#reach.isReachable()) actions.push({ kind: "unreachable" });
     actions.push(...this.#send(now));
@@ -772,6 +785,7 @@ export class NtpSource {
     this.#expectOrigin = null;
     this.#expectXleave = null;
     this.#reach.received();
+    if (this.#unanswered > 0) this.#reachUpdates++;
     this.#unanswered = 0;
     this.#totalValid++;
     // Interleaved: the previous exchange, completed by the real T3 of the previous response.

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fitAbsoluteDeviation, ManualInput, MAX_MANUAL_SAMPLES } from "../../lib/clock/manual.ts";
 import { Reference } from "../../lib/clock/reference.ts";
+import { eventMessage } from "../../lib/engine/discipline.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import { addSeconds, NS_PER_SEC, type Timestamp } from "../../lib/time/timestamp.ts";
 
@@ -132,6 +133,22 @@ Deno.test("reference: dfreq and doffset combine as chronyd 4.3 does", () => {
   ref.adjustOffset(0.5);
   close(clock.remainingCorrection(), 0.5, 1e-6);
   const big = new Reference(new SimClock({ start: T0, seed: 1 }), { maxDrift: 500 });
-  big.adjustFrequency(600000);
+  // beyond maxdrift: chronyd 4.3 logs "Frequency 600000.0 ppm exceeds allowed maximum"
+  assert.deepEqual(big.adjustFrequency(600000), [
+    { kind: "frequencyExceeded", frequency: 600000 },
+    { kind: "deltaFrequency", ppm: 600000 },
+  ]);
   assert.equal(big.trackingData().frequency, 500);
+});
+
+Deno.test("reference: a manual frequency beyond maxdrift is limited and said", () => {
+  const ref = new Reference(new SimClock({ start: T0, seed: 1 }), { maxDrift: 500 });
+  const e = ref.manualUpdate(0.001, -0.6, true);
+  assert.deepEqual(e.map((x) => x.kind), ["manual", "frequencyExceeded"]);
+  const ex = e[1] as { kind: "frequencyExceeded"; frequency: number };
+  close(ex.frequency, -600000, 1e-3);
+  assert.equal(ref.trackingData().frequency, -500);
+  assert.equal(eventMessage(ex), "Frequency -600000.0 ppm exceeds allowed maximum");
+  // within the limit: nothing said
+  assert.deepEqual(ref.manualUpdate(0.001, 1e-4, true).map((x) => x.kind), ["manual"]);
 });

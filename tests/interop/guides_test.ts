@@ -224,6 +224,8 @@ Deno.test({
       assert.equal(c.code, 0, `${f}: chronyd -p: ${c.stderr}`);
       assert.equal(h.code, 0, `${f}: horae -p: ${h.stderr}`);
       assert.equal(h.stdout, c.stdout, `${f}: chronyd -p prints the configuration differently`);
+      // what each logs while reading it (chronyd resolves the initstepslew names then)
+      assert.deepEqual(logLines(h.stderr), logLines(c.stderr), `${f}: chronyd -p logs differently`);
     }
   },
 });
@@ -307,11 +309,10 @@ Deno.test({
       });
       const act = await run(["activity"]);
       same("activity", act);
-      // what each logged at start-up (keyfile, leapsectz, root, the selected source); the
-      // order differs (horae reads the keyfile after the leap second zone)
-      same("start-up log lines (sorted)", {
-        chronyd: logLines(d.chronyd.log()).sort(),
-        horae: logLines(d.horae.log()).sort(),
+      // what each logged at start-up, in order (keyfile, root, leapsectz, the selected source)
+      same("start-up log lines", {
+        chronyd: logLines(d.chronyd.log()),
+        horae: logLines(d.horae.log()),
       });
       // interactive chronyc: help, then a report, then quit
       const inter = await both((k) => session(k, d[k].socket, "help\ntracking\nquit\n"));
@@ -438,9 +439,9 @@ Deno.test({
       same("server sources", sv);
       const ac = await cmd(servers, ["activity"]);
       same("server activity", ac);
-      same("server log lines (sorted)", {
-        chronyd: logLines(servers.chronyd.log()).sort(),
-        horae: logLines(servers.horae.log()).sort(),
+      same("server log lines", {
+        chronyd: logLines(servers.chronyd.log()),
+        horae: logLines(servers.horae.log()),
       });
     } finally {
       await Promise.all([
@@ -662,6 +663,30 @@ Deno.test({
           `server localhost port ${ports[k]} ntsport ${closed} iburst nts maxsamples 1`,
         ], { timeoutMs: 30_000 })
       );
+      // the guide's `-t 2` with the refused port: the timeout ends it in both ("Timeout reached");
+      // and a silent NTP server without -t: both give up after their iburst (~10 s)
+      const timedRun = both((k) =>
+        runCommand(BINARY[k], [
+          "-Q",
+          "-4",
+          "-u",
+          "root",
+          "-t",
+          "2",
+          `pidfile ${servers[k].dir}/timed.pid`,
+          `ntstrustedcerts ${cert}`,
+          `server localhost port ${ports[k]} ntsport ${closed} iburst nts maxsamples 1`,
+        ], { timeoutMs: 30_000 })
+      );
+      const silentRun = both((k) =>
+        runCommand(BINARY[k], [
+          "-Q",
+          "-u",
+          "root",
+          `pidfile ${servers[k].dir}/silent.pid`,
+          `server 127.0.0.1 port ${freePort()} iburst`,
+        ], { timeoutMs: 30_000 })
+      );
       // the client: server ... iburst nts, ntsdumpdir; chronyc -N authdata / -N sources
       clients = await both((k) =>
         launch(k, [
@@ -733,6 +758,14 @@ Deno.test({
         chronyd: oneshotLines(refused.chronyd.stdout + refused.chronyd.stderr),
         horae: oneshotLines(refused.horae.stdout + refused.horae.stderr),
       });
+      const ended = { "-t 2": await timedRun, "silent server": await silentRun };
+      for (const [what, r] of Object.entries(ended)) {
+        same(`chronyd -Q (${what}) exit code`, { chronyd: r.chronyd.code, horae: r.horae.code });
+        same(`chronyd -Q (${what}) lines`, {
+          chronyd: oneshotLines(r.chronyd.stdout + r.chronyd.stderr),
+          horae: oneshotLines(r.horae.stdout + r.horae.stderr),
+        });
+      }
       for (const [what, ds] of [["client", clients], ["server", servers]] as const) {
         same(`${what} log lines`, {
           chronyd: logLines(ds.chronyd.log()),
@@ -923,9 +956,9 @@ Deno.test({
       assert.match(cf.horae.get("Reference ID") ?? "", /^7F000001 /);
       // (digits masked: the slews follow the settime offsets)
       for (const [what, ds] of [["master", masters], ["client", clients]] as const) {
-        same(`${what} log lines (sorted)`, {
-          chronyd: logLines(ds.chronyd.log()).map((l) => l.replace(/-?\d+/g, "9")).sort(),
-          horae: logLines(ds.horae.log()).map((l) => l.replace(/-?\d+/g, "9")).sort(),
+        same(`${what} log lines`, {
+          chronyd: logLines(ds.chronyd.log()).map((l) => l.replace(/-?\d+/g, "9")),
+          horae: logLines(ds.horae.log()).map((l) => l.replace(/-?\d+/g, "9")),
         });
       }
     } finally {
@@ -935,6 +968,149 @@ Deno.test({
         clients?.chronyd.stop(),
         clients?.horae.stop(),
       ]);
+    }
+  },
+});
+
+/** A daemon run in the foreground until it exits (a fatal start) or `ms` pass. */
+async function runFor(kind: Kind, lines: string[], ms: number) {
+  const dir = await Deno.makeTempDir({ prefix: `horae-guide-${kind}-` });
+  await Deno.chmod(dir, 0o700);
+  try {
+    const conf = [
+      ...lines.map((l) => l.replaceAll("DIR", dir)),
+      "cmdport 0",
+      "port 0",
+      `bindcmdaddress ${dir}/chronyd.sock`,
+      `pidfile ${dir}/chronyd.pid`,
+    ];
+    await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
+    const r = await runCommand(BINARY[kind], [
+      "-d",
+      "-x",
+      "-u",
+      "root",
+      "-f",
+      `${dir}/chronyd.conf`,
+    ], {
+      timeoutMs: ms,
+    });
+    return { code: r.code, lines: logLines(r.stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "guides: a refclock SOCK whose directory is missing stops both (Fatal error)",
+  ignore: !enabled,
+  async fn() {
+    const r = await both((k) =>
+      runFor(k, ["refclock SOCK DIR/missing/gps.sock refid GPS"], 10_000)
+    );
+    same("exit code and log", r);
+    assert.equal(r.horae.code, 1);
+    assert.ok(r.horae.lines.includes("Fatal error : Could not open socket DIR/missing/gps.sock"));
+  },
+});
+
+Deno.test({
+  name: "guides: a missing ntsservercert is logged and NTS-KE still listens, its handshakes fail",
+  ignore: !enabled,
+  async fn() {
+    const ports = { chronyd: freePort(), horae: freePort() };
+    const ke = { chronyd: freePort(), horae: freePort() };
+    const servers = await both((k) =>
+      launch(k, [
+        `port ${ports[k]}`,
+        `ntsport ${ke[k]}`,
+        "bindaddress 127.0.0.1",
+        "local stratum 1",
+        "allow 127.0.0.0/8",
+        "ntsserverkey DIR/missing.key",
+        "ntsservercert DIR/missing.crt",
+      ])
+    );
+    try {
+      // what a client gets: the real chronyd -Q against each (the TLS handshake fails)
+      const q = await both((k) =>
+        runCommand("/usr/sbin/chronyd", [
+          "-Q",
+          "-4",
+          "-u",
+          "root",
+          "-t",
+          "3",
+          `pidfile ${servers[k].dir}/oneshot.pid`,
+          `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
+        ], { timeoutMs: 20_000 })
+      );
+      same("client exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
+      // (the reason after "failed :" follows a race in chronyd: the connection is closed as the
+      // client's hello arrives, so "non-properly terminated" or "Error in the pull function")
+      const reason = (l: string) => l.replace(/ failed : .*$/, " failed : X");
+      same("client lines", {
+        chronyd: oneshotLines(q.chronyd.stderr).map((l) =>
+          reason(l.replace(`:${ke.chronyd} `, ":KE "))
+        ),
+        horae: oneshotLines(q.horae.stderr).map((l) => reason(l.replace(`:${ke.horae} `, ":KE "))),
+      });
+      assert.ok(
+        oneshotLines(q.horae.stderr).some((l) => /^TLS handshake with .* failed/.test(l)),
+        q.horae.stderr,
+      );
+      // and each one's own client (horae's logs the failed handshake in chronyd's words)
+      const own = await both((k) =>
+        runCommand(BINARY[k], [
+          "-Q",
+          "-4",
+          "-u",
+          "root",
+          "-t",
+          "3",
+          `pidfile ${servers[k].dir}/own.pid`,
+          `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
+        ], { timeoutMs: 20_000 })
+      );
+      same("own client lines", {
+        chronyd: oneshotLines(own.chronyd.stderr).map((l) =>
+          reason(l.replace(`:${ke.chronyd} `, ":KE "))
+        ),
+        horae: oneshotLines(own.horae.stderr).map((l) =>
+          reason(l.replace(`:${ke.horae} `, ":KE "))
+        ),
+      });
+      // sorted: chronyd's NTS-KE helper process logs its line beside the main process's
+      same("server log lines (sorted)", {
+        chronyd: logLines(servers.chronyd.log()).sort(),
+        horae: logLines(servers.horae.log()).sort(),
+      });
+      assert.ok(
+        logLines(servers.horae.log()).includes(
+          "Could not set credentials : Error while reading file.",
+        ),
+      );
+    } finally {
+      await Promise.all([servers.chronyd.stop(), servers.horae.stop()]);
+    }
+  },
+});
+
+Deno.test({
+  name: "guides: a frequency beyond maxdrift is logged as exceeding the allowed maximum",
+  ignore: !enabled,
+  async fn() {
+    const d = await both((k) => launch(k, ["manual"]));
+    try {
+      const r = await cmd(d, ["dfreq", "600000"]);
+      same("dfreq", r);
+      same("log lines", { chronyd: logLines(d.chronyd.log()), horae: logLines(d.horae.log()) });
+      assert.ok(
+        logLines(d.horae.log()).includes("Frequency 600000.0 ppm exceeds allowed maximum"),
+        d.horae.log(),
+      );
+    } finally {
+      await Promise.all([d.chronyd.stop(), d.horae.stop()]);
     }
   },
 });

@@ -618,3 +618,36 @@ Deno.test("a sub-second minpoll is used only while reachable with a delay under 
   );
   assert.equal(far.poll, 0);
 });
+
+Deno.test("reachUpdates: polls decided as chronyd counts them (answered, unanswered, no cookies)", () => {
+  // a silent server: each request is decided when the next one is due
+  const s = source({ minpoll: 0, maxpoll: 0 });
+  let now = T0;
+  s.start(now);
+  s.onTimer(now);
+  assert.equal(s.reachUpdates, 0); // the first request is still outstanding
+  for (let i = 1; i <= 3; i++) {
+    now = addSeconds(now, 1);
+    s.onTimer(now);
+    assert.equal(s.reachUpdates, i);
+  }
+  // an answer decides its poll at once
+  const req = sent(s.onTimer(now = addSeconds(now, 1)));
+  assert.equal(s.reachUpdates, 4);
+  s.onPacket(
+    reply(req, { t2: addSeconds(now, 0.001), t3: addSeconds(now, 0.002) }),
+    addSeconds(now, 0.003),
+    addSeconds(now, 0.003),
+  );
+  assert.equal(s.reachUpdates, 5);
+  // an NTS source without cookies: every poll that cannot be sent counts at once
+  const auth = { ready: () => false, signRequest: () => null, checkReply: () => "ok" as const };
+  const n = new NtpSource("192.0.2.1", { precision: 2 ** -24 }, {
+    randomBytes: counterRandom(),
+    auth,
+  });
+  n.start(T0);
+  n.onTimer(T0);
+  n.onTimer(addSeconds(T0, 2));
+  assert.equal(n.reachUpdates, 2);
+});

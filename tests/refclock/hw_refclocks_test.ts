@@ -197,7 +197,8 @@ Deno.test("a hardware refclock that cannot start is fatal with chronyd 4.8's mes
   );
   assert.equal(rtc.running.fatal, "RTC refclock cannot be used together with rtcsync or rtcfile");
   await rtc.running.close();
-  // the refclocks after a fatal one are not started; SHM/SOCK failures stay non-fatal
+  // the refclocks after a fatal one are not started; a SOCK refclock whose directory is
+  // missing is fatal too (chronyd 4.3: "Could not open socket PATH")
   const t = setup([
     "refclock SOCK /nonexistent/dir/x.sock",
     "refclock PPS /dev/pps4",
@@ -206,10 +207,9 @@ Deno.test("a hardware refclock that cannot start is fatal with chronyd 4.8's mes
     "/dev/rtc0": new FakeDevice("/dev/rtc0", { [RTC.UIE_ON]: () => 0 }),
   });
   try {
-    assert.equal(t.errors.length, 1);
-    assert.match(t.errors[0]!, /^Could not open refclock SOCK \/nonexistent\/dir\/x\.sock : /);
-    assert.equal(t.running.fatal, "Could not open /dev/pps4 : No such file or directory");
-    assert.equal(t.engine.refclocks.length, 2);
+    assert.deepEqual(t.errors, []);
+    assert.equal(t.running.fatal, "Could not open socket /nonexistent/dir/x.sock");
+    assert.equal(t.running.drivers.size, 0);
   } finally {
     await t.running.close();
   }
