@@ -918,7 +918,17 @@ Deno.test({
         chronyd: rows(ml.chronyd.out).length,
         horae: rows(ml.horae.out).length,
       }, `\n${ml.chronyd.out}\n${ml.horae.out}`);
-      const mt = await cmd(masters, ["tracking"]);
+      // chronyd takes the local reference back on its own timer after the manual update
+      // (a second or so; Reference ID 0 meanwhile): compare the settled state of both.
+      let mt = await cmd(masters, ["tracking"]);
+      for (let i = 0; i < 40; i++) {
+        const settled = ["chronyd", "horae"].every((k) =>
+          /^Reference ID\s+: 7F7F0101/m.test(mt[k as Kind].out)
+        );
+        if (settled) break;
+        await new Promise((r) => setTimeout(r, 250));
+        mt = await cmd(masters, ["tracking"]);
+      }
       const mf = { chronyd: fields(mt.chronyd.out), horae: fields(mt.horae.out) };
       for (const key of ["Reference ID", "Stratum", "Leap status"]) {
         same(
