@@ -265,7 +265,12 @@ export class ClientIo {
    * the system clock, read at the same moment.
    */
   #cooked(system: Timestamp): Timestamp {
-    return system + (this.#clock.now() - realNow());
+    // clock.now() reads the real clock itself: the real time it stands for is the middle
+    // of two reads around it (one read after it biased every timestamp by an FFI call).
+    const r1 = realNow();
+    const c = this.#clock.now();
+    const r2 = realNow();
+    return system + (c - (r1 + r2) / 2n);
   }
 
   #socket(family: "ipv4" | "ipv6"): UdpSocket {

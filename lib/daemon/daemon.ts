@@ -211,6 +211,15 @@ async function start(
     // chrony 4.7: another process adjusting the clock (only when we control it: not with -x)
     onInterference: () => log.warn("System clock interference detected (another NTP client?)"),
   });
+  // Cooked minus CLOCK_REALTIME: clock.now() reads the real clock itself, so the real
+  // time it stands for is taken as the middle of two reads around it (one read after it
+  // biased every served timestamp by the FFI call's few µs).
+  const cookedMinusReal = (): Timestamp => {
+    const r1 = realNow();
+    const c = clock.now();
+    const r2 = realNow();
+    return c - (r1 + r2) / 2n;
+  };
   if (!config.rtcSync) {
     // Without `rtcsync` the kernel is never told the clock is synchronised,
     // so its 11-minute mode stays off (chrony.conf(5) rtcsync); the error
@@ -517,7 +526,7 @@ async function start(
             port: config.port,
             ...(config.bindDevice ? { device: config.bindDevice } : {}),
             ...(hw && hw.interfaces.length > 0 ? { hw } : {}),
-            cookedOffset: () => clock.now() - realNow(),
+            cookedOffset: cookedMinusReal,
             tos: config.dscp << 2, // dscp: the DSCP field of the TOS byte
             broadcast: config.broadcasts.length > 0,
           }));
