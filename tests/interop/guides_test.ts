@@ -18,7 +18,15 @@
  * `systemctl`/`firewall-cmd`/`dnf`/`timedatectl`/`ethtool` steps.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, makeCert, ROOT, runCommand, sharedPath } from "./harness.ts";
+import {
+  freePort,
+  haveChrony,
+  makeCert,
+  ROOT,
+  runCommand,
+  sharedPath,
+  writeDaemonConfig,
+} from "./harness.ts";
 
 const enabled = haveChrony();
 
@@ -47,19 +55,7 @@ interface Daemon {
  * Resolves once the command socket answers.
  */
 async function launch(kind: Kind, lines: string[], flags: string[] = []): Promise<Daemon> {
-  const dir = await Deno.makeTempDir({ prefix: `horae-guide-${kind}-` });
-  await Deno.chmod(dir, 0o700);
-  const own = lines.map((l) => l.replaceAll("DIR", dir));
-  const has = (name: string) => own.some((l) => l.split(/\s+/)[0] === name);
-  const conf = [
-    ...own,
-    ...(has("cmdport") ? [] : ["cmdport 0"]),
-    ...(has("port") ? [] : ["port 0"]),
-    `bindcmdaddress ${dir}/chronyd.sock`,
-    `pidfile ${dir}/chronyd.pid`,
-    ...(has("driftfile") ? [] : [`driftfile ${dir}/drift`]),
-  ];
-  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
+  const dir = await writeDaemonConfig(lines, `horae-guide-${kind}-`);
   const child = new Deno.Command(BINARY[kind], {
     args: ["-d", "-x", "-u", "root", ...flags, "-f", `${dir}/chronyd.conf`],
     stdout: "null",

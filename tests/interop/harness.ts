@@ -212,6 +212,28 @@ export function sharedPath(rel: string): string {
   return `${ROOT}/../shared/${rel}`;
 }
 
+/**
+ * A fresh chmod-700 directory holding `chronyd.conf`: `lines` (`DIR` replaced by
+ * the directory) plus the daemon's own command socket, pidfile and driftfile
+ * there, and `cmdport 0` / `port 0` unless `lines` set them. Returns the directory.
+ */
+export async function writeDaemonConfig(lines: string[], prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  await Deno.chmod(dir, 0o700);
+  const own = lines.map((l) => l.replaceAll("DIR", dir));
+  const has = (name: string) => own.some((l) => l.split(/\s+/)[0] === name);
+  const conf = [
+    ...own,
+    ...(has("cmdport") ? [] : ["cmdport 0"]),
+    ...(has("port") ? [] : ["port 0"]),
+    `bindcmdaddress ${dir}/chronyd.sock`,
+    `pidfile ${dir}/chronyd.pid`,
+    ...(has("driftfile") ? [] : [`driftfile ${dir}/drift`]),
+  ];
+  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
+  return dir;
+}
+
 /** A running horae daemon (`bin/chronyd -d -x`) in a private directory. */
 export interface HoraeDaemon {
   /** Its PID (the launchers exec, so it is the daemon itself). */
@@ -245,19 +267,7 @@ export async function startHorae(
   lines: string[],
   options: { flags?: string[]; filter?: number; env?: Record<string, string> } = {},
 ): Promise<HoraeDaemon> {
-  const dir = await Deno.makeTempDir({ prefix: "horae-daemon-" });
-  await Deno.chmod(dir, 0o700);
-  const own = lines.map((l) => l.replaceAll("DIR", dir));
-  const has = (name: string) => own.some((l) => l.split(/\s+/)[0] === name);
-  const conf = [
-    ...own,
-    ...(has("cmdport") ? [] : ["cmdport 0"]),
-    ...(has("port") ? [] : ["port 0"]),
-    `bindcmdaddress ${dir}/chronyd.sock`,
-    `pidfile ${dir}/chronyd.pid`,
-    ...(has("driftfile") ? [] : [`driftfile ${dir}/drift`]),
-  ];
-  await Deno.writeTextFile(`${dir}/chronyd.conf`, conf.join("\n") + "\n");
+  const dir = await writeDaemonConfig(lines, "horae-daemon-");
   const envFilter = Deno.env.get("HORAE_TEST_FILTER");
   const level = options.filter ?? (envFilter ? Number(envFilter) : 0);
   const args = [
