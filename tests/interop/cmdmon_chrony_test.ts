@@ -349,7 +349,14 @@ Deno.test({
       }
       const dump = await run("/usr/bin/chronyc", [...sock, "dump"]);
       assert.match(dump, /200 OK/);
-      const udp = await run("/usr/bin/chronyc", ["-h", "127.0.0.1", "-p", String(port), "dump"]);
+      const udp = await run("/usr/bin/chronyc", [
+        "-n",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        "dump",
+      ]);
       assert.match(udp, /501 Not authorised/);
       const tr = await run("/usr/bin/chronyc", [
         "-h",

@@ -69,7 +69,13 @@ Deno.test({
       // Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen
       const a = await selectedAuth(client.socket);
       assert.deepEqual([a[1], a[3], a[4], a[9]], ["NTS", "30", "128", "68"], a.join(","));
-      const stats = await runCommand(CHRONYC48, ["-h", server.daemon.socket, "-c", "serverstats"]);
+      const stats = await runCommand(CHRONYC48, [
+        "-n",
+        "-h",
+        server.daemon.socket,
+        "-c",
+        "serverstats",
+      ]);
       assert.ok(Number(stats.stdout.split(",")[7]) > 0, `authenticated packets: ${stats.stdout}`);
     } finally {
       await client.stop();

@@ -28,7 +28,7 @@ Deno.test({
         if (r.code === 0 && f[1] === "*") row = f;
       }
       assert.ok(row !== null, "no selected NTS source within 30 s");
-      const real = await runCommand("/usr/bin/chronyc", ["-h", sock, "-N", "-c", "authdata"]);
+      const real = await runCommand("/usr/bin/chronyc", ["-n", "-h", sock, "-N", "-c", "authdata"]);
       assert.equal(real.code, 0, real.stdout + real.stderr);
       // Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen
       const a = real.stdout.trim().split(",");

@@ -72,7 +72,14 @@ Deno.test({
       while (Date.now() < deadline) {
         sources = (await runCommand("/usr/bin/chronyc", ["-h", client.socket, "-n", "sources"]))
           .stdout;
-        auth = (await runCommand("/usr/bin/chronyc", ["-h", client.socket, "-N", "-c", "authdata"]))
+        auth = (await runCommand("/usr/bin/chronyc", [
+          "-n",
+          "-h",
+          client.socket,
+          "-N",
+          "-c",
+          "authdata",
+        ]))
           .stdout;
         if (/^\^\*/m.test(sources)) break;
         await new Promise((r) => setTimeout(r, 1000));

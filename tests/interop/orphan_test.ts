@@ -87,7 +87,7 @@ function stopNode(n: Node): Promise<string> {
 async function tracking(n: Node): Promise<{ refId: string; stratum: number } | null> {
   const r = await runCommand(
     "/usr/bin/chronyc",
-    ["-h", `${n.dir}/chronyd.sock`, "-c", "tracking"],
+    ["-n", "-h", `${n.dir}/chronyd.sock`, "-c", "tracking"],
     {
       timeoutMs: 5000,
     },
