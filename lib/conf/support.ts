@@ -91,7 +91,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   allow: I,
   deny: I,
   bindaddress: I,
-  binddevice: N,
+  binddevice: I,
   broadcast: I,
   clientloglimit: I,
   noclientlog: I,

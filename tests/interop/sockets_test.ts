@@ -230,3 +230,35 @@ Deno.test({
     assert.deepEqual(got.sockets, chronyd.sockets);
   },
 });
+
+Deno.test({
+  name: "sockets: binddevice lo binds the NTP server socket to the device as chronyd does " +
+    "(and is not reported as unsupported)",
+  ignore: !enabled,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ntp = freePort();
+    const ports = { [ntp]: "NTP" };
+    const lines = [`port ${ntp}`, "allow 127.0.0.1", "binddevice lo"];
+    const ref = await startChronyd({ address: "127.0.0.1", lines });
+    let chronyd: Listening;
+    try {
+      chronyd = await listening(ref.pid, ports, 1);
+    } finally {
+      await ref.stop();
+    }
+    const ntpOf = (l: Listening) => l.sockets.filter((s) => s.endsWith(":NTP"));
+    assert.deepEqual(ntpOf(chronyd), ["udp 127.0.0.1%lo:NTP"], "chronyd 4.3 itself");
+    const horae = await startHorae(["bindaddress 127.0.0.1", ...lines]);
+    let got: Listening;
+    let err: string;
+    try {
+      got = await listening(horae.pid, ports, 1);
+    } finally {
+      err = await horae.stop();
+    }
+    assert.deepEqual(ntpOf(got), ntpOf(chronyd), err);
+    assert.doesNotMatch(err, /not supported/, err);
+  },
+});
