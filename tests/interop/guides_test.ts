@@ -54,7 +54,11 @@ interface Daemon {
  * pidfile, command socket, driftfile; `cmdport 0`/`port 0` unless given.
  * Resolves once the command socket answers.
  */
-async function launch(kind: Kind, lines: string[], flags: string[] = []): Promise<Daemon> {
+async function launchDaemon(
+  kind: Kind,
+  lines: string[],
+  flags: string[] = [],
+): Promise<Daemon> {
   const dir = await writeDaemonConfig(lines, `horae-guide-${kind}-`);
   const child = new Deno.Command(BINARY[kind], {
     args: ["-d", "-x", "-u", "root", ...flags, "-f", `${dir}/chronyd.conf`],
@@ -202,6 +206,29 @@ function same<T>(what: string, r: Record<Kind, T>, extra = "") {
   assert.deepEqual(r.horae, r.chronyd, `${what} differs (horae vs chronyd)${extra}`);
 }
 
+/**
+ * One guide case: a test whose `launch` is the module's, with every daemon it
+ * starts stopped (and its directory removed) when the case ends, however it ends.
+ */
+function guide(name: string, fn: (launch: typeof launchDaemon) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: !enabled,
+    async fn() {
+      const started: Daemon[] = [];
+      try {
+        await fn(async (kind, lines, flags) => {
+          const d = await launchDaemon(kind, lines, flags);
+          started.push(d);
+          return d;
+        });
+      } finally {
+        await Promise.all(started.map((d) => d.stop()));
+      }
+    },
+  });
+}
+
 Deno.test({
   name: "guides: every example configuration parses (chronyd -p) in both",
   ignore: !enabled,
@@ -226,13 +253,12 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "guides: install and configure (distribution default), then the chronyc reports",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: install and configure (distribution default), then the chronyc reports",
+  async (launch) => {
     // The upstream server of both: one real chronyd, local stratum 1.
     const upPort = freePort();
-    const up = await launch("chronyd", [
+    await launch("chronyd", [
       `port ${upPort}`,
       "bindaddress 127.0.0.1",
       "local stratum 1",
@@ -251,109 +277,105 @@ Deno.test({
       "stratumweight 0",
     ];
     const d = await both((k) => launch(k, conf));
-    try {
-      // the guide's ntpdate-like step `chronyd -q 'server ... iburst'`, with -x (never the
-      // clock), beside the next steps (its iburst takes 4 s)
-      const qRun = both((k) =>
-        runCommand(BINARY[k], [
-          "-q",
-          "-x",
-          "-u",
-          "root",
-          "-t",
-          "10",
-          // its own pidfile: the default one (/run/chrony) would clash with other tests
-          `pidfile ${d[k].dir}/oneshot.pid`,
-          `server 127.0.0.1 port ${upPort} iburst`,
-        ], {
-          timeoutMs: 20_000,
-        })
-      );
-      const synced = await both((k) =>
-        until(d[k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
-      );
-      for (const k of KINDS) {
-        assert.match(synced[k], /Leap status\s*: Normal/, `${k}: ${synced[k]}`);
-      }
-      const run = (args: string[]) => cmd(d, args);
-      // chronyc tracking
-      const tr = await run(["tracking"]);
-      const tf = { chronyd: fields(tr.chronyd.out), horae: fields(tr.horae.out) };
-      same("tracking layout", { chronyd: [...tf.chronyd.keys()], horae: [...tf.horae.keys()] });
-      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
-        same(`tracking ${key}`, {
-          chronyd: tf.chronyd.get(key),
-          horae: tf.horae.get(key),
-        }, `\n${tr.chronyd.out}\n${tr.horae.out}`);
-      }
-      // chronyc sources -v / sourcestats -v / activity -v
-      for (const args of [["sources", "-v"], ["sourcestats", "-v"], ["activity", "-v"]]) {
-        const r = await run(args);
-        same(`${args.join(" ")} exit code`, { chronyd: r.chronyd.code, horae: r.horae.code });
-        const hc = head(r.chronyd.out), hh = head(r.horae.out);
-        same(`${args.join(" ")} legend line count`, { chronyd: hc.length, horae: hh.length });
-        same(`${args.join(" ")} column header`, {
-          chronyd: hc.slice(-2),
-          horae: hh.slice(-2),
-        });
-      }
-      const src = await run(["sources"]);
-      const cut = (row: string) => row.slice(0, 38).replace(/\s+/g, " ").trim();
-      same("sources row (MS, name, stratum, poll)", {
-        chronyd: rows(src.chronyd.out).map(cut),
-        horae: rows(src.horae.out).map(cut),
-      });
-      const act = await run(["activity"]);
-      same("activity", act);
-      // what each logged at start-up, in order (keyfile, root, leapsectz, the selected source)
-      same("start-up log lines", {
-        chronyd: logLines(d.chronyd.log()),
-        horae: logLines(d.horae.log()),
-      });
-      // interactive chronyc: help, then a report, then quit
-      const inter = await both((k) => session(k, d[k].socket, "help\ntracking\nquit\n"));
-      same("interactive exit code", { chronyd: inter.chronyd.code, horae: inter.horae.code });
-      const blocks = { chronyd: helpBlocks(inter.chronyd.out), horae: helpBlocks(inter.horae.out) };
-      const common = [...blocks.chronyd.keys()].filter((c) => blocks.horae.has(c));
-      assert.ok(common.length >= 0.9 * blocks.chronyd.size, `help entries: ${common.length}`);
-      same("help entry heights", {
-        chronyd: common.map((c) => [c, blocks.chronyd.get(c)]),
-        horae: common.map((c) => [c, blocks.horae.get(c)]),
-      });
-      for (const k of KINDS) assert.match(inter[k].out, /Leap status\s*: Normal/);
-      // chronyc -a makestep (under -x)
-      const ms = await run(["-a", "makestep"]);
-      same("makestep", ms);
-      // under -x both log that the step could not be made
-      const stepLines = (k: Kind) => logLines(d[k].log()).filter((l) => /step/.test(l));
-      for (let i = 0; i < 20 && KINDS.some((k) => stepLines(k).length === 0); i++) await sleep(100);
-      same("makestep log", { chronyd: stepLines("chronyd"), horae: stepLines("horae") });
-      // the log files named by `log measurements statistics tracking`
-      const logs = await both((k) =>
-        Promise.resolve([...Deno.readDirSync(`${d[k].dir}/log/chrony`)].map((e) => e.name).sort())
-      );
-      same("logdir contents", logs);
-      // each log's header (its first lines up to the === rule)
-      const headers = await both(async (k) => {
-        const out: string[] = [];
-        for (const name of logs[k]) {
-          const text = await Deno.readTextFile(`${d[k].dir}/log/chrony/${name}`);
-          out.push(name, ...text.split("\n").slice(0, 3).filter((l) => !/^\d{4}-/.test(l)));
-        }
-        return out;
-      });
-      same("log headers", headers);
-      const q = await qRun;
-      same("chronyd -q -x exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
-      same("chronyd -q -x lines", {
-        chronyd: oneshotLines(q.chronyd.stdout + q.chronyd.stderr),
-        horae: oneshotLines(q.horae.stdout + q.horae.stderr),
-      });
-    } finally {
-      await Promise.all([d.chronyd.stop(), d.horae.stop(), up.stop()]);
+    // the guide's ntpdate-like step `chronyd -q 'server ... iburst'`, with -x (never the
+    // clock), beside the next steps (its iburst takes 4 s)
+    const qRun = both((k) =>
+      runCommand(BINARY[k], [
+        "-q",
+        "-x",
+        "-u",
+        "root",
+        "-t",
+        "10",
+        // its own pidfile: the default one (/run/chrony) would clash with other tests
+        `pidfile ${d[k].dir}/oneshot.pid`,
+        `server 127.0.0.1 port ${upPort} iburst`,
+      ], {
+        timeoutMs: 20_000,
+      })
+    );
+    const synced = await both((k) =>
+      until(d[k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
+    );
+    for (const k of KINDS) {
+      assert.match(synced[k], /Leap status\s*: Normal/, `${k}: ${synced[k]}`);
     }
+    const run = (args: string[]) => cmd(d, args);
+    // chronyc tracking
+    const tr = await run(["tracking"]);
+    const tf = { chronyd: fields(tr.chronyd.out), horae: fields(tr.horae.out) };
+    same("tracking layout", { chronyd: [...tf.chronyd.keys()], horae: [...tf.horae.keys()] });
+    for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+      same(`tracking ${key}`, {
+        chronyd: tf.chronyd.get(key),
+        horae: tf.horae.get(key),
+      }, `\n${tr.chronyd.out}\n${tr.horae.out}`);
+    }
+    // chronyc sources -v / sourcestats -v / activity -v
+    for (const args of [["sources", "-v"], ["sourcestats", "-v"], ["activity", "-v"]]) {
+      const r = await run(args);
+      same(`${args.join(" ")} exit code`, { chronyd: r.chronyd.code, horae: r.horae.code });
+      const hc = head(r.chronyd.out), hh = head(r.horae.out);
+      same(`${args.join(" ")} legend line count`, { chronyd: hc.length, horae: hh.length });
+      same(`${args.join(" ")} column header`, {
+        chronyd: hc.slice(-2),
+        horae: hh.slice(-2),
+      });
+    }
+    const src = await run(["sources"]);
+    const cut = (row: string) => row.slice(0, 38).replace(/\s+/g, " ").trim();
+    same("sources row (MS, name, stratum, poll)", {
+      chronyd: rows(src.chronyd.out).map(cut),
+      horae: rows(src.horae.out).map(cut),
+    });
+    const act = await run(["activity"]);
+    same("activity", act);
+    // what each logged at start-up, in order (keyfile, root, leapsectz, the selected source)
+    same("start-up log lines", {
+      chronyd: logLines(d.chronyd.log()),
+      horae: logLines(d.horae.log()),
+    });
+    // interactive chronyc: help, then a report, then quit
+    const inter = await both((k) => session(k, d[k].socket, "help\ntracking\nquit\n"));
+    same("interactive exit code", { chronyd: inter.chronyd.code, horae: inter.horae.code });
+    const blocks = { chronyd: helpBlocks(inter.chronyd.out), horae: helpBlocks(inter.horae.out) };
+    const common = [...blocks.chronyd.keys()].filter((c) => blocks.horae.has(c));
+    assert.ok(common.length >= 0.9 * blocks.chronyd.size, `help entries: ${common.length}`);
+    same("help entry heights", {
+      chronyd: common.map((c) => [c, blocks.chronyd.get(c)]),
+      horae: common.map((c) => [c, blocks.horae.get(c)]),
+    });
+    for (const k of KINDS) assert.match(inter[k].out, /Leap status\s*: Normal/);
+    // chronyc -a makestep (under -x)
+    const ms = await run(["-a", "makestep"]);
+    same("makestep", ms);
+    // under -x both log that the step could not be made
+    const stepLines = (k: Kind) => logLines(d[k].log()).filter((l) => /step/.test(l));
+    for (let i = 0; i < 20 && KINDS.some((k) => stepLines(k).length === 0); i++) await sleep(100);
+    same("makestep log", { chronyd: stepLines("chronyd"), horae: stepLines("horae") });
+    // the log files named by `log measurements statistics tracking`
+    const logs = await both((k) =>
+      Promise.resolve([...Deno.readDirSync(`${d[k].dir}/log/chrony`)].map((e) => e.name).sort())
+    );
+    same("logdir contents", logs);
+    // each log's header (its first lines up to the === rule)
+    const headers = await both(async (k) => {
+      const out: string[] = [];
+      for (const name of logs[k]) {
+        const text = await Deno.readTextFile(`${d[k].dir}/log/chrony/${name}`);
+        out.push(name, ...text.split("\n").slice(0, 3).filter((l) => !/^\d{4}-/.test(l)));
+      }
+      return out;
+    });
+    same("log headers", headers);
+    const q = await qRun;
+    same("chronyd -q -x exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
+    same("chronyd -q -x lines", {
+      chronyd: oneshotLines(q.chronyd.stdout + q.chronyd.stderr),
+      horae: oneshotLines(q.horae.stdout + q.horae.stderr),
+    });
   },
-});
+);
 
 /** `ss -tlunp` lines of a process's sockets, as `proto local-address:port`. */
 async function listening(pid: number): Promise<string[]> {
@@ -364,10 +386,9 @@ async function listening(pid: number): Promise<string[]> {
   }).sort();
 }
 
-Deno.test({
-  name: "guides: LAN server (allow, local stratum 10 orphan) serves at stratum 10 without upstream",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: LAN server (allow, local stratum 10 orphan) serves at stratum 10 without upstream",
+  async (launch) => {
     // lan-server.conf, adapted: the lost upstream is a closed loopback port.
     const dead = freePort();
     const ports = { chronyd: freePort(), horae: freePort() };
@@ -387,73 +408,62 @@ Deno.test({
         "log measurements statistics tracking",
       ])
     );
-    let clients: Record<Kind, Daemon> | null = null;
-    try {
-      // the server's own tracking: the local reference at stratum 10
-      const tr = await both((k) =>
-        until(servers[k].socket, ["tracking"], (o) => /Stratum\s*: 10/.test(o), 15_000)
-      );
-      const tf = { chronyd: fields(tr.chronyd), horae: fields(tr.horae) };
-      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
-        same(`server tracking ${key}`, {
-          chronyd: tf.chronyd.get(key),
-          horae: tf.horae.get(key),
-        }, `\n${tr.chronyd}\n${tr.horae}`);
-      }
-      // ss -tlunp | grep chrony: the NTP port, named chronyd
-      const ss = await both(async (k) => {
-        const pid = Number((await Deno.readTextFile(`${servers[k].dir}/chronyd.pid`)).trim());
-        return (await listening(pid)).map((l) => l.replace(String(ports[k]), "PORT"));
-      });
-      same("ss -tlunp", ss);
-      // a client of each (the guide's node2) synchronises at stratum 11
-      clients = await both((k) =>
-        launch(k, [`server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`])
-      );
-      const ct = await both((k) =>
-        until(clients![k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
-      );
-      const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
-      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
-        same(`client tracking ${key}`, {
-          chronyd: cf.chronyd.get(key),
-          horae: cf.horae.get(key),
-        }, `\n${ct.chronyd}\n${ct.horae}`);
-      }
-      assert.equal(cf.horae.get("Stratum"), "11");
-      same("client log lines", {
-        chronyd: logLines(clients.chronyd.log()),
-        horae: logLines(clients.horae.log()),
-      });
-      // chronyc clients on the server: the client's row
-      const cl = await cmd(servers, ["clients"]);
-      same("clients exit code", { chronyd: cl.chronyd.code, horae: cl.horae.code });
-      same("clients header", { chronyd: head(cl.chronyd.out), horae: head(cl.horae.out) });
-      const first = (o: string) => rows(o).map((r) => r.split(/\s+/)[0]);
-      same("clients rows", { chronyd: first(cl.chronyd.out), horae: first(cl.horae.out) });
-      const sv = await cmd(servers, ["sources"]);
-      same("server sources", sv);
-      const ac = await cmd(servers, ["activity"]);
-      same("server activity", ac);
-      same("server log lines", {
-        chronyd: logLines(servers.chronyd.log()),
-        horae: logLines(servers.horae.log()),
-      });
-    } finally {
-      await Promise.all([
-        servers.chronyd.stop(),
-        servers.horae.stop(),
-        clients?.chronyd.stop(),
-        clients?.horae.stop(),
-      ]);
+    // the server's own tracking: the local reference at stratum 10
+    const tr = await both((k) =>
+      until(servers[k].socket, ["tracking"], (o) => /Stratum\s*: 10/.test(o), 15_000)
+    );
+    const tf = { chronyd: fields(tr.chronyd), horae: fields(tr.horae) };
+    for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+      same(`server tracking ${key}`, {
+        chronyd: tf.chronyd.get(key),
+        horae: tf.horae.get(key),
+      }, `\n${tr.chronyd}\n${tr.horae}`);
     }
+    // ss -tlunp | grep chrony: the NTP port, named chronyd
+    const ss = await both(async (k) => {
+      const pid = Number((await Deno.readTextFile(`${servers[k].dir}/chronyd.pid`)).trim());
+      return (await listening(pid)).map((l) => l.replace(String(ports[k]), "PORT"));
+    });
+    same("ss -tlunp", ss);
+    // a client of each (the guide's node2) synchronises at stratum 11
+    const clients = await both((k) =>
+      launch(k, [`server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`])
+    );
+    const ct = await both((k) =>
+      until(clients![k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
+    );
+    const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
+    for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+      same(`client tracking ${key}`, {
+        chronyd: cf.chronyd.get(key),
+        horae: cf.horae.get(key),
+      }, `\n${ct.chronyd}\n${ct.horae}`);
+    }
+    assert.equal(cf.horae.get("Stratum"), "11");
+    same("client log lines", {
+      chronyd: logLines(clients.chronyd.log()),
+      horae: logLines(clients.horae.log()),
+    });
+    // chronyc clients on the server: the client's row
+    const cl = await cmd(servers, ["clients"]);
+    same("clients exit code", { chronyd: cl.chronyd.code, horae: cl.horae.code });
+    same("clients header", { chronyd: head(cl.chronyd.out), horae: head(cl.horae.out) });
+    const first = (o: string) => rows(o).map((r) => r.split(/\s+/)[0]);
+    same("clients rows", { chronyd: first(cl.chronyd.out), horae: first(cl.horae.out) });
+    const sv = await cmd(servers, ["sources"]);
+    same("server sources", sv);
+    const ac = await cmd(servers, ["activity"]);
+    same("server activity", ac);
+    same("server log lines", {
+      chronyd: logLines(servers.chronyd.log()),
+      horae: logLines(servers.horae.log()),
+    });
   },
-});
+);
 
-Deno.test({
-  name: "guides: remote monitoring over the UDP command port (bindcmdaddress, cmdallow)",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: remote monitoring over the UDP command port (bindcmdaddress, cmdallow)",
+  async (launch) => {
     // remote-monitoring.conf, adapted: loopback addresses, a high cmdport.
     const cport = { chronyd: freePort(), horae: freePort() };
     const d = await both((k) =>
@@ -465,129 +475,114 @@ Deno.test({
         "cmdallow 127.0.0.0/8",
       ])
     );
-    try {
-      const ss = await both(async (k) => {
-        const pid = Number((await Deno.readTextFile(`${d[k].dir}/chronyd.pid`)).trim());
-        return (await listening(pid)).map((l) => l.replace(String(cport[k]), "PORT"));
-      });
-      same("ss -tlunp", ss);
-      const monitoring = [
-        ["tracking"],
-        ["sources"],
-        ["sourcestats"],
-        ["activity"],
-        ["manual", "list"],
-        ["rtcdata"],
-        ["smoothing"],
-        ["waitsync", "1"],
-      ];
-      const controls = [["serverstats"], ["clients"], ["makestep"], ["ntpdata"], ["authdata"]];
-      for (const host of ["127.0.0.1", "::1"]) {
-        for (const args of [...monitoring, ...controls]) {
-          const r = await both((k) =>
-            chronyc(["-h", host, "-p", String(cport[k]), ...args], 10_000, k)
-          );
-          const label = `chronyc -h ${host} ${args.join(" ")}`;
-          same(
-            `${label}: exit code`,
-            { chronyd: r.chronyd.code, horae: r.horae.code },
-            `\n${r.chronyd.out}\n${r.horae.out}`,
-          );
-          const firstLine = (o: string) => o.split("\n")[0];
-          same(`${label}: first line`, {
-            chronyd: firstLine(r.chronyd.out),
-            horae: firstLine(r.horae.out),
-          }, `\n${r.chronyd.out}\n${r.horae.out}`);
-        }
+    const ss = await both(async (k) => {
+      const pid = Number((await Deno.readTextFile(`${d[k].dir}/chronyd.pid`)).trim());
+      return (await listening(pid)).map((l) => l.replace(String(cport[k]), "PORT"));
+    });
+    same("ss -tlunp", ss);
+    const monitoring = [
+      ["tracking"],
+      ["sources"],
+      ["sourcestats"],
+      ["activity"],
+      ["manual", "list"],
+      ["rtcdata"],
+      ["smoothing"],
+      ["waitsync", "1"],
+    ];
+    const controls = [["serverstats"], ["clients"], ["makestep"], ["ntpdata"], ["authdata"]];
+    for (const host of ["127.0.0.1", "::1"]) {
+      for (const args of [...monitoring, ...controls]) {
+        const r = await both((k) =>
+          chronyc(["-h", host, "-p", String(cport[k]), ...args], 10_000, k)
+        );
+        const label = `chronyc -h ${host} ${args.join(" ")}`;
+        same(
+          `${label}: exit code`,
+          { chronyd: r.chronyd.code, horae: r.horae.code },
+          `\n${r.chronyd.out}\n${r.horae.out}`,
+        );
+        const firstLine = (o: string) => o.split("\n")[0];
+        same(`${label}: first line`, {
+          chronyd: firstLine(r.chronyd.out),
+          horae: firstLine(r.horae.out),
+        }, `\n${r.chronyd.out}\n${r.horae.out}`);
       }
-    } finally {
-      await Promise.all([d.chronyd.stop(), d.horae.stop()]);
     }
   },
-});
+);
 
-Deno.test({
-  name: "guides: troubleshooting: a server without `local` never synchronises its client",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: troubleshooting: a server without `local` never synchronises its client",
+  async (launch) => {
     const ports = { chronyd: freePort(), horae: freePort() };
     // the server of the note: allow, but no `local` and no reachable upstream
     const servers = await both((k) =>
       launch(k, [`port ${ports[k]}`, "bindaddress 127.0.0.1", "allow 127.0.0.0/8"])
     );
-    let clients: Record<Kind, Daemon> | null = null;
-    try {
-      clients = await both((k) =>
-        // minpoll -2: chronyd polls an unreachable source at 1 s (Poll 0), as horae
-        launch(k, [`server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`], ["-4"])
-      );
-      // the iburst (1/4 s apart at poll 0) and a few polls
-      await sleep(3500);
-      const tr = await cmd(clients, ["tracking"]);
-      const tf = { chronyd: fields(tr.chronyd.out), horae: fields(tr.horae.out) };
-      same("tracking", {
-        chronyd: [...tf.chronyd].filter(([k]) => k !== "Frequency" && k !== "Skew"),
-        horae: [...tf.horae].filter(([k]) => k !== "Frequency" && k !== "Skew"),
-      });
-      const src = await cmd(clients, ["sources"]);
-      same("sources", src);
-      const act = await cmd(clients, ["activity"]);
-      same("activity", act);
-      const sst = await cmd(clients, ["sourcestats"]);
-      same("sourcestats", sst);
-      const nd = await cmd(clients, ["ntpdata"]);
-      const nf = { chronyd: fields(nd.chronyd.out), horae: fields(nd.horae.out) };
-      const agree = [
-        "Remote address",
-        "Local address",
-        "Leap status",
-        "Version",
-        "Mode",
-        "Stratum",
-        "Poll interval",
-        "Root delay",
-        "Root dispersion",
-        "Reference ID",
-        "Offset",
-        "Peer delay",
-        "Response time",
-        "NTP tests",
-        "Interleaved",
-        "Authenticated",
-        "Total good RX",
-      ];
-      // horae's chronyc prints chronyc 4.8's ntpdata (the timestamp counters after 4.3's lines)
-      same("ntpdata layout", {
-        chronyd: [...nf.chronyd.keys()],
-        horae: [...nf.horae.keys()].slice(0, nf.chronyd.size),
-      });
-      for (const key of agree) {
-        same(`ntpdata ${key}`, { chronyd: nf.chronyd.get(key), horae: nf.horae.get(key) });
-      }
-      for (const k of KINDS) {
-        assert.equal(nf[k].get("Total valid RX"), nf[k].get("Total RX"), `${k}: ${nd[k].out}`);
-      }
-      // the server's own view: unsynchronised
-      const st = await cmd(servers, ["tracking"]);
-      same("server tracking", st);
-      same("client log lines", {
-        chronyd: logLines(clients.chronyd.log()),
-        horae: logLines(clients.horae.log()),
-      });
-      same("server log lines", {
-        chronyd: logLines(servers.chronyd.log()),
-        horae: logLines(servers.horae.log()),
-      });
-    } finally {
-      await Promise.all([
-        servers.chronyd.stop(),
-        servers.horae.stop(),
-        clients?.chronyd.stop(),
-        clients?.horae.stop(),
-      ]);
+    const clients = await both((k) =>
+      // minpoll -2: chronyd polls an unreachable source at 1 s (Poll 0), as horae
+      launch(k, [`server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`], ["-4"])
+    );
+    // the iburst (1/4 s apart at poll 0) and a few polls
+    await sleep(3500);
+    const tr = await cmd(clients, ["tracking"]);
+    const tf = { chronyd: fields(tr.chronyd.out), horae: fields(tr.horae.out) };
+    same("tracking", {
+      chronyd: [...tf.chronyd].filter(([k]) => k !== "Frequency" && k !== "Skew"),
+      horae: [...tf.horae].filter(([k]) => k !== "Frequency" && k !== "Skew"),
+    });
+    const src = await cmd(clients, ["sources"]);
+    same("sources", src);
+    const act = await cmd(clients, ["activity"]);
+    same("activity", act);
+    const sst = await cmd(clients, ["sourcestats"]);
+    same("sourcestats", sst);
+    const nd = await cmd(clients, ["ntpdata"]);
+    const nf = { chronyd: fields(nd.chronyd.out), horae: fields(nd.horae.out) };
+    const agree = [
+      "Remote address",
+      "Local address",
+      "Leap status",
+      "Version",
+      "Mode",
+      "Stratum",
+      "Poll interval",
+      "Root delay",
+      "Root dispersion",
+      "Reference ID",
+      "Offset",
+      "Peer delay",
+      "Response time",
+      "NTP tests",
+      "Interleaved",
+      "Authenticated",
+      "Total good RX",
+    ];
+    // horae's chronyc prints chronyc 4.8's ntpdata (the timestamp counters after 4.3's lines)
+    same("ntpdata layout", {
+      chronyd: [...nf.chronyd.keys()],
+      horae: [...nf.horae.keys()].slice(0, nf.chronyd.size),
+    });
+    for (const key of agree) {
+      same(`ntpdata ${key}`, { chronyd: nf.chronyd.get(key), horae: nf.horae.get(key) });
     }
+    for (const k of KINDS) {
+      assert.equal(nf[k].get("Total valid RX"), nf[k].get("Total RX"), `${k}: ${nd[k].out}`);
+    }
+    // the server's own view: unsynchronised
+    const st = await cmd(servers, ["tracking"]);
+    same("server tracking", st);
+    same("client log lines", {
+      chronyd: logLines(clients.chronyd.log()),
+      horae: logLines(clients.horae.log()),
+    });
+    same("server log lines", {
+      chronyd: logLines(servers.chronyd.log()),
+      horae: logLines(servers.horae.log()),
+    });
   },
-});
+);
 
 /** Log lines without time stamps, version banner and private directory names. */
 function logLines(text: string): string[] {
@@ -603,10 +598,9 @@ function oneshotLines(out: string): string[] {
   ).filter((l) => !/ version /.test(l));
 }
 
-Deno.test({
-  name: "guides: NTS server (ntsserverkey/cert, ntsdumpdir) and NTS client (-N authdata, sources)",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: NTS server (ntsserverkey/cert, ntsdumpdir) and NTS client (-N authdata, sources)",
+  async (launch) => {
     const certDir = await Deno.makeTempDir({ prefix: "horae-guide-cert-" });
     await Deno.chmod(certDir, 0o700);
     const { cert, key } = await makeCert(certDir);
@@ -624,7 +618,6 @@ Deno.test({
         "ntsdumpdir DIR/lib/chrony",
       ])
     );
-    let clients: Record<Kind, Daemon> | null = null;
     try {
       // the guide's quick test: chronyd -Q -t 3 'server NAME iburst nts maxsamples 1'
       const q = await both((k) =>
@@ -684,7 +677,7 @@ Deno.test({
         ], { timeoutMs: 30_000 })
       );
       // the client: server ... iburst nts, ntsdumpdir; chronyc -N authdata / -N sources
-      clients = await both((k) =>
+      const clients = await both((k) =>
         launch(k, [
           `server localhost port ${ports[k]} ntsport ${ke[k]} iburst nts minpoll 0 maxpoll 0`,
           `ntstrustedcerts ${cert}`,
@@ -777,21 +770,14 @@ Deno.test({
       );
       same("server ntsdumpdir", kept);
     } finally {
-      await Promise.all([
-        servers.chronyd.stop(),
-        servers.horae.stop(),
-        clients?.chronyd.stop(),
-        clients?.horae.stop(),
-      ]);
       await Deno.remove(certDir, { recursive: true }).catch(() => {});
     }
   },
-});
+);
 
-Deno.test({
-  name: "guides: interleaved mode on loopback (xleave, minpoll 0 maxpoll 0, clientloglimit)",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: interleaved mode on loopback (xleave, minpoll 0 maxpoll 0, clientloglimit)",
+  async (launch) => {
     const ports = { chronyd: freePort(), horae: freePort() };
     const servers = await both((k) =>
       launch(k, [
@@ -803,179 +789,155 @@ Deno.test({
         "clientloglimit 100000000",
       ])
     );
-    let clients: Record<Kind, Daemon> | null = null;
-    try {
-      clients = await both((k) =>
-        launch(k, [
-          `server 127.0.0.1 port ${ports[k]} iburst minpoll 0 maxpoll 0 xleave`,
-          "hwtimestamp *",
-        ])
-      );
-      const nd = await both((k) =>
-        until(
-          clients![k].socket,
-          ["ntpdata"],
-          (o) => /Interleaved\s*: Yes/.test(o) && /Total good RX\s*: ([4-9]|\d\d)/.test(o),
-          20_000,
-        )
-      );
-      const nf = { chronyd: fields(nd.chronyd), horae: fields(nd.horae) };
-      // horae's chronyc prints chronyc 4.8's ntpdata (the timestamp counters after 4.3's lines)
-      same("ntpdata layout", {
-        chronyd: [...nf.chronyd.keys()],
-        horae: [...nf.horae.keys()].slice(0, nf.chronyd.size),
-      });
-      for (
-        const key of [
-          "Remote address",
-          "Local address",
-          "Leap status",
-          "Version",
-          "Mode",
-          "Stratum",
-          "Poll interval",
-          "Reference ID",
-          "NTP tests",
-          "Interleaved",
-          "Authenticated",
-          "TX timestamping",
-          "RX timestamping",
-        ]
-      ) {
-        same(
-          `ntpdata ${key}`,
-          { chronyd: nf.chronyd.get(key), horae: nf.horae.get(key) },
-          `\n${nd.chronyd}\n${nd.horae}`,
-        );
-      }
-      for (const k of KINDS) assert.equal(nf[k].get("Remote port"), String(ports[k]));
-      const ss = await cmd(clients, ["sourcestats"]);
-      same("sourcestats header", { chronyd: head(ss.chronyd.out), horae: head(ss.horae.out) });
-      same("sourcestats names", {
-        chronyd: rows(ss.chronyd.out).map((r) => r.split(/\s+/)[0]),
-        horae: rows(ss.horae.out).map((r) => r.split(/\s+/)[0]),
-      });
-      // the server's client log: an interleaved client shows in `clients`
-      const cl = await cmd(servers, ["clients"]);
-      const first = (o: string) => rows(o).map((r) => r.split(/\s+/)[0]);
-      same("server clients", { chronyd: first(cl.chronyd.out), horae: first(cl.horae.out) });
-      for (const [what, ds] of [["client", clients], ["server", servers]] as const) {
-        same(`${what} log lines`, {
-          chronyd: logLines(ds.chronyd.log()),
-          horae: logLines(ds.horae.log()),
-        });
-      }
-    } finally {
-      await Promise.all([
-        servers.chronyd.stop(),
-        servers.horae.stop(),
-        clients?.chronyd.stop(),
-        clients?.horae.stop(),
-      ]);
-    }
-  },
-});
-
-Deno.test({
-  name: "guides: isolated network: manual master (settime), client at stratum 9",
-  ignore: !enabled,
-  async fn() {
-    const ports = { chronyd: freePort(), horae: freePort() };
-    // isolated-master.conf, adapted: loopback, its own port; no initstepslew (its servers would
-    // be polled on port 123: tests/interop/manual_test.ts runs it in a network namespace)
-    const masters = await both((k) =>
+    const clients = await both((k) =>
       launch(k, [
-        "driftfile DIR/drift",
-        "commandkey 1",
-        "keyfile DIR/chrony.keys",
-        "local stratum 8",
-        "manual",
-        "allow 127.0.0.0/8",
-        `port ${ports[k]}`,
-        "bindaddress 127.0.0.1",
+        `server 127.0.0.1 port ${ports[k]} iburst minpoll 0 maxpoll 0 xleave`,
+        "hwtimestamp *",
       ])
     );
-    let clients: Record<Kind, Daemon> | null = null;
-    try {
-      // the guide: the master's time is given by hand (settime), drift file updated
-      // (numbers and signs masked: the offsets follow the moment of each command)
-      const masked = (r: Record<Kind, { code: number; out: string }>) => ({
-        chronyd: [r.chronyd.code, r.chronyd.out.replace(/-?\d+/g, "9")],
-        horae: [r.horae.code, r.horae.out.replace(/-?\d+/g, "9")],
+    const nd = await both((k) =>
+      until(
+        clients![k].socket,
+        ["ntpdata"],
+        (o) => /Interleaved\s*: Yes/.test(o) && /Total good RX\s*: ([4-9]|\d\d)/.test(o),
+        20_000,
+      )
+    );
+    const nf = { chronyd: fields(nd.chronyd), horae: fields(nd.horae) };
+    // horae's chronyc prints chronyc 4.8's ntpdata (the timestamp counters after 4.3's lines)
+    same("ntpdata layout", {
+      chronyd: [...nf.chronyd.keys()],
+      horae: [...nf.horae.keys()].slice(0, nf.chronyd.size),
+    });
+    for (
+      const key of [
+        "Remote address",
+        "Local address",
+        "Leap status",
+        "Version",
+        "Mode",
+        "Stratum",
+        "Poll interval",
+        "Reference ID",
+        "NTP tests",
+        "Interleaved",
+        "Authenticated",
+        "TX timestamping",
+        "RX timestamping",
+      ]
+    ) {
+      same(
+        `ntpdata ${key}`,
+        { chronyd: nf.chronyd.get(key), horae: nf.horae.get(key) },
+        `\n${nd.chronyd}\n${nd.horae}`,
+      );
+    }
+    for (const k of KINDS) assert.equal(nf[k].get("Remote port"), String(ports[k]));
+    const ss = await cmd(clients, ["sourcestats"]);
+    same("sourcestats header", { chronyd: head(ss.chronyd.out), horae: head(ss.horae.out) });
+    same("sourcestats names", {
+      chronyd: rows(ss.chronyd.out).map((r) => r.split(/\s+/)[0]),
+      horae: rows(ss.horae.out).map((r) => r.split(/\s+/)[0]),
+    });
+    // the server's client log: an interleaved client shows in `clients`
+    const cl = await cmd(servers, ["clients"]);
+    const first = (o: string) => rows(o).map((r) => r.split(/\s+/)[0]);
+    same("server clients", { chronyd: first(cl.chronyd.out), horae: first(cl.horae.out) });
+    for (const [what, ds] of [["client", clients], ["server", servers]] as const) {
+      same(`${what} log lines`, {
+        chronyd: logLines(ds.chronyd.log()),
+        horae: logLines(ds.horae.log()),
       });
-      for (const args of [["manual", "on"], ["settime", "now"]]) {
-        same(`chronyc ${args.join(" ")}`, masked(await cmd(masters, args)));
-      }
-      // (one settime, as the administrator types it: two a second apart at whole seconds
-      // give a wild frequency, logged by chronyd as exceeding the allowed maximum)
-      const ml = await cmd(masters, ["manual", "list"]);
-      same("manual list header", { chronyd: head(ml.chronyd.out), horae: head(ml.horae.out) });
-      same("manual list rows", {
-        chronyd: rows(ml.chronyd.out).length,
-        horae: rows(ml.horae.out).length,
-      }, `\n${ml.chronyd.out}\n${ml.horae.out}`);
-      // chronyd takes the local reference back on its own timer after the manual update
-      // (a second or so; Reference ID 0 meanwhile): compare the settled state of both.
-      let mt = await cmd(masters, ["tracking"]);
-      for (let i = 0; i < 40; i++) {
-        const settled = ["chronyd", "horae"].every((k) =>
-          /^Reference ID\s+: 7F7F0101/m.test(mt[k as Kind].out)
-        );
-        if (settled) break;
-        await new Promise((r) => setTimeout(r, 250));
-        mt = await cmd(masters, ["tracking"]);
-      }
-      const mf = { chronyd: fields(mt.chronyd.out), horae: fields(mt.horae.out) };
-      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
-        same(
-          `master tracking ${key}`,
-          { chronyd: mf.chronyd.get(key), horae: mf.horae.get(key) },
-          `\n${mt.chronyd.out}\n${mt.horae.out}`,
-        );
-      }
-      // isolated-client.conf, adapted: the master on loopback, files in DIR
-      clients = await both((k) =>
-        launch(k, [
-          `server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`,
-          "driftfile DIR/drift",
-          "logdir DIR/log",
-          "log measurements statistics tracking",
-          "keyfile DIR/chrony.keys",
-          "commandkey 24",
-          "local stratum 10",
-          "allow 127.0.0.2",
-        ])
-      );
-      const ct = await both((k) =>
-        // `local stratum 10` answers at once: wait for the master (refid 127.0.0.1)
-        until(clients![k].socket, ["tracking"], (o) => /^Stratum\s*: 9$/m.test(o), 20_000)
-      );
-      const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
-      for (const key of ["Reference ID", "Stratum", "Leap status"]) {
-        same(
-          `client tracking ${key}`,
-          { chronyd: cf.chronyd.get(key), horae: cf.horae.get(key) },
-          `\n${ct.chronyd}\n${ct.horae}`,
-        );
-      }
-      assert.equal(cf.horae.get("Stratum"), "9");
-      assert.match(cf.horae.get("Reference ID") ?? "", /^7F000001 /);
-      // (digits masked: the slews follow the settime offsets)
-      for (const [what, ds] of [["master", masters], ["client", clients]] as const) {
-        same(`${what} log lines`, {
-          chronyd: logLines(ds.chronyd.log()).map((l) => l.replace(/-?\d+/g, "9")),
-          horae: logLines(ds.horae.log()).map((l) => l.replace(/-?\d+/g, "9")),
-        });
-      }
-    } finally {
-      await Promise.all([
-        masters.chronyd.stop(),
-        masters.horae.stop(),
-        clients?.chronyd.stop(),
-        clients?.horae.stop(),
-      ]);
     }
   },
+);
+
+guide("guides: isolated network: manual master (settime), client at stratum 9", async (launch) => {
+  const ports = { chronyd: freePort(), horae: freePort() };
+  // isolated-master.conf, adapted: loopback, its own port; no initstepslew (its servers would
+  // be polled on port 123: tests/interop/manual_test.ts runs it in a network namespace)
+  const masters = await both((k) =>
+    launch(k, [
+      "driftfile DIR/drift",
+      "commandkey 1",
+      "keyfile DIR/chrony.keys",
+      "local stratum 8",
+      "manual",
+      "allow 127.0.0.0/8",
+      `port ${ports[k]}`,
+      "bindaddress 127.0.0.1",
+    ])
+  );
+  // the guide: the master's time is given by hand (settime), drift file updated
+  // (numbers and signs masked: the offsets follow the moment of each command)
+  const masked = (r: Record<Kind, { code: number; out: string }>) => ({
+    chronyd: [r.chronyd.code, r.chronyd.out.replace(/-?\d+/g, "9")],
+    horae: [r.horae.code, r.horae.out.replace(/-?\d+/g, "9")],
+  });
+  for (const args of [["manual", "on"], ["settime", "now"]]) {
+    same(`chronyc ${args.join(" ")}`, masked(await cmd(masters, args)));
+  }
+  // (one settime, as the administrator types it: two a second apart at whole seconds
+  // give a wild frequency, logged by chronyd as exceeding the allowed maximum)
+  const ml = await cmd(masters, ["manual", "list"]);
+  same("manual list header", { chronyd: head(ml.chronyd.out), horae: head(ml.horae.out) });
+  same("manual list rows", {
+    chronyd: rows(ml.chronyd.out).length,
+    horae: rows(ml.horae.out).length,
+  }, `\n${ml.chronyd.out}\n${ml.horae.out}`);
+  // chronyd takes the local reference back on its own timer after the manual update
+  // (a second or so; Reference ID 0 meanwhile): compare the settled state of both.
+  let mt = await cmd(masters, ["tracking"]);
+  for (let i = 0; i < 40; i++) {
+    const settled = ["chronyd", "horae"].every((k) =>
+      /^Reference ID\s+: 7F7F0101/m.test(mt[k as Kind].out)
+    );
+    if (settled) break;
+    await new Promise((r) => setTimeout(r, 250));
+    mt = await cmd(masters, ["tracking"]);
+  }
+  const mf = { chronyd: fields(mt.chronyd.out), horae: fields(mt.horae.out) };
+  for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+    same(
+      `master tracking ${key}`,
+      { chronyd: mf.chronyd.get(key), horae: mf.horae.get(key) },
+      `\n${mt.chronyd.out}\n${mt.horae.out}`,
+    );
+  }
+  // isolated-client.conf, adapted: the master on loopback, files in DIR
+  const clients = await both((k) =>
+    launch(k, [
+      `server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`,
+      "driftfile DIR/drift",
+      "logdir DIR/log",
+      "log measurements statistics tracking",
+      "keyfile DIR/chrony.keys",
+      "commandkey 24",
+      "local stratum 10",
+      "allow 127.0.0.2",
+    ])
+  );
+  const ct = await both((k) =>
+    // `local stratum 10` answers at once: wait for the master (refid 127.0.0.1)
+    until(clients![k].socket, ["tracking"], (o) => /^Stratum\s*: 9$/m.test(o), 20_000)
+  );
+  const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
+  for (const key of ["Reference ID", "Stratum", "Leap status"]) {
+    same(
+      `client tracking ${key}`,
+      { chronyd: cf.chronyd.get(key), horae: cf.horae.get(key) },
+      `\n${ct.chronyd}\n${ct.horae}`,
+    );
+  }
+  assert.equal(cf.horae.get("Stratum"), "9");
+  assert.match(cf.horae.get("Reference ID") ?? "", /^7F000001 /);
+  // (digits masked: the slews follow the settime offsets)
+  for (const [what, ds] of [["master", masters], ["client", clients]] as const) {
+    same(`${what} log lines`, {
+      chronyd: logLines(ds.chronyd.log()).map((l) => l.replace(/-?\d+/g, "9")),
+      horae: logLines(ds.horae.log()).map((l) => l.replace(/-?\d+/g, "9")),
+    });
+  }
 });
 
 /** A daemon run in the foreground until it exits (a fatal start) or `ms` pass. */
@@ -1020,10 +982,9 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "guides: a missing ntsservercert is logged and NTS-KE still listens, its handshakes fail",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: a missing ntsservercert is logged and NTS-KE still listens, its handshakes fail",
+  async (launch) => {
     const ports = { chronyd: freePort(), horae: freePort() };
     const ke = { chronyd: freePort(), horae: freePort() };
     const servers = await both((k) =>
@@ -1037,86 +998,75 @@ Deno.test({
         "ntsservercert DIR/missing.crt",
       ])
     );
-    try {
-      // what a client gets: the real chronyd -Q against each (the TLS handshake fails)
-      const q = await both((k) =>
-        runCommand("/usr/sbin/chronyd", [
-          "-Q",
-          "-4",
-          "-u",
-          "root",
-          "-t",
-          "3",
-          `pidfile ${servers[k].dir}/oneshot.pid`,
-          `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
-        ], { timeoutMs: 20_000 })
-      );
-      same("client exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
-      // (the reason after "failed :" follows a race in chronyd: the connection is closed as the
-      // client's hello arrives, so "non-properly terminated" or "Error in the pull function")
-      const reason = (l: string) => l.replace(/ failed : .*$/, " failed : X");
-      same("client lines", {
-        chronyd: oneshotLines(q.chronyd.stderr).map((l) =>
-          reason(l.replace(`:${ke.chronyd} `, ":KE "))
-        ),
-        horae: oneshotLines(q.horae.stderr).map((l) => reason(l.replace(`:${ke.horae} `, ":KE "))),
-      });
-      assert.ok(
-        oneshotLines(q.horae.stderr).some((l) => /^TLS handshake with .* failed/.test(l)),
-        q.horae.stderr,
-      );
-      // and each one's own client (horae's logs the failed handshake in chronyd's words)
-      const own = await both((k) =>
-        runCommand(BINARY[k], [
-          "-Q",
-          "-4",
-          "-u",
-          "root",
-          "-t",
-          "3",
-          `pidfile ${servers[k].dir}/own.pid`,
-          `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
-        ], { timeoutMs: 20_000 })
-      );
-      same("own client lines", {
-        chronyd: oneshotLines(own.chronyd.stderr).map((l) =>
-          reason(l.replace(`:${ke.chronyd} `, ":KE "))
-        ),
-        horae: oneshotLines(own.horae.stderr).map((l) =>
-          reason(l.replace(`:${ke.horae} `, ":KE "))
-        ),
-      });
-      // sorted: chronyd's NTS-KE helper process logs its line beside the main process's
-      same("server log lines (sorted)", {
-        chronyd: logLines(servers.chronyd.log()).sort(),
-        horae: logLines(servers.horae.log()).sort(),
-      });
-      assert.ok(
-        logLines(servers.horae.log()).includes(
-          "Could not set credentials : Error while reading file.",
-        ),
-      );
-    } finally {
-      await Promise.all([servers.chronyd.stop(), servers.horae.stop()]);
-    }
+    // what a client gets: the real chronyd -Q against each (the TLS handshake fails)
+    const q = await both((k) =>
+      runCommand("/usr/sbin/chronyd", [
+        "-Q",
+        "-4",
+        "-u",
+        "root",
+        "-t",
+        "3",
+        `pidfile ${servers[k].dir}/oneshot.pid`,
+        `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
+      ], { timeoutMs: 20_000 })
+    );
+    same("client exit code", { chronyd: q.chronyd.code, horae: q.horae.code });
+    // (the reason after "failed :" follows a race in chronyd: the connection is closed as the
+    // client's hello arrives, so "non-properly terminated" or "Error in the pull function")
+    const reason = (l: string) => l.replace(/ failed : .*$/, " failed : X");
+    same("client lines", {
+      chronyd: oneshotLines(q.chronyd.stderr).map((l) =>
+        reason(l.replace(`:${ke.chronyd} `, ":KE "))
+      ),
+      horae: oneshotLines(q.horae.stderr).map((l) => reason(l.replace(`:${ke.horae} `, ":KE "))),
+    });
+    assert.ok(
+      oneshotLines(q.horae.stderr).some((l) => /^TLS handshake with .* failed/.test(l)),
+      q.horae.stderr,
+    );
+    // and each one's own client (horae's logs the failed handshake in chronyd's words)
+    const own = await both((k) =>
+      runCommand(BINARY[k], [
+        "-Q",
+        "-4",
+        "-u",
+        "root",
+        "-t",
+        "3",
+        `pidfile ${servers[k].dir}/own.pid`,
+        `server 127.0.0.1 port ${ports[k]} ntsport ${ke[k]} iburst nts maxsamples 1`,
+      ], { timeoutMs: 20_000 })
+    );
+    same("own client lines", {
+      chronyd: oneshotLines(own.chronyd.stderr).map((l) =>
+        reason(l.replace(`:${ke.chronyd} `, ":KE "))
+      ),
+      horae: oneshotLines(own.horae.stderr).map((l) => reason(l.replace(`:${ke.horae} `, ":KE "))),
+    });
+    // sorted: chronyd's NTS-KE helper process logs its line beside the main process's
+    same("server log lines (sorted)", {
+      chronyd: logLines(servers.chronyd.log()).sort(),
+      horae: logLines(servers.horae.log()).sort(),
+    });
+    assert.ok(
+      logLines(servers.horae.log()).includes(
+        "Could not set credentials : Error while reading file.",
+      ),
+    );
   },
-});
+);
 
-Deno.test({
-  name: "guides: a frequency beyond maxdrift is logged as exceeding the allowed maximum",
-  ignore: !enabled,
-  async fn() {
+guide(
+  "guides: a frequency beyond maxdrift is logged as exceeding the allowed maximum",
+  async (launch) => {
     const d = await both((k) => launch(k, ["manual"]));
-    try {
-      const r = await cmd(d, ["dfreq", "600000"]);
-      same("dfreq", r);
-      same("log lines", { chronyd: logLines(d.chronyd.log()), horae: logLines(d.horae.log()) });
-      assert.ok(
-        logLines(d.horae.log()).includes("Frequency 600000.0 ppm exceeds allowed maximum"),
-        d.horae.log(),
-      );
-    } finally {
-      await Promise.all([d.chronyd.stop(), d.horae.stop()]);
-    }
+    const r = await cmd(d, ["dfreq", "600000"]);
+    same("dfreq", r);
+    same("log lines", { chronyd: logLines(d.chronyd.log()), horae: logLines(d.horae.log()) });
+    assert.ok(
+      logLines(d.horae.log()).includes("Frequency 600000.0 ppm exceeds allowed maximum"),
+      d.horae.log(),
+    );
   },
-});
+);
