@@ -430,7 +430,7 @@ guide(
       launch(k, [`server 127.0.0.1 port ${ports[k]} iburst minpoll -2 maxpoll -2`])
     );
     const ct = await both((k) =>
-      until(clients![k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
+      until(clients[k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
     );
     const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
     for (const key of ["Reference ID", "Stratum", "Leap status"]) {
@@ -685,7 +685,7 @@ guide(
         ], ["-4"])
       );
       const synced = await both((k) =>
-        until(clients![k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
+        until(clients[k].socket, ["tracking"], (o) => /Leap status\s*: Normal/.test(o), 20_000)
       );
       for (const k of KINDS) {
         assert.match(synced[k], /Leap status\s*: Normal/, `${k}: ${synced[k]}`);
@@ -797,7 +797,7 @@ guide(
     );
     const nd = await both((k) =>
       until(
-        clients![k].socket,
+        clients[k].socket,
         ["ntpdata"],
         (o) => /Interleaved\s*: Yes/.test(o) && /Total good RX\s*: ([4-9]|\d\d)/.test(o),
         20_000,
@@ -919,7 +919,7 @@ guide("guides: isolated network: manual master (settime), client at stratum 9", 
   );
   const ct = await both((k) =>
     // `local stratum 10` answers at once: wait for the master (refid 127.0.0.1)
-    until(clients![k].socket, ["tracking"], (o) => /^Stratum\s*: 9$/m.test(o), 20_000)
+    until(clients[k].socket, ["tracking"], (o) => /^Stratum\s*: 9$/m.test(o), 20_000)
   );
   const cf = { chronyd: fields(ct.chronyd), horae: fields(ct.horae) };
   for (const key of ["Reference ID", "Stratum", "Leap status"]) {
