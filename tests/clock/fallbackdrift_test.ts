@@ -1,28 +1,12 @@
 import assert from "node:assert/strict";
 import { Reference } from "../../lib/clock/reference.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
-import type { ReferenceUpdate } from "../../lib/clock/sample.ts";
+import { truthUpdate } from "./fixtures.ts";
 import { NS_PER_SEC } from "../../lib/time/timestamp.ts";
 
 const T0 = 1_800_000_000n * NS_PER_SEC;
 
-function update(clock: SimClock): ReferenceUpdate {
-  return {
-    refId: 0xc0000201,
-    address: "192.0.2.1",
-    stratum: 2,
-    leap: 0,
-    refTime: clock.now(),
-    offset: clock.trueCookedOffset(),
-    offsetSd: 1e-6,
-    frequency: clock.trueFrequencyError(),
-    frequencySd: 1e-9,
-    skew: 1e-9,
-    rootDelay: 0.002,
-    rootDispersion: 0.001,
-    combined: 1,
-  };
-}
+const update = (clock: SimClock) => truthUpdate(clock, { offsetSd: 1e-6, skew: 1e-9 });
 
 Deno.test("fallbackdrift: 2^min s after the last update the first fallback, then the next", () => {
   const clock = new SimClock({ start: T0, frequencyError: 30, seed: 1 });

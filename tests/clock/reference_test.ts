@@ -1,31 +1,11 @@
 import assert from "node:assert/strict";
 import { LOCAL_REFERENCE_ID, Reference, type ReferenceEvent } from "../../lib/clock/reference.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
-import type { ReferenceUpdate } from "../../lib/clock/sample.ts";
+import { truthUpdate } from "./fixtures.ts";
 import { fromSecNsec } from "../../lib/time/timestamp.ts";
 
 const close = (a: number, b: number, tol: number) =>
   assert.ok(Math.abs(a - b) <= tol, `${a} != ${b} (±${tol})`);
-
-/** An update measured perfectly from the SimClock's truth. */
-function truthUpdate(clock: SimClock, extra: Partial<ReferenceUpdate> = {}): ReferenceUpdate {
-  return {
-    refId: 0xc0000201,
-    address: "192.0.2.1",
-    stratum: 2,
-    leap: 0,
-    refTime: clock.now(),
-    offset: clock.trueCookedOffset(),
-    offsetSd: 1e-7,
-    frequency: clock.trueFrequencyError(),
-    frequencySd: 1e-9,
-    skew: 1e-8,
-    rootDelay: 0.002,
-    rootDispersion: 0.001,
-    combined: 1,
-    ...extra,
-  };
-}
 
 const kinds = (events: ReferenceEvent[]) => events.map((e) => e.kind);
 
