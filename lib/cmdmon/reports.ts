@@ -16,6 +16,17 @@
 
 import type { Timestamp } from "../time/timestamp.ts";
 import {
+  bits,
+  type Layout,
+  layoutSize,
+  list,
+  pad,
+  readFields,
+  same,
+  writeFields,
+  zeroFields,
+} from "./layouts.ts";
+import {
   type CmdAddress,
   MAX_CLIENT_ACCESSES,
   MAX_MANUAL_LIST_SAMPLES,
@@ -279,6 +290,9 @@ export type Reply =
   | { kind: "auth_data"; report: AuthDataReport }
   | { kind: "select_data"; report: SelectDataReport };
 
+/** The `kind` strings of `Reply`. */
+export type ReplyKind = Reply["kind"];
+
 /** Reply header fields. */
 export interface ReplyHeader {
   version: number;
@@ -291,330 +305,308 @@ export interface ReplyHeader {
   sequence: number;
 }
 
-function replyCode(reply: Reply): number {
-  switch (reply.kind) {
-    case "null":
-      return Rpy.NULL;
-    case "n_sources":
-      return Rpy.N_SOURCES;
-    case "source_data":
-      return Rpy.SOURCE_DATA;
-    case "tracking":
-      return Rpy.TRACKING;
-    case "sourcestats":
-      return Rpy.SOURCESTATS;
-    case "rtc":
-      return Rpy.RTC;
-    case "manual_timestamp":
-      return Rpy.MANUAL_TIMESTAMP2;
-    case "client_accesses":
-      return Rpy.CLIENT_ACCESSES_BY_INDEX3;
-    case "server_stats":
-      return [Rpy.SERVER_STATS, Rpy.SERVER_STATS2, Rpy.SERVER_STATS3, Rpy.SERVER_STATS4][
-        reply.report.version - 1
-      ] ?? Rpy.SERVER_STATS4;
-    case "manual_list":
-      return Rpy.MANUAL_LIST2;
-    case "activity":
-      return Rpy.ACTIVITY;
-    case "smoothing":
-      return Rpy.SMOOTHING;
-    case "ntp_data":
-      return reply.v2 ? Rpy.NTP_DATA2 : Rpy.NTP_DATA;
-    case "ntp_source_name":
-      return Rpy.NTP_SOURCE_NAME;
-    case "auth_data":
-      return Rpy.AUTH_DATA;
-    case "select_data":
-      return Rpy.SELECT_DATA;
-  }
+/** candm.h CMD_Reply header: 28 bytes before the body. */
+const REPLY_HEADER: Layout<ReplyHeader> = [
+  ...same<ReplyHeader>("u8", "version", "pktType", "res1", "res2"),
+  ...same<ReplyHeader>("u16", "command", "reply", "status"),
+  pad(6),
+  ["sequence", "u32"],
+  pad(8),
+];
+
+/**
+ * One reply layout (one RPY_* code): the `Reply` kind it decodes to, where
+ * the body's fields sit in that `Reply`, what marks this version, and the
+ * body's fields in wire order.
+ */
+export interface ReplySpec {
+  /** candm.h RPY_* code */
+  readonly code: number;
+  readonly kind: ReplyKind;
+  /** The `Reply` property holding the fields ("report", "page"); "" = on the reply itself. */
+  readonly holder: "report" | "page" | "";
+  /** Constant properties naming this version: on the reply (`v2`) and in the record (`version`). */
+  readonly marks: {
+    readonly reply?: Readonly<Record<string, unknown>>;
+    readonly record?: Readonly<Record<string, unknown>>;
+  };
+  readonly layout: Layout;
 }
 
-/** Body length (bytes) of each reply code, candm.h layouts. */
-const BODY_LENGTH: Record<number, number> = {
-  [Rpy.NULL]: 0,
-  [Rpy.N_SOURCES]: 4,
-  [Rpy.SOURCE_DATA]: 48,
-  [Rpy.TRACKING]: 76,
-  [Rpy.SOURCESTATS]: 56,
-  [Rpy.RTC]: 28,
-  [Rpy.MANUAL_TIMESTAMP2]: 12,
-  [Rpy.CLIENT_ACCESSES_BY_INDEX3]: 12 + MAX_CLIENT_ACCESSES * 60,
-  [Rpy.SERVER_STATS]: 20,
-  [Rpy.SERVER_STATS2]: 32,
-  [Rpy.SERVER_STATS3]: 44,
-  [Rpy.SERVER_STATS4]: 168,
-  [Rpy.MANUAL_LIST2]: 4 + MAX_MANUAL_LIST_SAMPLES * 24,
-  [Rpy.ACTIVITY]: 20,
-  [Rpy.SMOOTHING]: 24,
-  [Rpy.NTP_DATA]: 124,
-  [Rpy.NTP_DATA2]: 144,
-  [Rpy.NTP_SOURCE_NAME]: 256,
-  [Rpy.AUTH_DATA]: 24,
-  [Rpy.SELECT_DATA]: 48,
-};
+type Body<K extends ReplyKind> = Omit<Extract<Reply, { kind: K }>, "kind">;
+
+function spec<K extends ReplyKind, T>(
+  code: number,
+  kind: K,
+  holder: ReplySpec["holder"],
+  layout: Layout<T>,
+  marks: ReplySpec["marks"] = {},
+): ReplySpec {
+  return { code, kind, holder, marks, layout: layout as Layout };
+}
+
+const SOURCE_DATA: Layout<SourceReport> = [
+  ["address", "addr"],
+  ["poll", "i16"],
+  ...same<SourceReport>("u16", "stratum", "state", "mode", "flags", "reachability"),
+  ["sinceSample", "u32"],
+  ...same<SourceReport>("float", "origLatestMeas", "latestMeas", "latestMeasErr"),
+];
+
+const TRACKING: Layout<TrackingReport> = [
+  ["refId", "u32"],
+  ["address", "addr"],
+  ...same<TrackingReport>("u16", "stratum", "leapStatus"),
+  ["refTime", "ts"],
+  ...same<TrackingReport>(
+    "float",
+    "currentCorrection",
+    "lastOffset",
+    "rmsOffset",
+    "freqPpm",
+    "residFreqPpm",
+    "skewPpm",
+    "rootDelay",
+    "rootDispersion",
+    "lastUpdateInterval",
+  ),
+];
+
+const SOURCESTATS: Layout<SourceStatsReport> = [
+  ["refId", "u32"],
+  ["address", "addr"],
+  ...same<SourceStatsReport>("u32", "nSamples", "nRuns", "spanSeconds"),
+  ...same<SourceStatsReport>("float", "sd", "residFreqPpm", "skewPpm", "estOffset", "estOffsetErr"),
+];
+
+const RTC: Layout<RtcReport> = [
+  ["refTime", "ts"],
+  ...same<RtcReport>("u16", "nSamples", "nRuns"),
+  ["spanSeconds", "u32"],
+  ...same<RtcReport>("float", "rtcSecondsFast", "rtcGainRatePpm"),
+];
+
+const CLIENT: Layout<ClientAccessReport> = [
+  ["address", "addr"],
+  ...same<ClientAccessReport>("u32", "ntpHits", "nkeHits", "cmdHits"),
+  ...same<ClientAccessReport>("u32", "ntpDrops", "nkeDrops", "cmdDrops"),
+  ...same<ClientAccessReport>("i8", "ntpInterval", "nkeInterval", "cmdInterval"),
+  ["ntpTimeoutInterval", "i8"],
+  ...same<ClientAccessReport>("u32", "lastNtpHitAgo", "lastNkeHitAgo", "lastCmdHitAgo"),
+];
+
+const MANUAL_SAMPLE: Layout<ManualSample> = [
+  ["when", "ts"],
+  ...same<ManualSample>("float", "slewedOffset", "origOffset", "residual"),
+];
+
+type Counter = keyof Omit<ServerStatsReport, "version">;
+/** RPY_ServerStats: the counters of each version, in wire order. */
+const SERVER_STATS_1: Counter[] = ["ntpHits", "cmdHits", "ntpDrops", "cmdDrops", "logDrops"];
+const SERVER_STATS_2: Counter[] = [
+  ...["ntpHits", "nkeHits", "cmdHits", "ntpDrops", "nkeDrops", "cmdDrops"] as const,
+  ...["logDrops", "ntpAuthHits"] as const,
+];
+const SERVER_STATS_3: Counter[] = [
+  ...SERVER_STATS_2,
+  ...["ntpInterleavedHits", "ntpTimestamps", "ntpSpanSeconds"] as const,
+];
+const SERVER_STATS_4: Counter[] = [
+  ...SERVER_STATS_3,
+  ...["ntpDaemonRxTimestamps", "ntpDaemonTxTimestamps"] as const,
+  ...["ntpKernelRxTimestamps", "ntpKernelTxTimestamps"] as const,
+  ...["ntpHwRxTimestamps", "ntpHwTxTimestamps"] as const,
+];
+
+/** RPY_NTPData up to the counters both versions have. */
+const NTP_DATA: Layout<NtpDataReport> = [
+  ...same<NtpDataReport>("addr", "remoteAddress", "localAddress"),
+  ["remotePort", "u16"],
+  ...same<NtpDataReport>("u8", "leap", "version", "mode", "stratum"),
+  ...same<NtpDataReport>("i8", "poll", "precision"),
+  ...same<NtpDataReport>("float", "rootDelay", "rootDispersion"),
+  ["refId", "u32"],
+  ["refTime", "ts"],
+  ...same<NtpDataReport>(
+    "float",
+    "offset",
+    "peerDelay",
+    "peerDispersion",
+    "responseTime",
+    "jitterAsymmetry",
+  ),
+  ["flags", "u16"],
+  ...same<NtpDataReport>("u8", "txTssChar", "rxTssChar"),
+  ...same<NtpDataReport>("u32", "totalTxCount", "totalRxCount", "totalValidCount"),
+  ["totalGoodCount", "u32"],
+];
+
+const AUTH_DATA: Layout<AuthDataReport> = [
+  ...same<AuthDataReport>("u16", "mode", "keyType"),
+  ["keyId", "u32"],
+  ...same<AuthDataReport>("u16", "keyLength", "keAttempts"),
+  ["lastKeAgo", "u32"],
+  ...same<AuthDataReport>("u16", "cookies", "cookieLength", "nak"),
+  pad(2),
+];
+
+const SELECT_DATA: Layout<SelectDataReport> = [
+  ["refId", "u32"],
+  ["address", "addr"],
+  ["stateChar", "char"],
+  ...same<SelectDataReport>("u8", "authentication", "leap"),
+  pad(1),
+  ...same<SelectDataReport>("u16", "confOptions", "effOptions"),
+  ["lastSampleAgo", "u32"],
+  ...same<SelectDataReport>("float", "score", "loLimit", "hiLimit"),
+];
+
+/**
+ * Every reply horae sends and reads, one row per RPY_* layout (candm.h;
+ * lengths checked in tests/cmdmon/reply_layouts_test.ts). Versions of one
+ * reply share a kind; the first row whose marks match a `Reply` encodes it.
+ */
+export const REPLY_TABLE: readonly ReplySpec[] = [
+  spec(Rpy.NULL, "null", "", []),
+  spec<"n_sources", Body<"n_sources">>(Rpy.N_SOURCES, "n_sources", "", [["nSources", "u32"]]),
+  spec(Rpy.SOURCE_DATA, "source_data", "report", SOURCE_DATA),
+  spec(Rpy.TRACKING, "tracking", "report", TRACKING),
+  spec(Rpy.SOURCESTATS, "sourcestats", "report", SOURCESTATS),
+  spec(Rpy.RTC, "rtc", "report", RTC),
+  spec(
+    Rpy.MANUAL_TIMESTAMP2,
+    "manual_timestamp",
+    "report",
+    same<ManualTimestampReport>("float", "offset", "dfreqPpm", "newAfreqPpm"),
+  ),
+  spec<"client_accesses", ClientAccessesPage>(
+    Rpy.CLIENT_ACCESSES_BY_INDEX3,
+    "client_accesses",
+    "page",
+    [
+      ...same<ClientAccessesPage>("u32", "nIndices", "nextIndex"),
+      list("clients", CLIENT, MAX_CLIENT_ACCESSES),
+    ],
+  ),
+  // v1-v3: 32-bit counters (chronyd 4.3 sends v3); v4: 64-bit counters, then 4 reserved
+  spec(Rpy.SERVER_STATS, "server_stats", "report", same("u32", ...SERVER_STATS_1), {
+    record: { version: 1 },
+  }),
+  spec(Rpy.SERVER_STATS2, "server_stats", "report", same("u32", ...SERVER_STATS_2), {
+    record: { version: 2 },
+  }),
+  spec(Rpy.SERVER_STATS3, "server_stats", "report", same("u32", ...SERVER_STATS_3), {
+    record: { version: 3 },
+  }),
+  spec(Rpy.SERVER_STATS4, "server_stats", "report", [...same("u64", ...SERVER_STATS_4), pad(32)], {
+    record: { version: 4 },
+  }),
+  spec<"manual_list", Body<"manual_list">>(Rpy.MANUAL_LIST2, "manual_list", "", [
+    list("samples", MANUAL_SAMPLE, MAX_MANUAL_LIST_SAMPLES),
+  ]),
+  spec(
+    Rpy.ACTIVITY,
+    "activity",
+    "report",
+    same<ActivityReport>("i32", "online", "offline", "burstOnline", "burstOffline", "unresolved"),
+  ),
+  spec<"smoothing", SmoothingReport>(Rpy.SMOOTHING, "smoothing", "report", [
+    bits<SmoothingReport>("active", "leapOnly"),
+    ...same<SmoothingReport>(
+      "float",
+      "offset",
+      "freqPpm",
+      "wanderPpm",
+      "lastUpdateAgo",
+      "remainingTime",
+    ),
+  ]),
+  // chronyd 4.3 fills NTP_DATA's three reserved words with all ones (captured)
+  spec(Rpy.NTP_DATA, "ntp_data", "report", [...NTP_DATA, pad(12, 0xff)], {
+    reply: { v2: false },
+  }),
+  spec(Rpy.NTP_DATA2, "ntp_data", "report", [
+    ...NTP_DATA,
+    ...same<NtpDataReport>("u32", "totalKernelTxTs", "totalKernelRxTs"),
+    ...same<NtpDataReport>("u32", "totalHwTxTs", "totalHwRxTs"),
+    pad(16),
+  ], { reply: { v2: true } }),
+  spec<"ntp_source_name", Body<"ntp_source_name">>(
+    Rpy.NTP_SOURCE_NAME,
+    "ntp_source_name",
+    "",
+    [["name", "name"]],
+  ),
+  spec(Rpy.AUTH_DATA, "auth_data", "report", AUTH_DATA),
+  spec(Rpy.SELECT_DATA, "select_data", "report", SELECT_DATA),
+];
+
+const BY_CODE = new Map(REPLY_TABLE.map((s) => [s.code, s]));
+const BY_KIND = new Map<ReplyKind, ReplySpec[]>();
+for (const s of REPLY_TABLE) BY_KIND.set(s.kind, [...(BY_KIND.get(s.kind) ?? []), s]);
+/** Per kind, every field of any version: a version lacking one decodes it as zero. */
+const ALL_FIELDS = new Map<ReplyKind, Layout>(
+  [...BY_KIND].map(([kind, specs]) => [kind, specs.flatMap((s) => s.layout)]),
+);
+const BODY_LENGTH = new Map(REPLY_TABLE.map((s) => [s.code, layoutSize(s.layout)]));
+
+/** The fields of a reply's body (its record, or the reply itself). */
+function bodyOf(spec: ReplySpec, reply: Reply): Record<string, unknown> {
+  const r = reply as unknown as Record<string, unknown>;
+  return spec.holder === "" ? r : (r[spec.holder] as Record<string, unknown>) ?? {};
+}
+
+function marked(have: Record<string, unknown>, marks: Readonly<Record<string, unknown>> = {}) {
+  return Object.entries(marks).every(([k, v]) => have[k] === v);
+}
+
+/** The table row that encodes this reply: the first of its kind whose marks match, else the newest. */
+export function replySpecOf(reply: Reply): ReplySpec {
+  const specs = BY_KIND.get(reply.kind) ?? [];
+  const r = reply as unknown as Record<string, unknown>;
+  return specs.find((s) => marked(r, s.marks.reply) && marked(bodyOf(s, reply), s.marks.record)) ??
+    specs[specs.length - 1]!;
+}
+
+/** The table row of a reply code, or undefined for codes horae does not know. */
+export function replySpecByCode(code: number): ReplySpec | undefined {
+  return BY_CODE.get(code);
+}
+
+/**
+ * The `Reply` a row makes of a body's fields: every field of the kind's
+ * versions (zero when this version lacks it), then `fields`, then the marks.
+ */
+export function replyOf(spec: ReplySpec, fields: Record<string, unknown>): Reply {
+  const record = zeroFields(ALL_FIELDS.get(spec.kind) ?? [], { ...spec.marks.record });
+  Object.assign(record, fields, spec.marks.record);
+  const out = spec.holder === ""
+    ? { kind: spec.kind, ...record, ...spec.marks.reply }
+    : { kind: spec.kind, [spec.holder]: record, ...spec.marks.reply };
+  return out as unknown as Reply;
+}
+
+/** A server-stats report with every counter zero. */
+export function emptyServerStats(version: 1 | 2 | 3 | 4 = 4): ServerStatsReport {
+  const s = REPLY_TABLE.find((s) =>
+    s.kind === "server_stats" && s.marks.record?.version === version
+  );
+  const reply = replyOf(
+    s ?? replySpecOf({ kind: "server_stats", report: { version } } as Reply),
+    {},
+  );
+  return (reply as Extract<Reply, { kind: "server_stats" }>).report;
+}
 
 /** Length (bytes) of a whole reply packet with this reply code; undefined for unknown codes. */
 export function replyLength(code: number): number | undefined {
-  const b = BODY_LENGTH[code];
+  const b = BODY_LENGTH.get(code);
   return b === undefined ? undefined : REPLY_HEADER_LENGTH + b;
 }
 
 /** Length (bytes) of the packet `encodeReply` makes for this reply. */
 export function encodedReplyLength(reply: Reply): number {
-  return replyLength(replyCode(reply)) ?? REPLY_HEADER_LENGTH;
-}
-
-const SERVER_STATS_FIELDS: (keyof Omit<ServerStatsReport, "version">)[][] = [
-  ["ntpHits", "cmdHits", "ntpDrops", "cmdDrops", "logDrops"],
-  ["ntpHits", "nkeHits", "cmdHits", "ntpDrops", "nkeDrops", "cmdDrops", "logDrops", "ntpAuthHits"],
-  [
-    "ntpHits",
-    "nkeHits",
-    "cmdHits",
-    "ntpDrops",
-    "nkeDrops",
-    "cmdDrops",
-    "logDrops",
-    "ntpAuthHits",
-    "ntpInterleavedHits",
-    "ntpTimestamps",
-    "ntpSpanSeconds",
-  ],
-  [
-    "ntpHits",
-    "nkeHits",
-    "cmdHits",
-    "ntpDrops",
-    "nkeDrops",
-    "cmdDrops",
-    "logDrops",
-    "ntpAuthHits",
-    "ntpInterleavedHits",
-    "ntpTimestamps",
-    "ntpSpanSeconds",
-    "ntpDaemonRxTimestamps",
-    "ntpDaemonTxTimestamps",
-    "ntpKernelRxTimestamps",
-    "ntpKernelTxTimestamps",
-    "ntpHwRxTimestamps",
-    "ntpHwTxTimestamps",
-  ],
-];
-
-/** A server-stats report with every counter zero. */
-export function emptyServerStats(version: 1 | 2 | 3 | 4 = 4): ServerStatsReport {
-  return {
-    version,
-    ntpHits: 0,
-    nkeHits: 0,
-    cmdHits: 0,
-    ntpDrops: 0,
-    nkeDrops: 0,
-    cmdDrops: 0,
-    logDrops: 0,
-    ntpAuthHits: 0,
-    ntpInterleavedHits: 0,
-    ntpTimestamps: 0,
-    ntpSpanSeconds: 0,
-    ntpDaemonRxTimestamps: 0,
-    ntpDaemonTxTimestamps: 0,
-    ntpKernelRxTimestamps: 0,
-    ntpKernelTxTimestamps: 0,
-    ntpHwRxTimestamps: 0,
-    ntpHwTxTimestamps: 0,
-  };
-}
-
-function writeBody(w: WireWriter, reply: Reply): void {
-  switch (reply.kind) {
-    case "null":
-      return;
-    case "n_sources":
-      w.u32(reply.nSources);
-      return;
-    case "source_data": {
-      const s = reply.report;
-      w.address(s.address);
-      w.i16(s.poll);
-      w.u16(s.stratum);
-      w.u16(s.state);
-      w.u16(s.mode);
-      w.u16(s.flags);
-      w.u16(s.reachability);
-      w.u32(s.sinceSample);
-      w.float(s.origLatestMeas);
-      w.float(s.latestMeas);
-      w.float(s.latestMeasErr);
-      return;
-    }
-    case "tracking": {
-      const t = reply.report;
-      w.u32(t.refId);
-      w.address(t.address);
-      w.u16(t.stratum);
-      w.u16(t.leapStatus);
-      w.timespec(t.refTime);
-      for (
-        const v of [
-          t.currentCorrection,
-          t.lastOffset,
-          t.rmsOffset,
-          t.freqPpm,
-          t.residFreqPpm,
-          t.skewPpm,
-          t.rootDelay,
-          t.rootDispersion,
-          t.lastUpdateInterval,
-        ]
-      ) w.float(v);
-      return;
-    }
-    case "sourcestats": {
-      const s = reply.report;
-      w.u32(s.refId);
-      w.address(s.address);
-      w.u32(s.nSamples);
-      w.u32(s.nRuns);
-      w.u32(s.spanSeconds);
-      for (const v of [s.sd, s.residFreqPpm, s.skewPpm, s.estOffset, s.estOffsetErr]) w.float(v);
-      return;
-    }
-    case "rtc": {
-      const r = reply.report;
-      w.timespec(r.refTime);
-      w.u16(r.nSamples);
-      w.u16(r.nRuns);
-      w.u32(r.spanSeconds);
-      w.float(r.rtcSecondsFast);
-      w.float(r.rtcGainRatePpm);
-      return;
-    }
-    case "manual_timestamp":
-      w.float(reply.report.offset);
-      w.float(reply.report.dfreqPpm);
-      w.float(reply.report.newAfreqPpm);
-      return;
-    case "client_accesses": {
-      const p = reply.page;
-      const clients = p.clients.slice(0, MAX_CLIENT_ACCESSES);
-      w.u32(p.nIndices);
-      w.u32(p.nextIndex);
-      w.u32(clients.length);
-      for (const c of clients) {
-        w.address(c.address);
-        for (
-          const v of [c.ntpHits, c.nkeHits, c.cmdHits, c.ntpDrops, c.nkeDrops, c.cmdDrops]
-        ) w.u32(v);
-        w.i8(c.ntpInterval);
-        w.i8(c.nkeInterval);
-        w.i8(c.cmdInterval);
-        w.i8(c.ntpTimeoutInterval);
-        w.u32(c.lastNtpHitAgo);
-        w.u32(c.lastNkeHitAgo);
-        w.u32(c.lastCmdHitAgo);
-      }
-      return;
-    }
-    case "server_stats": {
-      const s = reply.report;
-      const fields = SERVER_STATS_FIELDS[s.version - 1] ?? [];
-      for (const f of fields) s.version === 4 ? w.u64(s[f]) : w.u32(s[f]);
-      return;
-    }
-    case "manual_list": {
-      const samples = reply.samples.slice(0, MAX_MANUAL_LIST_SAMPLES);
-      w.u32(samples.length);
-      for (const s of samples) {
-        w.timespec(s.when);
-        w.float(s.slewedOffset);
-        w.float(s.origOffset);
-        w.float(s.residual);
-      }
-      return;
-    }
-    case "activity": {
-      const a = reply.report;
-      for (const v of [a.online, a.offline, a.burstOnline, a.burstOffline, a.unresolved]) w.i32(v);
-      return;
-    }
-    case "smoothing": {
-      const s = reply.report;
-      w.u32((s.active ? 1 : 0) | (s.leapOnly ? 2 : 0));
-      for (const v of [s.offset, s.freqPpm, s.wanderPpm, s.lastUpdateAgo, s.remainingTime]) {
-        w.float(v);
-      }
-      return;
-    }
-    case "ntp_data": {
-      const n = reply.report;
-      w.address(n.remoteAddress);
-      w.address(n.localAddress);
-      w.u16(n.remotePort);
-      w.u8(n.leap);
-      w.u8(n.version);
-      w.u8(n.mode);
-      w.u8(n.stratum);
-      w.i8(n.poll);
-      w.i8(n.precision);
-      w.float(n.rootDelay);
-      w.float(n.rootDispersion);
-      w.u32(n.refId);
-      w.timespec(n.refTime);
-      for (
-        const v of [n.offset, n.peerDelay, n.peerDispersion, n.responseTime, n.jitterAsymmetry]
-      ) w.float(v);
-      w.u16(n.flags);
-      w.u8(n.txTssChar);
-      w.u8(n.rxTssChar);
-      w.u32(n.totalTxCount);
-      w.u32(n.totalRxCount);
-      w.u32(n.totalValidCount);
-      w.u32(n.totalGoodCount);
-      if (reply.v2) {
-        for (
-          const v of [n.totalKernelTxTs, n.totalKernelRxTs, n.totalHwTxTs, n.totalHwRxTs]
-        ) w.u32(v);
-      } else {
-        // chronyd 4.3 fills the three reserved words with all ones (captured)
-        for (let i = 0; i < 3; i++) w.u32(0xffffffff);
-      }
-      return;
-    }
-    case "ntp_source_name":
-      w.string(reply.name, 256);
-      return;
-    case "auth_data": {
-      const a = reply.report;
-      w.u16(a.mode);
-      w.u16(a.keyType);
-      w.u32(a.keyId);
-      w.u16(a.keyLength);
-      w.u16(a.keAttempts);
-      w.u32(a.lastKeAgo);
-      w.u16(a.cookies);
-      w.u16(a.cookieLength);
-      w.u16(a.nak);
-      w.u16(0);
-      return;
-    }
-    case "select_data": {
-      const s = reply.report;
-      w.u32(s.refId);
-      w.address(s.address);
-      w.u8(s.stateChar.charCodeAt(0) || 0x20);
-      w.u8(s.authentication);
-      w.u8(s.leap);
-      w.u8(0);
-      w.u16(s.confOptions);
-      w.u16(s.effOptions);
-      w.u32(s.lastSampleAgo);
-      w.float(s.score);
-      w.float(s.loLimit);
-      w.float(s.hiLimit);
-      return;
-    }
-  }
+  return REPLY_HEADER_LENGTH + layoutSize(replySpecOf(reply).layout);
 }
 
 /** Encodes a reply packet: header (version 6, type 2) and body in chrony's layout. */
@@ -622,304 +614,37 @@ export function encodeReply(
   reply: Reply,
   header: { command: number; status: number; sequence: number },
 ): Uint8Array {
-  const code = replyCode(reply);
-  const w = new WireWriter(replyLength(code) ?? REPLY_HEADER_LENGTH);
-  w.u8(PROTO_VERSION);
-  w.u8(PKT_TYPE_REPLY);
-  w.u8(0);
-  w.u8(0);
-  w.u16(header.command);
-  w.u16(code);
-  w.u16(header.status);
-  w.skip(6);
-  w.u32(header.sequence);
-  w.skip(8);
-  writeBody(w, reply);
+  const spec = replySpecOf(reply);
+  const w = new WireWriter(REPLY_HEADER_LENGTH + layoutSize(spec.layout));
+  writeFields(w, REPLY_HEADER, {
+    version: PROTO_VERSION,
+    pktType: PKT_TYPE_REPLY,
+    command: header.command,
+    reply: spec.code,
+    status: header.status,
+    sequence: header.sequence,
+  });
+  writeFields(w, spec.layout, bodyOf(spec, reply));
   return w.bytes;
 }
 
 /** Reads the 28-byte reply header; throws `WireError` when shorter. */
 export function decodeReplyHeader(bytes: Uint8Array): ReplyHeader {
-  const r = new WireReader(bytes);
-  const version = r.u8();
-  const pktType = r.u8();
-  const res1 = r.u8();
-  const res2 = r.u8();
-  const command = r.u16();
-  const reply = r.u16();
-  const status = r.u16();
-  r.skip(6);
-  const sequence = r.u32();
-  r.skip(8);
-  return { version, pktType, res1, res2, command, reply, status, sequence };
+  return readFields(new WireReader(bytes), REPLY_HEADER) as unknown as ReplyHeader;
 }
 
-function readBody(r: WireReader, code: number): Reply {
-  switch (code) {
-    case Rpy.NULL:
-      return { kind: "null" };
-    case Rpy.N_SOURCES:
-      return { kind: "n_sources", nSources: r.u32() };
-    case Rpy.SOURCE_DATA: {
-      const address = r.address();
-      const poll = r.i16();
-      const stratum = r.u16();
-      const state = r.u16();
-      const mode = r.u16();
-      const flags = r.u16();
-      const reachability = r.u16();
-      const sinceSample = r.u32();
-      const origLatestMeas = r.float();
-      const latestMeas = r.float();
-      const latestMeasErr = r.float();
-      return {
-        kind: "source_data",
-        report: {
-          address,
-          poll,
-          stratum,
-          state,
-          mode,
-          flags,
-          reachability,
-          sinceSample,
-          origLatestMeas,
-          latestMeas,
-          latestMeasErr,
-        },
-      };
-    }
-    case Rpy.TRACKING: {
-      const refId = r.u32();
-      const address = r.address();
-      const stratum = r.u16();
-      const leapStatus = r.u16();
-      const refTime = r.timespec();
-      return {
-        kind: "tracking",
-        report: {
-          refId,
-          address,
-          stratum,
-          leapStatus,
-          refTime,
-          currentCorrection: r.float(),
-          lastOffset: r.float(),
-          rmsOffset: r.float(),
-          freqPpm: r.float(),
-          residFreqPpm: r.float(),
-          skewPpm: r.float(),
-          rootDelay: r.float(),
-          rootDispersion: r.float(),
-          lastUpdateInterval: r.float(),
-        },
-      };
-    }
-    case Rpy.SOURCESTATS: {
-      const refId = r.u32();
-      const address = r.address();
-      return {
-        kind: "sourcestats",
-        report: {
-          refId,
-          address,
-          nSamples: r.u32(),
-          nRuns: r.u32(),
-          spanSeconds: r.u32(),
-          sd: r.float(),
-          residFreqPpm: r.float(),
-          skewPpm: r.float(),
-          estOffset: r.float(),
-          estOffsetErr: r.float(),
-        },
-      };
-    }
-    case Rpy.RTC:
-      return {
-        kind: "rtc",
-        report: {
-          refTime: r.timespec(),
-          nSamples: r.u16(),
-          nRuns: r.u16(),
-          spanSeconds: r.u32(),
-          rtcSecondsFast: r.float(),
-          rtcGainRatePpm: r.float(),
-        },
-      };
-    case Rpy.MANUAL_TIMESTAMP2:
-      return {
-        kind: "manual_timestamp",
-        report: { offset: r.float(), dfreqPpm: r.float(), newAfreqPpm: r.float() },
-      };
-    case Rpy.CLIENT_ACCESSES_BY_INDEX3: {
-      const nIndices = r.u32();
-      const nextIndex = r.u32();
-      const n = Math.min(r.u32(), MAX_CLIENT_ACCESSES);
-      const clients: ClientAccessReport[] = [];
-      for (let i = 0; i < n; i++) {
-        clients.push({
-          address: r.address(),
-          ntpHits: r.u32(),
-          nkeHits: r.u32(),
-          cmdHits: r.u32(),
-          ntpDrops: r.u32(),
-          nkeDrops: r.u32(),
-          cmdDrops: r.u32(),
-          ntpInterval: r.i8(),
-          nkeInterval: r.i8(),
-          cmdInterval: r.i8(),
-          ntpTimeoutInterval: r.i8(),
-          lastNtpHitAgo: r.u32(),
-          lastNkeHitAgo: r.u32(),
-          lastCmdHitAgo: r.u32(),
-        });
-      }
-      return { kind: "client_accesses", page: { nIndices, nextIndex, clients } };
-    }
-    case Rpy.SERVER_STATS:
-    case Rpy.SERVER_STATS2:
-    case Rpy.SERVER_STATS3:
-    case Rpy.SERVER_STATS4: {
-      const version = code === Rpy.SERVER_STATS
-        ? 1
-        : code === Rpy.SERVER_STATS2
-        ? 2
-        : code === Rpy.SERVER_STATS3
-        ? 3
-        : 4;
-      const report = emptyServerStats(version);
-      for (const f of SERVER_STATS_FIELDS[version - 1] ?? []) {
-        report[f] = version === 4 ? r.u64() : r.u32();
-      }
-      return { kind: "server_stats", report };
-    }
-    case Rpy.MANUAL_LIST2: {
-      const n = Math.min(r.u32(), MAX_MANUAL_LIST_SAMPLES);
-      const samples: ManualSample[] = [];
-      for (let i = 0; i < n; i++) {
-        samples.push({
-          when: r.timespec(),
-          slewedOffset: r.float(),
-          origOffset: r.float(),
-          residual: r.float(),
-        });
-      }
-      return { kind: "manual_list", samples };
-    }
-    case Rpy.ACTIVITY:
-      return {
-        kind: "activity",
-        report: {
-          online: r.i32(),
-          offline: r.i32(),
-          burstOnline: r.i32(),
-          burstOffline: r.i32(),
-          unresolved: r.i32(),
-        },
-      };
-    case Rpy.SMOOTHING: {
-      const flags = r.u32();
-      return {
-        kind: "smoothing",
-        report: {
-          active: (flags & 1) !== 0,
-          leapOnly: (flags & 2) !== 0,
-          offset: r.float(),
-          freqPpm: r.float(),
-          wanderPpm: r.float(),
-          lastUpdateAgo: r.float(),
-          remainingTime: r.float(),
-        },
-      };
-    }
-    case Rpy.NTP_DATA:
-    case Rpy.NTP_DATA2: {
-      const v2 = code === Rpy.NTP_DATA2;
-      const report: NtpDataReport = {
-        remoteAddress: r.address(),
-        localAddress: r.address(),
-        remotePort: r.u16(),
-        leap: r.u8(),
-        version: r.u8(),
-        mode: r.u8(),
-        stratum: r.u8(),
-        poll: r.i8(),
-        precision: r.i8(),
-        rootDelay: r.float(),
-        rootDispersion: r.float(),
-        refId: r.u32(),
-        refTime: r.timespec(),
-        offset: r.float(),
-        peerDelay: r.float(),
-        peerDispersion: r.float(),
-        responseTime: r.float(),
-        jitterAsymmetry: r.float(),
-        flags: r.u16(),
-        txTssChar: r.u8(),
-        rxTssChar: r.u8(),
-        totalTxCount: r.u32(),
-        totalRxCount: r.u32(),
-        totalValidCount: r.u32(),
-        totalGoodCount: r.u32(),
-        totalKernelTxTs: v2 ? r.u32() : 0,
-        totalKernelRxTs: v2 ? r.u32() : 0,
-        totalHwTxTs: v2 ? r.u32() : 0,
-        totalHwRxTs: v2 ? r.u32() : 0,
-      };
-      return { kind: "ntp_data", report, v2 };
-    }
-    case Rpy.NTP_SOURCE_NAME:
-      return { kind: "ntp_source_name", name: r.string(256) };
-    case Rpy.AUTH_DATA: {
-      const report: AuthDataReport = {
-        mode: r.u16(),
-        keyType: r.u16(),
-        keyId: r.u32(),
-        keyLength: r.u16(),
-        keAttempts: r.u16(),
-        lastKeAgo: r.u32(),
-        cookies: r.u16(),
-        cookieLength: r.u16(),
-        nak: r.u16(),
-      };
-      return { kind: "auth_data", report };
-    }
-    case Rpy.SELECT_DATA: {
-      const refId = r.u32();
-      const address = r.address();
-      const stateChar = String.fromCharCode(r.u8());
-      const authentication = r.u8();
-      const leap = r.u8();
-      r.u8();
-      return {
-        kind: "select_data",
-        report: {
-          refId,
-          address,
-          stateChar,
-          authentication,
-          leap,
-          confOptions: r.u16(),
-          effOptions: r.u16(),
-          lastSampleAgo: r.u32(),
-          score: r.float(),
-          loLimit: r.float(),
-          hiLimit: r.float(),
-        },
-      };
-    }
-    default:
-      throw new WireError(`unknown reply type ${code}`);
-  }
-}
-
-/** Decodes a reply packet. Throws `WireError` on short packets or unknown reply types. */
+/**
+ * Decodes a reply packet. Throws `WireError` on short packets, unknown reply
+ * types and lists counting more entries than their slots.
+ */
 export function decodeReply(bytes: Uint8Array): { header: ReplyHeader; reply: Reply } {
   const header = decodeReplyHeader(bytes);
-  const len = replyLength(header.reply);
-  if (len === undefined) throw new WireError(`unknown reply type ${header.reply}`);
+  const spec = BY_CODE.get(header.reply);
+  if (spec === undefined) throw new WireError(`unknown reply type ${header.reply}`);
+  const len = REPLY_HEADER_LENGTH + layoutSize(spec.layout);
   if (bytes.length < len) {
     throw new WireError(`reply type ${header.reply} needs ${len} bytes, got ${bytes.length}`);
   }
-  return { header, reply: readBody(new WireReader(bytes, REPLY_HEADER_LENGTH), header.reply) };
+  const fields = readFields(new WireReader(bytes, REPLY_HEADER_LENGTH), spec.layout);
+  return { header, reply: replyOf(spec, fields) };
 }

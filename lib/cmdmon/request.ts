@@ -14,6 +14,8 @@
  */
 
 import type { Timestamp } from "../time/timestamp.ts";
+import { type Layout, layoutSize, pad, readFields, same, writeFields } from "./layouts.ts";
+import { replyLength } from "./reports.ts";
 import {
   type CmdAddress,
   PKT_TYPE_REQUEST,
@@ -21,6 +23,7 @@ import {
   REPLY_HEADER_LENGTH,
   Req,
   REQUEST_HEADER_LENGTH,
+  Rpy,
   WireReader,
   WireWriter,
 } from "./wire.ts";
@@ -78,13 +81,6 @@ export interface AddSourceParams {
   maxDelayQuant: number;
   maxUnreach: number;
 }
-
-/** Field kinds of the table-driven layouts. */
-type Kind = "i32" | "u32" | "float" | "addr" | "ts" | "name";
-type Layout = readonly (readonly [string, Kind])[];
-
-/** Native value of each field kind. */
-type FieldValue = number | CmdAddress | Timestamp | string;
 
 /**
  * Every request as a tagged object. Field names are chrony's (camelCase);
@@ -232,28 +228,30 @@ const ADD_SOURCE_LAYOUT: Layout = [
   ["maxUnreach", "i32"],
 ];
 
-/**
- * Reply body sizes (bytes) used for padding: candm.h RPY_* structs; sizes
- * confirmed by chronyc 4.3 request lengths captured with strace.
- */
+/** Reply body length (bytes) of a reply code, from the reply layouts (reports.ts). */
+function replyBody(code: number): number {
+  return (replyLength(code) ?? REPLY_HEADER_LENGTH) - REPLY_HEADER_LENGTH;
+}
+
+/** Reply body sizes (bytes) used for padding: confirmed by chronyc 4.3's captured request lengths. */
 const BODY = {
-  nSources: 4,
-  sourceData: 48,
-  tracking: 76,
-  sourcestats: 56,
-  rtc: 28,
-  manualTimestamp: 12,
-  clientAccesses: 12 + 8 * 60,
-  manualList: 4 + 16 * 24,
-  activity: 20,
-  smoothing: 24,
-  serverStats3: 44,
-  serverStats4: 21 * 8,
-  ntpData: 124,
-  ntpData2: 144,
-  sourceName: 256,
-  authData: 24,
-  selectData: 48,
+  nSources: replyBody(Rpy.N_SOURCES),
+  sourceData: replyBody(Rpy.SOURCE_DATA),
+  tracking: replyBody(Rpy.TRACKING),
+  sourcestats: replyBody(Rpy.SOURCESTATS),
+  rtc: replyBody(Rpy.RTC),
+  manualTimestamp: replyBody(Rpy.MANUAL_TIMESTAMP2),
+  clientAccesses: replyBody(Rpy.CLIENT_ACCESSES_BY_INDEX3),
+  manualList: replyBody(Rpy.MANUAL_LIST2),
+  activity: replyBody(Rpy.ACTIVITY),
+  smoothing: replyBody(Rpy.SMOOTHING),
+  serverStats3: replyBody(Rpy.SERVER_STATS3),
+  serverStats4: replyBody(Rpy.SERVER_STATS4),
+  ntpData: replyBody(Rpy.NTP_DATA),
+  ntpData2: replyBody(Rpy.NTP_DATA2),
+  sourceName: replyBody(Rpy.NTP_SOURCE_NAME),
+  authData: replyBody(Rpy.AUTH_DATA),
+  selectData: replyBody(Rpy.SELECT_DATA),
 } as const;
 
 /** Spec of each request kind. */
@@ -352,23 +350,6 @@ const BY_CODE = new Map<number, RequestKind>(
   (Object.entries(SPECS) as [RequestKind, RequestSpec][]).map(([k, s]) => [s.code, k]),
 );
 
-function kindSize(k: Kind): number {
-  switch (k) {
-    case "addr":
-      return 20;
-    case "ts":
-      return 12;
-    case "name":
-      return 256;
-    default:
-      return 4;
-  }
-}
-
-function dataLength(layout: Layout): number {
-  return layout.reduce((n, [, k]) => n + kindSize(k), 0);
-}
-
 /** The request kind of a command code, or undefined for codes horae does not serve. */
 export function requestKindOf(code: number): RequestKind | undefined {
   return BY_CODE.get(code);
@@ -386,7 +367,7 @@ export function requestCode(kind: RequestKind): number {
 export function minRequestLength(kind: RequestKind): number {
   const s = SPECS[kind];
   return Math.max(
-    REQUEST_HEADER_LENGTH + dataLength(s.layout),
+    REQUEST_HEADER_LENGTH + layoutSize(s.layout),
     REPLY_HEADER_LENGTH + s.minReplyBody,
   );
 }
@@ -395,7 +376,7 @@ export function minRequestLength(kind: RequestKind): number {
 export function sendRequestLength(kind: RequestKind): number {
   const s = SPECS[kind];
   return Math.max(
-    REQUEST_HEADER_LENGTH + dataLength(s.layout),
+    REQUEST_HEADER_LENGTH + layoutSize(s.layout),
     REPLY_HEADER_LENGTH + s.maxReplyBody,
   );
 }
@@ -411,6 +392,14 @@ export interface RequestHeader {
   sequence: number;
 }
 
+/** candm.h CMD_Request header: 20 bytes before the data. */
+const REQUEST_HEADER: Layout<RequestHeader> = [
+  ...same<RequestHeader>("u8", "version", "pktType", "res1", "res2"),
+  ...same<RequestHeader>("u16", "command", "attempt"),
+  ["sequence", "u32"],
+  pad(8),
+];
+
 /** Encodes a request with its header, padded by `sendRequestLength` (or `options.length`). */
 export function encodeRequest(
   req: Request,
@@ -418,81 +407,24 @@ export function encodeRequest(
 ): Uint8Array {
   const s = SPECS[req.kind];
   const w = new WireWriter(options.length ?? sendRequestLength(req.kind));
-  w.u8(PROTO_VERSION);
-  w.u8(PKT_TYPE_REQUEST);
-  w.u8(0);
-  w.u8(0);
-  w.u16(s.code);
-  w.u16(options.attempt);
-  w.u32(options.sequence);
-  w.u32(0);
-  w.u32(0);
-  const fields = req as unknown as Record<string, FieldValue>;
-  for (const [name, kind] of s.layout) {
-    const v = fields[name];
-    switch (kind) {
-      case "addr":
-        w.address((v ?? { family: "unspec" }) as CmdAddress);
-        break;
-      case "ts":
-        w.timespec(typeof v === "bigint" ? v : 0n);
-        break;
-      case "name":
-        w.string(typeof v === "string" ? v : "", 256);
-        break;
-      case "float":
-        w.float(typeof v === "number" ? v : 0);
-        break;
-      case "u32":
-        w.u32(typeof v === "number" ? v : 0);
-        break;
-      case "i32":
-        w.i32(typeof v === "number" ? v : 0);
-        break;
-    }
-  }
+  writeFields(w, REQUEST_HEADER, {
+    version: PROTO_VERSION,
+    pktType: PKT_TYPE_REQUEST,
+    command: s.code,
+    attempt: options.attempt,
+    sequence: options.sequence,
+  });
+  writeFields(w, s.layout, req as unknown as Record<string, unknown>);
   return w.bytes;
 }
 
 /** Reads the 20-byte request header; throws `WireError` when shorter. */
 export function decodeRequestHeader(bytes: Uint8Array): RequestHeader {
-  const r = new WireReader(bytes);
-  const version = r.u8();
-  const pktType = r.u8();
-  const res1 = r.u8();
-  const res2 = r.u8();
-  const command = r.u16();
-  const attempt = r.u16();
-  const sequence = r.u32();
-  return { version, pktType, res1, res2, command, attempt, sequence };
+  return readFields(new WireReader(bytes), REQUEST_HEADER) as unknown as RequestHeader;
 }
 
-/** Decodes the data of a request of known kind (length already validated). */
+/** Decodes the data of a request of known kind (length already validated; `WireError` if short). */
 export function decodeRequest(bytes: Uint8Array, kind: RequestKind): Request {
   const r = new WireReader(bytes, REQUEST_HEADER_LENGTH);
-  const out: Record<string, FieldValue> = { kind };
-  for (const [name, k] of SPECS[kind].layout) {
-    switch (k) {
-      case "addr":
-        out[name] = r.address();
-        break;
-      case "ts":
-        out[name] = r.timespec();
-        break;
-      case "name":
-        out[name] = r.string(256);
-        break;
-      case "float":
-        out[name] = r.float();
-        break;
-      case "u32":
-        // the last ADD_SOURCE word (max_unreach) was reserved before 4.6; absent is zero
-        out[name] = r.offset + 4 <= bytes.length ? r.u32() : 0;
-        break;
-      case "i32":
-        out[name] = r.offset + 4 <= bytes.length ? r.i32() : 0;
-        break;
-    }
-  }
-  return out as unknown as Request;
+  return readFields(r, SPECS[kind].layout, { kind }) as unknown as Request;
 }
