@@ -489,6 +489,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
     ],
   ),
   // v1-v3: 32-bit counters (chronyd 4.3 sends v3); v4: 64-bit counters, then 4 reserved
+  // words chronyd 4.8 fills with all ones (captured)
   spec(Rpy.SERVER_STATS, "server_stats", "report", same("u32", ...SERVER_STATS_1), {
     record: { version: 1 },
   }),
@@ -498,7 +499,10 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
   spec(Rpy.SERVER_STATS3, "server_stats", "report", same("u32", ...SERVER_STATS_3), {
     record: { version: 3 },
   }),
-  spec(Rpy.SERVER_STATS4, "server_stats", "report", [...same("u64", ...SERVER_STATS_4), pad(32)], {
+  spec(Rpy.SERVER_STATS4, "server_stats", "report", [
+    ...same("u64", ...SERVER_STATS_4),
+    pad(32, 0xff),
+  ], {
     record: { version: 4 },
   }),
   spec<"manual_list", Body<"manual_list">>(Rpy.MANUAL_LIST2, "manual_list", "", [
@@ -521,7 +525,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
       "remainingTime",
     ),
   ]),
-  // chronyd 4.3 fills NTP_DATA's three reserved words with all ones (captured)
+  // the reserved words: all ones in chronyd 4.3's NTP_DATA and 4.8's NTP_DATA2 (captured)
   spec(Rpy.NTP_DATA, "ntp_data", "report", [...NTP_DATA, pad(12, 0xff)], {
     reply: { v2: false },
   }),
@@ -529,7 +533,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
     ...NTP_DATA,
     ...same<NtpDataReport>("u32", "totalKernelTxTs", "totalKernelRxTs"),
     ...same<NtpDataReport>("u32", "totalHwTxTs", "totalHwRxTs"),
-    pad(16),
+    pad(16, 0xff),
   ], { reply: { v2: true } }),
   spec<"ntp_source_name", Body<"ntp_source_name">>(
     Rpy.NTP_SOURCE_NAME,
