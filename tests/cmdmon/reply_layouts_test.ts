@@ -17,16 +17,25 @@ import {
   type Scalar,
   writeFields,
 } from "../../lib/cmdmon/layouts.ts";
+import { FakeBackend } from "./fake_backend.ts";
 import {
+  type AuthDataReport,
+  type ClientAccessesPage,
   decodeReply,
   decodeReplyHeader,
   encodedReplyLength,
   encodeReply,
+  type NtpDataReport,
+  type Reply,
   REPLY_TABLE,
   replyLength,
   replyOf,
   type ReplySpec,
   replySpecOf,
+  type SelectDataReport,
+  type ServerStatsReport,
+  type SourceReport,
+  type SourceStatsReport,
 } from "../../lib/cmdmon/reports.ts";
 import {
   type CmdAddress,
@@ -281,4 +290,117 @@ Deno.test("each reply kind's versions: the row is picked by its marks, lacking f
   assert.equal(v1.report.ntpHits, full.report.ntpHits);
   assert.equal(v1.report.nkeHits, 0);
   assert.equal(v1.report.ntpHwTxTimestamps, 0);
+});
+
+/** Same fields and values, numbers within chrony Float's precision (2^-23 relative). */
+function close(a: unknown, b: unknown, at: string): void {
+  if (typeof a === "number" && typeof b === "number") {
+    assert.ok(Math.abs(a - b) <= Math.abs(b) * 2 ** -23, `${at}: ${a} != ${b}`);
+  } else if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), at);
+    for (const k of Object.keys(b)) close((a as never)[k], (b as never)[k], `${at}.${k}`);
+  } else {
+    assert.deepEqual(a, b, at);
+  }
+}
+
+Deno.test("typed replies of every kind come back with every field and value (sign, width)", () => {
+  const be = new FakeBackend();
+  const A = { family: "inet4", address: "192.0.2.1" } as const;
+  const stats: ServerStatsReport = {
+    version: 4,
+    ntpHits: 1,
+    nkeHits: 2,
+    cmdHits: 3,
+    ntpDrops: 4,
+    nkeDrops: 5,
+    cmdDrops: 6,
+    logDrops: 7,
+    ntpAuthHits: 8,
+    ntpInterleavedHits: 9,
+    ntpTimestamps: 10,
+    ntpSpanSeconds: 11,
+    ntpDaemonRxTimestamps: 12,
+    ntpDaemonTxTimestamps: 13,
+    ntpKernelRxTimestamps: 14,
+    ntpKernelTxTimestamps: 15,
+    ntpHwRxTimestamps: 16,
+    ntpHwTxTimestamps: 17,
+  };
+  // candm.h: counters of SERVER_STATS (v1), added by v2 and by v3; v4 has all
+  const added = [
+    ["ntpHits", "cmdHits", "ntpDrops", "cmdDrops", "logDrops"],
+    ["nkeHits", "nkeDrops", "ntpAuthHits"],
+    ["ntpInterleavedHits", "ntpTimestamps", "ntpSpanSeconds"],
+  ];
+  const inVersion = (k: string, v: number) => v === 4 || added.slice(0, v).flat().includes(k);
+  const ntp = { ...be.ntpData(A) as NtpDataReport, poll: -4, remotePort: 65000, stratum: 200 };
+  const page = be.clientAccesses(0) as ClientAccessesPage;
+  const replies: Reply[] = [
+    { kind: "null" },
+    { kind: "n_sources", nSources: be.nSources() },
+    { kind: "source_data", report: { ...be.sourceData(0) as SourceReport, poll: -3 } },
+    { kind: "tracking", report: be.tracking() },
+    { kind: "sourcestats", report: be.sourceStats(0) as SourceStatsReport },
+    {
+      kind: "rtc",
+      report: {
+        refTime: 5n,
+        nSamples: 6,
+        nRuns: 3,
+        spanSeconds: 600,
+        rtcSecondsFast: 0.5,
+        rtcGainRatePpm: -2,
+      },
+    },
+    { kind: "manual_timestamp", report: { offset: 0.25, dfreqPpm: 1, newAfreqPpm: -3 } },
+    {
+      kind: "client_accesses",
+      page: {
+        ...page,
+        clients: page.clients.map((c) => ({ ...c, nkeInterval: -2, cmdInterval: -128 })),
+      },
+    },
+    ...([1, 2, 3, 4] as const).map((version): Reply => ({
+      kind: "server_stats",
+      report: Object.fromEntries(
+        Object.entries(stats).map((
+          [k, v],
+        ) => [k, k === "version" ? version : inVersion(k, version) ? v : 0]),
+      ) as unknown as ServerStatsReport,
+    })),
+    {
+      kind: "manual_list",
+      samples: [{ when: 7n, slewedOffset: 0.5, origOffset: 0.25, residual: -0.125 }],
+    },
+    { kind: "activity", report: { ...be.activity(), unresolved: -1, burstOnline: 70000 } },
+    {
+      kind: "smoothing",
+      report: {
+        active: true,
+        leapOnly: false,
+        offset: 1,
+        freqPpm: 2,
+        wanderPpm: 4,
+        lastUpdateAgo: 8,
+        remainingTime: 16,
+      },
+    },
+    {
+      kind: "ntp_data",
+      report: { ...ntp, totalKernelTxTs: 0, totalKernelRxTs: 0, totalHwTxTs: 0, totalHwRxTs: 0 },
+      v2: false,
+    },
+    { kind: "ntp_data", report: ntp, v2: true },
+    { kind: "ntp_source_name", name: be.sourceName(A) as string },
+    { kind: "auth_data", report: be.authData(A) as AuthDataReport },
+    { kind: "select_data", report: be.selectData(0) as SelectDataReport },
+  ];
+  const codes = new Set<number>();
+  for (const reply of replies) {
+    const { header: h, reply: back } = decodeReply(encodeReply(reply, header));
+    codes.add(h.reply);
+    close(back, reply, `${reply.kind} (reply code ${h.reply})`);
+  }
+  assert.equal(codes.size, REPLY_TABLE.length, "every row exercised");
 });
