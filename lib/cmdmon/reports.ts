@@ -333,13 +333,20 @@ export interface ReplySpec {
   readonly layout: Layout;
 }
 
-type Body<K extends ReplyKind> = Omit<Extract<Reply, { kind: K }>, "kind">;
+type Of<K extends ReplyKind> = Extract<Reply, { kind: K }>;
+/** Where a kind's fields sit: its `report` or `page` property, or the reply itself (""). */
+type HolderOf<K extends ReplyKind> = "report" extends keyof Of<K> ? "report"
+  : "page" extends keyof Of<K> ? "page"
+  : "";
+/** The record a kind's layout describes (so a table row's field names are type-checked). */
+type RecordOf<K extends ReplyKind> = HolderOf<K> extends "" ? Omit<Of<K>, "kind">
+  : Of<K>[HolderOf<K> & keyof Of<K>];
 
-function spec<K extends ReplyKind, T>(
+function spec<K extends ReplyKind>(
   code: number,
   kind: K,
-  holder: ReplySpec["holder"],
-  layout: Layout<T>,
+  holder: HolderOf<K>,
+  layout: Layout<RecordOf<K>>,
   marks: ReplySpec["marks"] = {},
 ): ReplySpec {
   return { code, kind, holder, marks, layout: layout as Layout };
@@ -468,7 +475,7 @@ const SELECT_DATA: Layout<SelectDataReport> = [
  */
 export const REPLY_TABLE: readonly ReplySpec[] = [
   spec(Rpy.NULL, "null", "", []),
-  spec<"n_sources", Body<"n_sources">>(Rpy.N_SOURCES, "n_sources", "", [["nSources", "u32"]]),
+  spec(Rpy.N_SOURCES, "n_sources", "", [["nSources", "u32"]]),
   spec(Rpy.SOURCE_DATA, "source_data", "report", SOURCE_DATA),
   spec(Rpy.TRACKING, "tracking", "report", TRACKING),
   spec(Rpy.SOURCESTATS, "sourcestats", "report", SOURCESTATS),
@@ -479,7 +486,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
     "report",
     same<ManualTimestampReport>("float", "offset", "dfreqPpm", "newAfreqPpm"),
   ),
-  spec<"client_accesses", ClientAccessesPage>(
+  spec(
     Rpy.CLIENT_ACCESSES_BY_INDEX3,
     "client_accesses",
     "page",
@@ -505,7 +512,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
   ], {
     record: { version: 4 },
   }),
-  spec<"manual_list", Body<"manual_list">>(Rpy.MANUAL_LIST2, "manual_list", "", [
+  spec(Rpy.MANUAL_LIST2, "manual_list", "", [
     list("samples", MANUAL_SAMPLE, MAX_MANUAL_LIST_SAMPLES),
   ]),
   spec(
@@ -514,7 +521,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
     "report",
     same<ActivityReport>("i32", "online", "offline", "burstOnline", "burstOffline", "unresolved"),
   ),
-  spec<"smoothing", SmoothingReport>(Rpy.SMOOTHING, "smoothing", "report", [
+  spec(Rpy.SMOOTHING, "smoothing", "report", [
     bits<SmoothingReport>("active", "leapOnly"),
     ...same<SmoothingReport>(
       "float",
@@ -535,7 +542,7 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
     ...same<NtpDataReport>("u32", "totalHwTxTs", "totalHwRxTs"),
     pad(16, 0xff),
   ], { reply: { v2: true } }),
-  spec<"ntp_source_name", Body<"ntp_source_name">>(
+  spec(
     Rpy.NTP_SOURCE_NAME,
     "ntp_source_name",
     "",
@@ -592,14 +599,9 @@ export function replyOf(spec: ReplySpec, fields: Record<string, unknown>): Reply
 
 /** A server-stats report with every counter zero. */
 export function emptyServerStats(version: 1 | 2 | 3 | 4 = 4): ServerStatsReport {
-  const s = REPLY_TABLE.find((s) =>
-    s.kind === "server_stats" && s.marks.record?.version === version
-  );
-  const reply = replyOf(
-    s ?? replySpecOf({ kind: "server_stats", report: { version } } as Reply),
-    {},
-  );
-  return (reply as Extract<Reply, { kind: "server_stats" }>).report;
+  const rows = BY_KIND.get("server_stats") ?? [];
+  const row = rows.find((s) => s.marks.record?.version === version) ?? rows[rows.length - 1]!;
+  return (replyOf(row, {}) as Of<"server_stats">).report;
 }
 
 /** Length (bytes) of a whole reply packet with this reply code; undefined for unknown codes. */
