@@ -337,7 +337,8 @@ export function formatNtpData(n: NtpDataReport, csv: boolean, v2 = false): strin
   const la = addressText(n.localAddress);
   const bits = (from: number, count: number) => {
     let s = "";
-    for (let i = from; i < from + count; i++) s += (n.flags >> i) & 1 ? "1" : "0";
+    // test 1 is the highest of the ten bits (0x200), test 10 the lowest, as chronyd fills them
+    for (let i = from; i < from + count; i++) s += (n.flags >> (9 - i)) & 1 ? "1" : "0";
     return s;
   };
   const yn = (b: boolean) => (b ? "Yes" : "No");

@@ -244,7 +244,7 @@ export function ntpDataJson(n: NtpDataReport): { [k: string]: Json } {
     peer_dispersion_seconds: n.peerDispersion,
     response_time_seconds: n.responseTime,
     jitter_asymmetry: n.jitterAsymmetry,
-    tests: (n.flags & 0x3ff).toString(2).padStart(10, "0").split("").reverse().join(""),
+    tests: (n.flags & 0x3ff).toString(2).padStart(10, "0"),
     interleaved: (n.flags & 0x4000) !== 0,
     authenticated: (n.flags & 0x8000) !== 0,
     tx_timestamping: TSS[String.fromCharCode(n.txTssChar)] ?? "invalid",

@@ -227,7 +227,7 @@ export interface NtpDataReport {
   peerDispersion: number;
   responseTime: number;
   jitterAsymmetry: number;
-  /** tests bits 0..9, 0x4000 interleaved, 0x8000 authenticated */
+  /** tests 1..10 at bits 9..0 (test 1 = 0x200), 0x4000 interleaved, 0x8000 authenticated */
   flags: number;
   /** 'D' daemon, 'K' kernel, 'H' hardware */
   txTssChar: number;

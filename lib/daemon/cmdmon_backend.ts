@@ -358,7 +358,7 @@ export class DaemonBackend implements CmdmonBackend {
     let flags = 0;
     const bits = [...r.tests.t123, ...r.tests.t567, ...r.tests.tABCD];
     bits.forEach((ok, i) => {
-      if (ok && heard) flags |= 1 << i;
+      if (ok && heard) flags |= 1 << (9 - i); // test 1 is bit 9, as chronyd sends them
     });
     if (r.interleaved) flags |= NTPDATA_FLAG_INTERLEAVED;
     // only authenticated replies are accepted from a source with NTS or a key

@@ -18,6 +18,8 @@ import {
   writeFields,
 } from "../../lib/cmdmon/layouts.ts";
 import { FakeBackend } from "./fake_backend.ts";
+import { formatNtpData } from "../../lib/cmdmon/format.ts";
+import { ntpDataJson } from "../../lib/cmdmon/json.ts";
 import {
   type AuthDataReport,
   type ClientAccessesPage,
@@ -403,4 +405,12 @@ Deno.test("typed replies of every kind come back with every field and value (sig
     close(back, reply, `${reply.kind} (reply code ${h.reply})`);
   }
   assert.equal(codes.size, REPLY_TABLE.length, "every row exercised");
+});
+
+Deno.test("ntpdata's test bits: test 1 is bit 9, as chronyd 4.8 sent and chronyc 4.8 printed", () => {
+  const { reply } = decodeReply(hex(golden.ntpData2Reply));
+  assert.ok(reply.kind === "ntp_data");
+  // chronyc 4.8 printed "NTP tests       : 111 111 1101" for flags 0x03fd (test 9 failed)
+  assert.match(formatNtpData(reply.report, false, true), /^NTP tests {7}: 111 111 1101$/m);
+  assert.equal(ntpDataJson(reply.report).tests, "1111111101");
 });
