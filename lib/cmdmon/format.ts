@@ -506,7 +506,7 @@ export function formatRtc(r: RtcReport, csv: boolean): string {
       r.nSamples,
       r.nRuns,
       r.spanSeconds,
-      f(r.rtcSecondsFast, 9),
+      f(r.rtcSecondsFast, 6), // chronyc -c: six decimals, as without -c
       f(r.rtcGainRatePpm, 3),
     ].join(",") + "\n";
   }
@@ -523,7 +523,7 @@ export function formatSmoothing(s: SmoothingReport, csv: boolean): string {
   if (csv) {
     return [
       s.active ? "Yes" : "No",
-      s.leapOnly ? "Yes" : "No",
+      s.leapOnly ? "(leap second only)" : "", // chronyc 4.3-4.8 -c print this, not Yes/No
       f(s.offset, 9),
       f(s.freqPpm, 6),
       f(s.wanderPpm, 6),
@@ -549,9 +549,8 @@ export function formatManualList(samples: readonly ManualSample[], csv: boolean)
     const when = `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
       `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
     out += csv
-      ? [i, csvTime(m.when), f(m.slewedOffset, 2), f(m.origOffset, 2), f(m.residual, 2)].join(
-        ",",
-      ) + "\n"
+      // chronyc -c prints the same date and time here, not seconds
+      ? [i, when, f(m.slewedOffset, 2), f(m.origOffset, 2), f(m.residual, 2)].join(",") + "\n"
       : `${String(i).padStart(2)} ${when} ${f(m.slewedOffset, 2, 10)} ${f(m.origOffset, 2, 10)} ${
         f(m.residual, 2, 10)
       }\n`;
