@@ -531,7 +531,8 @@ export function formatSmoothing(s: SmoothingReport, csv: boolean): string {
       f(s.remainingTime, 1),
     ].join(",") + "\n";
   }
-  return `Active         : ${s.active ? "Yes" : "No"}${s.leapOnly ? " (leap second only)" : ""}\n` +
+  // chronyc prints the space before the (empty) leap-only text too
+  return `Active         : ${s.active ? "Yes" : "No"} ${s.leapOnly ? "(leap second only)" : ""}\n` +
     `Offset         : ${f(s.offset, 9, 0, true)} seconds\n` +
     `Frequency      : ${f(s.freqPpm, 6, 0, true)} ppm\n` +
     `Wander         : ${f(s.wanderPpm, 6, 0, true)} ppm per second\n` +

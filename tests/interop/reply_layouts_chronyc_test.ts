@@ -2,8 +2,8 @@
  * The reply layout tables read by chrony's own chronyc: a cmdmon server whose
  * backend fills every field of every report with a different value answers
  * the real chronyc 4.3 (SERVER_STATS3, NTP_DATA) and 4.8 (SERVER_STATS4,
- * NTP_DATA2), and horae's chronyc; with `-c` (raw values, no masking) both
- * print the same thing. A field at the wrong offset, of the wrong width or
+ * NTP_DATA2), and horae's chronyc; with and without `-c` (no masking) both
+ * print the same thing (legends of `-v` are our own words: not compared). A field at the wrong offset, of the wrong width or
  * sign in a table moves a value into another column of chrony's output.
  * @module
  */
@@ -297,19 +297,27 @@ Deno.test({
       port: 0,
     });
     try {
-      const sock = ["-n", "-c", "-h", `${dir}/chronyd.sock`];
       const clients = [["/usr/bin/chronyc", "4.3"], ...(have48 ? [[CHRONYC48, "4.8"]] : [])];
       for (const [binary, version] of clients) {
-        for (const r of REPORTS) {
-          const args = [...sock, ...r.split(" ")];
-          const want = await real(binary!, args);
-          assert.match(want, /\[exit 0\]$/, `chronyc ${version} ${r}: ${want}`);
-          // horae's chronyc pads for the newest layouts (NTP_DATA2, SERVER_STATS4);
-          // chronyc 4.3's shorter requests get NTP_DATA and SERVER_STATS3, which
-          // lack the last 4 and 6 columns
-          const extra = version === "4.3" ? NEWER_COLUMNS[r] ?? 0 : 0;
-          const got = dropColumns(await horae(args), extra);
-          assert.equal(got, want, `chronyc ${version} -c ${r}`);
+        for (const csv of [true, false]) {
+          for (const r of REPORTS) {
+            // horae's chronyc pads for the newest layouts (NTP_DATA2, SERVER_STATS4);
+            // chronyc 4.3's shorter requests get NTP_DATA and SERVER_STATS3, which
+            // lack the last 4 and 6 values (columns with -c, lines without)
+            const extra = version === "4.3" ? NEWER_COLUMNS[r] ?? 0 : 0;
+            if (extra > 0 && !csv) continue;
+            const args = [
+              "-n",
+              ...(csv ? ["-c"] : []),
+              "-h",
+              `${dir}/chronyd.sock`,
+              ...r.split(" "),
+            ];
+            const want = await real(binary!, args);
+            assert.match(want, /\[exit 0\]$/, `chronyc ${version} ${r}: ${want}`);
+            const got = dropColumns(await horae(args), extra);
+            assert.equal(got, want, `chronyc ${version} ${args.join(" ")}`);
+          }
         }
       }
     } finally {
