@@ -124,10 +124,16 @@ function kindSize(kind: FieldKind): number {
   return 4 + kind.max * layoutSize(kind.list);
 }
 
+const SIZES = new WeakMap<Layout, number>();
+
 /** Bytes a layout takes on the wire. */
 export function layoutSize(layout: Layout): number {
-  let n = 0;
-  for (const [, kind] of layout) n += kindSize(kind);
+  let n = SIZES.get(layout);
+  if (n === undefined) {
+    n = 0;
+    for (const [, kind] of layout) n += kindSize(kind);
+    SIZES.set(layout, n);
+  }
   return n;
 }
 

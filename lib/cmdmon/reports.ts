@@ -555,10 +555,12 @@ export const REPLY_TABLE: readonly ReplySpec[] = [
 const BY_CODE = new Map(REPLY_TABLE.map((s) => [s.code, s]));
 const BY_KIND = new Map<ReplyKind, ReplySpec[]>();
 for (const s of REPLY_TABLE) BY_KIND.set(s.kind, [...(BY_KIND.get(s.kind) ?? []), s]);
-/** Per kind, every field of any version: a version lacking one decodes it as zero. */
-const ALL_FIELDS = new Map<ReplyKind, Layout>(
-  [...BY_KIND].map(([kind, specs]) => [kind, specs.flatMap((s) => s.layout)]),
-);
+/** Per row, the fields other versions of its kind have and it lacks: they decode as zero. */
+const LACKING = new Map<ReplySpec, Layout>(REPLY_TABLE.map((s) => {
+  const own = new Set(s.layout.map(([name]) => name));
+  const others = (BY_KIND.get(s.kind) ?? []).flatMap((o) => o.layout);
+  return [s, others.filter(([name]) => name !== "" && !own.has(name))];
+}));
 const BODY_LENGTH = new Map(REPLY_TABLE.map((s) => [s.code, layoutSize(s.layout)]));
 
 /** The fields of a reply's body (its record, or the reply itself). */
@@ -589,8 +591,13 @@ export function replySpecByCode(code: number): ReplySpec | undefined {
  * versions (zero when this version lacks it), then `fields`, then the marks.
  */
 export function replyOf(spec: ReplySpec, fields: Record<string, unknown>): Reply {
-  const record = zeroFields(ALL_FIELDS.get(spec.kind) ?? [], { ...spec.marks.record });
-  Object.assign(record, fields, spec.marks.record);
+  return build(spec, { ...fields });
+}
+
+/** `replyOf` on a record it may change (decoded fields). */
+function build(spec: ReplySpec, record: Record<string, unknown>): Reply {
+  zeroFields(LACKING.get(spec) ?? [], record);
+  Object.assign(record, spec.marks.record);
   const out = spec.holder === ""
     ? { kind: spec.kind, ...record, ...spec.marks.reply }
     : { kind: spec.kind, [spec.holder]: record, ...spec.marks.reply };
@@ -612,7 +619,7 @@ export function replyLength(code: number): number | undefined {
 
 /** Length (bytes) of the packet `encodeReply` makes for this reply. */
 export function encodedReplyLength(reply: Reply): number {
-  return REPLY_HEADER_LENGTH + layoutSize(replySpecOf(reply).layout);
+  return REPLY_HEADER_LENGTH + BODY_LENGTH.get(replySpecOf(reply).code)!;
 }
 
 /** Encodes a reply packet: header (version 6, type 2) and body in chrony's layout. */
@@ -621,7 +628,7 @@ export function encodeReply(
   header: { command: number; status: number; sequence: number },
 ): Uint8Array {
   const spec = replySpecOf(reply);
-  const w = new WireWriter(REPLY_HEADER_LENGTH + layoutSize(spec.layout));
+  const w = new WireWriter(REPLY_HEADER_LENGTH + BODY_LENGTH.get(spec.code)!);
   writeFields(w, REPLY_HEADER, {
     version: PROTO_VERSION,
     pktType: PKT_TYPE_REPLY,
@@ -647,10 +654,10 @@ export function decodeReply(bytes: Uint8Array): { header: ReplyHeader; reply: Re
   const header = decodeReplyHeader(bytes);
   const spec = BY_CODE.get(header.reply);
   if (spec === undefined) throw new WireError(`unknown reply type ${header.reply}`);
-  const len = REPLY_HEADER_LENGTH + layoutSize(spec.layout);
+  const len = REPLY_HEADER_LENGTH + BODY_LENGTH.get(spec.code)!;
   if (bytes.length < len) {
     throw new WireError(`reply type ${header.reply} needs ${len} bytes, got ${bytes.length}`);
   }
   const fields = readFields(new WireReader(bytes, REPLY_HEADER_LENGTH), spec.layout);
-  return { header, reply: replyOf(spec, fields) };
+  return { header, reply: build(spec, fields) };
 }
