@@ -591,7 +591,7 @@ export function replySpecByCode(code: number): ReplySpec | undefined {
  * versions (zero when this version lacks it), then `fields`, then the marks.
  */
 export function replyOf(spec: ReplySpec, fields: Record<string, unknown>): Reply {
-  return build(spec, { ...fields });
+  return build(spec, Object.assign(zeroFields(spec.layout), fields));
 }
 
 /** `replyOf` on a record it may change (decoded fields). */

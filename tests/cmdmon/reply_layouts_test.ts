@@ -25,6 +25,7 @@ import {
   type ClientAccessesPage,
   decodeReply,
   decodeReplyHeader,
+  emptyServerStats,
   encodedReplyLength,
   encodeReply,
   type NtpDataReport,
@@ -292,6 +293,12 @@ Deno.test("each reply kind's versions: the row is picked by its marks, lacking f
   assert.equal(v1.report.ntpHits, full.report.ntpHits);
   assert.equal(v1.report.nkeHits, 0);
   assert.equal(v1.report.ntpHwTxTimestamps, 0);
+  // an empty report of any version has every counter, zero
+  for (const v of [1, 2, 3, 4] as const) {
+    const e = emptyServerStats(v);
+    assert.equal(Object.keys(e).length, 18, `v${v}`);
+    assert.ok(Object.entries(e).every(([k, x]) => x === (k === "version" ? v : 0)), `v${v}`);
+  }
 });
 
 /** Same fields and values, numbers within chrony Float's precision (2^-23 relative). */
