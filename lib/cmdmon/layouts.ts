@@ -196,8 +196,9 @@ export function writeFields(w: WireWriter, layout: Layout, record: Record<string
     if (typeof kind === "string") {
       writeScalar(w, kind, record[name]);
     } else if ("pad" in kind) {
-      if (kind.fill === 0) w.skip(kind.pad);
-      else for (let i = 0; i < kind.pad; i++) w.u8(kind.fill);
+      const at = w.offset;
+      w.skip(kind.pad);
+      if (kind.fill !== 0) w.bytes.fill(kind.fill, at, at + kind.pad);
     } else if ("bits" in kind) {
       let word = 0;
       kind.bits.forEach((b, i) => {
