@@ -298,6 +298,44 @@ export function setsockoptBytes(fd: number, level: number, name: number, value: 
   check(lib.setsockopt(fd, level, name, value, value.length), "setsockopt", `${level}/${name}`);
 }
 
+/** SO_ATTACH_REUSEPORT_CBPF (asm-generic/socket.h). */
+const SO_ATTACH_REUSEPORT_CBPF = 51;
+/** Loads relative to the network header in classic BPF (linux/filter.h SKF_NET_OFF). */
+const SKF_NET_OFF = 0xfff00000;
+
+/**
+ * Steers the SO_REUSEPORT group `fd` (bound, SO_REUSEPORT set) belongs to by
+ * source address: a classic BPF program (SO_ATTACH_REUSEPORT_CBPF) folds the
+ * IPv4 (or IPv6) source address of each datagram to one word and takes it
+ * modulo `groupSize` as the index of the socket in the group (sockets in the
+ * order they were bound). Every port of one client address lands on one
+ * socket, where the kernel's default hash of the four-tuple would spread a
+ * client changing its source port over the group. Throws ErrnoError.
+ */
+export function steerReuseportBySource(fd: number, family: Family, groupSize: number): void {
+  const n = Math.max(1, Math.floor(groupSize));
+  // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
+  const LD_ABS = 0x20, TAX = 0x07, RSH_K = 0x74, XOR_X = 0xac, MOD_K = 0x94, RET_A = 0x16;
+  const insns: [number, number][] = [];
+  const words = family === "ipv4" ? [12] : [8, 12, 16, 20]; // saddr in the IP header
+  insns.push([LD_ABS, SKF_NET_OFF + words[0]!]);
+  for (const off of words.slice(1)) insns.push([TAX, 0], [LD_ABS, SKF_NET_OFF + off], [XOR_X, 0]);
+  insns.push([TAX, 0], [RSH_K, 16], [XOR_X, 0], [TAX, 0], [RSH_K, 8], [XOR_X, 0]);
+  insns.push([MOD_K, n], [RET_A, 0]);
+  const prog = new Uint8Array(insns.length * 8);
+  const pv = new DataView(prog.buffer);
+  insns.forEach(([code, k], i) => {
+    pv.setUint16(i * 8, code, true);
+    pv.setUint32(i * 8 + 4, k >>> 0, true);
+  });
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+  const fprog = new Uint8Array(16);
+  const fv = new DataView(fprog.buffer);
+  fv.setUint16(0, insns.length, true);
+  fv.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(prog))), true);
+  setsockoptBytes(fd, L.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog);
+}
+
 /** SO_BINDTODEVICE: restricts the socket to the interface `device` (needs CAP_NET_RAW). */
 export function bindToDevice(fd: number, device: string): void {
   setsockoptBytes(fd, L.SOL_SOCKET, L.SO_BINDTODEVICE, cString(device));

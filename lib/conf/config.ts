@@ -376,6 +376,8 @@ export interface Config {
   bindHttpAddress: BindAddresses;
   /** `httpallow`/`httpdeny` (cmdallow's syntax); 127.0.0.1 and ::1 are always allowed. */
   httpAccess: AccessRule[];
+  /** horae only: `serverworkers`, threads answering NTP on the port (default 1: the main thread). */
+  serverWorkers: number;
   // --- RTC
   hwClockFile?: string;
   /** Seconds; 0 disabled. */
@@ -479,6 +481,7 @@ export function defaultConfig(): Config {
     httpPort: 0, // horae: the HTTP endpoint is off unless asked for
     bindHttpAddress: { ipv4: "127.0.0.1", ipv6: "::1" },
     httpAccess: [],
+    serverWorkers: 1, // horae: one thread serves NTP, as chronyd
     rtcAutoTrim: 0,
     rtcDevice: "/dev/rtc", // chrony.conf(5): rtcdevice default /dev/rtc
     rtcOnUtc: false,

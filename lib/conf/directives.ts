@@ -470,6 +470,14 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
     if (v < 0 || v > 65535) throw r.error(`invalid port ${v}`);
     c.httpPort = v;
   },
+  // horae only: NTP server threads sharing the port (SO_REUSEPORT); 1 = the main thread alone
+  // (not chrony's: no C integer parsing to imitate, so out of range is an error)
+  serverworkers: (c, r) => {
+    const v = r.int("number of workers");
+    r.end();
+    if (v < 1 || v > 64) throw r.error(`invalid number of server workers ${v} (1-64)`);
+    c.serverWorkers = v;
+  },
   opencommands: (c, r) => {
     const cmds = r.rest().map((w) => w.toLowerCase());
     for (const cmd of cmds) {

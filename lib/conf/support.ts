@@ -124,6 +124,8 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   httpallow: I,
   httpdeny: I,
   httpport: I,
+  // horae only: NTP server worker threads (lib/daemon/server_workers.ts)
+  serverworkers: I,
   // RTC
   hwclockfile: I,
   rtcautotrim: I,

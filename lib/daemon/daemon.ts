@@ -488,6 +488,7 @@ async function start(
   let server: NtpServer | null = null;
   const serverSockets: NtpServerSocket[] = [];
   let ntsServer: NtsServerHandle | null = null;
+  let serverWorkers: { close(): Promise<void> } | null = null; // horae only: `serverworkers`
   // chronyd: the NTP server (and NTS-KE) runs whenever `port` is not 0; a family's socket is
   // open while `allow` admits some of its addresses (also after `chronyc allow/deny`).
   if (config.port !== 0) {
@@ -507,6 +508,9 @@ async function start(
       log.error(`Could not start NTS server : ${(e as Error).message}`);
     }
     const responder = server;
+    // horae only: `serverworkers` N > 1 shares the port with N-1 worker threads (server_workers.ts)
+    const workers = config.serverWorkers > 1 ? await import("./server_workers.ts") : null;
+    const group = workers?.serverWorkerGroup(config, log, ntsServer !== null) ?? 1;
     const syncServerSockets = () => {
       for (const family of families(o)) {
         // a `broadcast` address of the family opens the socket too (chronyd sends from it)
@@ -529,6 +533,7 @@ async function start(
             cookedOffset: cookedMinusReal,
             tos: config.dscp << 2, // dscp: the DSCP field of the TOS byte
             broadcast: config.broadcasts.length > 0,
+            ...(group > 1 ? { reusePortGroup: group } : {}),
           }));
         } catch (e) {
           log.error(
@@ -541,6 +546,22 @@ async function start(
     };
     syncServerSockets();
     ntpAccess.onChange = syncServerSockets;
+    if (workers && group > 1) {
+      serverWorkers = await workers.startServerWorkers({
+        group,
+        config,
+        families: families(o),
+        server,
+        reference: serverReference,
+        clientLog,
+        filter: ntpAccess,
+        rules: accessRules(config.ntpAccess),
+        keys,
+        clock,
+        log,
+        ...(config.rateLimit ? { rateLimit: rateLimit(config.rateLimit) } : {}),
+      });
+    }
   }
   if (ptpPort) {
     server ??= new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
@@ -728,6 +749,7 @@ async function start(
       await observer?.close();
       logs?.close();
       await io.close();
+      await serverWorkers?.close();
       await Promise.all(serverSockets.map((s) => s.close()));
       engine.close();
     },

@@ -19,6 +19,7 @@ import { realNow } from "../io/realtime.ts";
 import type { TickingClock } from "./client_io.ts";
 import type { Resolver } from "../engine/source_spec.ts";
 import type { Logger } from "./log.ts";
+import type { Timestamp } from "../time/timestamp.ts";
 
 /** Options of {@link openSystemClock}. */
 export interface SystemClockChoice {
@@ -30,6 +31,25 @@ export interface SystemClockChoice {
   onInterference?: () => void;
 }
 
+/** CLOCK_REALTIME as the system clocks read it, unless {@link cookedAt} pins it. */
+let pinnedReal: Timestamp | null = null;
+const systemNow = (): Timestamp => pinnedReal ?? realNow();
+
+/**
+ * The cooked time `clock` (opened by {@link openSystemClock}) shows when
+ * CLOCK_REALTIME reads `real`, computed without reading the real clock (its
+ * slew and frequency as they stand now): the server workers' model of the
+ * cooked-minus-real offset (lib/daemon/server_workers.ts) is sampled with it.
+ */
+export function cookedAt(clock: TickingClock, real: Timestamp): Timestamp {
+  pinnedReal = real;
+  try {
+    return clock.now();
+  } finally {
+    pinnedReal = null;
+  }
+}
+
 /** The system clock, or a read-only view of it that still computes everything. */
 export function openSystemClock(choice: SystemClockChoice): TickingClock {
   const options = choice.maxSlewRate !== undefined ? { maxSlewRate: choice.maxSlewRate } : {};
@@ -37,13 +57,13 @@ export function openSystemClock(choice: SystemClockChoice): TickingClock {
     // Reads only: the wrapped clock is asked for raw time and the kernel frequency.
     const inner = new SystemClock({
       adjtimex: (tx) => adjtimex({ ...tx, modes: 0 }),
-      now: realNow,
+      now: systemNow,
     });
     return new ReadOnlyClock(inner, options);
   }
   return new SystemClock({
     adjtimex,
-    now: realNow,
+    now: systemNow,
     ...options,
     ...(choice.onInterference ? { onInterference: choice.onInterference } : {}),
   });

@@ -73,6 +73,8 @@ export interface NtpServerSocketOptions {
   tos?: number;
   /** SO_BROADCAST (`broadcast` directives). */
   broadcast?: boolean;
+  /** `serverworkers`: sockets sharing the port (SO_REUSEPORT, steered by source address). */
+  reusePortGroup?: number;
 }
 
 /** The part of `HwTimestamping` the server uses. */
@@ -166,10 +168,16 @@ export class NtpServerSocket {
     if (options.hw) open.hwTimestamping = true;
     if (options.tos) open.tos = options.tos;
     if (options.broadcast) open.broadcast = true;
+    if ((options.reusePortGroup ?? 1) > 1) open.reusePortGroup = options.reusePortGroup!;
     const s = new NtpServerSocket(UdpSocket.open(open), server);
     s.#hw = options.hw ?? null;
     s.#cookedOffset = options.cookedOffset ?? null;
     return s;
+  }
+
+  /** The socket's file descriptor. */
+  get fd(): number {
+    return this.#sock.fd;
   }
 
   /** The bound address and port. */

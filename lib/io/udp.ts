@@ -42,6 +42,7 @@ import {
   setsockoptInt,
   type SockAddr,
   socket,
+  steerReuseportBySource,
 } from "../../ffi/libc.ts";
 import {
   ERRNO,
@@ -86,6 +87,11 @@ export interface UdpOpenOptions {
   hwTimestamping?: boolean;
   /** SO_REUSEADDR (default false). */
   reuseAddress?: boolean;
+  /**
+   * SO_REUSEPORT group of this many sockets (`serverworkers`), steered by
+   * source address ({@link steerReuseportBySource}); absent or 1: not shared.
+   */
+  reusePortGroup?: number;
   /** IPV6_V6ONLY for IPv6 sockets (default true, as chronyd does). */
   v6Only?: boolean;
   /**
@@ -211,6 +217,8 @@ export class UdpSocket {
     const fd = socket(afOf(family), L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC, 0);
     try {
       if (options.reuseAddress) setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
+      const group = options.reusePortGroup ?? 1;
+      if (group > 1) setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEPORT, 1);
       if (family === "ipv6") {
         setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, options.v6Only === false ? 0 : 1);
         setsockoptInt(fd, L.SOL_IPV6, L.IPV6_RECVPKTINFO, 1);
@@ -239,6 +247,7 @@ export class UdpSocket {
         throw new RangeError(`not an ${family} address: ${address}`);
       }
       bind(fd, encodeSockaddr({ family, address, port: options.port ?? 0 }));
+      if (group > 1) steerReuseportBySource(fd, family, group);
     } catch (e) {
       close(fd);
       throw e;

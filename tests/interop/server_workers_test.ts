@@ -1,0 +1,226 @@
+/**
+ * `serverworkers 2` (horae only): horae answers NTP from its main thread and
+ * one Worker sharing the port (lib/daemon/server_workers.ts). Checked from
+ * outside: ntpdig and a real chronyd 4.3 client, requests from many source
+ * addresses and ports reaching both shards (the per-shard lines logged at
+ * stop), `serverstats` totals, `clients` rows, `ratelimit` of one client,
+ * `deny`/`allow` at run time, and a clean stop.
+ */
+import assert from "node:assert/strict";
+import {
+  freePort,
+  haveChrony,
+  runCommand,
+  sharedPath,
+  startChronyd,
+  startHorae,
+} from "./harness.ts";
+
+const NTPDIG = sharedPath("peer/ntpdig-port");
+const skip = !haveChrony();
+
+/** One mode-3 request from `source` (any port) to 127.0.0.1:port; the reply's stratum or null. */
+async function ask(source: string, port: number, timeoutMs = 1500): Promise<number | null> {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: source, port: 0 });
+  try {
+    const req = new Uint8Array(48);
+    req[0] = (4 << 3) | 3;
+    const tx = crypto.getRandomValues(new Uint8Array(8));
+    req.set(tx, 40);
+    await sock.send(req, { transport: "udp", hostname: "127.0.0.1", port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
+    const got = await Promise.race([sock.receive(), timeout]);
+    clearTimeout(timer);
+    if (got === null) return null;
+    const [reply] = got;
+    assert.equal(reply.length, 48);
+    assert.equal(reply[0]! & 7, 4, "mode 4");
+    assert.deepEqual([...reply.subarray(24, 32)], [...tx], "origin = our transmit");
+    return reply[1]!;
+  } finally {
+    sock.close();
+  }
+}
+
+async function chronyc(socket: string, ...args: string[]): Promise<string> {
+  const r = await runCommand("/usr/bin/chronyc", ["-n", "-h", socket, ...args], {
+    timeoutMs: 10_000,
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return r.stdout;
+}
+
+function field(out: string, name: string): number {
+  const m = out.match(new RegExp(`${name}\\s*: (\\d+)`));
+  assert.ok(m, `${name} in ${out}`);
+  return Number(m[1]);
+}
+
+/** The "Server shard N: R NTP requests, D dropped" lines logged at stop. */
+function shards(log: string): { received: number; dropped: number }[] {
+  const out: { received: number; dropped: number }[] = [];
+  for (const m of log.matchAll(/Server shard (\d+): (\d+) NTP requests, (\d+) dropped/g)) {
+    out[Number(m[1])] = { received: Number(m[2]), dropped: Number(m[3]) };
+  }
+  return out;
+}
+
+const SOURCES = Array.from({ length: 16 }, (_, i) => `127.0.0.${i + 1}`);
+const PER_SOURCE = 3;
+
+Deno.test({
+  name: "interop: serverworkers 2 answers from both shards; serverstats, clients, deny, stop",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const port = freePort();
+    const d = await startHorae([
+      `port ${port}`,
+      "local stratum 3",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+    ]);
+    let log = "", sent = 0;
+    try {
+      // ntpdig (ntpsec) reads it like any server
+      const r = await runCommand(NTPDIG, ["127.0.0.1"], {
+        timeoutMs: 15_000,
+        env: { NTPPORT: String(port), PATH: Deno.env.get("PATH") ?? "" },
+      });
+      assert.match(r.stdout, /127\.0\.0\.1 s3 no-leap/, r.stdout + r.stderr);
+      // many source addresses, a fresh source port for each request
+      sent = 1; // ntpdig's
+      for (let k = 0; k < PER_SOURCE; k++) {
+        for (const s of SOURCES) {
+          assert.equal(await ask(s, port), 3, `reply to ${s}`);
+          sent++;
+        }
+      }
+      const stats = await chronyc(d.socket, "serverstats");
+      assert.equal(field(stats, "NTP packets received"), sent, stats);
+      assert.equal(field(stats, "NTP packets dropped"), 0, stats);
+      const clients = await chronyc(d.socket, "clients");
+      for (const s of SOURCES) {
+        const rows = clients.split("\n").filter((l) => l.split(/\s+/)[0] === s);
+        assert.equal(rows.length, 1, `${s} once in\n${clients}`);
+        const hits = Number(rows[0]!.trim().split(/\s+/)[1]);
+        assert.equal(hits, s === "127.0.0.1" ? PER_SOURCE + 1 : PER_SOURCE, rows[0]);
+      }
+      // deny at run time reaches every shard (addresses 8-15 spread over both), allow undoes it
+      await chronyc(d.socket, "deny", "127.0.0.8/29");
+      const denied = SOURCES.slice(7, 15);
+      let silent = false;
+      for (let round = 0; round < 10 && !silent; round++) {
+        const answers = await Promise.all(denied.map((s) => ask(s, port, 500)));
+        silent = answers.every((a) => a === null);
+      }
+      assert.ok(silent, "denied sources still answered");
+      assert.equal(await ask("127.0.0.1", port), 3);
+      assert.equal(await ask("127.0.0.16", port), 3);
+      await chronyc(d.socket, "allow", "127.0.0.8/29");
+      let back = false;
+      for (let round = 0; round < 10 && !back; round++) {
+        const answers = await Promise.all(denied.map((s) => ask(s, port, 500)));
+        back = answers.every((a) => a === 3);
+      }
+      assert.ok(back, "allowed sources not answered again");
+      sent = field(await chronyc(d.socket, "serverstats"), "NTP packets received");
+    } finally {
+      log = await d.stop();
+    }
+    // both shards served, and they account for every request; the stop was clean
+    const per = shards(log);
+    assert.equal(per.length, 2, log);
+    assert.ok(per[0]!.received > 0 && per[1]!.received > 0, `both shards: ${log}`);
+    assert.equal(per[0]!.received + per[1]!.received, sent, log);
+    assert.match(log, /chronyd exiting/);
+    assert.doesNotMatch(log, /error|Uncaught|panic/i);
+  },
+});
+
+Deno.test({
+  name: "interop: serverworkers 2 rate-limits one client on one shard (all its source ports)",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const port = freePort();
+    const d = await startHorae([
+      `port ${port}`,
+      "local stratum 3",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+      "ratelimit interval 4 burst 2 leak 4",
+    ]);
+    const N = 40;
+    let answered = 0, log = "";
+    try {
+      for (let i = 0; i < N; i++) if (await ask("127.0.0.5", port, 150) !== null) answered++;
+      const stats = await chronyc(d.socket, "serverstats");
+      assert.equal(field(stats, "NTP packets received"), N, stats);
+      assert.equal(field(stats, "NTP packets dropped"), N - answered, stats);
+      const row = (await chronyc(d.socket, "clients")).split("\n")
+        .filter((l) => l.startsWith("127.0.0.5 "));
+      assert.equal(row.length, 1);
+      assert.equal(Number(row[0]!.trim().split(/\s+/)[2]), N - answered, row[0]);
+    } finally {
+      log = await d.stop();
+    }
+    // burst 2 and 1 in 16 leaked: far fewer than half answered
+    assert.ok(answered >= 2 && answered <= 12, `answered ${answered} of ${N}`);
+    // every port of that client reached one shard (the kernel's default hash would split them)
+    const per = shards(log);
+    assert.equal(per.length, 2, log);
+    assert.deepEqual(per.map((p) => p.received).sort((a, b) => a - b), [0, N], log);
+    assert.equal(per[0]!.dropped + per[1]!.dropped, N - answered, log);
+  },
+});
+
+Deno.test({
+  name: "interop: a chronyd 4.3 client (xleave) synchronises to horae serverworkers 2",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const port = freePort();
+    const d = await startHorae([
+      `port ${port}`,
+      "local stratum 2",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+    ]);
+    let log = "";
+    let client: Awaited<ReturnType<typeof startChronyd>> | null = null;
+    try {
+      // its requests come from 127.0.0.2, each from a new port
+      client = await startChronyd({
+        lines: [
+          `server 127.0.0.1 port ${port} iburst minpoll -3 maxpoll -3 xleave`,
+          "bindacqaddress 127.0.0.2",
+        ],
+      });
+      let sources = "", ntpdata = "";
+      for (let i = 0; i < 60; i++) {
+        sources = await chronyc(client.socket, "sources");
+        ntpdata = await chronyc(client.socket, "ntpdata");
+        if (/^\^\* 127\.0\.0\.1/m.test(sources) && /Interleaved\s*: Yes/.test(ntpdata)) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.match(sources, /^\^\* 127\.0\.0\.1/m, sources);
+      assert.match(ntpdata, /Stratum\s*: 2/, ntpdata);
+      assert.match(ntpdata, /Interleaved\s*: Yes/, ntpdata);
+      const stats = await chronyc(d.socket, "serverstats");
+      assert.ok(field(stats, "Interleaved NTP packets") > 0, stats);
+    } finally {
+      await client?.stop();
+      log = await d.stop();
+    }
+    const per = shards(log);
+    assert.equal(per.length, 2, log);
+    // 127.0.0.2 is steered to shard 1 (the group's second socket: the worker's)
+    assert.equal(per[0]!.received, 0, log);
+    assert.ok(per[1]!.received > 0, log);
+  },
+});
