@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../../lib/conf/parse.ts";
+import {
+  CookedModel,
+  mergeClients,
+  serverWorkersBlocker,
+  sumStats,
+} from "../../lib/daemon/server_workers.ts";
+import { cookedAt, openSystemClock } from "../../lib/daemon/system.ts";
+import type { ClientReport, ServerStatsReport } from "../../lib/ntp/clientlog.ts";
+import { realNow } from "../../lib/io/realtime.ts";
+
+Deno.test("serverworkers: horae-only directive, 1-64, default 1", () => {
+  assert.equal(parseConfig("").config.serverWorkers, 1);
+  assert.equal(parseConfig("serverworkers 4").config.serverWorkers, 4);
+  for (const bad of ["serverworkers 0", "serverworkers 65", "serverworkers x", "serverworkers"]) {
+    assert.throws(() => parseConfig(bad), /chrony\.conf:1: /, bad);
+  }
+});
+
+Deno.test("serverworkers: not used with what only the main thread can serve", () => {
+  const c = (text: string) => parseConfig(`serverworkers 2\n${text}`).config;
+  assert.equal(serverWorkersBlocker(c(""), false), null);
+  assert.equal(serverWorkersBlocker(c(""), true), "an NTS server");
+  assert.equal(serverWorkersBlocker(c("smoothtime 400 0.001"), false), "smoothtime");
+  assert.equal(serverWorkersBlocker(c("hwtimestamp eth0"), false), "hwtimestamp");
+  assert.equal(serverWorkersBlocker(c("broadcast 64 127.255.255.255"), false), "broadcast");
+});
+
+Deno.test("CookedModel: piecewise-linear offset behind a sequence counter", () => {
+  const w = new CookedModel();
+  const r = new CookedModel(w.sab); // a reader on the same memory (as a worker has)
+  assert.equal(r.offsetAt(123n), 0n); // nothing published yet
+  const r0 = 1_800_000_000_000_000_000n;
+  // 5 ms, slewing 500 ppm away until r0 + 2 s, then drifting 10 ppm
+  w.publish(r0, 5e6, -500e-6, r0 + 2_000_000_000n, 4e6, 10e-6);
+  assert.equal(r.offsetAt(r0), 5_000_000n);
+  assert.equal(r.offsetAt(r0 + 1_000_000_000n), 4_500_000n);
+  assert.equal(r.offsetAt(r0 + 2_000_000_000n), 4_000_000n);
+  assert.equal(r.offsetAt(r0 + 12_000_000_000n), 4_100_000n);
+  w.publish(r0, -7, 0, null, 0, 0);
+  assert.equal(r.offsetAt(r0 + 99_000_000_000n), -7n);
+});
+
+Deno.test("CookedModel: follows a read-only clock's slew and frequency exactly", () => {
+  const clock = openSystemClock({ readOnly: true }); // virtual: the system clock is untouched
+  clock.setFrequency(clock.readFrequency() + 30); // 30 ppm away from the kernel's
+  clock.accumulateOffset(0.004, 16); // 4 ms still to slew
+  const model = new CookedModel();
+  model.publishFrom(clock);
+  const r0 = realNow();
+  for (const ds of [0, 0.05, 0.5, 1, 3, 30, 300]) {
+    const r = r0 + BigInt(Math.round(ds * 1e9));
+    const want = cookedAt(clock, r) - r;
+    const got = model.offsetAt(r);
+    assert.ok(got - want <= 2n && want - got <= 2n, `at +${ds} s: model ${got}, clock ${want}`);
+  }
+  // and the clock read now agrees with the model (a few µs: two clock reads)
+  const a = realNow(), c = clock.now(), b = realNow();
+  const live = c - (a + b) / 2n;
+  const diff = Number(model.offsetAt((a + b) / 2n) - live);
+  assert.ok(Math.abs(diff) < 1e6, `live ${live}, model differs by ${diff} ns`);
+});
+
+function row(address: string, over: Partial<ClientReport>): ClientReport {
+  return {
+    address,
+    ntpHits: 0,
+    ntpDrops: 0,
+    ntpIntervalLog2: null,
+    ntpIntervalLimitedLog2: null,
+    lastNtpAgo: null,
+    cmdHits: 0,
+    cmdDrops: 0,
+    cmdIntervalLog2: null,
+    lastCmdAgo: null,
+    ntsKeHits: 0,
+    ntsKeDrops: 0,
+    ntsKeIntervalLog2: null,
+    lastNtsKeAgo: null,
+    ...over,
+  };
+}
+
+Deno.test("mergeClients: one row per address, services from the shard that saw them", () => {
+  const merged = mergeClients([
+    [row("192.0.2.1", { cmdHits: 3, lastCmdAgo: 5, cmdIntervalLog2: 2 })],
+    [
+      row("192.0.2.2", { ntpHits: 7, lastNtpAgo: 1, ntpIntervalLog2: -1 }),
+      row("192.0.2.1", { ntpHits: 4, ntpDrops: 1, lastNtpAgo: 2, ntpIntervalLog2: 3 }),
+    ],
+  ]);
+  assert.deepEqual(merged.map((r) => r.address), ["192.0.2.1", "192.0.2.2"]);
+  const a = merged[0]!;
+  assert.equal(a.ntpHits, 4);
+  assert.equal(a.ntpDrops, 1);
+  assert.equal(a.ntpIntervalLog2, 3);
+  assert.equal(a.lastNtpAgo, 2);
+  assert.equal(a.cmdHits, 3);
+  assert.equal(a.cmdIntervalLog2, 2);
+});
+
+Deno.test("sumStats: counters summed, span the widest, a silent worker left out", () => {
+  const s = (n: number): ServerStatsReport => ({
+    ntpHits: n,
+    ntpDrops: 1,
+    cmdHits: 2,
+    cmdDrops: 0,
+    logDrops: 0,
+    ntsKeHits: 0,
+    ntsKeDrops: 0,
+    ntpAuthHits: 0,
+    ntpInterleavedHits: n,
+    ntpTimestamps: 3,
+    ntpSpanSeconds: n,
+  });
+  const t = sumStats(s(10), [s(5), null, s(20)]);
+  assert.equal(t.ntpHits, 35);
+  assert.equal(t.ntpDrops, 3);
+  assert.equal(t.cmdHits, 6);
+  assert.equal(t.ntpInterleavedHits, 35);
+  assert.equal(t.ntpTimestamps, 9);
+  assert.equal(t.ntpSpanSeconds, 20);
+});
