@@ -11,12 +11,19 @@
  *    127.x.y.z (IP_PKTINFO source selection, no binding) to each server and
  *    prints resident memory (VmRSS) of both before and after.
  *
- * Usage: `./denow run -A bench/server.ts [--seconds 4] [--daemon [--poll-http]]`
+ * Usage: `./denow run -A bench/server.ts [--seconds 4] [--daemon [--poll-http]] [--workers N]`
  *
  * `--daemon` measures the whole daemon (`bin/chronyd -x`, `local stratum 1`,
  * `httpport` open) instead of the bare server runner; `--poll-http` also
  * fetches `/metrics` and `/` every second during the load (issue 13: the
  * HTTP endpoint must not slow the NTP path).
+ *
+ * `--workers N` (horae only: `serverworkers N`, lib/daemon/server_workers.ts)
+ * runs the daemon with N server threads and loads every server with
+ * max(2, N) ntpload threads sending from distinct source addresses (`-S`: the
+ * port's SO_REUSEPORT group is steered by source address); it also measures
+ * the daemon with `serverworkers 1` under the same load, and prints the
+ * message round trip to a worker thread and a worker's start-up time.
  *
  * @example
  * ```sh
@@ -26,7 +33,11 @@
  */
 
 const seconds = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "4");
-const daemon = Deno.args.includes("--daemon");
+const workersAt = Deno.args.indexOf("--workers");
+const workers = workersAt >= 0 ? Math.max(1, Number(Deno.args[workersAt + 1]) || 1) : 0;
+const daemon = Deno.args.includes("--daemon") || workers > 0;
+/** ntpload threads: one source address each with --workers. */
+const loaderThreads = workers > 0 ? Math.max(2, workers) : 1;
 const pollHttp = daemon && Deno.args.includes("--poll-http");
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -68,6 +79,66 @@ int main(int argc, char **argv) {
   return 0;
 }
 `;
+
+/**
+ * `--workers N`: the same daemon with `serverworkers 1` under the same load
+ * (`h` was measured with N), then a worker thread's message round trip and
+ * start-up time, measured in this process with the daemon's worker module.
+ */
+async function compareWorkersWith(
+  load: (port: number) => Promise<number>,
+  startDaemon: (port: number, n: number, http: number, name: string) => Promise<Deno.ChildProcess>,
+  c: number,
+  h: number,
+  port: number,
+): Promise<void> {
+  const one = await startDaemon(port, 1, port + 1, "horae1");
+  let h1 = 0;
+  try {
+    h1 = Math.max(await load(port), await load(port));
+  } finally {
+    one.kill("SIGTERM");
+    await one.status;
+  }
+  console.log(
+    `  same load, ${loaderThreads} source addresses: horae serverworkers 1 ${h1.toFixed(0)} ` +
+      `(ratio ${(h1 / c).toFixed(2)})   serverworkers ${workers} ${h.toFixed(0)} ` +
+      `(ratio ${(h / c).toFixed(2)}, ${(h / h1).toFixed(2)}x serverworkers 1)   ` +
+      `cores here: ${navigator.hardwareConcurrency}`,
+  );
+  const t0 = performance.now();
+  const w = new Worker(new URL("../lib/daemon/server_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const rtts: number[] = [];
+  try {
+    for (let id = 1; id <= 1001; id++) {
+      const s = performance.now();
+      await new Promise<void>((resolve) => {
+        w.onmessage = (e) => {
+          if (e.data?.type === "pong" && e.data.id === id) resolve();
+        };
+        w.postMessage({ type: "ping", id });
+      });
+      rtts.push(performance.now() - s);
+      if (id === 1) {
+        console.log(
+          `  worker thread: first message answered ${(performance.now() - t0).toFixed(1)} ms ` +
+            "after new Worker() (module load of the server code)",
+        );
+      }
+    }
+  } finally {
+    w.terminate();
+  }
+  rtts.shift();
+  rtts.sort((a, b) => a - b);
+  const q = (p: number) => (rtts[Math.floor(p * (rtts.length - 1))]! * 1000).toFixed(0);
+  console.log(
+    `  postMessage round trip to a worker (reference updates, rules): median ${q(0.5)} µs, ` +
+      `p99 ${q(0.99)} µs (1000 pings, idle worker)`,
+  );
+}
 
 async function run(cmd: string, args: string[]): Promise<string> {
   const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -119,29 +190,31 @@ try {
   if (!chronydPid) throw new Error("chronyd did not start");
 
   const hp = ph + 1;
-  if (daemon) {
+  /** Starts `bin/chronyd -x` serving `port` with `serverworkers n` (0: not set). */
+  const startDaemon = async (port: number, n: number, http: number, name: string) => {
     Deno.writeTextFileSync(
-      `${dir}/horae.conf`,
+      `${dir}/${name}.conf`,
       [
-        `port ${ph}`,
+        `port ${port}`,
         "bindaddress 127.0.0.1",
         "cmdport 0",
-        `bindcmdaddress ${dir}/horae.sock`,
-        `pidfile ${dir}/horae.pid`,
+        `bindcmdaddress ${dir}/${name}.sock`,
+        `pidfile ${dir}/${name}.pid`,
         "local stratum 1",
         "allow 127.0.0.0/8",
-        `httpport ${hp}`,
+        `httpport ${http}`,
         "bindhttpaddress 127.0.0.1",
+        ...(n > 0 ? [`serverworkers ${n}`] : []),
         "",
       ].join("\n"),
     );
-    horae = new Deno.Command(`${ROOT}bin/chronyd`, {
-      args: ["-d", "-x", "-4", "-f", `${dir}/horae.conf`],
+    const child = new Deno.Command(`${ROOT}bin/chronyd`, {
+      args: ["-d", "-x", "-4", "-f", `${dir}/${name}.conf`],
       stdout: "null",
       stderr: "null",
     }).spawn();
     for (let i = 0;; i++) {
-      const ok = await fetch(`http://127.0.0.1:${hp}/api/v1/activity`).then(
+      const ok = await fetch(`http://127.0.0.1:${http}/api/v1/activity`).then(
         async (r) => (await r.body?.cancel(), r.ok),
         () => false,
       );
@@ -149,6 +222,10 @@ try {
       if (i > 100) throw new Error("horae did not start");
       await new Promise((r) => setTimeout(r, 100));
     }
+    return child;
+  };
+  if (daemon) {
+    horae = await startDaemon(ph, workers, hp, "horae");
   } else {
     horae = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${ROOT}bench/server_runner.ts`, "--port", String(ph)],
@@ -180,6 +257,7 @@ try {
       "-n",
       "5000000",
       "-q",
+      ...(workers > 0 ? ["-t", String(loaderThreads), "-S"] : []),
     ]);
     return Number(out.match(/replies\/s=(\d+)/)?.[1] ?? NaN);
   };
@@ -196,6 +274,7 @@ try {
     );
   }
   if (poller !== null) clearInterval(poller);
+  if (workers > 0) await compareWorkersWith(load, startDaemon, c, h, hp + 1);
 
   const rc0 = rssKiB(chronydPid), rh0 = rssKiB(horae.pid);
   await run(`${dir}/manyaddr`, [String(pc), "100000"]);
