@@ -1,6 +1,7 @@
 /**
  * `deno task bundle`: builds the offline artifact `dist/horae-bundle/`:
- * `horae.js` (one JavaScript bundle of main.ts and everything it imports) and
+ * `horae.js` (one JavaScript bundle of main.ts and everything it imports),
+ * `server_worker.ts` (the same for the `serverworkers` thread entry, JavaScript) and
  * a launcher `horae` (plus `chronyd`/`chronyc` links) that runs it with any
  * Deno 2.x found beside it, in PATH, or through this checkout's ./denow.
  * Nothing is downloaded at build or run time. `buildBundle(dir)` is also used
@@ -33,6 +34,23 @@ export async function buildBundle(out: string): Promise<void> {
   });
   const { code } = await cmd.output();
   if (code !== 0) throw new Error(`deno bundle exited with ${code}`);
+  // `serverworkers`: the worker entry is loaded by URL beside the bundle (its name as in lib/)
+  const worker = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--config",
+      `${root}/deno.json`,
+      "-o",
+      `${out}/server_worker.ts`,
+      `${root}/lib/daemon/server_worker.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (worker.code !== 0) throw new Error(`deno bundle (server worker) exited with ${worker.code}`);
   await Deno.writeTextFile(`${out}/horae`, LAUNCHER, { mode: 0o755 });
   await Deno.chmod(`${out}/horae`, 0o755);
   for (const name of ["chronyd", "chronyc"]) {

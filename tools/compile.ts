@@ -124,6 +124,8 @@ export async function buildSelfExtracting(
     await Deno.mkdir(payload);
     await buildBundle(`${work}/bundle`);
     await Deno.copyFile(`${work}/bundle/horae.js`, `${payload}/horae.js`);
+    // `serverworkers`: the worker entry, loaded by URL beside horae.js
+    await Deno.copyFile(`${work}/bundle/server_worker.ts`, `${payload}/server_worker.ts`);
     await Deno.copyFile(deno, `${payload}/deno`);
     await Deno.chmod(`${payload}/deno`, 0o755);
     await run("tar", [
@@ -139,6 +141,7 @@ export async function buildSelfExtracting(
       payload,
       "deno",
       "horae.js",
+      "server_worker.ts",
     ]);
     await run("gzip", ["-n", "-6", `${work}/payload.tar`]);
     const tgz = await Deno.readFile(`${work}/payload.tar.gz`);
@@ -172,6 +175,8 @@ async function denoCompile(out: string, denort: string): Promise<number> {
       `${root}/deno.json`,
       "-o",
       out,
+      "--include",
+      `${root}/lib/daemon/server_worker.ts`, // `serverworkers`: loaded by URL, not imported
       `${root}/main.ts`,
     ],
     env: { DENORT_BIN: denort },

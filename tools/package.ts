@@ -7,7 +7,7 @@
  * horae-VERSION-linux-ARCH/
  *   README  install.sh
  *   bin/chronyd  bin/chronyc  bin/horae   -> ../lib/horae/horae
- *   lib/horae/horae.js  lib/horae/horae   (+ lib/horae/deno with --with-deno)
+ *   lib/horae/horae.js  lib/horae/server_worker.ts  lib/horae/horae   (+ lib/horae/deno with --with-deno)
  *   etc/chrony.conf
  *   lib/systemd/system/horae.service
  *   lib/tmpfiles.d/horae.conf
@@ -83,6 +83,7 @@ export async function buildPackage(opts: PackageOptions): Promise<string> {
     }
     await buildBundle(`${stage}/bundle`);
     await copy(`${stage}/bundle/horae.js`, `${top}/lib/horae/horae.js`, 0o644);
+    await copy(`${stage}/bundle/server_worker.ts`, `${top}/lib/horae/server_worker.ts`, 0o644);
     await copy(`${stage}/bundle/horae`, `${top}/lib/horae/horae`, 0o755);
     if (opts.deno) await copy(opts.deno, `${top}/lib/horae/deno`, 0o755);
     for (const link of ["chronyd", "chronyc", "horae"]) {

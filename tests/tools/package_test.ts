@@ -95,6 +95,7 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         [`${NAME}/lib/horae`]: "drwxr-xr-x",
         [`${NAME}/lib/horae/horae`]: "-rwxr-xr-x",
         [`${NAME}/lib/horae/horae.js`]: "-rw-r--r--",
+        [`${NAME}/lib/horae/server_worker.ts`]: "-rw-r--r--",
         [`${NAME}/lib/systemd`]: "drwxr-xr-x",
         [`${NAME}/lib/systemd/system`]: "drwxr-xr-x",
         [`${NAME}/lib/systemd/system/horae.service`]: "-rw-r--r--",
@@ -209,7 +210,13 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         /^install: user _chrony: not created \(DESTDIR\); on the target system, if missing, run: (useradd --system --user-group --home-dir \/var\/lib\/chrony|adduser --system --group --home \/var\/lib\/chrony) .*_chrony$/m,
       );
       assert.equal(await exists(`${tmp}/user-tools-called`), false, "useradd/adduser ran");
-      for (const f of ["usr/lib/horae/horae.js", "usr/share/doc/horae/README"]) {
+      for (
+        const f of [
+          "usr/lib/horae/horae.js",
+          "usr/lib/horae/server_worker.ts",
+          "usr/share/doc/horae/README",
+        ]
+      ) {
         assert.equal((await Deno.stat(`${dest}/${f}`)).mode! & 0o777, 0o644, f);
       }
       assert.equal((await Deno.stat(`${dest}/usr/lib/horae/horae`)).mode! & 0o777, 0o755);
