@@ -37,10 +37,11 @@ export class RawClient {
   #tx = new Map<number, Timestamp>();
   #waiting: ((v: { bytes: Uint8Array; rx: Timestamp; kernel: boolean }) => void) | null = null;
 
-  constructor() {
+  /** `source`: the local address requests come from (default 127.0.0.1). */
+  constructor(source = "127.0.0.1") {
     this.#sock = UdpSocket.open({
       family: "ipv4",
-      address: "127.0.0.1",
+      address: source,
       port: 0,
       timestamping: true,
     });

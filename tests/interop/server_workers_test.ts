@@ -7,7 +7,9 @@
  * `deny`/`allow` at run time, and a clean stop.
  */
 import assert from "node:assert/strict";
+import { RawClient } from "./raw_client.ts";
 import {
+  fakeServer,
   freePort,
   haveChrony,
   runCommand,
@@ -222,5 +224,55 @@ Deno.test({
     // 127.0.0.2 is steered to shard 1 (the group's second socket: the worker's)
     assert.equal(per[0]!.received, 0, log);
     assert.ok(per[1]!.received > 0, log);
+  },
+});
+
+Deno.test({
+  name:
+    "interop: serverworkers 2 under -x serves the corrected time from both shards (upstream 5 ms ahead)",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const upstream = freePort();
+    const fake = fakeServer(upstream, 0.005);
+    const port = freePort();
+    const d = await startHorae([
+      `server 127.0.0.1 port ${upstream} iburst minpoll 0 maxpoll 0`,
+      `port ${port}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+    ]);
+    // 127.0.0.1 is steered to shard 0 (the main thread), 127.0.0.2 to shard 1 (the worker)
+    const clients = [new RawClient("127.0.0.1"), new RawClient("127.0.0.2")];
+    let log = "";
+    try {
+      const median = async (c: RawClient, n: number) => {
+        const xs: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const r = await c.query(port);
+          if (r && r.stratum === 2) xs.push(r.offset);
+        }
+        xs.sort((a, b) => a - b);
+        return xs.length > 0 ? xs[Math.floor(xs.length / 2)]! : null;
+      };
+      // synchronised (stratum 2, its correction applied to the served time) before it is asked
+      let first: number | null = null;
+      for (let i = 0; i < 120 && (first === null || first < 0.003); i++) {
+        first = await median(clients[0]!, 1);
+        if (first === null || first < 0.003) await new Promise((r) => setTimeout(r, 250));
+      }
+      for (const [i, c] of clients.entries()) {
+        const o = await median(c, 15);
+        assert.ok(o !== null && Math.abs(o - 0.005) < 0.0015, `shard ${i} serves ${o}`);
+      }
+    } finally {
+      for (const c of clients) await c.close();
+      log = await d.stop();
+      await fake.stop();
+    }
+    const per = shards(log);
+    assert.ok(per[0]!.received > 0 && per[1]!.received >= 15, log);
   },
 });
