@@ -181,17 +181,21 @@ Deno.test({
 });
 
 Deno.test({
-  name: "interop: a chronyd 4.3 client (xleave) synchronises to horae serverworkers 2",
+  name: "interop: a chronyd 4.3 client (xleave, key) synchronises to horae serverworkers 2",
   ignore: skip,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const port = freePort();
+    const keys = await Deno.makeTempDir({ prefix: "horae-workers-keys-" });
+    const keyfile = `${keys}/keys`;
+    await Deno.writeTextFile(keyfile, "1 SHA1 HEX:0123456789ABCDEF0123456789ABCDEF01234567\n");
     const d = await startHorae([
       `port ${port}`,
       "local stratum 2",
       "allow 127.0.0.0/8",
       "serverworkers 2",
+      `keyfile ${keyfile}`,
     ]);
     let log = "";
     let client: Awaited<ReturnType<typeof startChronyd>> | null = null;
@@ -199,8 +203,9 @@ Deno.test({
       // its requests come from 127.0.0.2, each from a new port
       client = await startChronyd({
         lines: [
-          `server 127.0.0.1 port ${port} iburst minpoll -3 maxpoll -3 xleave`,
+          `server 127.0.0.1 port ${port} iburst minpoll -3 maxpoll -3 xleave key 1`,
           "bindacqaddress 127.0.0.2",
+          `keyfile ${keyfile}`,
         ],
       });
       let sources = "", ntpdata = "";
@@ -213,11 +218,14 @@ Deno.test({
       assert.match(sources, /^\^\* 127\.0\.0\.1/m, sources);
       assert.match(ntpdata, /Stratum\s*: 2/, ntpdata);
       assert.match(ntpdata, /Interleaved\s*: Yes/, ntpdata);
+      assert.match(ntpdata, /Authenticated\s*: Yes/, ntpdata);
       const stats = await chronyc(d.socket, "serverstats");
       assert.ok(field(stats, "Interleaved NTP packets") > 0, stats);
+      assert.ok(field(stats, "Authenticated NTP packets") > 0, stats);
     } finally {
       await client?.stop();
       log = await d.stop();
+      await Deno.remove(keys, { recursive: true });
     }
     const per = shards(log);
     assert.equal(per.length, 2, log);
