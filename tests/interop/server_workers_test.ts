@@ -21,15 +21,16 @@ import {
 const NTPDIG = sharedPath("peer/ntpdig-port");
 const skip = !haveChrony();
 
-/** One mode-3 request from `source` (any port) to 127.0.0.1:port; the reply's stratum or null. */
+/** One mode-3 request from `source` (any port) to 127.0.0.1:port (::1 from ::1); the reply's stratum or null. */
 async function ask(source: string, port: number, timeoutMs = 1500): Promise<number | null> {
+  const dest = source.includes(":") ? "::1" : "127.0.0.1";
   const sock = Deno.listenDatagram({ transport: "udp", hostname: source, port: 0 });
   try {
     const req = new Uint8Array(48);
     req[0] = (4 << 3) | 3;
     const tx = crypto.getRandomValues(new Uint8Array(8));
     req.set(tx, 40);
-    await sock.send(req, { transport: "udp", hostname: "127.0.0.1", port });
+    await sock.send(req, { transport: "udp", hostname: dest, port });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
     const got = await Promise.race([sock.receive(), timeout]);
@@ -282,5 +283,26 @@ Deno.test({
     }
     const per = shards(log);
     assert.ok(per[0]!.received > 0 && per[1]!.received >= 15, log);
+  },
+});
+
+Deno.test({
+  name: "interop: serverworkers 2 steers IPv6 by source address too (::1 to the worker)",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const port = freePort();
+    const d = await startHorae([`port ${port}`, "local stratum 3", "allow all", "serverworkers 2"]);
+    let log = "";
+    try {
+      for (let i = 0; i < 4; i++) assert.equal(await ask("::1", port), 3);
+      assert.equal(await ask("127.0.0.1", port), 3);
+    } finally {
+      log = await d.stop();
+    }
+    // the program folds ::1 to 1 (shard 1) and 127.0.0.1 to 0; a failed load would give 0 for both
+    const per = shards(log);
+    assert.deepEqual(per.map((p) => p.received), [1, 4], log);
   },
 });
