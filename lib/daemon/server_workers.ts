@@ -21,7 +21,8 @@
  * - the cooked-minus-real clock offset, read once per batch: a
  *   SharedArrayBuffer model (a piecewise-linear function of CLOCK_REALTIME,
  *   sampled from the clock with {@link cookedAt}) behind a sequence counter,
- *   republished with the reference; a worker reads it without a message;
+ *   republished at every change of the clock's parameters and with the
+ *   reference; a worker reads it without a message;
  * - `allow`/`deny` (also at run time through chronyc), `ratelimit`,
  *   `clientloglimit`, `noclientlog`, `keyfile` (the worker reads the keys
  *   itself; `rekey` is forwarded), `bindaddress`, `binddevice`, `dscp`: at
@@ -237,6 +238,7 @@ export class ServerWorkers {
   #mainStats: (() => ServerStatsReport) | null = null;
   readonly cooked = new CookedModel();
   #stopping = false;
+  #unlisten: () => void = () => {};
   #pings = new Map<number, () => void>();
   #nextPing = 1;
 
@@ -387,7 +389,9 @@ export class ServerWorkers {
       const failed = await ready;
       if (failed !== null) o.log.error(`Server worker ${index} failed to start : ${failed}`);
     }
-    // what the main thread changes reaches the workers
+    // what the main thread changes reaches the workers: every change of the clock's frequency,
+    // slew or step at once (shared memory), the reference with each update and refresh
+    w.#unlisten = o.clock.onParameterChange(() => w.cooked.publishFrom(o.clock));
     const setReference = o.server.setReference.bind(o.server);
     o.server.setReference = (reference: ServerReference, now: Timestamp) => {
       setReference(reference, now);
@@ -438,6 +442,7 @@ export class ServerWorkers {
       if (s !== null) line(i + 1, s.log);
     });
     this.#stopping = true;
+    this.#unlisten();
     await Promise.all(this.#shards.map(async (s) => {
       if (!s.alive) return;
       const stopped = new Promise<boolean>((resolve) => {
