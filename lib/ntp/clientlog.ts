@@ -358,6 +358,8 @@ export class ClientLog {
   }
 
   #grow(): void {
+    // the key being looked up is in #k*, which the moves below reuse: kept and put back
+    const k0 = this.#k0, k1 = this.#k1, k2 = this.#k2, k3 = this.#k3;
     const old = this.#t;
     const t = new Table(old.n * 2);
     this.#reset(t, 0, t.n);
@@ -381,6 +383,10 @@ export class ClientLog {
       }
     }
     this.#t = t;
+    this.#k0 = k0;
+    this.#k1 = k1;
+    this.#k2 = k2;
+    this.#k3 = k3;
   }
 
   #access(service: Service, bytes: Uint8Array, offset: number, family: 4 | 6, now: number): number {
