@@ -3,9 +3,15 @@ import { parseConfig } from "../../lib/conf/parse.ts";
 import {
   CookedModel,
   mergeClients,
+  ServerWorkers,
   serverWorkersBlocker,
   sumStats,
 } from "../../lib/daemon/server_workers.ts";
+import { Logger } from "../../lib/daemon/log.ts";
+import { ClientLog } from "../../lib/ntp/clientlog.ts";
+import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
+import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
+import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
 import { cookedAt, openSystemClock } from "../../lib/daemon/system.ts";
 import type { ClientReport, ServerStatsReport } from "../../lib/ntp/clientlog.ts";
 import { realNow } from "../../lib/io/realtime.ts";
@@ -121,4 +127,139 @@ Deno.test("sumStats: counters summed, span the widest, a silent worker left out"
   assert.equal(t.ntpInterleavedHits, 35);
   assert.equal(t.ntpTimestamps, 9);
   assert.equal(t.ntpSpanSeconds, 20);
+});
+
+Deno.test({
+  name: "ServerWorkers in process: 2000 clients over two shards, chunked queries, reset, stop",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const config = parseConfig(
+      "local stratum 4\nallow 127.0.0.0/8\nserverworkers 2\nclientloglimit 8388608",
+    ).config;
+    const lines: string[] = [];
+    const log = new Logger({ sink: { lines }, level: 0 });
+    const reference = unsynchronisedReference(-20);
+    reference.local = { stratum: 4, distance: 1, orphan: false };
+    reference.localSince = realNow();
+    const clientLog = new ClientLog({
+      limitBytes: config.clientLogLimit,
+      seed: 1,
+      random: Math.random,
+    });
+    const rules = [{ allow: true, all: false, subnet: "127.0.0.0/8" }];
+    const filter = AddressFilter.fromRules(rules);
+    const server = new NtpServer({ reference, clientLog, filter });
+    let main: NtpServerSocket | null = null;
+    for (let i = 0; i < 20 && main === null; i++) {
+      config.port = 20000 + Math.floor(Math.random() * 30000);
+      try {
+        main = NtpServerSocket.open(server, {
+          family: "ipv4",
+          address: "127.0.0.1",
+          port: config.port,
+          reusePortGroup: 2,
+        });
+      } catch { /* in use: another port */ }
+    }
+    assert.ok(main !== null);
+    config.bindAddress.ipv4 = "127.0.0.1";
+    let reloads = 0;
+    const keys = { reload: () => void reloads++ };
+    const workers = await ServerWorkers.start({
+      group: 2,
+      config,
+      families: ["ipv4"],
+      server,
+      reference,
+      clientLog,
+      filter,
+      rules,
+      keys,
+      clock: openSystemClock({ readOnly: true }),
+      log,
+    });
+    try {
+      assert.equal(workers.size, 1);
+      const N = 2000;
+      const req = new Uint8Array(48);
+      req[0] = (4 << 3) | 3;
+      let answered = 0;
+      for (let base = 0; base < N; base += 200) {
+        const socks = Array.from({ length: 200 }, (_, i) => {
+          const n = base + i;
+          return Deno.listenDatagram({
+            transport: "udp",
+            hostname: `127.2.${n >> 8}.${n & 255}`,
+            port: 0,
+          });
+        });
+        await Promise.all(
+          socks.map((s) =>
+            s.send(req, { transport: "udp", hostname: "127.0.0.1", port: config.port })
+          ),
+        );
+        await Promise.all(socks.map(async (s) => {
+          const t = setTimeout(() => s.close(), 3000);
+          try {
+            const [r] = await s.receive();
+            if (r[1] === 4) answered++;
+          } catch { /* timed out: closed */ }
+          clearTimeout(t);
+          try {
+            s.close();
+          } catch { /* closed */ }
+        }));
+      }
+      assert.equal(answered, N);
+      const stats = clientLog.serverStats(); // the shards summed
+      assert.equal(stats.ntpHits, N);
+      assert.equal(stats.logDrops, 0);
+      const per = workers.workerStats();
+      const worker = per[0]!.log.ntpHits;
+      assert.ok(worker > 800 && worker < N - 800, `worker shard ${worker} of ${N}`);
+      // the worker's rows are over 256 KiB of JSON: they come in pieces
+      const now = Number(realNow()) / 1e9;
+      const rows = clientLog.clients(now, { reset: true });
+      assert.equal(rows.length, N);
+      assert.equal(new Set(rows.map((r) => r.address)).size, N);
+      assert.ok(rows.every((r) => r.ntpHits === 1));
+      assert.ok(clientLog.clients(now).every((r) => r.ntpHits === 0), "reset reached every shard");
+      const rtt = await workers.ping();
+      assert.equal(rtt.length, 1);
+      // a new reference, rekey and run-time rules are forwarded (messages keep their order:
+      // after a ping the worker has taken the reference)
+      keys.reload();
+      assert.equal(reloads, 1);
+      reference.local = { stratum: 6, distance: 1, orphan: false };
+      server.setReference(reference, realNow());
+      await workers.ping();
+      const before = workers.workerStats()[0]!.log.ntpHits;
+      for (let i = 1; i <= 8; i++) {
+        const s = Deno.listenDatagram({ transport: "udp", hostname: `127.3.0.${i}`, port: 0 });
+        await s.send(req, { transport: "udp", hostname: "127.0.0.1", port: config.port });
+        const [r] = await s.receive();
+        s.close();
+        assert.equal(r[1], 6, `stratum served to 127.3.0.${i}`);
+      }
+      assert.ok(workers.workerStats()[0]!.log.ntpHits > before, "the worker answered some");
+      filter.add({ allow: false, all: false, subnet: "127.2.0.0/16" });
+      const denied = Deno.listenDatagram({ transport: "udp", hostname: "127.2.9.9", port: 0 });
+      let silent = false;
+      for (let round = 0; round < 10 && !silent; round++) {
+        await denied.send(req, { transport: "udp", hostname: "127.0.0.1", port: config.port });
+        const t = new Promise<null>((r) => setTimeout(() => r(null), 300));
+        const got = await Promise.race([denied.receive(), t]);
+        silent = got === null;
+      }
+      denied.close();
+      assert.ok(silent, "deny reached the shard of 127.2.9.9");
+    } finally {
+      await workers.close();
+      await main.close();
+    }
+    assert.equal(workers.size, 0);
+    assert.ok(lines.some((l) => /Server shard 1: \d+ NTP requests/.test(l)), lines.join("\n"));
+    assert.ok(!lines.some((l) => /did not answer|failed|stopped :/.test(l)), lines.join("\n"));
+  },
 });
