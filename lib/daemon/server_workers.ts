@@ -5,7 +5,8 @@
  * also holding the command and NTS-KE clients), and N-1 Deno Workers
  * (lib/daemon/server_worker.ts) each open their own socket per family in the
  * same SO_REUSEPORT group, with their own {@link NtpServer} and
- * {@link ClientLog} shard (`clientloglimit` / N each). The group is steered
+ * {@link ClientLog} shard (`clientloglimit` / N each; the main thread keeps
+ * its whole log, so all shards together stay under twice the limit). The group is steered
  * by source address (a classic BPF program, ffi/libc.ts
  * `steerReuseportBySource`): every request of one client address, from any
  * port, reaches the same shard, so its rate limiting, interleaved mode and
