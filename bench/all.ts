@@ -6,6 +6,7 @@
  * - `bench/oneshot.ts --runs 10`: `chronyd -Q` wall time and offset;
  * - `bench/idle.ts --seconds 60`: idle daemon memory (beside Deno's floor), CPU and wake-ups;
  * - `bench/server.ts --seconds 2`: NTP server replies/s and memory;
+ * - `bench/server.ts --seconds 2 --workers 2`: the same with `serverworkers 2` (horae only);
  * - `bench/sim.ts` and `bench/nts.ts` when those files exist;
  * - `bench/nts_cost.ts`: µs per NTS request in process and its parts;
  * - `bench/startup.ts`: the single file's start-up (first and cached) beside chronyd's.
@@ -38,6 +39,7 @@ const BENCHES: Bench[] = [
   { file: "oneshot.ts", args: ["--runs", quick ? "2" : "10"], limit: 120 },
   { file: "idle.ts", args: ["--seconds", quick ? "5" : "60"], limit: 100 },
   { file: "server.ts", args: ["--seconds", quick ? "1" : "2"], limit: 60 },
+  { file: "server.ts", args: ["--seconds", quick ? "1" : "2", "--workers", "2"], limit: 90 },
   { file: "sim.ts", args: quick ? ["--quick"] : [], limit: 60 },
   { file: "nts.ts", args: quick ? ["--quick"] : [], limit: 60 },
   { file: "nts_cost.ts", args: quick ? ["--n", "2000", "--rounds", "3"] : [], limit: 60 },
