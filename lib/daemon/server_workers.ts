@@ -40,9 +40,8 @@
 import type { Config } from "../conf/config.ts";
 import { close } from "../../ffi/libc.ts";
 import type { ClientLog, ClientReport, RateLimit, ServerStatsReport } from "../ntp/clientlog.ts";
-import type { AddressFilter } from "../ntp/addrfilt.ts";
+import type { AccessRule, AddressFilter } from "../ntp/addrfilt.ts";
 import type { NtpServer, ServerReference } from "../ntp/server.ts";
-import type { AccessRule } from "../ntp/addrfilt.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { realNow } from "../io/realtime.ts";
 import type { NtpServerSocketStats } from "../io/ntp_server.ts";
