@@ -184,8 +184,8 @@ export async function startNtsServer(
         admit(remote: Deno.NetAddr) {
           const a = addressBytes(remote.hostname);
           if (!a) return true;
-          clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9);
-          return clientLog.decision !== RATE_DROP;
+          return clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9).decision !==
+            RATE_DROP;
         },
       }
       : {}),
