@@ -41,6 +41,7 @@ import {
 import { NtsServerAuth } from "../nts/server_auth.ts";
 import { NtsKeServer } from "../io/nts_ke_server.ts";
 import { realNow } from "../io/realtime.ts";
+import { isOsError } from "../io/os_error.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
 import { writeFileAtomic } from "./files.ts";
@@ -98,8 +99,9 @@ function readable(path: string): boolean {
   try {
     Deno.readFileSync(path);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return false; // missing or not ours to read: the caller says which file
   }
 }
 
