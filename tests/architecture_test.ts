@@ -8,7 +8,9 @@
  * - only ffi/ calls Deno.dlopen or touches raw pointers;
  * - the core and lib/sim never import lib/io or lib/daemon, nor ffi/ except the pure
  *   layout files (ffi/layout.ts, ffi/timex.ts) and, in lib/crypto/aes.ts alone,
- *   ffi/libssl.ts for the AES block cipher (computation, not IO).
+ *   ffi/libssl.ts for the AES block cipher (computation, not IO);
+ * - no `catch {` in lib/ that swallows every error without a comment saying why
+ *   (a catch should name the error it expects and rethrow the rest).
  */
 import assert from "node:assert/strict";
 
@@ -116,6 +118,57 @@ Deno.test("the sans-IO core imports neither lib/io nor lib/daemon, and ffi only 
       }
       if (target.includes("/ffi/") && !ffiAllowed(f, target)) bad.push(`${f}:${line} ${target}`);
     }
+  }
+  assert.deepEqual(bad, []);
+});
+
+/**
+ * Files whose bare catches other helpers are rewriting (issue 18): excepted by
+ * name for now; each entry goes when its file is done.
+ */
+const BARE_CATCH_PENDING = new Set([
+  "lib/daemon/daemon.ts",
+  "lib/daemon/cmdmon_backend.ts",
+  "lib/cmdmon/chronyc.ts",
+  "lib/daemon/chronyc_main.ts",
+]);
+
+/**
+ * `catch {` lines (1-based) of `text` with no comment on the same line after
+ * it, nor as the first thing on the next line: an error swallowed unexplained.
+ */
+function unexplainedCatches(text: string): number[] {
+  const lines = text.split("\n");
+  const out: number[] = [];
+  lines.forEach((line, i) => {
+    const t = line.trimStart();
+    if (t.startsWith("*") || t.startsWith("//")) return; // doc text, comments
+    const at = line.search(/\bcatch\s*\{/);
+    if (at < 0) return;
+    const rest = line.slice(at);
+    const next = (lines[i + 1] ?? "").trimStart();
+    if (rest.includes("//") || rest.includes("/*")) return;
+    if (next.startsWith("//") || next.startsWith("/*")) return;
+    out.push(i + 1);
+  });
+  return out;
+}
+
+Deno.test("the bare-catch check finds a silent catch and accepts an explained one", () => {
+  assert.deepEqual(unexplainedCatches("try {\n  f();\n} catch {\n  return null;\n}"), [3]);
+  assert.deepEqual(unexplainedCatches("try { f(); } catch {}\n"), [1]);
+  assert.deepEqual(unexplainedCatches("} catch {\n  // gone: nothing to do\n}"), []);
+  assert.deepEqual(unexplainedCatches("} catch { /* closed */ }"), []);
+  assert.deepEqual(unexplainedCatches("} catch (e) {\n  if (!ok(e)) throw e;\n}"), []);
+  assert.deepEqual(unexplainedCatches(" * } catch {\n * }"), []);
+});
+
+Deno.test("every bare catch in lib/ says why it swallows the error", () => {
+  const bad: string[] = [];
+  for (const f of files("lib")) {
+    if (BARE_CATCH_PENDING.has(f)) continue;
+    const text = Deno.readTextFileSync(`${ROOT}/${f}`);
+    for (const line of unexplainedCatches(text)) bad.push(`${f}:${line}`);
   }
   assert.deepEqual(bad, []);
 });

@@ -13,8 +13,21 @@
  * @module
  */
 
-/** Lists the entry names (not paths) of a directory; throws if it cannot. */
+/**
+ * Lists the entry names (not paths) of a directory; throws if it cannot, with
+ * an error {@link isFileAccessError} recognises.
+ */
 export type ListDir = (dir: string) => string[];
+
+/**
+ * Whether `e` is how a {@link ListDir} (or a `ReadFile`) says that a path
+ * cannot be read: an Error with the errno's name in `code` ("ENOENT",
+ * "EACCES"...), as Deno's file errors carry. Anything else thrown is a bug,
+ * which the parser does not catch.
+ */
+export function isFileAccessError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "string";
+}
 
 /** True if the pattern has a wildcard character. */
 export function hasWildcard(pattern: string): boolean {
@@ -79,8 +92,9 @@ export function expandGlob(pattern: string, listDir: ListDir): string[] {
       let names: string[];
       try {
         names = listDir(base === "" ? "." : base);
-      } catch {
-        continue;
+      } catch (e) {
+        if (!isFileAccessError(e)) throw e;
+        continue; // a directory that cannot be listed matches nothing, as with glob(3)
       }
       for (const n of names) if (matchGlob(part, n)) next.push(joinPath(base, n));
     }
@@ -93,7 +107,8 @@ export function expandGlob(pattern: string, listDir: ListDir): string[] {
 function listOrEmpty(listDir: ListDir, dir: string): string[] {
   try {
     return listDir(dir === "" ? "." : dir);
-  } catch {
-    return [];
+  } catch (e) {
+    if (!isFileAccessError(e)) throw e;
+    return []; // cannot be listed: nothing in it exists for the pattern
   }
 }

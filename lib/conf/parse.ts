@@ -38,9 +38,9 @@ import { ArgReader } from "./args.ts";
 import { type Config, defaultConfig, type SourceConfig } from "./config.ts";
 import { ConfigError, type ConfigWarning } from "./config_error.ts";
 import { applyDirective } from "./directives.ts";
-import { expandGlob, joinPath, type ListDir } from "./glob.ts";
+import { expandGlob, isFileAccessError, joinPath, type ListDir } from "./glob.ts";
 
-/** Reads a whole text file; throws if it cannot. */
+/** Reads a whole text file; throws if it cannot, as {@link ListDir} does. */
 export type ReadFile = (path: string) => string;
 
 /** One directive as it appeared, after comment and blank-line removal. */
@@ -278,8 +278,9 @@ export function dirFiles(dirs: readonly string[], suffix: string, listDir: ListD
     let names: string[];
     try {
       names = listDir(dir);
-    } catch {
-      continue;
+    } catch (e) {
+      if (!isFileAccessError(e)) throw e;
+      continue; // a directory that cannot be listed counts as empty (see above)
     }
     for (const n of names) {
       if (n.endsWith(suffix) && !n.startsWith(".") && !byName.has(n)) {
@@ -295,7 +296,8 @@ function includeDirs(st: State, dirs: string[], suffix: string, depth: number): 
     let text: string;
     try {
       text = st.readFile(path);
-    } catch {
+    } catch (e) {
+      if (!isFileAccessError(e)) throw e;
       continue; // vanished or unreadable between listing and reading; chronyd skips it too
     }
     parseText(st, text, path, depth + 1);
@@ -375,8 +377,9 @@ export function readSourceDirs(
     let text: string;
     try {
       text = io.readFile(path);
-    } catch {
-      continue;
+    } catch (e) {
+      if (!isFileAccessError(e)) throw e;
+      continue; // vanished or unreadable since the listing: skipped, as chronyd does
     }
     const r = parseSourceFile(text, path);
     out.sources.push(...r.sources);

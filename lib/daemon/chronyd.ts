@@ -21,6 +21,7 @@ import { formatConfig } from "../conf/format.ts";
 import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
 import { checkAccessRules } from "../conf/access.ts";
 import { checkHwTimestamping } from "./hwtimestamp.ts";
+import { isOsError } from "../io/os_error.ts";
 
 const encoder = new TextEncoder();
 
@@ -170,8 +171,9 @@ function directoryExists(path: string): boolean {
   const i = path.lastIndexOf("/");
   try {
     return Deno.statSync(i > 0 ? path.slice(0, i) : i === 0 ? "/" : ".").isDirectory;
-  } catch {
-    return false;
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return false; // missing or not searchable: as good as absent for the caller
   }
 }
 

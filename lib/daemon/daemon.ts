@@ -61,7 +61,7 @@ import {
   UNKNOWN_SKEW_PPM,
 } from "../clock/driftfile.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
-import { ClientLog, RATE_RESPOND, type RateLimit } from "../ntp/clientlog.ts";
+import { ClientLog, RATE_RESPOND, type RateDecision, type RateLimit } from "../ntp/clientlog.ts";
 import { addressFamily } from "../../ffi/libc.ts";
 import { parseIp, parseIpv4, REFID_LOCAL } from "../net/address.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
@@ -954,13 +954,12 @@ function notifyServiceManager(message: string, log: Logger): void {
 }
 
 /** Logs a command request from `a` in the client log; returns its rate-limit decision. */
-function cmdLogged(clientLog: ClientLog, a: CmdAddress): number {
+function cmdLogged(clientLog: ClientLog, a: CmdAddress): RateDecision {
   if (a.family !== "inet4" && a.family !== "inet6") return RATE_RESPOND;
   const bytes = parseIp(a.address)?.bytes ?? null;
   if (bytes === null) return RATE_RESPOND;
-  // cmdAccess returns the record's slot; the verdict is left in `decision`.
-  clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9);
-  return clientLog.decision;
+  return clientLog.cmdAccess(bytes, 0, a.family === "inet4" ? 4 : 6, Number(realNow()) / 1e9)
+    .decision;
 }
 
 function rateLimit(r: NonNullable<Config["rateLimit"]>): RateLimit {

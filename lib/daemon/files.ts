@@ -24,6 +24,8 @@
  * @module
  */
 
+import { isOsError } from "../io/os_error.ts";
+
 /** A failed atomic write; `message` is chronyd's wording with the system's reason. */
 export class FileWriteError extends Error {
   override readonly name = "FileWriteError";
@@ -87,7 +89,10 @@ export function writeFileAtomic(path: string, text: string, mode = 0o644): void 
 function removeIfPresent(path: string): void {
   try {
     Deno.removeSync(path);
-  } catch { /* not there, or not ours to remove: the exclusive open reports it */ }
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    // not there, or not ours to remove: the exclusive open that follows reports it
+  }
 }
 
 function splitPath(path: string): { dir: string; base: string } {
@@ -116,7 +121,8 @@ export function removeStaleTemporaries(paths: readonly string[]): string[] {
     let names: string[];
     try {
       names = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => e.name);
-    } catch {
+    } catch (e) {
+      if (!isOsError(e)) throw e;
       continue; // no such directory, or unreadable: the next write there reports it
     }
     for (const name of names) {
@@ -126,7 +132,9 @@ export function removeStaleTemporaries(paths: readonly string[]): string[] {
       try {
         Deno.removeSync(path);
         removed.push(path);
-      } catch { /* gone or not removable: the next write reports it */ }
+      } catch (e) {
+        if (!isOsError(e)) throw e; // gone or not removable: the next write reports it
+      }
     }
   }
   return removed;
@@ -144,7 +152,8 @@ export function removeStaleTemporariesIn(dir: string, owned: (name: string) => b
       const m = /^(.*)\.tmp\d*$/.exec(e.name);
       if (e.isFile && m && owned(m[1]!)) targets.push(`${dir}/${m[1]}`);
     }
-  } catch {
+  } catch (e) {
+    if (!isOsError(e)) throw e;
     return []; // no such directory, or unreadable: the next write there reports it
   }
   return removeStaleTemporaries(targets);

@@ -35,8 +35,10 @@ import {
 import type { HwTimestampConfig, RxFilter } from "../conf/config.ts";
 import type { UnsupportedUse } from "../conf/support.ts";
 import { HwClock, type HwConversion } from "../clock/hwclock.ts";
-import type { ClockDevice } from "../refclock/device.ts";
+import { type ClockDevice, DeviceError } from "../refclock/device.ts";
+import { RefclockError } from "../refclock/driver.ts";
 import { PhcDriver } from "../refclock/phc.ts";
+import { isOsError } from "../io/os_error.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 
 /** The parts of a parsed directive this check reads. */
@@ -59,8 +61,9 @@ export function hasHardwareTimestamping(name: string): boolean {
     const caps = interfaceTimestamping(name).soTimestamping;
     return (caps & SOF_TIMESTAMPING_RAW_HARDWARE) !== 0 &&
       (caps & (SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE)) !== 0;
-  } catch {
-    return false;
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return false; // no such interface, or the ioctl refused: no hardware stamping
   }
 }
 
@@ -68,8 +71,9 @@ export function hasHardwareTimestamping(name: string): boolean {
 export function interfaceNames(): string[] {
   try {
     return [...Deno.readDirSync("/sys/class/net")].map((e) => e.name).sort();
-  } catch {
-    return [];
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return []; // no sysfs (a container): no interfaces to enable
   }
 }
 
@@ -115,15 +119,17 @@ export const SYSTEM_HW_BACKEND: HwBackend = {
   tsInfo(name) {
     try {
       return interfaceTimestamping(name);
-    } catch {
-      return null;
+    } catch (e) {
+      if (!isOsError(e)) throw e;
+      return null; // the ethtool ioctl refused: the caller treats it as no support
     }
   },
   ifindex(name) {
     try {
       return Number(Deno.readTextFileSync(`/sys/class/net/${name}/ifindex`).trim());
-    } catch {
-      return null;
+    } catch (e) {
+      if (!isOsError(e)) throw e;
+      return null; // the interface is gone
     }
   },
   setConfig: setInterfaceHwTimestamping,
@@ -237,8 +243,9 @@ export class HwTimestamping {
         phc = PhcDriver.open(backend.openPhc(`/dev/ptp${info.phcIndex}`), {
           nocrossts: c.nocrossts,
         });
-      } catch {
-        return false;
+      } catch (e) {
+        if (!(e instanceof DeviceError || e instanceof RefclockError)) throw e;
+        return false; // the NIC refused the config or its PHC: reported as not enabled
       }
       done.set(name, {
         name,

@@ -24,6 +24,7 @@ import { KeyClientAuth } from "../ntp/key_auth.ts";
 import { defaultVersionForKey, loadDigests } from "../ntp/mac.ts";
 import type { AuthDataReport } from "../cmdmon/reports.ts";
 import type { Logger } from "./log.ts";
+import { isOsError } from "../io/os_error.ts";
 
 /** `authdata`'s "never" for the NTS-KE columns. */
 const NEVER = 0xffffffff;
@@ -78,7 +79,8 @@ export class KeyStore {
     let text: string;
     try {
       text = Deno.readTextFileSync(this.path);
-    } catch {
+    } catch (e) {
+      if (!isOsError(e)) throw e;
       this.#log.warn(`Could not open keyfile ${this.path}`); // chronyd's words, no reason
       return false;
     }

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { isOsError } from "../io/os_error.ts";
 
 /** Log severity, chronyd's numbering for `-L`. */
 export const enum Severity {
@@ -113,8 +114,8 @@ export class Logger {
         this.#file ??= Deno.openSync(sink.file, { append: true, create: true });
         this.#file.writeSync(encoder.encode(line));
         return;
-      } catch {
-        // fall through to stderr: a log line is never lost silently
+      } catch (e) {
+        if (!isOsError(e)) throw e; // fall through to stderr: a log line is never lost silently
       }
     }
     Deno.stderr.writeSync(encoder.encode(line));
@@ -174,7 +175,8 @@ export class Logger {
           this.#syslogFailed = true;
         });
       return true;
-    } catch {
+    } catch (e) {
+      if (!isOsError(e)) throw e;
       // no socket to send from: this line and every later one go to stderr instead
       this.#syslogFailed = true;
       return false;

@@ -27,6 +27,7 @@
 import type { LogKind } from "../conf/config.ts";
 import { entryText, LOG_FILE_KINDS, type LogFileKind } from "../engine/logfiles.ts";
 import { strerror } from "./files.ts";
+import { isOsError } from "../io/os_error.ts";
 
 /** Options of {@link LogWriter}. */
 export interface LogWriterOptions {
@@ -126,8 +127,8 @@ export class LogWriter {
     for (const open of this.#open.values()) {
       try {
         open.file.close();
-      } catch {
-        // already closed: nothing to do
+      } catch (e) {
+        if (!isOsError(e)) throw e; // already closed (BadResource): nothing to do
       }
     }
     this.#open.clear();
@@ -156,12 +157,15 @@ export class LogWriter {
       this.#open.delete(kind);
       try {
         open.file.close();
-      } catch { /* already closed */ }
+      } catch (e) {
+        if (!isOsError(e)) throw e; // already closed (BadResource): nothing to do
+      }
     }
     try {
       this.#onError(text);
     } catch {
-      // the callback's own failure must not escape either
+      // Any error: the callback is the caller's (it logs), and a failure in it must not
+      // escape the log writer into the engine's loop; the failure was counted above.
     }
   }
 }

@@ -41,6 +41,7 @@ import {
 import { NtsServerAuth } from "../nts/server_auth.ts";
 import { NtsKeServer } from "../io/nts_ke_server.ts";
 import { realNow } from "../io/realtime.ts";
+import { isOsError } from "../io/os_error.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
 import { writeFileAtomic } from "./files.ts";
@@ -98,8 +99,9 @@ function readable(path: string): boolean {
   try {
     Deno.readFileSync(path);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return false; // missing or not ours to read: the caller says which file
   }
 }
 
@@ -184,8 +186,8 @@ export async function startNtsServer(
         admit(remote: Deno.NetAddr) {
           const a = addressBytes(remote.hostname);
           if (!a) return true;
-          clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9);
-          return clientLog.decision !== RATE_DROP;
+          return clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9).decision !==
+            RATE_DROP;
         },
       }
       : {}),

@@ -33,6 +33,7 @@ import type { Config } from "../conf/config.ts";
 import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
 import { strerror } from "./files.ts";
+import { isOsError } from "../io/os_error.ts";
 import { CAP, MCL, SCHED } from "../../ffi/layout.ts";
 import {
   capabilityBit,
@@ -171,7 +172,8 @@ export function planPrivileges(
 function safeFind(name: string, readPasswd: () => string): PasswdEntry | null {
   try {
     return findUser(name, readPasswd());
-  } catch {
+  } catch (e) {
+    if (!isOsError(e)) throw e;
     return null; // no readable /etc/passwd: an unknown user, as getpwnam() fails for chronyd
   }
 }

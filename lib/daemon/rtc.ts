@@ -38,6 +38,7 @@ import { type Timestamp, toUnixSeconds } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
 import type { LogWriter } from "./log_writer.ts";
 import { strerror, writeFileAtomic } from "./files.ts";
+import { isOsError } from "../io/os_error.ts";
 
 /** Seconds between samples. Our choice. */
 export const RTC_MEASURE_INTERVAL = 64;
@@ -77,8 +78,8 @@ export function startRtc(config: Config, deps: RtcDeps): RunningRtc | null {
   if (config.hwClockFile !== undefined) {
     try {
       utc = parseAdjtime(Deno.readTextFileSync(config.hwClockFile)) ?? utc;
-    } catch {
-      // chronyd keeps rtconutc when the file cannot be read
+    } catch (e) {
+      if (!isOsError(e)) throw e; // chronyd keeps rtconutc when the file cannot be read
     }
   }
   let driver: RtcDriver;
@@ -97,8 +98,8 @@ export function startRtc(config: Config, deps: RtcDeps): RunningRtc | null {
   let saved = null;
   try {
     saved = parseRtcFile(Deno.readTextFileSync(file));
-  } catch {
-    // no file yet
+  } catch (e) {
+    if (!isOsError(e)) throw e; // no file yet (or unreadable): tracking starts afresh
   }
   const tracker = new RtcTracker(saved);
   const interval = deps.interval ?? RTC_MEASURE_INTERVAL;

@@ -258,7 +258,9 @@ export class SourceManager {
     try {
       return await o.resolve(sc.name, fam);
     } catch {
-      return []; // a name that does not resolve (now): tried again later, as by chronyd
+      // Any rejection: by the Resolver contract it means the name does not resolve (now);
+      // tried again later, as by chronyd (systemResolver itself logs and returns []).
+      return [];
     }
   }
 

@@ -24,6 +24,7 @@ import {
   TempCompError,
   type TempPoint,
 } from "../clock/tempcomp.ts";
+import { isOsError } from "../io/os_error.ts";
 import type { Logger } from "./log.ts";
 import type { LogWriter } from "./log_writer.ts";
 import { tempCompLine } from "../engine/logfiles.ts";
@@ -60,7 +61,9 @@ export function startTempComp(
     let temp: number | null = null;
     try {
       temp = parseSensor(Deno.readTextFileSync(config.file));
-    } catch { /* unreadable or missing: the same warning as unparsable text, below */ }
+    } catch (e) {
+      if (!isOsError(e)) throw e; // unreadable or missing: the same warning as bad text, below
+    }
     if (temp === null) {
       log.warn(`Could not read temperature from ${config.file}`);
       return;

@@ -26,6 +26,8 @@
  * @module
  */
 
+import { isOsError } from "../io/os_error.ts";
+
 /** What a handler returns. */
 export interface HttpResponse {
   status: number;
@@ -110,6 +112,15 @@ function responseBytes(r: HttpResponse, head: boolean): Uint8Array {
   return out;
 }
 
+/** Closes a connection or listener that may be closed already (BadResource). */
+function closeQuietly(c: { close(): void }): void {
+  try {
+    c.close();
+  } catch (e) {
+    if (!isOsError(e)) throw e; // already closed (by the timer or close()): nothing to do
+  }
+}
+
 function plain(status: number, text: string, headers?: Record<string, string>): HttpResponse {
   return {
     status,
@@ -145,7 +156,8 @@ export function parseHead(text: string, remote: string): HttpRequest | HttpRespo
   let path: string;
   try {
     path = decodeURIComponent(q < 0 ? target : target.slice(0, q));
-  } catch {
+  } catch (e) {
+    if (!(e instanceof URIError)) throw e;
     return plain(400, "bad path"); // a malformed %-escape (decodeURIComponent's only error)
   }
   return {
@@ -178,9 +190,7 @@ export function startHttpServer(o: HttpServerOptions): HttpServer {
   async function serve(conn: Deno.Conn): Promise<void> {
     const remote = (conn.remoteAddr as Deno.NetAddr).hostname;
     const timer = setTimeout(() => {
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      closeQuietly(conn);
     }, timeoutMs);
     try {
       if (!o.allowed(remote)) {
@@ -217,14 +227,12 @@ export function startHttpServer(o: HttpServerOptions): HttpServer {
         stats.answered++;
       }
       await writeAll(conn, responseBytes(res, head));
-    } catch {
-      // reset, timeout (closed by the timer): nothing to answer
+    } catch (e) {
+      if (!isOsError(e)) throw e; // reset, timeout (closed by the timer): nothing to answer
     } finally {
       clearTimeout(timer);
       active.delete(conn);
-      try {
-        conn.close();
-      } catch { /* closed */ }
+      closeQuietly(conn);
     }
   }
 
@@ -233,7 +241,8 @@ export function startHttpServer(o: HttpServerOptions): HttpServer {
       let conn: Deno.Conn;
       try {
         conn = await l.accept();
-      } catch {
+      } catch (e) {
+        if (!isOsError(e)) throw e;
         if (closing) return;
         await new Promise((r) => setTimeout(r, 100)); // e.g. out of descriptors: no busy loop
         continue;
@@ -243,9 +252,7 @@ export function startHttpServer(o: HttpServerOptions): HttpServer {
         writeAll(conn, responseBytes(plain(503, "too many connections"), false))
           .catch(() => {})
           .finally(() => {
-            try {
-              conn.close();
-            } catch { /* closed */ }
+            closeQuietly(conn);
           });
         continue;
       }
@@ -261,14 +268,10 @@ export function startHttpServer(o: HttpServerOptions): HttpServer {
     async close() {
       closing = true;
       for (const l of listeners) {
-        try {
-          l.close();
-        } catch { /* closed */ }
+        closeQuietly(l);
       }
       for (const c of active) {
-        try {
-          c.close();
-        } catch { /* closed */ }
+        closeQuietly(c);
       }
       await Promise.all(loops);
     },

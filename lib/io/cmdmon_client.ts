@@ -15,6 +15,7 @@
 import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
 import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
 import { resolve } from "./dns.ts";
+import { isOsError } from "./os_error.ts";
 
 /** chronyc: initial reply timeout (ms), doubled per retry. */
 const INITIAL_TIMEOUT_MS = 1000;
@@ -76,7 +77,8 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
       for (let attempt = 0; attempt < attempts; attempt++) {
         try {
           await sock.send(build(attempt), dest);
-        } catch {
+        } catch (e) {
+          if (!isOsError(e)) throw e;
           return null; // not sent (no daemon socket, no route): "506 Cannot talk to daemon"
         }
         const deadline = Date.now() + timeout;

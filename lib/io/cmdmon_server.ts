@@ -26,6 +26,7 @@ import {
 } from "../cmdmon/wire.ts";
 import { addressFamily } from "../../ffi/libc.ts";
 import { UdpSocket } from "./udp.ts";
+import { isOsError } from "./os_error.ts";
 
 /** Where to listen, and the access hooks (`cmdallow`/`cmddeny`, `cmdratelimit`). */
 export interface CmdmonServerOptions {
@@ -147,7 +148,9 @@ function openUdp(
     if (!reply) return;
     try {
       sock.send(reply, from);
-    } catch { /* the client is gone; chronyd drops the reply too */ }
+    } catch (e) {
+      if (!isOsError(e)) throw e; // the client is gone; chronyd drops the reply too
+    }
   });
   return sock;
 }

@@ -24,6 +24,7 @@ import {
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
 import { TlsStream } from "./tls_stream.ts";
+import { isOsError } from "./os_error.ts";
 
 /** NTP's port, used when the NTS-KE server names none. RFC 5905 §7.2. */
 const NTP_PORT = 123;
@@ -56,8 +57,8 @@ export function expandCaPaths(paths: readonly string[]): string[] {
     let isDir = false;
     try {
       isDir = Deno.statSync(p).isDirectory;
-    } catch {
-      // missing: let OpenSSL report it with its name
+    } catch (e) {
+      if (!isOsError(e)) throw e; // missing: let OpenSSL report it with its name
     }
     if (!isDir) {
       out.push(p);

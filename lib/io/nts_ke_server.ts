@@ -41,6 +41,7 @@ import {
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
 import { TlsStream } from "./tls_stream.ts";
+import { isOsError } from "./os_error.ts";
 import { type TcpConn, TcpListener } from "./tcp.ts";
 import { addressFamily } from "../../ffi/libc.ts";
 
@@ -197,7 +198,9 @@ export class NtsKeServer {
     const timer = setTimeout(() => conn.close(), REFUSE_WAIT_MS);
     try {
       await conn.read(new Uint8Array(16_384));
-    } catch { /* closed or reset */ }
+    } catch (e) {
+      if (!isOsError(e)) throw e; // closed (by the timer) or reset: refused either way
+    }
     clearTimeout(timer);
     conn.close();
   }

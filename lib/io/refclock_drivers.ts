@@ -26,7 +26,7 @@
  * @module
  */
 import type { Clock } from "../clock/clock.ts";
-import { parseTzifLeaps, taiOffset } from "../clock/leap.ts";
+import { parseTzifLeaps, taiOffset, TzifError } from "../clock/leap.ts";
 import type { RefclockConfig } from "../conf/config.ts";
 import type { Engine, EngineAction } from "../engine/engine.ts";
 import { type ClockDevice, DeviceError, type DeviceOpener } from "../refclock/device.ts";
@@ -44,6 +44,7 @@ import { DEFAULT_MAX_UNREACH } from "../clock/select.ts";
 import { type RefclockLogEntry, refclocksLine } from "../engine/logfiles.ts";
 import { ShmDriver } from "./refclock_shm.ts";
 import { SockDriver } from "./refclock_sock.ts";
+import { isOsError } from "./os_error.ts";
 
 /** What `startRefclocks` needs. */
 export interface RefclockStartOptions {
@@ -101,8 +102,9 @@ function localMktime(
 function defaultPhcIndex(iface: string): number {
   try {
     return interfaceTimestamping(iface).phcIndex;
-  } catch {
-    return -1;
+  } catch (e) {
+    if (!isOsError(e)) throw e;
+    return -1; // no such interface or no ethtool answer: no PHC ("Could not open PHC")
   }
 }
 
@@ -229,7 +231,8 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         // a socket that cannot be created (its directory missing) is fatal, as in chronyd 4.3
         try {
           drivers.set(id, SockDriver.open(rc.parameter, feed));
-        } catch {
+        } catch (e) {
+          if (!(e instanceof RefclockError)) throw e; // SockDriver.open's only failure
           fatal = `Could not open socket ${rc.parameter}`;
           break;
         }
@@ -241,9 +244,10 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         }
         let dev: ClockDevice;
         try {
-          if (path === "") throw new Error("no PHC");
+          if (path === "") throw new DeviceError("open", 19, /* ENODEV */ "no PHC");
           dev = open(path);
-        } catch {
+        } catch (e) {
+          if (!(e instanceof DeviceError)) throw e;
           o.log.error(`Could not open PHC (of) ${rc.parameter}`);
           fatal = "Could not open PHC";
           break;
@@ -344,8 +348,9 @@ export function leapSecTzTaiOffset(
       Deno.readFileSync(zone.startsWith("/") ? zone : `/usr/share/zoneinfo/${zone}`),
     );
     return leaps.length === 0 ? undefined : (t) => taiOffset(leaps, t);
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (!(e instanceof TzifError || isOsError(e))) throw e;
+    return undefined; // no such zone file, or not TZif: no TAI offsets, as in chronyd
   }
 }
 

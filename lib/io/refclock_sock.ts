@@ -15,6 +15,7 @@
  */
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "../refclock/driver.ts";
 import { decodeSockSample, SockSampleError } from "../refclock/sock.ts";
+import { isOsError } from "./os_error.ts";
 
 /** See the module doc. */
 export class SockDriver implements RefclockDriver {
@@ -58,8 +59,9 @@ export class SockDriver implements RefclockDriver {
       let bytes: Uint8Array;
       try {
         [bytes] = await this.#conn.receive();
-      } catch {
-        return; // closed
+      } catch (e) {
+        if (!isOsError(e)) throw e;
+        return; // closed (BadResource, by fini): the loop ends
       }
       let s: RawDriverSample;
       try {
@@ -80,8 +82,8 @@ export class SockDriver implements RefclockDriver {
     await this.#done;
     try {
       Deno.removeSync(this.path);
-    } catch {
-      // already gone
+    } catch (e) {
+      if (!isOsError(e)) throw e; // already gone
     }
   }
 }

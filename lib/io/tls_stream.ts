@@ -16,6 +16,7 @@
  */
 
 import { TlsError, type TlsSession } from "../../ffi/libssl.ts";
+import { isOsError } from "./os_error.ts";
 
 /** What the TLS pump needs of a connection (a `Deno.Conn`, or `lib/io/tcp.ts`'s `TcpConn`). */
 export type StreamConn = Pick<Deno.Conn, "read" | "write" | "close">;
@@ -104,8 +105,8 @@ export class TlsStream {
     try {
       this.session.shutdown();
       await this.flush();
-    } catch {
-      // the peer may already be gone
+    } catch (e) {
+      if (!(e instanceof TlsError || isOsError(e))) throw e; // the peer may already be gone
     }
     this.abort();
   }
@@ -116,8 +117,8 @@ export class TlsStream {
     this.closed = true;
     try {
       this.conn.close();
-    } catch {
-      // already closed
+    } catch (e) {
+      if (!isOsError(e)) throw e; // already closed
     }
     this.session.free();
   }

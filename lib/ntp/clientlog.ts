@@ -39,8 +39,9 @@
  * import { ClientLog } from "./clientlog.ts";
  * const log = new ClientLog({ limitBytes: 524288, seed: 1, random: () => 0.5 });
  * const addr = new Uint8Array([192, 0, 2, 1]);
- * const slot = log.ntpAccess(addr, 0, 4, 100.0);
- * log.decision; // RATE_RESPOND
+ * const { slot, decision } = log.ntpAccess(addr, 0, 4, 100.0);
+ * decision; // RATE_RESPOND
+ * slot >= 0; // true: the client has a record
  * log.clients(101.0)[0]?.address; // "192.0.2.1"
  * ```
  * @module
@@ -64,6 +65,22 @@ export const RATE_DROP = 1;
 export const RATE_KOD = 2;
 /** What to do with a request after rate limiting. */
 export type RateDecision = typeof RATE_RESPOND | typeof RATE_DROP | typeof RATE_KOD;
+
+/**
+ * What one {@link ClientLog.ntpAccess} (or `cmdAccess`, `ntsKeAccess`) call
+ * returns: the client's record and the verdict on this request. An object,
+ * not two numbers, so that the slot cannot be read as the verdict (a bug we
+ * had) nor a verdict outlive its request (it used to sit in a field of the log).
+ */
+export interface ClientAccess {
+  /** The client's record (for the interleaved-mode timestamps), or -1 with `noclientlog`. */
+  readonly slot: number;
+  /** Rate-limit verdict on this request. */
+  readonly decision: RateDecision;
+}
+
+/** The access result with no record (`noclientlog`): always answered. */
+const UNLOGGED: ClientAccess = Object.freeze({ slot: -1, decision: RATE_RESPOND });
 
 /** `ratelimit` options (chrony.conf(5)). */
 export interface RateLimit {
@@ -217,9 +234,6 @@ function mix(h: number): number {
 
 /** The client log; see the module documentation. */
 export class ClientLog {
-  /** Decision of the last {@link ntpAccess}/{@link cmdAccess}/{@link ntsKeAccess} call. */
-  decision: RateDecision = RATE_RESPOND;
-
   readonly maxRecords: number;
   readonly enabled: boolean;
   #t: Table;
@@ -389,10 +403,15 @@ export class ClientLog {
     this.#k3 = k3;
   }
 
-  #access(service: Service, bytes: Uint8Array, offset: number, family: 4 | 6, now: number): number {
+  #access(
+    service: Service,
+    bytes: Uint8Array,
+    offset: number,
+    family: 4 | 6,
+    now: number,
+  ): ClientAccess {
     this.#hits[service]!++;
-    this.decision = RATE_RESPOND;
-    if (!this.enabled) return -1;
+    if (!this.enabled) return UNLOGGED;
     const s = this.#lookup(family, this.#loadKey(bytes, offset, family), now);
     const t = this.#t, i = 3 * s + service;
     const prev = t.last[i] ?? NaN;
@@ -409,16 +428,16 @@ export class ClientLog {
       } else {
         t.tokens[i] = tokens;
         if (this.#random() >= 2 ** -limit.leak) {
-          this.decision = limit.kod === true && service === SERVICE_NTP ? RATE_KOD : RATE_DROP;
+          const decision = limit.kod === true && service === SERVICE_NTP ? RATE_KOD : RATE_DROP;
           t.drops[i] = (t.drops[i] ?? 0) + 1;
           this.#drops[service]!++;
           if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, true);
-          return s;
+          return { slot: s, decision };
         }
       }
     }
     if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, false);
-    return s;
+    return { slot: s, decision: RATE_RESPOND };
   }
 
   /** IntL: averages the interval since the previous request if that one was dropped. */
@@ -430,21 +449,21 @@ export class ClientLog {
 
   /**
    * Logs an NTP request from the address in `bytes[offset..]` (4 bytes for
-   * family 4, 16 for 6) at `now` (seconds) and applies `ratelimit`; the verdict
-   * is left in {@link decision}. Returns the client's slot, or -1 with
-   * `noclientlog`. No allocation unless the table grows.
+   * family 4, 16 for 6) at `now` (seconds) and applies `ratelimit`. Returns
+   * the client's slot (-1 with `noclientlog`) and the verdict on this request.
+   * Allocates only the small result (and the table when it grows).
    */
-  ntpAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): number {
+  ntpAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
     return this.#access(SERVICE_NTP, bytes, offset, family, now);
   }
 
   /** As {@link ntpAccess}, for a command (cmdmon) request and `cmdratelimit`. */
-  cmdAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): number {
+  cmdAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
     return this.#access(SERVICE_CMD, bytes, offset, family, now);
   }
 
   /** As {@link ntpAccess}, for an NTS-KE connection and `ntsratelimit`. */
-  ntsKeAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): number {
+  ntsKeAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
     return this.#access(SERVICE_NTSKE, bytes, offset, family, now);
   }
 

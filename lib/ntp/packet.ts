@@ -1,7 +1,7 @@
 /**
  * NTP packet codec for versions 1-4 (RFC 5905 §7.3, RFC 1305, RFC 7822): the
  * 48-byte header, NTPv4 extension fields and the MAC trailer (key id +
- * digest). Timestamps stay raw 64-bit words (`bigint`, seconds since 1900 in
+ * digest). Timestamps stay raw 64-bit words ({@link Ntp64}, seconds since 1900 in
  * the high 32 bits, binary fraction in the low 32) so that random transmit
  * timestamps and round trips are exact; {@link ntpToTimestamp} and
  * {@link timestampToNtp} convert to and from {@link Timestamp} with a pivot.
@@ -23,13 +23,21 @@
  * @example
  * ```ts
  * import { decodePacket, encodePacket, newPacket } from "./packet.ts";
- * const bytes = encodePacket({ ...newPacket(), mode: 3, transmitTs: 0x1234n });
+ * import { ntp64Bits } from "../time/timestamp.ts";
+ * const bytes = encodePacket({ ...newPacket(), mode: 3, transmitTs: ntp64Bits(0x1234n) });
  * decodePacket(bytes).transmitTs; // 0x1234n
  * ```
  * @module
  */
 import type { LeapIndicator } from "../clock/sample.ts";
-import { fromNtp64, type Timestamp, toNtp64 } from "../time/timestamp.ts";
+import {
+  fromNtp64,
+  type Ntp64,
+  NTP64_ZERO,
+  ntp64Bits,
+  type Timestamp,
+  toNtp64,
+} from "../time/timestamp.ts";
 import {
   type ExtensionField,
   extensionFieldLength,
@@ -98,13 +106,13 @@ export interface NtpPacket {
   /** Reference ID (32 bits, unsigned). */
   referenceId: number;
   /** Reference timestamp, raw NTP 64-bit. */
-  referenceTs: bigint;
+  referenceTs: Ntp64;
   /** Origin timestamp, raw NTP 64-bit. */
-  originTs: bigint;
+  originTs: Ntp64;
   /** Receive timestamp, raw NTP 64-bit. */
-  receiveTs: bigint;
+  receiveTs: Ntp64;
   /** Transmit timestamp, raw NTP 64-bit. */
-  transmitTs: bigint;
+  transmitTs: Ntp64;
   /** NTPv4 extension fields in wire order. */
   extensions: ExtensionField[];
   /** MAC trailer, if any. */
@@ -123,25 +131,25 @@ export function newPacket(): NtpPacket {
     rootDelay: 0,
     rootDispersion: 0,
     referenceId: 0,
-    referenceTs: 0n,
-    originTs: 0n,
-    receiveTs: 0n,
-    transmitTs: 0n,
+    referenceTs: NTP64_ZERO,
+    originTs: NTP64_ZERO,
+    receiveTs: NTP64_ZERO,
+    transmitTs: NTP64_ZERO,
     extensions: [],
     mac: null,
   };
 }
 
 /** Raw NTP 64-bit timestamp to a Timestamp near `pivot`; `null` for the zero "unknown" value. */
-export function ntpToTimestamp(raw: bigint, pivot: Timestamp): Timestamp | null {
+export function ntpToTimestamp(raw: Ntp64, pivot: Timestamp): Timestamp | null {
   if (raw === 0n) return null;
   return fromNtp64(Number(raw >> 32n), Number(raw & 0xffffffffn), pivot);
 }
 
 /** Timestamp to a raw NTP 64-bit timestamp (era dropped). */
-export function timestampToNtp(t: Timestamp): bigint {
+export function timestampToNtp(t: Timestamp): Ntp64 {
   const { hi, lo } = toNtp64(t);
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  return ntp64Bits((BigInt(hi) << 32n) | BigInt(lo));
 }
 
 /** NTP short format (16.16 unsigned) to seconds. RFC 5905 §6. */
@@ -225,10 +233,10 @@ export function decodePacket(bytes: Uint8Array): NtpPacket {
     rootDelay: ntpShortToSeconds(view.getUint32(4)),
     rootDispersion: ntpShortToSeconds(view.getUint32(8)),
     referenceId: view.getUint32(12),
-    referenceTs: view.getBigUint64(16),
-    originTs: view.getBigUint64(24),
-    receiveTs: view.getBigUint64(32),
-    transmitTs: view.getBigUint64(40),
+    referenceTs: ntp64Bits(view.getBigUint64(16)),
+    originTs: ntp64Bits(view.getBigUint64(24)),
+    receiveTs: ntp64Bits(view.getBigUint64(32)),
+    transmitTs: ntp64Bits(view.getBigUint64(40)),
     extensions,
     mac,
   };

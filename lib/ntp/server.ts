@@ -475,8 +475,9 @@ export class NtpServer {
     const log = this.#log;
     let slot = -1, kod = false;
     if (addr !== null && log !== null) {
-      slot = log.ntpAccess(addr, p.addrOffset, p.family, p.now);
-      const d = log.decision;
+      const access = log.ntpAccess(addr, p.addrOffset, p.family, p.now);
+      slot = access.slot;
+      const d = access.decision;
       if (d === RATE_DROP) {
         this.drops.rateLimited++;
         return 0;

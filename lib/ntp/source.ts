@@ -99,7 +99,14 @@
  */
 import { F323_MAX_SECONDS, F323_REQUEST, findF323 } from "./ef_f323.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
-import { addSeconds, diffSeconds, type Timestamp } from "../time/timestamp.ts";
+import {
+  addSeconds,
+  diffSeconds,
+  type Ntp64,
+  NTP64_ZERO,
+  ntp64Bits,
+  type Timestamp,
+} from "../time/timestamp.ts";
 import {
   decodePacket,
   encodePacket,
@@ -391,19 +398,19 @@ export class NtpSource {
   #burstLeft = 0;
   #presendDone = false;
   /** Transmit timestamp we put in our last request (the expected origin), or null once used. */
-  #expectOrigin: bigint | null = null;
+  #expectOrigin: Ntp64 | null = null;
   #localTx: Timestamp | null = null;
   /** xleave: the receive value of our last interleaved request (the expected origin), or null. */
-  #expectXleave: bigint | null = null;
+  #expectXleave: Ntp64 | null = null;
   /** xleave: the last accepted exchange (T1 refined by onTxTimestamp, raw T2, T4), or null. */
-  #prev: { t1: Timestamp; t2Raw: bigint; t4: Timestamp; request: number } | null = null;
+  #prev: { t1: Timestamp; t2Raw: Ntp64; t4: Timestamp; request: number } | null = null;
   /** xleave: transmit timestamp of the last interleaved response (test 1 of the next). */
-  #lastXleaveTx = 0n;
+  #lastXleaveTx = NTP64_ZERO;
   /** Transmit timestamp of the last packet from the source (duplicate test, peer origin). */
-  #lastRemoteTx = 0n;
+  #lastRemoteTx = NTP64_ZERO;
   #lastRemoteRxLocal: Timestamp | null = null;
   /** Peer xleave: receive timestamp field of the last packet from the peer. */
-  #lastRemoteRxField = 0n;
+  #lastRemoteRxField = NTP64_ZERO;
   /** Peer xleave: our receive time of the peer packet our last interleaved packet reported (T4). */
   #xleaveT4: Timestamp | null = null;
   #delays: number[] = [];
@@ -969,10 +976,12 @@ export class NtpSource {
       p.referenceId = us ? us.refId : 0;
       p.rootDelay = us ? us.rootDelay : 0;
       p.rootDispersion = us ? us.rootDispersion : 0;
-      p.referenceTs = us && us.refTime !== 0n ? timestampToNtp(us.refTime) : 0n;
+      p.referenceTs = us && us.refTime !== 0n ? timestampToNtp(us.refTime) : NTP64_ZERO;
       p.precision = Math.round(Math.log2(this.options.precision));
       p.originTs = this.#lastRemoteTx;
-      p.receiveTs = this.#lastRemoteRxLocal !== null ? timestampToNtp(this.#lastRemoteRxLocal) : 0n;
+      p.receiveTs = this.#lastRemoteRxLocal !== null
+        ? timestampToNtp(this.#lastRemoteRxLocal)
+        : NTP64_ZERO;
       p.transmitTs = timestampToNtp(now);
       this.#expectXleave = null;
       this.#xleaveT4 = null;
@@ -1012,12 +1021,12 @@ export class NtpSource {
     return signed ? [{ kind: "send", bytes: signed }] : [];
   }
 
-  #randomTimestamp(): bigint {
+  #randomTimestamp(): Ntp64 {
     for (;;) {
       const b = this.#deps.randomBytes(8);
       let v = 0n;
       for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(b[i] ?? 0);
-      if (v !== 0n && v !== this.#expectOrigin) return v;
+      if (v !== 0n && v !== this.#expectOrigin) return ntp64Bits(v);
     }
   }
 

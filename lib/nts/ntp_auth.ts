@@ -359,8 +359,9 @@ export function verifyNtsRequest(
 export function requestUniqueId(packet: Uint8Array): Uint8Array | null {
   try {
     return splitFields(packet).find((f) => f.type === EF_NTS_UNIQUE_IDENTIFIER)?.body ?? null;
-  } catch {
-    return null;
+  } catch (e) {
+    if (!(e instanceof NtsAuthError)) throw e;
+    return null; // malformed fields: no identifier to put in a NAK
   }
 }
 

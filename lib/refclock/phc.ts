@@ -294,8 +294,9 @@ export class PhcDriver implements RefclockDriver {
       let n: number;
       try {
         n = this.#dev.read(buf);
-      } catch {
-        this.errors++;
+      } catch (e) {
+        if (!(e instanceof DeviceError)) throw e;
+        this.errors++; // counted; the events read so far are kept
         break;
       }
       if (n <= 0) break;
@@ -316,8 +317,8 @@ export class PhcDriver implements RefclockDriver {
     if (this.#options.extpps) {
       try {
         this.#enableExtts(false);
-      } catch {
-        // the device may be gone; closing is what matters
+      } catch (e) {
+        if (!(e instanceof DeviceError)) throw e; // the device may be gone; closing is what matters
       }
     }
     this.#dev.close();

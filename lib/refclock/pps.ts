@@ -22,7 +22,7 @@
  */
 import { PPS, PPS_FDATA, PPS_KINFO, PPS_KPARAMS, PPS_KTIME } from "../../ffi/layout.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import type { ClockDevice } from "./device.ts";
+import { type ClockDevice, DeviceError } from "./device.ts";
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "./driver.ts";
 import { pulseSample } from "./phc.ts";
 
@@ -109,8 +109,9 @@ export class PpsDriver implements RefclockDriver {
     const buf = new Uint8Array(PPS_FDATA.size); // timeout {0, 0}, flags 0: return at once
     try {
       this.#dev.ioctl(PPS.FETCH, buf);
-    } catch {
-      this.errors++;
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      this.errors++; // counted; no pulse this poll
       return [];
     }
     const info = decodePpsFetch(buf);

@@ -18,7 +18,7 @@
  */
 import { RTC, RTC_TIME } from "../../ffi/layout.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import type { ClockDevice } from "./device.ts";
+import { type ClockDevice, DeviceError } from "./device.ts";
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "./driver.ts";
 
 /** The fields of `struct rtc_time` the driver uses (as `struct tm`: mon 0-11, year - 1900). */
@@ -126,8 +126,9 @@ export class RtcDriver implements RefclockDriver {
     let n: number;
     try {
       n = this.#dev.read(word);
-    } catch {
-      this.ignored++;
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      this.ignored++; // a failed read: this interrupt gives no sample
       return null;
     }
     if (n < 4 || (word[0]! & RTC.UF) === 0) {
@@ -137,8 +138,9 @@ export class RtcDriver implements RefclockDriver {
     const buf = new Uint8Array(RTC_TIME.size);
     try {
       this.#dev.ioctl(RTC.RD_TIME, buf);
-    } catch {
-      this.ignored++;
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      this.ignored++; // the time could not be read: no sample this second
       return null;
     }
     const epoch = rtcTimeToEpoch(decodeRtcTime(buf), this.#utc, this.#local);
@@ -153,8 +155,8 @@ export class RtcDriver implements RefclockDriver {
   fini(): Promise<void> {
     try {
       this.#dev.ioctl(RTC.UIE_OFF, null);
-    } catch {
-      // closing disables it too
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e; // closing disables it too
     }
     this.#dev.close();
     return Promise.resolve();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { expandGlob, matchGlob } from "../../lib/conf/glob.ts";
+import { expandGlob, isFileAccessError, matchGlob } from "../../lib/conf/glob.ts";
 import { memFs } from "./mem_fs.ts";
 
 Deno.test("* and ? match within one name; dot files are not matched by a wildcard", () => {
@@ -26,4 +26,20 @@ Deno.test("a pattern expands over directories, sorted", () => {
   ]);
   assert.deepEqual(expandGlob("/e/z/*.conf", fs.listDir), []);
   assert.deepEqual(expandGlob("/e/plain.conf", fs.listDir), ["/e/plain.conf"]);
+});
+
+Deno.test("a directory that cannot be listed matches nothing; any other error surfaces", () => {
+  const gone = Object.assign(new Error("EACCES /e"), { code: "EACCES" });
+  assert.equal(isFileAccessError(gone), true);
+  assert.deepEqual(
+    expandGlob("/e/*.conf", () => {
+      throw gone;
+    }),
+    [],
+  );
+  assert.equal(isFileAccessError(new TypeError("bug")), false);
+  assert.throws(() =>
+    expandGlob("/e/*.conf", () => {
+      throw new TypeError("bug");
+    }), TypeError);
 });

@@ -11,6 +11,11 @@
  * @module
  */
 
+/** A missing path, as Deno reports it (`code` "ENOENT": see isFileAccessError). */
+function notFound(path: string): Error {
+  return Object.assign(new Error(`ENOENT ${path}`), { code: "ENOENT" });
+}
+
 /** readFile/listDir over `files` (absolute path -> text). */
 export function memFs(files: Record<string, string>): {
   readFile: (path: string) => string;
@@ -19,7 +24,7 @@ export function memFs(files: Record<string, string>): {
   return {
     readFile(path: string): string {
       const t = files[path];
-      if (t === undefined) throw new Error(`ENOENT ${path}`);
+      if (t === undefined) throw notFound(path);
       return t;
     },
     listDir(dir: string): string[] {
@@ -28,7 +33,7 @@ export function memFs(files: Record<string, string>): {
       for (const p of Object.keys(files)) {
         if (p.startsWith(prefix)) names.add(p.slice(prefix.length).split("/")[0] ?? "");
       }
-      if (names.size === 0) throw new Error(`ENOENT ${dir}`);
+      if (names.size === 0) throw notFound(dir);
       return [...names];
     },
   };

@@ -13,6 +13,7 @@ import {
   newPacket,
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
+import { ntp64Bits } from "../../lib/time/timestamp.ts";
 import type { NtpSourceOptions } from "../../lib/ntp/source.ts";
 import { ErrnoError } from "../../ffi/libc.ts";
 
@@ -39,7 +40,7 @@ function replyTo(request: Uint8Array): Uint8Array {
     poll: q.poll,
     precision: -20,
     referenceId: 0x47505300,
-    referenceTs: now - (10n << 32n),
+    referenceTs: ntp64Bits(now - (10n << 32n)),
     originTs: q.transmitTs,
     receiveTs: now,
     transmitTs: now,

@@ -17,6 +17,7 @@ import {
   newPacket,
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
+import { ntp64Bits } from "../../lib/time/timestamp.ts";
 
 interface Arrival {
   at: number; // s since the first request
@@ -44,7 +45,7 @@ function fakeServer(address: string, port: number, answer: boolean) {
         poll: q.poll,
         precision: -20,
         referenceId: 0x47505300,
-        referenceTs: t - (10n << 32n),
+        referenceTs: ntp64Bits(t - (10n << 32n)),
         originTs: q.transmitTs,
         receiveTs: t,
         transmitTs: t,

@@ -15,7 +15,7 @@ import {
   newPacket,
   ntpToTimestamp,
 } from "../../lib/ntp/packet.ts";
-import type { Timestamp } from "../../lib/time/timestamp.ts";
+import { ntp64Bits, type Timestamp } from "../../lib/time/timestamp.ts";
 
 /** One exchange. */
 export interface RawExchange {
@@ -58,7 +58,7 @@ export class RawClient {
     p.mode = MODE_CLIENT;
     p.version = 4;
     const rnd = crypto.getRandomValues(new Uint8Array(8));
-    p.transmitTs = new DataView(rnd.buffer).getBigUint64(0) | 1n;
+    p.transmitTs = ntp64Bits(new DataView(rnd.buffer).getBigUint64(0) | 1n);
     const got = new Promise<{ bytes: Uint8Array; rx: Timestamp; kernel: boolean } | null>((res) => {
       const t = setTimeout(() => {
         this.#waiting = null;

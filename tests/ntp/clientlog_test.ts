@@ -75,19 +75,16 @@ Deno.test("clientlog: ratelimit answers a burst, then drops, and leaks 2^-leak o
   const a = v4(198, 51, 100, 7);
   const decisions: number[] = [];
   for (let i = 0; i < 12; i++) {
-    log.ntpAccess(a, 0, 4, 500); // all at the same instant
-    decisions.push(log.decision);
+    decisions.push(log.ntpAccess(a, 0, 4, 500).decision); // all at the same instant
   }
   assert.deepEqual(decisions.slice(0, 4), [0, 0, 0, 0]);
   assert.deepEqual(decisions.slice(4), [0, 1, 1, 1, 0, 1, 1, 1]);
   assert.equal(log.serverStats().ntpDrops, 6);
   assert.equal(log.clients(500)[0]!.ntpDrops, 6);
   // Two seconds later (interval 2^1 s) one token is back.
-  log.ntpAccess(a, 0, 4, 502);
-  assert.equal(log.decision, RATE_RESPOND);
+  assert.equal(log.ntpAccess(a, 0, 4, 502).decision, RATE_RESPOND);
   k = 1; // next draw 0.6: no leak
-  log.ntpAccess(a, 0, 4, 502);
-  assert.equal(log.decision, RATE_DROP);
+  assert.equal(log.ntpAccess(a, 0, 4, 502).decision, RATE_DROP);
 });
 
 Deno.test("clientlog: with kod a limited NTP request gets a RATE kiss-o'-death decision", () => {
@@ -97,25 +94,50 @@ Deno.test("clientlog: with kod a limited NTP request gets a RATE kiss-o'-death d
     ntpRateLimit: { interval: 3, burst: 1, leak: 2, kod: true },
   });
   const a = v4(198, 51, 100, 8);
-  log.ntpAccess(a, 0, 4, 1);
-  assert.equal(log.decision, RATE_RESPOND);
-  log.ntpAccess(a, 0, 4, 2);
-  assert.equal(log.decision, RATE_KOD);
-  log.cmdAccess(a, 0, 4, 2);
-  assert.equal(log.decision, RATE_RESPOND);
+  assert.equal(log.ntpAccess(a, 0, 4, 1).decision, RATE_RESPOND);
+  assert.equal(log.ntpAccess(a, 0, 4, 2).decision, RATE_KOD);
+  assert.equal(log.cmdAccess(a, 0, 4, 2).decision, RATE_RESPOND);
   assert.notEqual(RATE_KOD, RATE_DROP);
+});
+
+Deno.test("clientlog: each call returns its own verdict; a drop does not leak into the next call", () => {
+  // The verdict used to be left in a field of the log: a caller reading it
+  // after another call (or reading the returned slot as the verdict, the bug
+  // of cmdratelimit) got the wrong one.
+  const log = new ClientLog({
+    seed: 5,
+    random: () => 0.99, // never leaks
+    ntpRateLimit: { interval: 3, burst: 1, leak: 2 },
+    cmdRateLimit: { interval: 3, burst: 1, leak: 2 },
+  });
+  const a = v4(203, 0, 113, 1), b = v4(203, 0, 113, 2);
+  assert.equal(log.ntpAccess(a, 0, 4, 10).decision, RATE_RESPOND);
+  const dropped = log.ntpAccess(a, 0, 4, 10); // no token left: dropped
+  const next = log.ntpAccess(b, 0, 4, 10); // another client, full bucket
+  const cmd = log.cmdAccess(a, 0, 4, 10); // another service of the same client
+  assert.equal(dropped.decision, RATE_DROP);
+  assert.equal(next.decision, RATE_RESPOND);
+  assert.equal(cmd.decision, RATE_RESPOND);
+  assert.equal(log.cmdAccess(a, 0, 4, 10).decision, RATE_DROP);
+  assert.equal(log.ntpAccess(b, 0, 4, 10).decision, RATE_DROP);
+  assert.equal(dropped.decision, RATE_DROP); // earlier results keep their verdicts
+  assert.equal(next.decision, RATE_RESPOND);
+  // A slot is no verdict: the old bug compared the returned slot with RATE_RESPOND.
+  // @ts-expect-error ClientAccess and RateDecision do not overlap (checked by `deno check`)
+  assert.equal(next === RATE_RESPOND, false);
+  assert.notEqual(next.slot, dropped.slot);
 });
 
 Deno.test("clientlog: noclientlog keeps global counters only", () => {
   const log = new ClientLog({ seed: 1, random: () => 0, disabled: true });
-  assert.equal(log.ntpAccess(v4(10, 0, 0, 1), 0, 4, 1), -1);
+  assert.deepEqual(log.ntpAccess(v4(10, 0, 0, 1), 0, 4, 1), { slot: -1, decision: RATE_RESPOND });
   assert.equal(log.clients(2).length, 0);
   assert.equal(log.serverStats().ntpHits, 1);
 });
 
 Deno.test("clientlog: held timestamps match by receive timestamp and count in serverstats", () => {
   const log = new ClientLog({ seed: 1, random: () => 0 });
-  const slot = log.ntpAccess(v4(10, 0, 0, 2), 0, 4, 100);
+  const { slot } = log.ntpAccess(v4(10, 0, 0, 2), 0, 4, 100);
   log.holdRaw(slot, 0xe0000001, 0x80000000, 0xe0000001, 0x80001000, 100);
   assert.equal(log.matchesHeldRx(slot, 0xe0000001, 0x80000000), true);
   assert.equal(log.matchesHeldRx(slot, 0xe0000001, 0x80000001), false);
@@ -123,7 +145,7 @@ Deno.test("clientlog: held timestamps match by receive timestamp and count in se
   assert.equal(log.heldTxLo(slot), 0x80000800);
   log.improveTx(slot, 0xe0000002, 0, 0, 0); // stale: ignored
   assert.equal(log.heldTxLo(slot), 0x80000800);
-  const s2 = log.ntpAccess(v4(10, 0, 0, 3), 0, 4, 160);
+  const s2 = log.ntpAccess(v4(10, 0, 0, 3), 0, 4, 160).slot;
   log.holdRaw(s2, 1, 2, 3, 4, 160);
   const s = log.serverStats();
   assert.equal(s.ntpTimestamps, 2);

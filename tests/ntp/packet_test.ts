@@ -12,7 +12,7 @@ import {
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
 import { EF_NTS_COOKIE, EF_NTS_UNIQUE_IDENTIFIER } from "../../lib/ntp/extension_field.ts";
-import { formatIso, fromSecNsec } from "../../lib/time/timestamp.ts";
+import { formatIso, fromSecNsec, NTP64_ZERO, ntp64Bits } from "../../lib/time/timestamp.ts";
 
 function hex(s: string): Uint8Array {
   return new Uint8Array(s.match(/../g)!.map((h) => parseInt(h, 16)));
@@ -73,7 +73,7 @@ Deno.test("timestamps convert to raw NTP words and back; zero means unknown", ()
   const raw = timestampToNtp(t);
   assert.equal(raw >> 32n, 1_700_000_000n + 2_208_988_800n);
   assert.equal(ntpToTimestamp(raw, t), t);
-  assert.equal(ntpToTimestamp(0n, t), null);
+  assert.equal(ntpToTimestamp(NTP64_ZERO, t), null);
 });
 
 Deno.test("root delay and dispersion are NTP short 16.16 seconds", () => {
@@ -150,7 +150,7 @@ Deno.test("extension fields are decoded in order, then a MAC", () => {
   const p = {
     ...newPacket(),
     mode: MODE_CLIENT as 3,
-    transmitTs: 5n,
+    transmitTs: ntp64Bits(5n),
     extensions: [
       { type: EF_NTS_UNIQUE_IDENTIFIER, body: new Uint8Array(32).fill(1) },
       { type: EF_NTS_COOKIE, body: new Uint8Array([1, 2, 3, 4, 5]) },
@@ -180,5 +180,5 @@ Deno.test("encodeInto writes into a larger buffer and returns the length", () =>
 Deno.test("encoding out-of-range fields throws PacketError value", () => {
   assert.throws(() => encodePacket({ ...newPacket(), stratum: 256 }), PacketError);
   assert.throws(() => encodePacket({ ...newPacket(), poll: 1.5 }), PacketError);
-  assert.throws(() => encodePacket({ ...newPacket(), transmitTs: -1n }), PacketError);
+  assert.throws(() => encodePacket({ ...newPacket(), transmitTs: ntp64Bits(-1n) }), PacketError);
 });

@@ -10,7 +10,14 @@ import {
 } from "../../lib/ntp/packet.ts";
 import { refIdFromText } from "../../lib/ntp/reference_id.ts";
 import { NtpSource, type NtpSourceOptions, type SourceAction } from "../../lib/ntp/source.ts";
-import { addSeconds, fromSecNsec, type Timestamp } from "../../lib/time/timestamp.ts";
+import {
+  addSeconds,
+  fromSecNsec,
+  type Ntp64,
+  NTP64_ZERO,
+  ntp64Bits,
+  type Timestamp,
+} from "../../lib/time/timestamp.ts";
 
 const T0 = fromSecNsec(1_700_000_000, 0);
 const NTP_ROUNDING = 2e-9; // 32-bit NTP fractions round to < 1 ns per timestamp
@@ -46,7 +53,7 @@ interface ServerFields {
   stratum?: number;
   leap?: 0 | 1 | 2 | 3;
   refId?: number;
-  origin?: bigint;
+  origin?: Ntp64;
   rootDelay?: number;
   rootDispersion?: number;
 }
@@ -138,7 +145,7 @@ Deno.test("a response whose origin is not our transmit timestamp is bogus and ig
     ahead: 0,
     out: 0.01,
     back: 0.01,
-    fields: { origin: 0x1234n },
+    fields: { origin: ntp64Bits(0x1234n) },
   });
   assert.deepEqual(actions, []);
   assert.equal(src.reach.value, 0);
@@ -163,7 +170,7 @@ Deno.test("responses with a zero receive timestamp fail test 3", () => {
   src.start(T0);
   const req = sent(src.onTimer(T0));
   const p = decodePacket(reply(req, { t2: T0, t3: addSeconds(T0, 0.01) }));
-  p.receiveTs = 0n;
+  p.receiveTs = NTP64_ZERO;
   assert.deepEqual(src.onPacket(encodePacket(p), addSeconds(T0, 0.02), T0), []);
   assert.equal(src.reach.value, 0);
 });
@@ -407,8 +414,8 @@ Deno.test("a KoD with a wrong origin is ignored", () => {
     ...newPacket(),
     mode: MODE_SERVER,
     referenceId: refIdFromText("DENY"),
-    originTs: 99n,
-    transmitTs: 5n,
+    originTs: ntp64Bits(99n),
+    transmitTs: ntp64Bits(5n),
   });
   assert.deepEqual(src.onPacket(bogus, T0, T0), []);
   assert.equal(src.online, true);

@@ -13,7 +13,7 @@ import {
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
 import { NtpSource, type SourceAction } from "../../lib/ntp/source.ts";
-import { addSeconds, fromSecNsec, type Timestamp } from "../../lib/time/timestamp.ts";
+import { addSeconds, fromSecNsec, type Ntp64, type Timestamp } from "../../lib/time/timestamp.ts";
 
 const T0 = fromSecNsec(1_700_000_000, 0);
 const NTP_ROUNDING = 4e-9; // 32-bit NTP fractions: < 1 ns per timestamp
@@ -39,7 +39,7 @@ function sampleOf(actions: SourceAction[]) {
   const a = actions.find((x) => x.kind === "sample");
   return a && a.kind === "sample" ? a.sample : null;
 }
-function reply(origin: bigint, t2: Timestamp, t3: Timestamp): Uint8Array {
+function reply(origin: Ntp64, t2: Timestamp, t3: Timestamp): Uint8Array {
   return encodePacket({
     ...newPacket(),
     mode: MODE_SERVER,
@@ -194,7 +194,7 @@ Deno.test("peer xleave: symmetric interleaved packets as chronyd 4.3's peers sen
   src.start(T0);
   const at = (s: number) => addSeconds(T0, s);
   const peerAt = (s: number) => timestampToNtp(at(s + 0.1)); // the peer's clock: 0.1 s ahead
-  const fromPeer = (f: { org: bigint; rx: bigint; tx: bigint }) =>
+  const fromPeer = (f: { org: Ntp64; rx: Ntp64; tx: Ntp64 }) =>
     encodePacket({
       ...newPacket(),
       mode: 1, // symmetric active

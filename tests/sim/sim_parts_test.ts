@@ -4,7 +4,7 @@ import { EventQueue } from "../../lib/sim/event_queue.ts";
 import { SimLink } from "../../lib/sim/sim_link.ts";
 import { SimServer, utcShift } from "../../lib/sim/sim_server.ts";
 import { decodePacket, encodePacket, MODE_CLIENT, newPacket } from "../../lib/ntp/packet.ts";
-import { fromUnixSeconds } from "../../lib/time/timestamp.ts";
+import { fromUnixSeconds, ntp64Bits } from "../../lib/time/timestamp.ts";
 
 Deno.test("event queue: earliest first, ties in insertion order", () => {
   const q = new EventQueue<string>();
@@ -49,7 +49,11 @@ Deno.test("server: falseticker offset, step at T, leap announced then inserted",
 
 Deno.test("server: answers a client request with mode 4, our origin, stratum 1", () => {
   const s = new SimServer({});
-  const req = { ...newPacket(), mode: MODE_CLIENT as 3, transmitTs: 0x1234_5678_9abc_def0n };
+  const req = {
+    ...newPacket(),
+    mode: MODE_CLIENT as 3,
+    transmitTs: ntp64Bits(0x1234_5678_9abc_def0n),
+  };
   const reply = s.respond(encodePacket(req), fromUnixSeconds(1_700_000_000));
   assert.ok(reply);
   const p = decodePacket(reply);

@@ -1,12 +1,17 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { timestampToNtp } from "../../lib/ntp/packet.ts";
 import {
   addSeconds,
   diffSeconds,
   formatIso,
   fromNtp64,
   fromSecNsec,
+  type Ntp64,
+  NTP64_ZERO,
+  ntp64Bits,
   NTP_UNIX_OFFSET,
   readNtp64,
+  type Timestamp,
   toNtp64,
   toSecNsec,
   writeNtp64,
@@ -70,4 +75,30 @@ Deno.test("the all-zero wire timestamp reads as unknown", () => {
 
 Deno.test("ISO text carries nanoseconds", () => {
   assertEquals(formatIso(fromSecNsec(0, 5)), "1970-01-01T00:00:00.000000005Z");
+});
+
+Deno.test("Ntp64 and Timestamp cannot be passed for each other (checked at compile time)", () => {
+  // Each @ts-expect-error line must be an error, or `deno check` (and so this
+  // test file) fails: the brands are what is tested here.
+  const t: Timestamp = fromSecNsec(1_700_000_000, 0);
+  const raw: Ntp64 = timestampToNtp(t);
+  const takesTimestamp = (x: Timestamp): number => diffSeconds(x, 0n);
+  const takesNtp64 = (x: Ntp64): bigint => x >> 32n;
+  // @ts-expect-error a raw NTP value is not a Timestamp
+  diffSeconds(raw, t);
+  // @ts-expect-error a raw NTP value is not a Timestamp
+  takesTimestamp(raw);
+  // @ts-expect-error a Timestamp is not a raw NTP value
+  takesNtp64(t);
+  // @ts-expect-error nor is a plain bigint
+  takesNtp64(5n);
+  // @ts-expect-error nor may one be stored where the other is kept
+  const kept: Timestamp = raw;
+  // Plain bigints and their arithmetic stay Timestamps without casts.
+  const later: Timestamp = t + 5n * 1_000_000_000n;
+  assertEquals(takesTimestamp(later - t), 5);
+  assertEquals(takesNtp64(raw), BigInt(toNtp64(t).hi));
+  assertEquals(takesNtp64(ntp64Bits(7n << 32n)), 7n);
+  assertEquals(NTP64_ZERO, 0n);
+  assertEquals(kept, raw); // same bits at run time: the brands cost nothing
 });
