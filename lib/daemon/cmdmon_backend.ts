@@ -41,6 +41,7 @@ import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
 import { loadSourceDirs } from "../conf/load.ts";
 import { parseIp } from "../net/address.ts";
+import { AddressFilterError } from "../ntp/addrfilt.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
 import type { LocalReference } from "../clock/reference.ts";
@@ -754,8 +755,9 @@ export class DaemonBackend implements CmdmonBackend {
     }
     try {
       (cmd ? this.#d.cmdAccess : this.#d.ntpAccess).add({ allow, all, subnet });
-    } catch {
-      return Status.BADSUBNET;
+    } catch (e) {
+      if (!(e instanceof AddressFilterError)) throw e;
+      return Status.BADSUBNET; // not an address or a prefix too long for its family
     }
     return Status.SUCCESS;
   }

@@ -49,6 +49,7 @@ import {
   type LeapRecord,
   parseLeapSecondsList,
   parseTzifLeaps,
+  TzifError,
 } from "../clock/leap.ts";
 import type { LeapAction } from "../clock/clock.ts";
 import {
@@ -78,7 +79,13 @@ import { openRequestKinds } from "../cmdmon/handlers.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import type { Observer } from "../http/observe.ts";
-import { readBytesAsText, removeStaleFiles, strerror, writeFileAtomic } from "./files.ts";
+import {
+  isSystemError,
+  readBytesAsText,
+  removeStaleFiles,
+  strerror,
+  writeFileAtomic,
+} from "./files.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
@@ -188,7 +195,12 @@ export async function runDaemon(
     if (pidFile) {
       try {
         Deno.removeSync(pidFile);
-      } catch { /* already gone */ }
+      } catch (e) {
+        // already gone is fine; anything else is only worth a debug line on the way out
+        if (!(e instanceof Deno.errors.NotFound)) {
+          log.debug(`Could not remove ${pidFile} : ${strerror(e)}`);
+        }
+      }
     }
   }
 }
@@ -891,7 +903,8 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
     let text: string;
     try {
       text = Deno.readTextFileSync(path);
-    } catch {
+    } catch (e) {
+      if (!isSystemError(e)) throw e; // missing, unreadable, a directory: chronyd's message
       log.warn(`Failed to open leap seconds list ${path}`);
       log.warn(`Leap second list ${path} failed check, ignoring`);
       return null;
@@ -899,7 +912,9 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
     let leaps: LeapRecord[] = [];
     try {
       leaps = parseLeapSecondsList(text).leaps;
-    } catch { /* reported below */ }
+    } catch (e) {
+      if (!(e instanceof TzifError)) throw e; // a malformed list: reported below as empty
+    }
     if (leaps.length === 0) {
       log.warn(`Failed to parse leap seconds list ${path}`);
       log.warn(`Leap second list ${path} failed check, ignoring`);
@@ -990,7 +1005,10 @@ function localRefIds(config: Config): (address: string) => number | null {
         const mask = i.family === "IPv4" ? ipv4Number(i.netmask) : null;
         if (own !== null && mask !== null && ((own ^ target) & mask) === 0) return i.address;
       }
-    } catch { /* no interface list: unknown */ }
+    } catch (e) {
+      // no interface list (not permitted, not supported here): our address stays unknown
+      if (!isSystemError(e)) throw e;
+    }
     return null;
   };
   return (address) => {
@@ -1029,14 +1047,16 @@ function runningPid(path: string): number | null {
   let pid: number;
   try {
     pid = Number(Deno.readTextFileSync(path).trim());
-  } catch {
+  } catch (e) {
+    if (!isSystemError(e)) throw e; // no pidfile (or unreadable): no other daemon known
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === Deno.pid) return null;
   try {
     Deno.statSync(`/proc/${pid}`);
     return pid;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e; // no such process: a stale pidfile
     return null;
   }
 }
@@ -1055,7 +1075,8 @@ export async function detach(o: ChronydOptions, log: Logger, pidFile: string): P
   const bash = ["/bin/bash", "/usr/bin/bash"].find((p) => {
     try {
       return Deno.statSync(p).isFile;
-    } catch {
+    } catch (e) {
+      if (!isSystemError(e)) throw e; // not there (or not reachable): try the next one
       return false;
     }
   });
