@@ -1,16 +1,20 @@
 /**
  * The daemon's side of cmdmon: fills chronyc's reports from the running
- * daemon (engine sources and statistics, selection, the reference, the
- * client log) and carries out control requests. A request for something not
- * built gets chronyd's status for it (the handler's default for a missing
- * method, or FAILED here).
+ * daemon and carries out control requests. The engine is reached only
+ * through its snapshots and commands (`EngineApi`; tests/architecture_test.ts
+ * holds this file to that list), the reports about sources are built by the
+ * pure functions of lib/engine/cmdmon_reports.ts, and what touches the system
+ * (files, the time now, sourcedir reads) comes in as {@link BackendServices}.
+ * A request for something not built gets chronyd's status for it (the
+ * handler's default for a missing method, or FAILED here).
  *
  * @example
  * ```ts
  * import { DaemonBackend } from "./cmdmon_backend.ts";
+ * import { systemBackendServices } from "./backend_services.ts";
  * import type { DaemonState } from "./state.ts";
  * function tracking(state: DaemonState) {
- *   return new DaemonBackend(state).tracking();
+ *   return new DaemonBackend(state, systemBackendServices(state.clock)).tracking();
  * }
  * ```
  * @module
@@ -31,25 +35,33 @@ import type {
   SourceStatsReport,
   TrackingReport,
 } from "../cmdmon/reports.ts";
-import { SourceMode, SourceState } from "../cmdmon/reports.ts";
-import { type CmdAddress, Status, type StatusCode, UNSPEC } from "../cmdmon/wire.ts";
+import { type CmdAddress, Status, type StatusCode } from "../cmdmon/wire.ts";
 import type { DaemonState } from "./state.ts";
 import { keyAuthData } from "./keys.ts";
-import type { EngineRefclock, EngineSource } from "../engine/engine.ts";
+import type { EngineApi } from "../engine/engine.ts";
+import type { SourceIdentity, SourceRef } from "../engine/snapshot.ts";
+import {
+  activityReport,
+  cmdAddress,
+  dumpText,
+  NEVER,
+  ntpDataReport,
+  selectDataReport,
+  sourceReport,
+  sourceStatsReport,
+  trackingReport,
+} from "../engine/cmdmon_reports.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../cmdmon/request.ts";
 import type { SourceConfig } from "../conf/config.ts";
 import { parseCommandLine } from "../conf/parse.ts";
-import { loadSourceDirs } from "../conf/load.ts";
 import { parseIp } from "../net/address.ts";
 import { AddressFilterError } from "../ntp/addrfilt.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
-import type { LocalReference } from "../clock/reference.ts";
-import { realNow } from "../io/realtime.ts";
-import { writeFileAtomic } from "./files.ts";
-import { refIdFromAddress } from "../ntp/reference_id.ts";
-import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
-import type { SelectState, SourceSelectOptions } from "../clock/select.ts";
+import type { LocalReference, Reference } from "../clock/reference.ts";
+import type { Clock } from "../clock/clock.ts";
+import type { Timestamp } from "../time/timestamp.ts";
+import type { SourceSelectOptions } from "../clock/select.ts";
 import { eventMessage } from "../engine/discipline.ts";
 
 function isText(m: string | null): m is string {
@@ -62,50 +74,46 @@ const MAX_POLL = 24;
 /** chrony.conf(5): the largest maxdelay, seconds. */
 const MAX_MAXDELAY = 1000;
 
-/** Unknown / never, as chronyc's 32-bit "ago" fields carry it. */
-const NEVER = 0xffffffff;
-/** ntpdata flags bit: the last response was interleaved (chronyc "Interleaved : Yes"). */
-const NTPDATA_FLAG_INTERLEAVED = 0x4000;
-/** ntpdata flags bit: the responses are authenticated (NTS or a key; "Authenticated : Yes"). */
-const NTPDATA_FLAG_AUTHENTICATED = 0x8000;
-
-function cmdAddress(address: string | null): CmdAddress {
-  if (address === null || address === "") return UNSPEC;
-  return address.includes(":") ? { family: "inet6", address } : { family: "inet4", address };
+/** What the backend asks of the system, injected so that tests can stand in for it. */
+export interface BackendServices {
+  /** Cooked local time now (the daemon's clock). */
+  now(): Timestamp;
+  /** CLOCK_REALTIME now (the NTP server's reference is updated at a real time). */
+  realNow(): Timestamp;
+  /** Writes a file we own atomically (`dump`); throws when it cannot. */
+  writeFile(path: string, text: string): void;
+  /** The source lines of the sourcedir files (`reload sources`); throws when unreadable. */
+  readSourceDirs(dirs: readonly string[]): SourceConfig[];
 }
+
+/**
+ * The daemon as the backend sees it: the engine through {@link EngineApi},
+ * the reference and the clock through the few operations chronyc's commands
+ * need.
+ */
+export type BackendState = Omit<DaemonState, "engine" | "reference" | "clock"> & {
+  engine: EngineApi;
+  reference: Pick<
+    Reference,
+    "setMaxUpdateSkew" | "setMakestep" | "adjustFrequency" | "adjustOffset" | "setLocal"
+  >;
+  clock: Pick<Clock, "readFrequency">;
+};
 
 function sameAddress(a: CmdAddress, address: string): boolean {
   return (a.family === "inet4" || a.family === "inet6") && a.address === address;
 }
 
-/** Source state code (candm RPY_SD_ST_*) of a selection state. */
-function sourceState(state: SelectState | undefined): number {
-  switch (state) {
-    case "selected":
-      return SourceState.SELECTED;
-    case "combined":
-      return SourceState.UNSELECTED;
-    case "falseticker":
-    case "untrusted":
-      return SourceState.FALSETICKER;
-    case "jittery":
-    case "bad-distance":
-      return SourceState.JITTERY;
-    case "waits-sources":
-    case "nonpreferred":
-    case "distant":
-      return SourceState.SELECTABLE;
-    default:
-      return SourceState.NONSELECTABLE;
-  }
-}
+type NtpIdentity = Extract<SourceIdentity, { kind: "ntp" }>;
 
 /** The cmdmon backend of a running daemon. */
 export class DaemonBackend implements CmdmonBackend {
-  readonly #d: DaemonState;
+  readonly #d: BackendState;
+  readonly #sys: BackendServices;
 
-  constructor(state: DaemonState) {
+  constructor(state: BackendState, services: BackendServices) {
     this.#d = state;
+    this.#sys = services;
     this.#dirSources = state.config.sources.filter((sc) => sc.fromSourceDir);
   }
 
@@ -114,179 +122,41 @@ export class DaemonBackend implements CmdmonBackend {
   /** The sourcedir lines in use (replaced by `reload sources`). */
   #dirSources: SourceConfig[];
 
-  #live(): EngineSource[] {
-    return this.#d.engine.sources.filter((s) => !s.removed);
+  /** The live NTP sources, in report order. */
+  #live(): NtpIdentity[] {
+    return this.#d.engine.sourceList().filter((s): s is NtpIdentity => s.kind === "ntp");
   }
 
   #now(): Timestamp {
-    return this.#d.clock.now();
+    return this.#sys.now();
   }
 
   nSources(): number {
-    return this.#live().length + this.#d.engine.refclocks.length;
-  }
-
-  /** The refclock at report `index` (refclocks are listed after the NTP sources). */
-  #refclock(index: number): EngineRefclock | undefined {
-    const n = this.#live().length;
-    return index < n ? undefined : this.#d.engine.refclocks[index - n];
-  }
-
-  /**
-   * `sources` row of a refclock: mode REF, its refid carried as an IPv4
-   * address (the real chronyc prints the refid of a REF row from those four
-   * bytes, and hides rows with ID addresses unless `-a`).
-   */
-  #refclockData(r: EngineRefclock): SourceReport {
-    const st = r.stats.report(this.#now());
-    const last = st.lastSample;
-    const id = r.source.refId;
-    return {
-      address: { family: "inet4", address: [24, 16, 8, 0].map((k) => (id >>> k) & 0xff).join(".") },
-      poll: r.source.poll,
-      stratum: r.spec.options.stratum ?? 0,
-      state: sourceState(r.status?.state),
-      mode: SourceMode.REF,
-      flags: 0,
-      reachability: r.source.reach.value,
-      sinceSample: last ? Math.round(last.ago) : NEVER,
-      origLatestMeas: last?.measuredOffset ?? 0,
-      latestMeas: last?.adjustedOffset ?? 0,
-      latestMeasErr: last?.error ?? 0,
-    };
+    return this.#d.engine.sourceCount();
   }
 
   sourceData(index: number): Maybe<SourceReport> {
-    const rc = this.#refclock(index);
-    if (rc) return this.#refclockData(rc);
-    const s = this.#live()[index];
-    if (!s) return { status: Status.NOSUCHSOURCE };
-    const r = s.ntp.report();
-    const now = this.#now();
-    const st = s.stats.report(now);
-    const last = st.lastSample;
-    return {
-      address: cmdAddress(s.spec.address),
-      poll: s.ntp.poll,
-      // the stratum of its last sample, as chronyd (0 until one: an unsynchronised server's
-      // stratum shows in ntpdata only)
-      stratum: r.lastSample?.stratum ?? 0,
-      state: sourceState(s.status?.state),
-      mode: s.spec.options.kind === "peer" ? SourceMode.PEER : SourceMode.CLIENT,
-      flags: 0,
-      reachability: r.reach,
-      sinceSample: last ? Math.round(last.ago) : NEVER,
-      origLatestMeas: last?.measuredOffset ?? 0,
-      latestMeas: last?.adjustedOffset ?? 0,
-      latestMeasErr: last?.error ?? 0,
-    };
+    const s = this.#d.engine.sourceSnapshot(index);
+    return s ? sourceReport(s) : { status: Status.NOSUCHSOURCE };
   }
 
   sourceStats(index: number): Maybe<SourceStatsReport> {
-    const rc = this.#refclock(index);
-    const s = rc ?? this.#live()[index];
-    if (!s) return { status: Status.NOSUCHSOURCE };
-    const st = s.stats.report(this.#now());
-    const est = s.stats.estimate();
-    return {
-      // a refclock has no address: chronyc shows the refid
-      refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
-      address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
-      nSamples: st.np,
-      nRuns: st.nr,
-      spanSeconds: Math.round(st.span),
-      sd: st.stdDev,
-      residFreqPpm: st.frequencyPpm,
-      skewPpm: st.skewPpm,
-      estOffset: st.offset,
-      estOffsetErr: est?.offsetSd ?? 0,
-    };
+    const s = this.#d.engine.sourceSnapshot(index);
+    return s ? sourceStatsReport(s) : { status: Status.NOSUCHSOURCE };
   }
 
   selectData(index: number): Maybe<SelectDataReport> {
-    const rc = this.#refclock(index);
-    const s = rc ?? this.#live()[index];
+    const s = this.#d.engine.sourceSnapshot(index);
     if (!s) return { status: Status.NOSUCHSOURCE };
-    const now = this.#now();
-    const data = s.stats.getSelectionData(now);
-    // authselectmode: the options the source really has
-    const eff = this.#d.engine.effectiveSelect?.();
-    const n = this.#live().length;
-    const effective = (rc ? eff?.refclocks[index - n] : eff?.sources[index]) ?? s.spec.select ?? {};
-    return {
-      refId: rc ? rc.source.refId : refIdFromAddress((s as EngineSource).spec.address),
-      address: rc ? UNSPEC : cmdAddress((s as EngineSource).spec.address),
-      // before its first selection a source is missing samples (or noselect)
-      stateChar: s.status?.letter ?? (effective.noselect ? "N" : "M"),
-      // Auth column: Y for a source with NTS or a key, as chronyd
-      authentication: !rc && (s as EngineSource).spec.auth ? 1 : 0,
-      leap: data?.leap ?? 3,
-      confOptions: selectOptionBits(s),
-      effOptions: optionBits(effective),
-      lastSampleAgo: data ? Math.max(0, Math.round(diffSeconds(now, data.lastSampleTime))) : 0,
-      score: this.#relativeScore(s),
-      loLimit: data?.lo ?? 0,
-      hiLimit: data?.hi ?? 0,
-    };
-  }
-
-  /**
-   * chronyc's selectdata Score: 1.0 for the selected source (and any source
-   * not scored), otherwise the selected source's score over this one's (our
-   * scores are distances: smaller is better, so a better source is above 1).
-   */
-  #relativeScore(s: EngineSource | EngineRefclock): number {
-    const own = s.status?.score ?? null;
-    const e = this.#d.engine;
-    const best = e.selected !== null
-      ? e.sources[e.selected]?.status?.score ?? null
-      : e.selectedRefclock !== null
-      ? e.refclocks[e.selectedRefclock]?.status?.score ?? null
-      : null;
-    if (own === null || best === null || own <= 0) return 1;
-    return best / own;
+    return selectDataReport(s, this.#d.engine.systemSnapshot());
   }
 
   tracking(): TrackingReport {
-    const t = this.#d.reference.trackingData(this.#now());
-    return {
-      refId: t.refId,
-      address: cmdAddress(t.address),
-      stratum: t.stratum,
-      leapStatus: t.leapStatus === "normal"
-        ? 0
-        : t.leapStatus === "insert"
-        ? 1
-        : t.leapStatus === "delete"
-        ? 2
-        : 3,
-      refTime: t.refTime,
-      currentCorrection: t.systemTime,
-      lastOffset: t.lastOffset,
-      rmsOffset: t.rmsOffset,
-      freqPpm: t.frequency,
-      residFreqPpm: t.residualFrequency,
-      skewPpm: t.skew,
-      rootDelay: t.rootDelay,
-      rootDispersion: t.rootDispersion,
-      lastUpdateInterval: t.updateInterval,
-    };
+    return trackingReport(this.#d.engine.systemSnapshot().tracking);
   }
 
   activity(): ActivityReport {
-    let online = 0, offline = 0, burstOnline = 0, burstOffline = 0;
-    for (const s of this.#live()) {
-      const on = s.ntp.online, burst = s.ntp.inBurst;
-      if (burst) on ? burstOnline++ : burstOffline++;
-      else on ? online++ : offline++;
-    }
-    return {
-      online,
-      offline,
-      burstOnline,
-      burstOffline,
-      unresolved: this.#d.sources.unresolved(),
-    };
+    return activityReport(this.#d.engine.sourceSnapshots(), this.#d.sources.unresolved());
   }
 
   serverStats(): ServerStatsReport {
@@ -351,56 +221,21 @@ export class DaemonBackend implements CmdmonBackend {
   }
 
   ntpData(address: CmdAddress): Maybe<NtpDataReport> {
-    const s = this.#find(address);
+    const found = this.#find(address);
+    const s = found ? this.#ntpSnapshot(found.id) : null;
     if (!s) return { status: Status.NOSUCHSOURCE };
-    const r = s.ntp.report();
-    // before any reply chronyd has no packet to describe: leap/version/mode/tests 0, "Invalid"
-    const heard = r.totalRx > 0;
-    let flags = 0;
-    const bits = [...r.tests.t123, ...r.tests.t567, ...r.tests.tABCD];
-    bits.forEach((ok, i) => {
-      if (ok && heard) flags |= 1 << (9 - i); // test 1 is bit 9, as chronyd sends them
+    return ntpDataReport(s, {
+      localAddress: this.#d.io.localAddress(s.id),
+      // hwtimestamp: H when the NIC's stamps were used
+      timestamps: this.#d.io.timestampSources?.(s.id) ?? { tx: "K", rx: "K", hwTx: 0, hwRx: 0 },
     });
-    if (r.interleaved) flags |= NTPDATA_FLAG_INTERLEAVED;
-    // only authenticated replies are accepted from a source with NTS or a key
-    if (r.authenticated && r.totalValidRx > 0) flags |= NTPDATA_FLAG_AUTHENTICATED;
-    const sample = r.lastSample;
-    // hwtimestamp: H when the NIC's stamps were used
-    const tss = this.#d.io.timestampSources?.(s.id) ?? { tx: "K", rx: "K", hwTx: 0, hwRx: 0 };
-    return {
-      remoteAddress: cmdAddress(s.spec.address),
-      // where its replies arrive (chronyd shows [UNSPEC] until the first one)
-      localAddress: cmdAddress(this.#d.io.localAddress(s.id)),
-      // NTS: the NTP port the NTS-KE server named (its port record), not the configured one
-      remotePort: s.spec.auth?.destination?.()?.port ?? s.ntp.options.port,
-      leap: heard ? r.leap : 0,
-      version: heard ? s.ntp.options.version : 0,
-      // the remote's mode: symmetric passive or server
-      mode: !heard ? 0 : s.spec.options.kind === "peer" ? 2 : 4,
-      stratum: r.stratum,
-      poll: r.remotePoll,
-      precision: r.remotePrecision,
-      rootDelay: r.rootDelay,
-      rootDispersion: r.rootDispersion,
-      refId: r.refId,
-      refTime: r.referenceTime ?? 0n,
-      offset: sample?.offset ?? 0,
-      peerDelay: sample?.peerDelay ?? 0,
-      peerDispersion: sample?.peerDispersion ?? 0,
-      responseTime: r.responseTime,
-      jitterAsymmetry: s.stats.asymmetry,
-      flags,
-      txTssChar: heard ? tss.tx.charCodeAt(0) : 0,
-      rxTssChar: heard ? tss.rx.charCodeAt(0) : 0,
-      totalTxCount: r.totalTx,
-      totalRxCount: r.totalRx,
-      totalValidCount: r.totalValidRx,
-      totalGoodCount: r.totalGoodRx,
-      totalKernelTxTs: 0,
-      totalKernelRxTs: r.totalRx - tss.hwRx,
-      totalHwTxTs: tss.hwTx,
-      totalHwRxTs: tss.hwRx,
-    };
+  }
+
+  /** The snapshot of live NTP source `id`, or null. */
+  #ntpSnapshot(id: number) {
+    const index = this.#d.engine.sourceList().findIndex((s) => s.kind === "ntp" && s.id === id);
+    const s = index < 0 ? null : this.#d.engine.sourceSnapshot(index);
+    return s?.kind === "ntp" ? s : null;
   }
 
   authData(address: CmdAddress): Maybe<AuthDataReport> {
@@ -425,7 +260,7 @@ export class DaemonBackend implements CmdmonBackend {
 
   sourceName(address: CmdAddress): Maybe<string> {
     const s = this.#find(address);
-    return s ? s.spec.name : { status: Status.NOSUCHSOURCE };
+    return s ? s.name : { status: Status.NOSUCHSOURCE };
   }
 
   smoothing(): Maybe<SmoothingReport> {
@@ -499,7 +334,7 @@ export class DaemonBackend implements CmdmonBackend {
         const s = this.#find(req.address);
         if (!s) return Status.NOSUCHSOURCE;
         const m = modification(req.kind, req.value);
-        if (m !== null) s.ntp.modify(m.option, m.value);
+        if (m !== null) d.engine.modifySource(s.id, m.option, m.value);
         return Status.SUCCESS;
       }
       case "modify_maxupdateskew":
@@ -536,8 +371,7 @@ export class DaemonBackend implements CmdmonBackend {
           d.log.warn("Could not step system clock");
           return Status.FAILED;
         }
-        const remaining = d.clock.remainingCorrection();
-        if (remaining !== 0) d.clock.step(remaining);
+        d.engine.makestep();
         return Status.SUCCESS;
       }
       case "add_source":
@@ -658,20 +492,20 @@ export class DaemonBackend implements CmdmonBackend {
     req: Extract<ControlRequest, { kind: "modify_selectopts" | "modify_offset" }>,
   ): StatusCode {
     const rc = req.address.family === "unspec"
-      ? this.#d.engine.refclocks.find((r) => r.source.refId === req.refId)
+      ? this.#d.engine.sourceList().find((r) => r.kind === "refclock" && r.refId === req.refId)
       : undefined;
     const s = rc ?? (req.address.family === "unspec" ? undefined : this.#find(req.address));
     if (!s) return Status.NOSUCHSOURCE;
+    const ref: SourceRef = { kind: s.kind, id: s.id };
     // chronyd 4.4+ logs the changes made by command requests
-    const name = rc ? rc.spec.options.name : (s as EngineSource).spec.address;
+    const name = s.kind === "refclock" ? s.name : s.address;
     if (req.kind === "modify_offset") {
       if (!Number.isFinite(req.value)) return Status.INVALID;
-      if (rc) rc.source.setOffset(req.value);
-      else (s as EngineSource).ntp.modify("offset", req.value);
+      this.#d.engine.setSourceOffset(ref, req.value);
       this.#d.log.info(`Source ${name} new offset ${req.value.toFixed(6)}`);
       return Status.SUCCESS;
     }
-    const o: SourceSelectOptions = { ...(s.spec.select ?? {}) };
+    const o: SourceSelectOptions = this.#d.engine.selectOptions(ref) ?? {};
     const bits: [number, number, "noselect" | "prefer" | "trust" | "require"][] = [
       [1, AddSrcFlag.NOSELECT, "noselect"],
       [2, AddSrcFlag.PREFER, "prefer"],
@@ -681,13 +515,13 @@ export class DaemonBackend implements CmdmonBackend {
     for (const [bit, flag, name] of bits) {
       if (req.mask & bit) o[name] = (req.options & flag) !== 0;
     }
-    s.spec.select = o;
+    this.#d.engine.setSelectOptions(ref, o);
     this.#d.log.info(`Source ${name} selection options modified`);
     return Status.SUCCESS;
   }
 
-  #find(address: CmdAddress): EngineSource | undefined {
-    return this.#live().find((s) => sameAddress(address, s.spec.address));
+  #find(address: CmdAddress): NtpIdentity | undefined {
+    return this.#live().find((s) => sameAddress(address, s.address));
   }
 
   /**
@@ -695,7 +529,7 @@ export class DaemonBackend implements CmdmonBackend {
    * an unspecified address means every source; otherwise a source matches
    * when its address and `address` agree in the bits set in `mask`.
    */
-  #matching(mask: CmdAddress, address: CmdAddress): EngineSource[] {
+  #matching(mask: CmdAddress, address: CmdAddress): NtpIdentity[] {
     if (address.family === "unspec") return this.#live();
     if (address.family !== "inet4" && address.family !== "inet6") return [];
     const want = addressBytes(address.address);
@@ -704,7 +538,7 @@ export class DaemonBackend implements CmdmonBackend {
       : new Uint8Array(want?.length ?? 0).fill(0xff);
     if (want === null || maskBytes === null) return [];
     return this.#live().filter((s) => {
-      const have = addressBytes(s.spec.address);
+      const have = addressBytes(s.address);
       if (have === null || have.length !== want.length) return false;
       return have.every((b, i) => ((b ^ want[i]!) & maskBytes[i]!) === 0);
     });
@@ -728,7 +562,7 @@ export class DaemonBackend implements CmdmonBackend {
     if (parsed.errors.length > 0 || !sc) return Status.INVALIDNAME;
     applyAddParams(sc, req);
     if (isAddress(name)) {
-      const known = this.#live().some((s) => s.spec.address === name) || this.#pending.has(name);
+      const known = this.#live().some((s) => s.address === name) || this.#pending.has(name);
       if (known) return Status.SOURCEALREADYKNOWN;
       this.#pending.add(name);
     }
@@ -770,7 +604,7 @@ export class DaemonBackend implements CmdmonBackend {
     d.serverReference.local = local;
     if (local !== null && !had) d.serverReference.localSince = this.#now();
     if (local === null) d.serverReference.localSince = null;
-    d.server?.setReference(d.serverReference, realNow());
+    d.server?.setReference(d.serverReference, this.#sys.realNow());
   }
 
   /**
@@ -781,7 +615,7 @@ export class DaemonBackend implements CmdmonBackend {
     const d = this.#d;
     let fresh: SourceConfig[];
     try {
-      fresh = loadSourceDirs(d.config.sourceDirs).sources;
+      fresh = this.#sys.readSourceDirs(d.config.sourceDirs);
     } catch (e) {
       d.log.warn(`Could not reload sources : ${(e as Error).message}`);
       return;
@@ -812,28 +646,14 @@ export class DaemonBackend implements CmdmonBackend {
     const d = this.#d;
     const dir = d.config.dumpDir;
     if (!dir) return Status.SUCCESS;
-    const now = this.#now();
     let ok = true;
-    for (const s of this.#live()) {
-      const st = s.stats.report(now);
-      const lines = [
-        "horae-dump 1",
-        `name ${s.spec.name}`,
-        `address ${s.spec.address}`,
-        `port ${s.ntp.options.port}`,
-        `samples ${st.np}`,
-        `runs ${st.nr}`,
-        `span ${st.span}`,
-        `frequency-ppm ${st.frequencyPpm}`,
-        `skew-ppm ${st.skewPpm}`,
-        `offset ${st.offset}`,
-        `stddev ${st.stdDev}`,
-      ];
+    for (const s of d.engine.sourceSnapshots()) {
+      if (s.kind !== "ntp") continue;
       try {
-        writeFileAtomic(`${dir}/${s.spec.address}.dat`, lines.join("\n") + "\n");
+        this.#sys.writeFile(`${dir}/${s.address}.dat`, dumpText(s));
       } catch (e) {
         ok = false;
-        d.log.warn(`Could not write dump for ${s.spec.address} : ${(e as Error).message}`);
+        d.log.warn(`Could not write dump for ${s.address} : ${(e as Error).message}`);
       }
     }
     return ok ? Status.SUCCESS : Status.FAILED;
@@ -936,13 +756,4 @@ function isAddress(name: string): boolean {
 /** Bytes of a numeric address, or null for anything else (host names, subnets). */
 function addressBytes(text: string): Uint8Array | null {
   return parseIp(text)?.bytes ?? null;
-}
-
-/** selectdata option bits: noselect 1, prefer 2, trust 4, require 8 (chronyc's letters N P T R). */
-function selectOptionBits(s: EngineSource | EngineRefclock): number {
-  return optionBits(s.spec.select ?? {});
-}
-
-function optionBits(o: SourceSelectOptions): number {
-  return (o.noselect ? 1 : 0) | (o.prefer ? 2 : 0) | (o.trust ? 4 : 0) | (o.require ? 8 : 0);
 }

@@ -78,6 +78,7 @@ import { type CmdmonServer, startCmdmonServer } from "../io/cmdmon_server.ts";
 import { openRequestKinds } from "../cmdmon/handlers.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
+import { systemBackendServices } from "./backend_services.ts";
 import type { Observer } from "../http/observe.ts";
 import {
   isSystemError,
@@ -770,7 +771,7 @@ async function start(
   let cmdmon: CmdmonServer | null = null;
   const socketPath = config.bindCmdAddress.unixPath;
   try {
-    cmdmon = await startCmdmonServer(new DaemonBackend(state), {
+    cmdmon = await startCmdmonServer(new DaemonBackend(state, systemBackendServices(state.clock)), {
       socketPath,
       port: config.cmdPort,
       ...(config.bindCmdDevice ? { device: config.bindCmdDevice } : {}),

@@ -8,6 +8,7 @@
 import type { Config } from "../conf/config.ts";
 import type { DaemonState } from "./state.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
+import { systemBackendServices } from "./backend_services.ts";
 import type { ReferenceDiscipline } from "../engine/discipline.ts";
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { realNow } from "../io/realtime.ts";
@@ -32,7 +33,7 @@ export function startDaemonObserver(
   const filter = AddressFilter.fromRules(accessRules(c.httpAccess));
   const live = () => state.engine.sources.filter((s) => !s.removed);
   return startObserver({
-    backend: new DaemonBackend(state),
+    backend: new DaemonBackend(state, systemBackendServices(state.clock)),
     reason(i) {
       const l = live();
       const s = i < l.length ? l[i] : state.engine.refclocks[i - l.length];

@@ -13,7 +13,12 @@
  * ```
  * @module
  */
-import type { Reference, ReferenceEvent, TrackingLogEntry } from "../clock/reference.ts";
+import type {
+  Reference,
+  ReferenceEvent,
+  TrackingData,
+  TrackingLogEntry,
+} from "../clock/reference.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Discipline } from "./engine.ts";
@@ -115,6 +120,11 @@ export class ReferenceDiscipline implements Discipline {
 
   noUpdate(_now: Timestamp): void {
     this.reference.setUnsynchronised();
+  }
+
+  /** What `chronyc tracking` shows at `now` (the engine's system snapshot carries it). */
+  tracking(now: Timestamp): TrackingData {
+    return this.reference.trackingData(now);
   }
 
   #messages(events: ReferenceEvent[]): string[] {

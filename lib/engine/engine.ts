@@ -37,6 +37,16 @@ import {
   type SampleRejection,
 } from "../refclock/source.ts";
 import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
+import type { TrackingData } from "../clock/reference.ts";
+import type { ModifiableOption } from "../ntp/source.ts";
+import type {
+  NtpSourceSnapshot,
+  RefclockSnapshot,
+  SourceIdentity,
+  SourceRef,
+  SourceSnapshot,
+  SystemSnapshot,
+} from "./snapshot.ts";
 
 /** What the engine asks of the discipline (lib/clock Reference). */
 export interface Discipline {
@@ -44,6 +54,8 @@ export interface Discipline {
   update(update: ReferenceUpdate, now: Timestamp): string[];
   /** Selection could not produce an estimate this time. */
   noUpdate?(now: Timestamp): void;
+  /** The reference's tracking data at `now`, for {@link Engine.systemSnapshot}; absent: none. */
+  tracking?(now: Timestamp): TrackingData;
 }
 
 /** One source to add. */
@@ -386,6 +398,166 @@ export class Engine {
     return this.reselect();
   }
 
+  // --- Snapshots and commands: what readers outside the engine (the cmdmon
+  // backend) use instead of the live sources. Report order: the live NTP
+  // sources as added, then the reference clocks.
+
+  /** How many rows the source reports have (live NTP sources and reference clocks). */
+  sourceCount(): number {
+    return this.#sources.filter((s) => !s.removed).length + this.#refclocks.length;
+  }
+
+  /** Who each report row is (cheap: no statistics computed). */
+  sourceList(): SourceIdentity[] {
+    return [
+      ...this.#sources.filter((s) => !s.removed).map((s) => ({
+        kind: "ntp" as const,
+        id: s.id,
+        name: s.spec.name,
+        address: s.spec.address,
+      })),
+      ...this.#refclocks.map((r) => ({
+        kind: "refclock" as const,
+        id: r.id,
+        name: r.spec.options.name,
+        refId: r.source.refId,
+      })),
+    ];
+  }
+
+  /** The source in report row `index` as it is now, or null past the end. */
+  sourceSnapshot(index: number): SourceSnapshot | null {
+    const now = this.#clock.now();
+    const live = this.#sources.filter((s) => !s.removed);
+    if (!Number.isInteger(index) || index < 0) return null;
+    const effective = this.effectiveSelect();
+    const s = live[index];
+    if (s) return this.#ntpSnapshot(s, effective.sources[index] ?? s.spec.select ?? {}, now);
+    const r = this.#refclocks[index - live.length];
+    if (!r) return null;
+    return this.#refclockSnapshot(r, effective.refclocks[r.id] ?? r.spec.select ?? {}, now);
+  }
+
+  /** Every source as it is now, in report order. */
+  sourceSnapshots(): SourceSnapshot[] {
+    const out: SourceSnapshot[] = [];
+    for (let i = 0, n = this.sourceCount(); i < n; i++) out.push(this.sourceSnapshot(i)!);
+    return out;
+  }
+
+  /** The selection and the reference as they are now. */
+  systemSnapshot(): SystemSnapshot {
+    const now = this.#clock.now();
+    const selected: SourceRef | null = this.#selected !== null
+      ? { kind: "ntp", id: this.#selected }
+      : this.#selectedRefclock !== null
+      ? { kind: "refclock", id: this.#selectedRefclock }
+      : null;
+    const chosen = selected === null
+      ? undefined
+      : selected.kind === "ntp"
+      ? this.#sources[selected.id]
+      : this.#refclocks[selected.id];
+    return {
+      now,
+      selected,
+      selectedScore: chosen?.status?.score ?? null,
+      lastUpdate: this.#lastUpdate,
+      tracking: this.#discipline.tracking?.(now) ?? null,
+    };
+  }
+
+  /** `chronyc minpoll/maxpoll/maxdelay/...`: changes one option; false: no such live source. */
+  modifySource(id: number, option: ModifiableOption, value: number): boolean {
+    const s = this.#sources[id];
+    if (!s || s.removed) return false;
+    s.ntp.modify(option, value);
+    return true;
+  }
+
+  /** `chronyc offset` (4.8): replaces the source's offset correction; false: no such source. */
+  setSourceOffset(ref: SourceRef, offset: number): boolean {
+    if (ref.kind === "refclock") {
+      const r = this.#refclocks[ref.id];
+      r?.source.setOffset(offset);
+      return r !== undefined;
+    }
+    return this.modifySource(ref.id, "offset", offset);
+  }
+
+  /** The selection options of a source as configured; null: no such source. */
+  selectOptions(ref: SourceRef): SourceSelectOptions | null {
+    const s = ref.kind === "ntp" ? this.#sources[ref.id] : this.#refclocks[ref.id];
+    if (!s || ("removed" in s && s.removed)) return null;
+    return { ...(s.spec.select ?? {}) };
+  }
+
+  /** `chronyc selectopts` (4.8): new selection options, used from the next selection. */
+  setSelectOptions(ref: SourceRef, options: SourceSelectOptions): boolean {
+    const s = ref.kind === "ntp" ? this.#sources[ref.id] : this.#refclocks[ref.id];
+    if (!s || ("removed" in s && s.removed)) return false;
+    s.spec.select = { ...options };
+    return true;
+  }
+
+  /** `chronyc makestep`: steps away the correction still to be slewed; returns that step, s. */
+  makestep(): number {
+    const remaining = this.#clock.remainingCorrection();
+    if (remaining !== 0) this.#clock.step(remaining);
+    return remaining;
+  }
+
+  #ntpSnapshot(s: EngineSource, effective: SourceSelectOptions, now: Timestamp): NtpSourceSnapshot {
+    const report = s.ntp.report();
+    return {
+      kind: "ntp",
+      now,
+      id: s.id,
+      name: s.spec.name,
+      address: s.spec.address,
+      port: s.ntp.options.port,
+      remotePort: s.spec.auth?.destination?.()?.port ?? s.ntp.options.port,
+      peer: s.spec.options.kind === "peer",
+      version: s.ntp.options.version,
+      poll: s.ntp.poll,
+      reach: report.reach,
+      online: s.ntp.online,
+      inBurst: s.ntp.inBurst,
+      authenticated: s.spec.auth !== undefined,
+      select: { ...(s.spec.select ?? {}) },
+      effectiveSelect: effective,
+      status: s.status,
+      statistics: s.stats.report(now),
+      offsetSd: s.stats.estimate()?.offsetSd ?? null,
+      selection: s.stats.getSelectionData(now),
+      report,
+      asymmetry: s.stats.asymmetry,
+    };
+  }
+
+  #refclockSnapshot(
+    r: EngineRefclock,
+    effective: SourceSelectOptions,
+    now: Timestamp,
+  ): RefclockSnapshot {
+    return {
+      kind: "refclock",
+      now,
+      id: r.id,
+      name: r.spec.options.name,
+      refId: r.source.refId,
+      stratum: r.spec.options.stratum ?? 0,
+      poll: r.source.poll,
+      reach: r.source.reach.value,
+      select: { ...(r.spec.select ?? {}) },
+      effectiveSelect: effective,
+      status: r.status,
+      statistics: r.stats.report(now),
+      offsetSd: r.stats.estimate()?.offsetSd ?? null,
+      selection: r.stats.getSelectionData(now),
+    };
+  }
+
   /** Detaches from the clock. */
   close(): void {
     this.#unlisten();
@@ -624,6 +796,33 @@ function pollAdjustment(
  * not tracked well (our choice, tuned on the simulator's lan, wan-asym and loss30 over 5 seeds).
  */
 const TRACKING_SDS = 2.5;
+
+/**
+ * The members of {@link Engine} that readers outside the engine's own
+ * wiring may use (lib/daemon/cmdmon_backend.ts; tests/architecture_test.ts
+ * holds the backend to this list): snapshots and commands, never the live
+ * sources, statistics or selection state.
+ */
+export const ENGINE_API = [
+  "sourceCount",
+  "sourceList",
+  "sourceSnapshot",
+  "sourceSnapshots",
+  "systemSnapshot",
+  "setOnline",
+  "burst",
+  "modifySource",
+  "setSourceOffset",
+  "selectOptions",
+  "setSelectOptions",
+  "makestep",
+  "reselect",
+  "setReselectDistance",
+  "resetSources",
+] as const satisfies readonly (keyof Engine)[];
+
+/** The engine as the cmdmon backend sees it: {@link ENGINE_API} only. */
+export type EngineApi = Pick<Engine, typeof ENGINE_API[number]>;
 
 /** Seconds from `a` to `b` (for the IO layer's timer arithmetic). */
 export function secondsUntil(a: Timestamp, b: Timestamp): number {

@@ -4,7 +4,7 @@
  * local, makestep settings, reselectdist, reset sources, manual list.
  */
 import assert from "node:assert/strict";
-import { DaemonBackend } from "../../lib/daemon/cmdmon_backend.ts";
+import { type BackendServices, DaemonBackend } from "../../lib/daemon/cmdmon_backend.ts";
 import type { DaemonState } from "../../lib/daemon/state.ts";
 import { Engine, type EngineAction } from "../../lib/engine/engine.ts";
 import { engineSpec } from "../../lib/engine/source_spec.ts";
@@ -15,6 +15,7 @@ import { ReferenceDiscipline } from "../../lib/engine/discipline.ts";
 import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
 import { unsynchronisedReference } from "../../lib/ntp/server.ts";
 import { defaultConfig, type SourceConfig } from "../../lib/conf/config.ts";
+import { parseCommandLine } from "../../lib/conf/parse.ts";
 import { type AddSourceParams, AddSrcFlag, AddSrcType } from "../../lib/cmdmon/request.ts";
 import { type CmdAddress, Status } from "../../lib/cmdmon/wire.ts";
 
@@ -24,9 +25,10 @@ const UNSPEC: CmdAddress = { family: "unspec" };
 function setup() {
   const clock = new SimClock({ start: 0n, seed: 1 });
   const reference = new Reference(clock);
+  const discipline = new ReferenceDiscipline(reference);
   const engine = new Engine({
     clock,
-    discipline: { update: () => [] },
+    discipline,
     randomBytes: (n) => new Uint8Array(n).fill(7),
   });
   const config = defaultConfig();
@@ -37,7 +39,7 @@ function setup() {
     clock,
     engine,
     reference,
-    discipline: new ReferenceDiscipline(reference),
+    discipline,
     manual: new ManualInput(),
     saveDrift: () => {},
     io: { run: (_a: readonly EngineAction[]) => {}, localAddress: () => null },
@@ -64,7 +66,20 @@ function setup() {
   } as unknown as DaemonState;
   engine.start();
   clock.onParameterChange((c) => state.manual.onClockChange(c));
-  return { backend: new DaemonBackend(state), engine, state, added, clock, logged };
+  // the system as the backend sees it: files written and sourcedir lines read are the test's
+  const written = new Map<string, string>();
+  const sourceDir: SourceConfig[] = [];
+  const services: BackendServices = {
+    now: () => clock.now(),
+    realNow: () => clock.trueTime(),
+    writeFile: (path, text) => {
+      if (path.startsWith("/unwritable/")) throw new Error("Permission denied");
+      written.set(path, text);
+    },
+    readSourceDirs: () => sourceDir.map((sc) => ({ ...sc })),
+  };
+  const backend = new DaemonBackend(state, services);
+  return { backend, engine, state, added, clock, logged, written, sourceDir };
 }
 
 function addParams(name: string, over: Partial<AddSourceParams> = {}): AddSourceParams {
@@ -348,4 +363,33 @@ Deno.test("DaemonBackend: rtcdata/trimrtc/writertc go to the RTC tracker; 513 wi
   assert.equal(backend.control({ kind: "writertc" }), Status.FAILED);
   assert.equal(backend.control({ kind: "trimrtc" }), Status.FAILED);
   assert.deepEqual(calls, ["write", "trim", "write", "trim"]);
+});
+
+Deno.test("DaemonBackend: dump writes one file per NTP source through the file service", () => {
+  const { backend, engine, state, written } = setup();
+  engine.addSource({ name: "ntp.example", address: "192.0.2.7", options: { port: 11123 } });
+  state.config.dumpDir = "/var/lib/horae";
+  assert.equal(backend.control({ kind: "dump" }), Status.SUCCESS);
+  const text = written.get("/var/lib/horae/192.0.2.7.dat");
+  assert.ok(text?.startsWith("horae-dump 1\nname ntp.example\naddress 192.0.2.7\nport 11123\n"));
+  assert.ok(text?.includes("samples 0\n"));
+  const warned: string[] = [];
+  (state as unknown as { log: unknown }).log = { warn: (m: string) => warned.push(m) };
+  state.config.dumpDir = "/unwritable/dir";
+  assert.equal(backend.control({ kind: "dump" }), Status.FAILED);
+  assert.deepEqual(warned, ["Could not write dump for 192.0.2.7 : Permission denied"]);
+});
+
+Deno.test("DaemonBackend: reload sources adds the sourcedir lines the reader returns", async () => {
+  const { backend, added, sourceDir } = setup();
+  const sc = parseCommandLine(["server 192.0.2.44 iburst"]).config.sources[0]!;
+  sourceDir.push({ ...sc, fromSourceDir: true });
+  assert.equal(backend.control({ kind: "reload_sources" }), Status.SUCCESS);
+  await Promise.resolve();
+  assert.deepEqual(added.map((a) => a.name), ["192.0.2.44"]);
+  // the same lines again: nothing new
+  assert.equal(backend.control({ kind: "reload_sources" }), Status.SUCCESS);
+  await Promise.resolve();
+  assert.equal(added.length, 1);
+  assert.equal(backend.nSources(), 1);
 });

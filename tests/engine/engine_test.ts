@@ -316,3 +316,72 @@ Deno.test("engine: clock changes reach every source's statistics until close()",
   w.clock.step(0.005);
   assert.deepEqual(w.engine.sources.map((s) => s.stats.predictOffset(t)), frozen);
 });
+
+const PPS = { name: "PPS", poll: 4, filter: 16, offset: 0, delay: 1e-9, precision: 1e-9 };
+
+Deno.test("engine: snapshots show sources, selection and tracking as plain values", () => {
+  const w = world({ clockOffset: 0.010 });
+  w.servers.set("192.0.2.1", 0);
+  w.servers.set("192.0.2.2", 0);
+  started(w, 2);
+  w.run(10);
+  w.engine.addRefclock({ options: PPS });
+  assert.equal(w.engine.sourceCount(), 3);
+  assert.deepEqual(w.engine.sourceList(), [
+    { kind: "ntp", id: 0, name: "s1", address: "192.0.2.1" },
+    { kind: "ntp", id: 1, name: "s2", address: "192.0.2.2" },
+    { kind: "refclock", id: 0, name: "PPS", refId: 0x50505300 },
+  ]);
+  const snaps = w.engine.sourceSnapshots();
+  assert.deepEqual(snaps.map((s) => s.kind), ["ntp", "ntp", "refclock"]);
+  const s1 = snaps[0]!;
+  assert.ok(s1.kind === "ntp");
+  assert.equal(s1.now, w.clock.now());
+  assert.equal(s1.statistics.np, 4);
+  assert.equal(s1.report.totalRx, 4);
+  assert.ok(s1.selection !== null && Math.abs(s1.selection.offset - 0.010) < 1e-5);
+  assert.equal(w.engine.sourceSnapshot(3), null);
+  assert.equal(w.engine.sourceSnapshot(-1), null);
+  // a snapshot is a copy: changing it changes nothing in the engine
+  s1.select.noselect = true;
+  assert.deepEqual(w.engine.selectOptions({ kind: "ntp", id: 0 }), {});
+  const sys = w.engine.systemSnapshot();
+  assert.ok(sys.selected !== null && sys.selected.kind === "ntp");
+  const chosen = w.engine.sourceSnapshots()[sys.selected.id]!;
+  assert.equal(chosen.status?.state, "selected");
+  assert.equal(sys.selectedScore, chosen.status?.score);
+  assert.equal(sys.lastUpdate, w.engine.lastUpdate);
+  assert.equal(sys.tracking, null); // the recording discipline keeps no tracking data
+});
+
+Deno.test("engine: commands change options, offsets and selection options by reference", () => {
+  const w = world();
+  started(w, 1);
+  w.engine.addRefclock({ options: PPS });
+  assert.equal(w.engine.modifySource(0, "maxpoll", 5), true);
+  assert.equal(w.engine.sources[0]!.ntp.options.maxpoll, 5);
+  assert.equal(w.engine.modifySource(9, "maxpoll", 5), false);
+  assert.equal(w.engine.setSourceOffset({ kind: "ntp", id: 0 }, 0.25), true);
+  assert.equal(w.engine.sources[0]!.ntp.options.offset, 0.25);
+  assert.equal(w.engine.setSourceOffset({ kind: "refclock", id: 0 }, -1e-3), true);
+  assert.equal(w.engine.setSourceOffset({ kind: "refclock", id: 1 }, 0), false);
+  const trust = { trust: true, prefer: false };
+  assert.equal(w.engine.setSelectOptions({ kind: "refclock", id: 0 }, trust), true);
+  assert.deepEqual(w.engine.refclocks[0]!.spec.select, trust);
+  assert.deepEqual(w.engine.sourceSnapshot(1)?.select, trust);
+  assert.equal(w.engine.setSelectOptions({ kind: "ntp", id: 4 }, trust), false);
+  w.engine.removeSource(0);
+  assert.equal(w.engine.selectOptions({ kind: "ntp", id: 0 }), null);
+  assert.equal(w.engine.modifySource(0, "maxpoll", 6), false);
+  assert.equal(w.engine.sourceCount(), 1);
+});
+
+Deno.test("engine: makestep steps away the correction still to be slewed", () => {
+  const w = world();
+  assert.equal(w.engine.makestep(), 0);
+  w.clock.accumulateOffset(0.5, 1e-3);
+  const remaining = w.clock.remainingCorrection();
+  assert.ok(remaining !== 0);
+  assert.equal(w.engine.makestep(), remaining);
+  assert.equal(w.clock.remainingCorrection(), 0);
+});
