@@ -66,6 +66,13 @@ export interface ReferenceOptions {
   local?: LocalReference | null;
   /** `fallbackdrift MIN MAX` (log2 seconds); null or a 0 bound: no fallbacks. */
   fallbackDrift?: { min: number; max: number } | null;
+  /**
+   * `rtcsync`: whether the clock (the kernel) is told it is synchronised, which
+   * turns on the kernel's 11-minute copy of the system time to the RTC. The
+   * error estimates are given either way. Default true; the daemon passes its
+   * `rtcsync` directive.
+   */
+  rtcSync?: boolean;
 }
 
 /** What `chronyc tracking` shows (and the NTP server puts in its replies). */
@@ -232,6 +239,7 @@ export class Reference {
   #leapAt: Timestamp | null = null;
   /** fallbackdrift: bounds (log2 s) and one average frequency (ppm) per interval. */
   readonly #fallback: { min: number; max: number } | null;
+  readonly #rtcSync: boolean;
   #fallbacks: { frequency: number; seconds: number }[] = [];
   /** Index in #fallbacks of the fallback in use since the last update, -1: none. */
   #fallbackInUse = -1;
@@ -257,6 +265,7 @@ export class Reference {
     this.#unsyncedSince = clock.now();
     const fb = options.fallbackDrift ?? null;
     this.#fallback = fb !== null && fb.min > 0 && fb.max >= fb.min ? fb : null;
+    this.#rtcSync = options.rtcSync ?? true;
   }
 
   /**
@@ -518,7 +527,7 @@ export class Reference {
 
     events.push(...this.#updateLeap(u.leap, this.#refTime));
     const maxError = this.#rootDelay / 2 + this.#rootDispersion;
-    this.#clock.setSyncStatus(true, u.offsetSd, maxError);
+    this.#clock.setSyncStatus(this.#rtcSync, u.offsetSd, maxError);
     const td = this.trackingData(this.#refTime);
     events.push({
       kind: "tracking",

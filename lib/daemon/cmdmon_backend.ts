@@ -59,6 +59,7 @@ import { AddressFilterError } from "../ntp/addrfilt.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
 import type { LocalReference, Reference } from "../clock/reference.ts";
+import { withLocal } from "../clock/advertised.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { SourceSelectOptions } from "../clock/select.ts";
@@ -600,10 +601,7 @@ export class DaemonBackend implements CmdmonBackend {
   #setLocal(local: (LocalOptions & LocalReference) | null): void {
     const d = this.#d;
     d.reference.setLocal(local);
-    const had = d.serverReference.local !== null;
-    d.serverReference.local = local;
-    if (local !== null && !had) d.serverReference.localSince = this.#now();
-    if (local === null) d.serverReference.localSince = null;
+    Object.assign(d.serverReference, withLocal(d.serverReference, local, this.#now()));
     d.server?.setReference(d.serverReference, this.#sys.realNow());
   }
 

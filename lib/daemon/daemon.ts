@@ -44,6 +44,7 @@ import {
   systemResolver,
 } from "./system.ts";
 import { Reference } from "../clock/reference.ts";
+import { advertisedReference, peerView, withLocal } from "../clock/advertised.ts";
 import {
   leapAtEndOfDay,
   type LeapRecord,
@@ -64,7 +65,7 @@ import {
 import { AddressFilter } from "../ntp/addrfilt.ts";
 import { ClientLog, RATE_RESPOND, type RateDecision, type RateLimit } from "../ntp/clientlog.ts";
 import { addressFamily } from "../../ffi/libc.ts";
-import { parseIp, parseIpv4, REFID_LOCAL } from "../net/address.ts";
+import { parseIp, parseIpv4 } from "../net/address.ts";
 import type { CmdAddress } from "../cmdmon/wire.ts";
 import { NtpServer, unsynchronisedReference } from "../ntp/server.ts";
 import { Smoothing } from "../clock/smoothing.ts";
@@ -233,13 +234,6 @@ async function start(
     const r2 = realNow();
     return c - (r1 + r2) / 2n;
   };
-  if (!config.rtcSync) {
-    // Without `rtcsync` the kernel is never told the clock is synchronised,
-    // so its 11-minute mode stays off (chrony.conf(5) rtcsync); the error
-    // estimates are still given.
-    const setSyncStatus = clock.setSyncStatus.bind(clock);
-    clock.setSyncStatus = (_synced, estError, maxError) => setSyncStatus(false, estError, maxError);
-  }
   const driftPath = config.driftFile?.path;
   // rtcfile: RTC tracking (null without a device: chronyc then gets 513);
   // chronyd opens the RTC before it reads the driftfile
@@ -276,6 +270,9 @@ async function start(
       }
       : null,
     fallbackDrift: config.fallbackDrift ?? null,
+    // Without `rtcsync` the kernel is never told the clock is synchronised, so its
+    // 11-minute mode stays off (chrony.conf(5) rtcsync); the error estimates are still given.
+    rtcSync: config.rtcSync,
   });
   if (restored) reference.restoreDrift(restored.frequency, restored.skew);
 
@@ -348,12 +345,12 @@ async function start(
       : CLOCK_PRECISION_LOG2,
   );
   if (config.local) {
-    serverReference.local = {
+    const local = {
       stratum: config.local.stratum,
       distance: config.local.distance,
       orphan: config.local.orphan,
     };
-    serverReference.localSince = clock.now();
+    Object.assign(serverReference, withLocal(serverReference, local, clock.now()));
     serverReference.localEligible = reference.localEligible(clock.now());
   }
   const activateSmoothing = () => {
@@ -381,51 +378,25 @@ async function start(
   };
   const refreshServerReference = () => {
     armLeap();
-    const t = reference.trackingData(clock.now());
-    if (serverReference.local !== null) {
-      // local activate/waitsynced/waitunsynced: the local reference starts when they allow it
-      const eligible = reference.localEligible(clock.now());
-      if (eligible && serverReference.localEligible === false) {
-        serverReference.localSince = clock.now();
-      }
-      serverReference.localEligible = eligible;
-    }
-    if (reference.synchronised && t.stratum > 0 && t.refId !== reference_local_id()) {
-      serverReference.synchronised = true;
-      serverReference.leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
-      // a leap smear (smoothtime with leapsecmode slew) hides the leap from clients
-      if (smoothing && config.leapSecMode === "slew") serverReference.leap = 0;
-      serverReference.stratum = t.stratum;
-      serverReference.rootDelay = t.rootDelay;
-      serverReference.rootDispersion = t.rootDispersion;
-      serverReference.dispersionRate =
-        (t.skew + Math.abs(t.residualFrequency) + config.maxClockError) * 1e-6;
-      serverReference.refId = t.refId;
-      serverReference.refTime = clock.now();
-    } else if (
-      serverReference.synchronised && config.local && !reference.localActive(clock.now())
-    ) {
-      // Lost the sources but the local reference waits for the root distance
-      // (chrony.conf(5) `local distance`): keep serving the last values, whose
-      // dispersion grows until the responder switches to the local reference.
-    } else {
-      serverReference.synchronised = false;
-    }
+    const now = clock.now();
+    const t = reference.trackingData(now);
+    Object.assign(
+      serverReference,
+      advertisedReference(serverReference, {
+        now,
+        tracking: t,
+        synchronised: reference.synchronised,
+        localEligible: reference.localEligible(now),
+        localActive: reference.localActive(now),
+        localConfigured: Boolean(config.local),
+        // a leap smear (smoothtime with leapsecmode slew) hides the leap from clients
+        hideLeap: smoothing !== null && config.leapSecMode === "slew",
+        maxClockErrorPpm: config.maxClockError,
+      }),
+    );
     server?.setReference(serverReference, realNow());
     // Symmetric peers learn our state from our own packets.
-    const leap = t.leapStatus === "insert" ? 1 : t.leapStatus === "delete" ? 2 : 0;
-    engine.setLocalStatus(
-      t.stratum > 0 && t.leapStatus !== "unsynchronised"
-        ? {
-          leap,
-          stratum: t.stratum,
-          refId: t.refId,
-          rootDelay: t.rootDelay,
-          rootDispersion: t.rootDispersion,
-          refTime: t.refTime,
-        }
-        : null,
-    );
+    engine.setLocalStatus(peerView(t));
   };
 
   // hwtimestamp: NICs set up now (still privileged); their clocks read on a timer
@@ -1025,10 +996,6 @@ function localRefIds(config: Config): (address: string) => number | null {
 function ipv4Number(a: string): number | null {
   const p = parseIpv4(a);
   return p === null ? null : ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
-}
-
-function reference_local_id(): number {
-  return REFID_LOCAL;
 }
 
 function families(o: ChronydOptions): ("ipv4" | "ipv6")[] {
