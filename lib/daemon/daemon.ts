@@ -28,7 +28,8 @@ import { type KeyStore, loadKeys } from "./keys.ts";
 import { mayAdjustClock, NO_CLOCK_CONTROL_MESSAGE } from "./system.ts";
 import { TempCompError } from "../clock/tempcomp.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
-import { isSystemError, strerror, writeFileAtomic } from "./files.ts";
+import { strerror, writeFileAtomic } from "./files.ts";
+import { isOsError } from "../io/os_error.ts";
 import { realNow } from "../io/realtime.ts";
 import { HwTimestampError } from "./hwtimestamp.ts";
 import {
@@ -347,7 +348,7 @@ function runningPid(path: string): number | null {
   try {
     pid = Number(Deno.readTextFileSync(path).trim());
   } catch (e) {
-    if (!isSystemError(e)) throw e; // no pidfile (or unreadable): no other daemon known
+    if (!isOsError(e)) throw e; // no pidfile (or unreadable): no other daemon known
     return null;
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === Deno.pid) return null;
@@ -375,7 +376,7 @@ export async function detach(o: ChronydOptions, log: Logger, pidFile: string): P
     try {
       return Deno.statSync(p).isFile;
     } catch (e) {
-      if (!isSystemError(e)) throw e; // not there (or not reachable): try the next one
+      if (!isOsError(e)) throw e; // not there (or not reachable): try the next one
       return false;
     }
   });

@@ -48,15 +48,6 @@ export function strerror(e: unknown): string {
   return i >= 0 ? text.slice(0, i) : text;
 }
 
-/**
- * Whether `e` is an error the operating system reported through Deno (a
- * `Deno.errors.*`: missing, denied, a directory, busy, ...), as opposed to a
- * bug in our code, which callers let through.
- */
-export function isSystemError(e: unknown): e is Error {
-  return Object.values(Deno.errors).some((kind) => e instanceof kind);
-}
-
 /** The temporary file an atomic write of `path` goes through. */
 export function temporaryPath(path: string): string {
   return `${path}.tmp`;

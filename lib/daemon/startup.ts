@@ -82,7 +82,8 @@ import { openRequestKinds } from "../cmdmon/handlers.ts";
 import { DaemonBackend } from "./cmdmon_backend.ts";
 import { systemBackendServices } from "./backend_services.ts";
 import type { Observer } from "../http/observe.ts";
-import { isSystemError, readBytesAsText, removeStaleFiles, writeFileAtomic } from "./files.ts";
+import { readBytesAsText, removeStaleFiles, writeFileAtomic } from "./files.ts";
+import { isOsError } from "../io/os_error.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
@@ -930,7 +931,7 @@ function leapSecTz(config: Config, log: Logger): ((t: Timestamp) => LeapAction) 
     try {
       text = Deno.readTextFileSync(path);
     } catch (e) {
-      if (!isSystemError(e)) throw e; // missing, unreadable, a directory: chronyd's message
+      if (!isOsError(e)) throw e; // missing, unreadable, a directory: chronyd's message
       log.warn(`Failed to open leap seconds list ${path}`);
       log.warn(`Leap second list ${path} failed check, ignoring`);
       return null;
@@ -1006,7 +1007,7 @@ function localRefIds(config: Config): (address: string) => number | null {
       }
     } catch (e) {
       // no interface list (not permitted, not supported here): our address stays unknown
-      if (!isSystemError(e)) throw e;
+      if (!isOsError(e)) throw e;
     }
     return null;
   };
