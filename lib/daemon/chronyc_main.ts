@@ -22,7 +22,10 @@ function switchUser(name: string): string | null {
   let user = null;
   try {
     user = findUser(name, readSystemPasswd());
-  } catch { /* no passwd: no such user */ }
+  } catch (e) {
+    // no /etc/passwd, or one we may not read: no user can be found, as for an unknown name
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+  }
   if (user === null) return `Could not get user/group ID of ${name}`;
   if (Deno.uid() !== 0 || (user.uid === 0 && user.gid === 0)) return null;
   try {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { ChronycIo, CmdmonTransport } from "../cmdmon/chronyc.ts";
+import { type ChronycIo, type CmdmonTransport, ConnectError } from "../cmdmon/chronyc.ts";
 import { DEFAULT_CMD_PORT } from "../cmdmon/wire.ts";
 import { resolve } from "./dns.ts";
 import { isOsError } from "./os_error.ts";
@@ -45,8 +45,21 @@ async function receiveWithTimeout(
   }
 }
 
-/** Opens a transport; throws when the socket cannot be opened. */
+/** Opens a transport; throws {@link ConnectError} when the socket cannot be opened. */
 export async function openCmdmonTransport(target: TransportTarget): Promise<CmdmonTransport> {
+  try {
+    return await openSocket(target);
+  } catch (e) {
+    // A TypeError is a bug here. Any other error is the system refusing the socket
+    // (Deno.errors.NotFound for a missing daemon socket, PermissionDenied,
+    // AddrNotAvailable without IPv6, ...): chronyc treats them alike, this host
+    // cannot be reached and the next one is tried.
+    if (e instanceof TypeError || !(e instanceof Error)) throw e;
+    throw new ConnectError(`${target.host}: ${e.message}`, { cause: e });
+  }
+}
+
+async function openSocket(target: TransportTarget): Promise<CmdmonTransport> {
   let sock: Deno.DatagramConn;
   let dest: Deno.Addr;
   let clientPath = "";
