@@ -22,6 +22,7 @@ import type { SourceKind } from "../conf/config.ts";
 import { formatIpBytes, parseSubnet as parseIpSubnet } from "../net/address.ts";
 import { type CmdAddress, parseAddress, UNSPEC } from "./wire.ts";
 import { getDate } from "./getdate.ts";
+import { KEY_TYPE_IDS, type KeyType } from "../ntp/keyfile.ts";
 import {
   type ChronycIo,
   CmdError,
@@ -55,9 +56,10 @@ export async function parseMaskAddr(
     const address = await needAddress(arg, c);
     return { mask: fullMask(address), address };
   }
+  // with a mask both halves are addresses, never host names (as chronyc reads them)
   const mask = parseAddress(arg.slice(0, slash));
-  const address = await hostAddress(arg.slice(slash + 1), c);
-  if (!mask || !address) throw new CmdError("Could not get address for hostname");
+  const address = parseAddress(arg.slice(slash + 1));
+  if (!mask || !address) throw new CmdError("Invalid syntax for mask/address");
   return { mask, address };
 }
 
@@ -259,30 +261,15 @@ export function parseDate(text: string, nowMs: number): number | null {
   return t === null ? null : t * 1000;
 }
 
-/** Hash functions and ciphers keygen knows; a cipher's key length is fixed (bits). */
-const KEY_TYPES: Record<string, number | null> = {
-  MD5: null,
-  SHA1: null,
-  SHA256: null,
-  SHA384: null,
-  SHA512: null,
-  "SHA3-224": null,
-  "SHA3-256": null,
-  "SHA3-384": null,
-  "SHA3-512": null,
-  TIGER: null,
-  WHIRLPOOL: null,
-  RMD128: null,
-  RMD160: null,
-  RMD256: null,
-  RMD320: null,
-  AES128: 128,
-  AES256: 256,
-};
+/** Key lengths of the ciphers (bits); a hash key's length is chosen. */
+const CIPHER_BITS: Partial<Record<KeyType, number>> = { AES128: 128, AES256: 256 };
 
-/** keygen's bounds on a hash key (bits): at least 80, at most 2048 bytes' worth. */
+/**
+ * keygen's bounds on a hash key (bits): at least 80, at most 4096 (as
+ * chronyc 4.3 and 4.8 clamp `bits`).
+ */
 const KEYGEN_MIN_BITS = 80;
-const KEYGEN_MAX_BITS = 2048 * 8;
+const KEYGEN_MAX_BITS = 4096;
 
 /** `keygen [id [type [bits]]]`: one key-file line, `ID TYPE HEX:...`, from random bytes. */
 export function keygen(args: string[], io: Pick<ChronycIo, "randomBytes">): string {
@@ -294,9 +281,12 @@ export function keygen(args: string[], io: Pick<ChronycIo, "randomBytes">): stri
     if (v === undefined) throw bad();
     id = ((v % 2 ** 32) + 2 ** 32) % 2 ** 32;
   }
+  // the key file's type names (case-sensitive, as chronyc's), the ones horae computes
   const type = args[1] ?? "SHA1";
-  const fixed = KEY_TYPES[type.toUpperCase()];
-  if (fixed === undefined) throw new CmdError(`Unknown hash function or cipher ${type}`);
+  if (!Object.hasOwn(KEY_TYPE_IDS, type)) {
+    throw new CmdError(`Unknown hash function or cipher ${type}`);
+  }
+  const fixed = CIPHER_BITS[type as KeyType];
   let bits = 160;
   if (args[2] !== undefined) {
     const v = int(args[2]);

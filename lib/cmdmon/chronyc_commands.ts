@@ -134,9 +134,10 @@ function addressValue(
   real: boolean,
 ): RequestParser {
   return async (args, c) => {
+    // the two words first; then the address, which may be a host name to look up
     const value = real ? num(args[1]) : int(args[1]);
-    const address = await hostAddress(args[0], c);
-    if (!address || value === undefined) throw new CmdError("Invalid syntax for address value");
+    if (value === undefined) throw new CmdError("Invalid syntax for address value");
+    const address = await needAddress(args[0], c);
     return { kind, address, value } as Request;
   };
 }
@@ -280,13 +281,12 @@ const clients: CommandHandler = async (args, c) => {
 const manual: CommandHandler = async (args, c) => {
   const sub = args[0];
   if (sub === "delete") {
+    // like `list`, `delete` ignores words after its own (as chronyc does)
     const index = int(args[1]);
-    if (index === undefined || args.length !== 2) {
-      throw new CmdError("Bad syntax for manual delete command");
-    }
+    if (index === undefined) throw new CmdError("Bad syntax for manual delete command");
     return await sendControl(c, { kind: "manual_delete", index });
   }
-  if (args.length === 1 && sub === "list") {
+  if (sub === "list") {
     const r = await request(c.s, { kind: "manual_list" }, "manual_list");
     c.io.stdout(fmt.formatManualList(r.samples, c.o.csv));
     return true;
@@ -318,20 +318,40 @@ const waitsync: CommandHandler = async (args, c) => {
   const maxSkewPpm = num(args[2]) ?? 0;
   const interval = Math.max(num(args[3]) ?? 10, 0.1);
   for (let tries = 1;; tries++) {
-    const t = (await request(c.s, { kind: "tracking" }, "tracking")).report;
-    const correction = Math.abs(t.currentCorrection);
-    c.io.stdout(
-      `try: ${tries}, refid: ${t.refId.toString(16).toUpperCase().padStart(8, "0")}, ` +
-        `correction: ${correction.toFixed(9)}, skew: ${t.skewPpm.toFixed(3)}\n`,
-    );
-    const synced = (t.address.family !== "unspec" || (t.refId !== 0 && t.refId !== REFID_LOCAL)) &&
-      (maxCorrection === 0 || correction <= maxCorrection) &&
-      (maxSkewPpm === 0 || t.skewPpm <= maxSkewPpm);
-    if (synced) return true;
+    if (await trackingSynced(tries, maxCorrection, maxSkewPpm, c)) return true;
     if (maxTries > 0 && tries >= maxTries) return false;
     await c.io.sleep(interval * 1000);
   }
 };
+
+/**
+ * One try of waitsync: prints it and tells whether the limits are met. A
+ * failed request (506, or the daemon's refusal) is printed and counts as a
+ * try, as chronyc goes on trying.
+ */
+async function trackingSynced(
+  tries: number,
+  maxCorrection: number,
+  maxSkewPpm: number,
+  c: CommandContext,
+): Promise<boolean> {
+  let t;
+  try {
+    t = (await request(c.s, { kind: "tracking" }, "tracking")).report;
+  } catch (e) {
+    if (!(e instanceof StatusError)) throw e;
+    c.io.stdout(e.message + "\n");
+    return false;
+  }
+  const correction = Math.abs(t.currentCorrection);
+  c.io.stdout(
+    `try: ${tries}, refid: ${t.refId.toString(16).toUpperCase().padStart(8, "0")}, ` +
+      `correction: ${correction.toFixed(9)}, skew: ${t.skewPpm.toFixed(3)}\n`,
+  );
+  return (t.address.family !== "unspec" || (t.refId !== 0 && t.refId !== REFID_LOCAL)) &&
+    (maxCorrection === 0 || correction <= maxCorrection) &&
+    (maxSkewPpm === 0 || t.skewPpm <= maxSkewPpm);
+}
 
 /** `dns -n|+n|-4|-6|-46`. */
 const dns: CommandHandler = (args, { o }) => {
@@ -389,7 +409,8 @@ export const COMMANDS: readonly ChronycCommand[] = [
       if (args.length === 0) return { kind: "makestep" };
       const threshold = num(args[0]);
       const limit = int(args[1]);
-      if (args.length !== 2 || threshold === undefined || limit === undefined) {
+      // words after the second are ignored, as chronyc does
+      if (threshold === undefined || limit === undefined) {
         throw new CmdError("Bad syntax for makestep command");
       }
       return { kind: "modify_makestep", limit, threshold };
@@ -527,7 +548,14 @@ export const COMMANDS: readonly ChronycCommand[] = [
       ["add peer <name> [options]", "Start using a new symmetric peer"],
     ],
     use: "control",
-    request: parseAdd,
+    request: async (args, c) => {
+      const req = parseAdd(args);
+      // the options first, then the name: chronyc refuses one it cannot resolve
+      if (req.kind === "add_source" && !(await hostAddress(req.name, c))) {
+        throw new CmdError("Invalid host/IP address");
+      }
+      return req;
+    },
   },
   {
     names: ["delete"],
