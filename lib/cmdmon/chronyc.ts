@@ -64,32 +64,61 @@ export function bannerText(): string {
     "\n";
 }
 
-/** Runs chronyc with its command-line arguments; resolves to the exit code. */
-export async function runChronyc(args: string[], io: ChronycIo): Promise<number> {
-  const opts: Options = {
-    csv: false,
-    numeric: false,
-    origNames: false,
-    family: undefined,
-    limits: { timeoutMs: 1000, retries: 2 },
+/** chronyc's command line read up to its first command word. */
+interface CommandLine {
+  opts: Options;
+  /** `-h`: host names or socket paths, comma-separated. */
+  host: string | undefined;
+  port: number;
+  /** `-m`: each argument is a command. */
+  multi: boolean;
+  /** chronyc 4.8 `-e`: a line "." ends each response. */
+  endDots: boolean;
+  /** chronyc 4.8 `-u USER`. */
+  user: string | undefined;
+  /** The words after the options. */
+  rest: string[];
+}
+
+const USAGE = "Usage: chronyc [OPTION]... [COMMAND]...\n\nOptions:\n" +
+  "  -4\t\tUse IPv4 addresses only\n  -6\t\tUse IPv6 addresses only\n" +
+  "  -n\t\tPrint addresses, not names\n  -N\t\tPrint the names sources were given as\n" +
+  "  -c\t\tPrint comma-separated values\n  -j, --json\tPrint reports as JSON\n" +
+  "  -e\t\tEnd each response with a dot line\n  -m\t\tTake each argument as a command\n" +
+  "  -h HOST\tDaemon's host or socket path\n  -p PORT\tDaemon's command port\n" +
+  "  -u USER\tRun as this user\n" +
+  "  -v\t\tPrint the version and exit\n";
+
+/** Reads the options; an exit code when chronyc is done (`--help`, `-v`, an unknown option). */
+function parseCommandLine(args: string[], io: ChronycIo): CommandLine | number {
+  const c: CommandLine = {
+    opts: {
+      csv: false,
+      numeric: false,
+      origNames: false,
+      family: undefined,
+      limits: { timeoutMs: 1000, retries: 2 },
+    },
+    host: undefined,
+    port: DEFAULT_CMD_PORT,
+    multi: false,
+    endDots: false,
+    user: undefined,
+    rest: [],
   };
-  let host: string | undefined;
-  let port = DEFAULT_CMD_PORT;
-  let multi = false;
-  let endDots = false; // chronyc 4.8 -e: a line "." ends each response
-  let user: string | undefined;
+  const opts = c.opts;
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "-h") host = args[++i] ?? "";
-    else if (a === "-p") port = Number(args[++i]);
+    if (a === "-h") c.host = args[++i] ?? "";
+    else if (a === "-p") c.port = Number(args[++i]);
     else if (a === "-n") opts.numeric = true;
     else if (a === "-N") opts.origNames = true;
     else if (a === "-c") opts.csv = true;
     else if (a === "-j" || a === "--json") opts.json = true;
-    else if (a === "-m") multi = true;
-    else if (a === "-e") endDots = true;
-    else if (a === "-u") user = args[++i] ?? "";
+    else if (a === "-m") c.multi = true;
+    else if (a === "-e") c.endDots = true;
+    else if (a === "-u") c.user = args[++i] ?? "";
     else if (a === "-4") opts.family = 4;
     else if (a === "-6") opts.family = 6;
     else if (a === "-a" || a === "-d" || a === "-dd") continue;
@@ -97,22 +126,22 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
       io.stdout(versionLine("chronyc") + "\n");
       return 0;
     } else if (a === "--help") {
-      io.stdout(
-        "Usage: chronyc [OPTION]... [COMMAND]...\n\nOptions:\n" +
-          "  -4\t\tUse IPv4 addresses only\n  -6\t\tUse IPv6 addresses only\n" +
-          "  -n\t\tPrint addresses, not names\n  -N\t\tPrint the names sources were given as\n" +
-          "  -c\t\tPrint comma-separated values\n  -j, --json\tPrint reports as JSON\n" +
-          "  -e\t\tEnd each response with a dot line\n  -m\t\tTake each argument as a command\n" +
-          "  -h HOST\tDaemon's host or socket path\n  -p PORT\tDaemon's command port\n" +
-          "  -u USER\tRun as this user\n" +
-          "  -v\t\tPrint the version and exit\n",
-      );
+      io.stdout(USAGE);
       return 0;
     } else if (a.startsWith("-") && a !== "-" && !/^-?\d/.test(a)) {
       io.stderr(`Unknown option ${a}\n`);
       return 1;
     } else break;
   }
+  c.rest = args.slice(i);
+  return c;
+}
+
+/** Runs chronyc with its command-line arguments; resolves to the exit code. */
+export async function runChronyc(args: string[], io: ChronycIo): Promise<number> {
+  const line = parseCommandLine(args, io);
+  if (typeof line === "number") return line;
+  const { opts, host, port, multi, endDots, user, rest } = line;
   if (user !== undefined && user !== "root") {
     const why = io.dropPrivileges ? io.dropPrivileges(user) : `Could not switch to user ${user}`;
     if (why !== null) {
@@ -120,7 +149,6 @@ export async function runChronyc(args: string[], io: ChronycIo): Promise<number>
       return 1;
     }
   }
-  const rest = args.slice(i);
   const commands = rest.length === 0 ? [] : multi ? rest : [rest.join(" ")];
   const family = opts.family;
   const hosts = host !== undefined ? host.split(",") : [
