@@ -6,7 +6,8 @@
  */
 import { type ChronycIo, runChronyc } from "../cmdmon/chronyc.ts";
 import { chronycIo } from "../io/cmdmon_client.ts";
-import { dropRoot, findUser, readSystemPasswd } from "./privileges.ts";
+import { isOsError } from "../io/os_error.ts";
+import { dropRoot, findUser, PrivilegeError, readSystemPasswd } from "./privileges.ts";
 
 /** Runs chronyc with `args`; returns its exit code. */
 export async function runChronycMain(args: readonly string[]): Promise<number> {
@@ -24,7 +25,7 @@ function switchUser(name: string): string | null {
     user = findUser(name, readSystemPasswd());
   } catch (e) {
     // no /etc/passwd, or one we may not read: no user can be found, as for an unknown name
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
+    if (!isOsError(e)) throw e;
   }
   if (user === null) return `Could not get user/group ID of ${name}`;
   if (Deno.uid() !== 0 || (user.uid === 0 && user.gid === 0)) return null;
@@ -32,6 +33,8 @@ function switchUser(name: string): string | null {
     dropRoot(user, []);
     return null;
   } catch (e) {
-    return (e as Error).message;
+    // a step of the switch the system refused: its message is chronyc's error
+    if (e instanceof PrivilegeError) return e.message;
+    throw e;
   }
 }

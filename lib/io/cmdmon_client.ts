@@ -50,11 +50,10 @@ export async function openCmdmonTransport(target: TransportTarget): Promise<Cmdm
   try {
     return await openSocket(target);
   } catch (e) {
-    // A TypeError is a bug here. Any other error is the system refusing the socket
-    // (Deno.errors.NotFound for a missing daemon socket, PermissionDenied,
-    // AddrNotAvailable without IPv6, ...): chronyc treats them alike, this host
-    // cannot be reached and the next one is tried.
-    if (e instanceof TypeError || !(e instanceof Error)) throw e;
+    // the system refusing the socket (NotFound for a missing daemon socket,
+    // PermissionDenied, no IPv6, ...): chronyc treats them alike, this host cannot
+    // be reached and the next one is tried
+    if (!isOsError(e)) throw e;
     throw new ConnectError(`${target.host}: ${e.message}`, { cause: e });
   }
 }

@@ -269,3 +269,26 @@ Deno.test("waitsync goes on trying after a failed request, printing its status",
   const code = await runChronyc(["-h", "/x", "-n", "waitsync", "3", "0", "0", "0.1"], io);
   assert.deepEqual([code, out], [1, "506 Cannot talk to daemon\n".repeat(3)]);
 });
+
+Deno.test("a reply whose body cannot be read is 'Invalid reply from daemon'", async () => {
+  let out = "";
+  const io: ChronycIo = {
+    stdout: (t) => (out += t),
+    stderr: (t) => (out += t),
+    connect: () =>
+      Promise.resolve({
+        exchange(build, accept) {
+          const reply = handleRequest(build(0), { fromUnixSocket: true }, new FakeBackend())!;
+          const cut = reply.subarray(0, 40); // the header and a little of the body
+          return Promise.resolve(accept(cut) ? cut : null);
+        },
+        close: () => Promise.resolve(),
+      }),
+    sleep: () => Promise.resolve(),
+    random32: () => 7,
+    randomBytes: (n) => new Uint8Array(n),
+    nowMs: () => 0,
+  };
+  const code = await runChronyc(["-h", "/x", "-n", "tracking"], io);
+  assert.deepEqual([code, out], [1, "Invalid reply from daemon\n"]);
+});
