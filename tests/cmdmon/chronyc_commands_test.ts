@@ -12,7 +12,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ChronycIo, runChronyc } from "../../lib/cmdmon/chronyc.ts";
+import { runChronyc } from "../../lib/cmdmon/chronyc.ts";
 import {
   COMMANDS,
   findCommand,
@@ -24,6 +24,7 @@ import { decodeReply } from "../../lib/cmdmon/reports.ts";
 import { JSON_REPORTS } from "../../lib/cmdmon/json.ts";
 import { FakeBackend } from "./fake_backend.ts";
 import { ARGUMENT_ERRORS } from "./chronyc_cases.ts";
+import { fakeChronycIo } from "./fake_chronyc_io.ts";
 
 /** Commands chronyc 4.3 knows but `help` does not list (dfreq, doffset), and 4.8's own. */
 const UNLISTED = ["dfreq", "doffset", "selectopts", "offset"];
@@ -168,30 +169,17 @@ function fullBackend(): FakeBackend {
 
 /** Runs one command line; what it printed, the exchanges, replies read and control requests. */
 async function runLine(words: string[], be = fullBackend()) {
-  let out = "";
-  let err = "";
-  let exchanges = 0;
   const replies = new Set<string>();
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    connect: () =>
-      Promise.resolve({
-        exchange(build, accept) {
-          exchanges++;
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
-          if (reply) replies.add(decodeReply(reply).reply.kind);
-          return Promise.resolve(reply && accept(reply) ? reply : null);
-        },
-        close: () => Promise.resolve(),
-      }),
-    sleep: () => Promise.resolve(),
-    random32: () => 7,
-    randomBytes: (n) => new Uint8Array(n),
-    nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
+  const { io, captured } = fakeChronycIo({
+    answer: (request) => {
+      const reply = handleRequest(request, { fromUnixSocket: true }, be);
+      if (reply) replies.add(decodeReply(reply).reply.kind);
+      return reply;
+    },
     lookup: () => Promise.resolve(null),
-  };
+  });
   const code = await runChronyc(["-h", "/x", "-n", ...words], io);
+  const { out, err, exchanges } = captured;
   return { code, out, err, exchanges, replies, controls: be.controls.map((c) => c.kind) };
 }
 
@@ -255,40 +243,21 @@ Deno.test("keygen clamps a hash key to 80..4096 bits, as chronyc 4.3 and 4.8", a
 });
 
 Deno.test("waitsync goes on trying after a failed request, printing its status", async () => {
-  let out = "";
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (out += t),
-    connect: () =>
-      Promise.resolve({ exchange: () => Promise.resolve(null), close: () => Promise.resolve() }),
-    sleep: () => Promise.resolve(),
-    random32: () => 7,
-    randomBytes: (n) => new Uint8Array(n),
-    nowMs: () => 0,
-  };
+  const { io, captured } = fakeChronycIo({ answer: () => null, mergeErr: true, nowMs: 0 });
+
   const code = await runChronyc(["-h", "/x", "-n", "waitsync", "3", "0", "0", "0.1"], io);
-  assert.deepEqual([code, out], [1, "506 Cannot talk to daemon\n".repeat(3)]);
+  assert.deepEqual([code, captured.out], [1, "506 Cannot talk to daemon\n".repeat(3)]);
 });
 
 Deno.test("a reply whose body cannot be read is 'Invalid reply from daemon'", async () => {
-  let out = "";
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (out += t),
-    connect: () =>
-      Promise.resolve({
-        exchange(build, accept) {
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, new FakeBackend())!;
-          const cut = reply.subarray(0, 40); // the header and a little of the body
-          return Promise.resolve(accept(cut) ? cut : null);
-        },
-        close: () => Promise.resolve(),
-      }),
-    sleep: () => Promise.resolve(),
-    random32: () => 7,
-    randomBytes: (n) => new Uint8Array(n),
-    nowMs: () => 0,
-  };
+  const { io, captured } = fakeChronycIo({
+    answer: (request) =>
+      // the header and a little of the body
+      handleRequest(request, { fromUnixSocket: true }, new FakeBackend())!.subarray(0, 40),
+    mergeErr: true,
+    nowMs: 0,
+  });
+
   const code = await runChronyc(["-h", "/x", "-n", "tracking"], io);
-  assert.deepEqual([code, out], [1, "Invalid reply from daemon\n"]);
+  assert.deepEqual([code, captured.out], [1, "Invalid reply from daemon\n"]);
 });

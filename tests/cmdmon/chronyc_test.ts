@@ -9,17 +9,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  type ChronycIo,
-  helpText,
-  keygen,
-  parseDate,
-  parseSubnet,
-  runChronyc,
-} from "../../lib/cmdmon/chronyc.ts";
-import { handleRequest } from "../../lib/cmdmon/handlers.ts";
+import { helpText, keygen, parseDate, parseSubnet, runChronyc } from "../../lib/cmdmon/chronyc.ts";
 import { AddSrcFlag } from "../../lib/cmdmon/request.ts";
 import { FakeBackend } from "./fake_backend.ts";
+import { fakeChronycIo } from "./fake_chronyc_io.ts";
 
 async function run(
   args: string[],
@@ -27,34 +20,9 @@ async function run(
   overUdp = false,
   be: FakeBackend = new FakeBackend(),
 ) {
-  let out = "";
-  let err = "";
-  const input = lines ? [...lines] : undefined;
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    connect: () =>
-      Promise.resolve({
-        exchange(build, accept) {
-          const ctx = overUdp
-            ? {
-              fromUnixSocket: false,
-              address: { family: "inet4" as const, address: "127.0.0.1" },
-            }
-            : { fromUnixSocket: true };
-          const reply = handleRequest(build(0), ctx, be);
-          return Promise.resolve(reply && accept(reply) ? reply : null);
-        },
-        close: () => Promise.resolve(),
-      }),
-    sleep: () => Promise.resolve(),
-    random32: () => 42,
-    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
-    nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
-    ...(input ? { readLine: () => Promise.resolve(input.shift() ?? null) } : {}),
-  };
+  const { io, captured } = fakeChronycIo({ backend: be, overUdp, ...(lines ? { lines } : {}) });
   const code = await runChronyc(["-h", "/x", ...args], io);
-  return { code, out, err, controls: be.controls };
+  return { code, out: captured.out, err: captured.err, controls: be.controls };
 }
 
 Deno.test("add server sends the options as ADD_SOURCE fields", async () => {
@@ -167,32 +135,16 @@ Deno.test("local: LOCAL3 first; a daemon without it (502, chronyd 4.3) gets LOCA
     be.controls.push(req);
     return req.kind === "local3" ? 3 /* INVALID */ : 0;
   };
-  let out = "";
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (out += t),
-    connect: () =>
-      Promise.resolve({
-        exchange(build, accept) {
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
-          return Promise.resolve(reply && accept(reply) ? reply : null);
-        },
-        close: () => Promise.resolve(),
-      }),
-    sleep: () => Promise.resolve(),
-    random32: () => 42,
-    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
-    nowMs: () => 0,
-  };
+  const { io, captured } = fakeChronycIo({ backend: be, mergeErr: true, nowMs: 0 });
   assert.equal(await runChronyc(["-h", "/x", "local", "stratum", "5", "orphan"], io), 0);
   assert.deepEqual(be.controls.map((c) => c.kind), ["local3", "local2"]);
-  assert.equal(out, "200 OK\n");
+  assert.equal(captured.out, "200 OK\n");
   // with an option of 4.5+ there is no older form to fall back to
   be.controls.length = 0;
-  out = "";
+  captured.out = "";
   assert.equal(await runChronyc(["-h", "/x", "local", "activate", "0.5"], io), 1);
   assert.deepEqual(be.controls.map((c) => c.kind), ["local3"]);
-  assert.equal(out, "502 Invalid command\n");
+  assert.equal(captured.out, "502 Invalid command\n");
 });
 
 Deno.test("-e ends each response with a dot line; -u root stays, an unknown user fails", async () => {

@@ -6,8 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ChronycIo, runChronyc } from "../../lib/cmdmon/chronyc.ts";
-import { handleRequest } from "../../lib/cmdmon/handlers.ts";
+import { runChronyc } from "../../lib/cmdmon/chronyc.ts";
 import { collectReport, JSON_REPORTS } from "../../lib/cmdmon/json.ts";
 import { inProcessFetch } from "../../lib/http/observe.ts";
 import { buildMetrics, MetricsWriter } from "../../lib/http/metrics.ts";
@@ -15,32 +14,16 @@ import { parseHead, startHttpServer } from "../../lib/http/server.ts";
 import { History, Ring } from "../../lib/http/history.ts";
 import { renderPage, svgPlot } from "../../lib/http/page.ts";
 import { FakeBackend } from "../cmdmon/fake_backend.ts";
+import { fakeChronycIo } from "../cmdmon/fake_chronyc_io.ts";
 import { freePort } from "../interop/harness.ts";
 import { parseConfig } from "../../lib/conf/parse.ts";
 import { formatConfig } from "../../lib/conf/format.ts";
 import { unsupportedUses } from "../../lib/conf/support.ts";
 
 async function chronyc(args: string[]) {
-  const be = new FakeBackend();
-  let out = "", err = "";
-  const io: ChronycIo = {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    connect: () =>
-      Promise.resolve({
-        exchange(build, accept) {
-          const reply = handleRequest(build(0), { fromUnixSocket: true }, be);
-          return Promise.resolve(reply && accept(reply) ? reply : null);
-        },
-        close: () => Promise.resolve(),
-      }),
-    sleep: () => Promise.resolve(),
-    random32: () => 42,
-    randomBytes: (n) => new Uint8Array(n).fill(0x5a),
-    nowMs: () => Date.UTC(2026, 10, 23, 12, 0, 0),
-  };
+  const { io, captured } = fakeChronycIo();
   const code = await runChronyc(["-h", "/x", ...args], io);
-  return { code, out, err };
+  return { code, out: captured.out, err: captured.err };
 }
 
 Deno.test("chronyc -j prints the same document as the HTTP API for every report", async () => {
