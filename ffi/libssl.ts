@@ -571,6 +571,12 @@ const aesCiphers = new Map<AesMode, Deno.PointerObject>();
 const outLen = new Uint8Array(4);
 const ZERO_IV = new Uint8Array(16);
 
+/**
+ * FFI calls made by every {@linkcode AesContext} (key set-ups and encryptions)
+ * since start: `bench/nts_cost.ts` divides it by the requests it served.
+ */
+export const aesCallCount = { calls: 0 };
+
 const aesRegistry = new FinalizationRegistry<Deno.PointerObject>((ctx) => {
   if (libs && !(libs instanceof NtsUnavailableError)) libs.crypto.EVP_CIPHER_CTX_free(ctx);
 });
@@ -633,6 +639,7 @@ export class AesContext {
    */
   setKey(key: Uint8Array): void {
     if (key.length < this.keyLength) this.#checkKey(key);
+    aesCallCount.calls++;
     if (this.#crypto.EVP_EncryptInit_ex2(this.#ctx, null, key, this.#iv, null) !== 1) {
       throw new Error(`AES key setup failed: ${errorQueue()}`);
     }
@@ -643,6 +650,7 @@ export class AesContext {
    * must have room for n + 16 bytes.
    */
   encrypt(output: Uint8Array, input: Uint8Array, n: number): void {
+    aesCallCount.calls++;
     this.#crypto.EVP_EncryptUpdate(this.#ctx, output, outLen, input, n);
   }
 }

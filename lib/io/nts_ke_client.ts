@@ -128,6 +128,7 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
   let conn: Deno.Conn;
   try {
     conn = await Deno.connect({ hostname: options.address ?? options.host, port });
+    conn.setNoDelay(true);
   } catch (e) {
     if (ownContext) ctx.free();
     const text = (e as Error).message;
