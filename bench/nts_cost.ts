@@ -123,7 +123,9 @@ const parse = time(() => {
 });
 const keys = new Uint8Array(68);
 const openCookie = time(() => {
-  if (!ring.openCookieTo(req, layout.cookieAt, layout.cookieLength, keys)) throw new Error("cookie");
+  if (!ring.openCookieTo(req, layout.cookieAt, layout.cookieLength, keys)) {
+    throw new Error("cookie");
+  }
 });
 const c2sKey = AesSivKey.create(c2s), s2cKey = AesSivKey.create(s2c);
 const plain = new Uint8Array(256);

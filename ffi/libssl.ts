@@ -375,6 +375,9 @@ export class TlsContext {
   }
 }
 
+/** The one scratch buffer of every {@linkcode TlsSession} (no 16 KiB allocation per session). */
+const sessionBuf = new Uint8Array(16384);
+
 /** Result of a step that may need more bytes from the peer. */
 export type TlsStep = "done" | "want_read";
 
@@ -387,7 +390,8 @@ export class TlsSession {
   private ssl: Deno.PointerObject | null;
   private readonly rbio: Deno.PointerObject;
   private readonly wbio: Deno.PointerObject;
-  private readonly buf = new Uint8Array(16384);
+  /** Scratch of read() and drain(), shared by the sessions (used synchronously only). */
+  private readonly buf = sessionBuf;
 
   /** @internal use {@linkcode TlsContext.session}. */
   constructor(ctx: Deno.PointerObject, readonly isServer: boolean, readonly hostName?: string) {
