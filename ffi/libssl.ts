@@ -56,6 +56,8 @@ export class TlsError extends Error {
 
 // ssl.h / tls1.h / x509_vfy.h / evp.h (OpenSSL 3.0)
 const SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
+const SSL_CTRL_SET_SESS_CACHE_MODE = 44;
+const SSL_SESS_CACHE_OFF = 0;
 const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
 const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
 const TLS1_3_VERSION = 0x0304;
@@ -325,6 +327,8 @@ export class TlsContext {
       // NTS-KE never resumes sessions: no tickets after the handshake.
       ssl.SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
       ssl.SSL_CTX_set_num_tickets(ctx, 0n);
+      // nor a server-side session cache (an insert per handshake, a flush every 255)
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
       if (ssl.SSL_CTX_use_certificate_chain_file(ctx, cstr(pair.certFile)) !== 1) {
         fail(`cannot load server certificate ${pair.certFile}`);
       }
