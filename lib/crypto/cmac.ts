@@ -43,21 +43,23 @@ function scratchFor(n: number): void {
 }
 
 /**
- * Word views of the last buffers read or written a word at a time, one per
- * slot (0, 1: AES-SIV's CTR source and destination, 2: CMAC input): packets
- * and key buffers recur, so the view is made once per buffer.
+ * Word views of the buffers lately read or written a word at a time (a
+ * packet arena, key buffers, scratch): they recur, so each view is made once
+ * and found again by a look through these few (the oldest replaced).
  */
-const viewBuffers: (ArrayBufferLike | null)[] = [null, null, null];
-const viewWords: Int32Array[] = [new Int32Array(0), new Int32Array(0), new Int32Array(0)];
+const VIEWS = 6;
+const viewBuffers: (ArrayBufferLike | null)[] = new Array(VIEWS).fill(null);
+const viewWords: Int32Array[] = Array.from({ length: VIEWS }, () => new Int32Array(0));
+let viewNext = 0;
 
-/** A word view of all of `b`'s buffer, cached in `slot` (0-2); index with byte offset >> 2. */
-export function wordsOf(b: Uint8Array, slot: number): Int32Array {
+/** A word view of all of `b`'s buffer; index it with (byte offset >> 2). */
+export function wordsOf(b: Uint8Array): Int32Array {
   const buf = b.buffer;
-  if (viewBuffers[slot] !== buf) {
-    viewBuffers[slot] = buf;
-    viewWords[slot] = new Int32Array(buf, 0, buf.byteLength >> 2);
-  }
-  return viewWords[slot]!;
+  for (let i = 0; i < VIEWS; i++) if (viewBuffers[i] === buf) return viewWords[i]!;
+  const i = viewNext;
+  viewNext = (i + 1) % VIEWS;
+  viewBuffers[i] = buf;
+  return viewWords[i] = new Int32Array(buf, 0, buf.byteLength >> 2);
 }
 
 /** Doubling in GF(2^128) (RFC 4493 §2.3, RFC 5297 §2.3), in place. */
@@ -170,7 +172,7 @@ export class Cmac {
     const from = buf.byteOffset + at;
     if (n >= 16 && (from & 3) === 0) {
       // a word at a time (NTS fields are aligned); the tail byte by byte
-      const w = wordsOf(buf, 2), d = scratchIn32, f = from >> 2, words = n >> 2;
+      const w = wordsOf(buf), d = scratchIn32, f = from >> 2, words = n >> 2;
       for (let i = 0; i < words; i++) d[i] = w[f + i]!;
       for (let i = words << 2; i < n; i++) s[i] = buf[at + i]!;
     } else if (n > 32) s.set(buf.subarray(at, at + n));

@@ -197,7 +197,7 @@ export class AesSivKey {
     const so = src.byteOffset + srcAt, doff = dst.byteOffset + dstAt;
     if (((so | doff) & 3) === 0 && n >= 16) {
       // word at a time where both ranges are aligned (NTS fields always are)
-      const s32 = wordsOf(src, 0), d32 = wordsOf(dst, 1), k32 = ctrOut32;
+      const s32 = wordsOf(src), d32 = wordsOf(dst), k32 = ctrOut32;
       const sw = so >> 2, dw = doff >> 2, words = n >> 2;
       for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ k32[j]!;
       i = words << 2;
