@@ -58,6 +58,9 @@ export class TlsError extends Error {
 const SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
 const SSL_CTRL_SET_SESS_CACHE_MODE = 44;
 const SSL_SESS_CACHE_OFF = 0;
+const BIO_CTRL_RESET = 1;
+/** Server sessions kept for reuse by a context (SSL_clear instead of SSL_free + SSL_new). */
+const SESSION_POOL = 32;
 const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
 const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
 const TLS1_3_VERSION = 0x0304;
@@ -99,6 +102,7 @@ const SSL_SYMBOLS = {
   SSL_CTX_get0_param: { parameters: ["pointer"], result: "pointer" },
   SSL_new: { parameters: ["pointer"], result: "pointer" },
   SSL_free: { parameters: ["pointer"], result: "void" },
+  SSL_clear: { parameters: ["pointer"], result: "i32" },
   SSL_set_bio: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   SSL_set_connect_state: { parameters: ["pointer"], result: "void" },
   SSL_set_accept_state: { parameters: ["pointer"], result: "void" },
@@ -126,6 +130,7 @@ const CRYPTO_SYMBOLS = {
   BIO_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_ctrl_pending: { parameters: ["pointer"], result: "usize" },
+  BIO_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
   ERR_get_error: { parameters: [], result: "u64" },
   ERR_clear_error: { parameters: [], result: "void" },
   ERR_error_string_n: { parameters: ["u64", "buffer", "usize"], result: "void" },
@@ -369,18 +374,55 @@ export class TlsContext {
    * certificate must match it (a DNS name or an IP address).
    */
   session(hostName?: string): TlsSession {
+    if (this.isServer) {
+      const reused = this.pool.pop();
+      if (reused !== undefined) return new TlsSession(this.ctxs[0]!, true, undefined, reused, this);
+      return new TlsSession(this.ctxs[0]!, true, undefined, undefined, this);
+    }
     return new TlsSession(this.ctxs[0]!, this.isServer, hostName);
   }
 
-  /** Frees the OpenSSL contexts; sessions made earlier keep their own references. */
+  /**
+   * Server sessions freed after use, cleared (SSL_clear: ready for another
+   * connection with the same settings) with their emptied memory BIOs: a new
+   * connection takes one instead of allocating an SSL and two BIOs.
+   */
+  private readonly pool: PooledSsl[] = [];
+
+  /** @internal a server session's SSL back for reuse; false when it must be freed. */
+  recycle(p: PooledSsl): boolean {
+    if (this.ctxs.length === 0 || this.pool.length >= SESSION_POOL) return false;
+    const { ssl, crypto } = load();
+    if (ssl.SSL_clear(p.ssl) !== 1) {
+      crypto.ERR_clear_error();
+      return false;
+    }
+    crypto.BIO_ctrl(p.rbio, BIO_CTRL_RESET, 0n, null);
+    crypto.BIO_ctrl(p.wbio, BIO_CTRL_RESET, 0n, null);
+    // an SNI callback may have switched it to another certificate's context
+    if (this.ctxs.length > 1) ssl.SSL_set_SSL_CTX(p.ssl, this.ctxs[0]!);
+    ssl.SSL_set_accept_state(p.ssl);
+    this.pool.push(p);
+    return true;
+  }
+
+  /** Frees the OpenSSL contexts and pooled sessions; sessions in use keep their own references. */
   free(): void {
     const { ssl } = load();
+    for (const p of this.pool.splice(0)) ssl.SSL_free(p.ssl);
     for (const c of this.ctxs.splice(0)) ssl.SSL_CTX_free(c);
   }
 }
 
 /** The one scratch buffer of every {@linkcode TlsSession} (no 16 KiB allocation per session). */
 const sessionBuf = new Uint8Array(16384);
+
+/** An SSL object with its two memory BIOs, kept by a server context for reuse. */
+interface PooledSsl {
+  ssl: Deno.PointerObject;
+  rbio: Deno.PointerObject;
+  wbio: Deno.PointerObject;
+}
 
 /** Result of a step that may need more bytes from the peer. */
 export type TlsStep = "done" | "want_read";
@@ -398,8 +440,20 @@ export class TlsSession {
   private readonly buf = sessionBuf;
 
   /** @internal use {@linkcode TlsContext.session}. */
-  constructor(ctx: Deno.PointerObject, readonly isServer: boolean, readonly hostName?: string) {
+  constructor(
+    ctx: Deno.PointerObject,
+    readonly isServer: boolean,
+    readonly hostName?: string,
+    reused?: PooledSsl,
+    private readonly owner?: TlsContext,
+  ) {
     const { ssl, crypto } = load();
+    if (reused !== undefined) {
+      this.ssl = reused.ssl;
+      this.rbio = reused.rbio;
+      this.wbio = reused.wbio;
+      return;
+    }
     const s = ssl.SSL_new(ctx);
     if (!s) throw new TlsError("config", "SSL_new failed", errorQueue());
     this.ssl = s;
@@ -561,11 +615,12 @@ export class TlsSession {
     return out;
   }
 
-  /** Frees the OpenSSL session (idempotent). */
+  /** Frees the OpenSSL session, or gives it back to its server context's pool (idempotent). */
   free(): void {
     if (this.ssl) {
-      load().ssl.SSL_free(this.ssl);
+      const p = { ssl: this.ssl, rbio: this.rbio, wbio: this.wbio };
       this.ssl = null;
+      if (this.owner === undefined || !this.owner.recycle(p)) load().ssl.SSL_free(p.ssl);
     }
   }
 }
