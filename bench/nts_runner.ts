@@ -22,6 +22,7 @@ import { NtpServerSocket } from "../lib/io/ntp_server.ts";
 import { realNow } from "../lib/io/realtime.ts";
 import { Logger } from "../lib/daemon/log.ts";
 import { startNtsServer } from "../lib/daemon/nts_server.ts";
+import { poller } from "../lib/io/poller.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -69,7 +70,7 @@ const stop = async () => {
       `NTS-KE accepted ${s.ntsKeHits} dropped ${s.ntsKeDrops}; ` +
       `KE sessions ${nts.keServer.stats.served} (helpers: ${
         nts.helpers?.servedPerHelper.join(" ") ?? "none"
-      }); NAKs ${server.drops.naks}`,
+      }); NAKs ${server.drops.naks}; main thread poll() calls ${poller.polls}`,
   );
   await nts.close();
   await sock.close();
