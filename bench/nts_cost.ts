@@ -9,7 +9,9 @@
  * C2S/S2C key set-up of a new client; "rest" is the whole minus the parts
  * (header, client log, copies, random pool). Also the OpenSSL (FFI) calls and
  * the bytes of JS heap allocated per request. Each time is the median of
- * `--rounds` rounds of `--n` iterations; `--json` prints one JSON line.
+ * `--rounds` rounds of `--n` iterations; the whole responder's CPU time per
+ * request (/proc, over `--cpu-n` requests) is the steadier figure on a
+ * loaded machine. `--json` prints one JSON line.
  *
  * Usage: `./denow run -A bench/nts_cost.ts [--n 20000] [--rounds 5] [--json]`
  *
@@ -96,6 +98,18 @@ function serve(r: Uint8Array): void {
   if (server.process(p) !== r.length) throw new Error("no NTS reply");
 }
 const whole = time(() => serve(req));
+
+/** CPU time (user + system) of this process so far, ms (/proc, 10 ms ticks). */
+function cpuMs(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat");
+  const x = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(x[11]) + Number(x[12])) * 10;
+}
+/** CPU µs per request over CPU_N requests: steadier than wall time on a loaded machine. */
+const CPU_N = arg("--cpu-n", 300000);
+const cpu0 = cpuMs();
+for (let i = 0; i < CPU_N; i++) serve(req);
+const wholeCpu = ((cpuMs() - cpu0) * 1000) / Math.max(1, CPU_N);
 let next = 0;
 const wholeNew = time(() => serve(others[next++ % CLIENTS]!), Math.min(N, 5000));
 
@@ -163,6 +177,7 @@ const rest = whole - Object.values(parts).reduce((a, b) => a + b, 0);
 const figures = {
   requestBytes: req.length,
   whole,
+  wholeCpu,
   wholeNewClient: wholeNew,
   ...parts,
   rest,
@@ -181,6 +196,7 @@ if (Deno.args.includes("--json")) {
       `median of ${ROUNDS} x ${N}:`,
   );
   console.log(`  whole responder, client keys cached  ${f(whole)}`);
+  console.log(`  the same, CPU time (${CPU_N} requests)  ${f(wholeCpu)}`);
   console.log(`  whole responder, new client          ${f(wholeNew)}`);
   console.log(`  parts of the first:`);
   console.log(`    parse extension fields             ${f(parse)}`);
