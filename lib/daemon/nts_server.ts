@@ -177,7 +177,13 @@ export async function startNtsServer(
   const clientLog = options.clientLog;
   const aeads = enabledAeads(config.ntsAeads);
   let helpers: NtsKeHelpers | null = null;
-  const processes = options.processes ?? config.ntsProcesses;
+  let processes = options.processes ?? config.ntsProcesses;
+  // A Worker is a V8 isolate (megabytes each): more than a few per core only costs memory.
+  const most = Math.max(1, 4 * (navigator.hardwareConcurrency || 1));
+  if (processes > most) {
+    log.info(`ntsprocesses ${processes}: starting ${most} NTS-KE helpers (4 per CPU)`);
+    processes = most;
+  }
   if (processes > 0) {
     try {
       const { NtsKeHelpers } = await import("./nts_ke_helpers.ts");
