@@ -57,6 +57,8 @@ export interface NtsKeHelperOptions {
   ntpPort?: number;
   /** Session time limit, ms (default the server's 2 s). */
   timeoutMs?: number;
+  /** A started helper failed (uncaught error): it gets no more connections. */
+  onHelperError?: (message: string) => void;
   /** A session's outcome (for the NTS-KE server's counters) and its error's text. */
   onResult?: (result: "served" | "failed" | null, error?: string) => void;
 }
@@ -64,6 +66,8 @@ export interface NtsKeHelperOptions {
 interface Helper {
   worker: Worker;
   busy: number;
+  /** Started, then failed (an uncaught error): given no more connections. */
+  dead: boolean;
   /** Sessions served (tests check that every helper serves). */
   served: number;
   closed: Promise<void>;
@@ -106,7 +110,8 @@ export class NtsKeHelpers {
     });
     let closedResolve!: () => void;
     const closed = new Promise<void>((r) => (closedResolve = r));
-    const h: Helper = { worker, busy: 0, served: 0, closed, closedResolve };
+    const h: Helper = { worker, busy: 0, dead: false, served: 0, closed, closedResolve };
+    let started = false;
     return new Promise<Helper>((resolve, reject) => {
       const timer = setTimeout(() => {
         worker.terminate();
@@ -117,12 +122,19 @@ export class NtsKeHelpers {
         clearTimeout(timer);
         worker.terminate();
         h.closedResolve();
-        reject(new Error(`NTS-KE helper failed: ${e.message}`));
+        if (!started) {
+          reject(new Error(`NTS-KE helper failed: ${e.message}`));
+          return;
+        }
+        // its sessions are lost (their descriptors with it); the others, or the main thread, go on
+        h.dead = true;
+        this.options.onHelperError?.(e.message);
       };
       worker.onmessage = (e: MessageEvent<HelperReply>) => {
         const m = e.data;
         if (m.type === "ready") {
           clearTimeout(timer);
+          started = true;
           resolve(h);
         } else if (m.type === "error") {
           clearTimeout(timer);
@@ -153,6 +165,11 @@ export class NtsKeHelpers {
     h.worker.postMessage(m);
   }
 
+  /** False once every helper has failed (the caller then serves NTS-KE itself). */
+  get alive(): boolean {
+    return this.helpers.some((h) => !h.dead);
+  }
+
   /** Number of helpers. */
   get size(): number {
     return this.helpers.length;
@@ -174,6 +191,7 @@ export class NtsKeHelpers {
     for (let k = 0; k < n; k++) {
       const i = (this.next + k) % n;
       const h = this.helpers[i]!;
+      if (h.dead) continue;
       if (best === null || h.busy < best.busy) {
         best = h;
         at = i;

@@ -194,6 +194,9 @@ export async function startNtsServer(
         maxConnections: config.maxNtsConnections,
         ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
         ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+        onHelperError(message) {
+          log.warn(`NTS-KE helper failed : ${message}`);
+        },
         onResult(result, error) {
           if (result !== null) keServer.stats[result]++;
           if (error) log.debug(`NTS-KE session failed : ${error}`);

@@ -99,7 +99,11 @@ export interface NtsKeServerOptions {
    * offered to `take` (the daemon's worker pool, lib/daemon/nts_ke_helpers.ts)
    * and served there; false (no helper can take it) drops it.
    */
-  handoff?: { take(conn: TcpConn): boolean };
+  handoff?: {
+    take(conn: TcpConn): boolean;
+    /** False once every helper has died: connections are served here again. */
+    readonly alive: boolean;
+  };
 }
 
 /** Counters of the NTS-KE server. */
@@ -188,7 +192,7 @@ export class NtsKeServer {
         conn.close();
         continue;
       }
-      if (this.ctx !== null && this.options.handoff) {
+      if (this.ctx !== null && this.options.handoff?.alive) {
         if (!this.options.handoff.take(conn)) {
           this.stats.dropped++;
           conn.close();

@@ -83,3 +83,51 @@ Deno.test("ntsprocesses 2: every helper gives valid cookies; rotated keys reach 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ntsprocesses: helpers that fail are given no more connections; with none left the main thread serves", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "horae-nts-helpers-" });
+  const { cert, key } = await makeCert(dir);
+  const config = defaultConfig();
+  config.ntsServerCerts = [cert];
+  config.ntsServerKeys = [key];
+  const nts = (await startNtsServer(config, new Logger({ sink: "stderr", level: 3 }), {
+    hostname: "127.0.0.1",
+    port: 0,
+    processes: 2,
+  }))!;
+  const exchange = () =>
+    ntsKeExchange({
+      host: "localhost",
+      address: "127.0.0.1",
+      port: nts.keServer.port,
+      caFiles: [cert],
+      systemCerts: false,
+    });
+  // the Workers as the pool holds them (an uncaught error in one reaches its onerror)
+  const workers = (nts.helpers as unknown as { helpers: { worker: Worker }[] }).helpers
+    .map((h) => h.worker);
+  try {
+    workers[0]!.dispatchEvent(new ErrorEvent("error", { message: "test failure" }));
+    assert.equal(nts.helpers!.alive, true);
+    const before = nts.helpers!.servedPerHelper;
+    for (let i = 0; i < 3; i++) assert.equal((await exchange()).cookies.length, 8);
+    const deadline = Date.now() + 5000;
+    while (nts.helpers!.servedPerHelper[1]! < before[1]! + 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(nts.helpers!.servedPerHelper, [before[0]!, before[1]! + 3]);
+    workers[1]!.dispatchEvent(new ErrorEvent("error", { message: "test failure" }));
+    assert.equal(nts.helpers!.alive, false);
+    const served = nts.keServer.stats.served;
+    assert.equal((await exchange()).cookies.length, 8);
+    const until = Date.now() + 5000;
+    while (nts.keServer.stats.served < served + 1 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(nts.keServer.stats.served, served + 1, "served by the main thread");
+    assert.deepEqual(nts.helpers!.servedPerHelper, [before[0]!, before[1]! + 3]);
+  } finally {
+    await nts.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
