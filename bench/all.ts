@@ -42,7 +42,11 @@ const BENCHES: Bench[] = [
   { file: "server.ts", args: ["--seconds", quick ? "1" : "2", "--workers", "2"], limit: 90 },
   { file: "sim.ts", args: quick ? ["--quick"] : [], limit: 60 },
   { file: "nts.ts", args: quick ? ["--quick"] : [], limit: 60 },
-  { file: "nts_cost.ts", args: quick ? ["--n", "2000", "--rounds", "3"] : [], limit: 60 },
+  {
+    file: "nts_cost.ts",
+    args: quick ? ["--n", "2000", "--rounds", "3", "--cpu-n", "30000"] : [],
+    limit: 60,
+  },
   { file: "startup.ts", args: quick ? ["--runs", "3", "--first", "1"] : [], limit: 120 },
 ];
 

@@ -12,9 +12,12 @@
  * gcc into a private temp dir) keeps `WINDOW` of them in flight for
  * `SECONDS` (the servers keep no replay state), `ROUNDS` times alternating;
  * the best run of each counts. The loader does a few hundred thousand
- * requests/s, so it is not the bottleneck.
+ * requests/s, so it is not the bottleneck. Beside each rate: the CPU time
+ * the server's processes (all threads; chronyd's NTS-KE helper too) took per
+ * handshake and per NTS reply, from /proc, which load on the machine moves
+ * less than the rates.
  *
- * Usage: `./denow run -A bench/nts.ts [--seconds S]`
+ * Usage: `./denow run -A bench/nts.ts [--seconds S | --quick]`
  *
  * @example
  * ```sh
@@ -30,7 +33,13 @@ import { AES_SIV_CMAC_256 } from "../lib/nts/siv.ts";
 import { freePort, startChronyd } from "../tests/interop/harness.ts";
 import { makeCert, startHoraeNts } from "../tests/interop/nts_server_test.ts";
 
-const SECONDS = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "3");
+const secondsAt = Deno.args.indexOf("--seconds");
+/** Seconds per figure: `--seconds S`, 1 with `--quick` (as `deno task bench --quick` passes). */
+const SECONDS = secondsAt >= 0
+  ? Number(Deno.args[secondsAt + 1])
+  : Deno.args.includes("--quick")
+  ? 1
+  : 3;
 const CONCURRENCY = 8;
 /** NTS requests in flight (NTP figure). */
 const WINDOW = 64;
@@ -39,6 +48,27 @@ const REQUESTS = 8;
 /** Loader runs per server, alternating; the best counts. */
 const ROUNDS = 2;
 const ROOT = new URL("..", import.meta.url).pathname;
+
+/** CPU time (user + system, all threads) of `pid` and its children so far, ms. */
+function cpuMs(pid: number): number {
+  const tick = 10; // USER_HZ 100
+  let t = 0;
+  const pids = [pid];
+  try {
+    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    if (kids) pids.push(...kids.split(/\s+/).map(Number));
+  } catch { /* gone or no children file */ }
+  for (const p of pids) {
+    try {
+      for (const d of Deno.readDirSync(`/proc/${p}/task`)) {
+        const f = Deno.readTextFileSync(`/proc/${p}/task/${d.name}/stat`);
+        const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+        t += (Number(fields[11]) + Number(fields[12])) * tick;
+      }
+    } catch { /* exited */ }
+  }
+  return t;
+}
 
 async function keRate(port: number, ca: string): Promise<number> {
   const ctx = TlsContext.client({ alpn: [NTS_KE_ALPN], caFiles: [ca], systemCerts: false });
@@ -125,7 +155,13 @@ async function run(cmd: string, args: string[]): Promise<string> {
 }
 
 /** NTS NTP replies/s from the compiled loader (closed loop, `WINDOW` in flight). */
-async function ntpRate(loader: string, ntpPort: number, file: string): Promise<number> {
+async function ntpRate(
+  loader: string,
+  ntpPort: number,
+  file: string,
+  pid: number,
+): Promise<{ rate: number; cpuUs: number }> {
+  const c0 = cpuMs(pid);
   const out = await run(loader, [
     "-p",
     String(ntpPort),
@@ -139,7 +175,8 @@ async function ntpRate(loader: string, ntpPort: number, file: string): Promise<n
   const m = out.match(/replies\/s=(\d+) naks=(\d+) short=(\d+)/);
   if (!m) throw new Error(`ntsload: ${out}`);
   if (m[2] !== "0" || m[3] !== "0") console.error(`  (${m[2]} NAKs, ${m[3]} short replies)`);
-  return Number(m[1]);
+  const rate = Number(m[1]);
+  return { rate, cpuUs: ((cpuMs(pid) - c0) * 1000) / Math.max(1, rate * SECONDS) };
 }
 
 const dir = await Deno.makeTempDir({ prefix: "horae-bench-nts-" });
@@ -152,25 +189,35 @@ try {
     `NTS benchmark on loopback, ${SECONDS} s per figure; NTS-KE client: horae in-process; ` +
       `NTP load: bench/ntsload.c`,
   );
+  let c0 = cpuMs(horae.pid);
   const keH = await keRate(horae.nts, cert);
+  const keCpuH = (cpuMs(horae.pid) - c0) / (keH * SECONDS);
+  c0 = cpuMs(chrony.pid);
   const keC = await keRate(ntsPort, chrony.cert!);
+  const keCpuC = (cpuMs(chrony.pid) - c0) / (keC * SECONDS);
   console.log(
     `NTS-KE handshakes/s: horae ${keH.toFixed(0)}  chronyd ${keC.toFixed(0)}  ` +
-      `ratio ${(keH / keC).toFixed(2)}`,
+      `ratio ${(keH / keC).toFixed(2)}  (server CPU per handshake: horae ${
+        keCpuH.toFixed(2)
+      } ms, chronyd ${keCpuC.toFixed(2)} ms)`,
   );
   const loader = `${dir}/ntsload`;
   await run("gcc", ["-O2", "-Wall", "-o", loader, `${ROOT}bench/ntsload.c`]);
   await prepareRequests(horae.ntp, horae.nts, cert, `${dir}/horae.req`);
   await prepareRequests(chrony.port, ntsPort, chrony.cert!, `${dir}/chronyd.req`);
   // Alternate and keep the best of each to even out noise.
-  let ntpH = 0, ntpC = 0;
+  let ntpH = { rate: 0, cpuUs: 0 }, ntpC = { rate: 0, cpuUs: 0 };
   for (let i = 0; i < ROUNDS; i++) {
-    ntpC = Math.max(ntpC, await ntpRate(loader, chrony.port, `${dir}/chronyd.req`));
-    ntpH = Math.max(ntpH, await ntpRate(loader, horae.ntp, `${dir}/horae.req`));
+    const c = await ntpRate(loader, chrony.port, `${dir}/chronyd.req`, chrony.pid);
+    if (c.rate > ntpC.rate) ntpC = c;
+    const h = await ntpRate(loader, horae.ntp, `${dir}/horae.req`, horae.pid);
+    if (h.rate > ntpH.rate) ntpH = h;
   }
   console.log(
-    `NTS NTP replies/s:   horae ${ntpH.toFixed(0)}  chronyd ${ntpC.toFixed(0)}  ` +
-      `ratio ${(ntpH / ntpC).toFixed(2)}`,
+    `NTS NTP replies/s:   horae ${ntpH.rate.toFixed(0)}  chronyd ${ntpC.rate.toFixed(0)}  ` +
+      `ratio ${(ntpH.rate / ntpC.rate).toFixed(2)}  (server CPU per reply: horae ${
+        ntpH.cpuUs.toFixed(1)
+      } µs, chronyd ${ntpC.cpuUs.toFixed(1)} µs)`,
   );
 } finally {
   await chrony.stop();

@@ -1,11 +1,19 @@
 /**
  * Where the time of one NTS-authenticated NTP reply goes, in process (no
  * sockets): µs per request of the whole responder (`NtpServer.process` with
- * `NtsServerAuth`), and of its parts: opening the cookie, verifying the
- * request's Authenticator, sealing one new cookie and sealing the reply.
- * Each figure is the median of `--rounds` rounds of `--n` iterations.
+ * `NtsServerAuth`) for a client whose keys are cached (its next request) and
+ * for new clients (key set-up each time), and of its parts as the responder
+ * runs them: parsing the extension fields, opening the cookie with the server
+ * key, verifying the request with the C2S key (AES-SIV over the header and
+ * fields), sealing one new cookie, sealing the reply with the S2C key, the
+ * C2S/S2C key set-up of a new client; "rest" is the whole minus the parts
+ * (header, client log, copies, random pool). Also the OpenSSL (FFI) calls and
+ * the bytes of JS heap allocated per request. Each time is the median of
+ * `--rounds` rounds of `--n` iterations; the whole responder's CPU time per
+ * request (/proc, over `--cpu-n` requests) is the steadier figure on a
+ * loaded machine. `--json` prints one JSON line.
  *
- * Usage: `./denow run -A bench/nts_cost.ts [--n 20000] [--rounds 5]`
+ * Usage: `./denow run -A bench/nts_cost.ts [--n 20000] [--rounds 5] [--json]`
  *
  * @example
  * ```sh
@@ -13,9 +21,16 @@
  * ```
  * @module
  */
+import { aesCallCount } from "../ffi/libssl.ts";
 import { AesSivKey } from "../lib/crypto/siv.ts";
 import { ServerKeyRing } from "../lib/nts/cookie.ts";
-import { buildNtsRequest } from "../lib/nts/ntp_auth.ts";
+import {
+  buildNtsRequest,
+  NtsRequestLayout,
+  readAuthenticatorLayout,
+  scanNtsRequest,
+  validFields,
+} from "../lib/nts/ntp_auth.ts";
 import { NtsServerAuth } from "../lib/nts/server_auth.ts";
 import { AEAD_AES_SIV_CMAC_256, AES_SIV_CMAC_256 } from "../lib/nts/siv.ts";
 import { newServerPacket, NtpServer, unsynchronisedReference } from "../lib/ntp/server.ts";
@@ -26,31 +41,42 @@ function arg(name: string, fallback: number): number {
 }
 const N = arg("--n", 20000);
 const ROUNDS = arg("--rounds", 5);
+/** Distinct clients of the "new client" figure: more than the key cache holds. */
+const CLIENTS = 512;
 
 const rnd = (n: number) => crypto.getRandomValues(new Uint8Array(n));
 const ring = ServerKeyRing.fresh(rnd(144), 0n, 604800);
+
+function request(c2s: Uint8Array, s2c: Uint8Array): Uint8Array {
+  const cookie = ring.makeCookie({ aead: AEAD_AES_SIV_CMAC_256, c2s, s2c }, rnd(16));
+  const header = new Uint8Array(48);
+  header[0] = 0x23;
+  return buildNtsRequest(header, {
+    uniqueId: rnd(32),
+    cookie,
+    placeholders: 0,
+    aead: AES_SIV_CMAC_256,
+    c2s,
+    nonce: rnd(16),
+  });
+}
 const c2s = rnd(32), s2c = rnd(32);
-const cookie = ring.makeCookie({ aead: AEAD_AES_SIV_CMAC_256, c2s, s2c }, rnd(16));
-const header = new Uint8Array(48);
-header[0] = 0x23;
-const request = buildNtsRequest(header, {
-  uniqueId: rnd(32),
-  cookie,
-  placeholders: 0,
-  aead: AES_SIV_CMAC_256,
-  c2s,
-  nonce: rnd(16),
-});
+const req = request(c2s, s2c);
+const others = Array.from({ length: CLIENTS }, () => request(rnd(32), rnd(32)));
 
 /** Median µs per call of `f` over ROUNDS rounds of N calls. */
-function time(f: () => void): number {
-  for (let i = 0; i < Math.min(N, 2000); i++) f(); // warm up
+function time(f: () => void, n = N): number {
+  for (let i = 0; i < Math.min(n, 2000); i++) f(); // warm up
   const r: number[] = [];
   for (let k = 0; k < ROUNDS; k++) {
     const t = performance.now();
-    for (let i = 0; i < N; i++) f();
-    r.push(((performance.now() - t) * 1000) / N);
+    for (let i = 0; i < n; i++) f();
+    r.push(((performance.now() - t) * 1000) / n);
   }
+  return median(r);
+}
+
+function median(r: number[]): number {
   r.sort((a, b) => a - b);
   return r[r.length >> 1]!;
 }
@@ -63,38 +89,125 @@ const server = new NtpServer({ reference, auth });
 const buf = new Uint8Array(1140);
 const view = new DataView(buf.buffer);
 const p = newServerPacket(view, view);
-const whole = time(() => {
-  buf.set(request);
-  p.reqLength = request.length;
+function serve(r: Uint8Array): void {
+  buf.set(r);
+  p.reqLength = r.length;
   p.rxHi = 3_900_000_000;
   p.rxLo = 0;
   p.now = 1e9;
-  if (server.process(p) !== request.length) throw new Error("no NTS reply");
-});
+  if (server.process(p) !== r.length) throw new Error("no NTS reply");
+}
+const whole = time(() => serve(req));
 
-const keys = new Uint8Array(68);
-// Header (48), Unique Identifier field (4 + 32), Cookie field header (4): the cookie at 88.
-const cookieAt = 88;
-if (!cookie.every((b, i) => request[cookieAt + i] === b)) throw new Error("cookie not at 88");
-const openCookie = time(() => {
-  if (!ring.openCookieTo(request, cookieAt, cookie.length, keys)) throw new Error("cookie");
+/** CPU time (user + system) of this process so far, ms (/proc, 10 ms ticks). */
+function cpuMs(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat");
+  const x = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(x[11]) + Number(x[12])) * 10;
+}
+/** CPU µs per request over CPU_N requests: steadier than wall time on a loaded machine. */
+const CPU_N = arg("--cpu-n", 300000);
+const cpu0 = cpuMs();
+for (let i = 0; i < CPU_N; i++) serve(req);
+const wholeCpu = ((cpuMs() - cpu0) * 1000) / Math.max(1, CPU_N);
+let next = 0;
+const wholeNew = time(() => serve(others[next++ % CLIENTS]!), Math.min(N, 5000));
+
+/** FFI calls and heap bytes per request of `f` (median of ROUNDS rounds of 1000). */
+function perRequest(f: () => void): { ffi: number; bytes: number } {
+  const ffi: number[] = [], bytes: number[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    const c = aesCallCount.calls;
+    const h = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < 1000; i++) f();
+    bytes.push(Math.max(0, Deno.memoryUsage().heapUsed - h) / 1000);
+    ffi.push((aesCallCount.calls - c) / 1000);
+  }
+  return { ffi: median(ffi), bytes: median(bytes) };
+}
+const hit = perRequest(() => serve(req));
+const miss = perRequest(() => serve(others[next++ % CLIENTS]!));
+
+// The parts, on the same request, in the responder's order.
+const layout = new NtsRequestLayout();
+const parse = time(() => {
+  if (scanNtsRequest(req, req.length, layout) !== null) throw new Error("scan");
+  if (!readAuthenticatorLayout(req, layout)) throw new Error("authenticator");
+  if (!validFields(req, 48, req.length)) throw new Error("fields");
 });
-const out = new Uint8Array(200);
+const keys = new Uint8Array(68);
+const openCookie = time(() => {
+  if (!ring.openCookieTo(req, layout.cookieAt, layout.cookieLength, keys)) {
+    throw new Error("cookie");
+  }
+});
+const c2sKey = AesSivKey.create(c2s), s2cKey = AesSivKey.create(s2c);
+const plain = new Uint8Array(256);
+const verify = time(() => {
+  const ok = c2sKey.openTo(
+    req,
+    0,
+    layout.authAt,
+    req,
+    layout.nonceAt,
+    layout.nonceLength,
+    req,
+    layout.ciphertextAt,
+    layout.ciphertextLength,
+    plain,
+    0,
+  );
+  if (!ok) throw new Error("verify");
+});
+const out = new Uint8Array(1140);
 const pool = rnd(4096);
 const makeCookie = time(() => ring.makeCookieTo(keys, pool, 0, out, 0));
-const siv = AesSivKey.create(c2s);
-const rekey = time(() => siv.setKey(c2s));
-const pt = new Uint8Array(104);
-const seal = time(() => siv.sealTo(buf, 0, 84, pool, 0, 16, pt, 0, 104, out, 0));
-const copy = time(() => buf.set(request));
-
-console.log(
-  `NTS request cost in process (${request.length}-byte request, one cookie back), µs per call, ` +
-    `median of ${ROUNDS} x ${N}:`,
+// The reply: header, Unique Identifier (36), Authenticator header (8), nonce (16), tag, one cookie.
+const adLength = 48 + 36, ptAt = adLength + 8 + 16 + 16, ptLength = 104;
+const seal = time(() =>
+  s2cKey.sealTo(out, 0, adLength, out, adLength + 8, 16, out, ptAt, ptLength, out, ptAt - 16)
 );
-console.log(`  whole responder (process)  ${whole.toFixed(2)}`);
-console.log(`  open cookie                ${openCookie.toFixed(2)}`);
-console.log(`  make cookie                ${makeCookie.toFixed(2)}`);
-console.log(`  AES-SIV re-key             ${rekey.toFixed(2)}`);
-console.log(`  AES-SIV seal 104 B         ${seal.toFixed(2)}`);
-console.log(`  request copy (baseline)    ${copy.toFixed(2)}`);
+const setup = time(() => {
+  c2sKey.setKey(c2s);
+  s2cKey.setKey(s2c);
+}, Math.min(N, 5000));
+
+const parts = { parse, openCookie, verify, makeCookie, seal };
+const rest = whole - Object.values(parts).reduce((a, b) => a + b, 0);
+const figures = {
+  requestBytes: req.length,
+  whole,
+  wholeCpu,
+  wholeNewClient: wholeNew,
+  ...parts,
+  rest,
+  keySetup: setup,
+  ffiPerRequest: hit.ffi,
+  ffiPerRequestNewClient: miss.ffi,
+  heapBytesPerRequest: hit.bytes,
+  keyCache: auth.keyCache,
+};
+if (Deno.args.includes("--json")) {
+  console.log(JSON.stringify(figures));
+} else {
+  const f = (x: number) => x.toFixed(2).padStart(6);
+  console.log(
+    `NTS request cost in process (${req.length}-byte request, one cookie back), µs per request, ` +
+      `median of ${ROUNDS} x ${N}:`,
+  );
+  console.log(`  whole responder, client keys cached  ${f(whole)}`);
+  console.log(`  the same, CPU time (${CPU_N} requests)  ${f(wholeCpu)}`);
+  console.log(`  whole responder, new client          ${f(wholeNew)}`);
+  console.log(`  parts of the first:`);
+  console.log(`    parse extension fields             ${f(parse)}`);
+  console.log(`    open cookie (server key)           ${f(openCookie)}`);
+  console.log(`    verify request (C2S key)           ${f(verify)}`);
+  console.log(`    make one cookie (server key)       ${f(makeCookie)}`);
+  console.log(`    seal reply (S2C key)               ${f(seal)}`);
+  console.log(`    rest (header, client log, copies)  ${f(rest)}`);
+  console.log(`  C2S + S2C key set-up of a new client ${f(setup)}`);
+  console.log(
+    `  OpenSSL (FFI) calls per request: ${hit.ffi.toFixed(1)} (new client ` +
+      `${miss.ffi.toFixed(1)}); JS heap allocated per request: ~${hit.bytes.toFixed(0)} B`,
+  );
+}

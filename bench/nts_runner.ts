@@ -6,7 +6,7 @@
  * bound; serves until SIGTERM/SIGINT, then prints the counters on stderr.
  *
  * Usage: `deno run -A bench/nts_runner.ts --cert C --key K [--port P]
- * [--ntsport Q] [--dumpdir D]`
+ * [--ntsport Q] [--dumpdir D] [--ntsprocesses N]` (`ntsprocesses`, default 1 as chronyd)
  *
  * @example
  * ```sh
@@ -22,6 +22,7 @@ import { NtpServerSocket } from "../lib/io/ntp_server.ts";
 import { realNow } from "../lib/io/realtime.ts";
 import { Logger } from "../lib/daemon/log.ts";
 import { startNtsServer } from "../lib/daemon/nts_server.ts";
+import { poller } from "../lib/io/poller.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -58,6 +59,7 @@ const nts = (await startNtsServer(config, log, {
   hostname: "127.0.0.1",
   port: Number(arg("--ntsport") ?? "0"),
   clientLog,
+  ...(arg("--ntsprocesses") !== undefined ? { processes: Number(arg("--ntsprocesses")) } : {}),
 }))!;
 server.setAuth(nts.auth);
 console.log(`READY ${sock.localAddress().port} ${nts.keServer.port}`);
@@ -66,7 +68,9 @@ const stop = async () => {
   console.error(
     `served ${sock.stats.replied} replies; authenticated ${s.ntpAuthHits}; ` +
       `NTS-KE accepted ${s.ntsKeHits} dropped ${s.ntsKeDrops}; ` +
-      `KE sessions ${nts.keServer.stats.served}; NAKs ${server.drops.naks}`,
+      `KE sessions ${nts.keServer.stats.served} (helpers: ${
+        nts.helpers?.servedPerHelper.join(" ") ?? "none"
+      }); NAKs ${server.drops.naks}; main thread poll() calls ${poller.polls}`,
   );
   await nts.close();
   await sock.close();

@@ -56,6 +56,11 @@ export class TlsError extends Error {
 
 // ssl.h / tls1.h / x509_vfy.h / evp.h (OpenSSL 3.0)
 const SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
+const SSL_CTRL_SET_SESS_CACHE_MODE = 44;
+const SSL_SESS_CACHE_OFF = 0;
+const BIO_CTRL_RESET = 1;
+/** Server sessions kept for reuse by a context (SSL_clear instead of SSL_free + SSL_new). */
+const SESSION_POOL = 32;
 const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
 const SSL_CTRL_SET_TLSEXT_HOSTNAME = 55;
 const TLS1_3_VERSION = 0x0304;
@@ -97,6 +102,7 @@ const SSL_SYMBOLS = {
   SSL_CTX_get0_param: { parameters: ["pointer"], result: "pointer" },
   SSL_new: { parameters: ["pointer"], result: "pointer" },
   SSL_free: { parameters: ["pointer"], result: "void" },
+  SSL_clear: { parameters: ["pointer"], result: "i32" },
   SSL_set_bio: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
   SSL_set_connect_state: { parameters: ["pointer"], result: "void" },
   SSL_set_accept_state: { parameters: ["pointer"], result: "void" },
@@ -124,6 +130,7 @@ const CRYPTO_SYMBOLS = {
   BIO_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_ctrl_pending: { parameters: ["pointer"], result: "usize" },
+  BIO_ctrl: { parameters: ["pointer", "i32", "i64", "pointer"], result: "i64" },
   ERR_get_error: { parameters: [], result: "u64" },
   ERR_clear_error: { parameters: [], result: "void" },
   ERR_error_string_n: { parameters: ["u64", "buffer", "usize"], result: "void" },
@@ -325,6 +332,8 @@ export class TlsContext {
       // NTS-KE never resumes sessions: no tickets after the handshake.
       ssl.SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
       ssl.SSL_CTX_set_num_tickets(ctx, 0n);
+      // nor a server-side session cache (an insert per handshake, a flush every 255)
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
       if (ssl.SSL_CTX_use_certificate_chain_file(ctx, cstr(pair.certFile)) !== 1) {
         fail(`cannot load server certificate ${pair.certFile}`);
       }
@@ -365,14 +374,54 @@ export class TlsContext {
    * certificate must match it (a DNS name or an IP address).
    */
   session(hostName?: string): TlsSession {
+    if (this.isServer) {
+      const reused = this.pool.pop();
+      if (reused !== undefined) return new TlsSession(this.ctxs[0]!, true, undefined, reused, this);
+      return new TlsSession(this.ctxs[0]!, true, undefined, undefined, this);
+    }
     return new TlsSession(this.ctxs[0]!, this.isServer, hostName);
   }
 
-  /** Frees the OpenSSL contexts; sessions made earlier keep their own references. */
+  /**
+   * Server sessions freed after use, cleared (SSL_clear: ready for another
+   * connection with the same settings) with their emptied memory BIOs: a new
+   * connection takes one instead of allocating an SSL and two BIOs.
+   */
+  private readonly pool: PooledSsl[] = [];
+
+  /** @internal a server session's SSL back for reuse; false when it must be freed. */
+  recycle(p: PooledSsl): boolean {
+    if (this.ctxs.length === 0 || this.pool.length >= SESSION_POOL) return false;
+    const { ssl, crypto } = load();
+    if (ssl.SSL_clear(p.ssl) !== 1) {
+      crypto.ERR_clear_error();
+      return false;
+    }
+    crypto.BIO_ctrl(p.rbio, BIO_CTRL_RESET, 0n, null);
+    crypto.BIO_ctrl(p.wbio, BIO_CTRL_RESET, 0n, null);
+    // an SNI callback may have switched it to another certificate's context
+    if (this.ctxs.length > 1) ssl.SSL_set_SSL_CTX(p.ssl, this.ctxs[0]!);
+    ssl.SSL_set_accept_state(p.ssl);
+    this.pool.push(p);
+    return true;
+  }
+
+  /** Frees the OpenSSL contexts and pooled sessions; sessions in use keep their own references. */
   free(): void {
     const { ssl } = load();
+    for (const p of this.pool.splice(0)) ssl.SSL_free(p.ssl);
     for (const c of this.ctxs.splice(0)) ssl.SSL_CTX_free(c);
   }
+}
+
+/** The one scratch buffer of every {@linkcode TlsSession} (no 16 KiB allocation per session). */
+const sessionBuf = new Uint8Array(16384);
+
+/** An SSL object with its two memory BIOs, kept by a server context for reuse. */
+interface PooledSsl {
+  ssl: Deno.PointerObject;
+  rbio: Deno.PointerObject;
+  wbio: Deno.PointerObject;
 }
 
 /** Result of a step that may need more bytes from the peer. */
@@ -387,11 +436,24 @@ export class TlsSession {
   private ssl: Deno.PointerObject | null;
   private readonly rbio: Deno.PointerObject;
   private readonly wbio: Deno.PointerObject;
-  private readonly buf = new Uint8Array(16384);
+  /** Scratch of read() and drain(), shared by the sessions (used synchronously only). */
+  private readonly buf = sessionBuf;
 
   /** @internal use {@linkcode TlsContext.session}. */
-  constructor(ctx: Deno.PointerObject, readonly isServer: boolean, readonly hostName?: string) {
+  constructor(
+    ctx: Deno.PointerObject,
+    readonly isServer: boolean,
+    readonly hostName?: string,
+    reused?: PooledSsl,
+    private readonly owner?: TlsContext,
+  ) {
     const { ssl, crypto } = load();
+    if (reused !== undefined) {
+      this.ssl = reused.ssl;
+      this.rbio = reused.rbio;
+      this.wbio = reused.wbio;
+      return;
+    }
     const s = ssl.SSL_new(ctx);
     if (!s) throw new TlsError("config", "SSL_new failed", errorQueue());
     this.ssl = s;
@@ -553,11 +615,12 @@ export class TlsSession {
     return out;
   }
 
-  /** Frees the OpenSSL session (idempotent). */
+  /** Frees the OpenSSL session, or gives it back to its server context's pool (idempotent). */
   free(): void {
     if (this.ssl) {
-      load().ssl.SSL_free(this.ssl);
+      const p = { ssl: this.ssl, rbio: this.rbio, wbio: this.wbio };
       this.ssl = null;
+      if (this.owner === undefined || !this.owner.recycle(p)) load().ssl.SSL_free(p.ssl);
     }
   }
 }
@@ -570,6 +633,12 @@ const aesCiphers = new Map<AesMode, Deno.PointerObject>();
 /** Output length of EVP_EncryptUpdate (ignored: padding is off, output = input). */
 const outLen = new Uint8Array(4);
 const ZERO_IV = new Uint8Array(16);
+
+/**
+ * FFI calls made by every {@linkcode AesContext} (key set-ups and encryptions)
+ * since start: `bench/nts_cost.ts` divides it by the requests it served.
+ */
+export const aesCallCount = { calls: 0 };
 
 const aesRegistry = new FinalizationRegistry<Deno.PointerObject>((ctx) => {
   if (libs && !(libs instanceof NtsUnavailableError)) libs.crypto.EVP_CIPHER_CTX_free(ctx);
@@ -633,6 +702,7 @@ export class AesContext {
    */
   setKey(key: Uint8Array): void {
     if (key.length < this.keyLength) this.#checkKey(key);
+    aesCallCount.calls++;
     if (this.#crypto.EVP_EncryptInit_ex2(this.#ctx, null, key, this.#iv, null) !== 1) {
       throw new Error(`AES key setup failed: ${errorQueue()}`);
     }
@@ -643,6 +713,7 @@ export class AesContext {
    * must have room for n + 16 bytes.
    */
   encrypt(output: Uint8Array, input: Uint8Array, n: number): void {
+    aesCallCount.calls++;
     this.#crypto.EVP_EncryptUpdate(this.#ctx, output, outLen, input, n);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `deno task bundle`: builds the offline artifact `dist/horae-bundle/`:
  * `horae.js` (one JavaScript bundle of main.ts and everything it imports),
- * `server_worker.ts` (the same for the `serverworkers` thread entry, JavaScript) and
+ * `server_worker.ts` and `nts_ke_helper_worker.ts` (the same for the `serverworkers` and
+ * `ntsprocesses` thread entries, JavaScript) and
  * a launcher `horae` (plus `chronyd`/`chronyc` links) that runs it with any
  * Deno 2.x found beside it, in PATH, or through this checkout's ./denow.
  * Nothing is downloaded at build or run time. `buildBundle(dir)` is also used
@@ -10,6 +11,9 @@
  * @module
  */
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Worker entries of lib/daemon, bundled each on its own beside horae.js. */
+export const WORKER_ENTRIES = ["server_worker.ts", "nts_ke_helper_worker.ts"] as const;
 
 /**
  * Builds `horae.js` and the launchers `horae`, `chronyd`, `chronyc` (links)
@@ -34,23 +38,26 @@ export async function buildBundle(out: string): Promise<void> {
   });
   const { code } = await cmd.output();
   if (code !== 0) throw new Error(`deno bundle exited with ${code}`);
-  // `serverworkers`: the worker entry is loaded by URL beside the bundle (its name as in lib/)
-  const worker = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "deno",
-      "--config",
-      `${root}/deno.json`,
-      "-o",
-      `${out}/server_worker.ts`,
-      `${root}/lib/daemon/server_worker.ts`,
-    ],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (worker.code !== 0) throw new Error(`deno bundle (server worker) exited with ${worker.code}`);
+  // `serverworkers`, `ntsprocesses`: the worker entries are loaded by URL beside the bundle (their
+  // names as in lib/)
+  for (const entry of WORKER_ENTRIES) {
+    const worker = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform",
+        "deno",
+        "--config",
+        `${root}/deno.json`,
+        "-o",
+        `${out}/${entry}`,
+        `${root}/lib/daemon/${entry}`,
+      ],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (worker.code !== 0) throw new Error(`deno bundle (${entry}) exited with ${worker.code}`);
+  }
   await Deno.writeTextFile(`${out}/horae`, LAUNCHER, { mode: 0o755 });
   await Deno.chmod(`${out}/horae`, 0o755);
   for (const name of ["chronyd", "chronyc"]) {

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { buildBundle } from "./bundle.ts";
+import { buildBundle, WORKER_ENTRIES } from "./bundle.ts";
 import { VERSION } from "../lib/version.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -124,8 +124,8 @@ export async function buildSelfExtracting(
     await Deno.mkdir(payload);
     await buildBundle(`${work}/bundle`);
     await Deno.copyFile(`${work}/bundle/horae.js`, `${payload}/horae.js`);
-    // `serverworkers`: the worker entry, loaded by URL beside horae.js
-    await Deno.copyFile(`${work}/bundle/server_worker.ts`, `${payload}/server_worker.ts`);
+    // `serverworkers`, `ntsprocesses`: the worker entries, loaded by URL beside horae.js
+    for (const w of WORKER_ENTRIES) await Deno.copyFile(`${work}/bundle/${w}`, `${payload}/${w}`);
     await Deno.copyFile(deno, `${payload}/deno`);
     await Deno.chmod(`${payload}/deno`, 0o755);
     await run("tar", [
@@ -141,7 +141,7 @@ export async function buildSelfExtracting(
       payload,
       "deno",
       "horae.js",
-      "server_worker.ts",
+      ...WORKER_ENTRIES,
     ]);
     await run("gzip", ["-n", "-6", `${work}/payload.tar`]);
     const tgz = await Deno.readFile(`${work}/payload.tar.gz`);
@@ -177,6 +177,8 @@ async function denoCompile(out: string, denort: string): Promise<number> {
       out,
       "--include",
       `${root}/lib/daemon/server_worker.ts`, // `serverworkers`: loaded by URL, not imported
+      "--include",
+      `${root}/lib/daemon/nts_ke_helper_worker.ts`, // `ntsprocesses`: the same
       `${root}/main.ts`,
     ],
     env: { DENORT_BIN: denort },

@@ -7,7 +7,8 @@
  * horae-VERSION-linux-ARCH/
  *   README  install.sh
  *   bin/chronyd  bin/chronyc  bin/horae   -> ../lib/horae/horae
- *   lib/horae/horae.js  lib/horae/server_worker.ts  lib/horae/horae   (+ lib/horae/deno with --with-deno)
+ *   lib/horae/horae.js  lib/horae/server_worker.ts  lib/horae/nts_ke_helper_worker.ts
+ *   lib/horae/horae   (+ lib/horae/deno with --with-deno)
  *   etc/chrony.conf
  *   lib/systemd/system/horae.service
  *   lib/tmpfiles.d/horae.conf
@@ -22,7 +23,7 @@
  *
  * @module
  */
-import { buildBundle } from "./bundle.ts";
+import { buildBundle, WORKER_ENTRIES } from "./bundle.ts";
 import { VERSION } from "../lib/version.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -83,7 +84,9 @@ export async function buildPackage(opts: PackageOptions): Promise<string> {
     }
     await buildBundle(`${stage}/bundle`);
     await copy(`${stage}/bundle/horae.js`, `${top}/lib/horae/horae.js`, 0o644);
-    await copy(`${stage}/bundle/server_worker.ts`, `${top}/lib/horae/server_worker.ts`, 0o644);
+    for (const w of WORKER_ENTRIES) {
+      await copy(`${stage}/bundle/${w}`, `${top}/lib/horae/${w}`, 0o644);
+    }
     await copy(`${stage}/bundle/horae`, `${top}/lib/horae/horae`, 0o755);
     if (opts.deno) await copy(opts.deno, `${top}/lib/horae/deno`, 0o755);
     for (const link of ["chronyd", "chronyc", "horae"]) {

@@ -45,6 +45,7 @@ install -d -m 755 "$d$PREFIX/lib/horae" "$d$PREFIX/sbin" "$d$PREFIX/bin" \
   "$d$SYSCONFDIR/chrony" "$d$SYSTEMDDIR" "$d$TMPFILESDIR" "$d$PREFIX/share/doc/horae"
 install -m 644 "$src/lib/horae/horae.js" "$d$PREFIX/lib/horae/horae.js"
 install -m 644 "$src/lib/horae/server_worker.ts" "$d$PREFIX/lib/horae/server_worker.ts"
+install -m 644 "$src/lib/horae/nts_ke_helper_worker.ts" "$d$PREFIX/lib/horae/nts_ke_helper_worker.ts"
 install -m 755 "$src/lib/horae/horae" "$d$PREFIX/lib/horae/horae"
 if [ -f "$src/lib/horae/deno" ]; then
   install -m 755 "$src/lib/horae/deno" "$d$PREFIX/lib/horae/deno"

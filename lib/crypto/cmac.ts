@@ -29,12 +29,37 @@ export const CMAC_LENGTH = 16;
  */
 let scratchIn = new Uint8Array(2048);
 let scratchOut = new Uint8Array(2048);
+/** The same buffers as 32-bit words (block XORs four words at a time; byte order irrelevant). */
+let scratchIn32 = new Int32Array(scratchIn.buffer);
+let scratchOut32 = new Int32Array(scratchOut.buffer);
 
 function scratchFor(n: number): void {
   if (scratchIn.length >= n) return;
-  const size = Math.max(n, scratchIn.length * 2);
+  const size = (Math.max(n, scratchIn.length * 2) + 15) & ~15;
   scratchIn = new Uint8Array(size);
   scratchOut = new Uint8Array(size);
+  scratchIn32 = new Int32Array(scratchIn.buffer);
+  scratchOut32 = new Int32Array(scratchOut.buffer);
+}
+
+/**
+ * Word views of the buffers lately read or written a word at a time (a
+ * packet arena, key buffers, scratch): they recur, so each view is made once
+ * and found again by a look through these few (the oldest replaced).
+ */
+const VIEWS = 6;
+const viewBuffers: (ArrayBufferLike | null)[] = new Array(VIEWS).fill(null);
+const viewWords: Int32Array[] = Array.from({ length: VIEWS }, () => new Int32Array(0));
+let viewNext = 0;
+
+/** A word view of all of `b`'s buffer; index it with (byte offset >> 2). */
+export function wordsOf(b: Uint8Array): Int32Array {
+  const buf = b.buffer;
+  for (let i = 0; i < VIEWS; i++) if (viewBuffers[i] === buf) return viewWords[i]!;
+  const i = viewNext;
+  viewNext = (i + 1) % VIEWS;
+  viewBuffers[i] = buf;
+  return viewWords[i] = new Int32Array(buf, 0, buf.byteLength >> 2);
 }
 
 /** Doubling in GF(2^128) (RFC 4493 §2.3, RFC 5297 §2.3), in place. */
@@ -44,12 +69,26 @@ export function dbl(b: Uint8Array): void {
   b[15] = ((b[15]! << 1) & 0xff) ^ (carry ? 0x87 : 0); // R_128
 }
 
+/**
+ * {@linkcode dbl} of the block at byte `at` of `w` (a view of the block's
+ * buffer; the block is big endian whatever the host's order).
+ */
+export function dblView(w: DataView, at: number): void {
+  const a = w.getUint32(at), b = w.getUint32(at + 4);
+  const c = w.getUint32(at + 8), d = w.getUint32(at + 12);
+  w.setUint32(at, (a << 1) | (b >>> 31));
+  w.setUint32(at + 4, (b << 1) | (c >>> 31));
+  w.setUint32(at + 8, (c << 1) | (d >>> 31));
+  w.setUint32(at + 12, (d << 1) ^ ((a >> 31) & 0x87)); // R_128
+}
+
 /** One scheduled AES-CMAC key (16 or 32 bytes); see the module doc. */
 export class Cmac {
   readonly #cbc: AesContext; // AES-CBC, zero IV, padding off
-  readonly #chain = new Uint8Array(16); // last CBC output block
-  readonly #k1 = new Uint8Array(16); // subkey of a complete final block (RFC 4493 §2.3)
-  readonly #k2 = new Uint8Array(16); // subkey of a padded final block
+  readonly #words = new Int32Array(12); // chain, k1, k2 as words
+  readonly #chain = new Uint8Array(this.#words.buffer, 0, 16); // last CBC output block
+  readonly #k1 = new Uint8Array(this.#words.buffer, 16, 16); // subkey of a complete final block
+  readonly #k2 = new Uint8Array(this.#words.buffer, 32, 16); // subkey of a padded final block
 
   private constructor(cbc: AesContext) {
     this.#cbc = cbc;
@@ -62,6 +101,16 @@ export class Cmac {
       throw new RangeError(`AES-CMAC key must be 16 or 32 bytes, got ${key.length}`);
     }
     return new Cmac(AesContext.create(key.length === 32 ? "AES-256-CBC" : "AES-128-CBC", key));
+  }
+
+  /** The last result ({@linkcode mac}, {@linkcode macInput}) as four words. */
+  get resultWords(): Int32Array {
+    return this.#words;
+  }
+
+  /** The buffer {@linkcode load} returned, as words (valid until the next load). */
+  static get inputWords(): Int32Array {
+    return scratchIn32;
   }
 
   /** Key length, bytes (16 or 32). */
@@ -99,11 +148,18 @@ export class Cmac {
 
   /** CBC-MAC with a zero IV of `scratchIn[0, n)` (n a multiple of 16): the last block. */
   #cbcMac(n: number): Uint8Array {
-    const chain = this.#chain;
-    for (let i = 0; i < 16; i++) scratchIn[i]! ^= chain[i]!;
+    const w = this.#words, s = scratchIn32;
+    s[0]! ^= w[0]!;
+    s[1]! ^= w[1]!;
+    s[2]! ^= w[2]!;
+    s[3]! ^= w[3]!;
     this.#cbc.encrypt(scratchOut, scratchIn, n);
-    for (let i = 0; i < 16; i++) chain[i] = scratchOut[n - 16 + i]!;
-    return chain;
+    const o = scratchOut32, last = (n - 16) >> 2;
+    w[0] = o[last]!;
+    w[1] = o[last + 1]!;
+    w[2] = o[last + 2]!;
+    w[3] = o[last + 3]!;
+    return this.#chain;
   }
 
   /**
@@ -113,7 +169,13 @@ export class Cmac {
   load(buf: Uint8Array, at: number, n: number): Uint8Array {
     scratchFor(n + 16);
     const s = scratchIn;
-    if (n > 32) s.set(buf.subarray(at, at + n));
+    const from = buf.byteOffset + at;
+    if (n >= 16 && (from & 3) === 0) {
+      // a word at a time (NTS fields are aligned); the tail byte by byte
+      const w = wordsOf(buf), d = scratchIn32, f = from >> 2, words = n >> 2;
+      for (let i = 0; i < words; i++) d[i] = w[f + i]!;
+      for (let i = words << 2; i < n; i++) s[i] = buf[at + i]!;
+    } else if (n > 32) s.set(buf.subarray(at, at + n));
     else for (let i = 0; i < n; i++) s[i] = buf[at + i]!;
     return s;
   }
@@ -125,13 +187,17 @@ export class Cmac {
   macInput(n: number): Uint8Array {
     const blocks = n === 0 ? 1 : (n + 15) >> 4;
     const last = (blocks - 1) << 4;
-    let sub = this.#k1;
+    let sub = 4; // k1's first word
     if (n === 0 || (n & 15) !== 0) {
       scratchIn[n] = 0x80; // padding 10*. RFC 4493 §2.4
-      scratchIn.fill(0, n + 1, blocks << 4);
-      sub = this.#k2;
+      for (let i = n + 1, end = blocks << 4; i < end; i++) scratchIn[i] = 0;
+      sub = 8; // k2
     }
-    for (let i = 0; i < 16; i++) scratchIn[last + i]! ^= sub[i]!;
+    const w = this.#words, s = scratchIn32, at = last >> 2;
+    s[at]! ^= w[sub]!;
+    s[at + 1]! ^= w[sub + 1]!;
+    s[at + 2]! ^= w[sub + 2]!;
+    s[at + 3]! ^= w[sub + 3]!;
     return this.#cbcMac(blocks << 4);
   }
 

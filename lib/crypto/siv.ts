@@ -16,7 +16,7 @@
  * @module
  */
 import { AesContext } from "./aes.ts";
-import { Cmac, dbl } from "./cmac.ts";
+import { Cmac, dblView, wordsOf } from "./cmac.ts";
 
 /** AES-SIV-CMAC-256 key length in bytes: two AES-128 keys (RFC 5297 §2.2). */
 export const AES_SIV_KEY_LENGTH = 32;
@@ -29,6 +29,10 @@ export type SivAd = Uint8Array | readonly Uint8Array[];
 /** Counter blocks and keystream of CTR, shared by every key; they grow, never shrink. */
 let ctrIn = new Uint8Array(2048);
 let ctrOut = new Uint8Array(2048);
+/** The counter blocks as words (copies) and with big-endian access (the counter). */
+let ctrIn32 = new Int32Array(ctrIn.buffer);
+let ctrView = new DataView(ctrIn.buffer);
+let ctrOut32 = new Int32Array(ctrOut.buffer);
 
 const ZERO_BLOCK = new Uint8Array(16);
 
@@ -42,13 +46,17 @@ const ZERO_BLOCK = new Uint8Array(16);
 export class AesSivKey {
   readonly #cmac: Cmac; // K1
   readonly #ecb: AesContext; // AES-128-ECB, K2
-  readonly #d0 = new Uint8Array(16); // CMAC(<zero>), the start of S2V
-  readonly #d = new Uint8Array(16); // S2V accumulator
-  readonly #v = new Uint8Array(16); // tag being computed, or the CTR IV
-  readonly #expected = new Uint8Array(16); // tag received
-  readonly #k2bytes = new Uint8Array(16);
+  /** The 16-byte blocks below in one buffer: as words (XORs, copies) and big endian (dbl). */
+  readonly #w32 = new Int32Array(24);
+  readonly #wv = new DataView(this.#w32.buffer);
+  readonly #d0 = new Uint8Array(this.#w32.buffer, 0, 16); // CMAC(<zero>), the start of S2V
+  readonly #d = new Uint8Array(this.#w32.buffer, 16, 16); // S2V accumulator (words 4-7)
+  readonly #v = new Uint8Array(this.#w32.buffer, 32, 16); // tag being computed, or the CTR IV
+  readonly #expected = new Uint8Array(this.#w32.buffer, 48, 16); // tag received
+  readonly #k2bytes = new Uint8Array(this.#w32.buffer, 64, 16);
   #k2Pending = false; // #ecb not yet keyed with #k2bytes
-  readonly #cmacEmpty = new Uint8Array(16); // CMAC(<empty>): cookies' empty AD component
+  /** CMAC(<empty>): cookies' empty AD component (words 20-23). */
+  readonly #cmacEmpty = new Uint8Array(this.#w32.buffer, 80, 16);
   #cmacEmptyKnown = false;
 
   private constructor(cmac: Cmac, ecb: AesContext) {
@@ -85,24 +93,35 @@ export class AesSivKey {
 
   /** Starts S2V (RFC 5297 §2.4). */
   #s2vStart(): void {
-    this.#d.set(this.#d0);
+    const w = this.#w32;
+    w[4] = w[0]!;
+    w[5] = w[1]!;
+    w[6] = w[2]!;
+    w[7] = w[3]!;
   }
 
   /** Adds one S2V component (an AD component, or the nonce). */
   #s2vAdd(buf: Uint8Array, at: number, n: number): void {
-    const d = this.#d;
-    dbl(d);
-    let m: Uint8Array;
-    if (n > 0) m = this.#cmac.mac(buf, at, n);
-    else {
+    const w = this.#w32;
+    dblView(this.#wv, 16);
+    if (n > 0) {
+      this.#cmac.mac(buf, at, n);
+      const m = this.#cmac.resultWords;
+      w[4]! ^= m[0]!;
+      w[5]! ^= m[1]!;
+      w[6]! ^= m[2]!;
+      w[7]! ^= m[3]!;
+    } else {
       // An empty component (the AD of every cookie) has a CMAC fixed per key: one AES call saved.
       if (!this.#cmacEmptyKnown) {
         this.#cmacEmpty.set(this.#cmac.mac(buf, at, 0));
         this.#cmacEmptyKnown = true;
       }
-      m = this.#cmacEmpty;
+      w[4]! ^= w[20]!;
+      w[5]! ^= w[21]!;
+      w[6]! ^= w[22]!;
+      w[7]! ^= w[23]!;
     }
-    for (let i = 0; i < 16; i++) d[i]! ^= m[i]!;
   }
 
   /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in `#v`. */
@@ -110,18 +129,34 @@ export class AesSivKey {
     const d = this.#d;
     const cmac = this.#cmac;
     const s = cmac.load(buf, at, n);
-    let m: Uint8Array;
+    const w = this.#w32;
     if (n >= 16) {
-      for (let i = 0; i < 16; i++) s[n - 16 + i]! ^= d[i]!; // xorend
-      m = cmac.macInput(n);
+      if ((n & 3) === 0) {
+        const s32 = Cmac.inputWords, e = (n - 16) >> 2; // xorend
+        s32[e]! ^= w[4]!;
+        s32[e + 1]! ^= w[5]!;
+        s32[e + 2]! ^= w[6]!;
+        s32[e + 3]! ^= w[7]!;
+      } else {
+        for (let i = 0; i < 16; i++) s[n - 16 + i]! ^= d[i]!; // xorend
+      }
+      cmac.macInput(n);
     } else {
-      dbl(d);
+      dblView(this.#wv, 16);
       s[n] = 0x80;
-      s.fill(0, n + 1, 16);
-      for (let i = 0; i < 16; i++) s[i]! ^= d[i]!;
-      m = cmac.macInput(16);
+      for (let i = n + 1; i < 16; i++) s[i] = 0;
+      const s32 = Cmac.inputWords;
+      s32[0]! ^= w[4]!;
+      s32[1]! ^= w[5]!;
+      s32[2]! ^= w[6]!;
+      s32[3]! ^= w[7]!;
+      cmac.macInput(16);
     }
-    this.#v.set(m);
+    const m = cmac.resultWords;
+    w[8] = m[0]!;
+    w[9] = m[1]!;
+    w[10] = m[2]!;
+    w[11] = m[3]!;
   }
 
   /** CTR (RFC 5297 §2.5) with IV `#v`: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
@@ -136,26 +171,38 @@ export class AesSivKey {
       const size = Math.max((blocks << 4) + 16, ctrIn.length * 2);
       ctrIn = new Uint8Array(size);
       ctrOut = new Uint8Array(size);
+      ctrIn32 = new Int32Array(ctrIn.buffer);
+      ctrView = new DataView(ctrIn.buffer);
+      ctrOut32 = new Int32Array(ctrOut.buffer);
     }
-    const q = ctrIn;
-    q.set(this.#v);
-    q[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
-    q[12]! &= 0x7f;
+    const q = ctrIn32, w = this.#w32, qv = ctrView;
+    q[0] = w[8]!;
+    q[1] = w[9]!;
+    q[2] = w[10]!;
+    q[3] = w[11]!;
+    ctrIn[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
+    ctrIn[12]! &= 0x7f;
     // Counter blocks Q, Q+1, ...: with bit 31 cleared the low 32 bits cannot
     // carry into the rest for fewer than 2^31 blocks.
-    const low = ((q[12]! << 24) | (q[13]! << 16) | (q[14]! << 8) | q[15]!) >>> 0;
-    for (let b = 1; b < blocks; b++) {
-      const o = b << 4;
-      for (let i = 0; i < 12; i++) q[o + i] = q[i]!;
-      const c = low + b;
-      q[o + 12] = c >>> 24;
-      q[o + 13] = (c >>> 16) & 0xff;
-      q[o + 14] = (c >>> 8) & 0xff;
-      q[o + 15] = c & 0xff;
+    const low = qv.getUint32(12);
+    for (let b = 1, o = 4; b < blocks; b++, o += 4) {
+      q[o] = q[0]!;
+      q[o + 1] = q[1]!;
+      q[o + 2] = q[2]!;
+      qv.setUint32((o + 3) << 2, low + b);
     }
     const ks = ctrOut;
-    this.#ecb.encrypt(ks, q, blocks << 4);
-    for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ ks[i]!;
+    this.#ecb.encrypt(ks, ctrIn, blocks << 4);
+    let i = 0;
+    const so = src.byteOffset + srcAt, doff = dst.byteOffset + dstAt;
+    if (((so | doff) & 3) === 0 && n >= 16) {
+      // word at a time where both ranges are aligned (NTS fields always are)
+      const s32 = wordsOf(src), d32 = wordsOf(dst), k32 = ctrOut32;
+      const sw = so >> 2, dw = doff >> 2, words = n >> 2;
+      for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ k32[j]!;
+      i = words << 2;
+    }
+    for (; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ ks[i]!;
   }
 
   /**

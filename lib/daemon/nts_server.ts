@@ -6,9 +6,12 @@
  * chronyd), the NTS-KE server
  * (`ntsserverkey`/`ntsservercert` pairs, `ntsport`, `maxntsconnections`,
  * `ntsntpserver`, the NTP `port` announced when not 123) and the
- * {@link NtsServerAuth} the NTP server uses for NTS requests. horae serves
- * NTS-KE in the daemon's own process: `ntsprocesses` is accepted and has no
- * further effect.
+ * {@link NtsServerAuth} the NTP server uses for NTS requests. With
+ * `ntsprocesses N` (default 1, as chronyd) the main thread accepts and admits
+ * NTS-KE connections and N helper Workers do the TLS and cookies
+ * (`nts_ke_helpers.ts`), sharing the keys, which the main thread sends them
+ * after every rotation or reload; with 0 (or when a Worker cannot start)
+ * the main thread serves NTS-KE itself.
  *
  * Wiring (the daemon):
  * ```ts
@@ -40,6 +43,7 @@ import {
 } from "../nts/cookie.ts";
 import { NtsServerAuth } from "../nts/server_auth.ts";
 import { NtsKeServer } from "../io/nts_ke_server.ts";
+import type { NtsKeHelpers } from "./nts_ke_helpers.ts";
 import { realNow } from "../io/realtime.ts";
 import { isOsError } from "../io/os_error.ts";
 import type { Timestamp } from "../time/timestamp.ts";
@@ -66,6 +70,8 @@ export interface NtsServerStartOptions {
   now?: () => Timestamp;
   /** Random bytes (default the system CSPRNG). */
   randomBytes?: (n: number) => Uint8Array;
+  /** Overrides `ntsprocesses` (NTS-KE helpers; 0: served by the main thread). */
+  processes?: number;
 }
 
 /** A running NTS server. */
@@ -76,6 +82,8 @@ export interface NtsServerHandle {
   auth: NtsServerAuth;
   /** The NTS-KE server (its `port`, `stats`). */
   keServer: NtsKeServer;
+  /** The NTS-KE helpers (`ntsprocesses`), null when the main thread serves NTS-KE. */
+  helpers: NtsKeHelpers | null;
   /**
    * `chronyc rekey`: with `ntsrotate 0` (keys managed externally) re-reads
    * ntskeys, as chronyd does; keeps the keys in use when it cannot.
@@ -167,45 +175,86 @@ export async function startNtsServer(
     keyFile: config.ntsServerKeys[i]!,
   }));
   const clientLog = options.clientLog;
-  const keServer = NtsKeServer.start({
-    hostnames: options.hostname !== undefined
-      ? [options.hostname]
-      : (options.families ?? ["ipv4", "ipv6"]).map((f) =>
-        f === "ipv4" ? config.bindAddress.ipv4 ?? "0.0.0.0" : config.bindAddress.ipv6 ?? "::"
-      ),
-    port: options.port ?? config.ntsPort,
-    pairs,
-    keyRing,
-    aeads: enabledAeads(config.ntsAeads),
-    maxConnections: config.maxNtsConnections,
-    ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
-    ...(config.port !== 0 ? { ntpPort: config.port } : {}),
-    random,
-    ...(clientLog
-      ? {
-        admit(remote: Deno.NetAddr) {
-          const a = addressBytes(remote.hostname);
-          if (!a) return true;
-          return clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9).decision !==
-            RATE_DROP;
+  const aeads = enabledAeads(config.ntsAeads);
+  let helpers: NtsKeHelpers | null = null;
+  let processes = options.processes ?? config.ntsProcesses;
+  // A Worker is a V8 isolate (megabytes each): more than a few per core only costs memory.
+  const most = Math.max(1, 4 * (navigator.hardwareConcurrency || 1));
+  if (processes > most) {
+    log.info(`ntsprocesses ${processes}: starting ${most} NTS-KE helpers (4 per CPU)`);
+    processes = most;
+  }
+  if (processes > 0) {
+    try {
+      const { NtsKeHelpers } = await import("./nts_ke_helpers.ts");
+      helpers = await NtsKeHelpers.start(processes, {
+        pairs,
+        aeads,
+        keyRing,
+        maxConnections: config.maxNtsConnections,
+        ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
+        ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+        onHelperError(message) {
+          log.warn(`NTS-KE helper failed : ${message}`);
         },
-      }
-      : {}),
-    onError(e) {
-      log.debug(`NTS-KE session failed : ${(e as Error).message}`);
-    },
-    // chronyd 4.3 logs GnuTLS's words and still listens: a file it cannot read gives "Error
-    // while reading file.", one that holds no certificate or key "The requested data were not
-    // available." (both observed); every NTS-KE client's handshake then fails
-    onCredentialsError() {
-      const unreadable = pairs.some((p) => !readable(p.certFile) || !readable(p.keyFile));
-      log.error(
-        `Could not set credentials : ${
-          unreadable ? "Error while reading file." : "The requested data were not available."
-        }`,
+        onResult(result, error) {
+          if (result !== null) keServer.stats[result]++;
+          if (error) log.debug(`NTS-KE session failed : ${error}`);
+        },
+      });
+    } catch (e) {
+      // unusable credentials are reported by the main thread's server below
+      log.debug(
+        `NTS-KE helpers not started, NTS-KE served by the main thread : ${(e as Error).message}`,
       );
-    },
-  });
+    }
+  }
+  let keServer: NtsKeServer;
+  try {
+    keServer = NtsKeServer.start({
+      hostnames: options.hostname !== undefined
+        ? [options.hostname]
+        : (options.families ?? ["ipv4", "ipv6"]).map((f) =>
+          f === "ipv4" ? config.bindAddress.ipv4 ?? "0.0.0.0" : config.bindAddress.ipv6 ?? "::"
+        ),
+      port: options.port ?? config.ntsPort,
+      pairs,
+      keyRing,
+      aeads,
+      maxConnections: config.maxNtsConnections,
+      ...(helpers !== null ? { handoff: helpers } : {}),
+      ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
+      ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+      random,
+      ...(clientLog
+        ? {
+          admit(remote: Deno.NetAddr) {
+            const a = addressBytes(remote.hostname);
+            if (!a) return true;
+            return clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9).decision !==
+              RATE_DROP;
+          },
+        }
+        : {}),
+      onError(e) {
+        log.debug(`NTS-KE session failed : ${(e as Error).message}`);
+      },
+      // chronyd 4.3 logs GnuTLS's words and still listens: a file it cannot read gives "Error
+      // while reading file.", one that holds no certificate or key "The requested data were not
+      // available." (both observed); every NTS-KE client's handshake then fails
+      onCredentialsError() {
+        const unreadable = pairs.some((p) => !readable(p.certFile) || !readable(p.keyFile));
+        log.error(
+          `Could not set credentials : ${
+            unreadable ? "Error while reading file." : "The requested data were not available."
+          }`,
+        );
+      },
+    });
+  } catch (e) {
+    await helpers?.close();
+    throw e;
+  }
 
   // Rotation: one timer for the next rotation, at most an hour ahead (so a step of the real-time
   // clock is noticed within the hour), not a check every minute (issue 12: an idle daemon sleeps).
@@ -220,6 +269,7 @@ export async function startNtsServer(
       if (keyRing.dueForRotation(t)) {
         keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
         log.debug("Rotated NTS server key");
+        helpers?.updateKeys();
         save();
       }
       armRotation();
@@ -233,12 +283,14 @@ export async function startNtsServer(
     ring: keyRing,
     auth,
     keServer,
+    helpers,
     reloadKeys() {
       if (dir === undefined || rotate !== 0) return;
       try {
         const text = Deno.readTextFileSync(serverKeysPath(dir));
         const loaded = parseServerKeys(text, freshRandom());
         keyRing.replaceKeys(loaded.keys, now(), loaded.age);
+        helpers?.updateKeys();
         log.info(`Loaded ${loaded.keys.length} NTS server keys`);
       } catch (e) {
         log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
@@ -248,6 +300,7 @@ export async function startNtsServer(
       closed = true;
       if (timer !== null) clearTimeout(timer);
       await keServer.close();
+      await helpers?.close();
       save();
     },
   };

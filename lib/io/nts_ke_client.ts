@@ -125,9 +125,10 @@ export async function ntsKeExchange(options: NtsKeClientOptions): Promise<NtsKeR
     ...(options.systemCerts !== undefined ? { systemCerts: options.systemCerts } : {}),
     ...(options.noCertTimeCheck ? { noCertTimeCheck: true } : {}),
   });
-  let conn: Deno.Conn;
+  let conn: Deno.TcpConn;
   try {
     conn = await Deno.connect({ hostname: options.address ?? options.host, port });
+    conn.setNoDelay(true);
   } catch (e) {
     if (ownContext) ctx.free();
     const text = (e as Error).message;

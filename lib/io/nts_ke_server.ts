@@ -94,6 +94,16 @@ export interface NtsKeServerOptions {
    * without it, `start` throws.
    */
   onCredentialsError?: (error: TlsError) => void;
+  /**
+   * Helpers (chrony's `ntsprocesses`): given, each admitted connection is
+   * offered to `take` (the daemon's worker pool, lib/daemon/nts_ke_helpers.ts)
+   * and served there; false (no helper can take it) drops it.
+   */
+  handoff?: {
+    take(conn: TcpConn): boolean;
+    /** False once every helper has died: connections are served here again. */
+    readonly alive: boolean;
+  };
 }
 
 /** Counters of the NTS-KE server. */
@@ -113,6 +123,7 @@ const REFUSE_WAIT_MS = 2000;
 export class NtsKeServer {
   readonly stats: NtsKeServerStats = { served: 0, dropped: 0, failed: 0 };
   private active = new Set<TlsStream>();
+  private sessions: NtsKeSessions | null = null;
   private readonly loop: Promise<void>;
 
   private constructor(
@@ -181,6 +192,13 @@ export class NtsKeServer {
         conn.close();
         continue;
       }
+      if (this.ctx !== null && this.options.handoff?.alive) {
+        if (!this.options.handoff.take(conn)) {
+          this.stats.dropped++;
+          conn.close();
+        }
+        continue;
+      }
       if (this.ctx === null) {
         // no credentials: the client's hello is read and the connection closed without an
         // answer (its handshake ends early, as with chronyd 4.3)
@@ -205,12 +223,54 @@ export class NtsKeServer {
     conn.close();
   }
 
+  private async serve(tls: TlsStream): Promise<void> {
+    this.sessions ??= new NtsKeSessions(this.options);
+    const r = await this.sessions.serve(tls);
+    if (r !== null) this.stats[r]++;
+  }
+
+  /** Sessions in progress. */
+  get connections(): number {
+    return this.active.size;
+  }
+
+  /** Stops listening, aborts sessions in progress and frees the TLS context. */
+  async close(): Promise<void> {
+    for (const l of this.listeners) l.close();
+    await this.loop;
+    for (const t of this.active) t.abort();
+    this.active.clear();
+    this.ctx?.free();
+  }
+}
+
+/** What {@linkcode NtsKeSessions} needs of the server's options. */
+export type NtsKeSessionOptions = Pick<
+  NtsKeServerOptions,
+  "keyRing" | "aeads" | "ntpServer" | "ntpPort" | "timeoutMs" | "random" | "onError"
+>;
+
+/**
+ * Serves NTS-KE sessions (handshake, request, answer with cookies) over
+ * established TLS streams; used by {@linkcode NtsKeServer} in its own
+ * process and by the NTS-KE helpers (`ntsprocesses`) on the connections the
+ * main thread hands them.
+ */
+export class NtsKeSessions {
+  constructor(private readonly options: NtsKeSessionOptions) {}
+
   private random(n: number): Uint8Array {
     return this.options.random?.(n) ?? crypto.getRandomValues(new Uint8Array(n));
   }
 
-  private async serve(tls: TlsStream): Promise<void> {
+  /**
+   * Serves one session and closes it: "served" when it got cookies, "failed"
+   * (TLS, bad request, timeout), null when refused by negotiation (counted
+   * as neither, as before).
+   */
+  async serve(tls: TlsStream): Promise<"served" | "failed" | null> {
     const timer = setTimeout(() => tls.abort(), this.options.timeoutMs ?? SESSION_TIMEOUT_MS);
+    let result: "served" | "failed" | null = "failed";
     try {
       await tls.handshake();
       // chronyd completes the handshake with a client that did not offer ntske/1, then closes.
@@ -218,7 +278,7 @@ export class NtsKeServer {
         throw new NtsKeError("malformed", `client did not offer ALPN ${NTS_KE_ALPN}`);
       }
       let response: Uint8Array;
-      let served = false;
+      let served: "served" | "failed" | null = null;
       try {
         const msg = await tls.readMessage(completeRequestLength);
         const request = parseClientRequest(msg);
@@ -227,24 +287,24 @@ export class NtsKeServer {
           response = buildRefusalResponse(choice.reason);
         } else {
           response = this.answer(tls, choice.aead, request.compliant128gcm === true);
-          served = true;
+          served = "served";
         }
       } catch (e) {
         // Framing faults (no critical empty End of Message last, too long) get no answer.
         if (!(e instanceof NtsKeError) || e.kind === "malformed" || e.kind === "too-long") throw e;
         response = buildErrorResponse(e.errorCode);
         this.options.onError?.(e);
-        this.stats.failed++;
+        served = "failed";
       }
       await tls.write(response);
-      if (served) this.stats.served++;
+      result = served;
     } catch (e) {
-      this.stats.failed++;
       this.options.onError?.(e);
     } finally {
       clearTimeout(timer);
       await tls.close();
     }
+    return result;
   }
 
   private answer(tls: TlsStream, aead: number, compliant: boolean): Uint8Array {
@@ -275,19 +335,5 @@ export class NtsKeServer {
       ...(this.options.ntpServer !== undefined ? { server: this.options.ntpServer } : {}),
       ...(ntpPort !== undefined && ntpPort !== NTP_PORT ? { port: ntpPort } : {}),
     });
-  }
-
-  /** Sessions in progress. */
-  get connections(): number {
-    return this.active.size;
-  }
-
-  /** Stops listening, aborts sessions in progress and frees the TLS context. */
-  async close(): Promise<void> {
-    for (const l of this.listeners) l.close();
-    await this.loop;
-    for (const t of this.active) t.abort();
-    this.active.clear();
-    this.ctx?.free();
   }
 }

@@ -64,19 +64,53 @@ const ACCEPT_SKIP: ReadonlySet<number> = new Set([
   ERRNO.ECONNRESET,
 ]);
 
-/** Resolves when `fd` is readable (or hung up), or when `cancel` is called. */
-function readable(fd: number): { ready: Promise<void>; cancel: () => void } {
-  let done!: () => void;
-  const ready = new Promise<void>((r) => (done = r));
-  let settled = false;
-  const finish = () => {
-    if (settled) return;
-    settled = true;
-    poller.unregister(fd);
-    done();
+/**
+ * Readiness of one descriptor on the {@link poller}, registered once (at the
+ * first wait) and kept while its owner keeps reading: registering and
+ * unregistering around every wait wakes the worker-thread poll() twice more
+ * per read (an NTS-KE session waits three or four times). poll() is
+ * level-triggered, so a readiness nobody waits for (bytes the owner will read
+ * next, or does not read at all) would return at once again: after two such
+ * in a row the descriptor is unregistered until the next wait.
+ */
+class ReadyWatch {
+  #registered = false;
+  #waiter: (() => void) | null = null;
+  #idle = 0;
+  readonly #onReadable = () => {
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      this.#idle = 0;
+      w();
+    } else if (++this.#idle >= 2) {
+      this.#registered = false;
+      poller.unregister(this.fd);
+    }
   };
-  poller.register(fd, finish);
-  return { ready, cancel: finish };
+
+  constructor(readonly fd: number) {}
+
+  /** Resolves when the descriptor is readable (or hung up), or on {@linkcode stop}. */
+  wait(): Promise<void> {
+    if (!this.#registered) {
+      this.#registered = true;
+      this.#idle = 0;
+      poller.register(this.fd, this.#onReadable);
+    }
+    return new Promise<void>((r) => (this.#waiter = r));
+  }
+
+  /** Stops watching (before the descriptor is closed); a pending wait resolves. */
+  stop(): void {
+    if (this.#registered) {
+      this.#registered = false;
+      poller.unregister(this.fd);
+    }
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
 }
 
 /** A listening TCP socket; see the module documentation. */
@@ -84,10 +118,11 @@ export class TcpListener {
   /** The listening descriptor. */
   readonly fd: number;
   #closed = false;
-  #cancel: (() => void) | null = null;
+  readonly #watch: ReadyWatch;
 
   private constructor(fd: number) {
     this.fd = fd;
+    this.#watch = new ReadyWatch(fd);
   }
 
   /** Opens, binds and listens; throws ErrnoError (`EADDRINUSE`, ...) or RangeError. */
@@ -129,10 +164,7 @@ export class TcpListener {
         return new TcpConn(r.fd, peer);
       }
       if (-r === ERRNO.EAGAIN) {
-        const w = readable(this.fd);
-        this.#cancel = w.cancel;
-        await w.ready;
-        this.#cancel = null;
+        await this.#watch.wait();
       } else if (!ACCEPT_SKIP.has(-r)) {
         if (-r === ERRNO.EBADF || -r === ERRNO.EINVAL) return null;
         await new Promise((res) => setTimeout(res, ACCEPT_RETRY_MS));
@@ -145,8 +177,7 @@ export class TcpListener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancel?.();
-    poller.unregister(this.fd);
+    this.#watch.stop();
     close(this.fd);
   }
 }
@@ -158,11 +189,12 @@ export class TcpConn {
   /** The peer, in `Deno.NetAddr` form. */
   readonly remoteAddr: Deno.NetAddr;
   #closed = false;
-  #cancel: (() => void) | null = null;
+  readonly #watch: ReadyWatch;
 
   /** Wraps an accepted non-blocking descriptor. */
   constructor(fd: number, peer: SockAddr) {
     this.fd = fd;
+    this.#watch = new ReadyWatch(fd);
     this.remoteAddr = { transport: "tcp", hostname: peer.address, port: peer.port };
   }
 
@@ -175,10 +207,7 @@ export class TcpConn {
       if (n === 0) return buf.length === 0 ? 0 : null;
       if (-n === ERRNO.EINTR) continue;
       if (-n !== ERRNO.EAGAIN) throw new ErrnoError("read", -n);
-      const w = readable(this.fd);
-      this.#cancel = w.cancel;
-      await w.ready;
-      this.#cancel = null;
+      await this.#watch.wait();
     }
   }
 
@@ -203,7 +232,7 @@ export class TcpConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancel?.();
+    this.#watch.stop();
     const sink = new Uint8Array(4096);
     for (let i = 0; i < 16 && readRaw(this.fd, sink) > 0; i++) { /* drop */ }
     close(this.fd);

@@ -21,10 +21,16 @@ import { isOsError } from "./os_error.ts";
 /** What the TLS pump needs of a connection (a `Deno.Conn`, or `lib/io/tcp.ts`'s `TcpConn`). */
 export type StreamConn = Pick<Deno.Conn, "read" | "write" | "close">;
 
+/** Receive buffers of finished streams, reused (no 16 KiB allocation per connection). */
+const bufferPool: Uint8Array[] = [];
+const BUFFER_POOL = 64;
+
 /** A TLS session pumped over a TCP connection. */
 export class TlsStream {
-  private readonly netBuf = new Uint8Array(16384);
+  private readonly netBuf = bufferPool.pop() ?? new Uint8Array(16384);
   private closed = false;
+  /** A read into `netBuf` is in flight (then the buffer is not reused at close). */
+  private reading = false;
 
   constructor(readonly conn: StreamConn, readonly session: TlsSession) {}
 
@@ -39,7 +45,9 @@ export class TlsStream {
   private async fill(): Promise<boolean> {
     let n: number | null;
     try {
+      this.reading = true;
       n = await this.conn.read(this.netBuf);
+      this.reading = false;
     } catch (e) {
       if (this.closed) return false;
       throw e;
@@ -121,5 +129,6 @@ export class TlsStream {
       if (!isOsError(e)) throw e; // already closed
     }
     this.session.free();
+    if (!this.reading && bufferPool.length < BUFFER_POOL) bufferPool.push(this.netBuf);
   }
 }

@@ -14,7 +14,7 @@ export async function startHoraeNts(
   cert: string,
   key: string,
   extra: string[] = [],
-): Promise<{ ntp: number; nts: number; stop(): Promise<string> }> {
+): Promise<{ ntp: number; nts: number; pid: number; stop(): Promise<string> }> {
   const child = new Deno.Command(`${ROOT}/denow`, {
     args: ["run", "-A", `${ROOT}/bench/nts_runner.ts`, "--cert", cert, "--key", key, ...extra],
     stdout: "piped",
@@ -36,6 +36,7 @@ export async function startHoraeNts(
   return {
     ntp: Number(m[1]),
     nts: Number(m[2]),
+    pid: child.pid,
     async stop() {
       try {
         child.kill("SIGTERM");

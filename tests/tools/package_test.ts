@@ -95,6 +95,7 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         [`${NAME}/lib/horae`]: "drwxr-xr-x",
         [`${NAME}/lib/horae/horae`]: "-rwxr-xr-x",
         [`${NAME}/lib/horae/horae.js`]: "-rw-r--r--",
+        [`${NAME}/lib/horae/nts_ke_helper_worker.ts`]: "-rw-r--r--",
         [`${NAME}/lib/horae/server_worker.ts`]: "-rw-r--r--",
         [`${NAME}/lib/systemd`]: "drwxr-xr-x",
         [`${NAME}/lib/systemd/system`]: "drwxr-xr-x",
@@ -214,6 +215,7 @@ Deno.test("deno task package: tarball, install.sh into DESTDIR, installed chrony
         const f of [
           "usr/lib/horae/horae.js",
           "usr/lib/horae/server_worker.ts",
+          "usr/lib/horae/nts_ke_helper_worker.ts",
           "usr/share/doc/horae/README",
         ]
       ) {

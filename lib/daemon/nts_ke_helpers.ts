@@ -1,0 +1,224 @@
+/**
+ * NTS-KE helpers, horae's equivalent of chronyd's `ntsprocesses` (chrony.conf(5):
+ * helper processes that handle the clients' NTS-KE requests so that they use
+ * the other cores; 0: the main process handles them; default 1). As in
+ * chronyd, the main thread accepts each connection and admits it (client
+ * log, `ntsratelimit`, `maxntsconnections`), then hands it to a helper: here
+ * a Deno Worker of the same process (`nts_ke_helper_worker.ts`), which gets
+ * the descriptor number (descriptors are process-wide), does the TLS
+ * handshake and answers with cookies sealed by its copy of the server keys.
+ * The main thread keeps the key ring (rotation, `ntsdumpdir`) and sends the
+ * keys to every helper after each rotation or reload. A helper takes a new
+ * connection while it serves fewer than `maxntsconnections` (per process, as
+ * chronyd); the least busy one gets it.
+ *
+ * When a Worker cannot start (e.g. a bundle without the worker module), the
+ * pool reports it and the caller serves NTS-KE in the main thread.
+ *
+ * @example
+ * ```ts
+ * import { NtsKeHelpers } from "./nts_ke_helpers.ts";
+ * import { ServerKeyRing } from "../nts/cookie.ts";
+ * const ring = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(144)), 0n, 604800);
+ * const helpers = await NtsKeHelpers.start(2, {
+ *   pairs: [{ certFile: "cert.pem", keyFile: "key.pem" }],
+ *   aeads: [15],
+ *   keyRing: ring,
+ *   maxConnections: 100,
+ * });
+ * await helpers.close();
+ * ```
+ * @module
+ */
+import type { CertKeyPair } from "../../ffi/libssl.ts";
+import { addressFamily } from "../../ffi/libc.ts";
+import type { ServerKey, ServerKeyRing } from "../nts/cookie.ts";
+import type { TcpConn } from "../io/tcp.ts";
+import type { HelperReply, HelperRequest } from "./nts_ke_helper_worker.ts";
+
+/** How long a helper may take to start, ms. */
+const START_TIMEOUT_MS = 20_000;
+/** How long a helper may take to close, ms. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+/** Options of {@link NtsKeHelpers.start}. */
+export interface NtsKeHelperOptions {
+  /** `ntsservercert`/`ntsserverkey` pairs. */
+  pairs: readonly CertKeyPair[];
+  /** `ntsaeads` the server accepts. */
+  aeads: readonly number[];
+  /** The main thread's key ring (the helpers get copies of its keys). */
+  keyRing: ServerKeyRing;
+  /** `maxntsconnections`: sessions per helper at once. */
+  maxConnections: number;
+  /** `ntsntpserver`. */
+  ntpServer?: string;
+  /** NTP port announced when not 123. */
+  ntpPort?: number;
+  /** Session time limit, ms (default the server's 2 s). */
+  timeoutMs?: number;
+  /** A started helper failed (uncaught error): it gets no more connections. */
+  onHelperError?: (message: string) => void;
+  /** A session's outcome (for the NTS-KE server's counters) and its error's text. */
+  onResult?: (result: "served" | "failed" | null, error?: string) => void;
+}
+
+interface Helper {
+  worker: Worker;
+  busy: number;
+  /** Started, then failed (an uncaught error): given no more connections. */
+  dead: boolean;
+  /** Sessions served (tests check that every helper serves). */
+  served: number;
+  closed: Promise<void>;
+  closedResolve: () => void;
+}
+
+function copyKeys(ring: ServerKeyRing): ServerKey[] {
+  return ring.all.map((k) => ({ id: k.id, key: k.key.slice() }));
+}
+
+/** The running helpers; see the module doc. */
+export class NtsKeHelpers {
+  private next = 0;
+
+  private constructor(
+    private readonly helpers: Helper[],
+    private readonly options: NtsKeHelperOptions,
+  ) {}
+
+  /**
+   * Starts `count` helpers (at least 1) and waits until each has its TLS
+   * context. Throws when one cannot start (the caller then serves in the
+   * main thread); started ones are terminated then.
+   */
+  static async start(count: number, options: NtsKeHelperOptions): Promise<NtsKeHelpers> {
+    const helpers: Helper[] = [];
+    const pool = new NtsKeHelpers(helpers, options);
+    try {
+      for (let i = 0; i < Math.max(1, count); i++) helpers.push(await pool.spawn());
+    } catch (e) {
+      for (const h of helpers) h.worker.terminate();
+      throw e;
+    }
+    return pool;
+  }
+
+  private spawn(): Promise<Helper> {
+    const worker = new Worker(new URL("./nts_ke_helper_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    let closedResolve!: () => void;
+    const closed = new Promise<void>((r) => (closedResolve = r));
+    const h: Helper = { worker, busy: 0, dead: false, served: 0, closed, closedResolve };
+    let started = false;
+    return new Promise<Helper>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        worker.terminate();
+        reject(new Error("NTS-KE helper did not start"));
+      }, START_TIMEOUT_MS);
+      worker.onerror = (e) => {
+        e.preventDefault();
+        clearTimeout(timer);
+        worker.terminate();
+        h.closedResolve();
+        if (!started) {
+          reject(new Error(`NTS-KE helper failed: ${e.message}`));
+          return;
+        }
+        // its sessions are lost (their descriptors with it); the others, or the main thread, go on
+        h.dead = true;
+        this.options.onHelperError?.(e.message);
+      };
+      worker.onmessage = (e: MessageEvent<HelperReply>) => {
+        const m = e.data;
+        if (m.type === "ready") {
+          clearTimeout(timer);
+          started = true;
+          resolve(h);
+        } else if (m.type === "error") {
+          clearTimeout(timer);
+          worker.terminate();
+          reject(new Error(m.message));
+        } else if (m.type === "done") {
+          h.busy--;
+          if (m.result === "served") h.served++;
+          this.options.onResult?.(m.result, m.error);
+        } else if (m.type === "closed") {
+          h.closedResolve();
+        }
+      };
+      const o = this.options;
+      this.post(h, {
+        type: "init",
+        pairs: o.pairs.map((p) => ({ certFile: p.certFile, keyFile: p.keyFile })),
+        aeads: [...o.aeads],
+        ...(o.ntpServer !== undefined ? { ntpServer: o.ntpServer } : {}),
+        ...(o.ntpPort !== undefined ? { ntpPort: o.ntpPort } : {}),
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        keys: copyKeys(o.keyRing),
+      });
+    });
+  }
+
+  private post(h: Helper, m: HelperRequest): void {
+    h.worker.postMessage(m);
+  }
+
+  /** False once every helper has failed (the caller then serves NTS-KE itself). */
+  get alive(): boolean {
+    return this.helpers.some((h) => !h.dead);
+  }
+
+  /** Number of helpers. */
+  get size(): number {
+    return this.helpers.length;
+  }
+
+  /** Sessions served by each helper so far. */
+  get servedPerHelper(): number[] {
+    return this.helpers.map((h) => h.served);
+  }
+
+  /**
+   * Hands an admitted connection to the least busy helper; false when every
+   * helper serves `maxConnections` already (the caller drops it).
+   */
+  take(conn: TcpConn): boolean {
+    // the least busy, ties taken in turn
+    const n = this.helpers.length;
+    let best: Helper | null = null, at = 0;
+    for (let k = 0; k < n; k++) {
+      const i = (this.next + k) % n;
+      const h = this.helpers[i]!;
+      if (h.dead) continue;
+      if (best === null || h.busy < best.busy) {
+        best = h;
+        at = i;
+      }
+    }
+    if (best === null || best.busy >= this.options.maxConnections) return false;
+    this.next = (at + 1) % n;
+    const { hostname, port } = conn.remoteAddr;
+    const family = addressFamily(hostname) ?? "ipv4";
+    best.busy++;
+    this.post(best, { type: "conn", fd: conn.fd, peer: { family, address: hostname, port } });
+    return true;
+  }
+
+  /** Sends the ring's keys to every helper (after a rotation or reload). */
+  updateKeys(): void {
+    const keys = copyKeys(this.options.keyRing);
+    for (const h of this.helpers) this.post(h, { type: "keys", keys });
+  }
+
+  /** Aborts the helpers' sessions and stops them. */
+  async close(): Promise<void> {
+    for (const h of this.helpers) this.post(h, { type: "close" });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)));
+    await Promise.race([Promise.all(this.helpers.map((h) => h.closed)), late]);
+    clearTimeout(timer);
+    for (const h of this.helpers) h.worker.terminate();
+  }
+}
