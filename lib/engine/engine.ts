@@ -275,6 +275,7 @@ export class Engine {
       ...(spec.maxSamples !== undefined ? { maxSamples: spec.maxSamples } : {}),
       maxClockError: this.#maxClockError * 1e-6,
       ...(spec.options.asymmetry !== undefined ? { asymmetry: spec.options.asymmetry } : {}),
+      floors: true,
     });
     this.#sources.push({
       id,
