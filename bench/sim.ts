@@ -41,6 +41,9 @@ function row(r: SimResult, chrony: ChronyFigures | undefined) {
     duration_s: r.duration,
     warmup_s: r.warmup,
     final_offset_s: sig(r.finalOffset),
+    ...(r.visibleOffset !== null && r.visibleOffset !== 0 && r.rmsAboutVisible !== null
+      ? { visible_offset_s: sig(r.visibleOffset), rms_about_visible_s: sig(r.rmsAboutVisible) }
+      : {}),
     steps: r.steps,
     updates: r.updates,
     first_update_s: r.firstUpdate === null ? null : sig(r.firstUpdate),
@@ -79,6 +82,8 @@ if (table) {
   );
   console.log("| --- | --- | --- | --- | --- | --- |");
 }
+/** Table mode: lines printed under the table. */
+const notes: string[] = [];
 for (const name of names) {
   const s = scenario(name);
   const results: SimResult[] = [];
@@ -102,6 +107,14 @@ for (const name of names) {
         c ? `${c.sync} s / ${us(c.rms)} / ${us(c.max)}` : "—"
       } | ${results.map((r) => sig(r.rmsOffset * 1e6)).join(" / ")} µs |`,
     );
+    const v = results[0]!.visibleOffset;
+    if (v !== null && v !== 0) {
+      notes.push(
+        `${name}: the path shows any NTP client an offset of ${us(v)}; RMS about it per seed: ${
+          results.map((r) => sig((r.rmsAboutVisible ?? 0) * 1e6)).join(" / ")
+        } µs`,
+      );
+    }
     continue;
   }
   console.log(JSON.stringify({
@@ -123,3 +136,4 @@ for (const name of names) {
       : {}),
   }));
 }
+if (table && notes.length > 0) console.log(`\n${notes.join("\n")}`);

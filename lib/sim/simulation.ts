@@ -80,6 +80,14 @@ export interface SimResult {
   maxOffset: number;
   /** Offset at the end, seconds. */
   finalOffset: number;
+  /**
+   * With one source: the offset its path lets any NTP client see, the
+   * server's error plus half of (up − down) fixed delay (a fixed asymmetry is
+   * invisible: SIM-SCENARIOS.md's wan-asym), else null.
+   */
+  visibleOffset: number | null;
+  /** RMS of (offset − visibleOffset) from the warm-up to the end, or null: how well the client tracks what it can see. */
+  rmsAboutVisible: number | null;
   /** Frequency error of the disciplined clock at the end (slew excluded), ppm. */
   freqError: number;
   /** Clock steps made by the discipline, and reference updates. */
@@ -308,13 +316,18 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
   clock.setTrueTime(end);
   engine.close();
 
+  const only = scenario.sources.length === 1 ? scenario.sources[0]! : null;
+  const visibleOffset = only === null || only.server?.step !== undefined
+    ? null
+    : (only.server?.offset ?? 0) + (only.up.delay - only.down.delay) / 2;
   let syncTime: number | null = null;
-  let sum2 = 0, max = 0, n = 0;
+  let sum2 = 0, max = 0, n = 0, sumV2 = 0;
   for (let k = 0; k < samples; k++) {
     const o = trace[k]!;
     if (syncTime === null && Math.abs(o) < SYNC_THRESHOLD) syncTime = k;
     if (k >= warmup) {
       sum2 += o * o;
+      if (visibleOffset !== null) sumV2 += (o - visibleOffset) ** 2;
       max = Math.max(max, Math.abs(o));
       n++;
     }
@@ -373,6 +386,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     rmsOffset: n > 0 ? Math.sqrt(sum2 / n) : 0,
     maxOffset: max,
     finalOffset: trace[samples - 1]!,
+    visibleOffset,
+    rmsAboutVisible: visibleOffset !== null && n > 0 ? Math.sqrt(sumV2 / n) : null,
     freqError: clock.trueFrequencyError() * 1e6,
     steps: discipline.steps,
     updates: discipline.updates,

@@ -63,3 +63,19 @@ Deno.test("server: answers a client request with mode 4, our origin, stratum 1",
   assert.ok(p.transmitTs > p.receiveTs);
   assert.equal(s.respond(encodePacket({ ...req, mode: 4 }), 0n), null);
 });
+
+Deno.test("run: the visible offset of a single path is half its fixed asymmetry; RMS about it from the trace", async () => {
+  const { runScenario } = await import("../../lib/sim/simulation.ts");
+  const { scenario } = await import("../../lib/sim/scenarios.ts");
+  const r = runScenario(scenario("wan-asym"), { duration: 3000, warmup: 1000, trace: true });
+  assert.ok(Math.abs(r.visibleOffset! - -1e-3) < 1e-12);
+  let s2 = 0, n = 0;
+  for (let k = 1000; k < r.trace!.length; k++) {
+    s2 += (r.trace![k]! - r.visibleOffset!) ** 2;
+    n++;
+  }
+  assert.ok(Math.abs(r.rmsAboutVisible! - Math.sqrt(s2 / n)) < 1e-12);
+  assert.ok(r.rmsAboutVisible! < r.rmsOffset, "the client tracks what it sees, not true time");
+  assert.equal(runScenario(scenario("lan"), { duration: 300 }).visibleOffset, 0);
+  assert.equal(runScenario(scenario("falsetickers"), { duration: 300 }).visibleOffset, null);
+});
