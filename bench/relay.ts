@@ -1,5 +1,5 @@
 /**
- * `deno run -A bench/relay.ts [--quick] [--seconds N] [--seed N]`: horae
+ * `deno run -A bench/relay.ts [--quick] [--seconds N] [--seed N] [--path wan-asym]`: horae
  * and the real chronyd 4.3 side by side on the same impaired network path.
  *
  * One real server (chronyd `local stratum 1` on 127.0.0.1) and two clients,
@@ -73,6 +73,21 @@ export const PATH: { up: DirectionSpec; down: DirectionSpec } = {
   down: { base: 4e-3, jitter: 0.3e-3, spikeProbability: 0.01, spike: 5e-3, loss: 0.02 },
 };
 
+/**
+ * `--path wan-asym`: SIM-SCENARIOS.md's wan-asym path (20 ms up, 22 ms down,
+ * exponential jitter of mean 2 ms each way; no spikes, no loss).
+ */
+export const WAN_ASYM_PATH: { up: DirectionSpec; down: DirectionSpec } = {
+  up: { base: 20e-3, jitter: 2e-3, spikeProbability: 0, spike: 0, loss: 0 },
+  down: { base: 22e-3, jitter: 2e-3, spikeProbability: 0, spike: 0, loss: 0 },
+};
+
+/** Paths `--path` can name. */
+export const PATHS: Record<string, { up: DirectionSpec; down: DirectionSpec }> = {
+  default: PATH,
+  "wan-asym": WAN_ASYM_PATH,
+};
+
 /** One running relay process. */
 interface RelayProcess {
   port: number;
@@ -80,11 +95,16 @@ interface RelayProcess {
   stop(): Promise<unknown>;
 }
 
-async function startRelay(bin: string, serverPort: number, seed: number): Promise<RelayProcess> {
+async function startRelay(
+  bin: string,
+  serverPort: number,
+  seed: number,
+  path: { up: DirectionSpec; down: DirectionSpec },
+): Promise<RelayProcess> {
   const d = (x: DirectionSpec) =>
     [x.base, x.jitter, x.spikeProbability, x.spike, x.loss].map(String);
   const child = new Deno.Command(bin, {
-    args: [String(serverPort), String(seed), ...d(PATH.up), ...d(PATH.down)],
+    args: [String(serverPort), String(seed), ...d(path.up), ...d(path.down)],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -210,6 +230,9 @@ async function main(): Promise<void> {
   };
   const seconds = Math.min(Number(opt("--seconds") ?? (quick ? 60 : 300)), 540);
   const seed = Number(opt("--seed") ?? 1);
+  const pathName = opt("--path") ?? "default";
+  const path = PATHS[pathName];
+  if (path === undefined) throw new RangeError(`unknown --path "${pathName}"`);
   const warmup = Math.min(quick ? 20 : 60, seconds / 2);
   if (!haveChrony()) {
     console.log(JSON.stringify({ bench: "relay", error: "chronyd 4.3 not installed" }));
@@ -235,9 +258,9 @@ async function main(): Promise<void> {
     const serverPort = freePort();
     const server = await startChronyd({ port: serverPort });
     cleanup.push(() => server.stop());
-    const relayH = await startRelay(bin, serverPort, seed);
+    const relayH = await startRelay(bin, serverPort, seed, path);
     cleanup.push(() => relayH.stop());
-    const relayC = await startRelay(bin, serverPort, seed);
+    const relayC = await startRelay(bin, serverPort, seed, path);
     cleanup.push(() => relayC.stop());
     // Same source line for both: a 1 s poll so that minutes give many samples.
     const source = (port: number) => `server 127.0.0.1 port ${port} iburst minpoll 0 maxpoll 0`;
@@ -257,7 +280,7 @@ async function main(): Promise<void> {
     cleanup.push(() => chronyd.stop());
 
     // An ideal client believes the real clock is (down - up) / 2 ahead of the server.
-    const truth = (PATH.down.base - PATH.up.base) / 2;
+    const truth = (path.down.base - path.up.base) / 2;
     const err = { horae: [] as number[], chronyd: [] as number[] };
     // Cross-check: served time minus real time, whose truth is -truth.
     const served = { horae: [] as number[], chronyd: [] as number[] };
@@ -291,7 +314,8 @@ async function main(): Promise<void> {
       seconds,
       warmup_s: warmup,
       seed,
-      path: PATH,
+      path_name: pathName,
+      path,
       truth_us: us(truth),
       horae: show(h),
       chronyd: show(c),
