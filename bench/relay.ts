@@ -1,5 +1,5 @@
 /**
- * `deno run -A bench/relay.ts [--quick] [--seconds N] [--seed N] [--path wan-asym]`: horae
+ * `deno run -A bench/relay.ts [--quick] [--seconds N] [--seed N] [--path wan-asym] [--trace]`: horae
  * and the real chronyd 4.3 side by side on the same impaired network path.
  *
  * One real server (chronyd `local stratum 1` on 127.0.0.1) and two clients,
@@ -284,6 +284,8 @@ async function main(): Promise<void> {
     const err = { horae: [] as number[], chronyd: [] as number[] };
     // Cross-check: served time minus real time, whose truth is -truth.
     const served = { horae: [] as number[], chronyd: [] as number[] };
+    /** `--trace`: [seconds, horae error µs, chronyd error µs] per reading after the warm-up. */
+    const trace: [number, number | null, number | null][] = [];
     const t0 = performance.now();
     for (;;) {
       const elapsed = (performance.now() - t0) / 1000;
@@ -296,6 +298,8 @@ async function main(): Promise<void> {
         if (c !== null) err.chronyd.push(c - truth);
         if (hs !== null) served.horae.push(hs + truth);
         if (cs !== null) served.chronyd.push(cs + truth);
+        const e6 = (x: number | null) => x === null ? null : Number(((x - truth) * 1e6).toFixed(1));
+        trace.push([Math.round(elapsed), e6(h), e6(c)]);
       }
       await new Promise((r) => setTimeout(r, 2000));
     }
@@ -326,6 +330,7 @@ async function main(): Promise<void> {
         chronyd: show(figures(served.chronyd)),
       },
       relay_added_s: { horae: addedH, chronyd: addedC },
+      ...(args.includes("--trace") ? { trace } : {}),
     }));
   } finally {
     await stopAll();

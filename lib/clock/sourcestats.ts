@@ -39,9 +39,10 @@
  * lines through the kept window (each direction's queueing removed by its own
  * packets that met no queue, which the round-trip weighting above cannot
  * see: a packet lucky one way and queued the other way weighs little there),
- * as long as it lies within {@linkcode FLOOR_GUARD} standard errors of the
- * regression's offset (a timestamp error that puts one point below a floor
- * cannot take the estimate further). Frequency, skew and the standard
+ * as long as it lies within {@linkcode floorGuard} of the regression's
+ * offset ({@linkcode FLOOR_GUARD} standard errors plus half the typical
+ * extra delay: a timestamp error that puts one point below a floor cannot
+ * take the estimate further). Frequency, skew and the standard
  * deviations stay the regression's. Off with a configured `asymmetry` (the
  * samples' offsets are already corrected by the delay) and for reference
  * clocks (no one-way split). On the simulator (seeds 1-5, worst seed):
@@ -251,6 +252,29 @@ interface Stored {
   offset: number;
   measuredOffset: number;
   sample: Sample;
+}
+
+/**
+ * How far the one-way floors' offset may lie from the regression's and still
+ * be used: {@linkcode FLOOR_GUARD} of the regression's standard errors plus
+ * half the typical extra round-trip delay of the samples, the median delay
+ * minus the 10th percentile (what a typical sample's queueing can hide: a
+ * regression that leans on queued samples, e.g. through a jitter-asymmetry
+ * correction, can be that far off while its standard error is small; a
+ * timestamp error that puts a point far below a floor, and its delay below
+ * all others, moves neither quantile and the estimate no further).
+ *
+ * @param offsetSd the regression's standard error of the offset, seconds
+ * @param delays round-trip delays of the samples, seconds
+ */
+export function floorGuard(offsetSd: number, delays: readonly number[]): number {
+  if (delays.length === 0) return FLOOR_GUARD * offsetSd;
+  const d = [...delays].sort((a, b) => a - b);
+  const q = (p: number): number => {
+    const x = p * (d.length - 1), k = Math.floor(x), f = x - k;
+    return k + 1 < d.length ? d[k]! + f * (d[k + 1]! - d[k]!) : d[k]!;
+  };
+  return FLOOR_GUARD * offsetSd + (q(0.5) - q(0.1)) / 2;
 }
 
 /** Two-sided 95 % Student t quantile (Cornish–Fisher expansion around 1.96). */
@@ -514,10 +538,11 @@ export class SourceStats {
     }
     const offsetSd = dof > 0 ? fit.interceptSd * inflate : floor;
     // One-way floors (lib/clock/envelope.ts): each direction's queueing removed by its own
-    // luckiest packets; kept only while within FLOOR_GUARD standard errors of the regression.
+    // luckiest packets; kept only while within floorGuard() of the regression's offset.
     if (this.floors && this.fixedAsymmetry === null && kept.length >= FLOOR_MIN_SAMPLES) {
-      const ff = floorFit(x.slice(fit.start), raw.slice(fit.start), d.slice(fit.start));
-      if (ff !== null && Math.abs(ff.intercept - offset) <= FLOOR_GUARD * offsetSd) {
+      const kd = d.slice(fit.start);
+      const ff = floorFit(x.slice(fit.start), raw.slice(fit.start), kd);
+      if (ff !== null && Math.abs(ff.intercept - offset) <= floorGuard(offsetSd, kd)) {
         offset = ff.intercept;
       }
     }

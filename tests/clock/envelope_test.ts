@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { floorFit, upperHullLine } from "../../lib/clock/envelope.ts";
 import { Prng } from "../../lib/clock/prng.ts";
 import type { Sample } from "../../lib/clock/sample.ts";
-import { FLOOR_GUARD, FLOOR_MIN_SAMPLES, SourceStats } from "../../lib/clock/sourcestats.ts";
+import {
+  FLOOR_GUARD,
+  FLOOR_MIN_SAMPLES,
+  floorGuard,
+  SourceStats,
+} from "../../lib/clock/sourcestats.ts";
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -198,7 +203,14 @@ Deno.test("SourceStats with floors: one timestamp far below a floor cannot move 
   }
   const p = plain.estimate()!;
   // the floors alone would follow that point far beyond the regression's uncertainty
+  const guard = floorGuard(p.offsetSd, e.delay);
   const alone = floorFit(e.t, e.offset, e.delay)!;
-  assert.ok(Math.abs(alone.intercept - p.offset) > FLOOR_GUARD * p.offsetSd, `${alone.intercept}`);
-  assert.ok(Math.abs(on.estimate()!.offset - p.offset) <= FLOOR_GUARD * p.offsetSd + 1e-15);
+  assert.ok(Math.abs(alone.intercept - p.offset) > guard, `${alone.intercept} ${guard}`);
+  assert.ok(Math.abs(on.estimate()!.offset - p.offset) <= guard + 1e-15);
+  // the guard: FLOOR_GUARD standard errors plus half of the median minus the 10th percentile
+  // of the delays (~10 µs here: the outlier's short delay does not widen it)
+  assert.ok(guard > FLOOR_GUARD * p.offsetSd && guard < FLOOR_GUARD * p.offsetSd + 20e-6);
+  // delays 1..11 ms: median 6 ms, 10th percentile 2 ms
+  const delays = [11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((x) => x * 1e-3);
+  assert.ok(Math.abs(floorGuard(1e-6, delays) - (FLOOR_GUARD * 1e-6 + 2e-3)) < 1e-15);
 });
