@@ -46,7 +46,7 @@
  * deviations stay the regression's. Off with a configured `asymmetry` (the
  * samples' offsets are already corrected by the delay) and for reference
  * clocks (no one-way split). On the simulator (seeds 1-5, worst seed):
- * lan-1s 0.71 -> 0.48 µs RMS, wan-asym 1041 -> 989 µs, the others within
+ * lan-1s 0.71 -> 0.47 µs RMS, wan-asym 1041 -> 990 µs, the others within
  * their seed-to-seed spread.
  *
  * @example
