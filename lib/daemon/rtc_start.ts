@@ -8,8 +8,10 @@
  * The RTC is read at its update interrupt (the instant its new second
  * begins, waited for at most {@link RTC_START_WAIT_MS}) through the same
  * driver as `rtcfile` tracking (lib/refclock/rtc.ts); without a device
- * nothing is logged and the RTC is simply not used, as chronyd 4.3 does here
- * (observed: `chronyd -x -s` on this machine without /dev/rtc says nothing).
+ * nothing is logged here and only the driftfile's time can apply, as chronyd
+ * 4.3 does on this machine without /dev/rtc (observed, with and without an
+ * rtcfile: its "Could not open RTC device" lines come from the rtcfile
+ * tracking, after this).
  * With `-x` the clock is never changed: when a step is called for, chronyd
  * 4.3 logs "Could not step system clock" (observed with a driftfile dated in
  * the future) and so does horae. The step itself goes through the daemon's

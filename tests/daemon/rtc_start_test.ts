@@ -5,7 +5,7 @@
  * when it is later than now and the RTC; with -x no step and chronyd 4.3's
  * "Could not step system clock" (observed with a driftfile dated in the
  * future); without a device nothing is logged (observed: chronyd 4.3 -s -x
- * on this machine without /dev/rtc says nothing).
+ * on this machine without /dev/rtc says nothing more).
  */
 import assert from "node:assert/strict";
 import { RTC } from "../../ffi/layout.ts";
@@ -144,7 +144,8 @@ Deno.test("-s with -x: no step, 'Could not step system clock'; no RTC: nothing s
     );
     assert.deepEqual(lines, []);
 
-    // driftfile dated after now: chronyd -x says it could not step (observed)
+    // driftfile dated after now: chronyd -x says it could not step (observed, with and
+    // without an rtcfile)
     Deno.utimeSync(`${dir}/drift`, NOW + 3600, NOW + 3600);
     const c = { now: () => fromUnixSeconds(NOW), step: clock.step };
     const d = await setClockAtStart(config, { open: none, clock: c, canStep: false, log });

@@ -187,3 +187,62 @@ Deno.test({
     }
   },
 });
+
+/** The start-up log of `chronyd -d -x -s` (horae or chronyd 4.3) with these lines, until it answers. */
+async function startLog(kind: "horae" | "chronyd", lines: (dir: string) => string[]) {
+  const dir = await Deno.makeTempDir({ prefix: `horae-s-${kind}-` });
+  await Deno.chmod(dir, 0o700);
+  const c: Client = { kind, dir, child: null, logs: [] };
+  try {
+    await Deno.writeTextFile(`${dir}/drift`, "1.5 0.1\n");
+    // dated a day after now: later than the clock (no RTC here)
+    const later = new Date(Date.now() + 86_400_000);
+    await Deno.utime(`${dir}/drift`, later, later);
+    await Deno.writeTextFile(
+      `${dir}/chronyd.conf`,
+      [
+        "port 0",
+        "cmdport 0",
+        `bindcmdaddress ${dir}/chronyd.sock`,
+        `pidfile ${dir}/chronyd.pid`,
+        `driftfile ${dir}/drift`,
+        ...lines(dir),
+      ].join("\n") + "\n",
+    );
+    spawn(c, ["-s"]);
+    for (let i = 0; i < 100 && (await chronyc(c, "tracking")) === ""; i++) await sleep(50);
+    await stop(c);
+    return c.logs.join("")
+      .split("\n")
+      .map((l) => l.replace(/^\S+ /, ""))
+      .filter((l) => /step|RTC (device|driver)/.test(l));
+  } finally {
+    await stop(c);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test({
+  name: "-s -x beside chronyd 4.3: a driftfile dated later cannot be stepped to, " +
+    "with or without an rtcfile (no RTC)",
+  ignore: !enabled || (() => {
+    try {
+      Deno.statSync("/dev/rtc");
+      return true; // a machine with an RTC: the outcome depends on its time
+    } catch {
+      return false;
+    }
+  })(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    for (const kind of ["horae", "chronyd"] as const) {
+      assert.deepEqual(await startLog(kind, () => []), ["Could not step system clock"], kind);
+      assert.deepEqual(await startLog(kind, (dir) => [`rtcfile ${dir}/rtc`]), [
+        "Could not step system clock",
+        "Could not open RTC device /dev/rtc : No such file or directory",
+        "RTC driver could not be initialised",
+      ], kind);
+    }
+  },
+});
