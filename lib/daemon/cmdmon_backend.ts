@@ -80,8 +80,6 @@ export interface BackendServices {
   now(): Timestamp;
   /** CLOCK_REALTIME now (the NTP server's reference is updated at a real time). */
   realNow(): Timestamp;
-  /** Writes a file we own atomically (`dump`); throws when it cannot. */
-  writeFile(path: string, text: string): void;
   /** The source lines of the sourcedir files (`reload sources`); throws when unreadable. */
   readSourceDirs(dirs: readonly string[]): SourceConfig[];
 }
