@@ -247,12 +247,22 @@ export interface DelayTestInputs {
   samples: number;
 }
 
-interface Stored {
+/** A source's measurement history as `dumpdir` keeps it (see {@link SourceStats.history}). */
+export interface StatsHistory {
+  /** Oldest first. */
+  samples: StoredSample[];
+  /** Regressions in a row with a significant jitter asymmetry of one sign (negative: negative). */
+  asymmetryRun: number;
+}
+
+/** One kept sample: its time and offset as corrected for later clock changes, and as measured. */
+export interface StoredSample {
   time: Timestamp;
   offset: number;
   measuredOffset: number;
   sample: Sample;
 }
+type Stored = StoredSample;
 
 /**
  * How far the one-way floors' offset may lie from the regression's and still
@@ -611,6 +621,30 @@ export class SourceStats {
       return { ...e, time: addSeconds(e.time, delta), offset: e.offset + delta };
     });
     this.regress();
+  }
+
+  /** The measurement history (for `dumpdir`; lib/clock/history.ts writes it). */
+  history(): StatsHistory {
+    return {
+      samples: this.#samples.map((e) => ({ ...e, sample: { ...e.sample } })),
+      asymmetryRun: this.#asymmetryRun,
+    };
+  }
+
+  /**
+   * Replaces the samples with a saved history (`chronyd -r`), newest
+   * `maxSamples` kept, and runs the regression; false (nothing changed) when
+   * the history is empty or its times are not in order.
+   */
+  restore(h: StatsHistory): boolean {
+    const s = h.samples.slice(-this.maxSamples);
+    if (s.length === 0) return false;
+    for (let i = 1; i < s.length; i++) if (s[i]!.time < s[i - 1]!.time) return false;
+    this.#samples = s.map((e) => ({ ...e, sample: { ...e.sample } }));
+    this.#asymmetryRun = this.fixedAsymmetry === null ? h.asymmetryRun : 0;
+    this.#newSample = false;
+    this.regress();
+    return true;
   }
 
   /** Inputs of the maxdelayratio / maxdelaydevratio tests over the kept samples. */

@@ -17,14 +17,12 @@ import type { Clock } from "../clock/clock.ts";
 import { loadSourceDirs } from "../conf/load.ts";
 import { realNow } from "../io/realtime.ts";
 import type { BackendServices } from "./cmdmon_backend.ts";
-import { writeFileAtomic } from "./files.ts";
 
 /** The services of a running daemon whose cooked time is `clock`'s. */
 export function systemBackendServices(clock: Pick<Clock, "now">): BackendServices {
   return {
     now: () => clock.now(),
     realNow,
-    writeFile: (path, text) => writeFileAtomic(path, text),
     readSourceDirs: (dirs) => loadSourceDirs(dirs).sources,
   };
 }

@@ -43,7 +43,6 @@ import type { SourceIdentity, SourceRef } from "../engine/snapshot.ts";
 import {
   activityReport,
   cmdAddress,
-  dumpText,
   NEVER,
   ntpDataReport,
   selectDataReport,
@@ -81,8 +80,6 @@ export interface BackendServices {
   now(): Timestamp;
   /** CLOCK_REALTIME now (the NTP server's reference is updated at a real time). */
   realNow(): Timestamp;
-  /** Writes a file we own atomically (`dump`); throws when it cannot. */
-  writeFile(path: string, text: string): void;
   /** The source lines of the sourcedir files (`reload sources`); throws when unreadable. */
   readSourceDirs(dirs: readonly string[]): SourceConfig[];
 }
@@ -635,26 +632,10 @@ export class DaemonBackend implements CmdmonBackend {
     this.#dirSources = fresh;
   }
 
-  /**
-   * `dump`: with a dumpdir, one file per source (`ADDRESS.dat`, written
-   * atomically) holding horae's own text form of its statistics; without
-   * one, nothing to do.
-   */
+  /** `dump`: with a dumpdir, each source's measurement history (lib/daemon/dumps.ts). */
   #dump(): StatusCode {
-    const d = this.#d;
-    const dir = d.config.dumpDir;
-    if (!dir) return Status.SUCCESS;
-    let ok = true;
-    for (const s of d.engine.sourceSnapshots()) {
-      if (s.kind !== "ntp") continue;
-      try {
-        this.#sys.writeFile(`${dir}/${s.address}.dat`, dumpText(s));
-      } catch (e) {
-        ok = false;
-        d.log.warn(`Could not write dump for ${s.address} : ${(e as Error).message}`);
-      }
-    }
-    return ok ? Status.SUCCESS : Status.FAILED;
+    if (!this.#d.config.dumpDir) return Status.SUCCESS;
+    return this.#d.dumpHistories?.() ? Status.SUCCESS : Status.FAILED;
   }
 }
 

@@ -47,6 +47,9 @@ import {
 } from "./privileges.ts";
 import { applySystemCallFilter, checkFilterLevel } from "./syscall_filter.ts";
 import type { DaemonState } from "./state.ts";
+import { setClockAtStart } from "./rtc_start.ts";
+import { dumpTargets, startDumps, writeDumps } from "./dumps.ts";
+import { openClockDevice } from "../../ffi/devices.ts";
 import {
   buildAccess,
   buildClientIo,
@@ -87,11 +90,6 @@ export async function runDaemon(
   } catch (e) {
     log.fatal((e as Error).message);
     return 1;
-  }
-  // Flags parsed but not carried out yet say so (never silently nothing).
-  if (o.reloadDumps) log.warn("-r (reload dump files at start) is not supported yet");
-  if (o.setFromRtc) {
-    log.warn("-s (set the system clock from the RTC at start) is not supported yet");
   }
   if (!o.noClockControl && !mayAdjustClock()) {
     log.warn("CAP_SYS_TIME not present");
@@ -165,6 +163,15 @@ async function start(
   loadedKeys?: KeyStore,
 ): Promise<RunningDaemon> {
   const { clock, cookedMinusReal } = openClock(config, o, log);
+  // -s: the clock set from the RTC (or driftfile time) before anything reads it
+  if (o.setFromRtc) {
+    await setClockAtStart(config, {
+      open: openClockDevice,
+      clock,
+      canStep: !o.noClockControl,
+      log,
+    });
+  }
   const loaded = loadReference(config, o, log, clock);
   const { rtc, reference } = loaded;
 
@@ -247,6 +254,7 @@ async function start(
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
     saveDrift: () => drift.save(),
+    dumpHistories: () => !config.dumpDir || writeDumps(config.dumpDir, dumpTargets(engine), log),
     refreshServerReference: () => served.refresh(),
     addSource: sourcing.addSource,
     sources,
@@ -265,6 +273,7 @@ async function start(
       if (timeoutTimer !== null) clearTimeout(timeoutTimer);
       for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
       drift.save(true);
+      state.dumpHistories?.();
       await refclocks?.close();
       hardware.stopPolling();
       await hardware.hw?.close();
@@ -310,7 +319,11 @@ async function start(
     await refclocks.close();
     throw new RefclockStartError(refclocks.fatal);
   }
+  // dumpdir: histories reloaded with -r, the files removed in any case
+  const dumpDir = config.dumpDir;
+  const reloaded = dumpDir ? startDumps(dumpDir, dumpTargets(engine), o.reloadDumps, log) : 0;
   io.run(engine.start());
+  if (reloaded > 0) io.run(engine.reselect());
   // chronyd says nothing about a configuration without sources (nor does horae)
   return state;
 }

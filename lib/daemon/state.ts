@@ -61,6 +61,8 @@ export interface DaemonState {
   cycleLogs(): void;
   /** Write the driftfile now. */
   saveDrift(): void;
+  /** `dumpdir`: write each source's measurement history now; false if a file failed. */
+  dumpHistories?(): boolean;
   /** Recompute what the NTP server serves (after a manual correction). */
   refreshServerReference?(): void;
   /** The source lines and their NTS state. */

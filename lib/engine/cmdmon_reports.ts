@@ -269,22 +269,3 @@ export function ntpDataReport(s: NtpSourceSnapshot, io: SourceIoView): NtpDataRe
     totalHwRxTs: tss.hwRx,
   };
 }
-
-/** `dump`: horae's own text form of one NTP source's statistics (`ADDRESS.dat`). */
-export function dumpText(s: NtpSourceSnapshot): string {
-  const st = s.statistics;
-  const lines = [
-    "horae-dump 1",
-    `name ${s.name}`,
-    `address ${s.address}`,
-    `port ${s.port}`,
-    `samples ${st.np}`,
-    `runs ${st.nr}`,
-    `span ${st.span}`,
-    `frequency-ppm ${st.frequencyPpm}`,
-    `skew-ppm ${st.skewPpm}`,
-    `offset ${st.offset}`,
-    `stddev ${st.stdDev}`,
-  ];
-  return lines.join("\n") + "\n";
-}

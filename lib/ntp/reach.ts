@@ -71,6 +71,12 @@ export class ReachRegister {
     return this.#bits !== 0;
   }
 
+  /** Takes a saved register value (low 8 bits; `chronyd -r` reloading a dump). */
+  restore(value: number): void {
+    this.#bits = value & 0xff;
+    this.#unreachablePolls = 0;
+  }
+
   /** Forgets all history (as after `offline`, or a new address). */
   reset(): void {
     this.#bits = 0;

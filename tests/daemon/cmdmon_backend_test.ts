@@ -66,20 +66,15 @@ function setup() {
   } as unknown as DaemonState;
   engine.start();
   clock.onParameterChange((c) => state.manual.onClockChange(c));
-  // the system as the backend sees it: files written and sourcedir lines read are the test's
-  const written = new Map<string, string>();
+  // the system as the backend sees it: sourcedir lines read are the test's
   const sourceDir: SourceConfig[] = [];
   const services: BackendServices = {
     now: () => clock.now(),
     realNow: () => clock.trueTime(),
-    writeFile: (path, text) => {
-      if (path.startsWith("/unwritable/")) throw new Error("Permission denied");
-      written.set(path, text);
-    },
     readSourceDirs: () => sourceDir.map((sc) => ({ ...sc })),
   };
   const backend = new DaemonBackend(state, services);
-  return { backend, engine, state, added, clock, logged, written, sourceDir };
+  return { backend, engine, state, added, clock, logged, sourceDir };
 }
 
 function addParams(name: string, over: Partial<AddSourceParams> = {}): AddSourceParams {
@@ -365,19 +360,18 @@ Deno.test("DaemonBackend: rtcdata/trimrtc/writertc go to the RTC tracker; 513 wi
   assert.deepEqual(calls, ["write", "trim", "write", "trim"]);
 });
 
-Deno.test("DaemonBackend: dump writes one file per NTP source through the file service", () => {
-  const { backend, engine, state, written } = setup();
-  engine.addSource({ name: "ntp.example", address: "192.0.2.7", options: { port: 11123 } });
+Deno.test("DaemonBackend: dump asks the daemon to write the histories (lib/daemon/dumps.ts)", () => {
+  const { backend, state } = setup();
+  let ok = true;
+  let calls = 0;
+  state.dumpHistories = () => (calls++, ok);
+  assert.equal(backend.control({ kind: "dump" }), Status.SUCCESS); // no dumpdir: nothing to do
+  assert.equal(calls, 0);
   state.config.dumpDir = "/var/lib/horae";
   assert.equal(backend.control({ kind: "dump" }), Status.SUCCESS);
-  const text = written.get("/var/lib/horae/192.0.2.7.dat");
-  assert.ok(text?.startsWith("horae-dump 1\nname ntp.example\naddress 192.0.2.7\nport 11123\n"));
-  assert.ok(text?.includes("samples 0\n"));
-  const warned: string[] = [];
-  (state as unknown as { log: unknown }).log = { warn: (m: string) => warned.push(m) };
-  state.config.dumpDir = "/unwritable/dir";
+  ok = false;
   assert.equal(backend.control({ kind: "dump" }), Status.FAILED);
-  assert.deepEqual(warned, ["Could not write dump for 192.0.2.7 : Permission denied"]);
+  assert.equal(calls, 2);
 });
 
 Deno.test("DaemonBackend: reload sources adds the sourcedir lines the reader returns", async () => {

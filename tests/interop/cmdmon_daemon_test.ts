@@ -219,7 +219,7 @@ Deno.test({
       // ---- statistics ----
       await ok("dump");
       const dumped = await Deno.readTextFile(`${dir}/dump/127.0.0.1.dat`);
-      assert.match(dumped, /^address 127\.0\.0\.1$/m);
+      assert.match(dumped, /^horae-history 1\nsource 127\.0\.0\.1\n/);
       await ok("reset sources");
       await ok("sourcestats", /^127\.0\.0\.1 +0 +0 /m);
       await waitFor("a new sample after reset", 15, async () => {
