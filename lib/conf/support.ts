@@ -44,7 +44,7 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "refclock.RTC": I,
   "refclock.tai": I,
   "refclock.width": I,
-  "refclock.local": N,
+  "refclock.local": I,
   "refclock.maxunreach": I,
   "source.maxunreach": I,
   manual: I,

@@ -33,6 +33,7 @@ import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { REACH_BITS } from "../ntp/reach.ts";
 import {
   type DriverSample,
+  followClock,
   RefclockSource,
   type RefclockSourceOptions,
   type SampleRejection,
@@ -629,7 +630,10 @@ export class Engine {
   }
 
   #onRefclockSample(r: EngineRefclock, sample: Sample): EngineAction[] {
-    r.stats.accumulate(sample);
+    const est = r.stats.accumulate(sample);
+    // refclock `local`: the system clock follows the stable clock's changes
+    const follow = r.source.follow(est, this.#clock.now());
+    if (follow) followClock(this.#clock, follow);
     return this.#reselect(this.#clock.now(), { refclock: true, id: r.id });
   }
 

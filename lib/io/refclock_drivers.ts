@@ -176,6 +176,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         ...(rc.lock !== undefined ? { lock: rc.lock } : {}),
         maxLockAge: rc.maxlockage,
         ...(rc.width !== undefined ? { width: rc.width } : {}),
+        ...(rc.local ? { local: true } : {}),
         ...(log ? { onFiltered: (f: Sample) => log(filteredEntry(name, f)) } : {}),
       },
       select: {
