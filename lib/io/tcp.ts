@@ -36,6 +36,7 @@ import {
   socket,
 } from "../../ffi/libc.ts";
 import { ERRNO, L, MSG_NOSIGNAL } from "../../ffi/layout.ts";
+import { takeInheritedSocket } from "./inherited_sockets.ts";
 import { poller } from "./poller.ts";
 
 /** Options of {@link TcpListener.open}. */
@@ -132,16 +133,20 @@ export class TcpListener {
     if (addressFamily(address) !== family) {
       throw new RangeError(`not an ${family} address: ${address}`);
     }
-    const fd = socket(
+    // socket activation: a passed socket already bound there (lib/io/inherited_sockets.ts)
+    const inherited = takeInheritedSocket(family, "stream", address, options.port);
+    const fd = inherited ?? socket(
       family === "ipv4" ? L.AF_INET : L.AF_INET6,
       L.SOCK_STREAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC,
       0,
     );
     try {
       setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
-      if (family === "ipv6") setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
+      if (family === "ipv6" && inherited === null) {
+        setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
+      }
       if (options.freebind ?? true) setFreebind(fd, family);
-      bind(fd, encodeSockaddr({ family, address, port: options.port }));
+      if (inherited === null) bind(fd, encodeSockaddr({ family, address, port: options.port }));
       listen(fd, options.backlog ?? 100);
     } catch (e) {
       close(fd);
