@@ -148,7 +148,6 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   include: I,
   hwtimestamp: I,
   hwtstimeout: I,
-  maxtxbuffers: N,
   keyfile: I,
   lock_all: I,
   pidfile: I,
