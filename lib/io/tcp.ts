@@ -22,6 +22,7 @@ import {
   accept,
   addressFamily,
   bind,
+  bindToDevice,
   close,
   encodeSockaddr,
   ErrnoError,
@@ -51,6 +52,8 @@ export interface TcpListenOptions {
   backlog?: number;
   /** IP_FREEBIND / IPV6_FREEBIND (default true). */
   freebind?: boolean;
+  /** SO_BINDTODEVICE interface (`binddevice`). */
+  device?: string;
 }
 
 /** Pause before retrying a write the kernel could not take yet, milliseconds. */
@@ -146,6 +149,7 @@ export class TcpListener {
         setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
       }
       if (options.freebind ?? true) setFreebind(fd, family);
+      if (options.device !== undefined) bindToDevice(fd, options.device);
       if (inherited === null) bind(fd, encodeSockaddr({ family, address, port: options.port }));
       listen(fd, options.backlog ?? 100);
     } catch (e) {
