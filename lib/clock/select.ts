@@ -12,7 +12,7 @@
  * import { selectSources } from "./select.ts";
  * const result = selectSources([], {}, 0n);
  * result.selected; // null
- * result.events[0]?.message; // "Can't synchronise: no selectable sources"
+ * result.events; // [] (nothing was selected, no source has made 8 polls yet)
  * ```
  * @module
  */
