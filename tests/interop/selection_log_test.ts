@@ -105,6 +105,15 @@ Deno.test({
         ],
         want: ["Can't synchronise: no majority (no agreement among 2 sources)"],
       },
+      // too few sources for minsources: once the sources have made 8 polls
+      minsources: {
+        lines: [
+          "minsources 3",
+          `server 127.0.0.1 port ${port} ${fast}`,
+          `server 127.0.0.2 port ${port} ${fast}`,
+        ],
+        want: ["Can't synchronise: not enough selectable sources"],
+      },
       // a source over maxdistance is named (4.7) and not counted as unreachable
       distance: {
         lines: [
