@@ -365,8 +365,9 @@ export function probeInetSocket(
     if (t !== L.SOCK_DGRAM && t !== L.SOCK_STREAM) return null;
     const a = getsockname(fd);
     return { ...a, type: t === L.SOCK_DGRAM ? "dgram" : "stream" };
-  } catch {
-    return null; // ENOTSOCK, EBADF: not ours to use
+  } catch (e) {
+    if (e instanceof ErrnoError) return null; // ENOTSOCK, EBADF...: not ours to use
+    throw e;
   }
 }
 
