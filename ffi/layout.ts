@@ -141,6 +141,10 @@ export interface ArchConstants {
   /** linux/in.h */ IP_TOS: number;
   /** linux/in6.h */ IPV6_TCLASS: number;
   /** asm-generic/socket.h */ SO_BROADCAST: number;
+  /** asm-generic/socket.h */ SO_TYPE: number;
+  /** asm-generic/socket.h */ SO_DOMAIN: number;
+  /** asm-generic/ioctls.h (sys/ioctl.h) */ FIONBIO: number;
+  /** asm-generic/ioctls.h (sys/ioctl.h) */ FIOCLEX: number;
   /** linux/in.h */ IP_RECVERR: number;
   /** linux/in6.h */ IPV6_RECVERR: number;
   /** linux/in6.h */ IPV6_V6ONLY: number;
@@ -189,6 +193,10 @@ const GENERIC_LINUX: ArchConstants = {
   IP_TOS: 1,
   IPV6_TCLASS: 67,
   SO_BROADCAST: 6,
+  SO_TYPE: 3,
+  SO_DOMAIN: 39,
+  FIONBIO: 0x5421,
+  FIOCLEX: 0x5451,
   IP_RECVERR: 11,
   IPV6_RECVERR: 25,
   IPV6_V6ONLY: 26,

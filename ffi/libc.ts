@@ -350,6 +350,33 @@ export function setFreebind(fd: number, family: Family): void {
   else setsockoptInt(fd, L.SOL_IP, IP_FREEBIND, 1);
 }
 
+/**
+ * What an inherited descriptor is (socket activation): an IPv4/IPv6 datagram
+ * or stream socket and its bound address, or null for anything else (not a
+ * socket, closed, a Unix socket...).
+ */
+export function probeInetSocket(
+  fd: number,
+): { family: Family; type: "dgram" | "stream"; address: string; port: number } | null {
+  try {
+    const domain = getsockoptInt(fd, L.SOL_SOCKET, L.SO_DOMAIN);
+    if (domain !== L.AF_INET && domain !== L.AF_INET6) return null;
+    const t = getsockoptInt(fd, L.SOL_SOCKET, L.SO_TYPE);
+    if (t !== L.SOCK_DGRAM && t !== L.SOCK_STREAM) return null;
+    const a = getsockname(fd);
+    return { ...a, type: t === L.SOCK_DGRAM ? "dgram" : "stream" };
+  } catch (e) {
+    if (e instanceof ErrnoError) return null; // ENOTSOCK, EBADF...: not ours to use
+    throw e;
+  }
+}
+
+/** Makes an inherited descriptor non-blocking and close-on-exec (ioctl FIONBIO, FIOCLEX). */
+export function adoptDescriptor(fd: number): void {
+  check(lib.ioctl(fd, BigInt(L.FIONBIO), new Uint8Array(new Int32Array([1]).buffer)), "ioctl");
+  check(lib.ioctl(fd, BigInt(L.FIOCLEX), new Uint8Array(4)), "ioctl");
+}
+
 /** listen(2); throws ErrnoError. */
 export function listen(fd: number, backlog: number): void {
   check(lib.listen(fd, backlog), "listen");

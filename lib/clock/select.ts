@@ -12,7 +12,7 @@
  * import { selectSources } from "./select.ts";
  * const result = selectSources([], {}, 0n);
  * result.selected; // null
- * result.events[0]?.message; // "Can't synchronise: no selectable sources"
+ * result.events; // [] (nothing was selected, no source has made 8 polls yet)
  * ```
  * @module
  */
@@ -71,6 +71,12 @@ export interface Candidate {
   /** Polls made since the reach register became zero (`ReachRegister.unreachablePolls`); absent: 0. */
   unreachablePolls?: number;
   /**
+   * Reachability updates so far (answered polls, polls found unanswered),
+   * as chronyd counts them towards a full 8-bit register; absent: 0. The
+   * failure logged once at start waits for one source to reach 8.
+   */
+  reachUpdates?: number;
+  /**
    * Current polling interval, seconds: a reachable source's samples count for
    * the staleness of unreachable ones only over its last 8 polls (the reach
    * register's span). Absent: all its samples count.
@@ -94,6 +100,13 @@ export interface SelectionMemory {
   selected: string | null;
   /** Reason synchronisation was impossible last time, or null. */
   noSyncReason: string | null;
+  /**
+   * Whether a source was selected or a failure logged since start (chronyd
+   * 4.6+ logs one failure at start even with nothing ever selected).
+   */
+  startDone?: boolean;
+  /** Sources last found over maxdistance or maxjitter (chronyd 4.7 logs each once when it turns so). */
+  flagged?: readonly string[];
 }
 
 /** Global selection settings (chrony.conf(5)); all optional with chrony's defaults. */
@@ -189,7 +202,8 @@ export interface SourceStatus {
 /** Something to log, as a value. */
 export type SelectEvent =
   | { kind: "selected"; source: string; message: string }
-  | { kind: "no-sync"; reason: string; message: string };
+  | { kind: "no-sync"; reason: string; message: string }
+  | { kind: "limit"; source: string; message: string };
 
 /** Result of {@linkcode selectSources}. */
 export interface SelectResult {
@@ -399,6 +413,27 @@ export function selectSources(
     if (state === null) usable.push(i);
   }
 
+  // chronyd 4.7 warns once when a source turns too distant or too jittery.
+  const flagged = candidates.filter((_, i) =>
+    statuses[i]!.state === "bad-distance" || statuses[i]!.state === "jittery"
+  ).map((c) => c.name);
+  const limitEvents: SelectEvent[] = [];
+  for (const [i, c] of candidates.entries()) {
+    const st = statuses[i]!.state;
+    if (previous.flagged?.includes(c.name) || !flagged.includes(c.name)) continue;
+    limitEvents.push({
+      kind: "limit",
+      source: c.name,
+      message: st === "bad-distance"
+        ? `Root distance of ${c.name} exceeds maxdistance of ${maxDistance.toFixed(3)} seconds`
+        : `Jitter of ${c.name} exceeds maxjitter of ${maxJitter.toFixed(3)} seconds`,
+    });
+  }
+  // What the failure logged once at start waits for (as observed with
+  // chronyd 4.8): one source with a full reach register (8 updates) and, for
+  // "no selectable sources", an unreachable source to count.
+  const unreachable = candidates.filter((c) => !c.options.noselect && !c.reachable).length;
+  const pollsDone = candidates.some((c) => (c.reachUpdates ?? 0) >= REACH_WINDOW_POLLS);
   // Sources that answer but are still collecting their first samples.
   const warmingUp =
     statuses.filter((st, i) => st.state === "bad-stats" && candidates[i]!.reachable).length;
@@ -407,29 +442,46 @@ export function selectSources(
     selectedState: SelectState | null,
     quiet = false,
     why = "",
+    detail = "",
   ): SelectResult => {
     if (selectedState !== null) {
       for (const i of usable) statuses[i] = status(selectedState, why);
     }
-    // Waiting for sources still warming up is not worth a log line, and (as in
-    // chronyd 4.3) a failure is logged only when it unselects a selected source.
-    const logged = !quiet && previous.selected !== null && previous.noSyncReason !== reason;
-    const events: SelectEvent[] = !logged ? [] : [{
+    // Waiting for sources still warming up is not worth a log line; a failure
+    // is logged when it unselects a selected source (chronyd 4.3) and, once,
+    // at start when nothing was selected yet (chronyd 4.6+): a majority
+    // failure at once, the others when a source has made 8 polls.
+    const startReady = reason === NO_SYNC.noMajority ||
+      (pollsDone && (reason !== NO_SYNC.noSelectable || unreachable > 0));
+    const logged = !quiet &&
+      (previous.selected !== null
+        ? previous.noSyncReason !== reason
+        : !previous.startDone && startReady);
+    const events: SelectEvent[] = !logged ? limitEvents : [...limitEvents, {
       kind: "no-sync",
       reason,
-      message: `Can't synchronise: ${reason}`,
+      message: `Can't synchronise: ${reason}${detail}`,
     }];
     return {
       statuses,
       selected: null,
       update: null,
       events,
-      memory: { selected: null, noSyncReason: quiet ? previous.noSyncReason : reason },
+      memory: {
+        selected: null,
+        noSyncReason: quiet ? previous.noSyncReason : reason,
+        startDone: (previous.startDone ?? false) || logged,
+        flagged,
+      },
     };
   };
 
   orphanFilter(candidates, usable, statuses, options.orphanStratum ?? null);
-  if (usable.length === 0) return fail(NO_SYNC.noSelectable, null);
+  if (usable.length === 0) {
+    // chronyd 4.7 counts the unreachable sources
+    const detail = unreachable > 0 ? ` (${unreachable} unreachable sources)` : "";
+    return fail(NO_SYNC.noSelectable, null, false, "", detail);
+  }
 
   const dataOf = (i: number): SelectionData => candidates[i]!.data!;
   const region = intersect(usable.map((i) => ({
@@ -457,6 +509,9 @@ export function selectSources(
         "falseticker",
         false,
         `no majority: at most ${depth} of ${majorityOf} sources agree`,
+        depth <= 1
+          ? ` (no agreement among ${majorityOf} sources)`
+          : ` (only ${depth} of ${majorityOf} sources agree)`,
       );
   }
   const agreeing: number[] = [];
@@ -559,7 +614,7 @@ export function selectSources(
   const skew = weightedMean(w, data.map((d) => d.skew), sumW);
 
   const selCandidate = candidates[best]!;
-  const events: SelectEvent[] = [];
+  const events: SelectEvent[] = [...limitEvents];
   if (previous.selected !== selCandidate.name) {
     events.push({
       kind: "selected",
@@ -587,7 +642,7 @@ export function selectSources(
     selected: best,
     update,
     events,
-    memory: { selected: selCandidate.name, noSyncReason: null },
+    memory: { selected: selCandidate.name, noSyncReason: null, startDone: true, flagged },
   };
 }
 

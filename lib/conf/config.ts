@@ -401,8 +401,6 @@ export interface Config {
   hwTimestamps: HwTimestampConfig[];
   /** Seconds. chrony.conf(5) 4.x: hwtstimeout default 0.001. */
   hwTsTimeout: number;
-  /** chrony.conf(5) 4.x: maxtxbuffers default 0 (disabled). */
-  maxTxBuffers: number;
   keyFile?: string;
   lockAll: boolean;
   /** chrony.conf(5): pidfile default /run/chrony/chronyd.pid; "/" disables. */
@@ -492,7 +490,6 @@ export function defaultConfig(): Config {
     sourceDirs: [],
     hwTimestamps: [],
     hwTsTimeout: 0.001, // chrony.conf(5) 4.x: hwtstimeout default 0.001 s
-    maxTxBuffers: 0, // chrony.conf(5) 4.x: maxtxbuffers default 0
     lockAll: false,
     pidFile: "/run/chrony/chronyd.pid", // chrony.conf(5): pidfile default /run/chrony/chronyd.pid
     ptpPort: 0, // chrony.conf(5): ptpport default 0

@@ -528,8 +528,6 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
   },
   hwtimestamp: (c, r) => void c.hwTimestamps.push(parseHwTimestamp(r)),
   hwtstimeout: float("hwTsTimeout"),
-  // chrony.conf(5) 4.x: maxtxbuffers maximum 1048576.
-  maxtxbuffers: int("maxTxBuffers", 0, 1048576),
   keyfile: str("keyFile"),
   lock_all: flag("lockAll"),
   pidfile: str("pidFile"),

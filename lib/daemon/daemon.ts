@@ -27,6 +27,7 @@ import type { SourceManager } from "./source_manager.ts";
 import { type KeyStore, loadKeys } from "./keys.ts";
 import { mayAdjustClock, NO_CLOCK_CONTROL_MESSAGE } from "./system.ts";
 import { TempCompError } from "../clock/tempcomp.ts";
+import { adoptListenFds } from "../io/inherited_sockets.ts";
 import { sdNotify } from "../../ffi/sd_notify.ts";
 import { strerror, writeFileAtomic } from "./files.ts";
 import { isOsError } from "../io/os_error.ts";
@@ -112,6 +113,7 @@ export async function runDaemon(
       return 1;
     }
   }
+  adoptListenFds(); // socket activation (chronyd 4.5+): sockets passed with LISTEN_FDS
   let state: RunningDaemon | null = null;
   try {
     const user = privileges.user;

@@ -218,6 +218,7 @@ export async function startNtsServer(
           f === "ipv4" ? config.bindAddress.ipv4 ?? "0.0.0.0" : config.bindAddress.ipv6 ?? "::"
         ),
       port: options.port ?? config.ntsPort,
+      ...(config.bindDevice !== undefined ? { device: config.bindDevice } : {}),
       pairs,
       keyRing,
       aeads,

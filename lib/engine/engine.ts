@@ -30,8 +30,10 @@ import {
   type SourceAuth,
 } from "../ntp/source.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
+import { REACH_BITS } from "../ntp/reach.ts";
 import {
   type DriverSample,
+  followClock,
   RefclockSource,
   type RefclockSourceOptions,
   type SampleRejection,
@@ -313,17 +315,23 @@ export class Engine {
   onTimer(): EngineAction[] {
     const now = this.#clock.now();
     const out: EngineAction[] = [];
+    // chronyd 4.6+ judges the start-up selection failure once a source made 8 polls
+    let eighth = false;
     for (const s of this.#sources) {
       if (s.removed) continue;
       const at = s.ntp.nextTimer;
+      const early = s.ntp.reachUpdates < REACH_BITS;
       if (at !== null && at <= now) out.push(...this.#apply(s.id, s.ntp.onTimer(now)));
+      if (early && s.ntp.reachUpdates >= REACH_BITS) eighth = true;
     }
     for (const r of this.#refclocks) {
       const at = r.source.nextTimer;
       if (at === null || at > now) continue;
       const sample = r.source.onTimer(now);
       if (sample !== null) out.push(...this.#onRefclockSample(r, sample));
+      else if (r.source.reach.polls === REACH_BITS) eighth = true;
     }
+    if (eighth && !this.#memory?.startDone) out.push(...this.#reselect(now));
     return this.#finish(out);
   }
 
@@ -622,7 +630,10 @@ export class Engine {
   }
 
   #onRefclockSample(r: EngineRefclock, sample: Sample): EngineAction[] {
-    r.stats.accumulate(sample);
+    const est = r.stats.accumulate(sample);
+    // refclock `local`: the system clock follows the stable clock's changes
+    const follow = r.source.follow(est, this.#clock.now());
+    if (follow) followClock(this.#clock, follow);
     return this.#reselect(this.#clock.now(), { refclock: true, id: r.id });
   }
 
@@ -644,6 +655,7 @@ export class Engine {
       address: s.spec.address,
       reachable: s.ntp.reach.value !== 0,
       unreachablePolls: s.ntp.reach.unreachablePolls,
+      reachUpdates: s.ntp.reachUpdates,
       pollInterval: 2 ** s.ntp.poll,
       options: effective.sources[i] ?? {},
       data: s.stats.getSelectionData(now),
@@ -655,6 +667,7 @@ export class Engine {
       address: null,
       reachable: r.source.reach.value !== 0,
       unreachablePolls: r.source.reach.unreachablePolls,
+      reachUpdates: r.source.reach.polls,
       pollInterval: 2 ** r.source.poll,
       options: effective.refclocks[i] ?? {},
       data: r.stats.getSelectionData(now),

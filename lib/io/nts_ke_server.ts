@@ -64,6 +64,8 @@ export interface NtsKeServerOptions {
   hostnames?: readonly string[];
   /** TCP port (`ntsport`), 0 for any free port. */
   port: number;
+  /** `binddevice`: the interface the listeners are bound to. */
+  device?: string;
   /** `ntsservercert`/`ntsserverkey` pairs. */
   pairs: readonly CertKeyPair[];
   /** Keys that seal cookies (shared with the NTP server side). */
@@ -160,6 +162,7 @@ export class NtsKeServer {
             address,
             port,
             backlog: options.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS,
+            ...(options.device !== undefined ? { device: options.device } : {}),
           });
           listeners.push(l);
           port = l.localAddress().port; // with port 0, every family on the same port

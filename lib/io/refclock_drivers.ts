@@ -51,7 +51,7 @@ export interface RefclockStartOptions {
   engine: Engine;
   refclocks: readonly RefclockConfig[];
   /** The daemon's clock (cooked time). */
-  clock: Pick<Clock, "now">;
+  clock: Pick<Clock, "now" | "remainingCorrection" | "systemClockOffset">;
   /** Carries out engine actions (the daemon's ClientIo.run). */
   run: (actions: readonly EngineAction[]) => void;
   log: { info(m: string): void; warn(m: string): void; error(m: string): void };
@@ -176,6 +176,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         ...(rc.lock !== undefined ? { lock: rc.lock } : {}),
         maxLockAge: rc.maxlockage,
         ...(rc.width !== undefined ? { width: rc.width } : {}),
+        ...(rc.local ? { local: true } : {}),
         ...(log ? { onFiltered: (f: Sample) => log(filteredEntry(name, f)) } : {}),
       },
       select: {
@@ -192,10 +193,14 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
     let interval: Timestamp | null = null;
     let dp = 0;
     const feed = (s: RawDriverSample) => {
-      const cooked = s.systemTime + (o.clock.now() - systemNow());
+      // the driver measured the system clock: cooked time and its offset differ from it by
+      // the clock's correction (what `tracking` calls System time), read without a clock read
+      const correction = -(o.clock.systemClockOffset?.() ?? o.clock.remainingCorrection());
+      const cooked = s.systemTime + BigInt(Math.round(correction * 1e9));
+      const offset = s.offset + correction;
       const refused = o.engine.onRefclockSample(id, {
         time: cooked,
-        offset: tai ? s.offset + tai(s.systemTime) : s.offset,
+        offset: tai ? offset + tai(s.systemTime) : offset,
         leap: s.leap,
         pulse: s.pulse,
       });

@@ -22,6 +22,7 @@ import {
   accept,
   addressFamily,
   bind,
+  bindToDevice,
   close,
   encodeSockaddr,
   ErrnoError,
@@ -36,6 +37,7 @@ import {
   socket,
 } from "../../ffi/libc.ts";
 import { ERRNO, L, MSG_NOSIGNAL } from "../../ffi/layout.ts";
+import { takeInheritedSocket } from "./inherited_sockets.ts";
 import { poller } from "./poller.ts";
 
 /** Options of {@link TcpListener.open}. */
@@ -50,6 +52,8 @@ export interface TcpListenOptions {
   backlog?: number;
   /** IP_FREEBIND / IPV6_FREEBIND (default true). */
   freebind?: boolean;
+  /** SO_BINDTODEVICE interface (`binddevice`). */
+  device?: string;
 }
 
 /** Pause before retrying a write the kernel could not take yet, milliseconds. */
@@ -132,16 +136,21 @@ export class TcpListener {
     if (addressFamily(address) !== family) {
       throw new RangeError(`not an ${family} address: ${address}`);
     }
-    const fd = socket(
+    // socket activation: a passed socket already bound there (lib/io/inherited_sockets.ts)
+    const inherited = takeInheritedSocket(family, "stream", address, options.port);
+    const fd = inherited ?? socket(
       family === "ipv4" ? L.AF_INET : L.AF_INET6,
       L.SOCK_STREAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC,
       0,
     );
     try {
       setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
-      if (family === "ipv6") setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
+      if (family === "ipv6" && inherited === null) {
+        setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, 1);
+      }
       if (options.freebind ?? true) setFreebind(fd, family);
-      bind(fd, encodeSockaddr({ family, address, port: options.port }));
+      if (options.device !== undefined) bindToDevice(fd, options.device);
+      if (inherited === null) bind(fd, encodeSockaddr({ family, address, port: options.port }));
       listen(fd, options.backlog ?? 100);
     } catch (e) {
       close(fd);

@@ -58,6 +58,7 @@ import {
 } from "../../ffi/layout.ts";
 import { MsgArena } from "../../ffi/msg_arena.ts";
 import type { Timestamp } from "../time/timestamp.ts";
+import { takeInheritedSocket } from "./inherited_sockets.ts";
 import { poller } from "./poller.ts";
 import { realNow } from "./realtime.ts";
 
@@ -214,13 +215,24 @@ export class UdpSocket {
   static open(options: UdpOpenOptions): UdpSocket {
     const { family } = options;
     const timestamping = options.timestamping ?? true;
-    const fd = socket(afOf(family), L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC, 0);
+    // socket activation: a passed socket already bound there (lib/io/inherited_sockets.ts)
+    const inherited = takeInheritedSocket(
+      family,
+      "dgram",
+      options.address ?? (family === "ipv4" ? "0.0.0.0" : "::"),
+      // a SO_REUSEPORT group (serverworkers) binds its own sockets
+      (options.reusePortGroup ?? 1) > 1 ? 0 : options.port ?? 0,
+    );
+    const fd = inherited ??
+      socket(afOf(family), L.SOCK_DGRAM | L.SOCK_NONBLOCK | L.SOCK_CLOEXEC, 0);
     try {
       if (options.reuseAddress) setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEADDR, 1);
       const group = options.reusePortGroup ?? 1;
       if (group > 1) setsockoptInt(fd, L.SOL_SOCKET, L.SO_REUSEPORT, 1);
       if (family === "ipv6") {
-        setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, options.v6Only === false ? 0 : 1);
+        if (inherited === null) {
+          setsockoptInt(fd, L.SOL_IPV6, L.IPV6_V6ONLY, options.v6Only === false ? 0 : 1);
+        }
         setsockoptInt(fd, L.SOL_IPV6, L.IPV6_RECVPKTINFO, 1);
       } else {
         setsockoptInt(fd, L.SOL_IP, L.IP_PKTINFO, 1);
@@ -246,7 +258,9 @@ export class UdpSocket {
       if (addressFamily(address) !== family) {
         throw new RangeError(`not an ${family} address: ${address}`);
       }
-      bind(fd, encodeSockaddr({ family, address, port: options.port ?? 0 }));
+      if (inherited === null) {
+        bind(fd, encodeSockaddr({ family, address, port: options.port ?? 0 }));
+      }
       if (group > 1) steerReuseportBySource(fd, family, group);
     } catch (e) {
       close(fd);

@@ -27,6 +27,7 @@ export const REACH_BITS = 8;
 export class ReachRegister {
   #bits = 0;
   #unreachablePolls = 0;
+  #polls = 0;
 
   /** Register from a raw value (low 8 bits used). */
   constructor(value = 0) {
@@ -40,6 +41,7 @@ export class ReachRegister {
 
   /** A request was sent: shift left, dropping the oldest poll. */
   polled(): void {
+    this.#polls++;
     this.#bits = (this.#bits << 1) & 0xff;
     if (this.#bits === 0) this.#unreachablePolls++;
   }
@@ -56,6 +58,11 @@ export class ReachRegister {
    */
   get unreachablePolls(): number {
     return this.#unreachablePolls;
+  }
+
+  /** Polls made since the register was created. */
+  get polls(): number {
+    return this.#polls;
   }
 
   /** Number of newest polls in a row without a response (0..8). */

@@ -20,6 +20,13 @@
  *   shorter of the pulse and the gap, and a pulse outside it (the other
  *   edge) is refused, also when completed from the local clock.
  *
+ * - `local` (chrony.conf(5) 4.3+): an unsynchronised clock more stable than
+ *   the system clock. Its filtered samples carry leap 3, so selection never
+ *   uses it (`#?`, selectdata `s`, leap `?`, as chronyd 4.8 shows it), and
+ *   {@linkcode RefclockSource.follow} turns each change of its estimate
+ *   (frequency, and offset off the prediction) into a correction of the
+ *   system clock, synchronised or not ({@linkcode followClock}).
+ *
  * The driver's own polling (`dpoll`) is the IO edge's business.
  *
  * @example
@@ -32,6 +39,7 @@
  * ```
  * @module
  */
+import type { Clock } from "../clock/clock.ts";
 import type { ClockChange } from "../clock/sourcestats.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
 import { ReachRegister } from "../ntp/reach.ts";
@@ -87,6 +95,31 @@ export interface RefclockSourceOptions {
   width?: number;
   /** Observer of each filtered sample handed on (refclocks.log). */
   onFiltered?: (sample: Sample) => void;
+  /** `local`: an unsynchronised stable clock the system clock follows (see the module doc). */
+  local?: boolean;
+}
+
+/** A correction of the system clock that keeps it following a `local` refclock. */
+export interface FollowAdjustment {
+  /** s/s; positive: the system clock gains more on the refclock than before (slow it down). */
+  dfreq: number;
+  /** Seconds; positive: the system clock is ahead of the prediction (slew it back). */
+  doffset: number;
+}
+
+/** Samples a `local` refclock's estimate needs before the clock follows it (our choice). */
+export const FOLLOW_MIN_SAMPLES = 3;
+
+/**
+ * Applies a {@link FollowAdjustment} to the clock: the frequency moves by
+ * `dfreq` (as `chronyc dfreq` would) and `doffset` is slewed away.
+ */
+export function followClock(clock: Clock, f: FollowAdjustment): void {
+  if (f.dfreq !== 0) {
+    const c = clock.readFrequency() * 1e-6;
+    clock.setFrequency((c + f.dfreq * (1 - c)) * 1e6);
+  }
+  if (f.doffset !== 0) clock.accumulateOffset(f.doffset, 0);
 }
 
 /** Why a raw sample was refused (also the log text). */
@@ -132,6 +165,8 @@ export class RefclockSource {
   #nextTimer: Timestamp | null = null;
   #leap: LeapIndicator = 0;
   #last: LockSample | null = null;
+  /** `local`: the estimate the clock follows (time, offset at it, frequency), corrected for clock changes. */
+  #followed: { time: Timestamp; offset: number; frequency: number } | null = null;
   /** Raw samples accepted / refused since start (chronyc-style counters). */
   accepted = 0;
   rejected = 0;
@@ -236,6 +271,8 @@ export class RefclockSource {
     const max = this.options.maxDispersion;
     if (max !== undefined && out.dispersion > max) return null;
     this.reach.received();
+    // a `local` refclock is unsynchronised: never selected
+    const leap: LeapIndicator = this.options.local ? 3 : this.#leap;
     const sample: Sample = {
       time: out.time,
       offset: out.offset,
@@ -244,15 +281,45 @@ export class RefclockSource {
       rootDelay: 0,
       rootDispersion: 0,
       stratum: this.options.stratum ?? 0,
-      leap: this.#leap,
+      leap,
     };
     this.options.onFiltered?.(sample);
     return sample;
   }
 
+  /**
+   * `local` option: given this refclock's statistics estimate after a new
+   * sample, how the system clock must change to keep following it since the
+   * previous call (null for the first estimate of at least
+   * {@link FOLLOW_MIN_SAMPLES} samples, the starting point, and for a
+   * refclock without `local`). The estimate becomes the new starting point;
+   * {@linkcode correctForClockChange} keeps it in step with clock changes.
+   */
+  follow(
+    e: { refTime: Timestamp; offset: number; frequency: number; samples: number },
+    now: Timestamp,
+  ): FollowAdjustment | null {
+    if (!this.options.local || e.samples < FOLLOW_MIN_SAMPLES) return null;
+    const prev = this.#followed;
+    const offset = e.offset + e.frequency * diffSeconds(now, e.refTime);
+    this.#followed = { time: now, offset, frequency: e.frequency };
+    if (prev === null) return null;
+    const predicted = prev.offset + prev.frequency * diffSeconds(now, prev.time);
+    return { dfreq: e.frequency - prev.frequency, doffset: offset - predicted };
+  }
+
   /** Moves the pending samples after a clock change. */
   correctForClockChange(change: ClockChange): void {
     this.#filter.correctForClockChange(change);
+    if (this.#followed) {
+      const f = this.#followed;
+      const delta = change.doffset + change.dfreq * diffSeconds(f.time, change.time);
+      this.#followed = {
+        time: addSeconds(f.time, delta),
+        offset: f.offset + delta,
+        frequency: f.frequency + change.dfreq,
+      };
+    }
     if (this.#last) {
       const delta = change.doffset + change.dfreq * diffSeconds(this.#last.time, change.time);
       this.#last = {
@@ -266,6 +333,7 @@ export class RefclockSource {
   reset(): void {
     this.#filter.clear();
     this.#last = null;
+    this.#followed = null;
   }
 
   #reject(why: SampleRejection): SampleRejection {

@@ -135,7 +135,7 @@ Deno.test("two disagreeing sources give no majority", () => {
   assert.deepEqual(r.events, [{
     kind: "no-sync",
     reason: "no majority",
-    message: "Can't synchronise: no majority",
+    message: "Can't synchronise: no majority (no agreement among 2 sources)",
   }]);
   // The same reason is not reported twice in a row.
   const again = selectSources([cand("a", data(0, 0.01)), cand("b", data(1, 0.01))], {
@@ -158,7 +158,11 @@ Deno.test("no usable sources: no selectable sources", () => {
   );
   assert.equal(letters(r), "NMSsM");
   assert.equal(marks(r), "?????");
-  assert.equal(r.events[0]!.message, "Can't synchronise: no selectable sources");
+  // chronyd 4.7 counts the unreachable sources (the noselect one is not counted)
+  assert.equal(
+    r.events[0]!.message,
+    "Can't synchronise: no selectable sources (1 unreachable sources)",
+  );
 });
 
 Deno.test("maxdistance and maxjitter reject sources with ~", () => {
@@ -406,14 +410,67 @@ Deno.test("a majority held back only by sources still warming up waits quietly",
   assert.deepEqual(r.events, []);
 });
 
-Deno.test("a failure is logged only when it unselects a source (chronyd 4.3: none at start)", () => {
-  const none = [cand("u", data(0, 0.01), {}, false)];
-  const start = selectSources(none, {}, NOW);
-  assert.equal(start.selected, null);
-  assert.deepEqual(start.events, []);
+Deno.test("a failure is logged when it unselects a source, and once at start after 8 polls (4.6+)", () => {
+  const none = [cand("u", data(0, 0.01), {}, false), cand("v", null, {}, false)];
+  // before any source made 8 polls: nothing (sources may still answer)
+  const early = selectSources(none, {}, NOW);
+  assert.equal(early.selected, null);
+  assert.deepEqual(early.events, []);
+  const polled = none.map((c, i) => ({ ...c, reachUpdates: i === 0 ? 8 : 2 }));
+  const start = selectSources(polled, { previous: early.memory }, NOW);
+  assert.deepEqual(start.events.map((e) => e.message), [
+    "Can't synchronise: no selectable sources (2 unreachable sources)",
+  ]);
+  // once only
+  assert.deepEqual(selectSources(polled, { previous: start.memory }, NOW).events, []);
+  // a selected source lost: logged (chronyd 4.3), with 4.7's count
   const lost = selectSources(none, { previous: { selected: "u", noSyncReason: null } }, NOW);
-  assert.equal(lost.events[0]?.message, "Can't synchronise: no selectable sources");
+  assert.equal(
+    lost.events[0]?.message,
+    "Can't synchronise: no selectable sources (2 unreachable sources)",
+  );
   assert.deepEqual(selectSources(none, { previous: lost.memory }, NOW).events, []);
+});
+
+Deno.test("start-up failure: none without an unreachable source to count; majority at once", () => {
+  // too distant sources only: chronyd 4.8 logs their distance, no failure line
+  const far = [cand("a", data(0, 5)), cand("b", data(0, 5))].map((c) => ({
+    ...c,
+    reachUpdates: 8,
+  }));
+  const r = selectSources(far, {}, NOW);
+  assert.deepEqual(r.events.map((e) => e.message), [
+    "Root distance of a exceeds maxdistance of 3.000 seconds",
+    "Root distance of b exceeds maxdistance of 3.000 seconds",
+  ]);
+  // each once, while it stays so
+  assert.deepEqual(selectSources(far, { previous: r.memory }, NOW).events, []);
+  const jittery = selectSources([cand("a", data(0, 0.01, { stdDev: 2 }))], {}, NOW);
+  assert.deepEqual(jittery.events.map((e) => e.message), [
+    "Jitter of a exceeds maxjitter of 1.000 seconds",
+  ]);
+  // four sources in two pairs: no majority, logged at start before any 8 polls
+  const pairs = selectSources(
+    [
+      cand("a", data(0, 0.01)),
+      cand("b", data(0, 0.01)),
+      cand("c", data(1, 0.01)),
+      cand("d", data(1, 0.01)),
+    ],
+    {},
+    NOW,
+  );
+  assert.deepEqual(pairs.events.map((e) => e.message), [
+    "Can't synchronise: no majority (only 2 of 4 sources agree)",
+  ]);
+  // minsources: when a source has made 8 polls
+  const few = [cand("a", data(0, 0.01))];
+  assert.deepEqual(selectSources(few, { minSources: 2 }, NOW).events, []);
+  assert.deepEqual(
+    selectSources(few.map((c) => ({ ...c, reachUpdates: 8 })), { minSources: 2 }, NOW).events
+      .map((e) => e.message),
+    ["Can't synchronise: not enough selectable sources"],
+  );
 });
 
 Deno.test("every state carries a reason for people: distance, samples, falseticker, selected", () => {

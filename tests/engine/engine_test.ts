@@ -249,7 +249,7 @@ Deno.test("engine: selection events are logged once per change, down to no selec
   w.handle(w.engine.removeSource(3));
   assert.deepEqual(logs(w.actions.slice(before)), [
     "info: Selected source 192.0.2.2 (s2)",
-    "warn: Can't synchronise: no majority",
+    "warn: Can't synchronise: no majority (no agreement among 2 sources)",
     "info: Selected source 192.0.2.4 (s4)",
     "warn: Can't synchronise: no selectable sources",
   ]);

@@ -354,6 +354,7 @@ function probeSource(rows: [string, string, number][]): string {
 #include <linux/sockios.h>
 #include <linux/ethtool.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <linux/ptp_clock.h>
 #include <linux/pps.h>
 #include <linux/rtc.h>

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { defaultRefclockName, refclockRefId, RefclockSource } from "../../lib/refclock/source.ts";
+import {
+  defaultRefclockName,
+  followClock,
+  refclockRefId,
+  RefclockSource,
+} from "../../lib/refclock/source.ts";
 
 const S = 1_000_000_000n;
 
@@ -105,4 +110,65 @@ Deno.test("refclock source: width refuses the other edge of a pulse (extpps cloc
   );
   assert.equal(fast.addSample({ ...near, offset: 0.2 + 0.005 }, { synchronised: true }), null);
   assert.ok(Math.abs(fast.lastSample!.offset - 0.005) < 1e-12);
+});
+
+Deno.test("refclock local: samples unsynchronised (never selected), the clock follows changes", () => {
+  const plain = source();
+  plain.start(0n);
+  const feed = (rc: RefclockSource) => {
+    for (let i = 0; i < 4; i++) {
+      rc.addSample({ time: BigInt(i) * S, offset: 1e-3, leap: 0, pulse: false });
+    }
+  };
+  feed(plain);
+  assert.equal(plain.onTimer(4n * S)!.leap, 0);
+  assert.equal(
+    plain.follow({ refTime: 4n * S, offset: 0, frequency: 0, samples: 9 }, 4n * S),
+    null,
+  );
+
+  const rc = source({ local: true });
+  rc.start(0n);
+  feed(rc);
+  assert.equal(rc.onTimer(4n * S)!.leap, 3, "a local refclock is an unsynchronised source");
+  const est = (t: bigint, offset: number, frequency: number, samples = 5) => ({
+    refTime: t,
+    offset,
+    frequency,
+    samples,
+  });
+  // too few samples, then the starting point: nothing to follow yet
+  assert.equal(rc.follow(est(4n * S, 1e-3, 4e-6, 2), 4n * S), null);
+  assert.equal(rc.follow(est(4n * S, 1e-3, 4e-6), 4n * S), null);
+  // a steady drift is not followed
+  const steady = rc.follow(est(8n * S, 1e-3 + 16e-6, 4e-6), 8n * S)!;
+  assert.ok(Math.abs(steady.dfreq) < 1e-15 && Math.abs(steady.doffset) < 1e-12);
+  // the drift grows by 16 ppm and the offset is 10 µs off the prediction
+  const change = rc.follow(est(12n * S, 1e-3 + 32e-6 + 10e-6, 20e-6), 12n * S)!;
+  assert.ok(Math.abs(change.dfreq - 16e-6) < 1e-12);
+  assert.ok(Math.abs(change.doffset - 10e-6) < 1e-12);
+  // the clock is corrected by that (slower by 16 ppm, 10 µs back): the corrected estimate,
+  // as the statistics give it after the change, is the point followed
+  rc.correctForClockChange({ time: 12n * S, dfreq: -16e-6, doffset: -10e-6 });
+  const after = rc.follow(est(16n * S, 1e-3 + 32e-6 + 16e-6, 4e-6), 16n * S)!;
+  assert.ok(Math.abs(after.dfreq) < 1e-12, String(after.dfreq));
+  assert.ok(Math.abs(after.doffset) < 1e-9, String(after.doffset));
+  rc.reset();
+  assert.equal(rc.follow(est(20n * S, 0, 0), 20n * S), null, "reset: a new starting point");
+});
+
+Deno.test("followClock: frequency moved like chronyc dfreq, offset slewed", () => {
+  const calls: string[] = [];
+  let freq = 10;
+  const clock = {
+    readFrequency: () => freq,
+    setFrequency: (ppm: number) => {
+      calls.push(`freq ${ppm.toFixed(6)}`);
+      return (freq = ppm);
+    },
+    accumulateOffset: (o: number) => calls.push(`slew ${o}`),
+  } as unknown as Parameters<typeof followClock>[0];
+  followClock(clock, { dfreq: 16e-6, doffset: 1e-5 });
+  followClock(clock, { dfreq: 0, doffset: 0 });
+  assert.deepEqual(calls, [`freq ${(10 + 16 * (1 - 10e-6)).toFixed(6)}`, "slew 0.00001"]);
 });
