@@ -168,17 +168,21 @@ Deno.test("every bare catch in lib/ says why it swallows the error", () => {
 function engineInternals(
   lines: { line: number; text: string }[],
   allowed: readonly string[],
+  exempt: { parts?: readonly string[]; destructure?: boolean } = {},
 ): string[] {
   const bad: string[] = [];
   for (const { line, text } of lines) {
     for (const m of text.matchAll(/(?<![/\w$])engine\s*\??\.\s*([#\w$]+)/g)) {
       if (!allowed.includes(m[1]!)) bad.push(`${line}: engine.${m[1]}`);
     }
+    // (a spread `...spec` is not a member)
     const parts = text.match(
-      /\.(?:ntp|stats|spec)\b|\b(?:EngineSource|EngineRefclock|NtpSource|SourceStats|RefclockSource)\b/,
+      /(?<!\.\.)\.(?:ntp|stats|spec)\b|\b(?:EngineSource|EngineRefclock|NtpSource|SourceStats|RefclockSource)\b/,
     );
-    if (parts) bad.push(`${line}: ${parts[0]}`);
-    if (/\{[^}]*\bengine\b[^}]*\}\s*=/.test(text)) bad.push(`${line}: engine destructured`);
+    if (parts && !exempt.parts?.includes(parts[0])) bad.push(`${line}: ${parts[0]}`);
+    if (/\{[^}]*\bengine\b[^}]*\}\s*=/.test(text) && !exempt.destructure) {
+      bad.push(`${line}: engine destructured`);
+    }
   }
   return bad;
 }
@@ -207,4 +211,120 @@ Deno.test("the cmdmon backend reaches the engine only through ENGINE_API (snapsh
   }
   const backend = ["lib/daemon/cmdmon_backend.ts", "lib/engine/cmdmon_reports.ts"];
   assert.deepEqual(backend.flatMap((f) => engineInternals(code(f), ENGINE_API)), []);
+});
+
+/**
+ * Every file outside lib/engine that holds the engine, with the members it may use (all drawn
+ * from ENGINE_API, the snapshots and commands, and ENGINE_WIRING, what drives the engine) and
+ * the exceptions it needs, each with its reason.
+ */
+const ENGINE_USERS: Record<
+  string,
+  { members: readonly string[]; parts?: readonly string[]; destructure?: boolean }
+> = {
+  // chronyc's requests and the HTTP observer's reports: snapshots and commands only
+  "lib/daemon/cmdmon_backend.ts": { members: [] },
+  "lib/daemon/observer.ts": { members: [] },
+  "lib/daemon/state.ts": { members: [] },
+  // source lines: adds, removes and replaces sources, by id and address
+  "lib/daemon/source_manager.ts": {
+    members: [
+      "addSource",
+      "authReady",
+      "removeSource",
+      "isLive",
+      "sourceAddress",
+      "liveAddresses",
+      "sourceHandle",
+    ],
+  },
+  // sockets: packets, TX stamps, send errors, timers; the per-source handle on the packet path
+  "lib/daemon/client_io.ts": {
+    members: ["start", "onTimer", "onPacket", "onTxTimestamp", "onSendError", "sourceHandle"],
+  },
+  // chronyd -q/-Q: its own engine, ended when no source can be selected any more
+  "lib/daemon/oneshot.ts": {
+    members: ["start", "close", "addSource", "authReady", "liveIds", "pollProgress"],
+  },
+  "lib/daemon/nts_client.ts": { members: ["addSource", "authReady"] },
+  // builds the engine; `.stats` are the server sockets' counters (UdpSocket.stats)
+  "lib/daemon/daemon.ts": {
+    members: ["start", "close"],
+    parts: [".stats"],
+    destructure: true,
+  },
+  // the named start-up steps: authselectmode, peers' local status, initstepslew's sources;
+  // `.stats` is the NTS-KE server's counters
+  "lib/daemon/startup.ts": {
+    members: ["authSelectMode", "setLocalStatus", "liveIds", "isLive"],
+    parts: [".stats"],
+    destructure: true,
+  },
+  "lib/io/refclock_drivers.ts": {
+    members: ["addRefclock", "onRefclockSample", "refclockProgress"],
+  },
+  // the simulator drives its engine as the daemon does; its outcome from the summaries
+  "lib/sim/simulation.ts": {
+    members: ["start", "close", "addSource", "onTimer", "onPacket", "sourceSummaries"],
+  },
+};
+
+/** lib/ files outside lib/engine that import the engine or the daemon's state, or use `engine.`. */
+function engineHolders(): string[] {
+  return files("lib").filter((f) => {
+    if (f.startsWith("lib/engine/")) return false;
+    const text = code(f).map((l) => l.text).join("\n");
+    return /from\s+"[./]*(?:engine\/engine|daemon\/state|state)\.ts"/.test(text) ||
+      /(?<![/\w$])engine\s*\??\.\s*[#\w$]/.test(text);
+  });
+}
+
+Deno.test("every engine user outside lib/engine has its allow-list, within the engine's lists", async () => {
+  const { ENGINE_API, ENGINE_WIRING } = await import("../lib/engine/engine.ts");
+  const known: readonly string[] = [...ENGINE_API, ...ENGINE_WIRING];
+  for (const internal of ["sources", "refclocks", "selected", "selectedRefclock", "lastUpdate"]) {
+    assert.ok(!known.includes(internal), internal);
+  }
+  assert.deepEqual(engineHolders().filter((f) => !(f in ENGINE_USERS)), []);
+  for (const [f, u] of Object.entries(ENGINE_USERS)) {
+    assert.deepEqual(u.members.filter((m) => !known.includes(m)), [], f);
+  }
+});
+
+Deno.test("every engine user outside lib/engine keeps to its allow-list", async () => {
+  const { ENGINE_API } = await import("../lib/engine/engine.ts");
+  const bad = Object.entries(ENGINE_USERS).flatMap(([f, u]) =>
+    engineInternals(code(f), [...ENGINE_API, ...u.members], u).map((b) => `${f}:${b}`)
+  );
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("the per-file check catches a user reaching into a live source", async () => {
+  const { ENGINE_API } = await import("../lib/engine/engine.ts");
+  // client_io.ts as it was before its per-source handle: the live NtpSource on the packet path
+  const f = "lib/daemon/client_io.ts";
+  const u = ENGINE_USERS[f]!;
+  const doctored = [
+    ...code(f),
+    { line: 9001, text: "const ntp = this.engine.sources[source]?.ntp;" },
+    { line: 9002, text: "const valid = ntp ? ntp.report().totalValidRx : 0;" },
+    { line: 9003, text: "const shared = this.engine.sources[id]?.spec.options.kind;" },
+    { line: 9004, text: "this.engine.liveIds();" }, // an ENGINE_WIRING member not on its list
+  ];
+  assert.deepEqual(engineInternals(doctored, [...ENGINE_API, ...u.members], u), [
+    "9001: engine.sources",
+    "9001: .ntp",
+    "9003: engine.sources",
+    "9003: .spec",
+    "9004: engine.liveIds",
+  ]);
+  // and a file that starts holding the engine without a list is found
+  assert.ok(engineHolders().includes("lib/daemon/client_io.ts"));
+});
+
+Deno.test("the cmdmon backend changes the reference only through ReferenceControl", () => {
+  const bad = code("lib/daemon/cmdmon_backend.ts").filter(({ text }) =>
+    /\bd\.(?:reference|clock)\b|#d\.(?:reference|clock)\b/.test(text)
+  ).map(({ line, text }) => `${line}: ${text.trim()}`);
+  assert.deepEqual(bad, []);
 });

@@ -332,7 +332,7 @@ export class ClientIo {
       queueMicrotask(() => this.run(this.engine.onSendError(source)));
       return;
     }
-    const shared = this.#port !== 0 || this.engine.sources[source]?.spec.options.kind === "peer";
+    const shared = this.#port !== 0 || this.engine.sourceHandle(source)?.peer === true;
     if (shared) this.#byPeer.set(`${address}|${port}`, source);
     this.#closeRequest(source); // its reply is too late now: the source moved on
     try {
@@ -398,10 +398,10 @@ export class ClientIo {
     this.#requests.set(source, r);
     const process = (bytes: Uint8Array, at: Timestamp, local: string | null) => {
       if (local) this.#localOf.set(source, local);
-      const ntp = this.engine.sources[source]?.ntp;
-      const valid = ntp ? ntp.report().totalValidRx : 0;
+      const handle = this.engine.sourceHandle(source);
+      const valid = handle ? handle.validReplies() : 0;
       this.run(this.engine.onPacket(source, bytes, at));
-      if (ntp && ntp.report().totalValidRx !== valid) {
+      if (handle && handle.validReplies() !== valid) {
         r.answered = true;
         if (!r.txPending) this.#closeRequest(source, r);
       }

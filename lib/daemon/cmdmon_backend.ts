@@ -57,16 +57,11 @@ import { parseIp } from "../net/address.ts";
 import { AddressFilterError } from "../ntp/addrfilt.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type { LocalOptions } from "../ntp/server.ts";
-import type { LocalReference, Reference } from "../clock/reference.ts";
+import type { LocalReference } from "../clock/reference.ts";
 import { withLocal } from "../clock/advertised.ts";
-import type { Clock } from "../clock/clock.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { SourceSelectOptions } from "../clock/select.ts";
-import { eventMessage } from "../engine/discipline.ts";
-
-function isText(m: string | null): m is string {
-  return m !== null;
-}
+import type { ReferenceControl } from "../engine/discipline.ts";
 
 /** chrony.conf(5): poll range, log2 s. */
 const MIN_POLL = -7;
@@ -86,16 +81,11 @@ export interface BackendServices {
 
 /**
  * The daemon as the backend sees it: the engine through {@link EngineApi},
- * the reference and the clock through the few operations chronyc's commands
- * need.
+ * the reference and the clock's frequency through {@link ReferenceControl}.
  */
-export type BackendState = Omit<DaemonState, "engine" | "reference" | "clock"> & {
+export type BackendState = Omit<DaemonState, "engine" | "reference" | "clock" | "discipline"> & {
   engine: EngineApi;
-  reference: Pick<
-    Reference,
-    "setMaxUpdateSkew" | "setMakestep" | "adjustFrequency" | "adjustOffset" | "setLocal"
-  >;
-  clock: Pick<Clock, "readFrequency">;
+  discipline: ReferenceControl;
 };
 
 function sameAddress(a: CmdAddress, address: string): boolean {
@@ -289,7 +279,7 @@ export class DaemonBackend implements CmdmonBackend {
     const withFrequency = d.manual.list().length > 1;
     this.#logAll(d.discipline.manual(r.correction, r.dfreq, withFrequency));
     this.#afterManual();
-    return { offset: r.offset, dfreqPpm: r.dfreq * 1e6, newAfreqPpm: d.clock.readFrequency() };
+    return { offset: r.offset, dfreqPpm: r.dfreq * 1e6, newAfreqPpm: d.discipline.frequency() };
   }
 
   #logAll(messages: string[]): void {
@@ -336,10 +326,10 @@ export class DaemonBackend implements CmdmonBackend {
         return Status.SUCCESS;
       }
       case "modify_maxupdateskew":
-        if (Number.isFinite(req.value) && req.value >= 0) d.reference.setMaxUpdateSkew(req.value);
+        if (Number.isFinite(req.value) && req.value >= 0) d.discipline.setMaxUpdateSkew(req.value);
         return Status.SUCCESS;
       case "modify_makestep":
-        d.reference.setMakestep(req.threshold, req.limit);
+        d.discipline.setMakestep(req.threshold, req.limit);
         return Status.SUCCESS;
       case "manual":
         if (req.option === 2) d.manual.reset();
@@ -357,11 +347,11 @@ export class DaemonBackend implements CmdmonBackend {
       }
       case "dfreq":
         if (!Number.isFinite(req.value)) return Status.INVALID;
-        this.#logAll(d.reference.adjustFrequency(req.value).map(eventMessage).filter(isText));
+        this.#logAll(d.discipline.adjustFrequency(req.value));
         return Status.SUCCESS;
       case "doffset2":
         if (!Number.isFinite(req.value)) return Status.INVALID;
-        this.#logAll(d.reference.adjustOffset(req.value).map(eventMessage).filter(isText));
+        this.#logAll(d.discipline.adjustOffset(req.value));
         return Status.SUCCESS;
       case "makestep": {
         // chronyd -x cannot step the clock: the command fails (500 Failure), logged as chronyd
@@ -597,7 +587,7 @@ export class DaemonBackend implements CmdmonBackend {
   /** `local ...` / `local off`: the reference's and the NTP server's local options. */
   #setLocal(local: (LocalOptions & LocalReference) | null): void {
     const d = this.#d;
-    d.reference.setLocal(local);
+    d.discipline.setLocal(local);
     Object.assign(d.serverReference, withLocal(d.serverReference, local, this.#now()));
     d.server?.setReference(d.serverReference, this.#sys.realNow());
   }

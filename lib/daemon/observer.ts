@@ -31,14 +31,9 @@ export function startDaemonObserver(
   const c = state.config;
   if (c.httpPort === 0) return null;
   const filter = AddressFilter.fromRules(accessRules(c.httpAccess));
-  const live = () => state.engine.sources.filter((s) => !s.removed);
   return startObserver({
     backend: new DaemonBackend(state, systemBackendServices(state.clock)),
-    reason(i) {
-      const l = live();
-      const s = i < l.length ? l[i] : state.engine.refclocks[i - l.length];
-      return s?.status?.reason;
-    },
+    reason: (i) => state.engine.sourceSnapshot(i)?.status?.reason,
     clockCounters: () => ({
       updates: state.reference.updates,
       steps: discipline.steps,

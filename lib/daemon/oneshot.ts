@@ -28,7 +28,7 @@
 import type { Config } from "../conf/config.ts";
 import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine, type EngineSource } from "../engine/engine.ts";
+import { Engine } from "../engine/engine.ts";
 import { REACH_BITS } from "../ntp/reach.ts";
 import { ClientIo } from "./client_io.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
@@ -72,7 +72,7 @@ export async function runOneShot(
   const lost = new Set<number>();
   const onSourceLost = (id: number) => {
     lost.add(id);
-    if (engine.sources.every((s) => s.removed || lost.has(s.id))) done();
+    if (engine.liveIds().every((id) => lost.has(id))) done();
   };
   const io = new ClientIo({
     engine,
@@ -113,7 +113,7 @@ export async function runOneShot(
       // a failed NTS-KE (certificate, connection) is retried; its polls count as unanswered
     }
   }
-  if (engine.sources.length === 0) {
+  if (engine.liveIds().length === 0) {
     log.warn("No suitable source for synchronisation");
     await io.close();
     return 1;
@@ -129,11 +129,13 @@ export async function runOneShot(
   }
   io.run(engine.start());
   // chronyd's end of the one-shot when no source can be selected any more (module doc)
-  const hopeless = (s: EngineSource) =>
-    s.removed || lost.has(s.id) || s.ntp.reachUpdates >= REACH_BITS - 1 ||
-    REACH_BITS - 1 - s.ntp.reachUpdates + s.stats.sampleCount < ONESHOT_MIN_SAMPLES;
+  const hopeless = (id: number) => {
+    const p = engine.pollProgress(id);
+    return p === null || lost.has(id) || p.reachUpdates >= REACH_BITS - 1 ||
+      REACH_BITS - 1 - p.reachUpdates + p.samples < ONESHOT_MIN_SAMPLES;
+  };
   const check = setInterval(() => {
-    if (engine.sources.every(hopeless)) done();
+    if (engine.liveIds().every(hopeless)) done();
   }, CHECK_INTERVAL_MS);
   await finished;
   clearInterval(check);

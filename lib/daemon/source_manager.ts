@@ -124,10 +124,9 @@ export class SourceManager {
       const m = line.sc.maxsources;
       if (!isPool(line.sc) || line.trimmed || line.ids.size < m) continue;
       const ids = [...line.ids].sort((a, b) => a - b);
-      const answered = ids.filter((id) => {
-        const s = this.#o.engine.sources[id];
-        return s !== undefined && !s.removed && s.ntp.report().totalValidRx > 0;
-      });
+      const answered = ids.filter((id) =>
+        this.#o.engine.isLive(id) && this.#o.engine.sourceHandle(id)!.validReplies() > 0
+      );
       if (answered.length < m) continue;
       const keep = new Set(answered.slice(0, m));
       line.trimmed = true;
@@ -150,7 +149,7 @@ export class SourceManager {
     let n = 0;
     for (const line of this.#lines) {
       let live = 0;
-      for (const id of line.ids) if (this.#o.engine.sources[id]?.removed === false) live++;
+      for (const id of line.ids) if (this.#o.engine.isLive(id)) live++;
       if (!isPool(line.sc)) n += live === 0 ? 1 : 0;
       else if (!line.trimmed || live < line.sc.maxsources) {
         n += Math.max(0, poolSlots(line.sc.maxsources) - live);
@@ -197,17 +196,17 @@ export class SourceManager {
     const isName = !/^[0-9.]+$|:/.test(sc.name);
     if (!isPool(sc) && !isName) return;
     const inUse = this.#inUse();
-    const current = this.#o.engine.sources[id]?.spec.address;
+    const current = this.#o.engine.sourceAddress(id) ?? undefined;
     const fresh = (await this.#resolveAll(sc)).filter((a) => !inUse.has(a) && a !== current);
     if (fresh.length === 0 && reason !== "kod-deny" && reason !== "kod-rstr") return;
-    const old = this.#o.engine.sources[id];
+    const old = this.#o.engine.sourceAddress(id);
     this.#o.run(this.#o.engine.removeSource(id));
     await this.#nts.get(id)?.close().catch(() => {});
     this.#nts.delete(id);
     this.#keyAuth.delete(id);
     line.ids.delete(id);
     this.#lineOf.delete(id);
-    if (old) this.#o.log.info(`Source ${old.spec.address} replaced (${reason})`);
+    if (old !== null) this.#o.log.info(`Source ${old} replaced (${reason})`);
     await this.#fill(line);
   }
 
@@ -221,8 +220,8 @@ export class SourceManager {
       const now = new Set(await this.#resolveAll(line.sc));
       if (now.size === 0) continue;
       for (const id of [...line.ids]) {
-        const s = this.#o.engine.sources[id];
-        if (s && !s.removed && !now.has(s.spec.address)) await this.lost(id, "refresh");
+        const address = this.#o.engine.sourceAddress(id);
+        if (this.#o.engine.isLive(id) && !now.has(address!)) await this.lost(id, "refresh");
       }
     }
   }
@@ -247,9 +246,7 @@ export class SourceManager {
   }
 
   #inUse(): Set<string> {
-    const used = new Set<string>();
-    for (const s of this.#o.engine.sources) if (!s.removed) used.add(s.spec.address);
-    return used;
+    return this.#o.engine.liveAddresses();
   }
 
   async #resolveAll(sc: SourceConfig): Promise<string[]> {

@@ -33,7 +33,7 @@ import type { Config, SourceConfig } from "../conf/config.ts";
 import { subnetText } from "../conf/access.ts";
 import type { ChronydOptions } from "../conf/cli.ts";
 import type { Logger } from "./log.ts";
-import { Engine, type EngineSource } from "../engine/engine.ts";
+import { Engine, type SampledSource, type SelectionRow } from "../engine/engine.ts";
 import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
@@ -710,9 +710,9 @@ export async function startSources(
         reference.setInitStepSlew(null);
         log.info("No suitable source for initstepslew");
       }
-      for (const s of engine.sources) {
-        const line = sources.lineOf(s.id);
-        if (!s.removed && line !== undefined && initLines.includes(line)) sources.remove(s.id);
+      for (const id of engine.liveIds()) {
+        const line = sources.lineOf(id);
+        if (engine.isLive(id) && line !== undefined && initLines.includes(line)) sources.remove(id);
       }
       addConfiguredSources().catch((e) => log.warn(`Could not add sources : ${e}`));
     };
@@ -873,20 +873,20 @@ export async function startObserver(
 /** Writes measurements.log and statistics.log lines after each sample. */
 function sampleLogger(
   logs: LogWriter,
-): (src: EngineSource, sample: Sample, previous: SourceEstimate | null) => void {
+): (src: SampledSource, sample: Sample, previous: SourceEstimate | null) => void {
   return (src, sample, previous) => {
     logs.write(
       "measurements",
-      measurementsLine(measurementFromReport(src.ntp.report(), sample, {
+      measurementsLine(measurementFromReport(src.report(), sample, {
         txSource: "kernel",
         rxSource: "kernel",
       })),
     );
-    const est = src.stats.estimate();
+    const est = src.estimate();
     if (est) {
       logs.write(
         "statistics",
-        statisticsLine(statisticsFromEstimate(est, { address: src.spec.address, previous })),
+        statisticsLine(statisticsFromEstimate(est, { address: src.address, previous })),
       );
     }
   };
@@ -895,19 +895,18 @@ function sampleLogger(
 /** Writes selection.log lines after each selection. */
 function selectionLogger(
   logs: LogWriter,
-): (sources: readonly EngineSource[], now: Timestamp) => void {
+): (sources: readonly SelectionRow[], now: Timestamp) => void {
   return (sources, now) => {
     for (const src of sources) {
-      if (!src.status) continue;
-      const data = src.stats.getSelectionData(now);
+      const data = src.selection;
       logs.write(
         "selection",
         selectionLine({
           time: now,
-          name: src.spec.address,
+          name: src.address,
           state: src.status.state,
-          options: src.spec.select ?? {},
-          reach: src.ntp.reach.value,
+          options: src.select,
+          reach: src.reach,
           score: src.status.score ?? 1,
           lastSampleAgo: data ? Number(now - data.lastSampleTime) / 1e9 : 0,
           low: data?.lo ?? 0,

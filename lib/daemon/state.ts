@@ -7,7 +7,7 @@
  * ```ts
  * import type { DaemonState } from "./state.ts";
  * function sourceCount(state: DaemonState): number {
- *   return state.engine.sources.length;
+ *   return state.engine.sourceCount();
  * }
  * ```
  * @module

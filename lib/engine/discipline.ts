@@ -14,6 +14,7 @@
  * @module
  */
 import type {
+  LocalReference,
   Reference,
   ReferenceEvent,
   TrackingData,
@@ -83,12 +84,34 @@ export function eventMessage(e: ReferenceEvent): string | null {
 }
 
 /**
+ * The reference as chronyc's commands change it (lib/daemon/cmdmon_backend.ts):
+ * the settings, the manual corrections (each returning the log lines chronyd
+ * writes) and the clock's frequency. {@link ReferenceDiscipline} is one.
+ */
+export interface ReferenceControl {
+  /** `maxupdateskew`, ppm. */
+  setMaxUpdateSkew(ppm: number): void;
+  /** `makestep THRESHOLD LIMIT`. */
+  setMakestep(threshold: number, limit: number): void;
+  /** `local ...` / `local off`. */
+  setLocal(local: LocalReference | null): void;
+  /** `dfreq`: a frequency change, ppm; log lines. */
+  adjustFrequency(ppm: number): string[];
+  /** `doffset`: an offset to slew away, seconds; log lines. */
+  adjustOffset(offset: number): string[];
+  /** A manual correction (`settime`, `manual delete`); log lines. */
+  manual(offset: number, dfreq: number, withFrequency: boolean): string[];
+  /** The clock's frequency now, ppm (`settime`'s new frequency). */
+  frequency(): number;
+}
+
+/**
  * The discipline of the daemon and the simulator: lib/clock's Reference
  * behind the engine's interface. Nothing selectable makes the reference
  * unsynchronised (its local reference may then activate). Steps, updates and
  * ignored updates are counted for the simulator's checks.
  */
-export class ReferenceDiscipline implements Discipline {
+export class ReferenceDiscipline implements Discipline, ReferenceControl {
   readonly reference: Reference;
   readonly #hooks: DisciplineHooks;
   /** Clock steps made (makestep). */
@@ -111,6 +134,30 @@ export class ReferenceDiscipline implements Discipline {
   /** A manual correction (settime, manual delete); returns the log messages. */
   manual(offset: number, dfreq: number, withFrequency: boolean): string[] {
     return this.#messages(this.reference.manualUpdate(offset, dfreq, withFrequency));
+  }
+
+  setMaxUpdateSkew(ppm: number): void {
+    this.reference.setMaxUpdateSkew(ppm);
+  }
+
+  setMakestep(threshold: number, limit: number): void {
+    this.reference.setMakestep(threshold, limit);
+  }
+
+  setLocal(local: LocalReference | null): void {
+    this.reference.setLocal(local);
+  }
+
+  adjustFrequency(ppm: number): string[] {
+    return this.#messages(this.reference.adjustFrequency(ppm));
+  }
+
+  adjustOffset(offset: number): string[] {
+    return this.#messages(this.reference.adjustOffset(offset));
+  }
+
+  frequency(): number {
+    return this.reference.driftValues().frequency;
   }
 
   /** Periodic work of the reference without updates (fallbackdrift); log messages. */

@@ -21,11 +21,12 @@ import type { ReferenceUpdate, Sample } from "../clock/sample.ts";
 import { type Candidate, type SelectionMemory, selectSources } from "../clock/select.ts";
 import type { SelectOptions, SourceSelectOptions, SourceStatus } from "../clock/select.ts";
 import { type AuthSelectMode, effectiveSelectOptions } from "../clock/authselect.ts";
-import { type SourceEstimate, SourceStats } from "../clock/sourcestats.ts";
+import { type SelectionData, type SourceEstimate, SourceStats } from "../clock/sourcestats.ts";
 import {
   type LocalStatus,
   NtpSource,
   type NtpSourceOptions,
+  type NtpSourceReport,
   type SourceAction,
   type SourceAuth,
 } from "../ntp/source.ts";
@@ -44,9 +45,11 @@ import type { ModifiableOption } from "../ntp/source.ts";
 import type {
   NtpSourceSnapshot,
   RefclockSnapshot,
+  SourceHandle,
   SourceIdentity,
   SourceRef,
   SourceSnapshot,
+  SourceSummary,
   SystemSnapshot,
 } from "./snapshot.ts";
 
@@ -137,10 +140,31 @@ export interface EngineOptions {
    */
   localRefId?: (address: string) => number | null;
   /** Observers (log files): a sample accumulated (with the estimate before it), a selection made. */
-  onSample?: (source: EngineSource, sample: Sample, previous: SourceEstimate | null) => void;
-  onSelection?: (sources: readonly EngineSource[], now: Timestamp) => void;
+  onSample?: (source: SampledSource, sample: Sample, previous: SourceEstimate | null) => void;
+  onSelection?: (sources: readonly SelectionRow[], now: Timestamp) => void;
   /** Log selection changes ("Selected source", "Can't synchronise"); false in one-shot mode. */
   logSelection?: boolean;
+}
+
+/** The source of a sample, as the sample observer (measurements and statistics logs) sees it. */
+export interface SampledSource {
+  /** Engine id. */
+  id: number;
+  address: string;
+  /** The protocol's report (the packet just accepted). */
+  report(): NtpSourceReport;
+  /** The statistics' estimate with the new sample. */
+  estimate(): SourceEstimate | null;
+}
+
+/** A live source with a verdict after a selection (the selection log's row). */
+export interface SelectionRow {
+  address: string;
+  status: SourceStatus;
+  select: SourceSelectOptions;
+  reach: number;
+  /** Selection inputs at the selection's time (null: not enough samples). */
+  selection: SelectionData | null;
 }
 
 /** Per-source state kept by the engine. */
@@ -153,6 +177,8 @@ export interface EngineSource {
   removed: boolean;
   /** Consecutive selections that found this source a falseticker. */
   falsetickerRuns: number;
+  /** What its sockets see of it ({@link Engine.sourceHandle}). */
+  readonly handle: SourceHandle;
 }
 
 /** A pool member found a falseticker this many selections in a row is given up (our choice). */
@@ -279,6 +305,8 @@ export class Engine {
       ...(spec.options.asymmetry !== undefined ? { asymmetry: spec.options.asymmetry } : {}),
       floors: true,
     });
+    const peer = spec.options.kind === "peer";
+    const handle: SourceHandle = { id, peer, validReplies: () => ntp.validReplies };
     this.#sources.push({
       id,
       spec,
@@ -287,6 +315,7 @@ export class Engine {
       status: null,
       removed: false,
       falsetickerRuns: 0,
+      handle,
     });
     const actions = this.#started ? this.#apply(id, ntp.start(this.#clock.now())) : [];
     return { id, actions: this.#finish(actions) };
@@ -509,6 +538,74 @@ export class Engine {
     return true;
   }
 
+  // --- What the daemon's own wiring (source lines, sockets, the one-shot
+  // modes, refclock drivers, the simulator's outcome) asks of sources, by
+  // engine id, without holding them.
+
+  /** Whether NTP source `id` exists and was not removed. */
+  isLive(id: number): boolean {
+    const s = this.#sources[id];
+    return s !== undefined && !s.removed;
+  }
+
+  /** The address NTP source `id` was added with (also once removed); null: no such source. */
+  sourceAddress(id: number): string | null {
+    return this.#sources[id]?.spec.address ?? null;
+  }
+
+  /** The ids of the live NTP sources, in the order added. */
+  liveIds(): number[] {
+    const out: number[] = [];
+    for (const s of this.#sources) if (!s.removed) out.push(s.id);
+    return out;
+  }
+
+  /** The addresses of the live NTP sources. */
+  liveAddresses(): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.#sources) if (!s.removed) out.add(s.spec.address);
+    return out;
+  }
+
+  /**
+   * What the sockets of NTP source `id` need on the packet path (one object
+   * per source, made when it was added: no allocation per packet); null: no
+   * such source.
+   */
+  sourceHandle(id: number): SourceHandle | null {
+    return this.#sources[id]?.handle ?? null;
+  }
+
+  /**
+   * The one-shot modes' view of NTP source `id`: polls decided so far (see
+   * `NtpSource.reachUpdates`) and samples held; null: removed or no such source.
+   */
+  pollProgress(id: number): { reachUpdates: number; samples: number } | null {
+    const s = this.#sources[id];
+    if (!s || s.removed) return null;
+    return { reachUpdates: s.ntp.reachUpdates, samples: s.stats.sampleCount };
+  }
+
+  /** Refclock `id`'s next poll and its last accepted sample's offset (the refclocks log). */
+  refclockProgress(id: number): { nextTimer: Timestamp | null; lastOffset: number | null } | null {
+    const r = this.#refclocks[id];
+    if (!r) return null;
+    return { nextTimer: r.source.nextTimer, lastOffset: r.source.lastSample?.offset ?? null };
+  }
+
+  /** Every NTP source ever added, removed ones included, in the order added. */
+  sourceSummaries(): SourceSummary[] {
+    return this.#sources.map((s) => ({
+      id: s.id,
+      address: s.spec.address,
+      removed: s.removed,
+      selected: s.id === this.#selected,
+      status: s.status,
+      poll: s.ntp.poll,
+      reach: s.ntp.reach.value,
+    }));
+  }
+
   /** `chronyc makestep`: steps away the correction still to be slewed; returns that step, s. */
   makestep(): number {
     const remaining = this.#clock.remainingCorrection();
@@ -617,7 +714,16 @@ export class Engine {
     const predicted = s.stats.predictOffset(sample.time);
     const before = s.stats.estimate();
     s.stats.accumulate(sample);
-    this.#sampleObserver?.(s, sample, before);
+    this.#sampleObserver?.(
+      {
+        id: s.id,
+        address: s.spec.address,
+        report: () => s.ntp.report(),
+        estimate: () => s.stats.estimate(),
+      },
+      sample,
+      before,
+    );
     s.ntp.setDelayStatistics(s.stats.delayTestInputs());
     const out = this.#reselect(this.#clock.now(), { refclock: false, id: s.id });
     out.push(
@@ -707,7 +813,20 @@ export class Engine {
     this.#selectedRefclock = sel === null || sel < live.length
       ? null
       : this.#refclocks[sel - live.length]!.id;
-    this.#selectionObserver?.(live, now);
+    if (this.#selectionObserver) {
+      const rows: SelectionRow[] = [];
+      for (const s of live) {
+        if (!s.status) continue;
+        rows.push({
+          address: s.spec.address,
+          status: s.status,
+          select: s.spec.select ?? {},
+          reach: s.ntp.reach.value,
+          selection: s.stats.getSelectionData(now),
+        });
+      }
+      this.#selectionObserver(rows, now);
+    }
     const out: EngineAction[] = !this.#logSelection ? [] : falsetickers.map((name) => ({
       kind: "log" as const,
       level: "warn" as const,
@@ -813,9 +932,10 @@ const TRACKING_SDS = 2.5;
 
 /**
  * The members of {@link Engine} that readers outside the engine's own
- * wiring may use (lib/daemon/cmdmon_backend.ts; tests/architecture_test.ts
- * holds the backend to this list): snapshots and commands, never the live
- * sources, statistics or selection state.
+ * wiring may use (lib/daemon/cmdmon_backend.ts, the HTTP observer;
+ * tests/architecture_test.ts holds every user outside lib/engine to this list
+ * and its own part of {@link ENGINE_WIRING}): snapshots and commands, never
+ * the live sources, statistics or selection state.
  */
 export const ENGINE_API = [
   "sourceCount",
@@ -837,6 +957,38 @@ export const ENGINE_API = [
 
 /** The engine as the cmdmon backend sees it: {@link ENGINE_API} only. */
 export type EngineApi = Pick<Engine, typeof ENGINE_API[number]>;
+
+/**
+ * The members the daemon's wiring and the simulator drive the engine with
+ * besides {@link ENGINE_API}: sources and refclocks added and removed, time,
+ * packets and send results handed in, and the per-id views of sources
+ * (lib/daemon's source lines, sockets, one-shot modes, refclock drivers,
+ * lib/sim's outcome). tests/architecture_test.ts gives each file outside
+ * lib/engine that holds the engine its own list drawn from these two.
+ */
+export const ENGINE_WIRING = [
+  "start",
+  "close",
+  "onTimer",
+  "onPacket",
+  "onTxTimestamp",
+  "onSendError",
+  "addSource",
+  "removeSource",
+  "authReady",
+  "addRefclock",
+  "onRefclockSample",
+  "setLocalStatus",
+  "authSelectMode",
+  "isLive",
+  "sourceAddress",
+  "liveIds",
+  "liveAddresses",
+  "sourceHandle",
+  "pollProgress",
+  "refclockProgress",
+  "sourceSummaries",
+] as const satisfies readonly (keyof Engine)[];
 
 /** Seconds from `a` to `b` (for the IO layer's timer arithmetic). */
 export function secondsUntil(a: Timestamp, b: Timestamp): number {

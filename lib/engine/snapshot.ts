@@ -101,3 +101,30 @@ export interface SystemSnapshot {
   /** The reference's tracking data, null when the discipline keeps none. */
   tracking: TrackingData | null;
 }
+
+/**
+ * What the sockets of one NTP source need on the packet path
+ * (lib/daemon/client_io.ts): made once per source, read without allocating.
+ */
+export interface SourceHandle {
+  /** Engine id. */
+  readonly id: number;
+  /** A symmetric peer: its requests go out of the shared NTP socket. */
+  readonly peer: boolean;
+  /** Valid replies accepted so far (a change means a packet was accepted). */
+  validReplies(): number;
+}
+
+/** An NTP source at a glance, removed ones included (the simulator's outcome). */
+export interface SourceSummary {
+  id: number;
+  address: string;
+  removed: boolean;
+  /** The source selection chose. */
+  selected: boolean;
+  status: SourceStatus | null;
+  /** Current poll interval, log2 s. */
+  poll: number;
+  /** Reach register, 0..255. */
+  reach: number;
+}

@@ -205,7 +205,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         pulse: s.pulse,
       });
       if (log === null || refused !== null) return;
-      const source = o.engine.refclocks[id]?.source;
+      const source = o.engine.refclockProgress(id);
       // DP: the sample's number within the polling interval (as chronyd 4.3 counts SOCK samples)
       const next = source?.nextTimer ?? null;
       if (next !== interval) [interval, dp] = [next, 0];
@@ -216,7 +216,7 @@ export function startRefclocks(o: RefclockStartOptions): RunningRefclocks {
         leap: s.leap,
         pulse: s.pulse,
         rawOffset: -s.offset,
-        cookedOffset: -(source?.lastSample?.offset ?? s.offset),
+        cookedOffset: -(source?.lastOffset ?? s.offset),
         dispersion: precision,
       });
     };

@@ -517,6 +517,10 @@ export class NtpSource {
   get reachUpdates(): number {
     return this.#reachUpdates;
   }
+  /** Valid replies accepted so far (the report's `totalValidRx`, without building a report). */
+  get validReplies(): number {
+    return this.#totalValid;
+  }
   /** Whether the source may be polled. */
   get online(): boolean {
     return this.#online && !this.#demobilized;

@@ -22,7 +22,7 @@
  */
 import { Prng } from "../clock/prng.ts";
 import { SimClock } from "../clock/sim_clock.ts";
-import { Engine, type EngineAction } from "../engine/engine.ts";
+import { Engine, type EngineAction, type EngineApi } from "../engine/engine.ts";
 import { addSeconds, diffSeconds, NS_PER_SEC, type Timestamp } from "../time/timestamp.ts";
 import { EventQueue } from "./event_queue.ts";
 import { ReferenceDiscipline } from "../engine/discipline.ts";
@@ -47,7 +47,7 @@ export interface RunOptions {
   /** Keep the per-second offsets in the result. Default false. */
   trace?: boolean;
   /** Called at every reference update (for diagnostics): seconds since the start, engine, clock. */
-  onUpdate?: (elapsed: number, engine: Engine, clock: SimClock) => void;
+  onUpdate?: (elapsed: number, engine: EngineApi, clock: SimClock) => void;
 }
 
 /** Final state of one source. */
@@ -347,20 +347,22 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): SimRe
     }
   }
 
-  const sources: SourceOutcome[] = engine.sources.map((s) => {
+  const summaries = engine.sourceSummaries();
+  const sources: SourceOutcome[] = summaries.map((s) => {
     const i = indexOfId.get(s.id)!;
     const p = paths[i]!;
     return {
-      address: s.spec.address,
+      address: s.address,
       mark: s.status?.mark ?? "?",
-      poll: s.ntp.poll,
-      reach: s.ntp.reach.value,
+      poll: s.poll,
+      reach: s.reach,
       sent: p.sent,
       received: p.received,
       serverError: p.server.errorAt(end),
     };
   });
-  const selected = engine.selected === null ? null : indexOfId.get(engine.selected) ?? null;
+  const chosen = summaries.find((s) => s.selected);
+  const selected = chosen === undefined ? null : indexOfId.get(chosen.id) ?? null;
   let smoothingOutcome: SmoothingOutcome | undefined;
   if (smoothing) {
     let maxFrequency = 0, maxWander = 0;

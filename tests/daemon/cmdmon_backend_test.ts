@@ -237,6 +237,9 @@ Deno.test("DaemonBackend: manual on/off/list/delete/reset, settime, dfreq, doffs
   clock.advance(100);
   const r2 = backend.settime(clock.trueTime());
   assert.ok(!("status" in r2));
+  // two samples: a frequency change, and the clock's new frequency in the reply
+  assert.ok(r2.dfreqPpm !== 0);
+  assert.equal(r2.newAfreqPpm, clock.readFrequency());
   assert.equal(state.manual.list().length, 2);
   assert.equal(backend.control({ kind: "manual_delete", index: 2 }), Status.BADSAMPLE);
   assert.equal(backend.control({ kind: "manual_delete", index: 0 }), Status.SUCCESS);

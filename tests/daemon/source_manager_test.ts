@@ -148,6 +148,7 @@ function answered(engine: Engine, id: number): void {
   const ntp = engine.sources[id]!.ntp;
   const report = ntp.report.bind(ntp);
   ntp.report = () => ({ ...report(), totalValidRx: 1 });
+  Object.defineProperty(ntp, "validReplies", { get: () => 1 });
 }
 
 Deno.test("SourceManager: once maxsources pool members answered, the spare ones go", async () => {

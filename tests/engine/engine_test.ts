@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import {
   Engine,
   type EngineAction,
-  type EngineSource,
   POOL_FALSETICKER_LIMIT,
+  type SampledSource,
+  type SelectionRow,
 } from "../../lib/engine/engine.ts";
 import { SimClock } from "../../lib/clock/sim_clock.ts";
 import type { ReferenceUpdate, Sample } from "../../lib/clock/sample.ts";
@@ -46,7 +47,7 @@ interface World {
   engine: Engine;
   /** Every action the engine returned, in order. */
   actions: EngineAction[];
-  samples: { source: EngineSource; sample: Sample }[];
+  samples: { source: SampledSource; sample: Sample }[];
   /** Server clock minus true time, seconds, per address; a missing address does not answer. */
   servers: Map<string, number>;
   /** Carries out actions: requests to a known server are answered. */
@@ -384,4 +385,61 @@ Deno.test("engine: makestep steps away the correction still to be slewed", () =>
   assert.ok(remaining !== 0);
   assert.equal(w.engine.makestep(), remaining);
   assert.equal(w.clock.remainingCorrection(), 0);
+});
+
+Deno.test("engine: the per-id views the daemon's wiring uses follow the live sources", () => {
+  const w = world({ clockOffset: 0.010 });
+  w.servers.set(ADDRESSES[0]!, 0);
+  started(w, 2);
+  w.engine.addSource({ name: "p", address: ADDRESSES[2]!, options: { kind: "peer" } });
+  const handle = w.engine.sourceHandle(0)!;
+  assert.equal(w.engine.sourceHandle(0), handle, "one handle per source, not one per call");
+  assert.deepEqual([handle.peer, w.engine.sourceHandle(2)?.peer], [false, true]);
+  assert.equal(w.engine.sourceHandle(7), null);
+  assert.deepEqual(w.engine.pollProgress(0), { reachUpdates: 0, samples: 0 });
+  w.run(10);
+  // four iburst replies from the first server, none from the second
+  assert.equal(handle.validReplies(), 4);
+  assert.equal(w.engine.sourceHandle(1)!.validReplies(), 0);
+  assert.deepEqual(w.engine.pollProgress(0), { reachUpdates: 4, samples: 4 });
+  assert.deepEqual(w.engine.liveIds(), [0, 1, 2]);
+  w.handle(w.engine.removeSource(1));
+  assert.deepEqual(w.engine.liveIds(), [0, 2]);
+  assert.deepEqual([...w.engine.liveAddresses()], [ADDRESSES[0], ADDRESSES[2]]);
+  assert.deepEqual([w.engine.isLive(0), w.engine.isLive(1), w.engine.isLive(9)], [
+    true,
+    false,
+    false,
+  ]);
+  assert.equal(w.engine.sourceAddress(1), ADDRESSES[1], "a removed source keeps its address");
+  assert.equal(w.engine.sourceAddress(9), null);
+  assert.equal(w.engine.pollProgress(1), null);
+  const summaries = w.engine.sourceSummaries();
+  assert.deepEqual(summaries.map((s) => [s.id, s.address, s.removed, s.selected]), [
+    [0, ADDRESSES[0], false, true],
+    [1, ADDRESSES[1], true, false],
+    [2, ADDRESSES[2], false, false],
+  ]);
+  assert.equal(summaries[0]!.status?.state, "selected");
+  assert.equal(summaries[0]!.reach, w.engine.sourceSnapshot(0)!.reach);
+});
+
+Deno.test("engine: the sample and selection observers get values, not the live source", () => {
+  const rows: SelectionRow[][] = [];
+  const clock = new SimClock({ start: T0 });
+  const engine = new Engine({
+    clock,
+    discipline: new RecordingDiscipline(),
+    randomBytes: (n) => new Uint8Array(n),
+    onSelection: (r) => rows.push([...r]),
+  });
+  engine.addSource({ name: "s1", address: ADDRESSES[0]!, options: {}, select: { prefer: true } });
+  engine.start();
+  engine.reselect();
+  const last = rows.at(-1)!;
+  assert.deepEqual(last.map((r) => [r.address, r.status, r.select, r.reach]), [
+    [ADDRESSES[0], engine.sourceSnapshot(0)!.status, { prefer: true }, 0],
+  ]);
+  assert.ok(last[0]!.status !== null);
+  assert.equal(last[0]!.selection, null, "no samples yet");
 });
