@@ -249,7 +249,7 @@ const ENGINE_USERS: Record<
   "lib/daemon/nts_client.ts": { members: ["addSource", "authReady"] },
   // builds the engine; `.stats` are the server sockets' counters (UdpSocket.stats)
   "lib/daemon/daemon.ts": {
-    members: ["start", "close"],
+    members: ["start", "close", "historyHolders"],
     parts: [".stats"],
     destructure: true,
   },

@@ -256,7 +256,8 @@ async function start(
     shutdown: () => stopRequested(0),
     cycleLogs: () => logs?.cycle(),
     saveDrift: () => drift.save(),
-    dumpHistories: () => !config.dumpDir || writeDumps(config.dumpDir, dumpTargets(engine), log),
+    dumpHistories: () =>
+      !config.dumpDir || writeDumps(config.dumpDir, dumpTargets(engine.historyHolders()), log),
     refreshServerReference: () => served.refresh(),
     addSource: sourcing.addSource,
     sources,
@@ -323,7 +324,9 @@ async function start(
   }
   // dumpdir: histories reloaded with -r, the files removed in any case
   const dumpDir = config.dumpDir;
-  const reloaded = dumpDir ? startDumps(dumpDir, dumpTargets(engine), o.reloadDumps, log) : 0;
+  const reloaded = dumpDir
+    ? startDumps(dumpDir, dumpTargets(engine.historyHolders()), o.reloadDumps, log)
+    : 0;
   io.run(engine.start());
   if (reloaded > 0) io.run(engine.reselect());
   // chronyd says nothing about a configuration without sources (nor does horae)

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Engine } from "../engine/engine.ts";
+import type { HistoryHolder } from "../engine/snapshot.ts";
 import type { SourceStats } from "../clock/sourcestats.ts";
 import type { ReachRegister } from "../ntp/reach.ts";
 import { decodeHistory, encodeHistory } from "../clock/history.ts";
@@ -48,31 +48,13 @@ export function refclockDumpName(refId: number): string {
   return `refid:${(refId >>> 0).toString(16).padStart(8, "0")}.dat`;
 }
 
-/** The live NTP sources and the reference clocks of `engine`. */
-export function dumpTargets(engine: Pick<Engine, "sources" | "refclocks">): DumpTarget[] {
-  const out: DumpTarget[] = [];
-  for (const s of engine.sources) {
-    if (s.removed) continue;
-    const file = ntpDumpName(s.spec.address);
-    out.push({
-      file,
-      source: file.slice(0, -4),
-      label: s.spec.address,
-      stats: s.stats,
-      reach: s.ntp.reach,
-    });
-  }
-  for (const r of engine.refclocks) {
-    const file = refclockDumpName(r.source.refId);
-    out.push({
-      file,
-      source: file.slice(0, -4),
-      label: r.spec.options.name,
-      stats: r.stats,
-      reach: r.source.reach,
-    });
-  }
-  return out;
+/** Dump targets of the engine's history holders (the engine's historyHolders()). */
+export function dumpTargets(holders: readonly HistoryHolder[]): DumpTarget[] {
+  return holders.map((h) => {
+    const file = h.kind === "ntp" ? ntpDumpName(h.address) : refclockDumpName(h.refId);
+    const label = h.kind === "ntp" ? h.address : h.name;
+    return { file, source: file.slice(0, -4), label, stats: h.stats, reach: h.reach };
+  });
 }
 
 /**

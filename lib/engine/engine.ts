@@ -43,6 +43,7 @@ import { diffSeconds, type Timestamp } from "../time/timestamp.ts";
 import type { TrackingData } from "../clock/reference.ts";
 import type { ModifiableOption } from "../ntp/source.ts";
 import type {
+  HistoryHolder,
   NtpSourceSnapshot,
   RefclockSnapshot,
   SourceHandle,
@@ -606,6 +607,29 @@ export class Engine {
     }));
   }
 
+  /**
+   * The sources whose measurement histories `dumpdir` keeps (lib/daemon/dumps.ts):
+   * live NTP sources by address, reference clocks by refid, each with its
+   * statistics and reachability, which a dump reads and `-r` restores.
+   */
+  historyHolders(): HistoryHolder[] {
+    const out: HistoryHolder[] = [];
+    for (const s of this.#sources) {
+      if (s.removed) continue;
+      out.push({ kind: "ntp", address: s.spec.address, stats: s.stats, reach: s.ntp.reach });
+    }
+    for (const r of this.#refclocks) {
+      out.push({
+        kind: "refclock",
+        refId: r.source.refId,
+        name: r.spec.options.name,
+        stats: r.stats,
+        reach: r.source.reach,
+      });
+    }
+    return out;
+  }
+
   /** `chronyc makestep`: steps away the correction still to be slewed; returns that step, s. */
   makestep(): number {
     const remaining = this.#clock.remainingCorrection();
@@ -988,6 +1012,7 @@ export const ENGINE_WIRING = [
   "pollProgress",
   "refclockProgress",
   "sourceSummaries",
+  "historyHolders",
 ] as const satisfies readonly (keyof Engine)[];
 
 /** Seconds from `a` to `b` (for the IO layer's timer arithmetic). */

@@ -15,10 +15,11 @@
  * @module
  */
 import type { ReferenceUpdate } from "../clock/sample.ts";
-import type { SelectionData, SourceStatsReport } from "../clock/sourcestats.ts";
+import type { SelectionData, SourceStats, SourceStatsReport } from "../clock/sourcestats.ts";
 import type { SourceSelectOptions, SourceStatus } from "../clock/select.ts";
 import type { TrackingData } from "../clock/reference.ts";
 import type { NtpSourceReport } from "../ntp/source.ts";
+import type { ReachRegister } from "../ntp/reach.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 
 /** A source as commands name it: an NTP source or a reference clock, by its engine id. */
@@ -128,3 +129,11 @@ export interface SourceSummary {
   /** Reach register, 0..255. */
   reach: number;
 }
+
+/**
+ * A source whose measurement history `dumpdir` keeps (Engine.historyHolders):
+ * its live statistics and reachability, which a dump reads and `-r` restores.
+ */
+export type HistoryHolder =
+  & { stats: SourceStats; reach: ReachRegister }
+  & ({ kind: "ntp"; address: string } | { kind: "refclock"; refId: number; name: string });
