@@ -85,6 +85,11 @@ export interface NtsServerHandle {
   /** The NTS-KE helpers (`ntsprocesses`), null when the main thread serves NTS-KE. */
   helpers: NtsKeHelpers | null;
   /**
+   * Calls `listener` after each rotation or reload of the keys, when the
+   * helpers get theirs (horae's `serverworkers` threads copy them then).
+   */
+  onKeysChanged(listener: () => void): void;
+  /**
    * `chronyc rekey`: with `ntsrotate 0` (keys managed externally) re-reads
    * ntskeys, as chronyd does; keeps the keys in use when it cannot.
    */
@@ -257,6 +262,11 @@ export async function startNtsServer(
     throw e;
   }
 
+  const keyListeners: (() => void)[] = [];
+  const keysChanged = () => {
+    helpers?.updateKeys();
+    for (const f of keyListeners) f();
+  };
   // Rotation: one timer for the next rotation, at most an hour ahead (so a step of the real-time
   // clock is noticed within the hour), not a check every minute (issue 12: an idle daemon sleeps).
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -270,7 +280,7 @@ export async function startNtsServer(
       if (keyRing.dueForRotation(t)) {
         keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
         log.debug("Rotated NTS server key");
-        helpers?.updateKeys();
+        keysChanged();
         save();
       }
       armRotation();
@@ -285,13 +295,16 @@ export async function startNtsServer(
     auth,
     keServer,
     helpers,
+    onKeysChanged(listener) {
+      keyListeners.push(listener);
+    },
     reloadKeys() {
       if (dir === undefined || rotate !== 0) return;
       try {
         const text = Deno.readTextFileSync(serverKeysPath(dir));
         const loaded = parseServerKeys(text, freshRandom());
         keyRing.replaceKeys(loaded.keys, now(), loaded.age);
-        helpers?.updateKeys();
+        keysChanged();
         log.info(`Loaded ${loaded.keys.length} NTS server keys`);
       } catch (e) {
         log.warn(`Could not load NTS server keys : ${(e as Error).message}`);

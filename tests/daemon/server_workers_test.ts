@@ -3,10 +3,13 @@ import { parseConfig } from "../../lib/conf/parse.ts";
 import {
   CookedModel,
   mergeClients,
+  serverWorkerGroup,
   ServerWorkers,
   serverWorkersBlocker,
+  SmoothingModel,
   sumStats,
 } from "../../lib/daemon/server_workers.ts";
+import { Smoothing } from "../../lib/clock/smoothing.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { ClientLog } from "../../lib/ntp/clientlog.ts";
 import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
@@ -24,13 +27,44 @@ Deno.test("serverworkers: horae-only directive, 1-64, default 1", () => {
   }
 });
 
-Deno.test("serverworkers: not used with what only the main thread can serve", () => {
+Deno.test("serverworkers: only hwtimestamp keeps NTP on the main thread alone", () => {
   const c = (text: string) => parseConfig(`serverworkers 2\n${text}`).config;
-  assert.equal(serverWorkersBlocker(c(""), false), null);
-  assert.equal(serverWorkersBlocker(c(""), true), "an NTS server");
-  assert.equal(serverWorkersBlocker(c("smoothtime 400 0.001"), false), "smoothtime");
-  assert.equal(serverWorkersBlocker(c("hwtimestamp eth0"), false), "hwtimestamp");
-  assert.equal(serverWorkersBlocker(c("broadcast 64 127.255.255.255"), false), "broadcast");
+  assert.equal(serverWorkersBlocker(c("")), null);
+  assert.equal(serverWorkersBlocker(c("smoothtime 400 0.001")), null);
+  assert.equal(serverWorkersBlocker(c("broadcast 64 127.255.255.255")), null);
+  assert.equal(serverWorkersBlocker(c("ntsserverkey k.pem\nntsservercert c.pem")), null);
+  assert.match(
+    serverWorkersBlocker(c("hwtimestamp eth0")) ?? "",
+    /^hwtimestamp \(the worker threads' sockets would get no NIC timestamps\)$/,
+  );
+  const lines: string[] = [];
+  const log = new Logger({ sink: { lines }, level: 0 });
+  assert.equal(serverWorkerGroup(c("hwtimestamp eth0"), log), 1);
+  assert.ok(lines.some((l) => /serverworkers 2 not supported yet with hwtimestamp/.test(l)));
+  assert.equal(serverWorkerGroup(c("smoothtime 400 0.001\nbroadcast 64 127.255.255.255"), log), 2);
+});
+
+Deno.test("SmoothingModel: a worker's copy serves the main process's offset", () => {
+  const main = new Smoothing({ maxFreqPpm: 400, maxWanderPpm: 0.001, leapOnly: false });
+  const model = new SmoothingModel();
+  const copy = new Smoothing(main.options);
+  const reader = new SmoothingModel(model.sab);
+  const t0 = 1_800_000_000_000_000_000n;
+  reader.update(copy); // nothing published: inactive
+  assert.equal(copy.offsetAt(t0), 0);
+  main.activate(t0);
+  main.update(t0 + 5_000_000_000n, 0.02, 3e-6); // three pieces
+  model.publish(main.plan());
+  reader.update(copy);
+  for (const s of [0, 5, 6, 100, 1000, 5000, 20000, 40000]) {
+    const t = t0 + BigInt(s) * 1_000_000_000n;
+    assert.equal(copy.offsetAt(t), main.offsetAt(t), `at +${s} s`);
+  }
+  assert.notEqual(copy.offsetAt(t0 + 100_000_000_000n), 0);
+  main.reset(t0 + 9_000_000_000n);
+  model.publish(main.plan());
+  reader.update(copy);
+  assert.equal(copy.offsetAt(t0 + 100_000_000_000n), 0);
 });
 
 Deno.test("CookedModel: piecewise-linear offset behind a sequence counter", () => {
