@@ -10,8 +10,9 @@
  * `ntsprocesses N` (default 1, as chronyd) the main thread accepts and admits
  * NTS-KE connections and N helper Workers do the TLS and cookies
  * (`nts_ke_helpers.ts`), sharing the keys, which the main thread sends them
- * after every rotation or reload; with 0 (or when a Worker cannot start)
- * the main thread serves NTS-KE itself.
+ * after every rotation or reload (and calls the `onKeysChanged` listeners
+ * then: horae's `serverworkers` threads take copies too); with 0 (or when a
+ * Worker cannot start) the main thread serves NTS-KE itself.
  *
  * Wiring (the daemon):
  * ```ts

@@ -24,6 +24,11 @@
  *   sampled from the clock with {@link cookedAt}) behind a sequence counter,
  *   republished at every change of the clock's parameters and with the
  *   reference; a worker reads it without a message;
+ * - `smoothtime`: the main thread's smoothing plan, in a second shared model
+ *   ({@link SmoothingModel}) republished after every change of it;
+ * - an NTS server's cookie keys: copies at start and after every rotation or
+ *   reload (nts_server.ts's key listeners, where the NTS-KE helpers get
+ *   theirs; the same "keys" message);
  * - `allow`/`deny` (also at run time through chronyc), `ratelimit`,
  *   `clientloglimit`, `noclientlog`, `keyfile` (the worker reads the keys
  *   itself; `rekey` is forwarded), `bindaddress`, `binddevice`, `dscp`: at
@@ -32,8 +37,9 @@
  *   synchronously through a second SharedArrayBuffer (request, Atomics.wait
  *   with a time limit; the worker answers from Atomics.waitAsync in its event
  *   loop), sums the counters and merges the client rows by address.
- * Not supported yet with workers (start-up says so and serves from the main
- * thread alone): an NTS server, `smoothtime`, `hwtimestamp`, `broadcast`.
+ * `broadcast` is sent by the main thread alone. Not supported yet with
+ * workers (start-up says so and serves from the main thread alone):
+ * `hwtimestamp` (the workers' sockets would get no NIC timestamps).
  *
  * @module
  */
