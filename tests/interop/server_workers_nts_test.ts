@@ -221,3 +221,56 @@ Deno.test({
     assert.equal((await d.child.status).code, 0, log);
   },
 });
+
+/** An ntskeys file (chronyd's format) of four random keys. */
+function keyFile(): string {
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const lines = Array.from({ length: 4 }, () => `${hex(rand(4))} ${hex(rand(32))}`.toUpperCase());
+  return `NKS0\n15 0.0\n${lines.join("\n")}\n`;
+}
+
+Deno.test({
+  name: "interop: serverworkers 2 with an NTS server and ntsrotate 0: rekey reaches every shard",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "horae-workers-rekey-" });
+    const { cert, key } = await makeCert(dir);
+    await Deno.writeTextFile(`${dir}/ntskeys`, keyFile());
+    const port = freePort(), ntsPort = freePort();
+    const d = await startHorae([
+      `port ${port}`,
+      `ntsport ${ntsPort}`,
+      `ntsserverkey ${key}`,
+      `ntsservercert ${cert}`,
+      `ntsdumpdir ${dir}`,
+      "ntsrotate 0",
+      "local stratum 3",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+    ], { flags: ["-4"] });
+    const ke = () =>
+      ntsKeExchange({ host: "localhost", address: "127.0.0.1", port: ntsPort, caFiles: [cert] });
+    const all = (k: NtsKeResult) =>
+      Promise.all(SOURCES.map((s) => ntsAsk(s, port, k, k.cookies[0]!)));
+    let log = "";
+    try {
+      const old = await ke();
+      assert.deepEqual(await all(old), SOURCES.map(() => "ok"));
+      // keys managed externally: a new file, then rekey
+      await Deno.writeTextFile(`${dir}/ntskeys`, keyFile());
+      await chronyc(d.socket, "rekey");
+      const fresh = await ke();
+      assert.notEqual(cookieId(fresh.cookies[0]!), cookieId(old.cookies[0]!));
+      assert.deepEqual(await all(fresh), SOURCES.map(() => "ok"), "new keys on every shard");
+      assert.deepEqual(await all(old), SOURCES.map(() => "nak"), "old keys gone on every shard");
+    } finally {
+      log = await d.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+    const per = shards(log);
+    assert.ok(per[0]! >= 24 && per[1]! >= 24, `both shards: ${per}`);
+    assert.match(log, /Loaded 4 NTS server keys[\s\S]*Loaded 4 NTS server keys/, log);
+  },
+});
