@@ -69,7 +69,7 @@ export interface SmoothingState {
 }
 
 /** One piece of the spline: `duration` seconds at constant wander `wander` (1/s²). */
-interface Piece {
+export interface Piece {
   duration: number;
   wander: number;
 }
@@ -106,6 +106,21 @@ export function planPieces(o: number, f: number, w: number, m: number): Piece[] 
   if (t2 > 0) pieces.push({ duration: t2, wander: 0 });
   if (t3 > 0) pieces.push({ duration: t3, wander: a3 });
   return pieces;
+}
+
+/**
+ * The whole state of the process (horae's `serverworkers` threads serve from
+ * a copy: {@link Smoothing.plan}, {@link Smoothing.restore}).
+ */
+export interface SmoothingPlan {
+  active: boolean;
+  /** Time of the last update. */
+  start: Timestamp;
+  /** Offset (s) and frequency (s/s) at `start`. */
+  o: number;
+  f: number;
+  /** At most three. */
+  pieces: Piece[];
 }
 
 /** The smoothing process; see the module documentation. */
@@ -171,6 +186,26 @@ export class Smoothing {
     if (!this.#active) return;
     const { o, f } = this.#at(now);
     this.#plan(now, o + leap, f);
+  }
+
+  /** A copy of the state (see {@link SmoothingPlan}). */
+  plan(): SmoothingPlan {
+    return {
+      active: this.#active,
+      start: this.#start,
+      o: this.#o,
+      f: this.#f,
+      pieces: this.#pieces.map((p) => ({ ...p })),
+    };
+  }
+
+  /** Takes a state copied with {@link plan} (the copy then serves the same offsets). */
+  restore(plan: SmoothingPlan): void {
+    this.#active = plan.active;
+    this.#start = plan.start;
+    this.#o = plan.o;
+    this.#f = plan.f;
+    this.#pieces = plan.pieces.map((p) => ({ ...p }));
   }
 
   /** Offset to add to the cooked time served at `now`, seconds (0 when inactive). */

@@ -74,7 +74,8 @@ interface Helper {
   closedResolve: () => void;
 }
 
-function copyKeys(ring: ServerKeyRing): ServerKey[] {
+/** Copies of the ring's keys for another thread (the helpers' and `serverworkers`' "keys" message). */
+export function copyKeys(ring: ServerKeyRing): ServerKey[] {
   return ring.all.map((k) => ({ id: k.id, key: k.key.slice() }));
 }
 

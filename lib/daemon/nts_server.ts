@@ -10,8 +10,9 @@
  * `ntsprocesses N` (default 1, as chronyd) the main thread accepts and admits
  * NTS-KE connections and N helper Workers do the TLS and cookies
  * (`nts_ke_helpers.ts`), sharing the keys, which the main thread sends them
- * after every rotation or reload; with 0 (or when a Worker cannot start)
- * the main thread serves NTS-KE itself.
+ * after every rotation or reload (and calls the `onKeysChanged` listeners
+ * then: horae's `serverworkers` threads take copies too); with 0 (or when a
+ * Worker cannot start) the main thread serves NTS-KE itself.
  *
  * Wiring (the daemon):
  * ```ts
@@ -84,6 +85,11 @@ export interface NtsServerHandle {
   keServer: NtsKeServer;
   /** The NTS-KE helpers (`ntsprocesses`), null when the main thread serves NTS-KE. */
   helpers: NtsKeHelpers | null;
+  /**
+   * Calls `listener` after each rotation or reload of the keys, when the
+   * helpers get theirs (horae's `serverworkers` threads copy them then).
+   */
+  onKeysChanged(listener: () => void): void;
   /**
    * `chronyc rekey`: with `ntsrotate 0` (keys managed externally) re-reads
    * ntskeys, as chronyd does; keeps the keys in use when it cannot.
@@ -257,6 +263,11 @@ export async function startNtsServer(
     throw e;
   }
 
+  const keyListeners: (() => void)[] = [];
+  const keysChanged = () => {
+    helpers?.updateKeys();
+    for (const f of keyListeners) f();
+  };
   // Rotation: one timer for the next rotation, at most an hour ahead (so a step of the real-time
   // clock is noticed within the hour), not a check every minute (issue 12: an idle daemon sleeps).
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -270,7 +281,7 @@ export async function startNtsServer(
       if (keyRing.dueForRotation(t)) {
         keyRing.rotate(random(SERVER_KEY_RANDOM_LENGTH), t);
         log.debug("Rotated NTS server key");
-        helpers?.updateKeys();
+        keysChanged();
         save();
       }
       armRotation();
@@ -285,13 +296,16 @@ export async function startNtsServer(
     auth,
     keServer,
     helpers,
+    onKeysChanged(listener) {
+      keyListeners.push(listener);
+    },
     reloadKeys() {
       if (dir === undefined || rotate !== 0) return;
       try {
         const text = Deno.readTextFileSync(serverKeysPath(dir));
         const loaded = parseServerKeys(text, freshRandom());
         keyRing.replaceKeys(loaded.keys, now(), loaded.age);
-        helpers?.updateKeys();
+        keysChanged();
         log.info(`Loaded ${loaded.keys.length} NTS server keys`);
       } catch (e) {
         log.warn(`Could not load NTS server keys : ${(e as Error).message}`);

@@ -18,6 +18,7 @@ import { realNow } from "../io/realtime.ts";
 import { setThreadName } from "../../ffi/libc.ts";
 import type { Config } from "../conf/config.ts";
 import { Logger } from "./log.ts";
+import type { ServerKeyRing } from "../nts/cookie.ts";
 import {
   CookedModel,
   type FromWorker,
@@ -27,6 +28,7 @@ import {
   Q_NEXT,
   Q_REQUEST,
   Q_STATS,
+  SmoothingModel,
   type ToWorker,
   type WorkerStart,
   type WorkerStats,
@@ -43,6 +45,8 @@ let server: NtpServer | null = null;
 let clientLog: ClientLog | null = null;
 let filter: AddressFilter | null = null;
 const sockets: NtpServerSocket[] = [];
+/** The NTS server's cookie keys (copies of the main thread's, replaced after each change). */
+let ntsRing: ServerKeyRing | null = null;
 /** Counters of sockets already closed (allow/deny closed a family's socket). */
 const closedStats = { received: 0, replied: 0, unusable: 0, txTimestamps: 0, hwRx: 0, hwTx: 0 };
 let stopping = false;
@@ -118,6 +122,30 @@ async function start(s: WorkerStart): Promise<void> {
   filter = AddressFilter.fromRules(s.rules);
   server = new NtpServer({ reference: s.reference, clientLog, filter });
   await loadKeyAuth(s.keyFile);
+  if (s.ntsKeys) {
+    // NTS is loaded only when configured (as on the main thread); ntsrotate 0 here: the main
+    // thread rotates and reloads, and sends the keys
+    const { ServerKeyRing } = await import("../nts/cookie.ts");
+    const { NtsServerAuth } = await import("../nts/server_auth.ts");
+    ntsRing = ServerKeyRing.fromKeys(s.ntsKeys, realNow(), 0);
+    server.setAuth(
+      new NtsServerAuth({
+        ring: ntsRing,
+        randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        now: realNow,
+      }),
+    );
+  }
+  if (s.smoothing) {
+    // the served time carries the main thread's smoothing offset (its plan, shared)
+    const { Smoothing } = await import("../clock/smoothing.ts");
+    const copy = new Smoothing(s.smoothing.options);
+    const model = new SmoothingModel(s.smoothing.sab);
+    server.setSmoothing((now) => {
+      model.update(copy);
+      return copy.offsetAt(now);
+    });
+  }
   const cooked = new CookedModel(s.cooked);
   syncSockets(cooked);
   filter.onChange = () => syncSockets(cooked);
@@ -195,6 +223,14 @@ scope.onmessage = (e: MessageEvent<ToWorker>) => {
       break;
     case "rekey":
       loadKeyAuth(setup?.keyFile).catch((err) => fail(`rekey: ${(err as Error).message}`));
+      break;
+    case "keys":
+      try {
+        if (ntsRing) ntsRing.replaceKeys(m.keys, realNow());
+        else if (setup?.ntsKeys) setup.ntsKeys = m.keys; // still starting: taken with the rest
+      } catch (err) {
+        fail(`NTS keys: ${(err as Error).message}`);
+      }
       break;
     case "ping":
       scope.postMessage({ type: "pong", id: m.id });

@@ -24,6 +24,11 @@
  *   sampled from the clock with {@link cookedAt}) behind a sequence counter,
  *   republished at every change of the clock's parameters and with the
  *   reference; a worker reads it without a message;
+ * - `smoothtime`: the main thread's smoothing plan, in a second shared model
+ *   ({@link SmoothingModel}) republished after every change of it;
+ * - an NTS server's cookie keys: copies at start and after every rotation or
+ *   reload (nts_server.ts's key listeners, where the NTS-KE helpers get
+ *   theirs; the same "keys" message);
  * - `allow`/`deny` (also at run time through chronyc), `ratelimit`,
  *   `clientloglimit`, `noclientlog`, `keyfile` (the worker reads the keys
  *   itself; `rekey` is forwarded), `bindaddress`, `binddevice`, `dscp`: at
@@ -32,8 +37,9 @@
  *   synchronously through a second SharedArrayBuffer (request, Atomics.wait
  *   with a time limit; the worker answers from Atomics.waitAsync in its event
  *   loop), sums the counters and merges the client rows by address.
- * Not supported yet with workers (start-up says so and serves from the main
- * thread alone): an NTS server, `smoothtime`, `hwtimestamp`, `broadcast`.
+ * `broadcast` is sent by the main thread alone. Not supported yet with
+ * workers (start-up says so and serves from the main thread alone):
+ * `hwtimestamp` (the workers' sockets would get no NIC timestamps).
  *
  * @module
  */
@@ -48,6 +54,9 @@ import type { NtpServerSocketStats } from "../io/ntp_server.ts";
 import type { TickingClock } from "./client_io.ts";
 import type { Logger } from "./log.ts";
 import { cookedAt } from "./system.ts";
+import type { Smoothing, SmoothingOptions, SmoothingPlan } from "../clock/smoothing.ts";
+import type { ServerKey, ServerKeyRing } from "../nts/cookie.ts";
+import { copyKeys } from "./nts_ke_helpers.ts";
 
 /** What the worker gets at start (structured clone). */
 export interface WorkerStart {
@@ -66,6 +75,10 @@ export interface WorkerStart {
   rateLimit?: RateLimit;
   rules: AccessRule[];
   keyFile?: string;
+  /** The NTS server's cookie keys (an NTS server is configured). */
+  ntsKeys?: ServerKey[];
+  /** `smoothtime`: its options and the shared {@link SmoothingModel}. */
+  smoothing?: { options: SmoothingOptions; sab: SharedArrayBuffer };
   reference: ServerReference;
   cooked: SharedArrayBuffer;
   query: SharedArrayBuffer;
@@ -77,6 +90,7 @@ export type ToWorker =
   | { type: "reference"; reference: ServerReference }
   | { type: "rule"; rule: AccessRule }
   | { type: "rekey" }
+  | { type: "keys"; keys: ServerKey[] }
   | { type: "ping"; id: number }
   | { type: "stop" };
 
@@ -172,14 +186,76 @@ export class CookedModel {
 }
 
 /**
- * Why `serverworkers` cannot be used with this configuration (null: it can).
- * The features named serve from state only the main thread has.
+ * The `smoothtime` process's plan ({@link SmoothingPlan}: start, offset,
+ * frequency, up to three pieces of constant wander) in a SharedArrayBuffer
+ * behind a sequence counter (odd while being written), as
+ * {@link CookedModel}: the main thread publishes after every change of its
+ * {@link Smoothing}, a worker's copy takes the plan when the counter moved,
+ * so both serve the same offset at the same time.
  */
-export function serverWorkersBlocker(config: Config, ntsServer: boolean): string | null {
-  if (ntsServer) return "an NTS server";
-  if (config.smoothTime) return "smoothtime";
-  if (config.hwTimestamps.length > 0) return "hwtimestamp";
-  if (config.broadcasts.length > 0) return "broadcast";
+export class SmoothingModel {
+  readonly sab: SharedArrayBuffer;
+  readonly #i: Int32Array; // seq, active, pieces
+  readonly #t: BigInt64Array; // start
+  readonly #f: Float64Array; // o, f, (duration, wander) x 3
+  #seen = 0;
+  constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(88)) {
+    this.sab = sab;
+    this.#i = new Int32Array(sab, 0, 4);
+    this.#t = new BigInt64Array(sab, 16, 1);
+    this.#f = new Float64Array(sab, 24, 8);
+  }
+
+  /** Writes `plan` (main thread). */
+  publish(plan: SmoothingPlan): void {
+    Atomics.add(this.#i, 0, 1);
+    Atomics.store(this.#i, 1, plan.active ? 1 : 0);
+    const n = Math.min(3, plan.pieces.length);
+    Atomics.store(this.#i, 2, n);
+    Atomics.store(this.#t, 0, plan.start);
+    this.#f[0] = plan.o;
+    this.#f[1] = plan.f;
+    for (let k = 0; k < n; k++) {
+      this.#f[2 + 2 * k] = plan.pieces[k]!.duration;
+      this.#f[3 + 2 * k] = plan.pieces[k]!.wander;
+    }
+    Atomics.add(this.#i, 0, 1);
+  }
+
+  /** Gives `copy` the published plan if it changed since the last call (a worker). */
+  update(copy: Smoothing): void {
+    for (let i = 0; i < 100; i++) {
+      const s = Atomics.load(this.#i, 0);
+      if (s === this.#seen) return;
+      if ((s & 1) !== 0) continue;
+      const n = Atomics.load(this.#i, 2);
+      const plan: SmoothingPlan = {
+        active: Atomics.load(this.#i, 1) === 1,
+        start: Atomics.load(this.#t, 0),
+        o: this.#f[0]!,
+        f: this.#f[1]!,
+        pieces: Array.from({ length: n }, (_, k) => ({
+          duration: this.#f[2 + 2 * k]!,
+          wander: this.#f[3 + 2 * k]!,
+        })),
+      };
+      if (Atomics.load(this.#i, 0) !== s) continue;
+      copy.restore(plan);
+      this.#seen = s;
+      return;
+    }
+  }
+}
+
+/**
+ * Why `serverworkers` cannot be used with this configuration (null: it can).
+ * The workers' sockets would need the NIC's timestamps and the main thread's
+ * conversion of them (lib/daemon/hwtimestamp.ts), which they do not have.
+ */
+export function serverWorkersBlocker(config: Config): string | null {
+  if (config.hwTimestamps.length > 0) {
+    return "hwtimestamp (the worker threads' sockets would get no NIC timestamps)";
+  }
   return null;
 }
 
@@ -187,9 +263,9 @@ export function serverWorkersBlocker(config: Config, ntsServer: boolean): string
  * Sockets in the SO_REUSEPORT group for `config` (1: no workers), logging
  * why `serverworkers` is not used when something blocks it.
  */
-export function serverWorkerGroup(config: Config, log: Logger, ntsServer: boolean): number {
+export function serverWorkerGroup(config: Config, log: Logger): number {
   if (config.serverWorkers <= 1) return 1;
-  const blocker = serverWorkersBlocker(config, ntsServer);
+  const blocker = serverWorkersBlocker(config);
   if (blocker === null) return config.serverWorkers;
   log.warn(
     `serverworkers ${config.serverWorkers} not supported yet with ${blocker}; ` +
@@ -219,6 +295,10 @@ export interface ServerWorkersOptions {
   clock: TickingClock;
   log: Logger;
   rateLimit?: RateLimit;
+  /** The NTS server: its cookie keys go to the workers at start and after each change. */
+  nts?: { ring: ServerKeyRing; onKeysChanged(listener: () => void): void } | null;
+  /** `smoothtime`: the main thread's process, copied to the workers after each change. */
+  smoothing?: Smoothing | null;
 }
 
 interface Shard {
@@ -329,6 +409,19 @@ export class ServerWorkers {
   static async start(o: ServerWorkersOptions): Promise<ServerWorkers> {
     const w = new ServerWorkers(o.log);
     w.cooked.publishFrom(o.clock);
+    const smoothing = o.smoothing ?? null;
+    const smoothModel = smoothing ? new SmoothingModel() : null;
+    if (smoothing && smoothModel) {
+      // every change of the process ends in reset, update or leap (activate resets)
+      for (const m of ["reset", "update", "leap"] as const) {
+        const f = smoothing[m].bind(smoothing) as (...a: unknown[]) => void;
+        (smoothing as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+          f(...a);
+          smoothModel.publish(smoothing.plan());
+        };
+      }
+      smoothModel.publish(smoothing.plan());
+    }
     const c = o.config;
     for (let index = 1; index < o.group; index++) {
       const query = new SharedArrayBuffer(Q_CONTROL_BYTES + Q_DATA_BYTES);
@@ -361,6 +454,10 @@ export class ServerWorkers {
         ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
         rules: o.rules,
         ...(c.keyFile ? { keyFile: c.keyFile } : {}),
+        ...(o.nts ? { ntsKeys: copyKeys(o.nts.ring) } : {}),
+        ...(smoothing && smoothModel
+          ? { smoothing: { options: { ...smoothing.options }, sab: smoothModel.sab } }
+          : {}),
         reference: o.reference,
         cooked: w.cooked.sab,
         query,
@@ -403,6 +500,9 @@ export class ServerWorkers {
       add(rule);
       w.#post({ type: "rule", rule });
     };
+    // NTS cookie keys after each rotation and reload, when the NTS-KE helpers get theirs
+    const nts = o.nts;
+    nts?.onKeysChanged(() => w.#post({ type: "keys", keys: copyKeys(nts.ring) }));
     const reload = o.keys.reload.bind(o.keys);
     o.keys.reload = () => {
       reload();

@@ -550,7 +550,7 @@ export async function startNtpServer(
     const responder = server;
     // horae only: `serverworkers` N > 1 shares the port with N-1 worker threads (server_workers.ts)
     const workers = config.serverWorkers > 1 ? await import("./server_workers.ts") : null;
-    const group = workers?.serverWorkerGroup(config, log, ntsServer !== null) ?? 1;
+    const group = workers?.serverWorkerGroup(config, log) ?? 1;
     const syncServerSockets = () => {
       for (const family of families(o)) {
         // a `broadcast` address of the family opens the socket too (chronyd sends from it)
@@ -599,6 +599,8 @@ export async function startNtpServer(
         keys,
         clock: parts.clock,
         log,
+        nts: ntsServer,
+        smoothing,
         ...(config.rateLimit ? { rateLimit: rateLimit(config.rateLimit) } : {}),
       });
     }

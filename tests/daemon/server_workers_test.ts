@@ -3,10 +3,17 @@ import { parseConfig } from "../../lib/conf/parse.ts";
 import {
   CookedModel,
   mergeClients,
+  serverWorkerGroup,
   ServerWorkers,
   serverWorkersBlocker,
+  SmoothingModel,
   sumStats,
 } from "../../lib/daemon/server_workers.ts";
+import { Smoothing } from "../../lib/clock/smoothing.ts";
+import { ServerKeyRing } from "../../lib/nts/cookie.ts";
+import { NtsServerAuth } from "../../lib/nts/server_auth.ts";
+import { buildNtsRequest, verifyNtsReply } from "../../lib/nts/ntp_auth.ts";
+import { aeadById } from "../../lib/nts/siv.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { ClientLog } from "../../lib/ntp/clientlog.ts";
 import { AddressFilter } from "../../lib/ntp/addrfilt.ts";
@@ -24,13 +31,44 @@ Deno.test("serverworkers: horae-only directive, 1-64, default 1", () => {
   }
 });
 
-Deno.test("serverworkers: not used with what only the main thread can serve", () => {
+Deno.test("serverworkers: only hwtimestamp keeps NTP on the main thread alone", () => {
   const c = (text: string) => parseConfig(`serverworkers 2\n${text}`).config;
-  assert.equal(serverWorkersBlocker(c(""), false), null);
-  assert.equal(serverWorkersBlocker(c(""), true), "an NTS server");
-  assert.equal(serverWorkersBlocker(c("smoothtime 400 0.001"), false), "smoothtime");
-  assert.equal(serverWorkersBlocker(c("hwtimestamp eth0"), false), "hwtimestamp");
-  assert.equal(serverWorkersBlocker(c("broadcast 64 127.255.255.255"), false), "broadcast");
+  assert.equal(serverWorkersBlocker(c("")), null);
+  assert.equal(serverWorkersBlocker(c("smoothtime 400 0.001")), null);
+  assert.equal(serverWorkersBlocker(c("broadcast 64 127.255.255.255")), null);
+  assert.equal(serverWorkersBlocker(c("ntsserverkey k.pem\nntsservercert c.pem")), null);
+  assert.match(
+    serverWorkersBlocker(c("hwtimestamp eth0")) ?? "",
+    /^hwtimestamp \(the worker threads' sockets would get no NIC timestamps\)$/,
+  );
+  const lines: string[] = [];
+  const log = new Logger({ sink: { lines }, level: 0 });
+  assert.equal(serverWorkerGroup(c("hwtimestamp eth0"), log), 1);
+  assert.ok(lines.some((l) => /serverworkers 2 not supported yet with hwtimestamp/.test(l)));
+  assert.equal(serverWorkerGroup(c("smoothtime 400 0.001\nbroadcast 64 127.255.255.255"), log), 2);
+});
+
+Deno.test("SmoothingModel: a worker's copy serves the main process's offset", () => {
+  const main = new Smoothing({ maxFreqPpm: 400, maxWanderPpm: 0.001, leapOnly: false });
+  const model = new SmoothingModel();
+  const copy = new Smoothing(main.options);
+  const reader = new SmoothingModel(model.sab);
+  const t0 = 1_800_000_000_000_000_000n;
+  reader.update(copy); // nothing published: inactive
+  assert.equal(copy.offsetAt(t0), 0);
+  main.activate(t0);
+  main.update(t0 + 5_000_000_000n, 0.02, 3e-6); // three pieces
+  model.publish(main.plan());
+  reader.update(copy);
+  for (const s of [0, 5, 6, 100, 1000, 5000, 20000, 40000]) {
+    const t = t0 + BigInt(s) * 1_000_000_000n;
+    assert.equal(copy.offsetAt(t), main.offsetAt(t), `at +${s} s`);
+  }
+  assert.notEqual(copy.offsetAt(t0 + 100_000_000_000n), 0);
+  main.reset(t0 + 9_000_000_000n);
+  model.publish(main.plan());
+  reader.update(copy);
+  assert.equal(copy.offsetAt(t0 + 100_000_000_000n), 0);
 });
 
 Deno.test("CookedModel: piecewise-linear offset behind a sequence counter", () => {
@@ -261,5 +299,201 @@ Deno.test({
     assert.equal(workers.size, 0);
     assert.ok(lines.some((l) => /Server shard 1: \d+ NTP requests/.test(l)), lines.join("\n"));
     assert.ok(!lines.some((l) => /did not answer|failed|stopped :/.test(l)), lines.join("\n"));
+  },
+});
+
+/** The main thread's responder and socket plus one worker, on a free port of 127.0.0.1. */
+async function startTwoShards(
+  setup: (server: NtpServer) => Partial<Parameters<typeof ServerWorkers.start>[0]>,
+) {
+  const config = parseConfig("allow 127.0.0.0/8\nserverworkers 2").config;
+  const lines: string[] = [];
+  const log = new Logger({ sink: { lines }, level: 0 });
+  const reference = {
+    ...unsynchronisedReference(-20),
+    synchronised: true,
+    stratum: 3,
+    refId: 0x7f000001,
+    refTime: realNow(),
+  };
+  const clientLog = new ClientLog({ limitBytes: 1 << 20, seed: 1, random: Math.random });
+  const rules = [{ allow: true, all: false, subnet: "127.0.0.0/8" }];
+  const filter = AddressFilter.fromRules(rules);
+  const server = new NtpServer({ reference, clientLog, filter });
+  const extra = setup(server);
+  let main: NtpServerSocket | null = null;
+  for (let i = 0; i < 20 && main === null; i++) {
+    config.port = 20000 + Math.floor(Math.random() * 30000);
+    try {
+      main = NtpServerSocket.open(server, {
+        family: "ipv4",
+        address: "127.0.0.1",
+        port: config.port,
+        reusePortGroup: 2,
+      });
+    } catch { /* in use: another port */ }
+  }
+  assert.ok(main !== null);
+  config.bindAddress.ipv4 = "127.0.0.1";
+  const workers = await ServerWorkers.start({
+    group: 2,
+    config,
+    families: ["ipv4"],
+    server,
+    reference,
+    clientLog,
+    filter,
+    rules,
+    keys: { reload() {} },
+    clock: openSystemClock({ readOnly: true }),
+    log,
+    ...extra,
+  });
+  const stop = async () => {
+    await workers.close();
+    await main.close();
+    assert.ok(
+      !lines.some((l) => /did not answer|failed|stopped :|Server worker/.test(l)),
+      lines.join("\n"),
+    );
+  };
+  return { port: config.port, clientLog, workers, stop };
+}
+
+/** Sends `req` from `source` to 127.0.0.1:port; the reply, or null after 2 s. */
+async function exchange(source: string, port: number, req: Uint8Array): Promise<Uint8Array | null> {
+  const s = Deno.listenDatagram({ transport: "udp", hostname: source, port: 0 });
+  try {
+    await s.send(req, { transport: "udp", hostname: "127.0.0.1", port });
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((r) => t = setTimeout(() => r(null), 2000));
+    const got = await Promise.race([s.receive(), late]);
+    clearTimeout(t);
+    return got === null ? null : got[0];
+  } finally {
+    s.close();
+  }
+}
+
+const rand = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+Deno.test({
+  name: "ServerWorkers in process: NTS on every shard, cookie keys follow rotations",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const ring = ServerKeyRing.fresh(rand(144), realNow(), 3600);
+    const listeners: (() => void)[] = [];
+    const nts = { ring, onKeysChanged: (l: () => void) => void listeners.push(l) };
+    const { port, clientLog, workers, stop } = await startTwoShards((server) => {
+      server.setAuth(new NtsServerAuth({ ring, randomBytes: rand, now: realNow }));
+      return { nts };
+    });
+    const aead = aeadById(15)!;
+    const keys = { aead: 15, c2s: rand(32), s2c: rand(32) };
+    /** NTS requests with `cookie` from 40 sources; how many replies verified, were NAKs. */
+    const round = async (cookie: Uint8Array, net: number) => {
+      let ok = 0, nak = 0;
+      await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const header = new Uint8Array(48);
+        header[0] = (4 << 3) | 3;
+        header.set(rand(8), 40);
+        const uniqueId = rand(32);
+        const req = buildNtsRequest(header, {
+          uniqueId,
+          cookie,
+          placeholders: 1,
+          aead,
+          c2s: keys.c2s,
+          nonce: rand(16),
+        });
+        const reply = await exchange(`127.5.${net}.${i + 1}`, port, req);
+        assert.ok(reply !== null, `reply to 127.5.${net}.${i + 1}`);
+        const r = verifyNtsReply(reply, { uniqueId, aead, s2c: keys.s2c });
+        if (r.kind === "ok") {
+          ok++;
+          assert.equal(r.cookies.length, 2);
+        } else nak++;
+      }));
+      return { ok, nak };
+    };
+    /** Authenticated requests seen by the worker's shard (the main one: the sum minus it). */
+    const workerAuth = () => workers.workerStats()[0]!.log.ntpAuthHits;
+    try {
+      const rotate = async () => {
+        ring.rotate(rand(36), realNow());
+        for (const f of listeners) f();
+        await workers.ping(); // messages keep their order: the worker has the keys
+      };
+      const before = ring.makeCookie(keys, rand(16));
+      assert.deepEqual(await round(before, 1), { ok: 40, nak: 0 });
+      const w1 = workerAuth();
+      assert.ok(w1 > 5 && w1 < 35, `worker shard authenticated ${w1} of 40`);
+      assert.equal(clientLog.serverStats().ntpAuthHits, 40);
+      // two rotations: the current key is one made after the workers started
+      await rotate();
+      await rotate();
+      const after = ring.makeCookie(keys, rand(16));
+      assert.deepEqual(await round(before, 2), { ok: 40, nak: 0 });
+      assert.deepEqual(await round(after, 3), { ok: 40, nak: 0 });
+      assert.ok(workerAuth() - w1 > 10, "the worker verified old and new cookies");
+      assert.equal(clientLog.serverStats().ntpAuthHits, 120);
+      // two more: the key of the first cookie is gone everywhere (NAK), the new one stays
+      await rotate();
+      await rotate();
+      assert.deepEqual(await round(before, 4), { ok: 0, nak: 40 });
+      assert.deepEqual(await round(after, 5), { ok: 40, nak: 0 });
+    } finally {
+      await stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "ServerWorkers in process: smoothtime's offset served by every shard as by the main one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const smoothing = new Smoothing({ maxFreqPpm: 400, maxWanderPpm: 0.001, leapOnly: false });
+    const { port, workers, stop } = await startTwoShards((server) => {
+      server.setSmoothing((now) => smoothing.offsetAt(now));
+      return { smoothing };
+    });
+    /** Served receive time minus our send time (s) and refid, from 40 sources. */
+    const served = async (net: number) => {
+      return await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const req = new Uint8Array(48);
+        req[0] = (4 << 3) | 3;
+        const sent = realNow();
+        const reply = await exchange(`127.6.${net}.${i + 1}`, port, req);
+        assert.ok(reply !== null);
+        const v = new DataView(reply.buffer, reply.byteOffset);
+        const rx = BigInt(v.getUint32(32)) * 1_000_000_000n +
+          (BigInt(v.getUint32(36)) * 1_000_000_000n >> 32n);
+        const era = 2_208_988_800n * 1_000_000_000n;
+        return { off: Number(rx - era - sent) / 1e9, refId: v.getUint32(12) };
+      }));
+    };
+    try {
+      const now = realNow();
+      smoothing.activate(now);
+      smoothing.update(now, 0.25, 0); // the clock went back 0.25 s: served time keeps it
+      await workers.ping();
+      const before = workers.workerStats()[0]!.log.ntpHits;
+      const smooth = await served(1);
+      const byWorker = workers.workerStats()[0]!.log.ntpHits - before;
+      assert.ok(byWorker > 5 && byWorker < 35, `worker shard answered ${byWorker} of 40`);
+      for (const s of smooth) {
+        assert.ok(Math.abs(s.off - 0.25) < 0.1, `served ${s.off} s ahead, want 0.25`);
+        assert.equal(s.refId, 0x7f7f01ff);
+      }
+      smoothing.reset(realNow()); // `smoothtime reset`: back to the clock on every shard
+      for (const s of await served(2)) {
+        assert.ok(Math.abs(s.off) < 0.1, `served ${s.off} s ahead after reset`);
+        assert.equal(s.refId, 0x7f000001);
+      }
+    } finally {
+      await stop();
+    }
   },
 });

@@ -314,3 +314,76 @@ Deno.test({
     assert.equal((await d.child.status).code, 0, log);
   },
 });
+
+Deno.test({
+  name:
+    "interop: serverworkers 2 with smoothtime and broadcast: both shards serve the smoothed time",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const upstream = freePort();
+    const fake = fakeServer(upstream, 0.005);
+    const port = freePort(), bport = freePort();
+    // broadcasts (main thread only) to a unicast address we listen on
+    const listener = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: bport });
+    const d = await startHorae([
+      `server 127.0.0.1 port ${upstream} iburst minpoll 0 maxpoll 0`,
+      `port ${port}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+      "smoothtime 400 0.001",
+      `broadcast 1 127.0.0.1 ${bport}`,
+    ]);
+    // 127.0.0.1 is steered to shard 0 (the main thread), 127.0.0.2 to shard 1 (the worker)
+    const clients = [new RawClient("127.0.0.1"), new RawClient("127.0.0.2")];
+    let log = "";
+    try {
+      // smoothing from the start: the 5 ms correction the clock gets goes into its offset
+      await chronyc(d.socket, "smoothtime", "activate");
+      let synced = false;
+      for (let i = 0; i < 120 && !synced; i++) {
+        synced = (await clients[0]!.query(port))?.stratum === 2;
+        if (!synced) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(synced, "not synchronised");
+      const sm = await chronyc(d.socket, "smoothing");
+      const offset = Number(sm.match(/^Offset\s*: ([-+.\de]+) seconds/m)?.[1]);
+      assert.ok(offset < -0.002, `smoothing absorbed the correction: ${sm}`);
+      const served: number[] = [];
+      for (const [i, c] of clients.entries()) {
+        const xs: number[] = [];
+        for (let k = 0; k < 15; k++) {
+          const r = await c.query(port);
+          if (r === null) continue;
+          assert.equal(r.refId, 0x7f7f01ff, `shard ${i}: smoothing's refid`);
+          xs.push(r.offset);
+        }
+        xs.sort((a, b) => a - b);
+        assert.ok(xs.length > 10, `shard ${i} answered ${xs.length}`);
+        served.push(xs[Math.floor(xs.length / 2)]!);
+      }
+      // the clock runs 5 ms ahead now, the served time (cooked + smoothing) about as before
+      for (const [i, o] of served.entries()) {
+        assert.ok(Math.abs(o) < 0.0025, `shard ${i} serves ${o} (smoothed: near 0, not 5 ms)`);
+      }
+      assert.ok(Math.abs(served[0]! - served[1]!) < 0.001, `shards differ: ${served}`);
+      // and the main thread broadcasts
+      let t: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<null>((r) => t = setTimeout(() => r(null), 5000));
+      const got = await Promise.race([listener.receive(), late]);
+      clearTimeout(t);
+      assert.ok(got !== null, "no broadcast");
+      assert.equal(got[0][0]! & 7, 5, "mode 5");
+    } finally {
+      listener.close();
+      for (const c of clients) await c.close();
+      log = await d.stop();
+      await fake.stop();
+    }
+    const per = shards(log);
+    assert.ok(per[0]!.received > 0 && per[1]!.received >= 15, log);
+    assert.doesNotMatch(log, /not supported yet/, log);
+  },
+});
