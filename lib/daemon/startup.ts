@@ -536,6 +536,10 @@ export async function startNtpServer(
     // the sockets serve cooked time (cookedOffset); smoothing adds its offset on top
     if (smoothing) server.setSmoothing((now) => smoothing.offsetAt(now));
     if (keys.configured) server.setKeyAuth(new KeyServerAuth(keys.lookup, realNow));
+    // extfield F323: monotonic receive timestamps leave out the clock's offset corrections
+    let monoNs = 0n;
+    parts.clock.onParameterChange((c) => monoNs += BigInt(Math.round(c.doffset * 1e9)));
+    server.setMonotonic(() => monoNs, crypto.getRandomValues(new Uint32Array(1))[0]!);
     try {
       // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
       // does not hold that code (issue 12).

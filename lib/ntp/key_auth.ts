@@ -108,11 +108,12 @@ export class KeyServerAuth implements ServerAuth {
     }
   }
 
-  complete(reply: Uint8Array): number {
+  complete(reply: Uint8Array, fieldsEnd = HEADER): number {
     const key = this.#key;
     this.#key = null;
     if (key === null) return 0;
-    const signed = signPacket(reply.subarray(0, HEADER), key);
+    // the MAC covers our extension fields too (F323), as chronyd's does
+    const signed = signPacket(reply.subarray(0, fieldsEnd), key);
     if (signed.length > reply.length) return 0;
     reply.set(signed);
     return signed.length;

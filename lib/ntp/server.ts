@@ -36,6 +36,14 @@
  * an authenticated reply gets it from {@link ServerAuth.transmitTime} before
  * it is sealed (the Authenticator covers it).
  *
+ * `extfield F323` (lib/ntp/ef_f323.ts): a request whose fields include
+ * chronyd's F323 field gets the header followed by our F323 field (root
+ * delay and dispersion in 4.28, the monotonic receive timestamp: the served
+ * receive timestamp minus the smoothing offset and the offset corrections
+ * made since start, {@link NtpServer.setMonotonic}; its epoch), before a MAC
+ * (written over it); other fields are not echoed, as chronyd 4.3/4.8 do. Not
+ * with NTS (answered without it) nor without `setMonotonic`.
+ *
  * Server time smoothing (`smoothtime`, lib/clock/smoothing.ts): the IO layer
  * asks {@link NtpServer.servedOffset} once per batch and adds the shift to
  * the (raw) receive and transmit timestamps it writes, so they become the
@@ -59,6 +67,7 @@ import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import type { AddressFilter } from "./addrfilt.ts";
 import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
 import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
+import { F323_FIELD_LENGTH, findF323Request, toF323Fixed, writeF323Reply } from "./ef_f323.ts";
 
 /** Fixed NTP header length. RFC 5905 §7.3. */
 export const NTP_HEADER_LENGTH = 48;
@@ -173,10 +182,11 @@ export interface ServerAuth {
   check(request: Uint8Array): ServerAuthVerdict;
   /**
    * Appends the authentication (or turns the header into an NTS NAK): `reply`
-   * is the whole output buffer with the final 48-byte header at its start.
+   * is the whole output buffer with the final 48-byte header at its start,
+   * followed by our extension fields up to `fieldsEnd` (default 48; F323).
    * Returns the reply length, or 0 to drop.
    */
-  complete(reply: Uint8Array): number;
+  complete(reply: Uint8Array, fieldsEnd?: number): number;
   /** Current time for the transmit timestamp of authenticated replies. */
   transmitTime(): Timestamp;
 }
@@ -325,6 +335,11 @@ export class NtpServer {
   #smRefHi = 0;
   #smRefLo = 0;
   #scratch: ServerPacket;
+  // extfield F323: root values in seconds, cooked-minus-monotonic (ns), epoch
+  #delaySec = 0;
+  #dispSec = 0;
+  #mono: (() => bigint) | null = null;
+  #monoEpoch = 0;
 
   constructor(options: NtpServerOptions) {
     this.#ref = options.reference;
@@ -383,6 +398,17 @@ export class NtpServer {
     this.#smRefLo = n.lo;
   }
 
+  /**
+   * Answers F323 requests (module doc): `correction()` is the sum, in ns, of
+   * the offset corrections of the clock since the monotonic epoch `epoch`
+   * (a random 32-bit value) began (clock.ts `doffset`s: cooked minus
+   * monotonic time). null: such requests are answered without the field.
+   */
+  setMonotonic(correction: (() => bigint) | null, epoch = 0): void {
+    this.#mono = correction;
+    this.#monoEpoch = epoch >>> 0;
+  }
+
   /** Replaces the reference and recomputes the served fields at `now`. */
   setReference(reference: ServerReference, now: Timestamp): void {
     this.#ref = reference;
@@ -411,6 +437,7 @@ export class NtpServer {
       this.#stratum = 0;
       this.#rootDelay = toShort(UNSYNC_ROOT);
       this.#rootDisp = toShort(UNSYNC_ROOT);
+      this.#delaySec = this.#dispSec = UNSYNC_ROOT;
       this.#refId = 0;
       this.#refHi = this.#refLo = 0;
       this.#smoothOffset = 0;
@@ -423,6 +450,8 @@ export class NtpServer {
     this.#stratum = stratum;
     this.#rootDelay = toShort(delay);
     this.#rootDisp = toShort(disp);
+    this.#delaySec = delay;
+    this.#dispSec = disp;
     this.#refId = id >>> 0;
     this.#refTime = t;
     const n = toNtp64(t);
@@ -544,7 +573,11 @@ export class NtpServer {
     out.setUint32(32, p.rxHi);
     out.setUint32(36, p.rxLo);
     p.slot = kod ? -1 : slot;
-    if (verdict === "plain" || auth === null) return NTP_HEADER_LENGTH;
+    const end = this.#mono === null || kod || trailer === TRAILER_NONE ||
+        trailer === TRAILER_NTS || version !== 4 || findF323Request(req, len) < 0
+      ? NTP_HEADER_LENGTH
+      : this.#writeF323(out, p.rxHi, p.rxLo);
+    if (verdict === "plain" || auth === null) return end;
     if (p.txPending) {
       const tx = auth.transmitTime();
       const t = toNtp64(
@@ -554,7 +587,7 @@ export class NtpServer {
       p.txPending = false;
       p.txWritten = true;
     }
-    const n = auth.complete(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    const n = auth.complete(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), end);
     if (n === 0 || n > len) {
       this.drops.authFailed++;
       return 0;
@@ -562,6 +595,23 @@ export class NtpServer {
     if (verdict === "ok") log?.countAuthenticated();
     else this.drops.naks++;
     return n;
+  }
+
+  /** Our F323 field at 48 for a request received at (rxHi, rxLo) (served time); its end. */
+  #writeF323(out: DataView, rxHi: number, rxLo: number): number {
+    const ns = this.#mono!() + BigInt(Math.round(this.#smoothOffset * 1e9));
+    const rx = (BigInt(rxHi) << 32n) | BigInt(rxLo);
+    const mono = BigInt.asUintN(64, rx - (ns << 32n) / 1_000_000_000n);
+    writeF323Reply(
+      out,
+      NTP_HEADER_LENGTH,
+      toF323Fixed(this.#delaySec),
+      toF323Fixed(this.#dispSec),
+      Number(mono >> 32n),
+      Number(mono & 0xffffffffn),
+      this.#monoEpoch,
+    );
+    return NTP_HEADER_LENGTH + F323_FIELD_LENGTH;
   }
 
   /**
