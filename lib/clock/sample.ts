@@ -36,6 +36,13 @@ export interface Sample {
   stratum: number;
   /** Source's leap indicator. */
   leap: LeapIndicator;
+  /**
+   * `extfield F323`: seconds by which the source corrected its own clock
+   * (its served time moved forward) since its previous sample, from the
+   * monotonic receive timestamps; the statistics move stored offsets by
+   * minus this before adding the sample. Absent: none known.
+   */
+  serverCorrection?: number;
 }
 
 /**

@@ -435,6 +435,9 @@ export class SourceStats {
 
   /** Adds a sample (newest last), trims to maxsamples, re-runs the regression and returns it. */
   accumulate(sample: Sample): SourceEstimate {
+    // F323: the source's own correction comes out of the stored offsets (frequency transfer)
+    const c = sample.serverCorrection ?? 0;
+    if (c !== 0) this.#samples = this.#samples.map((e) => ({ ...e, offset: e.offset - c }));
     const last = this.#samples.at(-1);
     if (last !== undefined && sample.time < last.time) {
       // Out-of-order samples would break the runs test ordering: insert in place.

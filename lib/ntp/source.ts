@@ -226,7 +226,11 @@ export interface NtpSourceOptions {
   xleave: boolean;
   /**
    * `extfield F323`: requests carry the field; a reply's finer root delay
-   * and dispersion replace the header's. Default false.
+   * and dispersion replace the header's; its monotonic receive timestamp
+   * gives each sample the server's own offset corrections since the
+   * previous one (`Sample.serverCorrection`, same epoch only), so the
+   * statistics' frequency follows the server's monotonic clock, as chronyd
+   * does. Default false.
    */
   extF323?: boolean;
 }
@@ -302,6 +306,12 @@ export type SourceAction =
   | { kind: "kod"; code: string }
   /** Stop polling this source for good. */
   | { kind: "demobilize"; reason: DemobilizeReason };
+
+/** F323: a reply's monotonic epoch and receive minus monotonic receive timestamp (2^-32 s). */
+interface MonoMark {
+  epoch: number;
+  d: bigint;
+}
 
 /** Results of the packet tests as `chronyc ntpdata` prints them. */
 export interface TestResults {
@@ -404,6 +414,9 @@ export class NtpSource {
   #expectXleave: Ntp64 | null = null;
   /** xleave: the last accepted exchange (T1 refined by onTxTimestamp, raw T2, T4), or null. */
   #prev: { t1: Timestamp; t2Raw: Ntp64; t4: Timestamp; request: number } | null = null;
+  /** F323: (epoch, receive minus monotonic receive) of the last sample's T2 and of the last reply. */
+  #monoSample: MonoMark | null = null;
+  #monoReply: MonoMark | null = null;
   /** xleave: transmit timestamp of the last interleaved response (test 1 of the next). */
   #lastXleaveTx = NTP64_ZERO;
   /** Transmit timestamp of the last packet from the source (duplicate test, peer origin). */
@@ -730,9 +743,13 @@ export class NtpSource {
       if (e instanceof PacketError) return [];
       throw e;
     }
+    let mono: MonoMark | null = null;
     if (this.options.extF323) {
       // the finer values, where the 4.28 format holds the header's
       const f = findF323(p.extensions);
+      if (f !== null && f.monoReceiveTs !== 0n) {
+        mono = { epoch: f.monoEpoch, d: BigInt.asIntN(64, p.receiveTs - f.monoReceiveTs) };
+      }
       if (f !== null && p.rootDelay < F323_MAX_SECONDS && p.rootDispersion < F323_MAX_SECONDS) {
         p.rootDelay = f.rootDelay;
         p.rootDispersion = f.rootDispersion;
@@ -819,6 +836,8 @@ export class NtpSource {
     this.#last.lastRx = rx;
     this.#last.t = [t1, t2, t3, t4];
     this.#last.interleaved = interleaved;
+    const at = interleaved ? this.#monoReply : mono; // F323 mark at T2 (see below)
+    this.#monoReply = mono;
 
     // RFC 5905 §8: δ = (T4 - T1) - (T3 - T2), θ = ((T2 - T1) + (T3 - T4)) / 2.
     const serverTime = diffSeconds(t3, t2);
@@ -883,7 +902,15 @@ export class NtpSource {
       leap: p.leap,
     };
     if (this.#filter) sample = this.#filter.add(sample);
+    // F323 frequency transfer: the server's offset corrections since our previous sample (the
+    // change of its receive minus monotonic receive timestamp, same epoch) are taken out of the
+    // stored samples by the statistics (Sample.serverCorrection)
     if (sample) {
+      const before = this.#monoSample;
+      this.#monoSample = at;
+      if (at !== null && before !== null && at.epoch === before.epoch && at.d !== before.d) {
+        sample = { ...sample, serverCorrection: Number(at.d - before.d) / 2 ** 32 };
+      }
       this.#last.sample = sample;
       actions.push({ kind: "sample", sample });
     }

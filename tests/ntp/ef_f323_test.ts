@@ -19,7 +19,11 @@ import {
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
 import { NtpSource, type SourceAction } from "../../lib/ntp/source.ts";
-import { addSeconds, fromSecNsec } from "../../lib/time/timestamp.ts";
+import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
+import { KeyServerAuth } from "../../lib/ntp/key_auth.ts";
+import { loadDigests, signPacket, verifyPacket } from "../../lib/ntp/mac.ts";
+import { SourceStats } from "../../lib/clock/sourcestats.ts";
+import { addSeconds, diffSeconds, fromSecNsec, type Timestamp } from "../../lib/time/timestamp.ts";
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 /** chronyd 4.3's request with `extfield F323` (76 bytes; its random transmit timestamp). */
@@ -104,4 +108,153 @@ Deno.test("extfield F323: the request is laid out as chronyd 4.3's; the reply's 
   const plain = new NtpSource("192.0.2.1", {}, { randomBytes: (n) => new Uint8Array(n).fill(9) });
   plain.start(T0);
   assert.equal(sendOf(plain.onTimer(T0)).length, 48);
+});
+
+// ---- server side: answers as chronyd 4.3/4.8 did on loopback (tests/interop/ef_f323_test.ts) ----
+
+const RX = fromSecNsec(1_700_000_000, 250_000_000);
+
+function serverFor(reference = unsynchronisedReference(-20)) {
+  const server = new NtpServer({ reference });
+  server.setMonotonic(() => 1_500_000n, 0x3051764a); // cooked - monotonic: 1.5 ms
+  return server;
+}
+
+function answer(server: NtpServer, req: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1140);
+  const n = server.respond(
+    new DataView(req.buffer, req.byteOffset, req.length),
+    req.length,
+    RX,
+    new DataView(out.buffer),
+  );
+  return out.slice(0, n);
+}
+
+const withField = (hexFields: string) => {
+  const b = new Uint8Array(48 + hexFields.length / 2);
+  b.set(CHRONYD_REQUEST.subarray(0, 48));
+  b.set(hex(hexFields), 48);
+  return b;
+};
+
+Deno.test("F323 server: the field after the header, root values in 4.28, monotonic receive = receive - corrections", () => {
+  const ref = { ...unsynchronisedReference(-24), synchronised: true, stratum: 2 };
+  Object.assign(ref, {
+    rootDelay: 3.874e-6,
+    rootDispersion: 0.7e-6,
+    refTime: RX,
+    refId: 0x7f000001,
+  });
+  const r = answer(serverFor(ref), CHRONYD_REQUEST);
+  assert.equal(r.length, 76);
+  const p = decodePacket(r);
+  const f = findF323(p.extensions)!;
+  assert.equal(p.extensions.length, 1);
+  assert.equal(f.rootDelay, Math.ceil(3.874e-6 * 2 ** 28) / 2 ** 28);
+  assert.equal(f.rootDispersion, Math.ceil(0.7e-6 * 2 ** 28) / 2 ** 28);
+  assert.equal(f.monoEpoch, 0x3051764a);
+  const d = Number(BigInt.asIntN(64, p.receiveTs - f.monoReceiveTs)) / 2 ** 32;
+  assert.ok(Math.abs(d - 1.5e-3) < 1e-9, `${d}`);
+  // the header keeps its 16.16 values
+  assert.equal(p.rootDelay, 1 / 65536);
+});
+
+Deno.test("F323 server: unsynchronised 1 s; wrong magic or length, no monotonic source: no field; other fields not echoed", () => {
+  const server = serverFor();
+  const u = findF323(decodePacket(answer(server, CHRONYD_REQUEST)).extensions)!;
+  assert.equal(u.rootDelay, 1);
+  assert.equal(u.rootDispersion, 1);
+  const F = "f323001cf5bedd9a0000000000000000000000000000000000000000";
+  assert.equal(answer(server, withField("f323001cf5bedd9b" + F.slice(16))).length, 48);
+  assert.equal(
+    answer(server, withField("f3230020f5bedd9a" + "00".repeat(24))).length,
+    48,
+  );
+  // an unknown field before or after, two F323 fields: one field back (chronyd: 76 bytes)
+  assert.equal(answer(server, withField("20050010" + "00".repeat(12) + F)).length, 76);
+  assert.equal(answer(server, withField(F + "2005001c" + "00".repeat(24))).length, 76);
+  assert.equal(answer(server, withField(F + F)).length, 76);
+  const plain = new NtpServer({ reference: unsynchronisedReference(-20) });
+  assert.equal(answer(plain, CHRONYD_REQUEST).length, 48);
+});
+
+Deno.test("F323 server with a MAC: header, F323, then the MAC over both", async () => {
+  await loadDigests();
+  const key = { id: 7, type: "SHA1" as const, key: new Uint8Array(20).fill(3), line: 1 };
+  const lookup = (id: number) => (id === 7 ? key : undefined);
+  const server = serverFor();
+  server.setKeyAuth(new KeyServerAuth(lookup, () => RX));
+  const req = signPacket(CHRONYD_REQUEST, key);
+  const r = answer(server, req);
+  assert.equal(r.length, 76 + 24);
+  assert.equal(new DataView(r.buffer).getUint16(48), EF_EXP_MONO_ROOT);
+  assert.equal(verifyPacket(r, lookup).kind, "ok");
+});
+
+// ---- client side: frequency transfer with a simulated server that corrects its clock ----
+
+/**
+ * Our clock runs 10 ppm fast; the server's served time is true time plus its
+ * own correction, which jumps by +5 ms at poll 12 (a step or a quick slew),
+ * while its monotonic receive timestamp goes on without it. Returns the
+ * statistics' worst frequency error from then on, its samples and offset.
+ */
+function runSimulated(withMono: boolean, epochChange = false) {
+  const T0 = fromSecNsec(1_700_000_000, 0);
+  const src = new NtpSource("192.0.2.1", { extF323: true, minpoll: 4, maxpoll: 4 }, {
+    randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+  });
+  const stats = new SourceStats({ name: "192.0.2.1" });
+  src.start(T0);
+  let local = T0;
+  const freqs: number[] = [];
+  for (let i = 0; i < 24; i++) {
+    const req = decodePacket(sendOf(src.onTimer(local)));
+    const trueAt = (l: Timestamp) => addSeconds(T0, diffSeconds(l, T0) / (1 + 10e-6));
+    const t2True = trueAt(addSeconds(local, 50e-6));
+    const correction = i >= 12 ? 0.005 : 0;
+    const served = addSeconds(t2True, correction);
+    const mono = addSeconds(t2True, 0.2); // any constant difference
+    const reply = encodePacket({
+      ...newPacket(),
+      mode: MODE_SERVER,
+      stratum: 1,
+      precision: -24,
+      referenceId: 0x47505300,
+      referenceTs: timestampToNtp(addSeconds(served, -1)),
+      originTs: req.transmitTs,
+      receiveTs: timestampToNtp(served),
+      transmitTs: timestampToNtp(addSeconds(served, 10e-6)),
+      extensions: [encodeF323({
+        rootDelay: 0,
+        rootDispersion: 0,
+        monoReceiveTs: withMono ? timestampToNtp(mono) : 0n,
+        monoEpoch: epochChange && i >= 12 ? 2 : 1,
+      })],
+    });
+    const t4 = addSeconds(local, 110e-6);
+    for (const a of src.onPacket(reply, t4, t4)) {
+      if (a.kind === "sample") freqs.push(stats.accumulate(a.sample).frequency);
+    }
+    local = addSeconds(local, 16);
+  }
+  // the largest frequency error from the correction on
+  const worst = Math.max(...freqs.slice(12).map((f) => Math.abs(f - 10e-6)));
+  return { worst, samples: stats.sampleCount, offset: stats.estimate()!.offset };
+}
+
+Deno.test("F323 client: the server's own correction leaves the frequency estimate alone (same epoch)", () => {
+  const transfer = runSimulated(true);
+  assert.ok(transfer.worst < 0.05e-6, `frequency error ${transfer.worst}`);
+  // the offset follows the server's corrected time at once: 10 ppm over 23 polls, minus 5 ms
+  const expected = 23 * 16 * 10e-6 - 0.005;
+  assert.ok(Math.abs(transfer.offset - expected) < 50e-6, `offset ${transfer.offset}`);
+  assert.equal(transfer.samples, 24); // nothing dropped
+  // without monotonic timestamps (or a new epoch) the jump shows in the frequency
+  const plain = runSimulated(false);
+  assert.ok(plain.worst > 10e-6, `frequency error ${plain.worst}`);
+  assert.ok(plain.samples < 24);
+  const epoch = runSimulated(true, true);
+  assert.ok(epoch.worst > 10e-6, `frequency error ${epoch.worst}`);
 });
