@@ -41,8 +41,9 @@
  * delay and dispersion in 4.28, the monotonic receive timestamp: the served
  * receive timestamp minus the smoothing offset and the offset corrections
  * made since start, {@link NtpServer.setMonotonic}; its epoch), before a MAC
- * (written over it); other fields are not echoed, as chronyd 4.3/4.8 do. Not
- * with NTS (answered without it) nor without `setMonotonic`.
+ * or the NTS Unique Identifier and Authenticator (chronyd 4.3's order);
+ * other fields are not echoed, as chronyd 4.3/4.8 do. Without
+ * `setMonotonic`, answered without it.
  *
  * Server time smoothing (`smoothtime`, lib/clock/smoothing.ts): the IO layer
  * asks {@link NtpServer.servedOffset} once per batch and adds the shift to
@@ -573,8 +574,8 @@ export class NtpServer {
     out.setUint32(32, p.rxHi);
     out.setUint32(36, p.rxLo);
     p.slot = kod ? -1 : slot;
-    const end = this.#mono === null || kod || trailer === TRAILER_NONE ||
-        trailer === TRAILER_NTS || version !== 4 || findF323Request(req, len) < 0
+    const end = this.#mono === null || kod || trailer === TRAILER_NONE || version !== 4 ||
+        findF323Request(req, len) < 0
       ? NTP_HEADER_LENGTH
       : this.#writeF323(out, p.rxHi, p.rxLo);
     if (verdict === "plain" || auth === null) return end;

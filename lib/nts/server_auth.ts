@@ -190,16 +190,17 @@ export class NtsServerAuth implements ServerAuth {
     return this.#verdict = "ok";
   }
 
-  complete(reply: Uint8Array): number {
+  complete(reply: Uint8Array, fieldsEnd = HEADER_LENGTH): number {
     const verdict = this.#verdict;
     this.#verdict = "drop";
     if (verdict === "nak") return this.#completeNak(reply);
     if (verdict !== "ok") return 0;
-    if (this.#gcm) return this.#completeGcm(reply);
+    // our fields (F323) stay before the Unique Identifier, as chronyd 4.3 orders them
+    if (this.#gcm) return this.#completeGcm(reply, fieldsEnd);
     const uidLength = this.#uidLength;
     const cookies = this.#cookies;
     // Authenticator: header, nonce length, ciphertext length, nonce, tag, cookies.
-    const authAt = HEADER_LENGTH + uidLength;
+    const authAt = fieldsEnd + uidLength;
     const nonceAt = authAt + EF_HEADER_LENGTH + 4;
     const ptAt = nonceAt + NTS_NONCE_LENGTH + TAG_LENGTH;
     const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH;
@@ -209,7 +210,7 @@ export class NtsServerAuth implements ServerAuth {
     // As chronyd, the reply is as long as the request: zero padding ends the
     // Authenticator (RFC 8915 §5.6 "additional padding").
     const end = this.#requestLength;
-    for (let i = 0; i < uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
+    for (let i = 0; i < uidLength; i++) reply[fieldsEnd + i] = this.#uid[i]!;
     put16(reply, authAt, EF_NTS_AUTH_AND_EEF);
     put16(reply, authAt + 2, end - authAt);
     put16(reply, authAt + 4, NTS_NONCE_LENGTH);
@@ -264,10 +265,10 @@ export class NtsServerAuth implements ServerAuth {
    * {@linkcode complete} with AES-128-GCM-SIV: a 12-byte nonce, the
    * ciphertext (68-byte cookies) followed by the tag; as long as the request.
    */
-  #completeGcm(reply: Uint8Array): number {
+  #completeGcm(reply: Uint8Array, fieldsEnd: number): number {
     const uidLength = this.#uidLength;
     const nonceLength = AES_128_GCM_SIV.nonceLength;
-    const authAt = HEADER_LENGTH + uidLength;
+    const authAt = fieldsEnd + uidLength;
     const nonceAt = authAt + EF_HEADER_LENGTH + 4;
     const ctAt = nonceAt + nonceLength;
     const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH_128GCM;
@@ -275,7 +276,7 @@ export class NtsServerAuth implements ServerAuth {
     const sealedEnd = ctAt + plain.length + AES_128_GCM_SIV.overhead;
     if (sealedEnd > this.#requestLength || this.#requestLength > reply.length) return 0;
     const end = this.#requestLength;
-    for (let i = 0; i < uidLength; i++) reply[HEADER_LENGTH + i] = this.#uid[i]!;
+    for (let i = 0; i < uidLength; i++) reply[fieldsEnd + i] = this.#uid[i]!;
     put16(reply, authAt, EF_NTS_AUTH_AND_EEF);
     put16(reply, authAt + 2, end - authAt);
     put16(reply, authAt + 4, nonceLength);

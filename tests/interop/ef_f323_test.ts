@@ -2,7 +2,7 @@
  * `extfield F323` against the real chronyd: horae's server answers requests
  * carrying the field as chronyd 4.3 and 4.8 do (field by field; the times
  * differ), and horae <-> chronyd 4.3 with `extfield F323` synchronise both
- * ways (also with a MAC), each side's `ntpdata` root delay being the other's
+ * ways (also with a MAC or NTS: the field before the MAC / NTS fields), each side's `ntpdata` root delay being the other's
  * finer value.
  */
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import {
   freePort,
   haveChrony,
   haveChrony48,
+  makeCert,
   runCommand,
   startChronyd,
   startHorae,
@@ -131,7 +132,7 @@ async function rootDelayAgrees(client: string, server: string): Promise<boolean>
 
 Deno.test({
   name:
-    "extfield F323: horae <-> chronyd 4.3 synchronise both ways (also with a MAC), ntpdata has the finer root delay",
+    "extfield F323: horae <-> chronyd 4.3 synchronise both ways (also with a MAC, NTS), ntpdata has the finer root delay",
   ignore: !enabled,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -146,18 +147,31 @@ Deno.test({
     await Deno.writeTextFile(keys, "1 SHA1 HEX:0102030405060708090A0B0C0D0E0F1011121314\n", {
       mode: 0o600,
     });
+    const cert = await makeCert(dir);
+    const kePort = freePort();
     const horae = await startHorae([
       src,
       `port ${ourPort}`,
       "bindaddress 127.0.0.1",
       "allow 127.0.0.1",
       `keyfile ${keys}`,
+      `ntsserverkey ${cert.key}`,
+      `ntsservercert ${cert.cert}`,
+      `ntsport ${kePort}`,
+      "ntsdumpdir DIR",
     ]);
     const ref = await startChronyd({ port: refPort, lines: [src] });
     // chronyd clients of horae: plain and with a MAC
     const line = `server 127.0.0.1 port ${ourPort} iburst minpoll 0 maxpoll 0 extfield F323`;
     const c1 = await startChronyd({ lines: [line] });
     const c2 = await startChronyd({ lines: [`keyfile ${keys}`, `${line} key 1`] });
+    const c3 = await startChronyd({
+      lines: [
+        `server localhost port ${ourPort} iburst nts ntsport ${kePort} minpoll 0 maxpoll 0 extfield F323`,
+        `ntstrustedcerts ${cert.cert}`,
+      ],
+      flags: ["-4"],
+    });
     // horae as a client of chronyd 4.3
     const h2 = await startHorae([
       `server 127.0.0.1 port ${refPort} iburst minpoll 0 maxpoll 0 extfield F323`,
@@ -167,12 +181,16 @@ Deno.test({
         "chronyd clients of horae synchronised with its finer root delay",
         async () =>
           (await rootDelayAgrees(c1.socket, horae.socket)) &&
-          (await rootDelayAgrees(c2.socket, horae.socket)),
+          (await rootDelayAgrees(c2.socket, horae.socket)) &&
+          (await rootDelayAgrees(c3.socket, horae.socket)),
       );
       assert.match(await chronyc(c2.socket, "ntpdata"), /Authenticated\s*: Yes/);
+      assert.match(await chronyc(c3.socket, "ntpdata"), /Authenticated\s*: Yes/);
       const synced = async (socket: string) =>
         field(await chronyc(socket, "tracking"), "Stratum") === "3";
-      for (const c of [c1, c2]) await until("chronyd client at stratum 3", () => synced(c.socket));
+      for (const c of [c1, c2, c3]) {
+        await until("chronyd client at stratum 3", () => synced(c.socket));
+      }
       await until(
         "horae synchronised to chronyd with its finer root delay",
         () => rootDelayAgrees(h2.socket, ref.socket),
@@ -180,6 +198,7 @@ Deno.test({
       await until("horae client at stratum 3", () => synced(h2.socket));
     } finally {
       await h2.stop();
+      await c3.stop();
       await c2.stop();
       await c1.stop();
       await ref.stop();
