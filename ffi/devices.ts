@@ -21,7 +21,20 @@
  * @module
  */
 import { type ClockDevice, DeviceError } from "../lib/refclock/device.ts";
-import { HWTSTAMP_CONFIG, IFREQ, L, O_FLAGS, POLLFD, SIOCSHWTSTAMP } from "./layout.ts";
+import {
+  ETHTOOL_CMD,
+  ETHTOOL_GLINKSETTINGS,
+  ETHTOOL_GSET,
+  ETHTOOL_LINK_SETTINGS,
+  ETHTOOL_SPEED_UNKNOWN,
+  HWTSTAMP_CONFIG,
+  IFREQ,
+  L,
+  O_FLAGS,
+  POLLFD,
+  SIOCETHTOOL,
+  SIOCSHWTSTAMP,
+} from "./layout.ts";
 import { close, errno, socket } from "./libc.ts";
 
 const lib = Deno.dlopen("libc.so.6", {
@@ -121,4 +134,58 @@ export function setInterfaceHwTimestamping(
     txType: cv.getInt32(HWTSTAMP_CONFIG.txType, true),
     rxFilter: cv.getInt32(HWTSTAMP_CONFIG.rxFilter, true),
   };
+}
+
+/** SIOCETHTOOL on `fd` for interface `name` with `data` as ifr_data; false (errno kept) on failure. */
+function ethtool(fd: number, name: Uint8Array, data: Uint8Array): boolean {
+  const ifr = new Uint8Array(IFREQ.size);
+  ifr.set(name, IFREQ.name);
+  new DataView(ifr.buffer).setBigUint64(
+    IFREQ.data,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data))),
+    true,
+  );
+  return lib.ioctl(fd, BigInt(SIOCETHTOOL), ifr) >= 0;
+}
+
+/**
+ * The link speed of interface `name` in Mb/s, 0 when the driver does not
+ * know it (SPEED_UNKNOWN: link down, virtual NICs). ETHTOOL_GLINKSETTINGS
+ * (its handshake: a first call with no mask words returns the kernel's
+ * count, negated), else the older ETHTOOL_GSET. Throws DeviceError when
+ * neither answers.
+ */
+export function interfaceLinkSpeed(name: string): number {
+  const nameBytes = new TextEncoder().encode(name);
+  if (nameBytes.length >= IFREQ.namesize) throw new DeviceError("ioctl SIOCETHTOOL", 19, name);
+  const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
+  try {
+    let speed: number | null = null;
+    const hs = new Uint8Array(ETHTOOL_LINK_SETTINGS.size);
+    const hv = new DataView(hs.buffer);
+    hv.setUint32(ETHTOOL_LINK_SETTINGS.cmd, ETHTOOL_GLINKSETTINGS, true);
+    if (ethtool(fd, nameBytes, hs)) {
+      const nwords = -hv.getInt8(ETHTOOL_LINK_SETTINGS.nwords);
+      if (nwords > 0 && nwords < 128) {
+        const ls = new Uint8Array(ETHTOOL_LINK_SETTINGS.size + 3 * 4 * nwords);
+        const lv = new DataView(ls.buffer);
+        lv.setUint32(ETHTOOL_LINK_SETTINGS.cmd, ETHTOOL_GLINKSETTINGS, true);
+        lv.setInt8(ETHTOOL_LINK_SETTINGS.nwords, nwords);
+        if (ethtool(fd, nameBytes, ls) && lv.getInt8(ETHTOOL_LINK_SETTINGS.nwords) === nwords) {
+          speed = lv.getUint32(ETHTOOL_LINK_SETTINGS.speed, true);
+        }
+      }
+    }
+    if (speed === null) {
+      const cmd = new Uint8Array(ETHTOOL_CMD.size);
+      const cv = new DataView(cmd.buffer);
+      cv.setUint32(ETHTOOL_CMD.cmd, ETHTOOL_GSET, true);
+      if (!ethtool(fd, nameBytes, cmd)) throw new DeviceError("ioctl SIOCETHTOOL", errno(), name);
+      speed = ((cv.getUint16(ETHTOOL_CMD.speedHi, true) << 16) |
+        cv.getUint16(ETHTOOL_CMD.speed, true)) >>> 0;
+    }
+    return speed === ETHTOOL_SPEED_UNKNOWN ? 0 : speed;
+  } finally {
+    close(fd);
+  }
 }

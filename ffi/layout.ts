@@ -287,6 +287,15 @@ export const ETHTOOL_TS_INFO = {
   txTypes: 12,
   rxFilters: 28,
 } as const;
+/** ethtool commands: link settings (Linux 4.9+) and the older settings (GSET). */
+export const ETHTOOL_GLINKSETTINGS = 0x4c;
+export const ETHTOOL_GSET = 0x1;
+/** `struct ethtool_link_settings` (linux/ethtool.h): fixed part; u32 link mode masks follow. */
+export const ETHTOOL_LINK_SETTINGS = { size: 48, cmd: 0, speed: 4, nwords: 15 } as const;
+/** `struct ethtool_cmd` (linux/ethtool.h): speed = speed_hi << 16 | speed. */
+export const ETHTOOL_CMD = { size: 44, cmd: 0, speed: 12, speedHi: 28 } as const;
+/** linux/ethtool.h SPEED_UNKNOWN, as the u32 speed fields carry it. */
+export const ETHTOOL_SPEED_UNKNOWN = 0xffffffff;
 
 // glibc netdb.h
 /** getaddrinfo flag: the node is a numeric address only. */

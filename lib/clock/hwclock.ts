@@ -165,3 +165,44 @@ export class HwClock {
     this.#line = { ref, base, a, b, sd };
   }
 }
+
+// ---------------------------------------------------------------------------
+// Receive stamps: from the start of the frame to its end
+
+/**
+ * Bytes before the UDP data in an Ethernet frame without VLAN tags, IPv4
+ * options or IPv6 extension headers: the MAC header (14), the IP header
+ * (20 or 40) and the UDP header (8).
+ */
+export const L2_UDP_DATA_START: Readonly<Record<4 | 6, number>> = { 4: 42, 6: 62 };
+
+/** Bytes of the Ethernet frame check sequence that ends every frame. */
+export const ETHERNET_FCS_LENGTH = 4;
+
+/** The link speed assumed until the driver has reported one, Mb/s (chronyd's). */
+export const DEFAULT_LINK_SPEED_MBPS = 1000;
+
+/** What the receive correction needs to know of a datagram. */
+export interface RxFrame {
+  /** Length of the UDP data (the NTP message, or the PTP message around it). */
+  udpLength: number;
+  family: 4 | 6;
+  /** The frame's length at layer 2 when the kernel reported it (without the FCS). */
+  l2Length?: number;
+}
+
+/**
+ * Nanoseconds from a NIC's receive stamp to the end of the frame, at
+ * `speedMbps`: NICs stamp a frame as its start-of-frame delimiter passes,
+ * while the receive stamp of an NTP packet is the time its last bit
+ * arrived (as the kernel's software stamp is). The frame is the layer-2
+ * length (reported, else the UDP data behind the usual headers,
+ * {@link L2_UDP_DATA_START}) plus the FCS; the preamble and delimiter came
+ * before the stamp and do not count. 0 when the speed is unknown (0 or
+ * negative: a link down or a driver without the answer).
+ */
+export function rxFrameCorrectionNs(frame: RxFrame, speedMbps: number): number {
+  if (!(speedMbps > 0)) return 0;
+  const l2 = frame.l2Length ?? L2_UDP_DATA_START[frame.family] + frame.udpLength;
+  return ((l2 + ETHERNET_FCS_LENGTH) * 8 * 1000) / speedMbps;
+}

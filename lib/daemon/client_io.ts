@@ -29,6 +29,7 @@ import type { Engine, EngineAction } from "../engine/engine.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
+import type { RxFrame } from "../clock/hwclock.ts";
 import type { Logger } from "./log.ts";
 import { realNow } from "../io/realtime.ts";
 
@@ -86,21 +87,23 @@ export interface ClientIoOptions {
 /** The part of `HwTimestamping` the client uses. */
 export interface HwStampConverter {
   readonly interfaces: readonly unknown[];
-  convertRx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
+  convertRx(ifindex: number, raw: Timestamp, frame?: RxFrame): { time: Timestamp } | null;
   convertTx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
 }
 
 /**
  * The RX time of a datagram (system time): its NIC stamp converted by the
- * interface's clock tracking when there is one, else the kernel's `rx`.
+ * interface's clock tracking when there is one (moved to the end of the
+ * `frame` when given), else the kernel's `rx`.
  */
 export function pickRxTime(
   hw: HwStampConverter | null,
   ifindex: number,
   rx: Timestamp,
   hwRx: Timestamp | null,
+  frame?: RxFrame,
 ): { time: Timestamp; hardware: boolean } {
-  const c = hwRx !== null && hw ? hw.convertRx(ifindex, hwRx) : null;
+  const c = hwRx !== null && hw ? hw.convertRx(ifindex, hwRx, frame) : null;
   return c ? { time: c.time, hardware: true } : { time: rx, hardware: false };
 }
 
@@ -163,8 +166,8 @@ export class ClientIo {
     this.#hwTsTimeout = options.hwTsTimeout ?? 0.001; // chrony.conf(5) 4.4+: default 0.001 s
     this.#ptp = options.ptp ?? null;
     const ptp = this.#ptp?.channel;
-    ptp?.onReply((ntp, from, rx, local, hwRx) =>
-      this.#receive(ntp, from, rx, local.address, hwRx, local.ifindex)
+    ptp?.onReply((ntp, from, rx, local, hwRx, udpLength) =>
+      this.#receive(ntp, from, rx, local.address, hwRx, local.ifindex, udpLength)
     );
     ptp?.onTxTimestamp((sendId, tx) => {
       const id = this.#ptpSends.get(sendId);
@@ -192,8 +195,14 @@ export class ClientIo {
    * The RX time of a reply to `source`: the NIC's stamp in system time when
    * there is one the interface's clock tracking converts, else the kernel's.
    */
-  #rxTime(source: number, rx: Timestamp, hwRx: Timestamp | null, ifindex: number): Timestamp {
-    const r = pickRxTime(this.#hw, ifindex, rx, hwRx);
+  #rxTime(
+    source: number,
+    rx: Timestamp,
+    hwRx: Timestamp | null,
+    ifindex: number,
+    frame: RxFrame,
+  ): Timestamp {
+    const r = pickRxTime(this.#hw, ifindex, rx, hwRx, frame);
     const t = this.#stamps(source);
     t.rx = r.hardware ? "H" : "K";
     if (r.hardware) t.hwRx++;
@@ -415,9 +424,10 @@ export class ClientIo {
       r.holdTimer = null;
       if (this.#requests.get(source) === r) process(h.bytes, h.at, h.local);
     };
-    sock.onPacket((bytes, _from, rx, local, _k, hwRx) => {
+    sock.onPacket((bytes, from, rx, local, _k, hwRx) => {
       if (this.#requests.get(source) !== r) return; // closed meanwhile
-      const at = this.#cooked(this.#rxTime(source, rx, hwRx, local.ifindex));
+      const frame = { udpLength: bytes.length, family: from.family === "ipv4" ? 4 : 6 } as const;
+      const at = this.#cooked(this.#rxTime(source, rx, hwRx, local.ifindex, frame));
       const copy = bytes.slice();
       if (r.hwTxPending && this.#hwTsTimeout > 0) {
         if (r.held === null) {
@@ -467,6 +477,7 @@ export class ClientIo {
     local?: string | null,
     hwRx: Timestamp | null = null,
     ifindex = 0,
+    udpLength = bytes.length,
   ): void {
     const id = this.#byPeer.get(`${from.address}|${from.port}`);
     if (id === undefined) {
@@ -474,7 +485,8 @@ export class ClientIo {
       return;
     }
     if (local) this.#localOf.set(id, local);
-    const at = this.#rxTime(id, rx, hwRx, ifindex);
+    const frame = { udpLength, family: from.family === "ipv4" ? 4 : 6 } as const;
+    const at = this.#rxTime(id, rx, hwRx, ifindex, frame);
     this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(at)));
   }
 

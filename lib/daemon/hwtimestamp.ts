@@ -12,8 +12,13 @@
  *   between `minpoll` and `maxpoll` (`lib/clock/hwclock.ts` keeps
  *   `minsamples`..`maxsamples` readings) and converts the raw RX/TX stamps
  *   the sockets report (`lib/io/udp.ts`, `hwTimestamping`) to system time,
- *   `rxcomp` subtracted and `txcomp` added. The system is reached through
- *   an {@link HwBackend}; tests inject one answering with recorded data.
+ *   `rxcomp` subtracted and `txcomp` added. An RX stamp of a datagram whose
+ *   length is given is moved from the start of its frame to the end at the
+ *   link speed (`rxFrameCorrectionNs`), the speed read from the driver
+ *   (ETHTOOL_GLINKSETTINGS, else ETHTOOL_GSET) after each PHC reading and
+ *   assumed 1000 Mb/s before the first, as chronyd. The system is reached
+ *   through an {@link HwBackend}; tests inject one answering with recorded
+ *   data.
  *
  * @example
  * ```ts
@@ -25,7 +30,11 @@
  */
 
 import { interfaceTimestamping } from "../../ffi/libc.ts";
-import { openClockDevice, setInterfaceHwTimestamping } from "../../ffi/devices.ts";
+import {
+  interfaceLinkSpeed,
+  openClockDevice,
+  setInterfaceHwTimestamping,
+} from "../../ffi/devices.ts";
 import {
   HWTSTAMP,
   SOF_TIMESTAMPING_RAW_HARDWARE,
@@ -34,7 +43,13 @@ import {
 } from "../../ffi/layout.ts";
 import type { HwTimestampConfig, RxFilter } from "../conf/config.ts";
 import type { UnsupportedUse } from "../conf/support.ts";
-import { HwClock, type HwConversion } from "../clock/hwclock.ts";
+import {
+  DEFAULT_LINK_SPEED_MBPS,
+  HwClock,
+  type HwConversion,
+  type RxFrame,
+  rxFrameCorrectionNs,
+} from "../clock/hwclock.ts";
 import { type ClockDevice, DeviceError } from "../refclock/device.ts";
 import { RefclockError } from "../refclock/driver.ts";
 import { PhcDriver } from "../refclock/phc.ts";
@@ -111,6 +126,12 @@ export interface HwBackend {
   setConfig(name: string, txType: number, rxFilter: number): { txType: number; rxFilter: number };
   /** Opens /dev/ptpN read-only. Throws. */
   openPhc(path: string): ClockDevice;
+  /**
+   * The link speed in Mb/s (ETHTOOL_GLINKSETTINGS, else ETHTOOL_GSET); 0
+   * when unknown (link down), null when the driver does not answer.
+   * Absent: the speed stays at the assumed 1000 Mb/s.
+   */
+  linkSpeed?(name: string): number | null;
 }
 
 /** The real system: ethtool and SIOCSHWTSTAMP through ffi, /sys/class/net. */
@@ -134,6 +155,14 @@ export const SYSTEM_HW_BACKEND: HwBackend = {
   },
   setConfig: setInterfaceHwTimestamping,
   openPhc: openClockDevice,
+  linkSpeed(name) {
+    try {
+      return interfaceLinkSpeed(name);
+    } catch (e) {
+      if (!isOsError(e) && !(e instanceof DeviceError)) throw e;
+      return null; // the driver has no answer: the last speed stays
+    }
+  },
 };
 
 /**
@@ -175,6 +204,8 @@ export interface HwInterface {
   readonly phc: PhcDriver;
   /** System time the next PHC reading is due. */
   nextReading: Timestamp;
+  /** Mb/s, for the RX frame correction: 1000 until the driver reports one, 0 unknown. */
+  linkSpeed: number;
 }
 
 /** Counters of converted time stamps (serverstats / ntpdata). */
@@ -203,10 +234,12 @@ export interface HwEnableResult {
 /** See the section comment; one per daemon. */
 export class HwTimestamping {
   readonly #interfaces: HwInterface[];
+  readonly #backend: HwBackend;
   readonly counters: HwCounters = { rx: 0, tx: 0, failed: 0 };
 
-  private constructor(interfaces: HwInterface[]) {
+  private constructor(interfaces: HwInterface[], backend: HwBackend) {
     this.#interfaces = interfaces;
+    this.#backend = backend;
   }
 
   /**
@@ -261,6 +294,7 @@ export class HwTimestamping {
         }),
         phc,
         nextReading: now,
+        linkSpeed: DEFAULT_LINK_SPEED_MBPS,
       });
       return true;
     };
@@ -268,11 +302,11 @@ export class HwTimestamping {
       if (c.interface === "*") {
         for (const name of backend.interfaces()) enableOne(name, c);
       } else if (!enableOne(c.interface, c)) {
-        const hw = new HwTimestamping([...done.values()]);
+        const hw = new HwTimestamping([...done.values()], backend);
         return { hw, fatal: `Could not enable HW timestamping on ${c.interface}` };
       }
     }
-    return { hw: new HwTimestamping([...done.values()]), fatal: null };
+    return { hw: new HwTimestamping([...done.values()], backend), fatal: null };
   }
 
   /** The interfaces set up. */
@@ -291,6 +325,9 @@ export class HwTimestamping {
         const m = i.phc.measure();
         if (m !== null) {
           i.clock.addReading(m.systemTime - m.offsetNs, m.systemTime, m.delay / 2);
+          // the link may have renegotiated: its speed is read after each reading (as chronyd)
+          const speed = this.#backend.linkSpeed?.(i.name) ?? null;
+          if (speed !== null) i.linkSpeed = speed;
         }
         i.nextReading = now + BigInt(Math.round(2 ** i.clock.poll * 1e9));
       }
@@ -306,11 +343,14 @@ export class HwTimestamping {
 
   /**
    * A raw hardware RX time stamp of a packet received on `ifindex`, in
-   * system time, `rxcomp` subtracted; null (counted) when it cannot be
-   * converted, and the caller uses the kernel's stamp.
+   * system time, `rxcomp` subtracted; with `frame`, first moved to the end
+   * of the frame at the interface's link speed. Null (counted) when it
+   * cannot be converted, and the caller uses the kernel's stamp.
    */
-  convertRx(ifindex: number, raw: Timestamp): HwConversion | null {
-    return this.#convert(ifindex, raw, "rx");
+  convertRx(ifindex: number, raw: Timestamp, frame?: RxFrame): HwConversion | null {
+    const i = frame ? this.byIndex(ifindex) : null;
+    const shift = i && frame ? Math.round(rxFrameCorrectionNs(frame, i.linkSpeed)) : 0;
+    return this.#convert(ifindex, raw + BigInt(shift), "rx");
   }
 
   /** A raw hardware TX time stamp, in system time, `txcomp` added; null when not convertible. */

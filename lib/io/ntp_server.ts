@@ -33,6 +33,7 @@ import { L } from "../../ffi/layout.ts";
 import { schedYield } from "../../ffi/libc.ts";
 import type { MsgArena } from "../../ffi/msg_arena.ts";
 import type { Timestamp } from "../time/timestamp.ts";
+import type { RxFrame } from "../clock/hwclock.ts";
 import { newServerPacket, type NtpServer, type ServerPacket } from "../ntp/server.ts";
 import { realNow } from "./realtime.ts";
 import { type Family, type SockAddr, UdpSocket } from "./udp.ts";
@@ -79,7 +80,7 @@ export interface NtpServerSocketOptions {
 
 /** The part of `HwTimestamping` the server uses. */
 export interface ServerHwStamps {
-  convertRx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
+  convertRx(ifindex: number, raw: Timestamp, frame?: RxFrame): { time: Timestamp } | null;
   convertTx(ifindex: number, raw: Timestamp): { time: Timestamp } | null;
 }
 
@@ -247,7 +248,10 @@ export class NtpServerSocket {
       }
       let sec: number, nsec: number;
       const hw = arena.hasRxHw[i] === 1 && this.#hw !== null
-        ? this.#hw.convertRx(arena.localIfindex[i]!, arena.rxHwTimestamp(i)!)
+        ? this.#hw.convertRx(arena.localIfindex[i]!, arena.rxHwTimestamp(i)!, {
+          udpLength: arena.lengths[i]!,
+          family: p.family,
+        })
         : null;
       if (hw !== null) {
         this.stats.hwRx++;

@@ -27,13 +27,18 @@ import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import { realNow } from "./realtime.ts";
 import { type Family, type LocalInfo, type SockAddr, UdpSocket } from "./udp.ts";
 
-/** A reply for the client side: the NTP message (copied), where from, when. */
+/**
+ * A reply for the client side: the NTP message (copied), where from, when,
+ * and the length of the UDP data it came in (the PTP message: its frame's
+ * length for the NIC stamp's correction).
+ */
 export type PtpReplyCallback = (
   ntp: Uint8Array,
   from: SockAddr,
   rx: Timestamp,
   local: LocalInfo,
   hwRx: Timestamp | null,
+  udpLength: number,
 ) => void;
 
 /** Options of {@link PtpPort.open}. */
@@ -156,7 +161,7 @@ export class PtpPort {
     }
     const mode = ntp[0]! & 7;
     if (mode === 4) {
-      this.#onReply?.(ntp.slice(), from, rx, local, hwRx);
+      this.#onReply?.(ntp.slice(), from, rx, local, hwRx, bytes.length);
       return;
     }
     const server = this.#server;

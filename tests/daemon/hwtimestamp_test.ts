@@ -7,6 +7,7 @@ import {
   type HwDirective,
   HwTimestamping,
   interfaceNames,
+  SYSTEM_HW_BACKEND,
 } from "../../lib/daemon/hwtimestamp.ts";
 import { HWTSTAMP, PTP, PTP_SYS_OFFSET_PRECISE_LAYOUT } from "../../ffi/layout.ts";
 import { parseCommandLine } from "../../lib/conf/parse.ts";
@@ -15,6 +16,7 @@ import { writeClockTime } from "../../lib/refclock/phc.ts";
 import { FakeDevice } from "../refclock/fake_device.ts";
 import { pickRxTime } from "../../lib/daemon/client_io.ts";
 import { UdpSocket } from "../../lib/io/udp.ts";
+import { isOsError } from "../../lib/io/os_error.ts";
 import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
 import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
 import type { Timestamp } from "../../lib/time/timestamp.ts";
@@ -68,10 +70,15 @@ const PTP_ONLY = {
 /** virtio_net: software stamps only, no PHC. */
 const VIRTIO = { soTimestamping: 0x1a, phcIndex: -1, txTypes: 0, rxFilters: 0 };
 
-function backend(now: () => bigint, setConfigError?: number) {
+function backend(
+  now: () => bigint,
+  setConfigError?: number,
+  linkSpeed?: (name: string) => number | null,
+) {
   const applied: [string, number, number][] = [];
   const phcs = new Map<string, FakeDevice>();
   const b: HwBackend = {
+    ...(linkSpeed ? { linkSpeed } : {}),
     interfaces: () => ["eth0", "eth1", "eth2", "lo"],
     tsInfo: (n) =>
       ({ eth0: IGB, eth1: PTP_ONLY, eth2: VIRTIO } as Record<string, typeof IGB>)[n] ?? null,
@@ -211,6 +218,61 @@ Deno.test("hwtimestamp RX: a NIC stamp replaces the kernel's once the NIC clock 
   assert.ok(Math.abs(Number(r.time - (T0 + 5_000_000_000n - 100n))) <= 2, `${r.time}`);
   assert.deepEqual(pickRxTime(hw, 2, kernel, null), { time: kernel, hardware: false });
   assert.deepEqual(pickRxTime(null, 2, kernel, nic), { time: kernel, hardware: false });
+});
+
+Deno.test("hwtimestamp RX: moved to the end of the frame at the link speed, refreshed after each reading", () => {
+  let now = T0;
+  // recorded ETHTOOL_GLINKSETTINGS answers of eth0 after each PHC reading: the link renegotiated
+  // from 1 Gb/s down to 100 Mb/s, then came back at 10 Gb/s; once the driver did not answer
+  const speeds: (number | null)[] = [100, 100, 100, 10000, null];
+  const asked: string[] = [];
+  const t = backend(() => now, undefined, (n) => (asked.push(n), speeds.shift() ?? null));
+  const { hw } = HwTimestamping.enable(configs(["hwtimestamp eth0 rxcomp 100e-9"]), now, t.b);
+  const eth0 = hw.interfaces[0]!;
+  assert.equal(eth0.linkSpeed, 1000); // assumed until the driver answers, as chronyd
+  for (let i = 0; i < 3; i++) {
+    hw.poll(now);
+    now += 1_000_000_000n;
+  }
+  assert.deepEqual(asked, ["eth0", "eth0", "eth0"]);
+  assert.equal(eth0.linkSpeed, 100);
+  const sys = now + 100_000_000n;
+  const ntp4 = { udpLength: 48, family: 4 } as const;
+  const within = (got: bigint | undefined, want: bigint) =>
+    assert.ok(got !== undefined && Math.abs(Number(got - want)) <= 2, `${got} vs ${want}`);
+  // 100 Mb/s: 94 bytes take 7520 ns; rxcomp 100 ns subtracted after
+  within(hw.convertRx(2, phcAt(sys), ntp4)?.time, sys + 7520n - 100n);
+  within(hw.convertRx(2, phcAt(sys), { udpLength: 48, family: 6 })?.time, sys + 9120n - 100n);
+  within(hw.convertRx(2, phcAt(sys))?.time, sys - 100n); // no frame given: no correction
+  within(hw.convertTx(2, phcAt(sys))?.time, sys); // TX stamps are never moved
+  hw.poll(now);
+  now += 2_000_000_000n;
+  hw.poll(now);
+  assert.equal(eth0.linkSpeed, 10000);
+  within(hw.convertRx(2, phcAt(sys), ntp4)?.time, sys + 75n - 100n);
+  now += 4_000_000_000n;
+  hw.poll(now);
+  assert.equal(eth0.linkSpeed, 10000); // no answer: the last speed stays
+  // through the client's choice of stamp too
+  const r = pickRxTime(hw, 2, sys + 9_000n, phcAt(sys), { udpLength: 228, family: 4 });
+  assert.equal(r.hardware, true);
+  within(r.time, sys + 219n - 100n);
+});
+
+Deno.test("the link speed of this host's interfaces through ETHTOOL_GLINKSETTINGS/GSET, as sysfs reports it", () => {
+  for (const name of interfaceNames()) {
+    let sysfs: number | null;
+    try {
+      sysfs = Number(Deno.readTextFileSync(`/sys/class/net/${name}/speed`).trim());
+    } catch (e) {
+      if (!isOsError(e)) throw e;
+      sysfs = null; // EINVAL: no speed (lo, ifb: no ethtool answer; a link down: unknown)
+    }
+    const got = SYSTEM_HW_BACKEND.linkSpeed!(name);
+    if (sysfs === null) assert.ok(got === null || got === 0, `${name}: ${got}`);
+    else assert.equal(got, sysfs < 0 ? 0 : sysfs, name); // -1: SPEED_UNKNOWN (virtio here)
+  }
+  assert.equal(SYSTEM_HW_BACKEND.linkSpeed!("horae-nosuch0"), null);
 });
 
 Deno.test("a socket asking for hardware stamps on loopback gets kernel stamps and no NIC stamp", async () => {

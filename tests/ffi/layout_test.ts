@@ -7,7 +7,12 @@ import {
   CMSGHDR,
   EAI,
   ERRNO,
+  ETHTOOL_CMD,
   ETHTOOL_GET_TS_INFO,
+  ETHTOOL_GLINKSETTINGS,
+  ETHTOOL_GSET,
+  ETHTOOL_LINK_SETTINGS,
+  ETHTOOL_SPEED_UNKNOWN,
   ETHTOOL_TS_INFO,
   HWTSTAMP,
   HWTSTAMP_CONFIG,
@@ -197,6 +202,17 @@ function expectations(): [string, string, number][] {
   off("ethtool_ts_info", "phc_index", ETHTOOL_TS_INFO.phcIndex);
   off("ethtool_ts_info", "tx_types", ETHTOOL_TS_INFO.txTypes);
   off("ethtool_ts_info", "rx_filters", ETHTOOL_TS_INFO.rxFilters);
+  k("ETHTOOL_GLINKSETTINGS", ETHTOOL_GLINKSETTINGS);
+  k("ETHTOOL_GSET", ETHTOOL_GSET);
+  size("ethtool_link_settings", ETHTOOL_LINK_SETTINGS.size);
+  off("ethtool_link_settings", "cmd", ETHTOOL_LINK_SETTINGS.cmd);
+  off("ethtool_link_settings", "speed", ETHTOOL_LINK_SETTINGS.speed);
+  off("ethtool_link_settings", "link_mode_masks_nwords", ETHTOOL_LINK_SETTINGS.nwords);
+  size("ethtool_cmd", ETHTOOL_CMD.size);
+  off("ethtool_cmd", "cmd", ETHTOOL_CMD.cmd);
+  off("ethtool_cmd", "speed", ETHTOOL_CMD.speed);
+  off("ethtool_cmd", "speed_hi", ETHTOOL_CMD.speedHi);
+  k("(unsigned)SPEED_UNKNOWN", ETHTOOL_SPEED_UNKNOWN);
   for (const [name, v] of Object.entries(TX)) {
     if (typeof v === "number" && /^(ADJ|STA|TIME)_/.test(name)) k(name, v);
   }
