@@ -611,7 +611,7 @@ export async function startNtpServer(
   }
   if (ptpPort) {
     server ??= new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
-    ptpPort.setServer(server);
+    ptpPort.setServer(server, hw && hw.interfaces.length > 0 ? hw : null);
   }
   return { server, serverSockets, ntsServer, serverWorkers };
 }

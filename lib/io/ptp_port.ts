@@ -8,7 +8,11 @@
  * reply (server mode) is handed to the client side (`onReply`), which sends
  * its requests to sources whose `port` is the PTP port through
  * {@link PtpPort.send}. Datagrams that are not NTP-over-PTP of our domain
- * are counted and dropped.
+ * are counted and dropped. With `hwtimestamp` (the `hw` of
+ * {@link PtpPort.setServer}) the responder takes a request's RX time from
+ * its NIC stamp (moved to the end of the frame), and an interleaved reply's
+ * transmit time is improved by the kernel's TX stamp, then the NIC's, as on
+ * the NTP port.
  *
  * @example
  * ```ts
@@ -26,6 +30,17 @@ import { decodeNtpOverPtp, encodeNtpOverPtp } from "../ntp/ptp.ts";
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import { realNow } from "./realtime.ts";
 import { type Family, type LocalInfo, type SockAddr, UdpSocket } from "./udp.ts";
+import type { ServerHwStamps } from "./ntp_server.ts";
+
+/** Interleaved replies whose TX stamps are still awaited (oldest dropped beyond). */
+const HELD_TX_LIMIT = 256;
+
+/** Where an interleaved reply's better transmit time goes (`NtpServer.improveTx`). */
+interface HeldTx {
+  slot: number;
+  rxHi: number;
+  rxLo: number;
+}
 
 /**
  * A reply for the client side: the NTP message (copied), where from, when,
@@ -53,11 +68,21 @@ export interface PtpPortOptions {
   addresses?: { ipv4?: string | undefined; ipv6?: string | undefined };
   /** Raw NIC stamps too (`hwtimestamp ... rxfilter ptp`). */
   hwTimestamping?: boolean;
+  /** Opens a socket (default `UdpSocket.open`); tests inject one delivering recorded NIC stamps. */
+  openSocket?: (o: Parameters<typeof UdpSocket.open>[0]) => PtpSocket;
 }
+
+/** The part of a `UdpSocket` the port uses. */
+export type PtpSocket =
+  & Pick<
+    UdpSocket,
+    "onPacket" | "onTxTimestamp" | "onHwTxTimestamp" | "send" | "localAddress" | "close"
+  >
+  & { readonly hwTimestamping: boolean };
 
 /** See the module doc. */
 export class PtpPort {
-  readonly #socks = new Map<Family, UdpSocket>();
+  readonly #socks = new Map<Family, PtpSocket>();
   readonly #domain: number;
   #server: NtpServer | null;
   readonly #req = new Uint8Array(1140);
@@ -66,10 +91,18 @@ export class PtpPort {
   #lastRefresh = 0n;
   #onTx: ((sendId: number, tx: Timestamp) => void) | null = null;
   #onHwTx: ((sendId: number, raw: Timestamp, ifindex: number) => void) | null = null;
+  #hw: ServerHwStamps | null = null;
+  /** Send id of an interleaved reply -> its client log entry. */
+  readonly #heldTx = new Map<number, HeldTx>();
   /** Datagrams that were not NTP-over-PTP of our domain. */
   invalid = 0;
   /** Requests answered. */
   answered = 0;
+  /** Requests whose RX time is the NIC's stamp; NIC TX stamps of replies applied. */
+  hwRx = 0;
+  hwTx = 0;
+  /** Kernel TX stamps applied to interleaved replies. */
+  txTimestamps = 0;
 
   private constructor(o: PtpPortOptions) {
     this.#domain = o.domain;
@@ -82,7 +115,7 @@ export class PtpPort {
     try {
       for (const family of o.families) {
         const address = o.addresses?.[family];
-        const sock = UdpSocket.open({
+        const sock = (o.openSocket ?? UdpSocket.open)({
           family,
           ...(address ? { address } : {}),
           port: o.port,
@@ -94,8 +127,12 @@ export class PtpPort {
         sock.onPacket((bytes, from, rx, local, _k, hwRx) =>
           p.#receive(sock, bytes, from, rx, local, hwRx)
         );
-        sock.onTxTimestamp((id, tx) => p.#onTx?.(id, tx));
-        sock.onHwTxTimestamp((id, raw, ifindex) => p.#onHwTx?.(id, raw, ifindex));
+        sock.onTxTimestamp((id, tx) => {
+          if (!p.#serverTx(id, tx, false)) p.#onTx?.(id, tx);
+        });
+        sock.onHwTxTimestamp((id, raw, ifindex) => {
+          if (!p.#serverTx(id, raw, true, ifindex)) p.#onHwTx?.(id, raw, ifindex);
+        });
       }
     } catch (e) {
       p.close();
@@ -109,9 +146,13 @@ export class PtpPort {
     return this.#socks.get(family)?.localAddress().port ?? null;
   }
 
-  /** Sets the NTP responder (the daemon creates it after the port). */
-  setServer(server: NtpServer | null): void {
+  /**
+   * Sets the NTP responder (the daemon creates it after the port) and the
+   * NIC stamp conversion of `hwtimestamp` interfaces (null: kernel stamps).
+   */
+  setServer(server: NtpServer | null, hw: ServerHwStamps | null = null): void {
     this.#server = server;
+    this.#hw = hw;
   }
 
   /** Where replies to our requests go. */
@@ -147,7 +188,7 @@ export class PtpPort {
   }
 
   #receive(
-    sock: UdpSocket,
+    sock: PtpSocket,
     bytes: Uint8Array,
     from: SockAddr,
     rx: Timestamp,
@@ -177,6 +218,16 @@ export class PtpPort {
     p.addr = addr;
     p.addrOffset = 0;
     p.family = from.family === "ipv4" ? 4 : 6;
+    const nic = hwRx !== null && this.#hw !== null
+      ? this.#hw.convertRx(local.ifindex, hwRx, {
+        udpLength: bytes.length,
+        family: p.family,
+      })
+      : null;
+    if (nic !== null) {
+      this.hwRx++;
+      rx = nic.time;
+    }
     const r = toNtp64(rx);
     p.rxHi = r.hi;
     p.rxLo = r.lo;
@@ -193,10 +244,44 @@ export class PtpPort {
       p.out.setUint32(40, tx.hi);
       p.out.setUint32(44, tx.lo);
     }
-    const id = sock.send(encodeNtpOverPtp(this.#out.subarray(0, len), this.#domain), from);
+    // TX stamps only for interleaved replies (their transmit time goes in the next reply)
+    const interleaved = !p.txPending && !p.txWritten;
+    const id = sock.send(encodeNtpOverPtp(this.#out.subarray(0, len), this.#domain), from, {
+      txTimestamp: interleaved,
+    });
     if (id === null) return;
     this.answered++;
     if (p.txWritten) server.sent(p, p.out.getUint32(40), p.out.getUint32(44));
     else server.sent(p, tx.hi, tx.lo);
+    if (interleaved && p.slot >= 0) {
+      if (this.#heldTx.size >= HELD_TX_LIMIT) {
+        this.#heldTx.delete(this.#heldTx.keys().next().value!);
+      }
+      this.#heldTx.set(id, { slot: p.slot, rxHi: p.rxHi, rxLo: p.rxLo });
+    }
+  }
+
+  /**
+   * A TX stamp of one of our interleaved replies (false: not one, it is the
+   * client's): the kernel's improves the held transmit time; with NIC
+   * stamps the entry waits for the NIC's, which comes after and replaces it.
+   */
+  #serverTx(id: number, stamp: Timestamp, hardware: boolean, ifindex = 0): boolean {
+    const held = this.#heldTx.get(id);
+    if (held === undefined) return false;
+    let tx = stamp;
+    if (hardware) {
+      this.#heldTx.delete(id);
+      const c = this.#hw?.convertTx(ifindex, stamp) ?? null;
+      if (c === null) return true;
+      this.hwTx++;
+      tx = c.time;
+    } else {
+      if (this.#hw === null) this.#heldTx.delete(id);
+      this.txTimestamps++;
+    }
+    const t = toNtp64(tx);
+    this.#server?.improveTx(held.slot, held.rxHi, held.rxLo, t.hi, t.lo);
+    return true;
   }
 }

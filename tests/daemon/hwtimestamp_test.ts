@@ -15,11 +15,20 @@ import { DeviceError } from "../../lib/refclock/device.ts";
 import { writeClockTime } from "../../lib/refclock/phc.ts";
 import { FakeDevice } from "../refclock/fake_device.ts";
 import { pickRxTime } from "../../lib/daemon/client_io.ts";
-import { UdpSocket } from "../../lib/io/udp.ts";
+import {
+  type HwTxTimestampCallback,
+  type PacketCallback,
+  type SockAddr,
+  type TxTimestampCallback,
+  UdpSocket,
+} from "../../lib/io/udp.ts";
+import { PtpPort, type PtpSocket } from "../../lib/io/ptp_port.ts";
+import { decodeNtpOverPtp, encodeNtpOverPtp } from "../../lib/ntp/ptp.ts";
+import { ClientLog } from "../../lib/ntp/clientlog.ts";
 import { isOsError } from "../../lib/io/os_error.ts";
 import { NtpServerSocket } from "../../lib/io/ntp_server.ts";
 import { NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
-import type { Timestamp } from "../../lib/time/timestamp.ts";
+import { readNtp64, type Timestamp, writeNtp64 } from "../../lib/time/timestamp.ts";
 
 const hw = (iface: string, line: number): HwDirective => ({
   name: "hwtimestamp",
@@ -319,4 +328,115 @@ Deno.test("NTP server socket with hwtimestamp: without NIC stamps (loopback) it 
     await client.close();
     await sock.close();
   }
+});
+
+// ---------------------------------------------------------------------------
+// The PTP port's server side (`ptpport` with `hwtimestamp ... rxfilter ptp`) through an injected
+// socket delivering recorded NIC stamps
+
+/** A socket that records what the port sends and lets the test deliver datagrams and TX stamps. */
+class FakePtpSocket implements PtpSocket {
+  readonly hwTimestamping = true;
+  readonly sent: { bytes: Uint8Array; to: SockAddr; txTimestamp: boolean; id: number }[] = [];
+  packet: PacketCallback | null = null;
+  tx: TxTimestampCallback | null = null;
+  hwTx: HwTxTimestampCallback | null = null;
+  #id = 0;
+  onPacket(cb: PacketCallback): void {
+    this.packet = cb;
+  }
+  onTxTimestamp(cb: TxTimestampCallback): void {
+    this.tx = cb;
+  }
+  onHwTxTimestamp(cb: HwTxTimestampCallback): void {
+    this.hwTx = cb;
+  }
+  send(bytes: Uint8Array, to: SockAddr, o: { txTimestamp?: boolean } = {}): number | null {
+    this.sent.push({
+      bytes: bytes.slice(),
+      to,
+      txTimestamp: o.txTimestamp === true,
+      id: ++this.#id,
+    });
+    return this.#id;
+  }
+  localAddress(): SockAddr {
+    return { family: "ipv4", address: "0.0.0.0", port: 319 };
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("ptpport server with hwtimestamp: NIC RX stamps of requests, the NIC TX stamp of an interleaved reply", async () => {
+  let now = T0;
+  const t = backend(() => now);
+  const { hw } = HwTimestamping.enable(
+    configs(["hwtimestamp eth0 rxfilter all txcomp 300e-9"]),
+    now,
+    t.b,
+  );
+  for (let i = 0; i < 3; i++) {
+    hw.poll(now);
+    now += 1_000_000_000n;
+  }
+  const fake = new FakePtpSocket();
+  const server = new NtpServer({
+    reference: unsynchronisedReference(-20),
+    clientLog: new ClientLog({ seed: 3, random: () => 0 }),
+  });
+  const port = PtpPort.open({
+    port: 319,
+    domain: 123,
+    server: null,
+    families: ["ipv4"],
+    hwTimestamping: true,
+    openSocket: () => fake,
+  });
+  port.setServer(server, hw);
+  const client: SockAddr = { family: "ipv4", address: "192.0.2.10", port: 319 };
+  const local = { address: "192.0.2.1", ifindex: 2 };
+  /** A client request received by the NIC at `sys` (the kernel stamped it 9 µs later). */
+  const request = (sys: bigint, origin: bigint, receive: bigint) => {
+    const ntp = new Uint8Array(48);
+    const v = new DataView(ntp.buffer);
+    v.setUint8(0, 0x23);
+    if (origin !== 0n) writeNtp64(v, 24, origin);
+    if (receive !== 0n) writeNtp64(v, 32, receive);
+    writeNtp64(v, 40, sys - 50_000n);
+    fake.packet!(encodeNtpOverPtp(ntp, 123), client, sys + 9_000n, local, true, phcAt(sys));
+    const out = decodeNtpOverPtp(fake.sent.at(-1)!.bytes, 123)!;
+    return new DataView(out.buffer, out.byteOffset, out.byteLength);
+  };
+  const near = (got: Timestamp | null, want: bigint, what: string) =>
+    assert.ok(got !== null && Math.abs(Number(got - want)) <= 2, `${what}: ${got} vs ${want}`);
+  // 1: basic. RX time = the NIC's stamp moved by 142 bytes (PTP-wrapped NTP over IPv4) at 1 Gb/s
+  const sys1 = now + 100_000_000n;
+  const r1 = request(sys1, 0n, 0n);
+  near(readNtp64(r1, 32, sys1), sys1 + 1136n, "reply 1 receive");
+  assert.equal(fake.sent.at(-1)!.txTimestamp, false); // basic: transmit written at send time
+  // 2: interleaved (origin = our receive time): a TX stamp is asked for its reply
+  const sys2 = sys1 + 1_000_000_000n;
+  const r2 = request(sys2, readNtp64(r1, 32, sys1)!, sys1 + 200_000n);
+  near(readNtp64(r2, 32, sys2), sys2 + 1136n, "reply 2 receive");
+  near(readNtp64(r2, 24, sys2), sys1 + 200_000n, "reply 2 origin = the client's receive");
+  const sent2 = fake.sent.at(-1)!;
+  assert.equal(sent2.txTimestamp, true);
+  // the kernel's TX stamp, then the NIC's (it left eth0 40 µs after the request arrived)
+  const tx2 = sys2 + 40_000n;
+  fake.tx!(sent2.id, tx2 + 6_000n);
+  fake.hwTx!(sent2.id, phcAt(tx2), 2);
+  // 3: interleaved again: its transmit field is reply 2's NIC TX stamp, txcomp added
+  const sys3 = sys2 + 1_000_000_000n;
+  const r3 = request(sys3, readNtp64(r2, 32, sys2)!, sys2 + 300_000n);
+  near(readNtp64(r3, 40, sys3), tx2 + 300n, "reply 3 transmit = reply 2's NIC TX stamp");
+  assert.deepEqual([port.hwRx, port.hwTx, port.txTimestamps, port.answered], [3, 1, 1, 3]);
+  // a TX stamp of a send that is not one of the server's goes to the client side
+  const got: number[] = [];
+  port.onTxTimestamp((id) => got.push(id), (id) => got.push(-id));
+  fake.tx!(999, tx2);
+  fake.hwTx!(999, phcAt(tx2), 2);
+  assert.deepEqual(got, [999, -999]);
+  await port.close();
+  await hw.close();
 });
