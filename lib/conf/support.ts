@@ -36,6 +36,10 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.xleave": I,
   "source.copy": I,
   "source.extfield": I,
+  // F324 (4.5+, later named 10A): PTP transparent clocks' corrections of NTP-over-PTP; parsed,
+  // not applied
+  "source.extfield.F324": N,
+  "source.extfield.10A": N,
   initstepslew: I,
   refclock: I,
   // refclock drivers and options (checked per `refclock` line)
@@ -199,6 +203,12 @@ export function unsupportedUses(result: Pick<ParseResult, "directives">): Unsupp
           out.push({ ...at, what: `${opt} option of ${d.name}` });
         }
       }
+      d.args.forEach((a, k) => {
+        const type = (d.args[k + 1] ?? "").toUpperCase();
+        if (k > 0 && a.toLowerCase() === "extfield" && supportOf(`source.extfield.${type}`) === N) {
+          out.push({ ...at, what: `extfield ${type} option of ${d.name}` });
+        }
+      });
     } else if (d.name === "refclock") {
       const driver = (d.args[0] ?? "").toUpperCase();
       if (supportOf(`refclock.${driver}`) === N) {
