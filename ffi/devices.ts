@@ -33,6 +33,7 @@ import {
   O_FLAGS,
   POLLFD,
   SIOCETHTOOL,
+  SIOCGHWTSTAMP,
   SIOCSHWTSTAMP,
 } from "./layout.ts";
 import { close, errno, socket } from "./libc.ts";
@@ -109,8 +110,23 @@ export function setInterfaceHwTimestamping(
   txType: number,
   rxFilter: number,
 ): { txType: number; rxFilter: number } {
+  return hwTstampIoctl(name, SIOCSHWTSTAMP, "SIOCSHWTSTAMP", txType, rxFilter);
+}
+
+/** SIOCGHWTSTAMP on interface `name`: its current configuration. Throws DeviceError. */
+export function getInterfaceHwTimestamping(name: string): { txType: number; rxFilter: number } {
+  return hwTstampIoctl(name, SIOCGHWTSTAMP, "SIOCGHWTSTAMP", 0, 0);
+}
+
+function hwTstampIoctl(
+  name: string,
+  request: number,
+  what: string,
+  txType: number,
+  rxFilter: number,
+): { txType: number; rxFilter: number } {
   const nameBytes = new TextEncoder().encode(name);
-  if (nameBytes.length >= IFREQ.namesize) throw new DeviceError("ioctl SIOCSHWTSTAMP", 19, name);
+  if (nameBytes.length >= IFREQ.namesize) throw new DeviceError(`ioctl ${what}`, 19, name);
   const cfg = new Uint8Array(HWTSTAMP_CONFIG.size);
   const cv = new DataView(cfg.buffer);
   cv.setInt32(HWTSTAMP_CONFIG.txType, txType, true);
@@ -124,8 +140,8 @@ export function setInterfaceHwTimestamping(
   );
   const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
   try {
-    if (lib.ioctl(fd, BigInt(SIOCSHWTSTAMP), ifr) < 0) {
-      throw new DeviceError("ioctl SIOCSHWTSTAMP", errno(), name);
+    if (lib.ioctl(fd, BigInt(request), ifr) < 0) {
+      throw new DeviceError(`ioctl ${what}`, errno(), name);
     }
   } finally {
     close(fd);

@@ -31,6 +31,7 @@
 
 import { interfaceTimestamping } from "../../ffi/libc.ts";
 import {
+  getInterfaceHwTimestamping,
   interfaceLinkSpeed,
   openClockDevice,
   setInterfaceHwTimestamping,
@@ -124,6 +125,12 @@ export interface HwBackend {
   ifindex(name: string): number | null;
   /** SIOCSHWTSTAMP; returns what the driver applied. Throws. */
   setConfig(name: string, txType: number, rxFilter: number): { txType: number; rxFilter: number };
+  /**
+   * SIOCGHWTSTAMP: the interface's current configuration, asked when it
+   * refuses SIOCSHWTSTAMP (no CAP_NET_ADMIN, or a driver that only lets it
+   * be read); null when unknown. Absent: never asked.
+   */
+  getConfig?(name: string): { txType: number; rxFilter: number } | null;
   /** Opens /dev/ptpN read-only. Throws. */
   openPhc(path: string): ClockDevice;
   /**
@@ -154,6 +161,14 @@ export const SYSTEM_HW_BACKEND: HwBackend = {
     }
   },
   setConfig: setInterfaceHwTimestamping,
+  getConfig(name) {
+    try {
+      return getInterfaceHwTimestamping(name);
+    } catch (e) {
+      if (!(e instanceof DeviceError)) throw e;
+      return null; // not readable either: the set-up failed
+    }
+  },
   openPhc: openClockDevice,
   linkSpeed(name) {
     try {
@@ -168,7 +183,7 @@ export const SYSTEM_HW_BACKEND: HwBackend = {
 /**
  * The receive filter for `requested` among the NIC's (`rxFilters`, a
  * bitmask of HWTSTAMP_FILTER_* bits): `all`, `ntp` (NTP_ALL, else ALL),
- * `ptp` (PTP v2 over UDP events, else all PTP v2 events, else ALL),
+ * `ptp` (PTP v2 over UDP events, else all PTP v2 events, else none),
  * `none`; absent: the most specific for NTP, else none (the NIC then time
  * stamps only what it sends). Null when the requested one is unsupported.
  */
@@ -183,13 +198,32 @@ export function chooseRxFilter(requested: RxFilter | undefined, rxFilters: numbe
     case "ntp":
       return first([HWTSTAMP.FILTER_NTP_ALL, HWTSTAMP.FILTER_ALL]);
     case "ptp":
-      return first([
-        HWTSTAMP.FILTER_PTP_V2_L4_EVENT,
-        HWTSTAMP.FILTER_PTP_V2_EVENT,
-        HWTSTAMP.FILTER_ALL,
-      ]);
+      // as chronyd: a NIC without PTP filters stamps only what it sends
+      return first([HWTSTAMP.FILTER_PTP_V2_L4_EVENT, HWTSTAMP.FILTER_PTP_V2_EVENT]) ??
+        HWTSTAMP.FILTER_NONE;
     default:
       return first([HWTSTAMP.FILTER_NTP_ALL, HWTSTAMP.FILTER_ALL]) ?? HWTSTAMP.FILTER_NONE;
+  }
+}
+
+/**
+ * SIOCSHWTSTAMP; when refused, the interface may already be configured as
+ * asked (by a PTP daemon, or a driver that only lets it be read): chronyd
+ * then uses it as it is, checked with SIOCGHWTSTAMP. Throws the refusal.
+ */
+function setOrCheck(
+  backend: HwBackend,
+  name: string,
+  txType: number,
+  rxFilter: number,
+): { txType: number; rxFilter: number } {
+  try {
+    return backend.setConfig(name, txType, rxFilter);
+  } catch (e) {
+    if (!(e instanceof DeviceError)) throw e;
+    const current = backend.getConfig?.(name) ?? null;
+    if (current?.txType === txType && current.rxFilter === rxFilter) return current;
+    throw e;
   }
 }
 
@@ -206,6 +240,12 @@ export interface HwInterface {
   nextReading: Timestamp;
   /** Mb/s, for the RX frame correction: 1000 until the driver reports one, 0 unknown. */
   linkSpeed: number;
+}
+
+/** chronyd's start-up line for an interface set up ("(TX only)" without a receive filter). */
+export function enabledMessage(i: HwInterface): string {
+  const txOnly = i.rxFilter === HWTSTAMP.FILTER_NONE ? "(TX only) " : "";
+  return `Enabled HW timestamping ${txOnly}on ${i.name}`;
 }
 
 /** Counters of converted time stamps (serverstats / ntpdata). */
@@ -272,7 +312,7 @@ export class HwTimestamping {
       let applied: { txType: number; rxFilter: number };
       let phc: PhcDriver;
       try {
-        applied = backend.setConfig(name, tx, rx);
+        applied = setOrCheck(backend, name, tx, rx);
         phc = PhcDriver.open(backend.openPhc(`/dev/ptp${info.phcIndex}`), {
           nocrossts: c.nocrossts,
         });

@@ -87,7 +87,7 @@ import { isOsError } from "../io/os_error.ts";
 import { realNow } from "../io/realtime.ts";
 import { refIdFromAddress } from "../ntp/reference_id.ts";
 import { LogWriter } from "./log_writer.ts";
-import { HwTimestampError, HwTimestamping } from "./hwtimestamp.ts";
+import { enabledMessage, HwTimestampError, HwTimestamping } from "./hwtimestamp.ts";
 import { PtpPort } from "../io/ptp_port.ts";
 import {
   measurementFromReport,
@@ -421,6 +421,9 @@ export async function enableHardware(
     throw new HwTimestampError(hwSetup.fatal);
   }
   const hw = hwSetup?.hw ?? null;
+  for (const i of hw?.interfaces ?? []) {
+    log.info(enabledMessage(i));
+  }
   let hwTimer: ReturnType<typeof setTimeout> | null = null;
   const pollHw = () => {
     const next = hw?.poll(realNow()) ?? null;

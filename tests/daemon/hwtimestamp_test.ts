@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   checkHwTimestamping,
   chooseRxFilter,
+  enabledMessage,
   hasHardwareTimestamping,
   type HwBackend,
   type HwDirective,
@@ -133,6 +134,8 @@ Deno.test("hwtimestamp rx filters: the most specific for NTP by default, or as a
   assert.equal(chooseRxFilter(undefined, PTP_ONLY.rxFilters), HWTSTAMP.FILTER_NONE);
   assert.equal(chooseRxFilter("ptp", PTP_ONLY.rxFilters), HWTSTAMP.FILTER_PTP_V2_L4_EVENT);
   assert.equal(chooseRxFilter("ptp", 1 | (1 << 12)), HWTSTAMP.FILTER_PTP_V2_EVENT);
+  // no PTP filter: TX stamps only, as chronyd (not ALL)
+  assert.equal(chooseRxFilter("ptp", IGB.rxFilters), HWTSTAMP.FILTER_NONE);
   assert.equal(chooseRxFilter("all", PTP_ONLY.rxFilters), null);
   assert.equal(chooseRxFilter("ntp", IGB.rxFilters), HWTSTAMP.FILTER_ALL);
   assert.equal(chooseRxFilter("none", 0), HWTSTAMP.FILTER_NONE);
@@ -178,6 +181,31 @@ Deno.test("hwtimestamp NAME: no hardware, an unsupported filter or a refused SIO
   const all = HwTimestamping.enable(configs(["hwtimestamp *"]), T0, eperm.b);
   assert.equal(all.fatal, null);
   assert.equal(all.hw.interfaces.length, 0);
+});
+
+Deno.test("hwtimestamp: a refused SIOCSHWTSTAMP is fine when SIOCGHWTSTAMP shows it already set so", async () => {
+  // ptp4l configured eth0 with TX on and filter ALL; we lack CAP_NET_ADMIN (EPERM)
+  const t = backend(() => T0, 1);
+  const current = new Map<string, { txType: number; rxFilter: number }>([
+    ["eth0", { txType: HWTSTAMP.TX_ON, rxFilter: HWTSTAMP.FILTER_ALL }],
+  ]);
+  t.b.getConfig = (n) => current.get(n) ?? null;
+  const ok = HwTimestamping.enable(configs(["hwtimestamp eth0"]), T0, t.b);
+  assert.equal(ok.fatal, null);
+  assert.deepEqual(ok.hw.interfaces.map(enabledMessage), ["Enabled HW timestamping on eth0"]);
+  await ok.hw.close();
+  // configured otherwise (filter NONE where we want ALL): still fatal for a named interface
+  current.set("eth0", { txType: HWTSTAMP.TX_ON, rxFilter: HWTSTAMP.FILTER_NONE });
+  const bad = HwTimestamping.enable(configs(["hwtimestamp eth0"]), T0, t.b);
+  assert.equal(bad.fatal, "Could not enable HW timestamping on eth0");
+  // rxfilter ptp on a NIC without PTP filters: TX only, said at start-up as chronyd does
+  const tx = backend(() => T0);
+  const ptp = HwTimestamping.enable(configs(["hwtimestamp eth0 rxfilter ptp"]), T0, tx.b);
+  assert.deepEqual(tx.applied, [["eth0", HWTSTAMP.TX_ON, HWTSTAMP.FILTER_NONE]]);
+  assert.deepEqual(ptp.hw.interfaces.map(enabledMessage), [
+    "Enabled HW timestamping (TX only) on eth0",
+  ]);
+  await ptp.hw.close();
 });
 
 Deno.test("hwtimestamp: PHC readings every 2^poll s, then RX/TX stamps converted with rxcomp/txcomp", async () => {
