@@ -99,6 +99,10 @@ export const SOCK_EXTENDED_ERR = {
 
 /** `struct scm_timestamping` (linux/errqueue.h): ts[0] software, ts[2] raw hardware. */
 export const SCM_TIMESTAMPING_LAYOUT = { size: 48, software: 0, hardware: 32 } as const;
+/** cmsg type (SOL_SOCKET) of `struct scm_ts_pktinfo`, with SOF_TIMESTAMPING_OPT_PKTINFO. */
+export const SCM_TIMESTAMPING_PKTINFO = 58;
+/** `struct scm_ts_pktinfo` (linux/net_tstamp.h): the stamping interface and layer-2 length. */
+export const SCM_TS_PKTINFO = { size: 16, ifIndex: 0, pktLength: 4 } as const;
 
 /** `struct pollfd` (poll.h). */
 export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
@@ -256,6 +260,8 @@ export const SOF_TIMESTAMPING_OPT_ID = 1 << 7;
 export const SOF_TIMESTAMPING_OPT_CMSG = 1 << 10;
 /** Deliver TX timestamps without the packet payload. */
 export const SOF_TIMESTAMPING_OPT_TSONLY = 1 << 11;
+/** With RX hardware stamps: the interface and layer-2 length (SCM_TIMESTAMPING_PKTINFO, 4.13+). */
+export const SOF_TIMESTAMPING_OPT_PKTINFO = 1 << 13;
 
 // linux/errqueue.h
 /** `ee_origin` of a timestamp on the error queue. */

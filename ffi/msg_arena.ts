@@ -35,6 +35,8 @@ import {
   MMSGHDR,
   MSGHDR,
   SCM_TIMESTAMPING_LAYOUT,
+  SCM_TIMESTAMPING_PKTINFO,
+  SCM_TS_PKTINFO,
   SO_EE_ORIGIN_TIMESTAMPING,
   SOCK_EXTENDED_ERR,
   SOF_TIMESTAMPING_TX_SOFTWARE,
@@ -101,6 +103,13 @@ export class MsgArena {
   readonly localIfindex: Int32Array;
   /** 1 when the slot carries a raw hardware RX timestamp (the NIC's clock, `hwtimestamp`). */
   readonly hasRxHw: Uint8Array;
+  /**
+   * With a hardware stamp (SOF_TIMESTAMPING_OPT_PKTINFO): the interface that
+   * stamped it (the NIC under a bridge or bond) and the frame's layer-2
+   * length; 0 when the kernel gave none.
+   */
+  readonly rxHwIfindex: Int32Array;
+  readonly rxL2Length: Int32Array;
   /** Raw hardware RX timestamp per slot: seconds, nanoseconds (NIC clock). */
   readonly rxHwSec: Float64Array;
   readonly rxHwNsec: Float64Array;
@@ -164,6 +173,8 @@ export class MsgArena {
     this.lengths = new Int32Array(batch);
     this.hasRxTimestamp = new Uint8Array(batch);
     this.hasRxHw = new Uint8Array(batch);
+    this.rxHwIfindex = new Int32Array(batch);
+    this.rxL2Length = new Int32Array(batch);
     this.rxHwSec = new Float64Array(batch);
     this.rxHwNsec = new Float64Array(batch);
     this.rxSec = new Float64Array(batch);
@@ -239,10 +250,26 @@ export class MsgArena {
     return n;
   }
 
+  /**
+   * Parses `control` (cmsgs as recvmmsg writes them, e.g. recorded from a
+   * NIC with hardware stamps) into slot `i`'s RX fields, as a receive does.
+   * For tests: loopback gives no hardware stamps.
+   */
+  parseRecordedControl(i: number, control: Uint8Array): void {
+    const s = this.#slots[i]!;
+    const m = this.#rxOff + i * MMSGHDR.size;
+    this.buffer.set(control.subarray(0, RX_CTL_SIZE), s.rxCtl);
+    this.#setU64(m + MSGHDR.controllen, Math.min(control.length, RX_CTL_SIZE));
+    this.#parseRxControl(i, m);
+    this.#resetRx(i);
+  }
+
   #parseRxControl(i: number, m: number): void {
     const dv = this.#dv;
     this.hasRxTimestamp[i] = 0;
     this.hasRxHw[i] = 0;
+    this.rxHwIfindex[i] = 0;
+    this.rxL2Length[i] = 0;
     this.localFamily[i] = 0;
     this.localIfindex[i] = 0;
     const ctl = this.#slots[i]!.rxCtl;
@@ -273,6 +300,12 @@ export class MsgArena {
             this.rxHwNsec[i] = hn;
           }
         }
+      } else if (
+        level === L.SOL_SOCKET && type === SCM_TIMESTAMPING_PKTINFO &&
+        clen >= CMSGHDR.size + SCM_TS_PKTINFO.size
+      ) {
+        this.rxHwIfindex[i] = dv.getInt32(d + SCM_TS_PKTINFO.ifIndex, true);
+        this.rxL2Length[i] = dv.getInt32(d + SCM_TS_PKTINFO.pktLength, true);
       } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
         this.localFamily[i] = 4;
         this.localIfindex[i] = dv.getInt32(d + IN_PKTINFO.ifindex, true);

@@ -206,3 +206,19 @@ export function rxFrameCorrectionNs(frame: RxFrame, speedMbps: number): number {
   const l2 = frame.l2Length ?? L2_UDP_DATA_START[frame.family] + frame.udpLength;
   return ((l2 + ETHERNET_FCS_LENGTH) * 8 * 1000) / speedMbps;
 }
+
+/**
+ * The interface whose clock stamped a datagram and its frame: the kernel's
+ * SCM_TIMESTAMPING_PKTINFO (the NIC itself under a bridge or bond, and the
+ * exact layer-2 length) when it gave one, else the arrival interface
+ * (IP_PKTINFO) and the usual headers.
+ */
+export function stampedFrame(
+  local: { ifindex: number; hwIfindex?: number; l2Length?: number },
+  udpLength: number,
+  family: 4 | 6,
+): { ifindex: number; frame: RxFrame } {
+  const frame: RxFrame = { udpLength, family };
+  if (local.l2Length) frame.l2Length = local.l2Length;
+  return { ifindex: local.hwIfindex || local.ifindex, frame };
+}

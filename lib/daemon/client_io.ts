@@ -23,13 +23,13 @@
  * ```
  * @module
  */
-import { type SockAddr, UdpSocket } from "../io/udp.ts";
+import { type LocalInfo, type SockAddr, UdpSocket } from "../io/udp.ts";
 import type { PtpPort } from "../io/ptp_port.ts";
 import type { Engine, EngineAction } from "../engine/engine.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Clock } from "../clock/clock.ts";
 import type { ReferenceUpdate } from "../clock/sample.ts";
-import type { RxFrame } from "../clock/hwclock.ts";
+import { type RxFrame, stampedFrame } from "../clock/hwclock.ts";
 import type { Logger } from "./log.ts";
 import { realNow } from "../io/realtime.ts";
 
@@ -167,7 +167,7 @@ export class ClientIo {
     this.#ptp = options.ptp ?? null;
     const ptp = this.#ptp?.channel;
     ptp?.onReply((ntp, from, rx, local, hwRx, udpLength) =>
-      this.#receive(ntp, from, rx, local.address, hwRx, local.ifindex, udpLength)
+      this.#receive(ntp, from, rx, local, hwRx, udpLength)
     );
     ptp?.onTxTimestamp((sendId, tx) => {
       const id = this.#ptpSends.get(sendId);
@@ -199,10 +199,12 @@ export class ClientIo {
     source: number,
     rx: Timestamp,
     hwRx: Timestamp | null,
-    ifindex: number,
-    frame: RxFrame,
+    local: LocalInfo,
+    udpLength: number,
+    from: SockAddr,
   ): Timestamp {
-    const r = pickRxTime(this.#hw, ifindex, rx, hwRx, frame);
+    const s = stampedFrame(local, udpLength, from.family === "ipv4" ? 4 : 6);
+    const r = pickRxTime(this.#hw, s.ifindex, rx, hwRx, s.frame);
     const t = this.#stamps(source);
     t.rx = r.hardware ? "H" : "K";
     if (r.hardware) t.hwRx++;
@@ -295,9 +297,7 @@ export class ClientIo {
       ...(address ? { address } : {}),
       ...(this.#device ? { device: this.#device } : {}),
     });
-    s.onPacket((bytes, from, rx, local, _k, hwRx) =>
-      this.#receive(bytes, from, rx, local.address, hwRx, local.ifindex)
-    );
+    s.onPacket((bytes, from, rx, local, _k, hwRx) => this.#receive(bytes, from, rx, local, hwRx));
     s.onTxTimestamp((sendId, tx) => {
       const id = this.#sends.get(sendId);
       if (!s.hwTimestamping) this.#sends.delete(sendId);
@@ -426,8 +426,7 @@ export class ClientIo {
     };
     sock.onPacket((bytes, from, rx, local, _k, hwRx) => {
       if (this.#requests.get(source) !== r) return; // closed meanwhile
-      const frame = { udpLength: bytes.length, family: from.family === "ipv4" ? 4 : 6 } as const;
-      const at = this.#cooked(this.#rxTime(source, rx, hwRx, local.ifindex, frame));
+      const at = this.#cooked(this.#rxTime(source, rx, hwRx, local, bytes.length, from));
       const copy = bytes.slice();
       if (r.hwTxPending && this.#hwTsTimeout > 0) {
         if (r.held === null) {
@@ -474,9 +473,8 @@ export class ClientIo {
     bytes: Uint8Array,
     from: SockAddr,
     rx: Timestamp,
-    local?: string | null,
-    hwRx: Timestamp | null = null,
-    ifindex = 0,
+    local: LocalInfo,
+    hwRx: Timestamp | null,
     udpLength = bytes.length,
   ): void {
     const id = this.#byPeer.get(`${from.address}|${from.port}`);
@@ -484,9 +482,8 @@ export class ClientIo {
       this.stray++;
       return;
     }
-    if (local) this.#localOf.set(id, local);
-    const frame = { udpLength, family: from.family === "ipv4" ? 4 : 6 } as const;
-    const at = this.#rxTime(id, rx, hwRx, ifindex, frame);
+    if (local.address) this.#localOf.set(id, local.address);
+    const at = this.#rxTime(id, rx, hwRx, local, udpLength, from);
     this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(at)));
   }
 

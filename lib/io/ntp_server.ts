@@ -248,10 +248,13 @@ export class NtpServerSocket {
       }
       let sec: number, nsec: number;
       const hw = arena.hasRxHw[i] === 1 && this.#hw !== null
-        ? this.#hw.convertRx(arena.localIfindex[i]!, arena.rxHwTimestamp(i)!, {
-          udpLength: arena.lengths[i]!,
-          family: p.family,
-        })
+        ? this.#hw.convertRx(
+          arena.rxHwIfindex[i] || arena.localIfindex[i]!,
+          arena.rxHwTimestamp(i)!,
+          arena.rxL2Length[i]
+            ? { udpLength: arena.lengths[i]!, family: p.family, l2Length: arena.rxL2Length[i]! }
+            : { udpLength: arena.lengths[i]!, family: p.family },
+        )
         : null;
       if (hw !== null) {
         this.stats.hwRx++;

@@ -31,6 +31,7 @@ import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import { realNow } from "./realtime.ts";
 import { type Family, type LocalInfo, type SockAddr, UdpSocket } from "./udp.ts";
 import type { ServerHwStamps } from "./ntp_server.ts";
+import { stampedFrame } from "../clock/hwclock.ts";
 
 /** Interleaved replies whose TX stamps are still awaited (oldest dropped beyond). */
 const HELD_TX_LIMIT = 256;
@@ -219,10 +220,7 @@ export class PtpPort {
     p.addrOffset = 0;
     p.family = from.family === "ipv4" ? 4 : 6;
     const nic = hwRx !== null && this.#hw !== null
-      ? this.#hw.convertRx(local.ifindex, hwRx, {
-        udpLength: bytes.length,
-        family: p.family,
-      })
+      ? this.#convertRx(hwRx, local, bytes.length, p.family)
       : null;
     if (nic !== null) {
       this.hwRx++;
@@ -259,6 +257,11 @@ export class PtpPort {
       }
       this.#heldTx.set(id, { slot: p.slot, rxHi: p.rxHi, rxLo: p.rxLo });
     }
+  }
+
+  #convertRx(hwRx: Timestamp, local: LocalInfo, udpLength: number, family: 4 | 6) {
+    const s = stampedFrame(local, udpLength, family);
+    return this.#hw!.convertRx(s.ifindex, hwRx, s.frame);
   }
 
   /**

@@ -49,6 +49,7 @@ import {
   L,
   SOF_TIMESTAMPING_OPT_CMSG,
   SOF_TIMESTAMPING_OPT_ID,
+  SOF_TIMESTAMPING_OPT_PKTINFO,
   SOF_TIMESTAMPING_OPT_TSONLY,
   SOF_TIMESTAMPING_RAW_HARDWARE,
   SOF_TIMESTAMPING_RX_HARDWARE,
@@ -112,6 +113,9 @@ export interface LocalInfo {
   address: string | null;
   /** Interface index, 0 when unknown. */
   ifindex: number;
+  /** With a NIC stamp: the interface that stamped it and the frame's layer-2 length (0: unknown). */
+  hwIfindex?: number;
+  l2Length?: number;
 }
 
 /**
@@ -160,7 +164,8 @@ export interface OutgoingPacket {
 const SEND_PACKET_SIZE = 4096; // largest datagram send()/sendBatch() accept, bytes
 const TX_RING = 4096; // OPT_ID key -> sendId memory for outstanding TX timestamps
 /** SO_TIMESTAMPING flags added for `hwtimestamp`: NIC RX stamps, reported raw. */
-const HW_RX_FLAGS = SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
+const HW_RX_FLAGS = SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE |
+  SOF_TIMESTAMPING_OPT_PKTINFO; // the stamping NIC and the frame's length, as chronyd asks
 const MAX_BATCHES_PER_WAKE = 16; // then yield to the event loop; poll() fires again
 const MAX_ERRQUEUE_PER_WAKE = 256;
 
@@ -460,6 +465,8 @@ export class UdpSocket {
               ? formatAddress(arena.localAddr.subarray(i * 16, i * 16 + 16))
               : null,
             ifindex: arena.localIfindex[i]!,
+            hwIfindex: arena.rxHwIfindex[i]!,
+            l2Length: arena.rxL2Length[i]!,
           };
           this.#onPacket(
             arena.packet(i).subarray(0, arena.lengths[i]!),

@@ -10,7 +10,15 @@ import {
   interfaceNames,
   SYSTEM_HW_BACKEND,
 } from "../../lib/daemon/hwtimestamp.ts";
-import { HWTSTAMP, PTP, PTP_SYS_OFFSET_PRECISE_LAYOUT } from "../../ffi/layout.ts";
+import {
+  HWTSTAMP,
+  L,
+  PTP,
+  PTP_SYS_OFFSET_PRECISE_LAYOUT,
+  SCM_TIMESTAMPING_PKTINFO,
+} from "../../ffi/layout.ts";
+import { MsgArena } from "../../ffi/msg_arena.ts";
+import { stampedFrame } from "../../lib/clock/hwclock.ts";
 import { parseCommandLine } from "../../lib/conf/parse.ts";
 import { DeviceError } from "../../lib/refclock/device.ts";
 import { writeClockTime } from "../../lib/refclock/phc.ts";
@@ -459,6 +467,16 @@ Deno.test("ptpport server with hwtimestamp: NIC RX stamps of requests, the NIC T
   const r3 = request(sys3, readNtp64(r2, 32, sys2)!, sys2 + 300_000n);
   near(readNtp64(r3, 40, sys3), tx2 + 300n, "reply 3 transmit = reply 2's NIC TX stamp");
   assert.deepEqual([port.hwRx, port.hwTx, port.txTimestamps, port.answered], [3, 1, 1, 3]);
+  // on a bridge (IP_PKTINFO says br0, index 7) the kernel names the stamping NIC (eth0, 2) and the
+  // VLAN-tagged frame's length: 146 + FCS 4 bytes = 1200 ns at 1 Gb/s
+  const sys4 = sys3 + 1_000_000_000n;
+  const ntp = new Uint8Array(48);
+  ntp[0] = 0x23;
+  const bridged = { address: "192.0.2.1", ifindex: 7, hwIfindex: 2, l2Length: 146 };
+  fake.packet!(encodeNtpOverPtp(ntp, 123), client, sys4 + 9_000n, bridged, true, phcAt(sys4));
+  const r4 = decodeNtpOverPtp(fake.sent.at(-1)!.bytes, 123)!;
+  near(readNtp64(new DataView(r4.buffer, r4.byteOffset), 32, sys4), sys4 + 1200n, "bridged");
+  assert.equal(port.hwRx, 4);
   // a TX stamp of a send that is not one of the server's goes to the client side
   const got: number[] = [];
   port.onTxTimestamp((id) => got.push(id), (id) => got.push(-id));
@@ -467,4 +485,45 @@ Deno.test("ptpport server with hwtimestamp: NIC RX stamps of requests, the NIC T
   assert.deepEqual(got, [999, -999]);
   await port.close();
   await hw.close();
+});
+
+Deno.test("recorded RX cmsgs of a NIC-stamped datagram on a bridge: NIC stamp, stamping NIC, frame length", () => {
+  // as recvmmsg writes them with SO_TIMESTAMPING RX_SOFTWARE|RAW_HARDWARE|OPT_PKTINFO and IP_PKTINFO
+  const ctl = new Uint8Array(64 + 32 + 32);
+  const v = new DataView(ctl.buffer);
+  const cmsg = (at: number, len: number, level: number, type: number) => {
+    v.setBigUint64(at, BigInt(len), true);
+    v.setInt32(at + 8, level, true);
+    v.setInt32(at + 12, type, true);
+    return at + 16;
+  };
+  let d = cmsg(0, 16 + 48, L.SOL_SOCKET, L.SO_TIMESTAMPING); // struct scm_timestamping
+  v.setBigInt64(d, 1_796_421_605n, true);
+  v.setBigInt64(d + 8, 100_009_000n, true); // ts[0]: the kernel's
+  v.setBigInt64(d + 32, 1_796_421_642n, true);
+  v.setBigInt64(d + 40, 100_000_250n, true); // ts[2]: the NIC's
+  d = cmsg(64, 16 + 16, L.SOL_SOCKET, SCM_TIMESTAMPING_PKTINFO); // struct scm_ts_pktinfo
+  v.setUint32(d, 2, true); // eth0
+  v.setUint32(d + 4, 94, true);
+  d = cmsg(96, 16 + 12, L.SOL_IP, L.IP_PKTINFO); // struct in_pktinfo: br0
+  v.setInt32(d, 7, true);
+  ctl.set([192, 0, 2, 1], d + 8);
+  const arena = new MsgArena({ batch: 2, packetSize: 256 });
+  arena.parseRecordedControl(1, ctl);
+  assert.equal(arena.rxHwTimestamp(1), 1_796_421_642_100_000_250n);
+  assert.equal(arena.rxTimestamp(1), 1_796_421_605_100_009_000n);
+  assert.deepEqual([arena.localIfindex[1], arena.rxHwIfindex[1], arena.rxL2Length[1]], [7, 2, 94]);
+  const s = stampedFrame(
+    { ifindex: arena.localIfindex[1]!, hwIfindex: arena.rxHwIfindex[1]!, l2Length: 94 },
+    48,
+    4,
+  );
+  assert.deepEqual(s, { ifindex: 2, frame: { udpLength: 48, family: 4, l2Length: 94 } });
+  // without SCM_TIMESTAMPING_PKTINFO: the arrival interface and the usual headers
+  arena.parseRecordedControl(1, ctl.subarray(0, 64));
+  assert.deepEqual([arena.rxHwIfindex[1], arena.rxL2Length[1]], [0, 0]);
+  assert.deepEqual(stampedFrame({ ifindex: 7, hwIfindex: 0, l2Length: 0 }, 48, 6), {
+    ifindex: 7,
+    frame: { udpLength: 48, family: 6 },
+  });
 });

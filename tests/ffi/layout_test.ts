@@ -52,6 +52,8 @@ import {
   RTC_TIME,
   SCHED,
   SCM_TIMESTAMPING_LAYOUT,
+  SCM_TIMESTAMPING_PKTINFO,
+  SCM_TS_PKTINFO,
   SHM_TIME,
   SIOCETHTOOL,
   SIOCGHWTSTAMP,
@@ -63,6 +65,7 @@ import {
   SOCKADDR_IN6,
   SOF_TIMESTAMPING_OPT_CMSG,
   SOF_TIMESTAMPING_OPT_ID,
+  SOF_TIMESTAMPING_OPT_PKTINFO,
   SOF_TIMESTAMPING_OPT_TSONLY,
   SOF_TIMESTAMPING_RAW_HARDWARE,
   SOF_TIMESTAMPING_RX_HARDWARE,
@@ -202,6 +205,11 @@ function expectations(): [string, string, number][] {
   off("ethtool_ts_info", "phc_index", ETHTOOL_TS_INFO.phcIndex);
   off("ethtool_ts_info", "tx_types", ETHTOOL_TS_INFO.txTypes);
   off("ethtool_ts_info", "rx_filters", ETHTOOL_TS_INFO.rxFilters);
+  k("SOF_TIMESTAMPING_OPT_PKTINFO", SOF_TIMESTAMPING_OPT_PKTINFO);
+  k("SCM_TIMESTAMPING_PKTINFO", SCM_TIMESTAMPING_PKTINFO);
+  size("scm_ts_pktinfo", SCM_TS_PKTINFO.size);
+  off("scm_ts_pktinfo", "if_index", SCM_TS_PKTINFO.ifIndex);
+  off("scm_ts_pktinfo", "pkt_length", SCM_TS_PKTINFO.pktLength);
   k("ETHTOOL_GLINKSETTINGS", ETHTOOL_GLINKSETTINGS);
   k("ETHTOOL_GSET", ETHTOOL_GSET);
   size("ethtool_link_settings", ETHTOOL_LINK_SETTINGS.size);
