@@ -107,6 +107,27 @@ export function pickRxTime(
   return c ? { time: c.time, hardware: true } : { time: rx, hardware: false };
 }
 
+/**
+ * The client IO running each engine, for measurements.log's stamp sources
+ * (its sample logger is made before the IO; it finds the IO here).
+ */
+export const CLIENT_IO_OF = new WeakMap<Engine, ClientIo>();
+
+/**
+ * measurements.log's TX and RX stamp sources of source `id`'s sample: what
+ * `ntpdata` shows (hardware with `hwtimestamp`), kernel without a client IO.
+ */
+export function measurementSources(
+  io: Pick<ClientIo, "timestampSources"> | null,
+  id: number,
+): { txSource: "kernel" | "hardware"; rxSource: "kernel" | "hardware" } {
+  const t = io?.timestampSources(id);
+  return {
+    txSource: t?.tx === "H" ? "hardware" : "kernel",
+    rxSource: t?.rx === "H" ? "hardware" : "kernel",
+  };
+}
+
 /** Where a source's last stamps came from (`ntpdata`): K kernel, H hardware; counts of H. */
 export interface TimestampSources {
   tx: "K" | "H";
@@ -154,6 +175,7 @@ export class ClientIo {
 
   constructor(options: ClientIoOptions) {
     this.engine = options.engine;
+    CLIENT_IO_OF.set(this.engine, this);
     this.#clock = options.clock;
     this.#log = options.log;
     this.#port = options.port ?? 0;

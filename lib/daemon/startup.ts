@@ -37,7 +37,7 @@ import { Engine, type SampledSource, type SelectionRow } from "../engine/engine.
 import type { Sample } from "../clock/sample.ts";
 import type { SourceEstimate } from "../clock/sourcestats.ts";
 import type { Timestamp } from "../time/timestamp.ts";
-import { ClientIo, type TickingClock } from "./client_io.ts";
+import { CLIENT_IO_OF, ClientIo, measurementSources, type TickingClock } from "./client_io.ts";
 import { eventMessage, ReferenceDiscipline } from "../engine/discipline.ts";
 import { ManualInput } from "../clock/manual.ts";
 import { numericFirst, SourceManager } from "./source_manager.ts";
@@ -247,14 +247,14 @@ export function buildEngine(
       }
     },
   });
-  const engine = new Engine({
+  const engine: Engine = new Engine({
     clock,
     discipline,
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     select: selectOptions(config),
     maxClockError: config.maxClockError,
     localRefId: localRefIds(config),
-    ...(logs ? { onSample: sampleLogger(logs) } : {}),
+    ...(logs ? { onSample: sampleLogger(logs, (): Engine => engine) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
   });
   engine.authSelectMode = config.authSelectMode;
@@ -882,14 +882,15 @@ export async function startObserver(
 /** Writes measurements.log and statistics.log lines after each sample. */
 function sampleLogger(
   logs: LogWriter,
+  engine: () => Engine,
 ): (src: SampledSource, sample: Sample, previous: SourceEstimate | null) => void {
   return (src, sample, previous) => {
+    const io = CLIENT_IO_OF.get(engine()) ?? null;
     logs.write(
       "measurements",
-      measurementsLine(measurementFromReport(src.report(), sample, {
-        txSource: "kernel",
-        rxSource: "kernel",
-      })),
+      measurementsLine(
+        measurementFromReport(src.report(), sample, measurementSources(io, src.id)),
+      ),
     );
     const est = src.estimate();
     if (est) {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { ClientIo, type ClientIoOptions } from "../../lib/daemon/client_io.ts";
+import {
+  CLIENT_IO_OF,
+  ClientIo,
+  type ClientIoOptions,
+  measurementSources,
+} from "../../lib/daemon/client_io.ts";
 import { Engine } from "../../lib/engine/engine.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { openSystemClock } from "../../lib/daemon/system.ts";
@@ -247,6 +252,10 @@ Deno.test("hwtstimeout: with hwtimestamp a reply waits for the NIC's TX stamp, t
     try {
       await until("a reply", () => t.engine.sources[0]!.ntp.report().totalValidRx >= 1);
       assert.equal(t.io.heldReplies, 0);
+      // measurements.log finds this IO through its engine: kernel stamps on loopback
+      assert.equal(CLIENT_IO_OF.get(t.engine), t.io);
+      const id = t.engine.sources[0]!.id;
+      assert.deepEqual(measurementSources(t.io, id), { txSource: "kernel", rxSource: "kernel" });
     } finally {
       await t.close();
     }

@@ -23,7 +23,7 @@ import { parseCommandLine } from "../../lib/conf/parse.ts";
 import { DeviceError } from "../../lib/refclock/device.ts";
 import { writeClockTime } from "../../lib/refclock/phc.ts";
 import { FakeDevice } from "../refclock/fake_device.ts";
-import { pickRxTime } from "../../lib/daemon/client_io.ts";
+import { measurementSources, pickRxTime } from "../../lib/daemon/client_io.ts";
 import {
   type HwTxTimestampCallback,
   type PacketCallback,
@@ -526,4 +526,19 @@ Deno.test("recorded RX cmsgs of a NIC-stamped datagram on a bridge: NIC stamp, s
     ifindex: 7,
     frame: { udpLength: 48, family: 6 },
   });
+});
+
+Deno.test("measurements.log names NIC stamps as ntpdata does (H), kernel ones otherwise", () => {
+  const io = (tx: "K" | "H", rx: "K" | "H") => ({
+    timestampSources: () => ({ tx, rx, hwTx: tx === "H" ? 1 : 0, hwRx: rx === "H" ? 1 : 0 }),
+  });
+  assert.deepEqual(measurementSources(io("H", "H"), 1), {
+    txSource: "hardware",
+    rxSource: "hardware",
+  });
+  assert.deepEqual(measurementSources(io("K", "H"), 1), {
+    txSource: "kernel",
+    rxSource: "hardware",
+  });
+  assert.deepEqual(measurementSources(null, 1), { txSource: "kernel", rxSource: "kernel" });
 });
