@@ -245,8 +245,9 @@ async function start(
     cmdAccess,
     server,
     serverHwStamps: () => ({
-      rx: serverSockets.reduce((n, s) => n + s.stats.hwRx, 0),
-      tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, 0),
+      // the PTP port's served NIC stamps count too
+      rx: serverSockets.reduce((n, s) => n + s.stats.hwRx, hardware.ptpPort?.hwRx ?? 0),
+      tx: serverSockets.reduce((n, s) => n + s.stats.hwTx, hardware.ptpPort?.hwTx ?? 0),
     }),
     serverReference,
     smoothing,
