@@ -250,14 +250,16 @@ export class UdpSocket {
       }
       if (options.broadcast) setsockoptInt(fd, L.SOL_SOCKET, L.SO_BROADCAST, 1);
       if (timestamping) {
-        setsockoptInt(
-          fd,
-          L.SOL_SOCKET,
-          L.SO_TIMESTAMPING,
-          SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
-            SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_CMSG |
-            (options.hwTimestamping ? HW_RX_FLAGS : 0),
-        );
+        const flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+          SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY | SOF_TIMESTAMPING_OPT_CMSG |
+          (options.hwTimestamping ? HW_RX_FLAGS : 0);
+        try {
+          setsockoptInt(fd, L.SOL_SOCKET, L.SO_TIMESTAMPING, flags);
+        } catch (e) {
+          // Linux < 4.13 refuses OPT_PKTINFO (EINVAL): without it, as chronyd after its probe
+          if (!(e instanceof ErrnoError) || !(flags & SOF_TIMESTAMPING_OPT_PKTINFO)) throw e;
+          setsockoptInt(fd, L.SOL_SOCKET, L.SO_TIMESTAMPING, flags & ~SOF_TIMESTAMPING_OPT_PKTINFO);
+        }
       }
       const address = options.address ?? (family === "ipv4" ? "0.0.0.0" : "::");
       if (addressFamily(address) !== family) {
