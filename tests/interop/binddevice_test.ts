@@ -8,15 +8,7 @@
  * every daemon is stopped by its own PID.
  */
 import assert from "node:assert/strict";
-import {
-  CHRONYD48,
-  freePort,
-  haveChrony48,
-  makeCert,
-  ROOT,
-  runCommand,
-  wrongBy,
-} from "./harness.ts";
+import { freePort, haveChrony48, makeCert, runCommand, spawnBeside48, wrongBy } from "./harness.ts";
 
 const enabled = haveChrony48();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,26 +37,16 @@ Deno.test({
       await Deno.chmod(dir, 0o700);
       const { cert, key } = await makeCert(dir);
       const [ntp, ke] = [freePort(), freePort()];
-      await Deno.writeTextFile(
-        `${dir}/chronyd.conf`,
-        [
-          `port ${ntp}`,
-          `ntsport ${ke}`,
-          `ntsservercert ${cert}`,
-          `ntsserverkey ${key}`,
-          `ntsdumpdir ${dir}`,
-          "binddevice lo",
-          "allow 127.0.0.0/8",
-          "local stratum 1",
-          "cmdport 0",
-          `bindcmdaddress ${dir}/chronyd.sock`,
-          `pidfile ${dir}/chronyd.pid`,
-        ].join("\n") + "\n",
-      );
-      const [cmd, args] = kind === "horae"
-        ? [`${ROOT}/bin/chronyd`, ["-d", "-x", "-f", `${dir}/chronyd.conf`]]
-        : [CHRONYD48, ["-d", "-x", "-u", "root", "-f", `${dir}/chronyd.conf`]];
-      const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
+      const child = await spawnBeside48(kind, dir, [
+        `port ${ntp}`,
+        `ntsport ${ke}`,
+        `ntsservercert ${cert}`,
+        `ntsserverkey ${key}`,
+        `ntsdumpdir ${dir}`,
+        "binddevice lo",
+        "allow 127.0.0.0/8",
+        "local stratum 1",
+      ]);
       try {
         let rows: string[] = [];
         for (let i = 0; i < 50 && rows.length < 3; i++) {

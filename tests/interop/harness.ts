@@ -415,3 +415,23 @@ export function haveChrony48(): boolean {
   if (!have && Deno.env.get("CI")) throw new Error(`chrony 4.8 reference missing: ${CHRONYC48}`);
   return have;
 }
+
+/**
+ * Writes `dir/chronyd.conf` (`lines`, then `cmdport 0` and the command socket
+ * and pidfile in `dir`) and starts horae or chronyd 4.8 on it in the
+ * foreground (`-d -x`; chronyd also `-u root`), stderr piped: for tests that
+ * run the two side by side on one configuration.
+ */
+export async function spawnBeside48(
+  kind: "horae" | "chronyd 4.8",
+  dir: string,
+  lines: string[],
+): Promise<Deno.ChildProcess> {
+  const conf = `${dir}/chronyd.conf`;
+  const trailer = ["cmdport 0", `bindcmdaddress ${dir}/chronyd.sock`, `pidfile ${dir}/chronyd.pid`];
+  await Deno.writeTextFile(conf, [...lines, ...trailer].join("\n") + "\n");
+  const [cmd, args] = kind === "horae"
+    ? [`${ROOT}/bin/chronyd`, ["-d", "-x", "-f", conf]]
+    : [CHRONYD48, ["-d", "-x", "-u", "root", "-f", conf]];
+  return new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
+}

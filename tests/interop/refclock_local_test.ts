@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { realNow } from "../../lib/io/realtime.ts";
 import { encodeSockSample } from "../../lib/refclock/sock.ts";
-import { CHRONYC48, CHRONYD48, haveChrony48, ROOT, runCommand } from "./harness.ts";
+import { CHRONYC48, haveChrony48, runCommand, spawnBeside48 } from "./harness.ts";
 
 const enabled = haveChrony48();
 
@@ -26,20 +26,10 @@ interface Daemon {
 async function start(kind: "horae" | "chronyd 4.8"): Promise<Daemon> {
   const dir = await Deno.makeTempDir({ prefix: "horae-rclocal-" });
   await Deno.chmod(dir, 0o700);
-  await Deno.writeTextFile(
-    `${dir}/chronyd.conf`,
-    [
-      `refclock SOCK ${dir}/lcl.sock refid LCL poll 0 dpoll 0 local`,
-      "port 0",
-      "cmdport 0",
-      `bindcmdaddress ${dir}/chronyd.sock`,
-      `pidfile ${dir}/chronyd.pid`,
-    ].join("\n") + "\n",
-  );
-  const [cmd, args] = kind === "horae"
-    ? [`${ROOT}/bin/chronyd`, ["-d", "-x", "-f", `${dir}/chronyd.conf`]]
-    : [CHRONYD48, ["-d", "-x", "-u", "root", "-f", `${dir}/chronyd.conf`]];
-  const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
+  const child = await spawnBeside48(kind, dir, [
+    `refclock SOCK ${dir}/lcl.sock refid LCL poll 0 dpoll 0 local`,
+    "port 0",
+  ]);
   return { name: kind, dir, child };
 }
 

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { realNow } from "../../lib/io/realtime.ts";
 import { encodeSockSample } from "../../lib/refclock/sock.ts";
-import { CHRONYC48, CHRONYD48, haveChrony48, ROOT, runCommand } from "./harness.ts";
+import { CHRONYC48, haveChrony48, runCommand, spawnBeside48 } from "./harness.ts";
 
 const enabled = haveChrony48();
 
@@ -25,26 +25,16 @@ interface Daemon {
   maxunreach: boolean;
 }
 
-async function start(kind: "horae" | "chronyd", maxunreach: boolean): Promise<Daemon> {
-  const dir = await Deno.makeTempDir({ prefix: `horae-maxunreach-${kind}-` });
+async function start(kind: "horae" | "chronyd 4.8", maxunreach: boolean): Promise<Daemon> {
+  const dir = await Deno.makeTempDir({ prefix: `horae-maxunreach-${kind.replace(" ", "")}-` });
   await Deno.chmod(dir, 0o700);
-  await Deno.writeTextFile(
-    `${dir}/chronyd.conf`,
-    [
-      `refclock SOCK ${dir}/gps.sock refid GPS poll 0 dpoll 0 prefer${
-        maxunreach ? " maxunreach 3" : ""
-      }`,
-      `refclock SOCK ${dir}/b.sock refid B poll 2 dpoll 0`,
-      "port 0",
-      "cmdport 0",
-      `bindcmdaddress ${dir}/chronyd.sock`,
-      `pidfile ${dir}/chronyd.pid`,
-    ].join("\n") + "\n",
-  );
-  const [cmd, args] = kind === "horae"
-    ? [`${ROOT}/bin/chronyd`, ["-d", "-x", "-f", `${dir}/chronyd.conf`]]
-    : [CHRONYD48, ["-d", "-x", "-u", "root", "-f", `${dir}/chronyd.conf`]];
-  const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).spawn();
+  const child = await spawnBeside48(kind, dir, [
+    `refclock SOCK ${dir}/gps.sock refid GPS poll 0 dpoll 0 prefer${
+      maxunreach ? " maxunreach 3" : ""
+    }`,
+    `refclock SOCK ${dir}/b.sock refid B poll 2 dpoll 0`,
+    "port 0",
+  ]);
   return { name: `${kind}${maxunreach ? " maxunreach 3" : ""}`, dir, child, maxunreach };
 }
 
@@ -73,7 +63,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const daemons: Daemon[] = [];
-    for (const kind of ["horae", "chronyd"] as const) {
+    for (const kind of ["horae", "chronyd 4.8"] as const) {
       for (const mu of [false, true]) daemons.push(await start(kind, mu));
     }
     const feedDir = await Deno.makeTempDir({ prefix: "horae-maxunreach-feed-" });
