@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { codeRanges, dropExecutableCode } from "../../ffi/residency.ts";
+import { dropExecutableCode, exeRanges, filePageRuns } from "../../ffi/residency.ts";
 
-Deno.test("residency: only the executable's r-x mappings are chosen", () => {
+Deno.test("residency: only the executable's read-only private mappings are chosen", () => {
   const maps = [
     "55b09a035000-55b09bbba000 r--p 00000000 103:02 42 /opt/deno",
     "55b09be30000-55b09fb41000 r-xp 01b85000 103:02 42 /opt/deno",
@@ -10,8 +10,20 @@ Deno.test("residency: only the executable's r-x mappings are chosen", () => {
     "7fdfe7dc0000-7fdfe7fe6000 r-xp 00000000 00:00 0 ",
     "7fdfe8000000-7fdfe8001000 r-xp 00000000 103:02 42 /opt/deno2",
   ].join("\n");
-  assert.deepEqual(codeRanges(maps, "/opt/deno"), [
-    { start: 0x55b09be30000n, length: 0x55b09fb41000n - 0x55b09be30000n },
+  assert.deepEqual(exeRanges(maps, "/opt/deno"), [
+    { start: 0x55b09a035000n, length: 0x55b09bbba000n - 0x55b09a035000n, code: false },
+    { start: 0x55b09be30000n, length: 0x55b09fb41000n - 0x55b09be30000n, code: true },
+  ]);
+});
+
+Deno.test("residency: in read-only data only present file pages are dropped (never private copies)", () => {
+  // pages: file, file, absent, anonymous (a relocated copy), file
+  const hi = [0xa0000000, 0xa0000000, 0, 0x80000000, 0xa0000000];
+  const entries = new Uint8Array(hi.length * 8);
+  hi.forEach((h, i) => new DataView(entries.buffer).setUint32(i * 8 + 4, h, true));
+  assert.deepEqual(filePageRuns(entries, 0x10000n), [
+    { start: 0x10000n, length: 0x2000n },
+    { start: 0x14000n, length: 0x1000n },
   ]);
 });
 
