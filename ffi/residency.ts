@@ -14,8 +14,9 @@
  * in (minor faults, no disk read while they are cached). In the read-only data
  * the relocated pages are private copies (anonymous, not file pages): those
  * must stay, so there only the pages /proc/self/pagemap shows as present file
- * pages are dropped, and nothing when pagemap cannot be read (open it with
- * {@link openPagemap} before giving up root: the file is root's then).
+ * pages are dropped, and nothing when pagemap cannot be read. Call
+ * {@link prepareDrop} before giving up root (pagemap is root's then) and
+ * before a system call filter (`-F 1` allows no readlink).
  *
  * @example
  * ```ts
@@ -89,17 +90,21 @@ export function filePageRuns(
 }
 
 let pagemap: Deno.FsFile | null = null;
+let exePath: string | null = null;
+let prepared = false;
 
-/** Opens /proc/self/pagemap for later drops (call before switching to an unprivileged user). */
-export function openPagemap(): void {
+/** Opens /proc/self/pagemap and reads the executable's path, for a later {@link dropExecutableCode}. */
+export function prepareDrop(): void {
+  if (prepared) return; // once: later (maybe filtered) calls must not try readlink again
+  prepared = true;
   try {
+    exePath ??= Deno.readLinkSync("/proc/self/exe");
     pagemap ??= Deno.openSync("/proc/self/pagemap");
   } catch { /* no pagemap: only code pages are dropped */ }
 }
 
 /** pagemap entries of a range, or null when they cannot be read. */
 function pagemapEntries(start: bigint, length: bigint): Uint8Array | null {
-  openPagemap();
   if (pagemap === null) return null;
   try {
     const buf = new Uint8Array(Number(length / PAGE) * 8);
@@ -123,7 +128,9 @@ function pagemapEntries(start: bigint, length: bigint): Uint8Array | null {
  * unavailable.
  */
 export function dropExecutableCode(): { beforeKiB: number; afterKiB: number; ranges: number } {
-  const exe = Deno.readLinkSync("/proc/self/exe");
+  prepareDrop();
+  const exe = exePath;
+  if (exe === null) throw new Error("the executable's path is unknown");
   const ranges: { start: bigint; length: bigint }[] = [];
   for (const r of exeRanges(Deno.readTextFileSync("/proc/self/maps"), exe)) {
     if (r.code) {

@@ -22,7 +22,7 @@ import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
 import { checkAccessRules } from "../conf/access.ts";
 import { checkHwTimestamping } from "./hwtimestamp.ts";
 import { isOsError } from "../io/os_error.ts";
-import { dropExecutableCode, openPagemap } from "../../ffi/residency.ts";
+import { dropExecutableCode, prepareDrop } from "../../ffi/residency.ts";
 
 const encoder = new TextEncoder();
 
@@ -161,7 +161,7 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
     }
     const { runDaemon } = await import("./daemon.ts");
     // issue 12: once started (iburst done), the executable's code that only start-up ran is given back
-    openPagemap(); // still root: the file is root's once privileges are dropped
+    prepareDrop(); // still root and unfiltered: pagemap is root's after the switch, -F 1 has no readlink
     const release = setTimeout(() => releaseStartupCode(log), RELEASE_STARTUP_CODE_MS);
     Deno.unrefTimer(release);
     try {
