@@ -29,6 +29,9 @@
  * shared libraries, the code cache).
  *
  * `--poll N` adds `minpoll N maxpoll N` to the server line (a busier client).
+ * `--v8-flags A,B` runs horae (through `HORAE_V8_FLAGS`, see bin/horae) and
+ * the floor with these V8 flags instead of lib/daemon/runtime_flags.ts's
+ * (`--v8-flags ""`: V8's defaults), to compare.
  * When horae's daemon exits early (e.g. "daemon mode is not supported yet")
  * that is printed for horae and chronyd is still measured.
  *
@@ -44,6 +47,7 @@
  * @module
  */
 import { freePort, type RealChronyd, ROOT, startChronyd } from "../tests/interop/harness.ts";
+import { V8_FLAGS } from "../lib/daemon/runtime_flags.ts";
 
 function argNumber(name: string, fallback: number | null): number | null {
   const i = Deno.args.indexOf(name);
@@ -54,6 +58,9 @@ function argNumber(name: string, fallback: number | null): number | null {
 }
 
 const seconds = Math.max(2, argNumber("--seconds", 60)!);
+const v8FlagsAt = Deno.args.indexOf("--v8-flags");
+/** The V8 flags of horae and the floor (comma-separated; empty: V8's defaults). */
+const v8Flags = v8FlagsAt >= 0 ? Deno.args[v8FlagsAt + 1] ?? "" : V8_FLAGS.join(",");
 const poll = argNumber("--poll", null);
 /**
  * Start-up window excluded from the idle rates: 10 s from 40 s on (iburst's
@@ -151,6 +158,7 @@ async function startDaemon(
   if (stopping) throw new Error("stopping");
   const child = new Deno.Command(cmd, {
     args: [...flags, "-f", `${dir}/chronyd.conf`],
+    env: { HORAE_V8_FLAGS: v8Flags },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -272,6 +280,7 @@ async function startFloor(): Promise<Daemon> {
       "--no-prompt",
       "--config",
       `${ROOT}/deno.json`,
+      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
       `${dir}/floor.ts`,
     ],
     stdin: "null",
@@ -413,6 +422,7 @@ try {
     "Wake-ups = context switches of all threads per minute after the warm-up; floor = Deno's " +
       "own idle one-line script (same Deno, bin/chronyd's flags); RSS split from /proc/PID/smaps.",
   );
+  console.log(`V8 flags (horae and floor): ${v8Flags || "(none: V8's defaults)"}`);
   const head = `  ${"".padEnd(8)} ${"VmRSS KiB".padStart(10)} ${"VmHWM KiB".padStart(10)} ${
     "start-up CPU ms".padStart(16)
   } ${"idle CPU ms/min".padStart(16)} ${"ticks/min".padStart(9)} ${

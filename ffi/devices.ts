@@ -37,14 +37,15 @@ import {
   SIOCSHWTSTAMP,
 } from "./layout.ts";
 import { close, errno, socket } from "./libc.ts";
+import { bindLibrary } from "./bind.ts";
 
-const lib = Deno.dlopen("libc.so.6", {
+const lib = bindLibrary("libc.so.6", {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-}).symbols;
+});
 
 const EAGAIN = 11;
 const EINTR = 4;

@@ -45,6 +45,7 @@ import {
   TIMEX,
 } from "./layout.ts";
 import { decodeTimex, encodeTimex, type Timex } from "./timex.ts";
+import { bindLibrary } from "./bind.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -100,7 +101,8 @@ const SYMBOLS = {
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
 } as const;
 
-const lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+// Cheap bindings until calls are frequent (ffi/bind.ts): an idle daemon never compiles trampolines.
+const lib = bindLibrary("libc.so.6", SYMBOLS);
 /** The raw symbols, for the other ffi/ modules only. */
 export const rawLibc: Any = lib;
 

@@ -10,6 +10,8 @@
  *
  * @module
  */
+import { DENO_V8_OPTION } from "../lib/daemon/runtime_flags.ts";
+
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** Worker entries of lib/daemon, bundled each on its own beside horae.js. */
@@ -87,11 +89,11 @@ case "$(basename -- "$0")" in
     # (without bash only /proc/PID/comm, which horae sets itself, says so).
     if command -v bash >/dev/null 2>&1; then
       exec bash -c 'd=$0 j=$1; shift; exec -a "$1" "$d" run -A --quiet --no-prompt --no-config \\
-        --unstable-net "$j" "$@"' "$deno" "$dir/horae.js" "$@"
+        --unstable-net ${DENO_V8_OPTION} "$j" "$@"' "$deno" "$dir/horae.js" "$@"
     fi
     ;;
 esac
-exec "$deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
+exec "$deno" run -A --quiet --no-prompt --no-config --unstable-net ${DENO_V8_OPTION} "$dir/horae.js" "$@"
 `;
 if (import.meta.main) {
   const out = `${root}/dist/horae-bundle`;

@@ -27,6 +27,7 @@
  */
 import { buildBundle, WORKER_ENTRIES } from "./bundle.ts";
 import { VERSION } from "../lib/version.ts";
+import { DENO_V8_OPTION } from "../lib/daemon/runtime_flags.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -100,10 +101,10 @@ export DENO_DIR="$dir/.deno" DENO_NO_UPDATE_CHECK=1
 case "$name" in
   chronyd | chronyc) if command -v bash >/dev/null 2>&1; then
     exec bash -c 'd=$0 j=$1; shift; exec -a "$1" "$d" run -A --quiet --no-prompt --no-config \\
-      --unstable-net "$j" "$@"' "$dir/deno" "$dir/horae.js" "$@"
+      --unstable-net ${DENO_V8_OPTION} "$j" "$@"' "$dir/deno" "$dir/horae.js" "$@"
   fi ;;
 esac
-exec "$dir/deno" run -A --quiet --no-prompt --no-config --unstable-net "$dir/horae.js" "$@"
+exec "$dir/deno" run -A --quiet --no-prompt --no-config --unstable-net ${DENO_V8_OPTION} "$dir/horae.js" "$@"
 `;
   const pad = STUB_SIZE - new TextEncoder().encode(script).length - 1;
   if (pad < 2) throw new Error("compile: stub too long");
@@ -171,6 +172,7 @@ async function denoCompile(out: string, denort: string): Promise<number> {
       "-A",
       "--unstable-net",
       "--no-prompt",
+      DENO_V8_OPTION,
       "--config",
       `${root}/deno.json`,
       "-o",

@@ -22,6 +22,7 @@ import { formatUnsupported, unsupportedUses } from "../conf/support.ts";
 import { checkAccessRules } from "../conf/access.ts";
 import { checkHwTimestamping } from "./hwtimestamp.ts";
 import { isOsError } from "../io/os_error.ts";
+import { dropExecutableCode, prepareDrop } from "../../ffi/residency.ts";
 
 const encoder = new TextEncoder();
 
@@ -159,10 +160,31 @@ export async function runChronyd(args: readonly string[]): Promise<number> {
       return await runOneShot(conf.config, o, log, keys);
     }
     const { runDaemon } = await import("./daemon.ts");
-    return await runDaemon(conf, o, log, keys);
+    // issue 12: once started (iburst done), the executable's code that only start-up ran is given back
+    prepareDrop(); // still root and unfiltered: pagemap is root's after the switch, -F 1 has no readlink
+    const release = setTimeout(() => releaseStartupCode(log), RELEASE_STARTUP_CODE_MS);
+    Deno.unrefTimer(release);
+    try {
+      return await runDaemon(conf, o, log, keys);
+    } finally {
+      clearTimeout(release);
+    }
   } finally {
     if (!log.fatalLogged) log.info("chronyd exiting");
     log.close();
+  }
+}
+
+/** Milliseconds after start at which a daemon gives back its start-up code pages (ffi/residency.ts). */
+export const RELEASE_STARTUP_CODE_MS = 12_000;
+
+/** Drops the mappings of the executable's code pages (they fault back in when run again). */
+function releaseStartupCode(log: Logger): void {
+  try {
+    const r = dropExecutableCode();
+    log.debug(`Released start-up code pages (RSS ${r.beforeKiB} -> ${r.afterKiB} KiB)`);
+  } catch (e) {
+    log.debug(`Could not release start-up code pages : ${(e as Error).message}`);
   }
 }
 

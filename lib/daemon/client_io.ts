@@ -32,6 +32,7 @@ import type { ReferenceUpdate } from "../clock/sample.ts";
 import { type RxFrame, stampedFrame } from "../clock/hwclock.ts";
 import type { Logger } from "./log.ts";
 import { realNow } from "../io/realtime.ts";
+import { poller } from "../io/poller.ts";
 
 /** Seconds a per-request socket waits for its reply at most (replies delayed longer are lost). */
 export const REQUEST_SOCKET_TIMEOUT = 16;
@@ -165,6 +166,8 @@ export class ClientIo {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #tickTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
+  /** Releases the poller hold taken at the first per-request socket. */
+  #releasePoller: (() => void) | null = null;
   /** Datagrams from unknown peers or failing to send, counted (never fatal). */
   stray = 0;
   sendErrors = 0;
@@ -288,6 +291,8 @@ export class ClientIo {
       socks.push(r.sock);
     }
     this.#requests.clear();
+    this.#releasePoller?.();
+    this.#releasePoller = null;
     await Promise.all(socks.map((s) => s.close()));
   }
 
@@ -415,6 +420,8 @@ export class ClientIo {
       throw e;
     }
     this.requestSockets++;
+    // One worker-thread poll() stays parked between requests (not a new thread per request).
+    this.#releasePoller ??= poller.hold();
     const timer = setTimeout(() => this.#closeRequest(source, r), REQUEST_SOCKET_TIMEOUT * 1000);
     Deno.unrefTimer(timer);
     const r: RequestSocket = {

@@ -35,7 +35,7 @@ import { History } from "./history.ts";
 import { buildMetrics, type HoraeFigures, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import { renderFragment, renderPage } from "./page.ts";
 import { type HttpRequest, type HttpResponse, type HttpServer, startHttpServer } from "./server.ts";
-import { X509Certificate } from "node:crypto";
+import type { X509Certificate as X509 } from "node:crypto";
 
 /** Seconds between two history points. */
 export const HISTORY_INTERVAL = 5;
@@ -97,12 +97,23 @@ function json(status: number, body: unknown): HttpResponse {
   };
 }
 
-/** Expiry dates of the certificate files, read at most once a minute. */
+/**
+ * Expiry dates of the certificate files, read at most once a minute. node:crypto
+ * (Deno's Node layer: megabytes) is loaded only when there are files, and in the
+ * background: until it is there the list is empty and nothing is cached.
+ */
 function certCache(files: readonly string[], now: () => number, log: (m: string) => void) {
   let at = -Infinity;
   let value: { file: string; notAfter: number }[] = [];
   const warned = new Set<string>();
+  let X509Certificate: typeof X509 | null = null;
+  if (files.length > 0) {
+    import("node:crypto").then((m) => (X509Certificate = m.X509Certificate)).catch((e) =>
+      log(`Could not load node:crypto : ${(e as Error).message}`)
+    );
+  }
   return () => {
+    if (X509Certificate === null) return value;
     if (now() - at < 60) return value;
     at = now();
     value = [];

@@ -5,7 +5,11 @@
  * wakes that call whenever the set changes. When `poll()` returns, the
  * callbacks of ready descriptors run synchronously on the JS thread; they must
  * drain their descriptor with non-blocking calls (MSG_DONTWAIT). With nothing
- * registered no call is outstanding, so the process can exit.
+ * registered no call is outstanding, so the process can exit, unless someone
+ * holds the poller ({@link Poller.hold}): a client that opens a short-lived
+ * socket per request holds it so the same worker thread stays parked in
+ * `poll()` between requests, instead of Deno starting a new thread for each
+ * request and ending it 10 s after (issue 12: an idle daemon sleeps).
  *
  * @example
  * ```ts
@@ -44,11 +48,14 @@ export class Poller {
   /** The registrations `#order` was built from (index 0, the eventfd, has none). */
   #orderEntries: (Entry | undefined)[] = [];
   #waiters: (() => void)[] = [];
+  #holds = 0;
   /** Called with an exception thrown by a callback (default: console.error). */
   onCallbackError: (err: unknown) => void = (err) => console.error("poller callback:", err);
 
   /** poll() calls that returned so far (a spinning descriptor shows as thousands a second). */
   polls = 0;
+  /** Poll loops started so far (each may cost Deno a new worker thread). */
+  loops = 0;
 
   /** Number of registered descriptors. */
   get size(): number {
@@ -75,6 +82,23 @@ export class Poller {
     return this.#afterCurrentPoll();
   }
 
+  /**
+   * Keeps the `poll()` call outstanding (on the eventfd alone) while nothing
+   * is registered, until the returned function is called (once; later calls
+   * do nothing). While held, the pending call keeps the process alive.
+   */
+  hold(): () => void {
+    this.#holds++;
+    if (!this.#running) this.#changed();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+      if (this.#holds === 0 && this.#entries.size === 0) this.#changed();
+    };
+  }
+
   /** Resolves once no `poll()` call is outstanding (immediately when idle). */
   idle(): Promise<void> {
     return this.#running ?? Promise.resolve();
@@ -95,13 +119,17 @@ export class Poller {
     this.#dirty = true;
     if (this.#running) {
       if (this.#wakeFd >= 0) eventfdWrite(this.#wakeFd); // else: restarted by the loop's finally
-    } else if (this.#entries.size > 0) {
+    } else if (this.#wanted()) {
       this.#running = this.#loop().finally(() => {
         this.#running = null;
         // a registration after the loop's last check restarts it
-        if (this.#entries.size > 0) this.#changed();
+        if (this.#wanted()) this.#changed();
       });
     }
+  }
+
+  #wanted(): boolean {
+    return this.#entries.size > 0 || this.#holds > 0;
   }
 
   #rebuild(): void {
@@ -117,9 +145,10 @@ export class Poller {
   }
 
   async #loop(): Promise<void> {
+    this.loops++;
     this.#wakeFd = eventfd(0);
     try {
-      while (this.#entries.size > 0) {
+      while (this.#wanted()) {
         if (this.#dirty) this.#rebuild();
         const fds = this.#fds;
         const order = this.#order;

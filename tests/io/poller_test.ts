@@ -82,3 +82,46 @@ Deno.test("poller: a throwing callback is reported and the loop keeps serving", 
     close(fd);
   }
 });
+
+Deno.test("poller: a hold keeps one poll loop across registrations; releasing it ends the loop", async () => {
+  const loops0 = poller.loops;
+  const release = poller.hold();
+  let idle = false;
+  const idled = poller.idle().then(() => (idle = true));
+  try {
+    for (let i = 0; i < 3; i++) {
+      const fd = eventfd(0);
+      try {
+        const fired = new Promise<void>((resolve) => {
+          poller.register(fd, () => {
+            eventfdRead(fd);
+            resolve();
+          });
+        });
+        eventfdWrite(fd);
+        await fired;
+        await poller.unregister(fd);
+      } finally {
+        close(fd);
+      }
+    }
+    assert.equal(poller.size, 0);
+    assert.equal(poller.loops, loops0 + 1, "one loop for the whole hold");
+    assert.equal(idle, false, "held: the poll() stays outstanding with nothing registered");
+  } finally {
+    release();
+    release(); // a second call does nothing
+  }
+  await idled;
+  await poller.idle();
+  // without a hold, a registration starts a loop of its own again
+  const fd = eventfd(0);
+  try {
+    poller.register(fd, () => eventfdRead(fd));
+    assert.equal(poller.loops, loops0 + 2);
+    await poller.unregister(fd);
+    await poller.idle();
+  } finally {
+    close(fd);
+  }
+});

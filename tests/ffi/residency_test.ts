@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { dropExecutableCode, exeRanges, filePageRuns } from "../../ffi/residency.ts";
+
+Deno.test("residency: only the executable's read-only private mappings are chosen", () => {
+  const maps = [
+    "55b09a035000-55b09bbba000 r--p 00000000 103:02 42 /opt/deno",
+    "55b09be30000-55b09fb41000 r-xp 01b85000 103:02 42 /opt/deno",
+    "55b09fb41000-55b09fd9a000 rw-p 05895000 103:02 42 /opt/deno",
+    "7fe007ae8000-7fe007c3e000 r-xp 00028000 103:02 77 /usr/lib/x86_64-linux-gnu/libc.so.6",
+    "7fdfe7dc0000-7fdfe7fe6000 r-xp 00000000 00:00 0 ",
+    "7fdfe8000000-7fdfe8001000 r-xp 00000000 103:02 42 /opt/deno2",
+  ].join("\n");
+  assert.deepEqual(exeRanges(maps, "/opt/deno"), [
+    { start: 0x55b09a035000n, length: 0x55b09bbba000n - 0x55b09a035000n, code: false },
+    { start: 0x55b09be30000n, length: 0x55b09fb41000n - 0x55b09be30000n, code: true },
+  ]);
+});
+
+Deno.test("residency: in read-only data only present file pages are dropped (never private copies)", () => {
+  // pages: file, file, absent, anonymous (a relocated copy), file
+  const hi = [0xa0000000, 0xa0000000, 0, 0x80000000, 0xa0000000];
+  const entries = new Uint8Array(hi.length * 8);
+  hi.forEach((h, i) => new DataView(entries.buffer).setUint32(i * 8 + 4, h, true));
+  assert.deepEqual(filePageRuns(entries, 0x10000n), [
+    { start: 0x10000n, length: 0x2000n },
+    { start: 0x14000n, length: 0x1000n },
+  ]);
+});
+
+Deno.test("residency: dropping the executable's code pages keeps the process running", () => {
+  const r = dropExecutableCode();
+  assert.ok(r.ranges >= 1, "the executable has code mappings");
+  // the code runs on after the drop (its pages fault back in)
+  assert.equal([3, 1, 2].sort().join(","), "1,2,3");
+  assert.equal(JSON.parse(JSON.stringify({ a: 1 })).a, 1);
+});
