@@ -297,8 +297,6 @@ export interface Config {
   maxDistance: number;
   /** Seconds. chrony.conf(5): maxjitter default 1. */
   maxJitter: number;
-  /** chrony.conf(5) 4.x: minstratum directive default 0. */
-  minStratum: number;
   /** chrony.conf(5): minsources default 1. */
   minSources: number;
   /** Seconds. chrony.conf(5): reselectdist default 100 microseconds. */
@@ -449,7 +447,6 @@ export function defaultConfig(): Config {
     combineLimit: 3, // chrony.conf(5): combinelimit default 3
     maxDistance: 3, // chrony.conf(5): maxdistance default 3 s
     maxJitter: 1, // chrony.conf(5): maxjitter default 1 s
-    minStratum: 0, // chrony.conf(5) 4.x: minstratum default 0
     minSources: 1, // chrony.conf(5): minsources default 1
     reselectDist: 1e-4, // chrony.conf(5): reselectdist default 100 us
     stratumWeight: 1e-3, // chrony.conf(5): stratumweight default 0.001 s

@@ -337,7 +337,6 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveHandler>> = {
   combinelimit: float("combineLimit"),
   maxdistance: float("maxDistance"),
   maxjitter: float("maxJitter"),
-  minstratum: int("minStratum"),
   minsources: int("minSources"),
   reselectdist: float("reselectDist"),
   stratumweight: float("stratumWeight"),

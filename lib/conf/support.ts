@@ -72,7 +72,6 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   combinelimit: I,
   maxdistance: I,
   maxjitter: I,
-  minstratum: I,
   minsources: I,
   reselectdist: I,
   stratumweight: I,

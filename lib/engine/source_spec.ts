@@ -33,7 +33,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     polltarget: sc.polltarget,
     offline: sc.offline,
     autoOffline: sc.autoOffline,
-    minstratum: Math.max(sc.minstratum, config.minStratum),
+    minstratum: sc.minstratum,
     maxClockError: config.maxClockError,
     version: sc.version ?? 4,
     xleave: sc.xleave,

@@ -117,6 +117,7 @@ const REJECTED = [
   "bindaddress foo",
   "bindcmdaddress foo",
   "ntsccachedir /x",
+  "minstratum 3", // a source option only
   "server",
   "server x minpoll",
   "server x minpoll q",
