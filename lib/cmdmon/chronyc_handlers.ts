@@ -16,7 +16,7 @@
 import type { Request } from "./request.ts";
 import { type Reply, SourceMode } from "./reports.ts";
 import { REFID_LOCAL } from "../net/address.ts";
-import { Status, statusText } from "./wire.ts";
+import { type CmdAddress, Status, statusText } from "./wire.ts";
 import * as fmt from "./format.ts";
 import {
   CmdError,
@@ -131,12 +131,12 @@ export function sourceReport(
     for (let i = 0; i < n; i++) {
       if (cmd === "sourcestats") {
         const r = (await request(s, { kind: "sourcestats", index: i }, "sourcestats")).report;
-        io.stdout(fmt.formatSourceStats(r, await nameOf(r.address, c), o.csv));
+        io.stdout(fmt.formatSourceStats(r, await statsName(r.address, r.refId, c), o.csv));
         continue;
       }
       if (cmd === "selectdata") {
         const r = (await request(s, { kind: "select_data", index: i }, "select_data")).report;
-        io.stdout(fmt.formatSelectData(r, await nameOf(r.address, c), o.csv));
+        io.stdout(fmt.formatSelectData(r, await statsName(r.address, r.refId, c), o.csv));
         continue;
       }
       const src = (await request(s, { kind: "source_data", index: i }, "source_data")).report;
@@ -158,6 +158,15 @@ export function sourceReport(
     }
     return true;
   };
+}
+
+/**
+ * The name of a `sourcestats`/`selectdata` row: a reference clock has no address
+ * (unspec) and is named by its refid ("GPS"), as the real chronyc does.
+ */
+function statsName(address: CmdAddress, refId: number, c: CommandContext): Promise<string> {
+  if (address.family === "unspec") return Promise.resolve(fmt.refIdName(refId));
+  return nameOf(address, c);
 }
 
 /** The refid text of a reference clock's row ("71.80.83.0" -> "GPS"). */

@@ -179,3 +179,29 @@ Deno.test("settime prints 200 OK before the report, as chronyc 4.3", async () =>
     "200 OK\nClock was 0.47 seconds fast.  Frequency change = 0.00ppm, new frequency = 0.00ppm\n",
   );
 });
+
+/** Source 0 is a reference clock "GPS": no address (unspec), refid 0x47505300. */
+class RefclockBackend extends FakeBackend {
+  override sourceStats(i: number) {
+    const r = super.sourceStats(i);
+    if (i !== 0 || "status" in r) return r;
+    return { ...r, address: { family: "unspec" } as const, refId: 0x47505300 };
+  }
+  override selectData(i: number) {
+    const r = super.selectData(i);
+    if (i !== 0 || "status" in r) return r;
+    return { ...r, address: { family: "unspec" } as const, refId: 0x47505300 };
+  }
+}
+
+Deno.test("sourcestats and selectdata name a reference clock by its refid, as chronyc", async () => {
+  for (const cmd of ["sourcestats", "selectdata"]) {
+    const r = await run(["-n", cmd], undefined, false, new RefclockBackend());
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(r.out, /UNSPEC/, r.out);
+    assert.match(r.out, cmd === "sourcestats" ? /^GPS {24}31 /m : /^\* GPS {23}N /m, r.out);
+    assert.match(r.out, /2001:db8::1/, r.out);
+  }
+  const csv = await run(["-c", "sourcestats"], undefined, false, new RefclockBackend());
+  assert.match(csv.out, /^GPS,31,/m, csv.out);
+});

@@ -2,7 +2,8 @@
  * horae's daemon with a SOCK refclock, fed by this test (system time plus a
  * 2 us offset, 4 samples a second, as gpsd would send them), seen through
  * the REAL chronyc: `sources` shows `#* GPS` within a bounded time,
- * `sourcestats` and `selectdata` list GPS with samples.
+ * `sourcestats` and `selectdata` list GPS with samples, in the real chronyc
+ * and in horae's.
  *
  * Safety: -x (the clock is never changed), no NTP port, a private chmod-700
  * directory for the command and refclock sockets; the daemon is stopped by
@@ -84,6 +85,14 @@ Deno.test({
         stdout: "piped",
       }).output();
       assert.match(new TextDecoder().decode(ours.stdout), /^#\* GPS +0 +1 /m);
+      // ... in every report, not only `sources` (it printed "[UNSPEC]" in sourcestats/selectdata).
+      for (const [cmd, row] of [["sourcestats", /^GPS +\d+ /m], ["selectdata", /^\* GPS +N /m]]) {
+        const o = await runCommand(`${ROOT}/bin/chronyc`, ["-h", cmdSock, "-n", cmd as string], {
+          timeoutMs: 10_000,
+        });
+        assert.match(o.stdout, row as RegExp, o.stdout);
+        assert.doesNotMatch(o.stdout, /UNSPEC/, o.stdout);
+      }
       const tracking = await chronyc(cmdSock, "tracking");
       assert.match(tracking.stdout, /^Reference ID\s+: 47505300 \(GPS\)$/m, tracking.stdout);
       assert.match(tracking.stdout, /^Stratum\s+: 1$/m);
