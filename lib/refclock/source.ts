@@ -34,6 +34,7 @@
  * import { RefclockSource } from "./source.ts";
  * const rc = new RefclockSource({ name: "GPS", poll: 4, filter: 64, offset: 0, delay: 1e-9, precision: 1e-6 });
  * rc.start(0n);
+ * rc.onTimer(0n); // null: the first poll is at start, with no samples yet
  * rc.addSample({ time: 1_000_000_000n, offset: 2e-6, leap: 0, pulse: false });
  * rc.nextTimer; // 16_000_000_000n: onTimer(now) then yields the filtered Sample (or null)
  * ```
@@ -202,9 +203,13 @@ export class RefclockSource {
     return this.#filter.size;
   }
 
-  /** Starts the poll timer at `now`. */
+  /**
+   * Starts the poll timer: the first poll is due at once (`now`), as chronyd
+   * polls a refclock first at start (that poll, without samples, still counts
+   * in the reach register and towards the 8 polls of the start-up selection).
+   */
   start(now: Timestamp): void {
-    this.#nextTimer = addSeconds(now, 2 ** this.options.poll);
+    this.#nextTimer = now;
   }
 
   /**

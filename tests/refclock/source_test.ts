@@ -23,6 +23,10 @@ function source(extra: Partial<ConstructorParameters<typeof RefclockSource>[0]> 
 Deno.test("refclock source: offset option subtracted, delay as peer delay, one sample per poll", () => {
   const rc = source({ offset: 0.5, delay: 0.2, stratum: 1 });
   rc.start(0n);
+  // chronyd polls a refclock first at start: nothing collected yet, but it counts as a poll
+  assert.equal(rc.nextTimer, 0n);
+  assert.equal(rc.onTimer(0n), null);
+  assert.deepEqual([rc.reach.polls, rc.reach.value], [1, 0]);
   assert.equal(rc.nextTimer, 4n * S);
   for (let i = 0; i < 4; i++) {
     assert.equal(
