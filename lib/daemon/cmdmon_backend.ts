@@ -622,8 +622,12 @@ export class DaemonBackend implements CmdmonBackend {
     this.#dirSources = fresh;
   }
 
-  /** `dump`: with a dumpdir, each source's measurement history (lib/daemon/dumps.ts). */
+  /**
+   * `dump`: with an ntsdumpdir, the NTS cookies and server keys (as chronyd); with a
+   * dumpdir, each source's measurement history (lib/daemon/dumps.ts).
+   */
   #dump(): StatusCode {
+    this.#d.dumpNts?.();
     if (!this.#d.config.dumpDir) return Status.SUCCESS;
     return this.#d.dumpHistories?.() ? Status.SUCCESS : Status.FAILED;
   }

@@ -259,6 +259,10 @@ async function start(
     saveDrift: () => drift.save(),
     dumpHistories: () =>
       !config.dumpDir || writeDumps(config.dumpDir, dumpTargets(engine.historyHolders()), log),
+    dumpNts: () => {
+      sourcing.sources.saveNts();
+      ntsServer?.saveKeys();
+    },
     refreshServerReference: () => served.refresh(),
     addSource: sourcing.addSource,
     sources,

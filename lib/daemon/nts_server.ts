@@ -95,6 +95,8 @@ export interface NtsServerHandle {
    * ntskeys, as chronyd does; keeps the keys in use when it cannot.
    */
   reloadKeys(): void;
+  /** `chronyc dump`: saves the keys to ntskeys now (never with `ntsrotate 0`), as chronyd. */
+  saveKeys(): void;
   /** Stops NTS-KE and rotation, saves the keys. */
   close(): Promise<void>;
 }
@@ -311,6 +313,7 @@ export async function startNtsServer(
         log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
       }
     },
+    saveKeys: save,
     async close() {
       closed = true;
       if (timer !== null) clearTimeout(timer);

@@ -236,6 +236,11 @@ export class SourceManager {
     return this.#keyAuth.get(id);
   }
 
+  /** `chronyc dump`: saves every NTS source's keys and cookies to ntsdumpdir now. */
+  saveNts(): void {
+    for (const n of this.#nts.values()) n.save();
+  }
+
   /** Stops retry timers; saves NTS cookies (ntsdumpdir). */
   async close(): Promise<void> {
     this.#closed = true;

@@ -63,6 +63,8 @@ export interface DaemonState {
   saveDrift(): void;
   /** `dumpdir`: write each source's measurement history now; false if a file failed. */
   dumpHistories?(): boolean;
+  /** `ntsdumpdir`: write the NTS client cookies and server keys now (chronyc dump). */
+  dumpNts?(): void;
   /** Recompute what the NTP server serves (after a manual correction). */
   refreshServerReference?(): void;
   /** The source lines and their NTS state. */
