@@ -480,9 +480,14 @@ export class Reference {
         const sum = wOld + wNew;
         dfreq = u.frequency * wNew / sum;
         // The statistics behind successive updates overlap: the combined
-        // estimate is no better than the newest one's own skew.
+        // estimate is no better than the better of the two skews (not the
+        // newest's alone: an update far less certain than our estimate, such
+        // as a regression across a step of the source, would otherwise throw
+        // the estimate's weight away and let the next such update move the
+        // frequency by half its error; issue 17). A real change of frequency
+        // still raises the skew through the disagreement term.
         this.#skew = Math.max(
-          u.skew,
+          Math.min(old, u.skew),
           Math.sqrt(1 / sum + (wOld * wNew / (sum * sum)) * u.frequency ** 2),
         );
       }

@@ -33,6 +33,16 @@
  * `asymmetry` (applied by lib/ntp/source.ts to the samples it makes) turns
  * the estimation off and is reported as is.
  *
+ * Skew: the regression's standard error of the slope assumes independent
+ * noise of one size around a straight line; from {@linkcode ROBUST_MIN_SAMPLES}
+ * samples on it is widened to the leverage-corrected robust one when that
+ * is larger ({@linkcode robustSlopeFactor}). A window that straddles a step
+ * of the source (before the runs test has dropped the samples before it)
+ * then reports a skew as large as its wrong slope, which lib/clock/reference.ts
+ * weighs down or `maxupdateskew` ignores (issue 17: 5 ms step, 1 s polls, the
+ * simulator's `server-step-5ms`: largest frequency error after the step
+ * 700-870 ppm -> under 0.5 ppm with the reference's rule; lan RMS +2 %).
+ *
  * One-way floors (NTP sources, `floors: true`; horae's own, see
  * lib/clock/envelope.ts): from {@linkcode FLOOR_MIN_SAMPLES} kept samples on,
  * the offset at the newest sample is the midpoint of the two one-way floor
@@ -97,6 +107,12 @@ export const ASYMMETRY_CAP = 3;
 export const FLOOR_MIN_SAMPLES = 8;
 /** The floors' offset is used within this many of the regression's standard errors of it (our choice). */
 export const FLOOR_GUARD = 3;
+/**
+ * Samples needed before the frequency's standard error may be widened by the
+ * robust one ({@linkcode robustSlopeFactor}; fewer: too noisy, our choice on
+ * `bench:sim`'s iburst runs).
+ */
+export const ROBUST_MIN_SAMPLES = 8;
 /** chrony.conf(5): the asymmetry can be between -0.5 and +0.5. */
 export const MAX_ASYMMETRY = 0.5;
 
@@ -380,6 +396,44 @@ export function fitAsymmetry(
   return { asymmetry: Math.max(-MAX_ASYMMETRY, Math.min(MAX_ASYMMETRY, a)), t: a / se };
 }
 
+/**
+ * How much wider than the regression's own standard error of the slope
+ * (which assumes the same noise at every point around a straight line) its
+ * leverage-corrected robust one is (the "HC3" form of White's estimator, as
+ * in {@linkcode fitAsymmetry}), at least 1. A few samples far off the line
+ * at one end of the window, where they weigh most on the slope (the first
+ * samples after a step of the source: a line through the step claims a
+ * slope of hundreds of ppm known to a third of itself, issue 17), widen it;
+ * evenly spread noise leaves it about 1.
+ *
+ * @param x sample times, seconds; `y` offsets, seconds; `w` their weights
+ * @param fit the first point used (`start`) and the line through the points used
+ */
+export function robustSlopeFactor(
+  x: readonly number[],
+  y: readonly number[],
+  w: readonly number[],
+  fit: { start: number; intercept: number; slope: number; slopeSd: number },
+): number {
+  let sw = 0, swx = 0;
+  for (let i = fit.start; i < x.length; i++) {
+    sw += w[i]!;
+    swx += w[i]! * x[i]!;
+  }
+  const xm = swx / sw;
+  let sxx = 0;
+  for (let i = fit.start; i < x.length; i++) sxx += w[i]! * (x[i]! - xm) ** 2;
+  if (!(sxx > 0) || !(fit.slopeSd > 0)) return 1;
+  let v = 0;
+  for (let i = fit.start; i < x.length; i++) {
+    const r = y[i]! - fit.intercept - fit.slope * x[i]!;
+    const c = w[i]! * (x[i]! - xm) / sxx;
+    const h = Math.min(w[i]! * (1 / sw + (x[i]! - xm) ** 2 / sxx), 0.999);
+    v += (c * r) ** 2 / ((1 - h) * (1 - h));
+  }
+  return Math.max(1, Math.sqrt(v) / fit.slopeSd);
+}
+
 /** `sourcestats` skew (ppm) and standard deviation (s) before a regression exists (chronyd). */
 const UNFIT_SKEW_PPM = 2000;
 const UNFIT_SD = 4;
@@ -523,7 +577,8 @@ export class SourceStats {
     const a = this.fixedAsymmetry === null ? this.#asymmetry : 0;
     const minDelay = Math.min(...d);
     const y = a === 0 ? raw : raw.map((o, i) => o - a * (d[i]! - minDelay));
-    const fit = regress(x, y, this.weights(), { minKeep: this.minSamples });
+    const weights = this.weights();
+    const fit = regress(x, y, weights, { minKeep: this.minSamples });
     if (fit.start > 0) this.#samples = s.slice(fit.start);
     const kept = this.#samples;
     const dof = kept.length - 2;
@@ -535,7 +590,9 @@ export class SourceStats {
     const jitterSd = dof < FEW_DOF ? this.delayTestInputs().delaySd / 2 : 0;
     const inflate = dof > 0 && fit.residualSd > 0 ? Math.max(1, jitterSd / fit.residualSd) : 1;
     const residualSd = dof > 0 ? fit.residualSd * inflate : floor;
-    const frequencySd = dof > 0 ? fit.slopeSd * inflate : UNKNOWN_SKEW;
+    // From ROBUST_MIN_SAMPLES on, the slope's error is the larger of the fit's and the robust one.
+    const robust = kept.length >= ROBUST_MIN_SAMPLES ? robustSlopeFactor(x, y, weights, fit) : 1;
+    const frequencySd = dof > 0 ? fit.slopeSd * inflate * robust : UNKNOWN_SKEW;
     // With few samples a slope that the noise could make (within FLAT_T of its
     // standard error) would carry its error into the offset at the newest
     // sample: the offset is then their weighted mean (a flat fit).

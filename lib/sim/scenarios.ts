@@ -2,7 +2,7 @@
  * The named scenarios of `/work/shared/SIM-SCENARIOS.md` with their exact
  * parameters: `lan`, `lan-1s`, `wan-asym` (with chrony 4.3's figures), and
  * `loss30`, `falsetickers`, `makestep`, `freq-minus100`, `server-step`,
- * `leap`, `iburst`; and horae's own `initstepslew`, `manual` (settime
+ * `leap`, `iburst`; and horae's own `server-step-5ms` (5 ms at 1 s polls), `initstepslew`, `manual` (settime
  * readings, no sources) and `smoothing` (smoothtime). Common to all (SIM-SCENARIOS.md): the client starts
  * 0.1 s off with +100 ppm frequency error and a 1e-9/s random walk,
  * `server SERVER iburst`, `makestep 1 3`.
@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { scenario, SCENARIO_NAMES } from "./scenarios.ts";
- * SCENARIO_NAMES.length; // 13
+ * SCENARIO_NAMES.length; // 14
  * scenario("lan").duration; // 20000
  * ```
  * @module
@@ -91,6 +91,14 @@ const BUILDERS: Record<string, () => Scenario> = {
   "server-step": () => ({
     ...base("server-step", 20000, 200),
     sources: [lanSource({ server: { step: { at: 10000, by: 1 } } })],
+  }),
+  // horae's own (issue 17, the F323 bench's case): the server steps 5 ms, polled every second
+  "server-step-5ms": () => ({
+    ...base("server-step-5ms", 3000, 200),
+    sources: [lanSource({
+      options: { iburst: true, minpoll: 0, maxpoll: 0 },
+      server: { step: { at: 1500, by: 5e-3 } },
+    })],
   }),
   "leap": () => ({
     ...base("leap", 14400, 200),

@@ -47,6 +47,27 @@ Deno.test("Reference: the first update applies the full frequency, later ones by
   close(td.skew, Math.sqrt(0.5e-12 + 0.25 * 4e-12) * 1e6, 1e-9);
 });
 
+Deno.test("Reference: an update far less certain than the estimate does not discard its weight", () => {
+  // issue 17: the updates a source's regression gives across its server's 5 ms step (simulator,
+  // lan path, 1 s polls): hundreds of ppm with a skew of hundreds of ppm, below maxupdateskew.
+  const clock = new SimClock({ start: 0n, seed: 1 });
+  const ref = new Reference(clock);
+  for (let i = 0; i < 10; i++) {
+    ref.update(truthUpdate(clock, { offset: 0, frequency: 0, skew: 0.03e-6 }));
+    clock.advance(1);
+  }
+  const before = clock.readFrequency();
+  const across = [[-54, 178], [-413, 434], [-1094, 461], [-908, 291], [-887, 249]];
+  for (const [f, skew] of across) {
+    ref.update(truthUpdate(clock, { offset: 0, frequency: f! * 1e-6, skew: skew! * 1e-6 }));
+    clock.advance(1);
+    // the estimate keeps (about) its own skew instead of taking the update's
+    assert.ok(ref.trackingData().skew < 5, `skew ${ref.trackingData().skew} ppm`);
+  }
+  // each moved the frequency by about f * (0.03 / skew)^2: well under 0.1 ppm in all
+  close(clock.readFrequency(), before, 0.1);
+});
+
 Deno.test("Reference: maxupdateskew leaves the frequency alone", () => {
   const clock = new SimClock({ start: 0n, frequencyError: 10, seed: 1 });
   const ref = new Reference(clock, { maxUpdateSkew: 100 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Sample } from "../../lib/clock/sample.ts";
-import { SourceStats } from "../../lib/clock/sourcestats.ts";
+import { robustSlopeFactor, SourceStats } from "../../lib/clock/sourcestats.ts";
+import { regress } from "../../lib/clock/regression.ts";
 
 const S = 1_000_000_000n;
 const T0 = 1_700_000_000n * S;
@@ -206,4 +207,61 @@ Deno.test("report: below 3 samples no regression shows (chronyd: NR 0, 0 ppm, 20
   assert.equal(three.np, 3);
   assert.ok(three.stdDev < 1 && three.skewPpm < 2000, JSON.stringify(three));
   close(three.frequencyPpm, 100, 1e-6, "frequency");
+});
+
+Deno.test("SourceStats: across a 5 ms step of the source the skew is large, then only later samples stay", () => {
+  // issue 17: lan path (100 µs + exponential 10 µs jitter each way), 1 s polls, source steps +5 ms.
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  const exp = (m: number) => -m * Math.log(1 - rnd());
+  const st = new SourceStats({ name: "192.0.2.1", floors: true });
+  const estimates = [];
+  for (let i = 0; i < 60; i++) {
+    const up = 100e-6 + exp(10e-6), down = 100e-6 + exp(10e-6);
+    estimates.push(st.accumulate({
+      time: BigInt(i) * 1_000_000_000n,
+      offset: (i >= 40 ? -5e-3 : 0) + (down - up) / 2,
+      peerDelay: up + down,
+      peerDispersion: 1e-6,
+      rootDelay: 0,
+      rootDispersion: 0,
+      stratum: 1,
+      leap: 0,
+    }));
+  }
+  assert.ok(estimates[39]!.skew < 0.5e-6, `before: skew ${estimates[39]!.skew}`);
+  // Straddling the step, a line's slope is far off (hundreds of ppm) and the skew says so
+  // within a factor of a few: lib/clock/reference.ts weighs such an update by 1/skew² and
+  // keeps its own skew (tests/clock/reference_test.ts).
+  for (let i = 40; i < 48; i++) {
+    const e = estimates[i]!;
+    assert.ok(e.skew > 50e-6, `${i}: frequency ${e.frequency}, skew ${e.skew}`);
+    assert.ok(e.samples < 20, `${i}: the runs test dropped the old samples: ${e.samples}`);
+  }
+  // With one or two samples after the step, far off the line at the window's end, the robust
+  // standard error (robustSlopeFactor) makes the skew larger than the slope: no evidence.
+  for (const i of [41, 42]) {
+    const e = estimates[i]!;
+    assert.ok(e.skew > Math.abs(e.frequency), `${i}: frequency ${e.frequency}, skew ${e.skew}`);
+  }
+  // Within 10 samples of the step only samples after it remain.
+  const e = estimates[50]!;
+  assert.ok(e.samples <= 11, `kept ${e.samples}`);
+  assert.ok(Math.abs(e.frequency) < 2e-6 && e.skew < 2e-6, `${e.frequency} ${e.skew}`);
+  assert.ok(Math.abs(e.offset + 5e-3) < 20e-6, `offset ${e.offset}`);
+});
+
+Deno.test("robustSlopeFactor: about 1 for even noise, wider for a step at the window's end", () => {
+  const x = Array.from({ length: 12 }, (_, i) => i - 11);
+  const w = x.map(() => 1);
+  const noise = [1, -1, 2, -2, 1, -1, 0.5, -0.5, 1.5, -1.5, 1, -1].map((v) => v * 1e-6);
+  const fitOf = (y: number[]) => {
+    const r = regress(x, y, w, { minKeep: 12, curvature: false });
+    return { start: 0, intercept: r.intercept, slope: r.slope, slopeSd: r.slopeSd };
+  };
+  const even = robustSlopeFactor(x, noise, w, fitOf(noise));
+  assert.ok(even < 1.2, `even noise: ${even}`);
+  const stepped = noise.map((v, i) => v + (i >= 11 ? -5e-3 : 0));
+  const step = robustSlopeFactor(x, stepped, w, fitOf(stepped));
+  assert.ok(step > 1.7, `step: ${step}`);
 });

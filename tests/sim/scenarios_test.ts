@@ -113,6 +113,23 @@ Deno.test("sim server-step: the only server steps 1 s; the client slews after it
   assert.ok(Math.abs(r.finalOffset - 1) < 1e-3, show(r));
 });
 
+Deno.test("sim server-step-5ms: the server steps 5 ms at 1 s polls; the frequency stays put", () => {
+  // issue 17: horae's frequency swung by 700-870 ppm here (chronyd 4.3 behind a real server
+  // stepped 5 ms: under 3 ppm); the offset is slewed, not put into the frequency.
+  for (const seed of SEEDS) {
+    let worst = 0;
+    const r = runScenario(scenario("server-step-5ms"), {
+      seed,
+      onUpdate: (t, _engine, clock) => {
+        if (t > 1400) worst = Math.max(worst, Math.abs(clock.trueFrequencyError()) * 1e6);
+      },
+    });
+    assert.equal(r.steps, 0, show(r));
+    assert.ok(worst < 3, `seed ${seed}: largest |frequency error| ${worst} ppm`);
+    assert.ok(r.resyncAfterStep !== null && r.resyncAfterStep <= 60, `resync ${r.resyncAfterStep}`);
+  }
+});
+
 Deno.test("sim leap: the announced insertion is applied by the kernel; offset stays < 1 ms", () => {
   for (const seed of SEEDS) {
     const r = run("leap", seed);
