@@ -84,7 +84,18 @@ function median(r: number[]): number {
 const reference = unsynchronisedReference(-25);
 reference.local = { stratum: 1, distance: 1, orphan: false };
 reference.localSince = 0n;
-const auth = new NtsServerAuth({ ring, randomBytes: rnd, now: () => 1_000_000_000_000_000_000n });
+// As the daemon sets it up (lib/daemon/nts_server.ts): the clock read without a BigInt and the
+// nonce pool refilled in place.
+const auth = new NtsServerAuth({
+  ring,
+  randomBytes: rnd,
+  randomFill: (b) => void crypto.getRandomValues(b),
+  now: () => 1_000_000_000_000_000_000n,
+  nowTo: (t) => {
+    t[0] = 1_000_000_000;
+    t[1] = 0;
+  },
+});
 const server = new NtpServer({ reference, auth });
 const buf = new Uint8Array(1140);
 const view = new DataView(buf.buffer);

@@ -161,6 +161,18 @@ export function clockGettime(clockId: number): Timestamp {
   return tsWords[0]! * 1_000_000_000n + tsWords[1]!;
 }
 
+const tsInts = new Int32Array(tsWords.buffer);
+
+/**
+ * {@link clockGettime} without a BigInt: whole seconds at `out[0]`, nanoseconds
+ * (0..999 999 999) at `out[1]` (little-endian 64-bit timespec words).
+ */
+export function clockGettimeTo(clockId: number, out: Float64Array): void {
+  if (lib.clock_gettime(clockId, tsBytes) !== 0) throw new ErrnoError("clock_gettime", errno());
+  out[0] = tsInts[1]! * 4294967296 + (tsInts[0]! >>> 0);
+  out[1] = tsInts[2]!;
+}
+
 const timexBuf = new Uint8Array(TIMEX.size);
 
 /**

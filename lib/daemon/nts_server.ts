@@ -45,7 +45,7 @@ import {
 import { NtsServerAuth } from "../nts/server_auth.ts";
 import { NtsKeServer } from "../io/nts_ke_server.ts";
 import type { NtsKeHelpers } from "./nts_ke_helpers.ts";
-import { realNow } from "../io/realtime.ts";
+import { realNow, realNowTo } from "../io/realtime.ts";
 import { isOsError } from "../io/os_error.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { Logger } from "./log.ts";
@@ -292,7 +292,14 @@ export async function startNtsServer(
   };
   if (rotate > 0) armRotation();
 
-  const auth = new NtsServerAuth({ ring: keyRing, randomBytes: random, now });
+  const auth = new NtsServerAuth({
+    ring: keyRing,
+    randomBytes: random,
+    now,
+    // the real clock and the system's random bytes without a BigInt or a buffer per request
+    ...(options.now === undefined ? { nowTo: realNowTo } : {}),
+    ...(options.randomBytes === undefined ? { randomFill: fillRandom } : {}),
+  });
   return {
     ring: keyRing,
     auth,
@@ -322,4 +329,9 @@ export async function startNtsServer(
       save();
     },
   };
+}
+
+/** Fills `buf` with the system's random bytes (the NTS responder's nonce pool). */
+function fillRandom(buf: Uint8Array): void {
+  crypto.getRandomValues(buf);
 }

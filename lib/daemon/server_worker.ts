@@ -14,7 +14,7 @@ import { AddressFilter } from "../ntp/addrfilt.ts";
 import { NtpServer } from "../ntp/server.ts";
 import { KeyServerAuth } from "../ntp/key_auth.ts";
 import { NtpServerSocket } from "../io/ntp_server.ts";
-import { realNow } from "../io/realtime.ts";
+import { realNow, realNowTo } from "../io/realtime.ts";
 import { setThreadName } from "../../ffi/libc.ts";
 import type { Config } from "../conf/config.ts";
 import { Logger } from "./log.ts";
@@ -132,7 +132,9 @@ async function start(s: WorkerStart): Promise<void> {
       new NtsServerAuth({
         ring: ntsRing,
         randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        randomFill: (buf) => void crypto.getRandomValues(buf),
         now: realNow,
+        nowTo: realNowTo,
       }),
     );
   }

@@ -10,10 +10,10 @@
  * requests ask the kernel for a TX timestamp, which replaces the held transmit
  * timestamp for that client's next interleaved reply. The access check, the
  * client log and rate limiting run inside the responder before any reply
- * field is written. The per-packet path allocates nothing but, for NTS, the
- * clock read of the transmit timestamp (the responder's {@link NtpServer}
- * `auth` writes an authenticated reply's transmit timestamp itself, before
- * sealing, and the reply may be longer than 48 bytes, up to the request's
+ * field is written. The per-packet path allocates nothing, NTS included (the
+ * responder's {@link NtpServer} `auth` writes an authenticated reply's
+ * transmit timestamp itself, before sealing, from a clock read without a
+ * BigInt, and the reply may be longer than 48 bytes, up to the request's
  * length). With `smoothtime`, the responder's smoothing offset of the batch
  * ({@link NtpServer.servedOffset}) is added to every receive and transmit
  * timestamp written (kernel TX timestamps of interleaved replies too).
@@ -35,7 +35,7 @@ import type { MsgArena } from "../../ffi/msg_arena.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import type { RxFrame } from "../clock/hwclock.ts";
 import { newServerPacket, type NtpServer, type ServerPacket } from "../ntp/server.ts";
-import { realNow } from "./realtime.ts";
+import { realNow, realNowTo } from "./realtime.ts";
 import { type Family, type SockAddr, UdpSocket } from "./udp.ts";
 
 /** Seconds from 1900 to 1970. RFC 5905 §6. */
@@ -99,6 +99,10 @@ export interface NtpServerSocketStats {
   hwTx: number;
 }
 
+/** Options of queued replies (made once: none per reply). */
+const REPLY = { txTimestamp: false, fromLocal: true } as const;
+const REPLY_TX_STAMPED = { txTimestamp: true, fromLocal: true } as const;
+
 /** NTP timestamp words of a (sec, nsec) pair. */
 function ntpHi(sec: number): number {
   return (sec + NTP_UNIX) % TWO32;
@@ -132,6 +136,8 @@ export class NtpServerSocket {
   #lastRefresh = -Infinity;
   /** Smoothing offset of the last batch, nanoseconds (0 without smoothtime). */
   #shiftNs = 0;
+  /** The batch's transmit time read as numbers: [Unix s, ns]. */
+  readonly #txNow = new Float64Array(2);
 
   private constructor(sock: UdpSocket, server: NtpServer) {
     this.#sock = sock;
@@ -299,14 +305,19 @@ export class NtpServerSocket {
       // Kernel TX timestamps only for interleaved replies (authenticated basic
       // replies wrote their transmit timestamp: held as is, like a basic one's).
       const interleaved = !p.txPending && !p.txWritten;
-      arena.queueReply(i, len, { txTimestamp: interleaved, fromLocal: true });
+      arena.queueReply(i, len, interleaved ? REPLY_TX_STAMPED : REPLY);
     }
     if (queued === 0) return;
     // Transmit timestamp as late as possible: one clock read for the batch.
-    let now = cook === 0n ? realNow() : realNow() + cook;
-    if (shift !== 0) now += BigInt(shift);
-    const txHi = ntpHi(Number(now / 1_000_000_000n));
-    const txLo = ntpLo(Number(now % 1_000_000_000n));
+    // (numbers, no BigInt: cooked - real and the shift are whole ns, so the sum is exact)
+    const w = this.#txNow;
+    realNowTo(w);
+    let txSec = w[0]! + cookSec, txNsec = w[1]! + cookNsec + shift;
+    const carry = Math.floor(txNsec / 1e9);
+    txSec += carry;
+    txNsec -= carry * 1e9;
+    const txHi = ntpHi(txSec);
+    const txLo = ntpLo(txNsec);
     for (let j = 0; j < queued; j++) {
       const p = this.#packets[this.#queued[j]!]!;
       if (p.txPending) {

@@ -12,12 +12,17 @@
  * @module
  */
 
-import { CLOCK, clockGettime } from "../../ffi/libc.ts";
+import { CLOCK, clockGettime, clockGettimeTo } from "../../ffi/libc.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 
 /** CLOCK_REALTIME now: ns since the Unix epoch (the clock horae disciplines). */
 export function realNow(): Timestamp {
   return clockGettime(CLOCK.REALTIME);
+}
+
+/** {@link realNow} without a BigInt: Unix seconds at `out[0]`, nanoseconds at `out[1]`. */
+export function realNowTo(out: Float64Array): void {
+  clockGettimeTo(CLOCK.REALTIME, out);
 }
 
 /**

@@ -332,7 +332,7 @@ export class UdpSocket {
 
   #watch(): void {
     if (this.#closed) throw new Error("UdpSocket is closed");
-    poller.register(this.fd, () => this.#drain(), () => this.#drainErrors());
+    poller.register(this.fd, () => this.#drain(), () => this.#drainErrors(), true);
   }
 
   /**

@@ -89,9 +89,12 @@ export class KeyServerAuth implements ServerAuth {
     this.#now = now;
   }
 
-  check(request: Uint8Array): ServerAuthVerdict {
+  check(request: Uint8Array, length = request.length): ServerAuthVerdict {
     this.#key = null;
-    const r = verifyPacket(request, this.#lookup);
+    const r = verifyPacket(
+      length < request.length ? request.subarray(0, length) : request,
+      this.#lookup,
+    );
     switch (r.kind) {
       case "none":
         return "plain";

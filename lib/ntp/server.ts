@@ -168,6 +168,15 @@ export interface ServerPacket {
    * replies); the IO layer must not touch the reply, only hold that time.
    */
   txWritten: boolean;
+  /**
+   * Byte views of `req` and `out` (whole buffers) for the authentication,
+   * made once and remade only when `req`/`out` is replaced: the DataViews
+   * they were made of.
+   */
+  reqBytes: Uint8Array;
+  reqBytesOf: DataView;
+  outBytes: Uint8Array;
+  outBytesOf: DataView;
 }
 
 /** Verdict of {@link ServerAuth.check}. */
@@ -179,8 +188,11 @@ export type ServerAuthVerdict = "plain" | "drop" | "nak" | "ok";
  * preceding `check` found.
  */
 export interface ServerAuth {
-  /** Checks a request (its bytes, before the reply overwrites them). */
-  check(request: Uint8Array): ServerAuthVerdict;
+  /**
+   * Checks a request (its bytes, before the reply overwrites them): the first
+   * `length` bytes of `request` (default all).
+   */
+  check(request: Uint8Array, length?: number): ServerAuthVerdict;
   /**
    * Appends the authentication (or turns the header into an NTS NAK): `reply`
    * is the whole output buffer with the final 48-byte header at its start,
@@ -190,6 +202,12 @@ export interface ServerAuth {
   complete(reply: Uint8Array, fieldsEnd?: number): number;
   /** Current time for the transmit timestamp of authenticated replies. */
   transmitTime(): Timestamp;
+  /**
+   * Optional: the same time without a BigInt, Unix seconds at `out[0]` and
+   * nanoseconds (0..999 999 999) at `out[1]`; used instead of
+   * {@link transmitTime} when present.
+   */
+  transmitTimeTo?(out: Float64Array): void;
 }
 
 /** Counters of dropped requests not covered by `serverstats`. */
@@ -221,6 +239,7 @@ export interface NtpServerOptions {
 
 /** Creates a fresh {@link ServerPacket} (allocate once per receive slot). */
 export function newServerPacket(req: DataView, out: DataView): ServerPacket {
+  const reqBytes = bytesOf(req);
   return {
     req,
     reqLength: 0,
@@ -234,8 +253,44 @@ export function newServerPacket(req: DataView, out: DataView): ServerPacket {
     txPending: false,
     slot: -1,
     txWritten: false,
+    reqBytes,
+    reqBytesOf: req,
+    outBytes: out === req ? reqBytes : bytesOf(out),
+    outBytesOf: out,
   };
 }
+
+function bytesOf(v: DataView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Seconds from 1900 to 1970. RFC 5905 §6. */
+const NTP_UNIX = 2208988800;
+const TWO32 = 4294967296;
+/** 2^32 / 1e9 = 2^23 / 1953125: nanoseconds to NTP fraction as exact integers. */
+const FRAC_MUL = 8388608, FRAC_DIV = 1953125;
+
+/**
+ * NTP timestamp words of Unix time `sec` + `nsec` ns (nsec in 0..1e9), as
+ * {@link toNtp64} computes them (fraction rounded half up, saturating), with
+ * numbers only: `hi` returned, `lo` in {@link txLo}.
+ */
+function ntpWords(sec: number, nsec: number): number {
+  const a = nsec * FRAC_MUL; // < 2^53: exact
+  let q = Math.floor(a / FRAC_DIV), r = a - q * FRAC_DIV;
+  if (r < 0) {
+    q--;
+    r += FRAC_DIV;
+  } else if (r >= FRAC_DIV) {
+    q++;
+    r -= FRAC_DIV;
+  }
+  if (2 * r >= FRAC_DIV) q++;
+  txLo = q > 0xffffffff ? 0xffffffff : q;
+  const h = (sec + NTP_UNIX) % TWO32;
+  return h < 0 ? h + TWO32 : h;
+}
+let txLo = 0;
 
 /** Seconds to NTP short format (16.16), rounded up as chronyd does, saturating. RFC 5905 §6. */
 function toShort(seconds: number): number {
@@ -341,6 +396,8 @@ export class NtpServer {
   #dispSec = 0;
   #mono: (() => bigint) | null = null;
   #monoEpoch = 0;
+  /** Transmit time of an authenticated reply, [Unix s, ns] ({@link ServerAuth.transmitTimeTo}). */
+  readonly #txTime = new Float64Array(2);
 
   constructor(options: NtpServerOptions) {
     this.#ref = options.reference;
@@ -523,9 +580,11 @@ export class NtpServer {
       // A MAC needs a keyfile and an NTS field the NTS server (and a client
       // request): without them chronyd stays silent, and so do we.
       auth = trailer === TRAILER_MAC ? this.#keyAuth : mode === 3 ? this.#auth : null;
-      verdict = auth === null
-        ? "drop"
-        : auth.check(new Uint8Array(req.buffer, req.byteOffset, len));
+      if (p.reqBytesOf !== req) {
+        p.reqBytes = bytesOf(req);
+        p.reqBytesOf = req;
+      }
+      verdict = auth === null ? "drop" : auth.check(p.reqBytes, len);
       if (verdict === "drop" || verdict === "plain") {
         this.drops.authFailed++;
         return 0;
@@ -580,15 +639,33 @@ export class NtpServer {
       : this.#writeF323(out, p.rxHi, p.rxLo);
     if (verdict === "plain" || auth === null) return end;
     if (p.txPending) {
-      const tx = auth.transmitTime();
-      const t = toNtp64(
-        this.#shift === 0 ? tx : tx + BigInt(Math.round(this.#shift * 1e9)),
-      );
-      writeTransmit(out, t.hi, t.lo);
+      if (auth.transmitTimeTo !== undefined) {
+        const w = this.#txTime;
+        auth.transmitTimeTo(w);
+        let sec = w[0]!, nsec = w[1]!;
+        if (this.#shift !== 0) {
+          nsec += Math.round(this.#shift * 1e9);
+          const carry = Math.floor(nsec / 1e9);
+          sec += carry;
+          nsec -= carry * 1e9;
+        }
+        const hi = ntpWords(sec, nsec);
+        writeTransmit(out, hi, txLo);
+      } else {
+        const tx = auth.transmitTime();
+        const t = toNtp64(
+          this.#shift === 0 ? tx : tx + BigInt(Math.round(this.#shift * 1e9)),
+        );
+        writeTransmit(out, t.hi, t.lo);
+      }
       p.txPending = false;
       p.txWritten = true;
     }
-    const n = auth.complete(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), end);
+    if (p.outBytesOf !== out) {
+      p.outBytes = bytesOf(out);
+      p.outBytesOf = out;
+    }
+    const n = auth.complete(p.outBytes, end);
     if (n === 0 || n > len) {
       this.drops.authFailed++;
       return 0;

@@ -89,6 +89,13 @@ export interface NtsServerAuthOptions {
   randomBytes: (n: number) => Uint8Array;
   /** Current real time (transmit timestamps of authenticated replies). */
   now: () => Timestamp;
+  /**
+   * The same clock as `now` without a BigInt: Unix seconds at `out[0]`,
+   * nanoseconds at `out[1]` (lib/io/realtime.ts `realNowTo`). Absent: from `now`.
+   */
+  nowTo?: (out: Float64Array) => void;
+  /** Fills `buf` with random bytes in place (nonces); absent: `randomBytes`. */
+  randomFill?: (buf: Uint8Array) => void;
 }
 
 /** Counters of NTS on the NTP server. */
@@ -112,6 +119,7 @@ export class NtsServerAuth implements ServerAuth {
   readonly #ring: ServerKeyRing;
   readonly #random: (n: number) => Uint8Array;
   readonly #now: () => Timestamp;
+  readonly #randomFill: ((buf: Uint8Array) => void) | null;
   readonly #layout = new NtsRequestLayout();
   /** The request's cookie plaintext: AEAD id, 0x0000, C2S, S2C. */
   readonly #keys = new Uint8Array(COOKIE_PLAIN_LENGTH);
@@ -141,13 +149,19 @@ export class NtsServerAuth implements ServerAuth {
     this.#ring = options.ring;
     this.#random = options.randomBytes;
     this.#now = options.now;
+    this.#randomFill = options.randomFill ?? null;
+    const nowTo = options.nowTo;
+    if (nowTo !== undefined) this.transmitTimeTo = nowTo;
   }
 
-  check(request: Uint8Array): ServerAuthVerdict {
+  /** Set from the `nowTo` option (the responder then reads no BigInt clock). */
+  transmitTimeTo?: (out: Float64Array) => void;
+
+  check(request: Uint8Array, length = request.length): ServerAuthVerdict {
     this.#verdict = "drop";
     this.#gcm = false;
     const l = this.#layout;
-    if (scanNtsRequest(request, request.length, l) !== null) return this.#drop();
+    if (scanNtsRequest(request, length, l) !== null) return this.#drop();
     // The reply overwrites the request's bytes: keep the Unique Identifiers.
     if (this.#uid.length < l.uidTotal) this.#uid = new Uint8Array(l.uidTotal);
     for (let o = HEADER_LENGTH, n = 0; o < l.authAt; o += get16(request, o + 2)) {
@@ -155,7 +169,7 @@ export class NtsServerAuth implements ServerAuth {
       for (let i = 0, len = get16(request, o + 2); i < len; i++) this.#uid[n++] = request[o + i]!;
     }
     this.#uidLength = l.uidTotal;
-    this.#requestLength = request.length;
+    this.#requestLength = length;
     if (!this.#ring.openCookieTo(request, l.cookieAt, l.cookieLength, this.#keys)) {
       return this.#nak();
     }
@@ -365,7 +379,9 @@ export class NtsServerAuth implements ServerAuth {
    */
   #randomTo(out: Uint8Array | null, at: number, n: number): number {
     if (this.#poolAt + n > this.#pool.length) {
-      this.#pool = this.#random(RANDOM_POOL);
+      if (this.#randomFill !== null && this.#pool.length === RANDOM_POOL) {
+        this.#randomFill(this.#pool);
+      } else this.#pool = this.#random(RANDOM_POOL);
       this.#poolAt = 0;
     }
     const from = this.#poolAt;

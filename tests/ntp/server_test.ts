@@ -205,6 +205,46 @@ Deno.test("server: NTS fields without an NTS server, or in a mode other than cli
   assert.deepEqual(calls, ["check"]);
 });
 
+Deno.test("server: an authenticated reply's transmit words from transmitTimeTo equal toNtp64's", () => {
+  // The number-only path (no BigInt) must write what the Timestamp path writes: rounding of
+  // the fraction half up, its saturation near the next second, and a smoothing shift's carry.
+  let t = RX;
+  const split = {
+    check: () => "ok" as const,
+    complete: () => 48,
+    transmitTime: () => t,
+    transmitTimeTo: (o: Float64Array) => {
+      o[0] = Number(t / 1_000_000_000n);
+      o[1] = Number(t % 1_000_000_000n);
+    },
+  };
+  const big = { check: split.check, complete: split.complete, transmitTime: split.transmitTime };
+  const nsecs = [0, 1, 116, 117, 232, 233, 500_000_000, 999_999_883, 999_999_999, 123_456_789];
+  for (let i = 0; i < 200; i++) nsecs.push(Math.floor(Math.random() * 1e9));
+  for (const shift of [0, 0.25, -0.0000001234]) {
+    const a = new NtpServer({ reference: syncedReference(), auth: split });
+    const b = new NtpServer({ reference: syncedReference(), auth: big });
+    for (const s of [a, b]) s.setSmoothing(() => 0, () => shift);
+    for (const ns of nsecs) {
+      t = fromSecNsec(1_700_000_000 + (ns & 7), ns);
+      const words: number[][] = [];
+      for (const s of [a, b]) {
+        const r = request({ length: 152 });
+        r.setUint16(48, 0x0204);
+        r.setUint16(50, 104);
+        const out = new DataView(new ArrayBuffer(200));
+        assert.equal(s.respond(r, 152, RX, out), 48);
+        words.push([out.getUint32(40), out.getUint32(44)]);
+      }
+      assert.deepEqual(words[0], words[1], `${ns} ns, shift ${shift}`);
+      if (shift === 0) {
+        const n = toNtp64(t);
+        assert.deepEqual(words[0], [n.hi, n.lo]);
+      }
+    }
+  }
+});
+
 Deno.test("server: unsynchronised without local answers leap 3, stratum 0, 1 s root (chronyd 4.3)", () => {
   const server = new NtpServer({ reference: unsynchronisedReference(-25) });
   const out = new DataView(new ArrayBuffer(48));
