@@ -220,7 +220,7 @@ export function parseAdd(args: string[]): Request {
     flag(c.trust, F.TRUST) | flag(c.require, F.REQUIRE) | flag(c.xleave, F.INTERLEAVED) |
     flag(c.burst, F.BURST) | flag(c.nts, F.NTS) | flag(c.copy, F.COPY) |
     flag(c.extfields.includes(0xf323), F.EF_EXP_MONO_ROOT) |
-    flag(c.extfields.includes(0x10a), F.EF_NET_CORRECTION) | flag(c.ipv4, F.IPV4) |
+    flag(c.extfields.includes(0xf324), F.EF_NET_CORRECTION) | flag(c.ipv4, F.IPV4) |
     flag(c.ipv6, F.IPV6);
   return {
     kind: "add_source",

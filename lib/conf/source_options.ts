@@ -72,8 +72,9 @@ export const SOURCE_OPTIONS: readonly string[] = [
   "maxsources",
 ];
 
-// chrony.conf(5) 4.x extfield: F323 (NTPv5 proposal), 10A (network correction), F324 accepted as alias of 10A.
-const EXTFIELDS: Record<string, number> = { "F323": 0xf323, "10A": 0x10a, "F324": 0x10a };
+// chrony.conf(5) 4.8 extfield: F323 (NTPv5 proposal), F324 (PTP correction; chronyd 4.8 rejects
+// "10A" with "Invalid value in server directive", observed).
+const EXTFIELDS: Record<string, number> = { "F323": 0xf323, "F324": 0xf324 };
 
 /** A source with every option at chrony's default. */
 export function defaultSource(

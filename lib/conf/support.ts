@@ -36,10 +36,8 @@ export const SUPPORT: Readonly<Record<string, SupportStatus>> = {
   "source.xleave": I,
   "source.copy": I,
   "source.extfield": I,
-  // F324 (4.5+, later named 10A): PTP transparent clocks' corrections of NTP-over-PTP; parsed,
-  // not applied
-  "source.extfield.F324": N,
-  "source.extfield.10A": N,
+  // F324 (4.5+): PTP transparent clocks' corrections of NTP-over-PTP (lib/ntp/ef_f324.ts)
+  "source.extfield.F324": I,
   initstepslew: I,
   refclock: I,
   // refclock drivers and options (checked per `refclock` line)

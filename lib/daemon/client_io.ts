@@ -191,8 +191,8 @@ export class ClientIo {
     this.#hwTsTimeout = options.hwTsTimeout ?? 0.001; // chrony.conf(5) 4.4+: default 0.001 s
     this.#ptp = options.ptp ?? null;
     const ptp = this.#ptp?.channel;
-    ptp?.onReply((ntp, from, rx, local, hwRx, udpLength) =>
-      this.#receive(ntp, from, rx, local, hwRx, udpLength)
+    ptp?.onReply((ntp, from, rx, local, hwRx, udpLength, correction) =>
+      this.#receive(ntp, from, rx, local, hwRx, udpLength, correction)
     );
     ptp?.onTxTimestamp((sendId, tx) => {
       const id = this.#ptpSends.get(sendId);
@@ -505,6 +505,7 @@ export class ClientIo {
     local: LocalInfo,
     hwRx: Timestamp | null,
     udpLength = bytes.length,
+    ptpCorrection: number | null = null,
   ): void {
     const id = this.#byPeer.get(`${from.address}|${from.port}`);
     if (id === undefined) {
@@ -513,7 +514,11 @@ export class ClientIo {
     }
     if (local.address) this.#localOf.set(id, local.address);
     const at = this.#rxTime(id, rx, hwRx, local, udpLength, from);
-    this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(at)));
+    // F324: transparent clocks' corrections only with a NIC RX stamp (chrony.conf(5))
+    const ptp = ptpCorrection !== null && this.#stamps(id).rx === "H"
+      ? { correction: ptpCorrection }
+      : undefined;
+    this.run(this.engine.onPacket(id, bytes.slice(), this.#cooked(at), ptp));
   }
 
   #arm(at: Timestamp | null): void {

@@ -368,11 +368,17 @@ export class Engine {
   /**
    * A datagram from source `id` arrived; `rx` is its receive time on the
    * cooked local clock (a kernel timestamp converted by the IO layer).
+   * `ptp`: NTP-over-PTP with a NIC RX stamp (the PTP correctionField, F324).
    */
-  onPacket(id: number, bytes: Uint8Array, rx: Timestamp): EngineAction[] {
+  onPacket(
+    id: number,
+    bytes: Uint8Array,
+    rx: Timestamp,
+    ptp?: { correction: number },
+  ): EngineAction[] {
     const s = this.#sources[id];
     if (!s || s.removed) return [];
-    return this.#finish(this.#apply(id, s.ntp.onPacket(bytes, rx, this.#clock.now())));
+    return this.#finish(this.#apply(id, s.ntp.onPacket(bytes, rx, this.#clock.now(), ptp)));
   }
 
   /** The source's authentication became ready (NTS-KE done): it polls at once if it waited. */

@@ -38,6 +38,7 @@ export function engineSpec(sc: SourceConfig, config: Config, address: string): E
     version: sc.version ?? 4,
     xleave: sc.xleave,
     extF323: sc.extfields.includes(0xf323),
+    extF324: sc.extfields.includes(0xf324),
   };
   if (sc.presend !== undefined) options.presend = sc.presend;
   const copy = sc.copy ? { copy: true } : {};

@@ -26,7 +26,7 @@
  */
 import { parseIp } from "../net/address.ts";
 import { newServerPacket, type NtpServer } from "../ntp/server.ts";
-import { decodeNtpOverPtp, encodeNtpOverPtp } from "../ntp/ptp.ts";
+import { decodeNtpOverPtp, encodeNtpOverPtp, ptpCorrection } from "../ntp/ptp.ts";
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import { realNow } from "./realtime.ts";
 import { type Family, type LocalInfo, type SockAddr, UdpSocket } from "./udp.ts";
@@ -55,6 +55,8 @@ export type PtpReplyCallback = (
   local: LocalInfo,
   hwRx: Timestamp | null,
   udpLength: number,
+  /** The PTP header's correctionField, seconds (transparent clocks' residence; F324). */
+  correction: number,
 ) => void;
 
 /** Options of {@link PtpPort.open}. */
@@ -203,7 +205,7 @@ export class PtpPort {
     }
     const mode = ntp[0]! & 7;
     if (mode === 4) {
-      this.#onReply?.(ntp.slice(), from, rx, local, hwRx, bytes.length);
+      this.#onReply?.(ntp.slice(), from, rx, local, hwRx, bytes.length, ptpCorrection(bytes));
       return;
     }
     const server = this.#server;
@@ -225,6 +227,7 @@ export class PtpPort {
     if (nic !== null) {
       this.hwRx++;
       rx = nic.time;
+      p.ptpCorrection = ptpCorrection(bytes); // F324: only with a NIC stamp (ef_f324.ts)
     }
     const r = toNtp64(rx);
     p.rxHi = r.hi;

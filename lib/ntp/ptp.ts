@@ -8,7 +8,10 @@
  * correction and the rest zero), the Delay_Req body (a zero 10-byte
  * originTimestamp), then one TLV: type 0x2023, length, the NTP message.
  * chronyd ignores messages of another domain, type or without the unicast
- * flag, and plain NTP on that port.
+ * flag, and plain NTP on that port. chronyd 4.8 numbers its messages
+ * (sequenceId, bytes 30-31, its own counter in replies too); it is not checked.
+ * Transparent clocks add their residence time to correctionField (bytes 8-15,
+ * ns * 2^16): {@link ptpCorrection}.
  *
  * @example
  * ```ts
@@ -64,4 +67,14 @@ export function decodeNtpOverPtp(
     return null;
   }
   return bytes.subarray(PTP_NTP_OFFSET);
+}
+
+/**
+ * The correctionField of an NTP-over-PTP datagram, seconds (signed ns
+ * scaled by 2^16; 0 when too short).
+ */
+export function ptpCorrection(bytes: Uint8Array): number {
+  if (bytes.length < 16) return 0;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Number(v.getBigInt64(8)) / 65536 / 1e9;
 }

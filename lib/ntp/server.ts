@@ -43,7 +43,9 @@
  * made since start, {@link NtpServer.setMonotonic}; its epoch), before a MAC
  * or the NTS Unique Identifier and Authenticator (chronyd 4.3's order);
  * other fields are not echoed, as chronyd 4.3/4.8 do. Without
- * `setMonotonic`, answered without it.
+ * `setMonotonic`, answered without it. `extfield F324` (lib/ntp/ef_f324.ts):
+ * a version-4 request with chronyd's F324 field gets ours after (on any
+ * port, as chronyd 4.8), holding {@link ServerPacket.ptpCorrection}.
  *
  * Server time smoothing (`smoothtime`, lib/clock/smoothing.ts): the IO layer
  * asks {@link NtpServer.servedOffset} once per batch and adds the shift to
@@ -69,6 +71,7 @@ import type { AddressFilter } from "./addrfilt.ts";
 import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
 import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
 import { F323_FIELD_LENGTH, findF323Request, toF323Fixed, writeF323Reply } from "./ef_f323.ts";
+import { findF324Request, writeF324Reply } from "./ef_f324.ts";
 
 /** Fixed NTP header length. RFC 5905 §7.3. */
 export const NTP_HEADER_LENGTH = 48;
@@ -177,6 +180,11 @@ export interface ServerPacket {
   reqBytesOf: DataView;
   outBytes: Uint8Array;
   outBytesOf: DataView;
+  /**
+   * NTP-over-PTP: the request's PTP correctionField, seconds, when its RX
+   * time is a NIC stamp (echoed in an F324 reply field); otherwise 0/absent.
+   */
+  ptpCorrection?: number;
 }
 
 /** Verdict of {@link ServerAuth.check}. */
@@ -633,10 +641,14 @@ export class NtpServer {
     out.setUint32(32, p.rxHi);
     out.setUint32(36, p.rxLo);
     p.slot = kod ? -1 : slot;
-    const end = this.#mono === null || kod || trailer === TRAILER_NONE || version !== 4 ||
+    // extfield F324 (ef_f324.ts): found before F323 may overwrite the request's fields in place
+    const f324 = !kod && trailer !== TRAILER_NONE && version === 4 &&
+      findF324Request(req, len) >= 0;
+    let end = this.#mono === null || kod || trailer === TRAILER_NONE || version !== 4 ||
         findF323Request(req, len) < 0
       ? NTP_HEADER_LENGTH
       : this.#writeF323(out, p.rxHi, p.rxLo);
+    if (f324) end += writeF324Reply(out, end, p.ptpCorrection ?? 0);
     if (verdict === "plain" || auth === null) return end;
     if (p.txPending) {
       if (auth.transmitTimeTo !== undefined) {

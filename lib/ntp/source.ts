@@ -98,6 +98,7 @@
  * @module
  */
 import { F323_MAX_SECONDS, F323_REQUEST, findF323 } from "./ef_f323.ts";
+import { applyPtpCorrections, F324_REQUEST, findF324 } from "./ef_f324.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
 import {
   addSeconds,
@@ -233,6 +234,13 @@ export interface NtpSourceOptions {
    * does. Default false.
    */
   extF323?: boolean;
+  /**
+   * `extfield F324` (lib/ntp/ef_f324.ts): requests carry the field; for a
+   * reply over NTP-over-PTP with a NIC RX stamp (`onPacket`'s `ptp`), the
+   * transparent clocks' corrections (the request's from the field, the
+   * reply's from its PTP header) come off T2 and T4. Default false.
+   */
+  extF324?: boolean;
 }
 
 /** chrony's defaults for {@link NtpSourceOptions}. */
@@ -413,7 +421,9 @@ export class NtpSource {
   /** xleave: the receive value of our last interleaved request (the expected origin), or null. */
   #expectXleave: Ntp64 | null = null;
   /** xleave: the last accepted exchange (T1 refined by onTxTimestamp, raw T2, T4), or null. */
-  #prev: { t1: Timestamp; t2Raw: Ntp64; t4: Timestamp; request: number } | null = null;
+  #prev:
+    | { t1: Timestamp; t2Raw: Ntp64; t4: Timestamp; request: number; ptp?: [bigint, bigint] }
+    | null = null;
   /** F323: (epoch, receive minus monotonic receive) of the last sample's T2 and of the last reply. */
   #monoSample: MonoMark | null = null;
   #monoReply: MonoMark | null = null;
@@ -729,11 +739,25 @@ export class NtpSource {
     this.#prev = null; // our T1/T4 of the previous exchange are on the old timescale
   }
 
+  /** F324 corrections of T2 and T4 (ns) of a reply, applied (see the option); zeros else. */
+  #ptpCorrections(p: NtpPacket, ptp: { correction: number } | undefined): [bigint, bigint] {
+    const f = this.options.extF324 && ptp ? findF324(p.extensions) : null;
+    if (f === null) return [0n, 0n];
+    const c = applyPtpCorrections({ t1: 0, t2: 0, t3: 0, t4: 0 }, f.correction, ptp!.correction);
+    return [BigInt(Math.round(-c.t2 * 1e9)), BigInt(Math.round(-c.t4 * 1e9))];
+  }
+
   /**
    * A datagram from the source arrived at local time `rx` (T4, cooked,
-   * preferably a kernel timestamp); `now` is the current time.
+   * preferably a kernel timestamp); `now` is the current time. `ptp`: it came
+   * over NTP-over-PTP with a NIC RX stamp; its PTP correctionField (s, F324).
    */
-  onPacket(bytes: Uint8Array, rx: Timestamp, now: Timestamp): SourceAction[] {
+  onPacket(
+    bytes: Uint8Array,
+    rx: Timestamp,
+    now: Timestamp,
+    ptp?: { correction: number },
+  ): SourceAction[] {
     if (this.#demobilized) return [];
     this.#totalRx++;
     let p: NtpPacket;
@@ -825,12 +849,15 @@ export class NtpSource {
       ? { t1: this.#localTx!, t2Raw: p.receiveTs, t4: this.#xleaveT4! }
       : prev;
     const t1 = ex ? ex.t1 : this.#localTx!;
-    const t2 = ntpToTimestamp(ex ? ex.t2Raw : p.receiveTs, rx)!;
+    // F324: transparent clocks' residence times off T2 and T4 (of the exchange measured)
+    const tc = this.#ptpCorrections(p, ptp);
+    const c = interleaved ? (peer ? undefined : prev?.ptp) : tc;
+    const t2 = ntpToTimestamp(ex ? ex.t2Raw : p.receiveTs, rx)! - (c?.[0] ?? 0n);
     const t3 = ntpToTimestamp(p.transmitTs, rx)!;
-    const t4 = ex ? ex.t4 : rx;
+    const t4 = (ex ? ex.t4 : rx) - (c?.[1] ?? 0n);
     const ref = ntpToTimestamp(p.referenceTs, rx);
     this.#prev = this.options.xleave && !peer
-      ? { t1: this.#localTx!, t2Raw: p.receiveTs, t4: rx, request: this.#totalTx }
+      ? { t1: this.#localTx!, t2Raw: p.receiveTs, t4: rx, request: this.#totalTx, ptp: tc }
       : null;
     this.#last.packet = p;
     this.#last.lastRx = rx;
@@ -1045,6 +1072,7 @@ export class NtpSource {
     this.#localTx = now;
     this.#totalTx++;
     if (this.options.extF323) p.extensions.push(F323_REQUEST);
+    if (this.options.extF324) p.extensions.push(F324_REQUEST);
     const bytes = encodePacket(p);
     const signed = this.#deps.auth ? this.#deps.auth.signRequest(bytes, now) : bytes;
     // Not signable after all (onTimer checked ready()): an authenticated source

@@ -39,8 +39,9 @@ Deno.test("pool accepts maxsources; peer accepts the server options", () => {
   assert.equal(p.key, 5);
 });
 
-Deno.test("extfield 10A and its old alias F324 are the same field", () => {
-  assert.deepEqual(one("server a extfield 10A extfield F324").extfields, [0x10a]);
+Deno.test("extfield F324 is type 0xF324; 10A is rejected as chronyd 4.8 does", () => {
+  assert.deepEqual(one("server a extfield F324 extfield f324").extfields, [0xf324]);
+  assert.throws(() => one("server a extfield 10A"), /unsupported extfield/);
 });
 
 Deno.test("the key ID must be 1..2^32-1", () => {

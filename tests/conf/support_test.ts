@@ -44,16 +44,14 @@ Deno.test("unsupported directives are listed with file:line (extfield and log rt
   ]);
 });
 
-Deno.test("extfield F324 (PTP corrections, ptpport's example) is not supported yet; F323 is", () => {
+Deno.test("extfield F324 (PTP corrections, ptpport's example) and F323 are supported", () => {
   const r = parseConfig(
     "server ntp1 minpoll 0 maxpoll 0 xleave port 319 extfield F324\nserver b extfield F323\n" +
       "hwtimestamp * rxfilter ptp\nptpport 319\n",
     { file: "c.conf" },
   );
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(unsupportedUses(r).map(formatUnsupported), [
-    'c.conf:1: "extfield F324 option of server" is not supported yet',
-  ]);
+  assert.deepEqual(unsupportedUses(r).map(formatUnsupported), []);
 });
 
 Deno.test("a fully supported configuration has no unsupported uses", () => {
