@@ -25,7 +25,13 @@ import {
 } from "../../lib/ntp/packet.ts";
 import { NtpSource, type SourceAction } from "../../lib/ntp/source.ts";
 import { newServerPacket, NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
-import { addSeconds, fromSecNsec, toNtp64 } from "../../lib/time/timestamp.ts";
+import {
+  addSeconds,
+  fromSecNsec,
+  type Ntp64,
+  type Timestamp,
+  toNtp64,
+} from "../../lib/time/timestamp.ts";
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 /** chronyd 4.8's second request (124 bytes: PTP 48 + NTP 48 + F324 28; sequenceId 1). */
@@ -183,4 +189,50 @@ Deno.test("applyPtpCorrections: T2 and T4 only; negative or non-finite ignored",
     t4: 2 - 2e-6,
   });
   assert.deepEqual(applyPtpCorrections(s, -1e-6, NaN), s);
+});
+
+Deno.test("extfield F324 + xleave: an interleaved sample takes the corrections of the exchange it measures", () => {
+  const T0 = fromSecNsec(1_700_000_000, 0);
+  const AHEAD = 0.005;
+  let c = 1; // distinct random words (the receive cookie must differ from the transmit one)
+  const src = new NtpSource("192.0.2.1", { precision: 2 ** -24, xleave: true, extF324: true }, {
+    randomBytes: (n) => new Uint8Array(n).map(() => (c = (c * 73 + 41) & 0xff)),
+  });
+  src.start(T0);
+  const mk = (origin: Ntp64, t2: Timestamp, t3: Timestamp, corr: number) =>
+    encodePacket({
+      ...newPacket(),
+      mode: MODE_SERVER,
+      stratum: 1,
+      precision: -24,
+      referenceId: 0x47505300,
+      referenceTs: timestampToNtp(addSeconds(t2, -10)),
+      originTs: origin,
+      receiveTs: timestampToNtp(t2),
+      transmitTs: timestampToNtp(t3),
+      extensions: [encodeF324({ correction: corr })],
+    });
+  const times = (at: Timestamp) => {
+    const t1 = addSeconds(at, 10e-6);
+    const t2 = addSeconds(t1, 0.001 + AHEAD);
+    return { t1, t2, t3: addSeconds(t2, 150e-6), t4: addSeconds(t1, 0.00215) };
+  };
+  const q1 = decodePacket(sendOf(src.onTimer(T0)));
+  const e1 = times(T0);
+  src.onTxTimestamp(e1.t1);
+  // exchange 1: 1500 ns to the server, 500 ns back
+  src.onPacket(mk(q1.transmitTs, e1.t2, e1.t3, 1.5e-6), e1.t4, e1.t4, { correction: 0.5e-6 });
+  const at2 = src.nextTimer!;
+  const q2 = decodePacket(sendOf(src.onTimer(at2)));
+  assert.equal(q2.originTs, timestampToNtp(e1.t2)); // the raw T2 echoed, not the corrected one
+  const e2 = times(at2);
+  src.onTxTimestamp(e2.t1);
+  // exchange 2's own corrections (9 µs) must not enter the sample of exchange 1
+  const a = src.onPacket(mk(q2.receiveTs, e2.t2, e1.t3, 9e-6), e2.t4, e2.t4, { correction: 9e-6 });
+  const s = a.find((x) => x.kind === "sample");
+  assert.ok(s && s.kind === "sample");
+  assert.equal(src.report().interleaved, true);
+  // uncorrected: delay 2.15 ms - 0.15 ms, offset -AHEAD (tests/ntp/source_xleave_test.ts)
+  assert.ok(Math.abs(s.sample.peerDelay - (0.002 - 2e-6)) < 4e-9, `${s.sample.peerDelay}`);
+  assert.ok(Math.abs(s.sample.offset - (-AHEAD + 0.5e-6)) < 4e-9, `${s.sample.offset}`);
 });
