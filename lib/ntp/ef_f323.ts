@@ -28,7 +28,7 @@
  * ```
  * @module
  */
-import type { ExtensionField } from "./extension_field.ts";
+import { type ExtensionField, findMagicField } from "./extension_field.ts";
 
 /** The field type. */
 export const EF_EXP_MONO_ROOT = 0xf323;
@@ -86,18 +86,7 @@ export function toF323Fixed(seconds: number): number {
  * `end`, or -1. No allocation; stops at anything that is not a field.
  */
 export function findF323Request(view: DataView, end: number): number {
-  for (let off = 48; off + 16 <= end;) {
-    const type = view.getUint16(off), len = view.getUint16(off + 2);
-    if (len < 16 || (len & 3) !== 0 || off + len > end) return -1;
-    if (
-      type === EF_EXP_MONO_ROOT && len === F323_FIELD_LENGTH &&
-      view.getUint32(off + 4) === F323_MAGIC
-    ) {
-      return off;
-    }
-    off += len;
-  }
-  return -1;
+  return findMagicField(view, end, EF_EXP_MONO_ROOT, F323_FIELD_LENGTH, F323_MAGIC);
 }
 
 /**

@@ -33,7 +33,7 @@
  * ```
  * @module
  */
-import type { ExtensionField } from "./extension_field.ts";
+import { type ExtensionField, findMagicField } from "./extension_field.ts";
 
 /** The field type. */
 export const EF_EXP_PTP_CORRECTION = 0xf324;
@@ -89,18 +89,7 @@ export function findF324(fields: readonly ExtensionField[]): F324 | null {
  * `end`, or -1. No allocation; stops at anything that is not a field.
  */
 export function findF324Request(view: DataView, end: number): number {
-  for (let off = 48; off + 16 <= end;) {
-    const type = view.getUint16(off), len = view.getUint16(off + 2);
-    if (len < 16 || (len & 3) !== 0 || off + len > end) return -1;
-    if (
-      type === EF_EXP_PTP_CORRECTION && len === F324_FIELD_LENGTH &&
-      view.getUint32(off + 4) === F324_MAGIC
-    ) {
-      return off;
-    }
-    off += len;
-  }
-  return -1;
+  return findMagicField(view, end, EF_EXP_PTP_CORRECTION, F324_FIELD_LENGTH, F324_MAGIC);
 }
 
 /** Writes a server's F324 field at `off` of `out` (no allocation); returns its length. */

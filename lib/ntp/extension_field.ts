@@ -94,3 +94,25 @@ export function readExtensionField(
   const body = bytes.slice(offset + EF_HEADER_LENGTH, offset + length);
   return { field: { type, body }, length };
 }
+
+/**
+ * Offset in `view` of the first extension field of `type` that is exactly
+ * `length` bytes and starts its value with the 32-bit `magic` (chrony's
+ * experimental fields), among the fields from byte 48 up to `end`; -1 when
+ * there is none. No allocation; stops at anything that is not a field.
+ */
+export function findMagicField(
+  view: DataView,
+  end: number,
+  type: number,
+  length: number,
+  magic: number,
+): number {
+  for (let off = 48; off + EF_MIN_LENGTH <= end;) {
+    const t = view.getUint16(off), len = view.getUint16(off + 2);
+    if (len < EF_MIN_LENGTH || (len & 3) !== 0 || off + len > end) return -1;
+    if (t === type && len === length && view.getUint32(off + 4) === magic) return off;
+    off += len;
+  }
+  return -1;
+}
