@@ -18,43 +18,19 @@
  *
  * @module
  */
-import { freePort, runCommand, startChronyd, startHorae } from "../tests/interop/harness.ts";
+import {
+  fakeServer,
+  freePort,
+  runCommand,
+  startChronyd,
+  startHorae,
+} from "../tests/interop/harness.ts";
 
 const arg = (name: string, def: number) => {
   const i = Deno.args.indexOf(name);
   return i >= 0 ? Number(Deno.args[i + 1]) : def;
 };
 const SECONDS = arg("--seconds", 90), STEP_AT = arg("--step-at", 40), STEP = arg("--step", 0.005);
-
-/** A fake stratum-1 server on `port` serving this machine's clock plus `offset()`. */
-function upstream(port: number, offset: () => number): { stop(): void } {
-  const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
-  const now = () => (performance.timeOrigin + performance.now()) / 1000 + offset();
-  const put = (v: DataView, at: number, t: number) => {
-    const s = Math.floor(t);
-    v.setUint32(at, s + 2208988800);
-    v.setUint32(at + 4, Math.floor((t - s) * 2 ** 32));
-  };
-  (async () => {
-    for await (const [req, addr] of sock) {
-      const rx = now();
-      if (req.length < 48) continue;
-      const r = new Uint8Array(48);
-      const v = new DataView(r.buffer);
-      r[0] = (req[0]! & 0x38) | 4;
-      r[1] = 1;
-      r[2] = req[2]!;
-      r[3] = 0xec;
-      v.setUint32(12, 0x46414b45); // "FAKE"
-      put(v, 16, rx - 1);
-      r.set(req.subarray(40, 48), 24);
-      put(v, 32, rx);
-      put(v, 40, now());
-      await sock.send(r, addr).catch(() => {});
-    }
-  })().catch(() => {});
-  return { stop: () => sock.close() };
-}
 
 async function chronyc(socket: string, cmd: string): Promise<string> {
   return (await runCommand("/usr/bin/chronyc", ["-n", "-h", socket, cmd], { timeoutMs: 5000 }))
@@ -63,7 +39,7 @@ async function chronyc(socket: string, cmd: string): Promise<string> {
 
 let shift = 0;
 const upPort = freePort();
-const up = upstream(upPort, () => shift);
+const up = fakeServer(upPort, () => shift);
 const follow = `server 127.0.0.1 port ${upPort} iburst minpoll 0 maxpoll 0`;
 const hPort = freePort(), cPort = freePort();
 const poll = (port: number, f323: boolean) =>
@@ -108,7 +84,7 @@ try {
   }
 } finally {
   for (const [, d] of [...clients, ...servers]) await d.stop();
-  up.stop();
+  await up.stop();
 }
 console.log(`upstream stepped by ${STEP} s at ${STEP_AT} s; after it (${SECONDS - STEP_AT} s):`);
 for (const [name, w] of worst) {

@@ -363,10 +363,17 @@ export async function makeCert(
   return { cert, key };
 }
 
-/** A tiny NTP server whose clock is `offset` seconds ahead of this machine's. */
-export function fakeServer(port: number, offset: number): { stop(): Promise<void> } {
+/**
+ * A tiny NTP server whose clock is `offset` seconds ahead of this machine's
+ * (a function: asked at each timestamp, e.g. a server that steps).
+ */
+export function fakeServer(
+  port: number,
+  offset: number | (() => number),
+): { stop(): Promise<void> } {
   const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
-  const now = () => (performance.timeOrigin + performance.now()) / 1000 + offset;
+  const ahead = typeof offset === "number" ? () => offset : offset;
+  const now = () => (performance.timeOrigin + performance.now()) / 1000 + ahead();
   const put = (v: DataView, at: number, t: number) => {
     const s = Math.floor(t);
     v.setUint32(at, s + 2208988800);
