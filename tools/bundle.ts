@@ -17,13 +17,9 @@ const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 /** Worker entries of lib/daemon, bundled each on its own beside horae.js. */
 export const WORKER_ENTRIES = ["server_worker.ts", "nts_ke_helper_worker.ts"] as const;
 
-/**
- * Builds `horae.js` and the launchers `horae`, `chronyd`, `chronyc` (links)
- * into `out` (created if needed). Throws when `deno bundle` fails.
- */
-export async function buildBundle(out: string): Promise<void> {
-  await Deno.mkdir(out, { recursive: true });
-  const cmd = new Deno.Command(Deno.execPath(), {
+/** `deno bundle` of one entry module into `file`; throws naming `what` when it fails. */
+async function bundleEntry(entry: string, file: string, what: string): Promise<void> {
+  const { code } = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
       "--quiet",
@@ -32,33 +28,26 @@ export async function buildBundle(out: string): Promise<void> {
       "--config",
       `${root}/deno.json`,
       "-o",
-      `${out}/horae.js`,
-      `${root}/main.ts`,
+      file,
+      entry,
     ],
     stdout: "inherit",
     stderr: "inherit",
-  });
-  const { code } = await cmd.output();
-  if (code !== 0) throw new Error(`deno bundle exited with ${code}`);
+  }).output();
+  if (code !== 0) throw new Error(`${what} exited with ${code}`);
+}
+
+/**
+ * Builds `horae.js` and the launchers `horae`, `chronyd`, `chronyc` (links)
+ * into `out` (created if needed). Throws when `deno bundle` fails.
+ */
+export async function buildBundle(out: string): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  await bundleEntry(`${root}/main.ts`, `${out}/horae.js`, "deno bundle");
   // `serverworkers`, `ntsprocesses`: the worker entries are loaded by URL beside the bundle (their
   // names as in lib/)
   for (const entry of WORKER_ENTRIES) {
-    const worker = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "deno",
-        "--config",
-        `${root}/deno.json`,
-        "-o",
-        `${out}/${entry}`,
-        `${root}/lib/daemon/${entry}`,
-      ],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    if (worker.code !== 0) throw new Error(`deno bundle (${entry}) exited with ${worker.code}`);
+    await bundleEntry(`${root}/lib/daemon/${entry}`, `${out}/${entry}`, `deno bundle (${entry})`);
   }
   await Deno.writeTextFile(`${out}/horae`, LAUNCHER, { mode: 0o755 });
   await Deno.chmod(`${out}/horae`, 0o755);
