@@ -143,11 +143,16 @@ export function withLocal(
 
 /** Our state as symmetric peers learn it from our packets (null: unsynchronised). */
 export interface PeerView {
+  /** Leap indicator 0..2 (3 = unsynchronised). */
   leap: LeapIndicator;
+  /** Our stratum 1..15. */
   stratum: number;
+  /** Our reference ID. */
   refId: number;
+  /** Root delay and dispersion, seconds. */
   rootDelay: number;
   rootDispersion: number;
+  /** Time of our last clock update. */
   refTime: Timestamp;
 }
 

@@ -36,7 +36,10 @@ export interface RtcReport {
   rtcGainRatePpm: number;
 }
 
-/** Broken-down RTC time (`struct rtc_time`'s fields, as lib/refclock/rtc.ts decodes them). */
+/**
+ * Broken-down RTC time: the fields of `struct rtc_time` horae uses, as
+ * `struct tm` counts them (mon 0-11, year - 1900); lib/refclock/rtc.ts decodes them.
+ */
 export interface RtcTime {
   sec: number;
   min: number;

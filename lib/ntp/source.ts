@@ -100,6 +100,7 @@
 import { F323_MAX_SECONDS, F323_REQUEST, findF323 } from "./ef_f323.ts";
 import { applyPtpCorrections, F324_REQUEST, findF324 } from "./ef_f324.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
+import type { PeerView } from "../clock/advertised.ts";
 import {
   addSeconds,
   diffSeconds,
@@ -282,20 +283,8 @@ export interface DelayStatistics {
   samples: number;
 }
 
-/** What a symmetric peer is told of our own synchronisation. */
-export interface LocalStatus {
-  /** Leap indicator 0..2 (3 = unsynchronised). */
-  leap: LeapIndicator;
-  /** Our stratum 1..15. */
-  stratum: number;
-  /** Our reference ID. */
-  refId: number;
-  /** Root delay and dispersion, seconds. */
-  rootDelay: number;
-  rootDispersion: number;
-  /** Time of our last clock update. */
-  refTime: Timestamp;
-}
+/** What a symmetric peer is told of our own synchronisation (lib/clock/advertised.ts). */
+export type LocalStatus = PeerView;
 
 /** Why a source stopped. */
 export type DemobilizeReason = "kod-deny" | "kod-rstr";

@@ -18,18 +18,12 @@
  */
 import { RTC, RTC_TIME } from "../../ffi/layout.ts";
 import type { Timestamp } from "../time/timestamp.ts";
+import type { RtcTime } from "../clock/rtc.ts";
 import { type ClockDevice, DeviceError } from "./device.ts";
 import { type RawDriverSample, type RefclockDriver, RefclockError } from "./driver.ts";
 
-/** The fields of `struct rtc_time` the driver uses (as `struct tm`: mon 0-11, year - 1900). */
-export interface RtcTime {
-  sec: number;
-  min: number;
-  hour: number;
-  mday: number;
-  mon: number;
-  year: number;
-}
+/** The fields of `struct rtc_time` the driver uses: lib/clock/rtc.ts defines them. */
+export type { RtcTime };
 
 /** Decodes a filled `struct rtc_time`. */
 export function decodeRtcTime(buf: Uint8Array): RtcTime {
