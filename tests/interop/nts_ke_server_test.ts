@@ -165,7 +165,7 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 100));
       }
       for (let i = 0; i < 20; i++) {
-        const r = await runCommand("chronyc", ["-h", client.socket, "-N", "-c", "authdata"], {
+        const r = await runCommand("chronyc", ["-n", "-h", client.socket, "-N", "-c", "authdata"], {
           timeoutMs: 5000,
         });
         out = r.stdout;
