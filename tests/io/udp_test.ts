@@ -3,6 +3,7 @@ import { type SockAddr, UdpSocket } from "../../lib/io/udp.ts";
 import { realNow } from "../../lib/io/realtime.ts";
 import type { Timestamp } from "../../lib/time/timestamp.ts";
 import { ErrnoError } from "../../ffi/libc.ts";
+import { holdKernelStamps } from "./kernel_stamps.ts";
 
 /** Opens a socket on a random high loopback port (retrying if the port is taken). */
 function openLoopback(family: "ipv4" | "ipv6", extra: { batch?: number } = {}): UdpSocket {
@@ -45,6 +46,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 Deno.test("udp: IPv4 loopback datagram arrives with a kernel RX timestamp near the real time", async () => {
+  const held = await holdKernelStamps();
   const a = openLoopback("ipv4");
   const b = openLoopback("ipv4");
   try {
@@ -62,6 +64,7 @@ Deno.test("udp: IPv4 loopback datagram arrives with a kernel RX timestamp near t
     const skew = Number(pkt.rx - before) / 1e9;
     assert.ok(skew > -0.05 && skew < 0.05, `rx ${pkt.rx} vs ${before}`);
   } finally {
+    await held.close();
     await a.close();
     await b.close();
   }
