@@ -5,7 +5,8 @@
  * atomically after each rotation and at exit, never with `ntsrotate 0`, as
  * chronyd), the NTS-KE server
  * (`ntsserverkey`/`ntsservercert` pairs, `ntsport`, `maxntsconnections`,
- * `ntsntpserver`, the NTP `port` announced when not 123) and the
+ * `ntsntpserver`, the NTP `port` announced when not 123, also 0 with `port 0`,
+ * connections only from addresses `allow` admits, as chronyd 4.3 and 4.8) and the
  * {@link NtsServerAuth} the NTP server uses for NTS requests. With
  * `ntsprocesses N` (default 1, as chronyd) the main thread accepts and admits
  * NTS-KE connections and N helper Workers do the TLS and cookies
@@ -67,6 +68,12 @@ export interface NtsServerStartOptions {
   port?: number;
   /** Client log: NTS-KE connections counted (and dropped by `ntsratelimit`) there. */
   clientLog?: ClientLog;
+  /**
+   * The NTP access rules (`allow`/`deny`, also as changed by chronyc): chronyd
+   * closes an NTS-KE connection from an address they deny at once, counting
+   * it nowhere (default: every address admitted).
+   */
+  access?: { isAllowed(address: string): boolean };
   /** Real time (default CLOCK_REALTIME). */
   now?: () => Timestamp;
   /** Random bytes (default the system CSPRNG). */
@@ -183,6 +190,7 @@ export async function startNtsServer(
     keyFile: config.ntsServerKeys[i]!,
   }));
   const clientLog = options.clientLog;
+  const access = options.access;
   const aeads = enabledAeads(config.ntsAeads);
   let helpers: NtsKeHelpers | null = null;
   let processes = options.processes ?? config.ntsProcesses;
@@ -201,7 +209,7 @@ export async function startNtsServer(
         keyRing,
         maxConnections: config.maxNtsConnections,
         ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
-        ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+        ntpPort: config.port,
         onHelperError(message) {
           log.warn(`NTS-KE helper failed : ${message}`);
         },
@@ -233,13 +241,16 @@ export async function startNtsServer(
       maxConnections: config.maxNtsConnections,
       ...(helpers !== null ? { handoff: helpers } : {}),
       ...(config.ntsNtpServer !== undefined ? { ntpServer: config.ntsNtpServer } : {}),
-      ...(config.port !== 0 ? { ntpPort: config.port } : {}),
+      // chronyd 4.3 and 4.8 announce their NTP port when it is not 123: 0 too, with `port 0`
+      ntpPort: config.port,
       random,
-      ...(clientLog
+      ...(clientLog || access
         ? {
           admit(remote: Deno.NetAddr) {
-            const a = addressBytes(remote.hostname);
-            if (!a) return true;
+            // denied by `allow`/`deny`: closed at once, neither accepted nor dropped (chronyd)
+            if (access && !access.isAllowed(remote.hostname.replace(/%.*$/, ""))) return false;
+            const a = clientLog ? addressBytes(remote.hostname) : null;
+            if (!clientLog || !a) return true;
             return clientLog.ntsKeAccess(a.bytes, 0, a.family, Number(now()) / 1e9).decision !==
               RATE_DROP;
           },

@@ -509,7 +509,7 @@ export interface ServerParts {
 }
 
 /**
- * Step 9: chronyd's NTP server (and NTS-KE) runs whenever `port` is not 0; a
+ * Step 9: chronyd's NTP server runs whenever `port` is not 0 (NTS-KE also with 0); a
  * family's socket is open while `allow` admits some of its addresses (also
  * after `chronyc allow/deny`). A PTP port gets a responder too.
  */
@@ -534,6 +534,21 @@ export async function startNtpServer(
   const serverSockets: NtpServerSocket[] = [];
   let ntsServer: NtsServerHandle | null = null;
   let serverWorkers: { close(): Promise<void> } | null = null; // horae only: `serverworkers`
+  try {
+    // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
+    // does not hold that code (issue 12). NTS-KE runs with `port 0` too (announcing port 0, as
+    // chronyd 4.3 and 4.8): a server dedicated to NTS-KE (`ntsntpserver`).
+    if (Math.min(config.ntsServerCerts.length, config.ntsServerKeys.length) > 0) {
+      const { startNtsServer } = await import("./nts_server.ts");
+      ntsServer = await startNtsServer(config, log, {
+        clientLog,
+        access: ntpAccess,
+        families: families(o),
+      });
+    }
+  } catch (e) {
+    log.error(`Could not start NTS server : ${(e as Error).message}`);
+  }
   if (config.port !== 0) {
     server = new NtpServer({ reference: serverReference, clientLog, filter: ntpAccess });
     // the sockets serve cooked time (cookedOffset); smoothing adds its offset on top
@@ -543,17 +558,7 @@ export async function startNtpServer(
     let monoNs = 0n;
     parts.clock.onParameterChange((c) => monoNs += BigInt(Math.round(c.doffset * 1e9)));
     server.setMonotonic(() => monoNs, crypto.getRandomValues(new Uint32Array(1))[0]!);
-    try {
-      // NTS (OpenSSL, TLS, cookies) is loaded only when configured: an idle daemon without it
-      // does not hold that code (issue 12).
-      if (Math.min(config.ntsServerCerts.length, config.ntsServerKeys.length) > 0) {
-        const { startNtsServer } = await import("./nts_server.ts");
-        ntsServer = await startNtsServer(config, log, { clientLog, families: families(o) });
-      }
-      if (ntsServer) server.setAuth(ntsServer.auth);
-    } catch (e) {
-      log.error(`Could not start NTS server : ${(e as Error).message}`);
-    }
+    if (ntsServer) server.setAuth(ntsServer.auth);
     const responder = server;
     // horae only: `serverworkers` N > 1 shares the port with N-1 worker threads (server_workers.ts)
     const workers = config.serverWorkers > 1 ? await import("./server_workers.ts") : null;
