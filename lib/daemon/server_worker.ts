@@ -149,6 +149,10 @@ async function start(s: WorkerStart): Promise<void> {
     });
   }
   const cooked = new CookedModel(s.cooked);
+  // extfield F323: the main thread's epoch and correction, so every shard serves one timescale
+  if (s.monotonicEpoch !== undefined) {
+    server.setMonotonic(() => cooked.correction(), s.monotonicEpoch);
+  }
   syncSockets(cooked);
   filter.onChange = () => syncSockets(cooked);
   serveQueries(s.query).catch((e) => fail(`query channel: ${e}`));

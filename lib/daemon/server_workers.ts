@@ -24,6 +24,9 @@
  *   sampled from the clock with {@link cookedAt}) behind a sequence counter,
  *   republished at every change of the clock's parameters and with the
  *   reference; a worker reads it without a message;
+ * - `extfield F323`: the monotonic epoch at start, the sum of the clock's
+ *   offset corrections (what the monotonic receive timestamp leaves out) in
+ *   that model, published with it;
  * - `smoothtime`: the main thread's smoothing plan, in a second shared model
  *   ({@link SmoothingModel}) republished after every change of it;
  * - an NTS server's cookie keys: copies at start and after every rotation or
@@ -81,6 +84,8 @@ export interface WorkerStart {
   smoothing?: { options: SmoothingOptions; sab: SharedArrayBuffer };
   reference: ServerReference;
   cooked: SharedArrayBuffer;
+  /** `extfield F323`: the main thread's monotonic epoch (its correction is in `cooked`). */
+  monotonicEpoch?: number;
   query: SharedArrayBuffer;
 }
 
@@ -128,23 +133,37 @@ const QUERY_TIMEOUT_MS = 2000;
  * The cooked-minus-real offset as a piecewise-linear function of
  * CLOCK_REALTIME (one writer, the main thread; readers in the workers), in a
  * SharedArrayBuffer behind a sequence counter (odd while being written):
- * offset(r) = o0 + s1 (r - r0) before `end`, oEnd + s2 (r - end) after.
+ * offset(r) = o0 + s1 (r - r0) before `end`, oEnd + s2 (r - end) after;
+ * with it the F323 correction ({@link NtpServer.setMonotonic}), ns.
  */
 export class CookedModel {
   readonly sab: SharedArrayBuffer;
   readonly #seq: Int32Array;
   readonly #t: BigInt64Array; // r0, end (ns; end < 0: none)
   readonly #f: Float64Array; // o0 (ns), s1, oEnd (ns), s2
+  readonly #c: BigInt64Array; // the F323 correction (ns)
+  /** Where {@link publishFrom} reads the F323 correction (main thread; default none, 0). */
+  correctionSource: (() => bigint) | null = null;
   constructor(sab: SharedArrayBuffer = new SharedArrayBuffer(64)) {
     this.sab = sab;
     this.#seq = new Int32Array(sab, 0, 2);
     this.#t = new BigInt64Array(sab, 8, 2);
     this.#f = new Float64Array(sab, 24, 4);
+    this.#c = new BigInt64Array(sab, 56, 1);
   }
 
   /** Writes a new model (main thread). */
-  publish(r0: Timestamp, o0: number, s1: number, end: Timestamp | null, oEnd: number, s2: number) {
+  publish(
+    r0: Timestamp,
+    o0: number,
+    s1: number,
+    end: Timestamp | null,
+    oEnd: number,
+    s2: number,
+    correction = 0n,
+  ) {
     Atomics.add(this.#seq, 0, 1);
+    Atomics.store(this.#c, 0, correction);
     Atomics.store(this.#t, 0, r0);
     Atomics.store(this.#t, 1, end ?? -1n);
     this.#f[0] = o0;
@@ -160,13 +179,25 @@ export class CookedModel {
     const off = (r: Timestamp) => Number(cookedAt(clock, r) - r);
     const o0 = off(r0);
     const tick = (clock as { nextTick?: Timestamp | null }).nextTick ?? null;
+    const c = this.correctionSource?.() ?? 0n;
     if (tick !== null && tick > r0) {
       const oEnd = off(tick);
       const s1 = (oEnd - o0) / Number(tick - r0);
-      this.publish(r0, o0, s1, tick, oEnd, (off(tick + 1_000_000_000n) - oEnd) / 1e9);
+      this.publish(r0, o0, s1, tick, oEnd, (off(tick + 1_000_000_000n) - oEnd) / 1e9, c);
     } else {
-      this.publish(r0, o0, (off(r0 + 1_000_000_000n) - o0) / 1e9, null, 0, 0);
+      this.publish(r0, o0, (off(r0 + 1_000_000_000n) - o0) / 1e9, null, 0, 0, c);
     }
+  }
+
+  /** The F323 correction published with the model, ns (0 before the first publication). */
+  correction(): bigint {
+    for (let i = 0; i < 100; i++) {
+      const s = Atomics.load(this.#seq, 0);
+      if ((s & 1) !== 0) continue;
+      const c = Atomics.load(this.#c, 0);
+      if (Atomics.load(this.#seq, 0) === s) return c;
+    }
+    return 0n;
   }
 
   /** The cooked-minus-real offset at real time `r`, ns (0 before the first publication). */
@@ -299,6 +330,11 @@ export interface ServerWorkersOptions {
   nts?: { ring: ServerKeyRing; onKeysChanged(listener: () => void): void } | null;
   /** `smoothtime`: the main thread's process, copied to the workers after each change. */
   smoothing?: Smoothing | null;
+  /**
+   * `extfield F323`: the main thread's correction (read after each change of the clock's
+   * parameters, its own listener having run first) and epoch, served by the workers too.
+   */
+  monotonic?: { correction(): bigint; epoch: number } | null;
 }
 
 interface Shard {
@@ -408,6 +444,7 @@ export class ServerWorkers {
   /** Starts the workers one after another (their sockets join the group in order). */
   static async start(o: ServerWorkersOptions): Promise<ServerWorkers> {
     const w = new ServerWorkers(o.log);
+    if (o.monotonic) w.cooked.correctionSource = o.monotonic.correction;
     w.cooked.publishFrom(o.clock);
     const smoothing = o.smoothing ?? null;
     const smoothModel = smoothing ? new SmoothingModel() : null;
@@ -460,6 +497,7 @@ export class ServerWorkers {
           : {}),
         reference: o.reference,
         cooked: w.cooked.sab,
+        ...(o.monotonic ? { monotonicEpoch: o.monotonic.epoch } : {}),
         query,
       };
       const ready = new Promise<string | null>((resolve) => {

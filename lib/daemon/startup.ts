@@ -557,7 +557,8 @@ export async function startNtpServer(
     // extfield F323: monotonic receive timestamps leave out the clock's offset corrections
     let monoNs = 0n;
     parts.clock.onParameterChange((c) => monoNs += BigInt(Math.round(c.doffset * 1e9)));
-    server.setMonotonic(() => monoNs, crypto.getRandomValues(new Uint32Array(1))[0]!);
+    const monoEpoch = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    server.setMonotonic(() => monoNs, monoEpoch);
     if (ntsServer) server.setAuth(ntsServer.auth);
     const responder = server;
     // horae only: `serverworkers` N > 1 shares the port with N-1 worker threads (server_workers.ts)
@@ -613,6 +614,7 @@ export async function startNtpServer(
         log,
         nts: ntsServer,
         smoothing,
+        monotonic: { correction: () => monoNs, epoch: monoEpoch },
         ...(config.rateLimit ? { rateLimit: rateLimit(config.rateLimit) } : {}),
       });
     }

@@ -84,6 +84,16 @@ Deno.test("CookedModel: piecewise-linear offset behind a sequence counter", () =
   assert.equal(r.offsetAt(r0 + 12_000_000_000n), 4_100_000n);
   w.publish(r0, -7, 0, null, 0, 0);
   assert.equal(r.offsetAt(r0 + 99_000_000_000n), -7n);
+  // the F323 correction goes with the model: published with it, read as one
+  assert.equal(r.correction(), 0n);
+  w.publish(r0, -7, 0, null, 0, 0, -5_123_456n);
+  assert.equal(r.correction(), -5_123_456n);
+  let c = 42n;
+  w.correctionSource = () => c;
+  w.publishFrom(openSystemClock({ readOnly: true }));
+  assert.equal(r.correction(), 42n);
+  c = 43n; // read at publication, not at each request
+  assert.equal(r.correction(), 42n);
 });
 
 Deno.test("CookedModel: follows a read-only clock's slew and frequency exactly", () => {

@@ -8,6 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { RawClient } from "./raw_client.ts";
+import { decodePacket } from "../../lib/ntp/packet.ts";
+import { findF323 } from "../../lib/ntp/ef_f323.ts";
 import {
   fakeServer,
   freePort,
@@ -385,5 +387,83 @@ Deno.test({
     const per = shards(log);
     assert.ok(per[0]!.received > 0 && per[1]!.received >= 15, log);
     assert.doesNotMatch(log, /not supported yet/, log);
+  },
+});
+
+/** An NTPv4 request with chronyd's F323 field from `source`; the reply's F323 (mono - rx, s; epoch). */
+async function askF323(
+  source: string,
+  port: number,
+): Promise<{ monoMinusRx: number; epoch: number } | null> {
+  const sock = Deno.listenDatagram({ transport: "udp", hostname: source, port: 0 });
+  try {
+    const req = new Uint8Array(48 + 28);
+    req[0] = 0x23; // version 4, client
+    req.set(crypto.getRandomValues(new Uint8Array(8)), 40);
+    req.set([0xf3, 0x23, 0x00, 0x1c, 0xf5, 0xbe, 0xdd, 0x9a], 48); // F323, length 28, magic
+    await sock.send(req, { transport: "udp", hostname: "127.0.0.1", port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), 1500));
+    const got = await Promise.race([sock.receive(), timeout]);
+    clearTimeout(timer);
+    if (got === null) return null;
+    const p = decodePacket(got[0]);
+    const f = findF323(p.extensions);
+    assert.ok(f, `no F323 field in the reply from ${source}`);
+    const d = Number(BigInt.asIntN(64, f.monoReceiveTs - p.receiveTs)) / 2 ** 32;
+    return { monoMinusRx: d, epoch: f.monoEpoch };
+  } finally {
+    sock.close();
+  }
+}
+
+Deno.test({
+  name: "interop: serverworkers 2 answers extfield F323 from both shards on one timescale",
+  ignore: skip,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const upstream = freePort();
+    const fake = fakeServer(upstream, 0.005); // 5 ms of corrections the monotonic time leaves out
+    const port = freePort();
+    const d = await startHorae([
+      `server 127.0.0.1 port ${upstream} iburst minpoll 0 maxpoll 0`,
+      `port ${port}`,
+      "bindaddress 127.0.0.1",
+      "allow 127.0.0.0/8",
+      "serverworkers 2",
+    ]);
+    let log = "";
+    try {
+      // corrected by the upstream's 5 ms (served from the main thread, 127.0.0.1 on shard 0)
+      let first: { monoMinusRx: number } | null = null;
+      for (let i = 0; i < 120 && (first === null || Math.abs(first.monoMinusRx) < 0.004); i++) {
+        first = await askF323("127.0.0.1", port);
+        if (first === null || Math.abs(first.monoMinusRx) < 0.004) {
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      assert.ok(
+        first && Math.abs(first.monoMinusRx) >= 0.004,
+        `main thread: ${first?.monoMinusRx}`,
+      );
+      // 127.0.0.2 is steered to shard 1 (the worker): the same epoch, the same correction left out
+      // (the clock's corrections go on in ~µs steps while the upstream is tracked)
+      for (let i = 0; i < 5; i++) {
+        const a = await askF323("127.0.0.1", port);
+        const b = await askF323("127.0.0.2", port);
+        assert.ok(a && b, "answered");
+        assert.equal(b.epoch, a.epoch, "one monotonic epoch");
+        assert.ok(
+          Math.abs(a.monoMinusRx - b.monoMinusRx) < 0.0005,
+          `shard 0 leaves out ${a.monoMinusRx} s, shard 1 ${b.monoMinusRx} s`,
+        );
+      }
+    } finally {
+      log = await d.stop();
+      await fake.stop();
+    }
+    const per = shards(log);
+    assert.ok(per[0]!.received > 0 && per[1]!.received >= 5, log);
   },
 });
