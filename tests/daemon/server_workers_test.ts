@@ -469,21 +469,36 @@ Deno.test({
       server.setSmoothing((now) => smoothing.offsetAt(now));
       return { smoothing };
     });
-    /** Served receive time minus our send time (s) and refid, from 40 sources. */
+    /**
+     * The served offset (s) and refid, from 40 sources: the served receive time minus our send
+     * time (a bound: the request may wait on a loaded machine), asked again (at most 10 times)
+     * while the exchange took more than 50 ms, and the offset checked within what it took.
+     */
+    let asked = 0;
     const served = async (net: number) => {
       return await Promise.all(Array.from({ length: 40 }, async (_, i) => {
-        const req = new Uint8Array(48);
-        req[0] = (4 << 3) | 3;
-        const sent = realNow();
-        const reply = await exchange(`127.6.${net}.${i + 1}`, port, req);
-        assert.ok(reply !== null);
-        const v = new DataView(reply.buffer, reply.byteOffset);
-        const rx = BigInt(v.getUint32(32)) * 1_000_000_000n +
-          (BigInt(v.getUint32(36)) * 1_000_000_000n >> 32n);
-        const era = 2_208_988_800n * 1_000_000_000n;
-        return { off: Number(rx - era - sent) / 1e9, refId: v.getUint32(12) };
+        let got = { off: 0, took: Infinity, refId: 0 };
+        for (let k = 0; k < 10 && got.took > 0.05; k++) {
+          const req = new Uint8Array(48);
+          req[0] = (4 << 3) | 3;
+          const sent = realNow();
+          asked++;
+          const reply = await exchange(`127.6.${net}.${i + 1}`, port, req);
+          const back = realNow();
+          assert.ok(reply !== null);
+          const v = new DataView(reply.buffer, reply.byteOffset);
+          const rx = BigInt(v.getUint32(32)) * 1_000_000_000n +
+            (BigInt(v.getUint32(36)) * 1_000_000_000n >> 32n);
+          const era = 2_208_988_800n * 1_000_000_000n;
+          const off = Number(rx - era - sent) / 1e9, took = Number(back - sent) / 1e9;
+          if (took < got.took) got = { off, took, refId: v.getUint32(12) };
+        }
+        return got;
       }));
     };
+    /** The served offset `s.off` minus what the request waited is within 0.1 s of `want`. */
+    const near = (s: { off: number; took: number }, want: number) =>
+      s.off - s.took - 0.1 < want && want < s.off + 0.1;
     try {
       const now = realNow();
       smoothing.activate(now);
@@ -492,14 +507,17 @@ Deno.test({
       const before = workers.workerStats()[0]!.log.ntpHits;
       const smooth = await served(1);
       const byWorker = workers.workerStats()[0]!.log.ntpHits - before;
-      assert.ok(byWorker > 5 && byWorker < 35, `worker shard answered ${byWorker} of 40`);
+      assert.ok(
+        byWorker > 5 && byWorker < asked - 5,
+        `worker shard answered ${byWorker} of ${asked}`,
+      );
       for (const s of smooth) {
-        assert.ok(Math.abs(s.off - 0.25) < 0.1, `served ${s.off} s ahead, want 0.25`);
+        assert.ok(near(s, 0.25), `served ${s.off} s ahead (in ${s.took} s), want 0.25`);
         assert.equal(s.refId, 0x7f7f01ff);
       }
       smoothing.reset(realNow()); // `smoothtime reset`: back to the clock on every shard
       for (const s of await served(2)) {
-        assert.ok(Math.abs(s.off) < 0.1, `served ${s.off} s ahead after reset`);
+        assert.ok(near(s, 0), `served ${s.off} s ahead (in ${s.took} s) after reset`);
         assert.equal(s.refId, 0x7f000001);
       }
     } finally {
