@@ -152,6 +152,13 @@ const CRYPTO_SYMBOLS = {
     result: "i32",
   },
   EVP_CIPHER_CTX_set_padding: { parameters: ["pointer", "i32"], result: "i32" },
+  // The same call on memory of an AesBuffer, by address: pointers cross Deno's FFI faster
+  // than buffers (~5 ns per buffer argument).
+  EVP_EncryptUpdate_at: {
+    name: "EVP_EncryptUpdate",
+    parameters: ["pointer", "pointer", "pointer", "pointer", "i32"],
+    result: "i32",
+  },
 } as const;
 
 interface Libs {
@@ -631,7 +638,8 @@ export type AesMode = "AES-128-ECB" | "AES-128-CBC" | "AES-256-ECB" | "AES-256-C
 /** The fetched EVP_CIPHER of each mode (fetched once). */
 const aesCiphers = new Map<AesMode, Deno.PointerObject>();
 /** Output length of EVP_EncryptUpdate (ignored: padding is off, output = input). */
-const outLen = new Uint8Array(4);
+const outLen = new Uint8Array(new ArrayBuffer(16)); // an ArrayBuffer of its own: off the JS heap
+let outLenAt: Deno.PointerObject | null = null;
 const ZERO_IV = new Uint8Array(16);
 
 /**
@@ -715,5 +723,37 @@ export class AesContext {
   encrypt(output: Uint8Array, input: Uint8Array, n: number): void {
     aesCallCount.calls++;
     this.#crypto.EVP_EncryptUpdate(this.#ctx, output, outLen, input, n);
+  }
+
+  /**
+   * Encrypts `buf.bytes[0, n)` in place (n a multiple of 16, at most
+   * `buf.bytes.length - 16`): the fast form, passing addresses.
+   */
+  encryptInPlace(buf: AesBuffer, n: number): void {
+    aesCallCount.calls++;
+    const p = buf.address;
+    this.#crypto.EVP_EncryptUpdate_at(this.#ctx, p, outLenAt, p, n);
+  }
+}
+
+/**
+ * Memory that {@linkcode AesContext.encryptInPlace} hands to OpenSSL by
+ * address: allocated once, off the JS heap (it never moves), as bytes and as
+ * 32-bit words (host order) over the same memory.
+ */
+export class AesBuffer {
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array;
+  /** The address of `bytes[0]` (for ffi/ only). */
+  readonly address: Deno.PointerObject;
+
+  /** `size` bytes (rounded up to a multiple of 16). Throws NtsUnavailableError without OpenSSL. */
+  constructor(size: number) {
+    load();
+    const buffer = new ArrayBuffer((Math.max(16, size) + 15) & ~15);
+    this.bytes = new Uint8Array(buffer);
+    this.words = new Int32Array(buffer);
+    this.address = Deno.UnsafePointer.of(this.bytes)!;
+    outLenAt ??= Deno.UnsafePointer.of(outLen);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The AES block cipher for lib/crypto: OpenSSL's AES-128/256 in ECB or CBC
- * mode (`ffi/libssl.ts`, the one module of lib/crypto that reaches ffi/), and
+ * mode (`ffi/libssl.ts`, the one module of lib/crypto that reaches ffi/), the
+ * memory it works on in place by address (`AesBuffer`), and
  * single-block AES-128 functions for the modes that work block by block
  * (AES-128-GCM-SIV). Pure computation: no sockets, no clock, no randomness.
  *
@@ -12,9 +13,9 @@
  * ```
  * @module
  */
-import { AesContext, type AesMode } from "../../ffi/libssl.ts";
+import { AesBuffer, AesContext, type AesMode } from "../../ffi/libssl.ts";
 
-export { AesContext, type AesMode };
+export { AesBuffer, AesContext, type AesMode };
 
 /** An AES-128 encryption of one 16-byte block under a fixed key. */
 export type AesBlock = (block: Uint8Array) => Uint8Array;

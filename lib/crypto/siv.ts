@@ -1,10 +1,16 @@
 /**
  * AES-SIV-CMAC-256 (RFC 5297; NTS's AEAD_AES_SIV_CMAC_256, OpenSSL's
  * "AES-128-SIV") computed from two AES-128 keys: S2V over AES-CMAC
- * (`cmac.ts`, K1) and CTR as AES-128-ECB (K2) over counter blocks. That takes
- * a few cheap FFI calls per message and no allocation, where OpenSSL's SIV
- * context costs a context copy per message (and skips the tag on an empty
- * plaintext in OpenSSL 3.0, which every NTS client request has).
+ * (`cmac.ts`, K1, AES-128-CBC) and CTR as AES-128-ECB (K2) over counter
+ * blocks. Each CMAC and the CTR keystream is one FFI call on the shared
+ * scratch memory of `cmac.ts`, by address, and nothing is allocated per
+ * message, where OpenSSL's SIV context costs a context copy per message (and
+ * skips the tag on an empty plaintext in OpenSSL 3.0, which every NTS client
+ * request has).
+ *
+ * A sealer that picks its nonce at random (the NTS server's reply) can let
+ * {@linkcode AesSivKey.sealToFreshNonce} derive it: the CMAC of the AD and of
+ * the nonce then take one call (see there).
  *
  * @example
  * ```ts
@@ -16,7 +22,16 @@
  * @module
  */
 import { AesContext } from "./aes.ts";
-import { Cmac, dblView, wordsOf } from "./cmac.ts";
+import {
+  CHAIN,
+  Cmac,
+  dblWords,
+  LITTLE_ENDIAN,
+  loadBytes,
+  scratchFor,
+  SUBKEY1,
+  wordsOf,
+} from "./cmac.ts";
 
 /** AES-SIV-CMAC-256 key length in bytes: two AES-128 keys (RFC 5297 §2.2). */
 export const AES_SIV_KEY_LENGTH = 32;
@@ -26,15 +41,28 @@ export const AES_SIV_TAG_LENGTH = 16;
 /** Associated data: one S2V component, or several in order (RFC 5297 §2.4). */
 export type SivAd = Uint8Array | readonly Uint8Array[];
 
-/** Counter blocks and keystream of CTR, shared by every key; they grow, never shrink. */
-let ctrIn = new Uint8Array(2048);
-let ctrOut = new Uint8Array(2048);
-/** The counter blocks as words (copies) and with big-endian access (the counter). */
-let ctrIn32 = new Int32Array(ctrIn.buffer);
-let ctrView = new DataView(ctrIn.buffer);
-let ctrOut32 = new Int32Array(ctrOut.buffer);
-
 const ZERO_BLOCK = new Uint8Array(16);
+
+// 16-byte blocks of an AesSivKey's state, as word indices.
+/** CMAC(<zero>), the start of S2V. */
+const D0 = 0;
+/** CMAC(<empty>): cookies' empty AD component, known once computed per key. */
+const EMPTY = 4;
+/** The S2V accumulator. */
+const D = 8;
+/** The synthetic IV computed, or the CTR IV. */
+const V = 12;
+/** The tag received. */
+const EXPECTED = 16;
+/** K2 (scheduled on first use). */
+const K2 = 20;
+/** The random block a fresh nonce is made from. */
+const X = 24;
+
+/** The bytes of a word in reverse order. */
+function bswap(x: number): number {
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+}
 
 /**
  * One AES-SIV-CMAC-256 key; see the module doc. Use {@linkcode create} for a
@@ -46,18 +74,12 @@ const ZERO_BLOCK = new Uint8Array(16);
 export class AesSivKey {
   readonly #cmac: Cmac; // K1
   readonly #ecb: AesContext; // AES-128-ECB, K2
-  /** The 16-byte blocks below in one buffer: as words (XORs, copies) and big endian (dbl). */
-  readonly #w32 = new Int32Array(24);
-  readonly #wv = new DataView(this.#w32.buffer);
-  readonly #d0 = new Uint8Array(this.#w32.buffer, 0, 16); // CMAC(<zero>), the start of S2V
-  readonly #d = new Uint8Array(this.#w32.buffer, 16, 16); // S2V accumulator (words 4-7)
-  readonly #v = new Uint8Array(this.#w32.buffer, 32, 16); // tag being computed, or the CTR IV
-  readonly #expected = new Uint8Array(this.#w32.buffer, 48, 16); // tag received
-  readonly #k2bytes = new Uint8Array(this.#w32.buffer, 64, 16);
+  /** The 16-byte blocks above (D0, EMPTY, ...) as words, and as bytes. */
+  readonly #w = new Int32Array(28);
+  readonly #b = new Uint8Array(this.#w.buffer);
+  readonly #k2bytes = new Uint8Array(this.#w.buffer, K2 * 4, 16);
   #k2Pending = false; // #ecb not yet keyed with #k2bytes
-  /** CMAC(<empty>): cookies' empty AD component (words 20-23). */
-  readonly #cmacEmpty = new Uint8Array(this.#w32.buffer, 80, 16);
-  #cmacEmptyKnown = false;
+  #emptyKnown = false;
 
   private constructor(cmac: Cmac, ecb: AesContext) {
     this.#cmac = cmac;
@@ -79,7 +101,8 @@ export class AesSivKey {
   setKey(key: Uint8Array): void {
     checkKey(key);
     // K2 is scheduled on first use: verifying an empty plaintext needs no CTR.
-    this.#k2bytes.set(key.subarray(16, 32));
+    const k2 = this.#k2bytes;
+    for (let i = 0; i < 16; i++) k2[i] = key[16 + i]!;
     this.#k2Pending = true;
     this.#cmac.setKeyPrefix(key);
     this.#start();
@@ -87,121 +110,185 @@ export class AesSivKey {
 
   /** CMAC(<zero>) after a key change. */
   #start(): void {
-    this.#cmacEmptyKnown = false;
-    this.#d0.set(this.#cmac.mac(ZERO_BLOCK, 0, 16));
+    this.#emptyKnown = false;
+    this.#cmac.mac(ZERO_BLOCK, 0, 16);
+    const w = this.#w, c = this.#cmac.state;
+    for (let i = 0; i < 4; i++) w[D0 + i] = c[CHAIN + i]!;
   }
 
-  /** Starts S2V (RFC 5297 §2.4). */
+  /** The 16 bytes at `buf[at]` into the block `i` of the state. */
+  #read(buf: Uint8Array, at: number, i: number): void {
+    const w = this.#w, from = buf.byteOffset + at;
+    if ((from & 3) === 0) {
+      const s = wordsOf(buf), f = from >> 2;
+      w[i] = s[f]!;
+      w[i + 1] = s[f + 1]!;
+      w[i + 2] = s[f + 2]!;
+      w[i + 3] = s[f + 3]!;
+    } else {
+      const b = this.#b, o = i << 2;
+      for (let j = 0; j < 16; j++) b[o + j] = buf[at + j]!;
+    }
+  }
+
+  /** The block `i` of the state to `buf[at, +16)`. */
+  #write(buf: Uint8Array, at: number, i: number): void {
+    const w = this.#w, to = buf.byteOffset + at;
+    if ((to & 3) === 0) {
+      const d = wordsOf(buf), t = to >> 2;
+      d[t] = w[i]!;
+      d[t + 1] = w[i + 1]!;
+      d[t + 2] = w[i + 2]!;
+      d[t + 3] = w[i + 3]!;
+    } else {
+      const b = this.#b, o = i << 2;
+      for (let j = 0; j < 16; j++) buf[at + j] = b[o + j]!;
+    }
+  }
+
+  /** Starts S2V (RFC 5297 §2.4): D = CMAC(<zero>). */
   #s2vStart(): void {
-    const w = this.#w32;
-    w[4] = w[0]!;
-    w[5] = w[1]!;
-    w[6] = w[2]!;
-    w[7] = w[3]!;
+    const w = this.#w;
+    w[D] = w[D0]!;
+    w[D + 1] = w[D0 + 1]!;
+    w[D + 2] = w[D0 + 2]!;
+    w[D + 3] = w[D0 + 3]!;
   }
 
-  /** Adds one S2V component (an AD component, or the nonce). */
+  /** Adds one S2V component (an AD component, or the nonce): D = dbl(D) ^ CMAC(it). */
   #s2vAdd(buf: Uint8Array, at: number, n: number): void {
-    const w = this.#w32;
-    dblView(this.#wv, 16);
+    const w = this.#w;
+    dblWords(w, D);
+    let r: Int32Array, i: number;
     if (n > 0) {
-      this.#cmac.mac(buf, at, n);
-      const m = this.#cmac.resultWords;
-      w[4]! ^= m[0]!;
-      w[5]! ^= m[1]!;
-      w[6]! ^= m[2]!;
-      w[7]! ^= m[3]!;
+      const c = this.#cmac, s = scratchFor(n + 32);
+      loadBytes(s, buf, at, n);
+      c.run(s, c.pad(s, n));
+      r = c.state;
+      i = CHAIN;
     } else {
-      // An empty component (the AD of every cookie) has a CMAC fixed per key: one AES call saved.
-      if (!this.#cmacEmptyKnown) {
-        this.#cmacEmpty.set(this.#cmac.mac(buf, at, 0));
-        this.#cmacEmptyKnown = true;
+      // An empty component (the AD of every cookie) has a CMAC fixed per key: one call saved.
+      if (!this.#emptyKnown) {
+        this.#cmac.mac(buf, at, 0);
+        const c = this.#cmac.state;
+        for (let j = 0; j < 4; j++) w[EMPTY + j] = c[CHAIN + j]!;
+        this.#emptyKnown = true;
       }
-      w[4]! ^= w[20]!;
-      w[5]! ^= w[21]!;
-      w[6]! ^= w[22]!;
-      w[7]! ^= w[23]!;
+      r = w;
+      i = EMPTY;
     }
+    w[D]! ^= r[i]!;
+    w[D + 1]! ^= r[i + 1]!;
+    w[D + 2]! ^= r[i + 2]!;
+    w[D + 3]! ^= r[i + 3]!;
   }
 
-  /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in `#v`. */
+  /**
+   * Adds the AD component `ad[adAt, +adLen)` (not empty) and a nonce made
+   * from the 16 random bytes at `nonce[nonceAt]`, which it overwrites. The
+   * CBC pass over the AD goes on over the random block X: its output is
+   * AES(X ^ CMAC(AD)), the CMAC of N = X ^ CMAC(AD) ^ K1 (a one-block
+   * message: AES(N ^ K1)). N is as random as X: X is secret and used once.
+   */
+  #s2vAddFresh(ad: Uint8Array, adAt: number, adLen: number, nonce: Uint8Array, nonceAt: number) {
+    const w = this.#w, c = this.#cmac, s = scratchFor(adLen + 48);
+    this.#read(nonce, nonceAt, X);
+    loadBytes(s, ad, adAt, adLen);
+    const end = c.pad(s, adLen), sw = s.words, a = (end >> 2) - 4, x = end >> 2;
+    sw[x] = w[X]!;
+    sw[x + 1] = w[X + 1]!;
+    sw[x + 2] = w[X + 2]!;
+    sw[x + 3] = w[X + 3]!;
+    c.run(s, end + 16);
+    const k = c.state;
+    dblWords(w, D);
+    for (let j = 0; j < 4; j++) {
+      const m = sw[a + j]!; // CMAC(AD)
+      w[D + j]! ^= m;
+      w[X + j]! ^= m ^ k[SUBKEY1 + j]!; // N
+    }
+    dblWords(w, D);
+    w[D]! ^= sw[x]!; // CMAC(N)
+    w[D + 1]! ^= sw[x + 1]!;
+    w[D + 2]! ^= sw[x + 2]!;
+    w[D + 3]! ^= sw[x + 3]!;
+    this.#write(nonce, nonceAt, X);
+  }
+
+  /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in block V. */
   #s2vFinal(buf: Uint8Array, at: number, n: number): void {
-    const d = this.#d;
-    const cmac = this.#cmac;
-    const s = cmac.load(buf, at, n);
-    const w = this.#w32;
+    const c = this.#cmac, w = this.#w;
     if (n >= 16) {
+      const s = scratchFor(n + 32);
+      loadBytes(s, buf, at, n);
       if ((n & 3) === 0) {
-        const s32 = Cmac.inputWords, e = (n - 16) >> 2; // xorend
-        s32[e]! ^= w[4]!;
-        s32[e + 1]! ^= w[5]!;
-        s32[e + 2]! ^= w[6]!;
-        s32[e + 3]! ^= w[7]!;
+        const sw = s.words, e = (n - 16) >> 2; // xorend
+        sw[e]! ^= w[D]!;
+        sw[e + 1]! ^= w[D + 1]!;
+        sw[e + 2]! ^= w[D + 2]!;
+        sw[e + 3]! ^= w[D + 3]!;
       } else {
-        for (let i = 0; i < 16; i++) s[n - 16 + i]! ^= d[i]!; // xorend
+        const b = s.bytes, db = this.#b, e = n - 16, d = D << 2;
+        for (let i = 0; i < 16; i++) b[e + i]! ^= db[d + i]!; // xorend
       }
-      cmac.macInput(n);
+      c.run(s, c.pad(s, n));
     } else {
-      dblView(this.#wv, 16);
-      s[n] = 0x80;
-      for (let i = n + 1; i < 16; i++) s[i] = 0;
-      const s32 = Cmac.inputWords;
-      s32[0]! ^= w[4]!;
-      s32[1]! ^= w[5]!;
-      s32[2]! ^= w[6]!;
-      s32[3]! ^= w[7]!;
-      cmac.macInput(16);
+      // T = dbl(D) xor pad(P): one complete block, so its CMAC takes K1
+      dblWords(w, D);
+      const s = scratchFor(64), b = s.bytes;
+      for (let i = 0; i < n; i++) b[i] = buf[at + i]!;
+      b[n] = 0x80;
+      for (let i = n + 1; i < 16; i++) b[i] = 0;
+      const sw = s.words, k = c.state;
+      sw[0]! ^= w[D]! ^ k[SUBKEY1]!;
+      sw[1]! ^= w[D + 1]! ^ k[SUBKEY1 + 1]!;
+      sw[2]! ^= w[D + 2]! ^ k[SUBKEY1 + 2]!;
+      sw[3]! ^= w[D + 3]! ^ k[SUBKEY1 + 3]!;
+      c.run(s, 16);
     }
-    const m = cmac.resultWords;
-    w[8] = m[0]!;
-    w[9] = m[1]!;
-    w[10] = m[2]!;
-    w[11] = m[3]!;
+    const k = c.state;
+    w[V] = k[CHAIN]!;
+    w[V + 1] = k[CHAIN + 1]!;
+    w[V + 2] = k[CHAIN + 2]!;
+    w[V + 3] = k[CHAIN + 3]!;
   }
 
-  /** CTR (RFC 5297 §2.5) with IV `#v`: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
+  /** CTR (RFC 5297 §2.5) with IV V: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
   #ctr(src: Uint8Array, srcAt: number, n: number, dst: Uint8Array, dstAt: number): void {
     if (n === 0) return;
     if (this.#k2Pending) {
       this.#ecb.setKey(this.#k2bytes);
       this.#k2Pending = false;
     }
-    const blocks = (n + 15) >> 4;
-    if (ctrIn.length < (blocks << 4) + 16) {
-      const size = Math.max((blocks << 4) + 16, ctrIn.length * 2);
-      ctrIn = new Uint8Array(size);
-      ctrOut = new Uint8Array(size);
-      ctrIn32 = new Int32Array(ctrIn.buffer);
-      ctrView = new DataView(ctrIn.buffer);
-      ctrOut32 = new Int32Array(ctrOut.buffer);
+    const w = this.#w, blocks = (n + 15) >> 4, s = scratchFor((blocks << 4) + 16), q = s.words;
+    // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31); with bit 31 cleared the low
+    // 32 bits (big endian) cannot carry into the rest for fewer than 2^31 blocks.
+    const q0 = w[V]!, q1 = w[V + 1]!;
+    let q2: number, low: number;
+    if (LITTLE_ENDIAN) {
+      q2 = w[V + 2]! & ~0x80;
+      low = bswap(w[V + 3]! & ~0x80);
+    } else {
+      q2 = w[V + 2]! & 0x7fffffff;
+      low = w[V + 3]! & 0x7fffffff;
     }
-    const q = ctrIn32, w = this.#w32, qv = ctrView;
-    q[0] = w[8]!;
-    q[1] = w[9]!;
-    q[2] = w[10]!;
-    q[3] = w[11]!;
-    ctrIn[8]! &= 0x7f; // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31)
-    ctrIn[12]! &= 0x7f;
-    // Counter blocks Q, Q+1, ...: with bit 31 cleared the low 32 bits cannot
-    // carry into the rest for fewer than 2^31 blocks.
-    const low = qv.getUint32(12);
-    for (let b = 1, o = 4; b < blocks; b++, o += 4) {
-      q[o] = q[0]!;
-      q[o + 1] = q[1]!;
-      q[o + 2] = q[2]!;
-      qv.setUint32((o + 3) << 2, low + b);
+    for (let b = 0, o = 0; b < blocks; b++, o += 4) {
+      q[o] = q0;
+      q[o + 1] = q1;
+      q[o + 2] = q2;
+      q[o + 3] = LITTLE_ENDIAN ? bswap(low + b) : low + b;
     }
-    const ks = ctrOut;
-    this.#ecb.encrypt(ks, ctrIn, blocks << 4);
+    this.#ecb.encryptInPlace(s, blocks << 4);
     let i = 0;
     const so = src.byteOffset + srcAt, doff = dst.byteOffset + dstAt;
     if (((so | doff) & 3) === 0 && n >= 16) {
       // word at a time where both ranges are aligned (NTS fields always are)
-      const s32 = wordsOf(src), d32 = wordsOf(dst), k32 = ctrOut32;
+      const s32 = wordsOf(src), d32 = wordsOf(dst);
       const sw = so >> 2, dw = doff >> 2, words = n >> 2;
-      for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ k32[j]!;
+      for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ q[j]!;
       i = words << 2;
     }
+    const ks = s.bytes;
     for (; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ ks[i]!;
   }
 
@@ -229,7 +316,37 @@ export class AesSivKey {
     if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
     this.#s2vFinal(pt, ptAt, ptLen);
     this.#ctr(pt, ptAt, ptLen, out, outAt + AES_SIV_TAG_LENGTH);
-    out.set(this.#v, outAt);
+    this.#write(out, outAt, V);
+  }
+
+  /**
+   * {@linkcode sealTo} with a 16-byte nonce of its own making:
+   * `nonce[nonceAt, +16)` holds 16 secret random bytes, never used before,
+   * and is overwritten with the nonce used, as random (uniform and
+   * independent of everything else: the random bytes XORed with values that
+   * do not depend on them). With a non-empty AD this saves an FFI call.
+   */
+  sealToFreshNonce(
+    ad: Uint8Array,
+    adAt: number,
+    adLen: number,
+    nonce: Uint8Array,
+    nonceAt: number,
+    pt: Uint8Array,
+    ptAt: number,
+    ptLen: number,
+    out: Uint8Array,
+    outAt: number,
+  ): void {
+    this.#s2vStart();
+    if (adLen > 0) this.#s2vAddFresh(ad, adAt, adLen, nonce, nonceAt);
+    else {
+      this.#s2vAdd(ad, adAt, 0);
+      this.#s2vAdd(nonce, nonceAt, 16);
+    }
+    this.#s2vFinal(pt, ptAt, ptLen);
+    this.#ctr(pt, ptAt, ptLen, out, outAt + AES_SIV_TAG_LENGTH);
+    this.#write(out, outAt, V);
   }
 
   /**
@@ -253,27 +370,40 @@ export class AesSivKey {
     outAt: number,
   ): boolean {
     if (sealedLen < AES_SIV_TAG_LENGTH) return false;
-    const n = sealedLen - AES_SIV_TAG_LENGTH;
-    const expected = this.#expected;
-    for (let i = 0; i < 16; i++) expected[i] = sealed[sealedAt + i]!;
-    this.#v.set(expected);
+    const n = sealedLen - AES_SIV_TAG_LENGTH, w = this.#w;
+    this.#read(sealed, sealedAt, EXPECTED);
+    w[V] = w[EXPECTED]!;
+    w[V + 1] = w[EXPECTED + 1]!;
+    w[V + 2] = w[EXPECTED + 2]!;
+    w[V + 3] = w[EXPECTED + 3]!;
     this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt);
     this.#s2vStart();
     this.#s2vAdd(ad, adAt, adLen);
     if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
     this.#s2vFinal(out, outAt, n);
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= this.#v[i]! ^ expected[i]!;
+    return this.#tagMatches();
+  }
+
+  /** Block V equals block EXPECTED, compared in constant time. */
+  #tagMatches(): boolean {
+    const w = this.#w;
+    const diff = (w[V]! ^ w[EXPECTED]!) | (w[V + 1]! ^ w[EXPECTED + 1]!) |
+      (w[V + 2]! ^ w[EXPECTED + 2]!) | (w[V + 3]! ^ w[EXPECTED + 3]!);
     return diff === 0;
   }
 
-  /** S2V (RFC 5297 §2.4) over the AD components, nonce (unless empty) and final string. */
-  s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): Uint8Array {
+  /** S2V into block V over the AD components, nonce (unless empty) and final string. */
+  #s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): void {
     this.#s2vStart();
     for (const c of components(ad)) this.#s2vAdd(c, 0, c.length);
     if (nonce.length > 0) this.#s2vAdd(nonce, 0, nonce.length);
     this.#s2vFinal(last, 0, last.length);
-    return this.#v.slice();
+  }
+
+  /** S2V (RFC 5297 §2.4) over the AD components, nonce (unless empty) and final string. */
+  s2v(ad: SivAd, nonce: Uint8Array, last: Uint8Array): Uint8Array {
+    this.#s2v(ad, nonce, last);
+    return this.#b.slice(V << 2, (V << 2) + 16);
   }
 
   /**
@@ -282,9 +412,9 @@ export class AesSivKey {
    */
   seal(nonce: Uint8Array, ad: SivAd, plaintext: Uint8Array): Uint8Array {
     const out = new Uint8Array(AES_SIV_TAG_LENGTH + plaintext.length);
-    this.s2v(ad, nonce, plaintext);
+    this.#s2v(ad, nonce, plaintext);
     this.#ctr(plaintext, 0, plaintext.length, out, AES_SIV_TAG_LENGTH);
-    out.set(this.#v);
+    this.#write(out, 0, V);
     return out;
   }
 
@@ -292,13 +422,12 @@ export class AesSivKey {
   open(nonce: Uint8Array, ad: SivAd, sealed: Uint8Array): Uint8Array | null {
     if (sealed.length < AES_SIV_TAG_LENGTH) return null;
     const out = new Uint8Array(sealed.length - AES_SIV_TAG_LENGTH);
-    const tag = sealed.slice(0, AES_SIV_TAG_LENGTH);
-    this.#v.set(tag);
+    const w = this.#w;
+    this.#read(sealed, 0, EXPECTED);
+    for (let i = 0; i < 4; i++) w[V + i] = w[EXPECTED + i]!;
     this.#ctr(sealed, AES_SIV_TAG_LENGTH, out.length, out, 0);
-    const v = this.s2v(ad, nonce, out);
-    let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= v[i]! ^ tag[i]!;
-    return diff === 0 ? out : null;
+    this.#s2v(ad, nonce, out);
+    return this.#tagMatches() ? out : null;
   }
 }
 
