@@ -127,6 +127,8 @@ function unhex(s: string, line: number, what: string): Uint8Array {
  */
 export class ServerKeyRing {
   readonly #siv = new WeakMap<ServerKey, AesSivKey>();
+  #lastKey: ServerKey | null = null;
+  #lastSiv: AesSivKey | null = null;
 
   private constructor(
     private keys: ServerKey[],
@@ -324,14 +326,16 @@ export class ServerKeyRing {
     );
   }
 
-  /** The scheduled AES-SIV key of a server key (made once per key). */
+  /** The scheduled AES-SIV key of a server key (made once per key; the last one at hand). */
   #sivOf(key: ServerKey): AesSivKey {
+    if (key === this.#lastKey) return this.#lastSiv!;
     let siv = this.#siv.get(key);
     if (!siv) {
       siv = AesSivKey.create(key.key);
       this.#siv.set(key, siv);
     }
-    return siv;
+    this.#lastKey = key;
+    return this.#lastSiv = siv;
   }
 }
 
