@@ -22,7 +22,7 @@
  * @module
  */
 import { aesCallCount } from "../ffi/libssl.ts";
-import { AesSivKey } from "../lib/crypto/siv.ts";
+import { AesSivKey, SivNonces } from "../lib/crypto/siv.ts";
 import { ServerKeyRing } from "../lib/nts/cookie.ts";
 import {
   buildNtsRequest,
@@ -171,12 +171,12 @@ const verify = time(() => {
   if (!ok) throw new Error("verify");
 });
 const out = new Uint8Array(1140);
-const pool = rnd(4096);
-const makeCookie = time(() => ring.makeCookieTo(keys, pool, 0, out, 0));
+const nonces = new SivNonces((b) => void crypto.getRandomValues(b));
+const makeCookie = time(() => ring.makeCookieFromPool(keys, nonces, out, 0));
 // The reply: header, Unique Identifier (36), Authenticator header (8), nonce (16), tag, one cookie.
 const adLength = 48 + 36, ptAt = adLength + 8 + 16 + 16, ptLength = 104;
 const seal = time(() =>
-  s2cKey.sealTo(out, 0, adLength, out, adLength + 8, 16, out, ptAt, ptLength, out, ptAt - 16)
+  s2cKey.sealToFreshNonce(out, 0, adLength, out, adLength + 8, out, ptAt, ptLength, out, ptAt - 16)
 );
 const setup = time(() => {
   c2sKey.setKey(c2s);

@@ -21,10 +21,11 @@
  * ```
  * @module
  */
-import { AesContext } from "./aes.ts";
+import { AesBuffer, AesContext } from "./aes.ts";
 import {
   CHAIN,
   Cmac,
+  copyBytes,
   dblWords,
   LITTLE_ENDIAN,
   loadBytes,
@@ -58,6 +59,8 @@ const EXPECTED = 16;
 const K2 = 20;
 /** The random block a fresh nonce is made from. */
 const X = 24;
+/** K1 (for the ECB context of nonce batches, made on first use). */
+const K1 = 28;
 
 /** The bytes of a word in reverse order. */
 function bswap(x: number): number {
@@ -75,15 +78,22 @@ export class AesSivKey {
   readonly #cmac: Cmac; // K1
   readonly #ecb: AesContext; // AES-128-ECB, K2
   /** The 16-byte blocks above (D0, EMPTY, ...) as words, and as bytes. */
-  readonly #w = new Int32Array(28);
+  readonly #w = new Int32Array(32);
   readonly #b = new Uint8Array(this.#w.buffer);
   readonly #k2bytes = new Uint8Array(this.#w.buffer, K2 * 4, 16);
+  readonly #k1bytes = new Uint8Array(this.#w.buffer, K1 * 4, 16);
   #k2Pending = false; // #ecb not yet keyed with #k2bytes
   #emptyKnown = false;
+  /** AES-128-ECB under K1 for {@linkcode SivNonces} batches; #ecb1Pending: not yet keyed. */
+  #ecb1: AesContext | null = null;
+  #ecb1Pending = false;
+  /** Counts key changes (a nonce batch's CMACs hold for one key). */
+  #generation = 0;
 
-  private constructor(cmac: Cmac, ecb: AesContext) {
+  private constructor(cmac: Cmac, ecb: AesContext, key: Uint8Array) {
     this.#cmac = cmac;
     this.#ecb = ecb;
+    this.#k1bytes.set(key.subarray(0, 16));
     this.#start();
   }
 
@@ -94,6 +104,7 @@ export class AesSivKey {
     return new AesSivKey(
       Cmac.create(key.subarray(0, 16)),
       AesContext.create("AES-128-ECB", key.subarray(16, 32)),
+      key,
     );
   }
 
@@ -101,9 +112,14 @@ export class AesSivKey {
   setKey(key: Uint8Array): void {
     checkKey(key);
     // K2 is scheduled on first use: verifying an empty plaintext needs no CTR.
-    const k2 = this.#k2bytes;
-    for (let i = 0; i < 16; i++) k2[i] = key[16 + i]!;
+    const k1 = this.#k1bytes, k2 = this.#k2bytes;
+    for (let i = 0; i < 16; i++) {
+      k1[i] = key[i]!;
+      k2[i] = key[16 + i]!;
+    }
     this.#k2Pending = true;
+    this.#ecb1Pending = true;
+    this.#generation++;
     this.#cmac.setKeyPrefix(key);
     this.#start();
   }
@@ -350,6 +366,64 @@ export class AesSivKey {
   }
 
   /**
+   * {@linkcode sealTo} with the next 16-byte nonce of `pool`, copied to
+   * `nonceOut[nonceOutAt]`: its CMAC was computed with the others of its
+   * batch in one FFI call, so this saves one.
+   */
+  sealToPooledNonce(
+    ad: Uint8Array,
+    adAt: number,
+    adLen: number,
+    pool: SivNonces,
+    nonceOut: Uint8Array,
+    nonceOutAt: number,
+    pt: Uint8Array,
+    ptAt: number,
+    ptLen: number,
+    out: Uint8Array,
+    outAt: number,
+  ): void {
+    const i = pool.take(this, this.#generation);
+    copyBytes(pool.nonces, i << 4, nonceOut, nonceOutAt, 16);
+    this.#s2vStart();
+    this.#s2vAdd(ad, adAt, adLen);
+    const w = this.#w, m = pool.macWords, j = i << 2;
+    dblWords(w, D);
+    w[D]! ^= m[j]!;
+    w[D + 1]! ^= m[j + 1]!;
+    w[D + 2]! ^= m[j + 2]!;
+    w[D + 3]! ^= m[j + 3]!;
+    this.#s2vFinal(pt, ptAt, ptLen);
+    this.#ctr(pt, ptAt, ptLen, out, outAt + AES_SIV_TAG_LENGTH);
+    this.#write(out, outAt, V);
+  }
+
+  /**
+   * The CMACs (K1) of the 16-byte nonces `nonces[0, 16 n)` into
+   * `macs.bytes[0, 16 n)`: each is one complete block, AES(N ^ K1), so all
+   * take one ECB call. For {@linkcode SivNonces}.
+   */
+  nonceMacs(nonces: Uint8Array, n: number, macs: AesBuffer): void {
+    if (this.#ecb1 === null) {
+      this.#ecb1 = AesContext.create("AES-128-ECB", this.#k1bytes);
+      this.#ecb1Pending = false;
+    } else if (this.#ecb1Pending) {
+      this.#ecb1.setKey(this.#k1bytes);
+      this.#ecb1Pending = false;
+    }
+    copyBytes(nonces, 0, macs.bytes, 0, n << 4);
+    const d = macs.words, k = this.#cmac.state;
+    const k0 = k[SUBKEY1]!, k1 = k[SUBKEY1 + 1]!, k2 = k[SUBKEY1 + 2]!, k3 = k[SUBKEY1 + 3]!;
+    for (let o = 0, end = n << 2; o < end; o += 4) {
+      d[o]! ^= k0;
+      d[o + 1]! ^= k1;
+      d[o + 2]! ^= k2;
+      d[o + 3]! ^= k3;
+    }
+    this.#ecb1.encryptInPlace(macs, n << 4);
+  }
+
+  /**
    * Opens `sealed[sealedAt, +sealedLen)` (tag || ciphertext) with one AD
    * component and a nonce (as {@linkcode sealTo}): writes the plaintext at
    * `out[outAt]` and returns whether the tag verified. On failure `out`
@@ -428,6 +502,53 @@ export class AesSivKey {
     this.#ctr(sealed, AES_SIV_TAG_LENGTH, out.length, out, 0);
     this.#s2v(ad, nonce, out);
     return this.#tagMatches() ? out : null;
+  }
+}
+
+/**
+ * Random 16-byte nonces drawn in batches, with their CMACs under the key
+ * that seals with them ({@linkcode AesSivKey.sealToPooledNonce}) computed per
+ * batch in one FFI call; computed again when another key (or the same one,
+ * re-keyed) asks. Single-threaded, like the keys.
+ */
+export class SivNonces {
+  /** The nonces of the batch (random, each used once). */
+  readonly nonces: Uint8Array;
+  readonly #macs: AesBuffer;
+  /** The CMACs as words, nonce i at word 4 i. */
+  readonly macWords: Int32Array;
+  readonly #fill: (buf: Uint8Array) => void;
+  readonly #count: number;
+  #next: number;
+  #key: AesSivKey | null = null;
+  #generation = -1;
+
+  /**
+   * `count` nonces per batch; `fill` fills a buffer with random bytes in
+   * place. Throws NtsUnavailableError without OpenSSL.
+   */
+  constructor(fill: (buf: Uint8Array) => void, count = 256) {
+    this.#fill = fill;
+    this.#count = count;
+    this.nonces = new Uint8Array(new ArrayBuffer(count * 16));
+    this.#macs = new AesBuffer(count * 16 + 16);
+    this.macWords = this.#macs.words;
+    this.#next = count;
+  }
+
+  /** The index of the next nonce for `key` (of key generation `generation`). */
+  take(key: AesSivKey, generation: number): number {
+    if (this.#next >= this.#count) {
+      this.#fill(this.nonces);
+      this.#next = 0;
+      this.#key = null;
+    }
+    if (this.#key !== key || this.#generation !== generation) {
+      key.nonceMacs(this.nonces, this.#count, this.#macs);
+      this.#key = key;
+      this.#generation = generation;
+    }
+    return this.#next++;
   }
 }
 

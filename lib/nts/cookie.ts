@@ -38,7 +38,7 @@
  */
 
 import type { Timestamp } from "../time/timestamp.ts";
-import { AesSivKey } from "../crypto/siv.ts";
+import { AesSivKey, type SivNonces } from "../crypto/siv.ts";
 import { aeadById, AES_SIV_CMAC_256 } from "./siv.ts";
 
 /** Keys of one NTS association, as carried in a cookie. */
@@ -279,6 +279,33 @@ export class ServerKeyRing {
       plain[0] === 0 && plain[1] === AEAD_128GCM ? 32 : COOKIE_SEALED_LENGTH,
       out,
       head,
+    );
+  }
+
+  /**
+   * {@linkcode makeCookieTo} with the next nonce of `nonces` (random nonces
+   * whose CMACs under the current key are computed in batches: one FFI call
+   * less per cookie).
+   */
+  makeCookieFromPool(plain: Uint8Array, nonces: SivNonces, out: Uint8Array, outAt: number): void {
+    const current = this.keys[CURRENT]!;
+    const id = current.id;
+    out[outAt] = id >>> 24;
+    out[outAt + 1] = (id >>> 16) & 0xff;
+    out[outAt + 2] = (id >>> 8) & 0xff;
+    out[outAt + 3] = id & 0xff;
+    this.#sivOf(current).sealToPooledNonce(
+      EMPTY,
+      0,
+      0,
+      nonces,
+      out,
+      outAt + 4,
+      plain,
+      4,
+      plain[0] === 0 && plain[1] === AEAD_128GCM ? 32 : COOKIE_SEALED_LENGTH,
+      out,
+      outAt + 4 + COOKIE_NONCE_LENGTH,
     );
   }
 

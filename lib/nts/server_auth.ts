@@ -37,7 +37,7 @@ import {
 import type { ServerAuth, ServerAuthVerdict } from "../ntp/server.ts";
 import type { Timestamp } from "../time/timestamp.ts";
 import { copyBytes } from "../crypto/cmac.ts";
-import { AesSivKey } from "../crypto/siv.ts";
+import { AesSivKey, SivNonces } from "../crypto/siv.ts";
 import {
   COOKIE_LENGTH,
   COOKIE_LENGTH_128GCM,
@@ -143,6 +143,8 @@ export class NtsServerAuth implements ServerAuth {
   #cookies = 0;
   #pool: Uint8Array = new Uint8Array(0);
   #poolAt = 0;
+  /** Nonces of the cookies made, with their CMACs under the current server key (made on first use). */
+  #cookieNonces: SivNonces | null = null;
   /** The request's cookie holds AES-128-GCM-SIV keys (AEAD 30): the general path. */
   #gcm = false;
 
@@ -234,12 +236,11 @@ export class NtsServerAuth implements ServerAuth {
     put16(reply, authAt + 6, TAG_LENGTH + ptLength);
     // 16 secret random bytes, from which the sealing makes the nonce (saving an FFI call)
     this.#randomTo(reply, nonceAt, NTS_NONCE_LENGTH);
-    const ring = this.#ring;
+    const ring = this.#ring, nonces = this.#cookieNonces ??= this.#newCookieNonces();
     for (let c = 0, o = ptAt; c < cookies; c++, o += cookieField) {
       put16(reply, o, EF_NTS_COOKIE);
       put16(reply, o + 2, cookieField);
-      const nonce = this.#randomTo(null, 0, COOKIE_NONCE_LENGTH);
-      ring.makeCookieTo(this.#keys, this.#pool, nonce, reply, o + EF_HEADER_LENGTH);
+      ring.makeCookieFromPool(this.#keys, nonces, reply, o + EF_HEADER_LENGTH);
     }
     if (sealedEnd < end) reply.fill(0, sealedEnd, end);
     this.#slot!.s2c.sealToFreshNonce(
@@ -374,6 +375,12 @@ export class NtsServerAuth implements ServerAuth {
     }
     this.keyCache.misses++;
     return this.#slot = e;
+  }
+
+  /** The cookie nonce pool, filled from the random source. */
+  #newCookieNonces(): SivNonces {
+    const fill = this.#randomFill;
+    return new SivNonces(fill ?? ((buf) => buf.set(this.#random(buf.length))));
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AEAD_AES_SIV_CMAC_256, aeadById, AES_SIV_CMAC_256 } from "../../lib/nts/siv.ts";
-import { AesSivKey } from "../../lib/crypto/siv.ts";
+import { AesSivKey, SivNonces } from "../../lib/crypto/siv.ts";
 import { opensslAesSivSeal } from "./openssl_siv.ts";
 
 function unhex(s: string): Uint8Array {
@@ -183,5 +183,26 @@ Deno.test("siv: sealToFreshNonce seals as sealTo with the nonce it writes, made 
     const key = new Uint8Array(32).map((_, i) => i * 5 + 1);
     const own = pt.length === 0 || ad.length === 0; // cases OpenSSL 3.0 does not take
     return own ? k.seal(nonce, [ad], pt) : opensslAesSivSeal(key, nonce, [ad], pt);
+  }
+});
+
+Deno.test("siv: sealToPooledNonce seals as sealTo with the pool's nonce, for two keys and after setKey", () => {
+  const a = AesSivKey.create(new Uint8Array(32).map((_, i) => i));
+  const b = AesSivKey.create(new Uint8Array(32).map((_, i) => 100 + i));
+  let n = 0;
+  const pool = new SivNonces((buf) => {
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 7 + n * 13) & 0xff;
+    n++;
+  }, 3);
+  const pt = new Uint8Array(64).map((_, i) => i * 3), ad = new Uint8Array(20).fill(9);
+  for (let i = 0; i < 8; i++) {
+    const k = i % 3 === 2 ? b : a;
+    if (i === 5) a.setKey(new Uint8Array(32).fill(77));
+    const out = new Uint8Array(80), nonce = new Uint8Array(16);
+    const adLen = i % 2 === 0 ? 0 : ad.length;
+    k.sealToPooledNonce(ad, 0, adLen, pool, nonce, 0, pt, 0, 64, out, 0);
+    const expected = new Uint8Array(80);
+    k.sealTo(ad, 0, adLen, nonce, 0, 16, pt, 0, 64, expected, 0);
+    assert.deepEqual(out, expected, `seal ${i}`);
   }
 });

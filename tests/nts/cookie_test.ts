@@ -11,7 +11,7 @@ import {
   SERVER_KEYS_KEPT,
   ServerKeyRing,
 } from "../../lib/nts/cookie.ts";
-import { AesSivKey } from "../../lib/crypto/siv.ts";
+import { AesSivKey, SivNonces } from "../../lib/crypto/siv.ts";
 
 const SEC = 1_000_000_000n;
 
@@ -199,4 +199,24 @@ Deno.test("server key ring: nextRotation is the last rotation plus ntsrotate, no
   ring.rotate(new Uint8Array(36).fill(9), 7_000_000_000_000n);
   assert.equal(ring.nextRotation(), 7_000_000_000_000n + 3600_000_000_000n);
   assert.equal(ServerKeyRing.fresh(rnd144, 0n, 0).nextRotation(), null);
+});
+
+Deno.test("cookie: made with pooled nonces, each nonce its own, across a rotation; as makeCookieTo", () => {
+  const ring = ServerKeyRing.fresh(rnd(SEED_BYTES, 3), 0n, 3600);
+  let seed = 40;
+  const pool = new SivNonces((b) => b.set(rnd(b.length, seed++)), 4); // a small batch: refills
+  const plain = Uint8Array.of(0, 15, 0, 0, ...keys.c2s, ...keys.s2c);
+  const seen = new Set<string>();
+  for (let i = 0; i < 11; i++) {
+    if (i === 6) ring.rotate(rnd(SERVER_KEY_RANDOM_LENGTH, 99), 100n * SEC);
+    const c = new Uint8Array(100);
+    ring.makeCookieFromPool(plain, pool, c, 0);
+    assert.deepEqual(ring.openCookie(c), keys, `cookie ${i}`);
+    assert.equal(new DataView(c.buffer).getUint32(0), ring.all[2]!.id, `current key, cookie ${i}`);
+    const again = new Uint8Array(100);
+    ring.makeCookieTo(plain, c, 4, again, 0);
+    assert.deepEqual(again, c, `as makeCookieTo with the same nonce, cookie ${i}`);
+    seen.add(c.subarray(4, 20).join());
+  }
+  assert.equal(seen.size, 11);
 });
