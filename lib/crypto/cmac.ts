@@ -213,10 +213,12 @@ export class Cmac {
   pad(s: AesBuffer, n: number): number {
     let end = n, sub = SUBKEY1;
     if (n === 0 || (n & 15) !== 0) {
-      const b = s.bytes;
+      const b = s.bytes, w = s.words;
       end = (n + 16) & ~15;
       b[n] = 0x80;
-      for (let i = n + 1; i < end; i++) b[i] = 0;
+      let i = n + 1;
+      for (; (i & 3) !== 0; i++) b[i] = 0;
+      for (let j = i >> 2, e = end >> 2; j < e; j++) w[j] = 0;
       sub = SUBKEY2;
     }
     const w = s.words, k = this.state, l = (end >> 2) - 4;
