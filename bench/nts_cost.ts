@@ -5,8 +5,9 @@
  * for new clients (key set-up each time), and of its parts as the responder
  * runs them: parsing the extension fields, opening the cookie with the server
  * key, verifying the request with the C2S key (AES-SIV over the header and
- * fields), sealing one new cookie, sealing the reply with the S2C key, the
- * C2S/S2C key set-up of a new client; "rest" is the whole minus the parts
+ * fields), sealing one new cookie (its nonce from a `SivNonces` pool), sealing
+ * the reply with the S2C key (`sealToFreshNonce`), the C2S/S2C key set-up of a
+ * new client; "rest" is the whole minus the parts
  * (header, client log, copies, random pool). Also the OpenSSL (FFI) calls and
  * the bytes of JS heap allocated per request. Each time is the median of
  * `--rounds` rounds of `--n` iterations; the whole responder's CPU time per
