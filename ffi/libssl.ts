@@ -727,9 +727,13 @@ export class AesContext {
 
   /**
    * Encrypts `buf.bytes[0, n)` in place (n a multiple of 16, at most
-   * `buf.bytes.length - 16`): the fast form, passing addresses.
+   * `buf.bytes.length - 16`, RangeError otherwise: OpenSSL writes by address):
+   * the fast form, passing addresses.
    */
   encryptInPlace(buf: AesBuffer, n: number): void {
+    if ((n & 15) !== 0 || n < 0 || n + 16 > buf.bytes.length) {
+      throw new RangeError(`AES in place: ${n} bytes in a buffer of ${buf.bytes.length}`);
+    }
     aesCallCount.calls++;
     const p = buf.address;
     this.#crypto.EVP_EncryptUpdate_at(this.#ctx, p, outLenAt, p, n);

@@ -3,6 +3,7 @@
  * (AES-256) vectors, one-shot and with a kept, re-keyed {@link Cmac}.
  */
 import assert from "node:assert/strict";
+import { AesBuffer, AesContext } from "../../lib/crypto/aes.ts";
 import { aesCmac, Cmac } from "../../lib/crypto/cmac.ts";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -42,4 +43,14 @@ Deno.test("cmac: a kept key over ranges, re-keyed, agrees with the one-shot form
   assert.throws(() => c256.setKey(k128), RangeError);
   assert.throws(() => Cmac.create(new Uint8Array(24)), RangeError);
   assert.throws(() => aesCmac(new Uint8Array(20), msg), RangeError);
+});
+
+Deno.test("AesBuffer: in-place AES takes whole blocks with a block of room, else RangeError", () => {
+  const ctx = AesContext.create("AES-128-ECB", new Uint8Array(16));
+  const buf = new AesBuffer(48);
+  assert.equal(buf.bytes.length, 48);
+  ctx.encryptInPlace(buf, 32);
+  assert.equal(toHex(buf.bytes.subarray(0, 16)), "66e94bd4ef8a2c3b884cfa59ca342b2e");
+  assert.deepEqual(buf.bytes.subarray(0, 16), buf.bytes.subarray(16, 32));
+  for (const n of [48, 15, -16, 64]) assert.throws(() => ctx.encryptInPlace(buf, n), RangeError);
 });
