@@ -3,7 +3,7 @@
  * clock_adjtime), UDP sockets (socket, bind, connect, setsockopt, getsockname,
  * recvmsg/recvmmsg, sendmsg/sendmmsg, IP_FREEBIND), TCP listeners (listen,
  * accept4, read, send), interface time stamping capabilities (SIOCETHTOOL), eventfd, poll (also as a
- * `nonblocking` call that runs on Deno's worker thread), close, getaddrinfo and
+ * `nonblocking` call that runs on Deno's worker thread), epoll (checked only), close, getaddrinfo and
  * address conversion, System V shared memory (shmget/shmat/shmdt/shmctl for
  * the SHM refclock), the process name (prctl PR_SET_NAME), privileges (prctl, capget/capset, setgroups, setgid,
  * setuid, mlockall, setrlimit, sched_setscheduler). Failing calls throw {@link ErrnoError} with the errno's
@@ -99,6 +99,9 @@ const SYMBOLS = {
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
 } as const;
 
 // Cheap bindings until calls are frequent (ffi/bind.ts): an idle daemon never compiles trampolines.
@@ -550,6 +553,52 @@ export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
  */
 export function pollAsync(fds: Uint8Array, nfds: number, timeoutMs: number): Promise<number> {
   return lib.poll_nb(fds, BigInt(nfds), timeoutMs);
+}
+
+// ---- epoll (a private readiness set, itself watched by the poller) ----
+
+/** struct epoll_event: packed (12 bytes) on x86_64, 16 bytes with the data at 8 elsewhere. */
+const EPOLL_EVENT_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
+const EPOLL_DATA_AT = Deno.build.arch === "x86_64" ? 4 : 8;
+const epollEvent = new Uint8Array(EPOLL_EVENT_SIZE);
+const epollEventView = new DataView(epollEvent.buffer);
+
+/** epoll_create1(EPOLL_CLOEXEC): a new epoll descriptor. */
+export function epollCreate(): number {
+  return check(lib.epoll_create1(0o2000000), "epoll_create1");
+}
+
+/**
+ * Adds (`add` true) or removes descriptor `fd` to or from the epoll set
+ * `epfd`, watched for EPOLLIN (and, always, EPOLLERR/EPOLLHUP); its events
+ * carry `fd`. Returns 0 or -errno.
+ */
+export function epollWatch(epfd: number, fd: number, add: boolean): number {
+  epollEventView.setUint32(0, 1, true); // EPOLLIN
+  epollEventView.setInt32(EPOLL_DATA_AT, fd, true);
+  epollEventView.setInt32(EPOLL_DATA_AT + 4, 0, true);
+  return lib.epoll_ctl(epfd, add ? 1 : 2, fd, epollEvent) < 0 ? -errno() : 0;
+}
+
+/** Scratch of {@linkcode epollReady}. */
+let epollEvents = new Uint8Array(0);
+
+/**
+ * The descriptors of `epfd` that are ready now (epoll_wait with timeout 0),
+ * at most `out.length`, written to `out`; returns their count (0 on EINTR).
+ */
+export function epollReady(epfd: number, out: Int32Array): number {
+  if (epollEvents.length < out.length * EPOLL_EVENT_SIZE) {
+    epollEvents = new Uint8Array(out.length * EPOLL_EVENT_SIZE);
+  }
+  const n = lib.epoll_wait(epfd, epollEvents, out.length, 0);
+  if (n < 0) {
+    if (errno() === 4) return 0;
+    throw new ErrnoError("epoll_wait", errno());
+  }
+  const dv = new DataView(epollEvents.buffer);
+  for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * EPOLL_EVENT_SIZE + EPOLL_DATA_AT, true);
+  return n;
 }
 
 // ---- getaddrinfo ----

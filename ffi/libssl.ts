@@ -2,7 +2,8 @@
  * OpenSSL 3 (libssl.so.3, libcrypto.so.3): what horae needs the C library
  * for. For NTS: TLS 1.3 client and server sessions over memory BIOs (the
  * caller pumps bytes between a socket and the session, see
- * `lib/io/tls_stream.ts`), ALPN, host name checks and the RFC 5705
+ * `lib/io/tls_stream.ts`) or, for the NTS-KE server, over the socket itself
+ * (`lib/io/nts_ke_server.ts`), ALPN, host name checks and the RFC 5705
  * keying-material exporter. For lib/crypto: the AES-128/256 block cipher in
  * ECB or CBC mode ({@linkcode AesContext}); the modes built on it (CMAC,
  * AES-SIV, AES-GCM-SIV) are computed in lib/crypto.
@@ -59,6 +60,12 @@ const SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
 const SSL_CTRL_SET_SESS_CACHE_MODE = 44;
 const SSL_SESS_CACHE_OFF = 0;
 const BIO_CTRL_RESET = 1;
+/** bio.h: BIO_set_fd (BIO_int_ctrl) and its "do not close the descriptor" flag. */
+const BIO_C_SET_FD = 104;
+const BIO_NOCLOSE = 0;
+/** SSL_CTRL_MODE and SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER (a retried SSL_write's buffer may move). */
+const SSL_CTRL_MODE = 33;
+const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 2n;
 /** Server sessions kept for reuse by a context (SSL_clear instead of SSL_free + SSL_new). */
 const SESSION_POOL = 32;
 const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
@@ -127,6 +134,8 @@ const SSL_SYMBOLS = {
 const CRYPTO_SYMBOLS = {
   BIO_new: { parameters: ["pointer"], result: "pointer" },
   BIO_s_mem: { parameters: [], result: "pointer" },
+  BIO_s_socket: { parameters: [], result: "pointer" },
+  BIO_int_ctrl: { parameters: ["pointer", "i32", "i64", "i32"], result: "i64" },
   BIO_read: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_write: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   BIO_ctrl_pending: { parameters: ["pointer"], result: "usize" },
@@ -341,6 +350,7 @@ export class TlsContext {
       ssl.SSL_CTX_set_num_tickets(ctx, 0n);
       // nor a server-side session cache (an insert per handshake, a flush every 255)
       ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
       if (ssl.SSL_CTX_use_certificate_chain_file(ctx, cstr(pair.certFile)) !== 1) {
         fail(`cannot load server certificate ${pair.certFile}`);
       }
@@ -390,6 +400,22 @@ export class TlsContext {
   }
 
   /**
+   * A server session that reads and writes the connected, non-blocking
+   * socket `fd` itself (a socket BIO; the descriptor stays the caller's to
+   * close): no bytes pass through JS. Steps return "want_read" when the
+   * socket has nothing more yet and "want_write" when its send buffer is full.
+   */
+  sessionOnSocket(fd: number): TlsSession {
+    if (!this.isServer) throw new TlsError("config", "a socket session is a server's");
+    const p = this.socketPool.pop() ?? newSocketSsl(this.ctxs[0]!);
+    load().crypto.BIO_int_ctrl(p.rbio, BIO_C_SET_FD, BigInt(BIO_NOCLOSE), fd);
+    return new TlsSession(this.ctxs[0]!, true, undefined, p, this);
+  }
+
+  /** Socket sessions freed after use (as {@linkcode pool}, with their socket BIO). */
+  private readonly socketPool: PooledSsl[] = [];
+
+  /**
    * Server sessions freed after use, cleared (SSL_clear: ready for another
    * connection with the same settings) with their emptied memory BIOs: a new
    * connection takes one instead of allocating an SSL and two BIOs.
@@ -398,18 +424,21 @@ export class TlsContext {
 
   /** @internal a server session's SSL back for reuse; false when it must be freed. */
   recycle(p: PooledSsl): boolean {
-    if (this.ctxs.length === 0 || this.pool.length >= SESSION_POOL) return false;
+    const pool = p.socket ? this.socketPool : this.pool;
+    if (this.ctxs.length === 0 || pool.length >= SESSION_POOL) return false;
     const { ssl, crypto } = load();
     if (ssl.SSL_clear(p.ssl) !== 1) {
       crypto.ERR_clear_error();
       return false;
     }
-    crypto.BIO_ctrl(p.rbio, BIO_CTRL_RESET, 0n, null);
-    crypto.BIO_ctrl(p.wbio, BIO_CTRL_RESET, 0n, null);
+    if (!p.socket) {
+      crypto.BIO_ctrl(p.rbio, BIO_CTRL_RESET, 0n, null);
+      crypto.BIO_ctrl(p.wbio, BIO_CTRL_RESET, 0n, null);
+    }
     // an SNI callback may have switched it to another certificate's context
     if (this.ctxs.length > 1) ssl.SSL_set_SSL_CTX(p.ssl, this.ctxs[0]!);
     ssl.SSL_set_accept_state(p.ssl);
-    this.pool.push(p);
+    pool.push(p);
     return true;
   }
 
@@ -417,6 +446,7 @@ export class TlsContext {
   free(): void {
     const { ssl } = load();
     for (const p of this.pool.splice(0)) ssl.SSL_free(p.ssl);
+    for (const p of this.socketPool.splice(0)) ssl.SSL_free(p.ssl);
     for (const c of this.ctxs.splice(0)) ssl.SSL_CTX_free(c);
   }
 }
@@ -424,15 +454,35 @@ export class TlsContext {
 /** The one scratch buffer of every {@linkcode TlsSession} (no 16 KiB allocation per session). */
 const sessionBuf = new Uint8Array(16384);
 
-/** An SSL object with its two memory BIOs, kept by a server context for reuse. */
+/** An SSL object with its two memory BIOs (or one socket BIO), kept by a server context for reuse. */
 interface PooledSsl {
   ssl: Deno.PointerObject;
   rbio: Deno.PointerObject;
   wbio: Deno.PointerObject;
+  /** rbio = wbio is a socket BIO ({@linkcode TlsContext.sessionOnSocket}). */
+  socket: boolean;
 }
 
-/** Result of a step that may need more bytes from the peer. */
-export type TlsStep = "done" | "want_read";
+/** A server SSL over a new socket BIO (its descriptor set by the caller), in accept state. */
+function newSocketSsl(ctx: Deno.PointerObject): PooledSsl {
+  const { ssl, crypto } = load();
+  const s = ssl.SSL_new(ctx);
+  if (!s) throw new TlsError("config", "SSL_new failed", errorQueue());
+  const bio = crypto.BIO_new(crypto.BIO_s_socket());
+  if (!bio) {
+    ssl.SSL_free(s);
+    throw new TlsError("config", "BIO_new failed", errorQueue());
+  }
+  ssl.SSL_set_bio(s, bio, bio); // one BIO both ways: the session owns it
+  ssl.SSL_set_accept_state(s);
+  return { ssl: s, rbio: bio, wbio: bio, socket: true };
+}
+
+/**
+ * Result of a step that may need more bytes from the peer ("want_write":
+ * only a socket session, whose socket's send buffer is full).
+ */
+export type TlsStep = "done" | "want_read" | "want_write";
 
 /**
  * One TLS connection as a state machine over two memory BIOs: push bytes
@@ -443,6 +493,8 @@ export class TlsSession {
   private ssl: Deno.PointerObject | null;
   private readonly rbio: Deno.PointerObject;
   private readonly wbio: Deno.PointerObject;
+  /** Over a socket BIO ({@linkcode TlsContext.sessionOnSocket}), not memory BIOs. */
+  private readonly socket: boolean = false;
   /** Scratch of read() and drain(), shared by the sessions (used synchronously only). */
   private readonly buf = sessionBuf;
 
@@ -459,6 +511,7 @@ export class TlsSession {
       this.ssl = reused.ssl;
       this.rbio = reused.rbio;
       this.wbio = reused.wbio;
+      this.socket = reused.socket;
       return;
     }
     const s = ssl.SSL_new(ctx);
@@ -514,12 +567,12 @@ export class TlsSession {
     return out;
   }
 
-  private failure(r: number, what: string): TlsError | "want_read" | "zero" {
+  private failure(r: number, what: string): TlsError | "want_read" | "want_write" | "zero" {
     const { ssl, crypto } = load();
     const err = ssl.SSL_get_error(this.s, r);
     if (err === SSL_ERROR_WANT_READ || err === SSL_ERROR_WANT_WRITE) {
       crypto.ERR_clear_error();
-      return "want_read";
+      return err === SSL_ERROR_WANT_WRITE && this.socket ? "want_write" : "want_read";
     }
     if (err === SSL_ERROR_ZERO_RETURN) return "zero";
     const detail = errorQueue();
@@ -544,7 +597,7 @@ export class TlsSession {
     const r = ssl.SSL_do_handshake(this.s);
     if (r === 1) return "done";
     const f = this.failure(r, "TLS handshake");
-    if (f === "want_read") return "want_read";
+    if (f === "want_read" || f === "want_write") return f;
     if (f === "zero") throw new TlsError("closed", "TLS handshake: peer closed the connection");
     throw f;
   }
@@ -553,23 +606,28 @@ export class TlsSession {
    * Decrypted application data available so far, "want_read" when more
    * network bytes are needed, or "closed" after the peer's close_notify.
    */
-  read(): Uint8Array | "want_read" | "closed" {
+  read(): Uint8Array | "want_read" | "want_write" | "closed" {
     const { ssl } = load();
     const r = ssl.SSL_read(this.s, this.buf, this.buf.length);
     if (r > 0) return this.buf.slice(0, r);
     const f = this.failure(r, "TLS read");
-    if (f === "want_read") return "want_read";
+    if (f === "want_read" || f === "want_write") return f;
     if (f === "zero") return "closed";
     throw f;
   }
 
-  /** Encrypts application data; fetch the records with {@linkcode drain}. */
-  write(data: Uint8Array): void {
+  /**
+   * Encrypts application data; fetch the records with {@linkcode drain}
+   * (a socket session sends them). "want_write": a socket session's send
+   * buffer is full; call again with the same data later.
+   */
+  write(data: Uint8Array): "done" | "want_write" {
     const { ssl } = load();
-    if (data.length === 0) return;
+    if (data.length === 0) return "done";
     const r = ssl.SSL_write(this.s, data, data.length);
-    if (r === data.length) return;
+    if (r === data.length) return "done";
     const f = this.failure(r, "TLS write");
+    if (f === "want_write") return f;
     throw f instanceof TlsError ? f : new TlsError("protocol", "TLS write incomplete");
   }
 
@@ -625,7 +683,7 @@ export class TlsSession {
   /** Frees the OpenSSL session, or gives it back to its server context's pool (idempotent). */
   free(): void {
     if (this.ssl) {
-      const p = { ssl: this.ssl, rbio: this.rbio, wbio: this.wbio };
+      const p = { ssl: this.ssl, rbio: this.rbio, wbio: this.wbio, socket: this.socket };
       this.ssl = null;
       if (this.owner === undefined || !this.owner.recycle(p)) load().ssl.SSL_free(p.ssl);
     }
