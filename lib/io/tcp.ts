@@ -13,7 +13,11 @@
  * import { TcpListener } from "./tcp.ts";
  * const l = TcpListener.open({ family: "ipv6", address: "::", port: 14460 });
  * const conn = await l.accept(); // null once the listener is closed
- * await l.close();
+ * l.close();
+ * // or, without a promise per connection: each ready connection is handed over at once
+ * const m = TcpListener.open({ family: "ipv4", address: "127.0.0.1", port: 14461 });
+ * m.serve((fd, _peer) => closeStream(fd));
+ * m.close();
  * ```
  * @module
  */
@@ -117,12 +121,26 @@ class ReadyWatch {
   }
 }
 
+/**
+ * Closes an accepted stream descriptor (not registered with the poller):
+ * input already received is read and dropped first, so the peer sees an
+ * orderly close (FIN), not the reset the kernel sends when unread data is
+ * discarded.
+ */
+export function closeStream(fd: number): void {
+  for (let i = 0; i < 16 && readRaw(fd, closeSink) > 0; i++) { /* drop */ }
+  close(fd);
+}
+const closeSink = new Uint8Array(4096);
+
 /** A listening TCP socket; see the module documentation. */
 export class TcpListener {
   /** The listening descriptor. */
   readonly fd: number;
   #closed = false;
   readonly #watch: ReadyWatch;
+  /** {@linkcode serve}'s callbacks while it serves. */
+  #serving: { onConnection(fd: number, peer: SockAddr): void; onBatch?: () => void } | null = null;
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -182,11 +200,51 @@ export class TcpListener {
     return null;
   }
 
+  /**
+   * Serves without a promise per connection (instead of {@linkcode accept}):
+   * whenever the listener is readable, every pending connection is accepted
+   * and passed to `onConnection` (a non-blocking descriptor the callee then
+   * owns), then `onBatch` runs once. Until {@linkcode close}.
+   */
+  serve(onConnection: (fd: number, peer: SockAddr) => void, onBatch?: () => void): void {
+    this.#serving = onBatch ? { onConnection, onBatch } : { onConnection };
+    poller.register(this.fd, () => this.#acceptAll(), undefined, true);
+  }
+
+  #acceptAll(): void {
+    const s = this.#serving;
+    if (s === null || this.#closed) return;
+    try {
+      for (;;) {
+        const r = accept(this.fd);
+        if (typeof r !== "number") {
+          s.onConnection(r.fd, r.peer ?? { family: "ipv4", address: "0.0.0.0", port: 0 });
+          continue;
+        }
+        if (-r === ERRNO.EAGAIN || -r === ERRNO.EBADF || -r === ERRNO.EINVAL) return;
+        if (!ACCEPT_SKIP.has(-r)) {
+          // EMFILE...: the connection stays queued; look again a little later
+          poller.unregister(this.fd);
+          setTimeout(() => {
+            if (!this.#closed) poller.register(this.fd, () => this.#acceptAll(), undefined, true);
+          }, ACCEPT_RETRY_MS);
+          return;
+        }
+      }
+    } finally {
+      s.onBatch?.();
+    }
+  }
+
   /** Stops listening; a pending `accept()` resolves with null. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch.stop();
+    if (this.#serving !== null) {
+      this.#serving = null;
+      poller.unregister(this.fd);
+    }
     close(this.fd);
   }
 }
@@ -242,8 +300,6 @@ export class TcpConn {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch.stop();
-    const sink = new Uint8Array(4096);
-    for (let i = 0; i < 16 && readRaw(this.fd, sink) > 0; i++) { /* drop */ }
-    close(this.fd);
+    closeStream(this.fd);
   }
 }

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { TcpListener } from "../../lib/io/tcp.ts";
+import { closeStream, TcpListener } from "../../lib/io/tcp.ts";
+import { poller } from "../../lib/io/poller.ts";
+import {
+  close,
+  epollCreate,
+  epollReady,
+  epollWatch,
+  eventfd,
+  eventfdWrite,
+} from "../../ffi/libc.ts";
 import { UdpSocket } from "../../lib/io/udp.ts";
 import { freePort } from "../interop/harness.ts";
 
@@ -69,4 +78,53 @@ Deno.test("tcp: close() ends a pending accept() with null and a pending read() w
   l.close();
   assert.equal(await next, null);
   client.close();
+});
+
+Deno.test("tcp: serve() hands over every waiting connection with its peer; close() stops it", async () => {
+  const l = TcpListener.open({ family: "ipv4", address: "127.0.0.1", port: 0 });
+  const got: { fd: number; address: string; port: number }[] = [];
+  l.serve((fd, peer) => got.push({ fd, address: peer.address, port: peer.port }));
+  const clients: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      clients.push(await Deno.connect({ hostname: "127.0.0.1", port: l.localAddress().port }));
+    }
+    const deadline = Date.now() + 5000;
+    while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, 3);
+    assert.deepEqual(
+      got.map((g) => [g.address, g.port]).sort(),
+      clients.map((c) => ["127.0.0.1", c.localAddr.port]).sort(),
+    );
+    // the descriptor is the callee's: closing it (orderly) ends the client's stream
+    closeStream(got[0]!.fd);
+    const c0 = clients.find((c) => c.localAddr.port === got[0]!.port)!;
+    assert.equal(await c0.read(new Uint8Array(8)), null);
+    for (const g of got.slice(1)) closeStream(g.fd);
+  } finally {
+    l.close();
+    for (const c of clients) c.close();
+  }
+  await poller.idle();
+});
+
+Deno.test("epoll: a set reports the descriptors with input, not after they leave it", () => {
+  const ep = epollCreate();
+  const a = eventfd(0), b = eventfd(0);
+  try {
+    const out = new Int32Array(4);
+    assert.equal(epollWatch(ep, a, true), 0);
+    assert.equal(epollWatch(ep, b, true), 0);
+    assert.equal(epollReady(ep, out), 0);
+    eventfdWrite(b);
+    assert.equal(epollReady(ep, out), 1);
+    assert.equal(out[0], b);
+    assert.equal(epollWatch(ep, b, false), 0);
+    assert.equal(epollReady(ep, out), 0);
+    assert.ok(epollWatch(ep, b, false) < 0, "removing twice is ENOENT");
+  } finally {
+    close(a);
+    close(b);
+    close(ep);
+  }
 });
