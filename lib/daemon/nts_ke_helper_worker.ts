@@ -8,9 +8,10 @@
  * number and the helper owns it from then on.
  *
  * Messages in: `init` (certificate pairs, AEADs, NTP server/port announced,
- * session time limit, keys), `keys`, `conn` (descriptor and peer), `close`.
- * Out: `ready` or `error`, `done` per connection (served/failed/null),
- * `closed`.
+ * session time limit, keys), `keys`, `conns` (the descriptors the main
+ * thread took in one turn of its event loop), `close`. Out: `ready` or
+ * `error`, `done` with the outcomes (served/failed/null) of the sessions that
+ * ended in one turn of this thread's event loop, `closed`.
  *
  * @example
  * ```ts
@@ -20,13 +21,11 @@
  * @module
  */
 import { type CertKeyPair, TlsContext } from "../../ffi/libssl.ts";
-import type { SockAddr } from "../../ffi/libc.ts";
-import { NtsKeSessions } from "../io/nts_ke_server.ts";
-import { TcpConn } from "../io/tcp.ts";
-import { TlsStream } from "../io/tls_stream.ts";
+import { NtsKeSessions, type SessionResult } from "../io/nts_ke_server.ts";
 import { NTS_KE_ALPN } from "../nts/ke_records.ts";
 import { type ServerKey, ServerKeyRing } from "../nts/cookie.ts";
 import { realNow } from "../io/realtime.ts";
+import { closeStream } from "../io/tcp.ts";
 
 /** Messages from the main thread. */
 export type HelperRequest =
@@ -40,14 +39,20 @@ export type HelperRequest =
     keys: ServerKey[];
   }
   | { type: "keys"; keys: ServerKey[] }
-  | { type: "conn"; fd: number; peer: SockAddr }
+  | { type: "conns"; fds: number[] }
   | { type: "close" };
+
+/** One session's outcome, and its error's text. */
+export interface HelperResult {
+  result: SessionResult;
+  error?: string;
+}
 
 /** Messages to the main thread. */
 export type HelperReply =
   | { type: "ready" }
   | { type: "error"; message: string }
-  | { type: "done"; result: "served" | "failed" | null; error?: string }
+  | { type: "done"; results: HelperResult[] }
   | { type: "closed" };
 
 // deno-lint-ignore no-explicit-any
@@ -59,11 +64,24 @@ const scope = self as any as {
 let ctx: TlsContext | null = null;
 let ring: ServerKeyRing | null = null;
 let sessions: NtsKeSessions | null = null;
-const active = new Set<TlsStream>();
-let serveConn: ((fd: number, peer: SockAddr) => Promise<void>) | null = null;
+/** Outcomes not posted yet: one "done" message per turn of the event loop. */
+let results: HelperResult[] = [];
 
 function post(m: HelperReply): void {
   scope.postMessage(m);
+}
+
+function postResults(): void {
+  const r = results;
+  results = [];
+  post({ type: "done", results: r });
+}
+
+function done(result: SessionResult, error?: unknown): void {
+  const r: HelperResult = error === undefined
+    ? { result }
+    : { result, error: (error as Error)?.message ?? String(error) };
+  if (results.push(r) === 1) queueMicrotask(postResults);
 }
 
 scope.onmessage = (e) => {
@@ -74,27 +92,13 @@ scope.onmessage = (e) => {
         ctx = TlsContext.server({ pairs: m.pairs, alpn: [NTS_KE_ALPN] });
         // ntsrotate 0 here: the main thread rotates and sends the new keys
         ring = ServerKeyRing.fromKeys(m.keys, realNow(), 0);
-        let lastError = "";
         sessions = new NtsKeSessions({
           keyRing: ring,
           aeads: m.aeads,
           ...(m.ntpServer !== undefined ? { ntpServer: m.ntpServer } : {}),
           ...(m.ntpPort !== undefined ? { ntpPort: m.ntpPort } : {}),
           ...(m.timeoutMs !== undefined ? { timeoutMs: m.timeoutMs } : {}),
-          onError(err) {
-            lastError = (err as Error).message ?? String(err);
-          },
         });
-        const serve = sessions;
-        const context = ctx;
-        serveConn = async (fd, peer) => {
-          const tls = new TlsStream(new TcpConn(fd, peer), context.session());
-          active.add(tls);
-          lastError = "";
-          const result = await serve.serve(tls);
-          active.delete(tls);
-          post(lastError ? { type: "done", result, error: lastError } : { type: "done", result });
-        };
         post({ type: "ready" });
       } catch (err) {
         post({ type: "error", message: (err as Error).message });
@@ -104,20 +108,21 @@ scope.onmessage = (e) => {
     case "keys":
       ring?.replaceKeys(m.keys, realNow());
       return;
-    case "conn":
-      if (serveConn === null) {
-        new TcpConn(m.fd, m.peer).close();
-        post({ type: "done", result: "failed", error: "NTS-KE helper not initialised" });
-      } else {
-        void serveConn(m.fd, m.peer);
+    case "conns":
+      for (const fd of m.fds) {
+        if (sessions === null || ctx === null) {
+          closeStream(fd);
+          done("failed", new Error("NTS-KE helper not initialised"));
+        } else {
+          sessions.serveSocket(ctx, fd, done);
+        }
       }
       return;
     case "close":
-      for (const t of active) t.abort();
-      active.clear();
+      sessions?.abortAll();
       ctx?.free();
       ctx = null;
-      serveConn = null;
+      sessions = null;
       post({ type: "closed" });
       return;
   }

@@ -31,9 +31,7 @@
  * @module
  */
 import type { CertKeyPair } from "../../ffi/libssl.ts";
-import { addressFamily } from "../../ffi/libc.ts";
 import type { ServerKey, ServerKeyRing } from "../nts/cookie.ts";
-import type { TcpConn } from "../io/tcp.ts";
 import type { HelperReply, HelperRequest } from "./nts_ke_helper_worker.ts";
 
 /** How long a helper may take to start, ms. */
@@ -66,6 +64,8 @@ export interface NtsKeHelperOptions {
 interface Helper {
   worker: Worker;
   busy: number;
+  /** Connections taken and not posted yet (one message per batch). */
+  pending: number[];
   /** Started, then failed (an uncaught error): given no more connections. */
   dead: boolean;
   /** Sessions served (tests check that every helper serves). */
@@ -111,7 +111,15 @@ export class NtsKeHelpers {
     });
     let closedResolve!: () => void;
     const closed = new Promise<void>((r) => (closedResolve = r));
-    const h: Helper = { worker, busy: 0, dead: false, served: 0, closed, closedResolve };
+    const h: Helper = {
+      worker,
+      busy: 0,
+      pending: [],
+      dead: false,
+      served: 0,
+      closed,
+      closedResolve,
+    };
     let started = false;
     return new Promise<Helper>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -142,9 +150,11 @@ export class NtsKeHelpers {
           worker.terminate();
           reject(new Error(m.message));
         } else if (m.type === "done") {
-          h.busy--;
-          if (m.result === "served") h.served++;
-          this.options.onResult?.(m.result, m.error);
+          h.busy -= m.results.length;
+          for (const r of m.results) {
+            if (r.result === "served") h.served++;
+            this.options.onResult?.(r.result, r.error);
+          }
         } else if (m.type === "closed") {
           h.closedResolve();
         }
@@ -182,10 +192,13 @@ export class NtsKeHelpers {
   }
 
   /**
-   * Hands an admitted connection to the least busy helper; false when every
-   * helper serves `maxConnections` already (the caller drops it).
+   * Hands an admitted connection (its descriptor, ours from now on) to the
+   * least busy helper; false when every helper serves `maxConnections`
+   * already (the caller drops it). The connections taken in one turn of the
+   * event loop (the listener accepts all that wait at once) go to each
+   * helper in one message.
    */
-  take(conn: TcpConn): boolean {
+  take(fd: number): boolean {
     // the least busy, ties taken in turn
     const n = this.helpers.length;
     let best: Helper | null = null, at = 0;
@@ -200,10 +213,15 @@ export class NtsKeHelpers {
     }
     if (best === null || best.busy >= this.options.maxConnections) return false;
     this.next = (at + 1) % n;
-    const { hostname, port } = conn.remoteAddr;
-    const family = addressFamily(hostname) ?? "ipv4";
     best.busy++;
-    this.post(best, { type: "conn", fd: conn.fd, peer: { family, address: hostname, port } });
+    if (best.pending.push(fd) === 1) {
+      const h = best;
+      queueMicrotask(() => {
+        const fds = h.pending;
+        h.pending = [];
+        this.post(h, { type: "conns", fds });
+      });
+    }
     return true;
   }
 

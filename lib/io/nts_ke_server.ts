@@ -24,7 +24,7 @@
  * @module
  */
 
-import { type CertKeyPair, TlsContext, TlsError } from "../../ffi/libssl.ts";
+import { type CertKeyPair, TlsContext, TlsError, type TlsSession } from "../../ffi/libssl.ts";
 import { COOKIE_NONCE_LENGTH, MAX_COOKIES, type ServerKeyRing } from "../nts/cookie.ts";
 import {
   buildErrorResponse,
@@ -40,10 +40,18 @@ import {
   parseClientRequest,
 } from "../nts/ke_records.ts";
 import { AEAD_AES_SIV_CMAC_256, aeadById } from "../nts/siv.ts";
-import { TlsStream } from "./tls_stream.ts";
 import { isOsError } from "./os_error.ts";
-import { type TcpConn, TcpListener } from "./tcp.ts";
-import { addressFamily } from "../../ffi/libc.ts";
+import { closeStream, TcpConn, TcpListener } from "./tcp.ts";
+import { poller } from "./poller.ts";
+import {
+  addressFamily,
+  close as closeFd,
+  epollCreate,
+  epollReady,
+  epollWatch,
+  ErrnoError,
+  type SockAddr,
+} from "../../ffi/libc.ts";
 
 /** Default `maxntsconnections`. chrony.conf(5). */
 export const DEFAULT_MAX_NTS_CONNECTIONS = 100;
@@ -102,7 +110,7 @@ export interface NtsKeServerOptions {
    * and served there; false (no helper can take it) drops it.
    */
   handoff?: {
-    take(conn: TcpConn): boolean;
+    take(fd: number): boolean;
     /** False once every helper has died: connections are served here again. */
     readonly alive: boolean;
   };
@@ -124,16 +132,18 @@ const REFUSE_WAIT_MS = 2000;
 /** A running NTS-KE server. */
 export class NtsKeServer {
   readonly stats: NtsKeServerStats = { served: 0, dropped: 0, failed: 0 };
-  private active = new Set<TlsStream>();
-  private sessions: NtsKeSessions | null = null;
-  private readonly loop: Promise<void>;
+  private readonly sessions: NtsKeSessions;
+  private readonly count = (r: SessionResult) => {
+    if (r !== null) this.stats[r]++;
+  };
 
   private constructor(
     private readonly listeners: readonly TcpListener[],
     private readonly ctx: TlsContext | null,
     private readonly options: NtsKeServerOptions,
   ) {
-    this.loop = Promise.all(listeners.map((l) => this.acceptLoop(l))).then(() => {});
+    this.sessions = new NtsKeSessions(options);
+    for (const l of listeners) l.serve((fd, peer) => this.accepted(fd, peer));
   }
 
   /**
@@ -185,34 +195,32 @@ export class NtsKeServer {
     return this.listeners[0]!.localAddress().port;
   }
 
-  private async acceptLoop(listener: TcpListener): Promise<void> {
+  /** A connection the listener accepted (its descriptor is ours now). */
+  private accepted(fd: number, peer: SockAddr): void {
     const max = this.options.maxConnections ?? DEFAULT_MAX_NTS_CONNECTIONS;
-    for (;;) {
-      const conn = await listener.accept();
-      if (conn === null) return; // listener closed
-      if (this.active.size >= max || this.options.admit?.(conn.remoteAddr) === false) {
-        this.stats.dropped++;
-        conn.close();
-        continue;
-      }
-      if (this.ctx !== null && this.options.handoff?.alive) {
-        if (!this.options.handoff.take(conn)) {
-          this.stats.dropped++;
-          conn.close();
-        }
-        continue;
-      }
-      if (this.ctx === null) {
-        // no credentials: the client's hello is read and the connection closed without an
-        // answer (its handshake ends early, as with chronyd 4.3)
-        this.stats.failed++;
-        void this.refuse(conn);
-        continue;
-      }
-      const tls = new TlsStream(conn, this.ctx.session());
-      this.active.add(tls);
-      this.serve(tls).finally(() => this.active.delete(tls));
+    if (
+      this.sessions.size >= max ||
+      this.options.admit?.({ transport: "tcp", hostname: peer.address, port: peer.port }) === false
+    ) {
+      this.stats.dropped++;
+      closeStream(fd);
+      return;
     }
+    if (this.ctx !== null && this.options.handoff?.alive) {
+      if (!this.options.handoff.take(fd)) {
+        this.stats.dropped++;
+        closeStream(fd);
+      }
+      return;
+    }
+    if (this.ctx === null) {
+      // no credentials: the client's hello is read and the connection closed without an
+      // answer (its handshake ends early, as with chronyd 4.3)
+      this.stats.failed++;
+      void this.refuse(new TcpConn(fd, peer));
+      return;
+    }
+    this.sessions.serveSocket(this.ctx, fd, this.count);
   }
 
   private async refuse(conn: TcpConn): Promise<void> {
@@ -226,24 +234,17 @@ export class NtsKeServer {
     conn.close();
   }
 
-  private async serve(tls: TlsStream): Promise<void> {
-    this.sessions ??= new NtsKeSessions(this.options);
-    const r = await this.sessions.serve(tls);
-    if (r !== null) this.stats[r]++;
-  }
-
   /** Sessions in progress. */
   get connections(): number {
-    return this.active.size;
+    return this.sessions.size;
   }
 
   /** Stops listening, aborts sessions in progress and frees the TLS context. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     for (const l of this.listeners) l.close();
-    await this.loop;
-    for (const t of this.active) t.abort();
-    this.active.clear();
+    this.sessions.abortAll();
     this.ctx?.free();
+    return Promise.resolve();
   }
 }
 
@@ -253,73 +254,276 @@ export type NtsKeSessionOptions = Pick<
   "keyRing" | "aeads" | "ntpServer" | "ntpPort" | "timeoutMs" | "random" | "onError"
 >;
 
+/** A session's outcome: cookies given, failed (TLS, bad request, timeout), or refused by negotiation. */
+export type SessionResult = "served" | "failed" | null;
+
+/** Pause before retrying a write the socket could not take yet, ms (as lib/io/tcp.ts). */
+const WRITE_RETRY_MS = 5;
+
+/** Phases of a {@linkcode KeConn}. */
+const HANDSHAKE = 0, READING = 1, WRITING = 2, DONE = 3;
+
+/** One NTS-KE session on its socket (see {@linkcode NtsKeSessions.serveSocket}). */
+class KeConn {
+  phase = HANDSHAKE;
+  /** Application data received so far. */
+  request: Uint8Array | null = null;
+  /** The answer being written, and the result it stands for. */
+  response: Uint8Array | null = null;
+  result: SessionResult = "failed";
+  /** The last error reported (passed to `done`). */
+  error: unknown = undefined;
+  /** In the sessions' epoll set. */
+  registered = false;
+  /** A write retry's timer. */
+  retry: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(
+    readonly fd: number,
+    readonly session: TlsSession,
+    readonly deadline: number,
+    readonly done: (result: SessionResult, error?: unknown) => void,
+  ) {}
+}
+
 /**
- * Serves NTS-KE sessions (handshake, request, answer with cookies) over
- * established TLS streams; used by {@linkcode NtsKeServer} in its own
- * process and by the NTS-KE helpers (`ntsprocesses`) on the connections the
- * main thread hands them.
+ * Serves NTS-KE sessions (handshake, request, answer with cookies) on
+ * accepted sockets; used by {@linkcode NtsKeServer} in its own thread and by
+ * the NTS-KE helpers (`ntsprocesses`) on the connections the main thread
+ * hands them. Each session is a small state machine with OpenSSL reading
+ * and writing the socket itself (no bytes through JS, no promise per step):
+ * it runs as far as the data allows at once (the ClientHello is usually
+ * there when the connection is accepted) and, when OpenSSL wants more, its
+ * socket joins an epoll set of these sessions: that one descriptor is
+ * watched by the poller (registered once, so a session's start and end do
+ * not wake the poller's thread), and its callback steps the ready sessions.
+ * The session time limit is one timer for all sessions (their deadlines come
+ * in the order they started), not one per session.
  */
 export class NtsKeSessions {
-  constructor(private readonly options: NtsKeSessionOptions) {}
+  /** Sessions in progress by descriptor, in the order they started (so by deadline). */
+  private readonly live = new Map<number, KeConn>();
+  private sweepTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly timeoutMs: number;
+  /** The epoll set of the sessions waiting for input (-1 until the first one). */
+  private epfd = -1;
+  private readonly ready = new Int32Array(64);
+
+  constructor(private readonly options: NtsKeSessionOptions) {
+    this.timeoutMs = options.timeoutMs ?? SESSION_TIMEOUT_MS;
+  }
 
   private random(n: number): Uint8Array {
     return this.options.random?.(n) ?? crypto.getRandomValues(new Uint8Array(n));
   }
 
-  /**
-   * Serves one session and closes it: "served" when it got cookies, "failed"
-   * (TLS, bad request, timeout), null when refused by negotiation (counted
-   * as neither, as before).
-   */
-  async serve(tls: TlsStream): Promise<"served" | "failed" | null> {
-    const timer = setTimeout(() => tls.abort(), this.options.timeoutMs ?? SESSION_TIMEOUT_MS);
-    let result: "served" | "failed" | null = "failed";
-    try {
-      await tls.handshake();
-      // chronyd completes the handshake with a client that did not offer ntske/1, then closes.
-      if (tls.session.alpn() !== NTS_KE_ALPN) {
-        throw new NtsKeError("malformed", `client did not offer ALPN ${NTS_KE_ALPN}`);
-      }
-      let response: Uint8Array;
-      let served: "served" | "failed" | null = null;
-      try {
-        const msg = await tls.readMessage(completeRequestLength);
-        const request = parseClientRequest(msg);
-        const choice = negotiate(request, this.options.aeads ?? [AEAD_AES_SIV_CMAC_256]);
-        if (choice.kind === "refuse") {
-          response = buildRefusalResponse(choice.reason);
-        } else {
-          response = this.answer(tls, choice.aead, request.compliant128gcm === true);
-          served = "served";
-        }
-      } catch (e) {
-        // Framing faults (no critical empty End of Message last, too long) get no answer.
-        if (!(e instanceof NtsKeError) || e.kind === "malformed" || e.kind === "too-long") throw e;
-        response = buildErrorResponse(e.errorCode);
-        this.options.onError?.(e);
-        served = "failed";
-      }
-      await tls.write(response);
-      result = served;
-    } catch (e) {
-      this.options.onError?.(e);
-    } finally {
-      clearTimeout(timer);
-      await tls.close();
-    }
-    return result;
+  /** Sessions in progress. */
+  get size(): number {
+    return this.live.size;
   }
 
-  private answer(tls: TlsStream, aead: number, compliant: boolean): Uint8Array {
+  /**
+   * Serves one session on the accepted non-blocking socket `fd` (owned from
+   * now on: closed at the end) and calls `done` with its result ("served"
+   * when it got cookies; "failed": TLS, bad request, timeout; null: refused
+   * by negotiation, counted as neither) and the last error reported.
+   */
+  serveSocket(
+    ctx: TlsContext,
+    fd: number,
+    done: (result: SessionResult, error?: unknown) => void,
+  ): void {
+    let session: TlsSession;
+    try {
+      session = ctx.sessionOnSocket(fd);
+    } catch (e) {
+      this.options.onError?.(e);
+      closeStream(fd);
+      done("failed", e);
+      return;
+    }
+    const c = new KeConn(fd, session, performance.now() + this.timeoutMs, done);
+    this.live.set(fd, c);
+    if (this.sweepTimer === undefined) this.armSweep();
+    this.step(c);
+  }
+
+  /** Closes every session in progress at once (counted as failed), and the epoll set. */
+  abortAll(): void {
+    for (const c of this.live.values()) this.finish(c, "failed", false);
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
+    if (this.epfd >= 0) {
+      poller.unregister(this.epfd);
+      closeFd(this.epfd);
+      this.epfd = -1;
+    }
+  }
+
+  /** The poller's callback: steps every session whose socket is ready (drains the set). */
+  private readonly onReady = () => {
+    for (let round = 0; round < 16; round++) {
+      const n = epollReady(this.epfd, this.ready);
+      for (let i = 0; i < n; i++) {
+        const c = this.live.get(this.ready[i]!);
+        if (c !== undefined) this.step(c);
+      }
+      if (n < this.ready.length) return;
+    }
+  };
+
+  private fail(c: KeConn, e: unknown): void {
+    c.error = e;
+    this.options.onError?.(e);
+  }
+
+  /** Runs a session as far as its socket allows. */
+  private step(c: KeConn): void {
+    try {
+      if (c.phase === HANDSHAKE) {
+        const r = c.session.handshake();
+        if (r !== "done") return this.wait(c, r);
+        // chronyd completes the handshake with a client that did not offer ntske/1, then closes.
+        if (c.session.alpn() !== NTS_KE_ALPN) {
+          throw new NtsKeError("malformed", `client did not offer ALPN ${NTS_KE_ALPN}`);
+        }
+        c.phase = READING;
+      }
+      if (c.phase === READING) {
+        let response: Uint8Array;
+        let served: SessionResult = null;
+        try {
+          const msg = this.readRequest(c);
+          if (typeof msg === "string") return this.wait(c, msg);
+          const request = parseClientRequest(msg);
+          const choice = negotiate(request, this.options.aeads ?? [AEAD_AES_SIV_CMAC_256]);
+          if (choice.kind === "refuse") {
+            response = buildRefusalResponse(choice.reason);
+          } else {
+            response = this.answer(c.session, choice.aead, request.compliant128gcm === true);
+            served = "served";
+          }
+        } catch (e) {
+          // Framing faults (no critical empty End of Message last, too long) get no answer.
+          if (!(e instanceof NtsKeError) || e.kind === "malformed" || e.kind === "too-long") {
+            throw e;
+          }
+          response = buildErrorResponse(e.errorCode);
+          this.fail(c, e);
+          served = "failed";
+        }
+        c.response = response;
+        c.result = served;
+        c.phase = WRITING;
+      }
+      if (c.phase === WRITING) {
+        if (c.session.write(c.response!) === "want_write") return this.wait(c, "want_write");
+        this.finish(c, c.result, true);
+      }
+    } catch (e) {
+      this.fail(c, e);
+      this.finish(c, "failed", true);
+    }
+  }
+
+  /** The whole request once received, or what the session waits for. */
+  private readRequest(c: KeConn): Uint8Array | "want_read" | "want_write" {
+    for (;;) {
+      const r = c.session.read();
+      if (r instanceof Uint8Array) {
+        if (c.request === null) c.request = r;
+        else {
+          const next = new Uint8Array(c.request.length + r.length);
+          next.set(c.request);
+          next.set(r, c.request.length);
+          c.request = next;
+        }
+        const len = completeRequestLength(c.request);
+        if (len !== null) return c.request.subarray(0, len);
+        continue;
+      }
+      if (r === "closed") {
+        throw new TlsError("closed", "connection closed before a complete message");
+      }
+      return r;
+    }
+  }
+
+  /** Waits for the socket: readable (the epoll set), or a retry after a full send buffer. */
+  private wait(c: KeConn, what: "want_read" | "want_write"): void {
+    if (what === "want_read") {
+      if (!c.registered) {
+        if (this.epfd < 0) {
+          this.epfd = epollCreate();
+          // drains: each session reads until OpenSSL wants more (or ends)
+          poller.register(this.epfd, this.onReady, undefined, true);
+        }
+        const r = epollWatch(this.epfd, c.fd, true);
+        if (r < 0) throw new ErrnoError("epoll_ctl", -r);
+        c.registered = true;
+      }
+      return;
+    }
+    // out of the set until the retry (its unread input would make the set ready all along)
+    this.unwatch(c);
+    c.retry = setTimeout(() => {
+      c.retry = undefined;
+      this.step(c);
+    }, WRITE_RETRY_MS);
+  }
+
+  private unwatch(c: KeConn): void {
+    if (c.registered) {
+      c.registered = false;
+      epollWatch(this.epfd, c.fd, false);
+    }
+  }
+
+  /** Ends a session: close_notify (when `graceful`), socket closed, session back to its pool. */
+  private finish(c: KeConn, result: SessionResult, graceful: boolean): void {
+    if (c.phase === DONE) return;
+    c.phase = DONE;
+    if (c.retry !== undefined) clearTimeout(c.retry);
+    if (graceful) c.session.shutdown(); // best effort: the peer may be gone
+    this.unwatch(c);
+    closeStream(c.fd);
+    c.session.free();
+    this.live.delete(c.fd);
+    c.done(result, c.error);
+  }
+
+  /** Arms the one timer of the oldest session's deadline. */
+  private armSweep(): void {
+    const first = this.live.values().next();
+    if (first.done) return;
+    this.sweepTimer = setTimeout(
+      this.sweep,
+      Math.max(0, first.value.deadline - performance.now()),
+    );
+  }
+
+  /** Closes the sessions past their deadline (chronyd: 2 s), then re-arms. */
+  private readonly sweep = () => {
+    this.sweepTimer = undefined;
+    const now = performance.now();
+    for (const c of this.live.values()) {
+      if (c.deadline > now) break;
+      this.fail(c, new TlsError("closed", "NTS-KE session timed out"));
+      this.finish(c, "failed", false);
+    }
+    this.armSweep();
+  };
+
+  private answer(session: TlsSession, aead: number, compliant: boolean): Uint8Array {
     const keyLength = aeadById(aead)?.keyLength;
     if (keyLength === undefined) return buildErrorResponse(KeErrorCode.INTERNAL_SERVER_ERROR);
     // record 1024 echoed: RFC 8915's context for AES-128-GCM-SIV (chrony 4.6.1+)
-    const c2s = tls.session.exportKeyingMaterial(
+    const c2s = session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
       exporterContext(aead, "c2s", compliant),
       keyLength,
     );
-    const s2c = tls.session.exportKeyingMaterial(
+    const s2c = session.exportKeyingMaterial(
       NTS_EXPORTER_LABEL,
       exporterContext(aead, "s2c", compliant),
       keyLength,

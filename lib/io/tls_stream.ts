@@ -1,7 +1,8 @@
 /**
  * A TLS session from `ffi/libssl.ts` driven over a Deno TCP connection:
  * bytes OpenSSL produces are written to the socket, bytes read from the socket
- * are fed to OpenSSL. Used by the NTS-KE client and server.
+ * are fed to OpenSSL. Used by the NTS-KE client (the server lets OpenSSL use
+ * its sockets itself: `nts_ke_server.ts`).
  *
  * @example
  * ```ts

@@ -138,6 +138,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "nts-ke server: sessions that stall are closed at the session time limit, each at its own",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "horae-ntske-" });
+    const a = await certPair(dir, "localhost", "DNS:localhost,IP:127.0.0.1");
+    const srv = NtsKeServer.start({ port: 0, pairs: [a], keyRing: newRing(), timeoutMs: 500 });
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+    const ends = (c: Deno.Conn) =>
+      c.read(new Uint8Array(4096)).then((n) => n === null ? "end" : "data", () => "reset");
+    try {
+      await new Promise((r) => setTimeout(r, 250));
+      // a TLS record header announcing more than is sent: the handshake waits for the rest
+      const partial = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+      await partial.write(new Uint8Array([0x16, 0x03, 0x01, 0x01, 0x00, 0x01]));
+      const ke = await ntsKeExchange({
+        host: "localhost",
+        address: "127.0.0.1",
+        port: srv.port,
+        caFiles: [a.certFile],
+        systemCerts: false,
+      });
+      assert.equal(ke.cookies.length, 8);
+      assert.equal(srv.connections, 2);
+      const first = await ends(silent);
+      // the later one is still open when the first is closed
+      assert.equal(srv.connections, 1);
+      assert.equal(await ends(partial), "end");
+      assert.equal(first, "end");
+      assert.equal(srv.connections, 0);
+      assert.deepEqual(srv.stats, { served: 1, dropped: 0, failed: 2 });
+      partial.close();
+    } finally {
+      silent.close();
+      await srv.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 const enabled = haveChrony();
 
 Deno.test({
