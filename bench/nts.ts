@@ -17,7 +17,9 @@
  * handshake and per NTS reply, from /proc, which load on the machine moves
  * less than the rates.
  *
- * Usage: `./denow run -A bench/nts.ts [--seconds S | --quick]`
+ * Usage: `./denow run -A bench/nts.ts [--seconds S | --quick] [--ke-only]
+ * [--ntsprocesses N]` (`--ke-only`: the NTS-KE figure alone; `--ntsprocesses`:
+ * horae's NTS-KE helpers, default 1 as chronyd's)
  *
  * @example
  * ```sh
@@ -41,6 +43,10 @@ const SECONDS = secondsAt >= 0
   ? 1
   : 3;
 const CONCURRENCY = 8;
+/** Only the NTS-KE figure (for profiling the KE server). */
+const KE_ONLY = Deno.args.includes("--ke-only");
+const procsAt = Deno.args.indexOf("--ntsprocesses");
+const HORAE_EXTRA = procsAt >= 0 ? ["--ntsprocesses", Deno.args[procsAt + 1]!] : [];
 /** NTS requests in flight (NTP figure). */
 const WINDOW = 64;
 /** Distinct prepared requests (one per cookie of the NTS-KE). */
@@ -70,23 +76,95 @@ function cpuMs(pid: number): number {
   return t;
 }
 
-async function keRate(port: number, ca: string): Promise<number> {
+/** CPU time (user + system) of each thread of `pid` and its children so far, ms, by thread name. */
+function cpuByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = [pid];
+  try {
+    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    if (kids) pids.push(...kids.split(/\s+/).map(Number));
+  } catch { /* gone or no children file */ }
+  for (const p of pids) {
+    try {
+      for (const d of Deno.readDirSync(`/proc/${p}/task`)) {
+        const f = Deno.readTextFileSync(`/proc/${p}/task/${d.name}/stat`);
+        const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
+        const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+        const ms = (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ 100
+        out.set(name, (out.get(name) ?? 0) + ms);
+      }
+    } catch { /* exited */ }
+  }
+  return out;
+}
+
+/** CPU time of this process alone (the NTS-KE client; not the horae server it started), ms. */
+function ownCpuMs(): number {
+  const f = Deno.readTextFileSync("/proc/self/stat");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Thread groups of the split: Deno names its Workers' threads after them, its FFI/IO threads tokio-*. */
+function threadGroup(name: string): string {
+  if (/^worker/.test(name)) return "helper";
+  if (/^tokio/.test(name)) return "ffi-poll/io";
+  if (/^V8/.test(name)) return "V8 GC";
+  return "main";
+}
+
+/** Warm-up before each NTS-KE figure (JIT, session pools), seconds. */
+const KE_WARMUP = 0.5;
+
+interface KeFigure {
+  rate: number;
+  /** Server CPU per handshake, ms, all threads. */
+  cpuMs: number;
+  /** ...split by thread group. */
+  split: Map<string, number>;
+  /** This process's (the client's) CPU per handshake, ms. */
+  clientMs: number;
+}
+
+/** NTS-KE handshakes/s against `port` for `SECONDS`, with the server's CPU per handshake. */
+async function keRate(port: number, ca: string, pid: number): Promise<KeFigure> {
   const ctx = TlsContext.client({ alpn: [NTS_KE_ALPN], caFiles: [ca], systemCerts: false });
   let done = 0, failed = 0;
-  const end = performance.now() + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < end) {
-      try {
-        await ntsKeExchange({ host: "localhost", address: "127.0.0.1", port, context: ctx });
-        done++;
-      } catch {
-        failed++;
+  const loop = async (seconds: number) => {
+    const end = performance.now() + seconds * 1000;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        try {
+          await ntsKeExchange({ host: "localhost", address: "127.0.0.1", port, context: ctx });
+          done++;
+        } catch {
+          failed++;
+        }
       }
-    }
-  }));
+    }));
+  };
+  await loop(KE_WARMUP);
+  done = failed = 0;
+  const c0 = cpuByThread(pid), u0 = ownCpuMs();
+  await loop(SECONDS);
+  const c1 = cpuByThread(pid), u1 = ownCpuMs();
   ctx.free();
   if (failed > 0) console.error(`  (${failed} NTS-KE failures)`);
-  return done / SECONDS;
+  const n = Math.max(1, done);
+  const split = new Map<string, number>();
+  let total = 0;
+  for (const [name, ms] of c1) {
+    const d = ms - (c0.get(name) ?? 0);
+    total += d;
+    const g = threadGroup(name);
+    split.set(g, (split.get(g) ?? 0) + d / n);
+  }
+  return { rate: done / SECONDS, cpuMs: total / n, split, clientMs: (u1 - u0) / n };
+}
+
+function splitText(split: Map<string, number>): string {
+  return [...split].filter(([, ms]) => ms >= 0.005).map(([g, ms]) => `${g} ${ms.toFixed(2)}`)
+    .join(", ");
 }
 
 /** NTS-KE with the server, then `REQUESTS` signed requests (one per cookie) in a file. */
@@ -179,9 +257,12 @@ async function ntpRate(
   return { rate, cpuUs: ((cpuMs(pid) - c0) * 1000) / Math.max(1, rate * SECONDS) };
 }
 
+/** Ends the run after the NTS-KE figure (`--ke-only`). */
+class Skip extends Error {}
+
 const dir = await Deno.makeTempDir({ prefix: "horae-bench-nts-" });
 const { cert, key } = await makeCert(dir);
-const horae = await startHoraeNts(cert, key);
+const horae = await startHoraeNts(cert, key, HORAE_EXTRA);
 const ntsPort = freePort();
 const chrony = await startChronyd({ port: freePort(), ntsKePort: ntsPort });
 try {
@@ -189,18 +270,21 @@ try {
     `NTS benchmark on loopback, ${SECONDS} s per figure; NTS-KE client: horae in-process; ` +
       `NTP load: bench/ntsload.c`,
   );
-  let c0 = cpuMs(horae.pid);
-  const keH = await keRate(horae.nts, cert);
-  const keCpuH = (cpuMs(horae.pid) - c0) / (keH * SECONDS);
-  c0 = cpuMs(chrony.pid);
-  const keC = await keRate(ntsPort, chrony.cert!);
-  const keCpuC = (cpuMs(chrony.pid) - c0) / (keC * SECONDS);
+  const keH = await keRate(horae.nts, cert, horae.pid);
+  const keC = await keRate(ntsPort, chrony.cert!, chrony.pid);
   console.log(
-    `NTS-KE handshakes/s: horae ${keH.toFixed(0)}  chronyd ${keC.toFixed(0)}  ` +
-      `ratio ${(keH / keC).toFixed(2)}  (server CPU per handshake: horae ${
-        keCpuH.toFixed(2)
-      } ms, chronyd ${keCpuC.toFixed(2)} ms)`,
+    `NTS-KE handshakes/s: horae ${keH.rate.toFixed(0)}  chronyd ${keC.rate.toFixed(0)}  ` +
+      `ratio ${(keH.rate / keC.rate).toFixed(2)}  (server CPU per handshake: horae ${
+        keH.cpuMs.toFixed(2)
+      } ms, chronyd ${keC.cpuMs.toFixed(2)} ms)`,
   );
+  console.log(
+    `  NTS-KE CPU per handshake, ms: horae ${splitText(keH.split)}; ` +
+      `client (this process) ${keH.clientMs.toFixed(2)} with horae, ${
+        keC.clientMs.toFixed(2)
+      } with chronyd`,
+  );
+  if (KE_ONLY) throw new Skip();
   const loader = `${dir}/ntsload`;
   await run("gcc", ["-O2", "-Wall", "-o", loader, `${ROOT}bench/ntsload.c`]);
   await prepareRequests(horae.ntp, horae.nts, cert, `${dir}/horae.req`);
@@ -219,6 +303,8 @@ try {
         ntpH.cpuUs.toFixed(1)
       } µs, chronyd ${ntpC.cpuUs.toFixed(1)} µs)`,
   );
+} catch (e) {
+  if (!(e instanceof Skip)) throw e;
 } finally {
   await chrony.stop();
   await horae.stop();
