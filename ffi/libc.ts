@@ -584,14 +584,16 @@ export function epollWatch(epfd: number, fd: number, add: boolean): number {
 let epollEvents = new Uint8Array(0);
 
 /**
- * The descriptors of `epfd` that are ready now (epoll_wait with timeout 0),
- * at most `out.length`, written to `out`; returns their count (0 on EINTR).
+ * The descriptors of `epfd` that are ready (epoll_wait), at most
+ * `out.length`, written to `out`; returns their count (0 on EINTR). Waits
+ * up to `timeoutMs` (-1: until one is) blocking the calling thread: only a
+ * thread with nothing else to do (an NTS-KE helper) passes more than 0.
  */
-export function epollReady(epfd: number, out: Int32Array): number {
+export function epollReady(epfd: number, out: Int32Array, timeoutMs = 0): number {
   if (epollEvents.length < out.length * EPOLL_EVENT_SIZE) {
     epollEvents = new Uint8Array(out.length * EPOLL_EVENT_SIZE);
   }
-  const n = lib.epoll_wait(epfd, epollEvents, out.length, 0);
+  const n = lib.epoll_wait(epfd, epollEvents, out.length, timeoutMs);
   if (n < 0) {
     if (errno() === 4) return 0;
     throw new ErrnoError("epoll_wait", errno());

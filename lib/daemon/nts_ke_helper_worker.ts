@@ -7,11 +7,17 @@
  * Descriptors are process-wide, so a connection arrives as its descriptor
  * number and the helper owns it from then on.
  *
- * Messages in: `init` (certificate pairs, AEADs, NTP server/port announced,
- * session time limit, keys), `keys`, `conns` (the descriptors the main
- * thread took in one turn of its event loop), `close`. Out: `ready` or
+ * Connections arrive through a shared ring (`nts_ke_helper_ring.ts`) with an
+ * eventfd to wake the helper, which waits in a blocking loop of its own on
+ * one epoll set (its sessions' sockets and that eventfd): the helper thread
+ * has nothing else to do, so it needs no poller, promise or timer per
+ * session (the sessions: `NtsKeSessions` of lib/io/nts_ke_server.ts).
+ *
+ * Messages in: `init` (the ring and eventfd, certificate pairs, AEADs, NTP
+ * server/port announced, session time limit, keys), `keys`, `close`; the
+ * loop yields to the event loop while any is pending. Out: `ready` or
  * `error`, `done` with the outcomes (served/failed/null) of the sessions that
- * ended in one turn of this thread's event loop, `closed`.
+ * ended in one round of the loop, `closed`.
  *
  * @example
  * ```ts
@@ -21,16 +27,20 @@
  * @module
  */
 import { type CertKeyPair, TlsContext } from "../../ffi/libssl.ts";
+import { epollReady, eventfdRead } from "../../ffi/libc.ts";
 import { NtsKeSessions, type SessionResult } from "../io/nts_ke_server.ts";
 import { NTS_KE_ALPN } from "../nts/ke_records.ts";
 import { type ServerKey, ServerKeyRing } from "../nts/cookie.ts";
 import { realNow } from "../io/realtime.ts";
-import { closeStream } from "../io/tcp.ts";
+import { RING_HEAD, RING_MESSAGES, RING_SLOTS, RING_TAIL } from "./nts_ke_helper_ring.ts";
 
 /** Messages from the main thread. */
 export type HelperRequest =
   | {
     type: "init";
+    /** The hand-over ring (nts_ke_helper_ring.ts) and the eventfd that wakes this helper. */
+    ring: Uint32Array;
+    wakeFd: number;
     pairs: CertKeyPair[];
     aeads: number[];
     ntpServer?: string;
@@ -39,7 +49,6 @@ export type HelperRequest =
     keys: ServerKey[];
   }
   | { type: "keys"; keys: ServerKey[] }
-  | { type: "conns"; fds: number[] }
   | { type: "close" };
 
 /** One session's outcome, and its error's text. */
@@ -64,31 +73,74 @@ const scope = self as any as {
 let ctx: TlsContext | null = null;
 let ring: ServerKeyRing | null = null;
 let sessions: NtsKeSessions | null = null;
-/** Outcomes not posted yet: one "done" message per turn of the event loop. */
+let handover: Uint32Array | null = null;
+let wakeFd = -1;
+/** Outcomes not posted yet: one "done" message per round of the loop. */
 let results: HelperResult[] = [];
+const ready = new Int32Array(64);
 
 function post(m: HelperReply): void {
   scope.postMessage(m);
 }
 
 function postResults(): void {
+  if (results.length === 0) return;
   const r = results;
   results = [];
   post({ type: "done", results: r });
 }
 
 function done(result: SessionResult, error?: unknown): void {
-  const r: HelperResult = error === undefined
-    ? { result }
-    : { result, error: (error as Error)?.message ?? String(error) };
-  if (results.push(r) === 1) queueMicrotask(postResults);
+  results.push(
+    error === undefined
+      ? { result }
+      : { result, error: (error as Error)?.message ?? String(error) },
+  );
 }
 
-scope.onmessage = (e) => {
-  const m = e.data;
+/** Serves the descriptors the main thread handed over since the last call. */
+function takeConnections(s: NtsKeSessions, c: TlsContext, r: Uint32Array): void {
+  const mask = r.length - RING_SLOTS - 1;
+  const tail = Atomics.load(r, RING_TAIL);
+  let head = r[RING_HEAD]!;
+  while (head !== tail) {
+    const fd = r[RING_SLOTS + (head & mask)]!;
+    head = (head + 1) >>> 0;
+    Atomics.store(r, RING_HEAD, head);
+    s.serveSocket(c, fd, done);
+  }
+}
+
+/**
+ * The helper's loop: waits on the sessions' epoll set (with the wake-up
+ * eventfd in it), blocking this thread, which has nothing else to do: no
+ * promise, timer or poller round trip per step. Returns when the main
+ * thread posted messages; `onmessage` runs it again once they are handled.
+ */
+function run(): void {
+  const s = sessions, c = ctx, r = handover;
+  if (s === null || c === null || r === null) return;
+  const ep = s.epollFd;
+  while (Atomics.load(r, RING_MESSAGES) === 0) {
+    const n = epollReady(ep, ready, s.nextWakeMs());
+    for (let i = 0; i < n; i++) {
+      const fd = ready[i]!;
+      if (fd === wakeFd) {
+        eventfdRead(wakeFd);
+        takeConnections(s, c, r);
+      } else s.ready(fd);
+    }
+    s.tick();
+    postResults();
+  }
+}
+
+function handle(m: HelperRequest): void {
   switch (m.type) {
     case "init": {
       try {
+        handover = m.ring;
+        wakeFd = m.wakeFd;
         ctx = TlsContext.server({ pairs: m.pairs, alpn: [NTS_KE_ALPN] });
         // ntsrotate 0 here: the main thread rotates and sends the new keys
         ring = ServerKeyRing.fromKeys(m.keys, realNow(), 0);
@@ -98,9 +150,11 @@ scope.onmessage = (e) => {
           ...(m.ntpServer !== undefined ? { ntpServer: m.ntpServer } : {}),
           ...(m.ntpPort !== undefined ? { ntpPort: m.ntpPort } : {}),
           ...(m.timeoutMs !== undefined ? { timeoutMs: m.timeoutMs } : {}),
-        });
+        }, true);
+        sessions.watchExtra(wakeFd);
         post({ type: "ready" });
       } catch (err) {
+        sessions = null;
         post({ type: "error", message: (err as Error).message });
       }
       return;
@@ -108,22 +162,23 @@ scope.onmessage = (e) => {
     case "keys":
       ring?.replaceKeys(m.keys, realNow());
       return;
-    case "conns":
-      for (const fd of m.fds) {
-        if (sessions === null || ctx === null) {
-          closeStream(fd);
-          done("failed", new Error("NTS-KE helper not initialised"));
-        } else {
-          sessions.serveSocket(ctx, fd, done);
-        }
-      }
-      return;
     case "close":
       sessions?.abortAll();
+      postResults();
       ctx?.free();
       ctx = null;
       sessions = null;
       post({ type: "closed" });
       return;
+  }
+}
+
+scope.onmessage = (e) => {
+  handle(e.data);
+  const r = handover;
+  if (r !== null && Atomics.sub(r, RING_MESSAGES, 1) === 1) {
+    // connections handed over while this one waited are in the ring: take them now
+    if (sessions !== null && ctx !== null) takeConnections(sessions, ctx, r);
+    run();
   }
 };

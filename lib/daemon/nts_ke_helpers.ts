@@ -5,8 +5,10 @@
  * chronyd, the main thread accepts each connection and admits it (client
  * log, `ntsratelimit`, `maxntsconnections`), then hands it to a helper: here
  * a Deno Worker of the same process (`nts_ke_helper_worker.ts`), which gets
- * the descriptor number (descriptors are process-wide), does the TLS
- * handshake and answers with cookies sealed by its copy of the server keys.
+ * the descriptor number (descriptors are process-wide) through a shared ring
+ * and an eventfd (`nts_ke_helper_ring.ts`: no message per connection), does
+ * the TLS handshake and answers with cookies sealed by its copy of the
+ * server keys; it reports the outcomes in one message per round of its loop.
  * The main thread keeps the key ring (rotation, `ntsdumpdir`) and sends the
  * keys to every helper after each rotation or reload. A helper takes a new
  * connection while it serves fewer than `maxntsconnections` (per process, as
@@ -33,6 +35,8 @@
 import type { CertKeyPair } from "../../ffi/libssl.ts";
 import type { ServerKey, ServerKeyRing } from "../nts/cookie.ts";
 import type { HelperReply, HelperRequest } from "./nts_ke_helper_worker.ts";
+import { close, eventfd, eventfdWrite } from "../../ffi/libc.ts";
+import { RING_MESSAGES, RING_SLOTS, RING_TAIL } from "./nts_ke_helper_ring.ts";
 
 /** How long a helper may take to start, ms. */
 const START_TIMEOUT_MS = 20_000;
@@ -64,8 +68,15 @@ export interface NtsKeHelperOptions {
 interface Helper {
   worker: Worker;
   busy: number;
-  /** Connections taken and not posted yet (one message per batch). */
-  pending: number[];
+  /** The descriptors handed over (see nts_ke_helper_ring.ts), and its mask. */
+  ring: Uint32Array;
+  mask: number;
+  /** The eventfd that wakes the helper's loop. */
+  wakeFd: number;
+  /** A wake-up is due at the end of this turn (connections pushed). */
+  wakePending: boolean;
+  /** It answered "close": its loop no longer uses `wakeFd`. */
+  finished: boolean;
   /** Started, then failed (an uncaught error): given no more connections. */
   dead: boolean;
   /** Sessions served (tests check that every helper serves). */
@@ -99,7 +110,7 @@ export class NtsKeHelpers {
     try {
       for (let i = 0; i < Math.max(1, count); i++) helpers.push(await pool.spawn());
     } catch (e) {
-      for (const h of helpers) h.worker.terminate();
+      for (const h of helpers) pool.stop(h);
       throw e;
     }
     return pool;
@@ -111,10 +122,17 @@ export class NtsKeHelpers {
     });
     let closedResolve!: () => void;
     const closed = new Promise<void>((r) => (closedResolve = r));
+    let cap = 1;
+    while (cap < this.options.maxConnections) cap *= 2;
+    const ring = new Uint32Array(new SharedArrayBuffer((RING_SLOTS + cap) * 4));
     const h: Helper = {
       worker,
       busy: 0,
-      pending: [],
+      ring,
+      mask: cap - 1,
+      wakeFd: eventfd(0),
+      wakePending: false,
+      finished: false,
       dead: false,
       served: 0,
       closed,
@@ -123,13 +141,13 @@ export class NtsKeHelpers {
     let started = false;
     return new Promise<Helper>((resolve, reject) => {
       const timer = setTimeout(() => {
-        worker.terminate();
+        this.stop(h);
         reject(new Error("NTS-KE helper did not start"));
       }, START_TIMEOUT_MS);
       worker.onerror = (e) => {
         e.preventDefault();
         clearTimeout(timer);
-        worker.terminate();
+        this.stop(h);
         h.closedResolve();
         if (!started) {
           reject(new Error(`NTS-KE helper failed: ${e.message}`));
@@ -147,7 +165,7 @@ export class NtsKeHelpers {
           resolve(h);
         } else if (m.type === "error") {
           clearTimeout(timer);
-          worker.terminate();
+          this.stop(h);
           reject(new Error(m.message));
         } else if (m.type === "done") {
           h.busy -= m.results.length;
@@ -156,12 +174,15 @@ export class NtsKeHelpers {
             this.options.onResult?.(r.result, r.error);
           }
         } else if (m.type === "closed") {
+          h.finished = true;
           h.closedResolve();
         }
       };
       const o = this.options;
       this.post(h, {
         type: "init",
+        ring,
+        wakeFd: h.wakeFd,
         pairs: o.pairs.map((p) => ({ certFile: p.certFile, keyFile: p.keyFile })),
         aeads: [...o.aeads],
         ...(o.ntpServer !== undefined ? { ntpServer: o.ntpServer } : {}),
@@ -172,8 +193,20 @@ export class NtsKeHelpers {
     });
   }
 
+  /** Posts `m` and wakes the helper's loop so that it lets its event loop take it. */
   private post(h: Helper, m: HelperRequest): void {
     h.worker.postMessage(m);
+    Atomics.add(h.ring, RING_MESSAGES, 1);
+    if (h.wakeFd >= 0) eventfdWrite(h.wakeFd);
+  }
+
+  /** Terminates a helper (woken first: a thread blocked in its wait ends only when it returns). */
+  private stop(h: Helper): void {
+    h.worker.terminate();
+    if (h.wakeFd >= 0) {
+      Atomics.add(h.ring, RING_MESSAGES, 1);
+      eventfdWrite(h.wakeFd);
+    }
   }
 
   /** False once every helper has failed (the caller then serves NTS-KE itself). */
@@ -214,12 +247,16 @@ export class NtsKeHelpers {
     if (best === null || best.busy >= this.options.maxConnections) return false;
     this.next = (at + 1) % n;
     best.busy++;
-    if (best.pending.push(fd) === 1) {
+    // at most maxConnections in flight (busy), so the ring (as large) has room
+    const r = best.ring, tail = r[RING_TAIL]!;
+    r[RING_SLOTS + (tail & best.mask)] = fd;
+    Atomics.store(r, RING_TAIL, tail + 1);
+    if (!best.wakePending) {
+      best.wakePending = true;
       const h = best;
       queueMicrotask(() => {
-        const fds = h.pending;
-        h.pending = [];
-        this.post(h, { type: "conns", fds });
+        h.wakePending = false;
+        if (h.wakeFd >= 0) eventfdWrite(h.wakeFd);
       });
     }
     return true;
@@ -238,6 +275,13 @@ export class NtsKeHelpers {
     const late = new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS)));
     await Promise.race([Promise.all(this.helpers.map((h) => h.closed)), late]);
     clearTimeout(timer);
-    for (const h of this.helpers) h.worker.terminate();
+    for (const h of this.helpers) {
+      this.stop(h);
+      // (one that did not answer may still read it: its descriptor is left open)
+      if (h.finished) {
+        close(h.wakeFd);
+        h.wakeFd = -1;
+      }
+    }
   }
 }

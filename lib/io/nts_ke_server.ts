@@ -275,8 +275,9 @@ class KeConn {
   error: unknown = undefined;
   /** In the sessions' epoll set. */
   registered = false;
-  /** A write retry's timer. */
+  /** A write retry's timer (or, with an external loop, its due time: see `retrying`). */
   retry: ReturnType<typeof setTimeout> | undefined = undefined;
+  retryAt = 0;
 
   constructor(
     readonly fd: number,
@@ -299,6 +300,12 @@ class KeConn {
  * not wake the poller's thread), and its callback steps the ready sessions.
  * The session time limit is one timer for all sessions (their deadlines come
  * in the order they started), not one per session.
+ *
+ * With `external` (an NTS-KE helper's own blocking loop, see
+ * lib/daemon/nts_ke_helper_worker.ts) there is no poller and no timer: the
+ * owner waits on {@linkcode epollFd} itself (with its own descriptors added
+ * by {@linkcode watchExtra}), passes each ready session descriptor to
+ * {@linkcode ready}, and calls {@linkcode tick} by {@linkcode nextWakeMs}.
  */
 export class NtsKeSessions {
   /** Sessions in progress by descriptor, in the order they started (so by deadline). */
@@ -307,10 +314,55 @@ export class NtsKeSessions {
   private readonly timeoutMs: number;
   /** The epoll set of the sessions waiting for input (-1 until the first one). */
   private epfd = -1;
-  private readonly ready = new Int32Array(64);
+  private readonly readyFds = new Int32Array(64);
+  /** With an external loop: sessions waiting to retry a write. */
+  private readonly retrying = new Set<KeConn>();
 
-  constructor(private readonly options: NtsKeSessionOptions) {
+  constructor(private readonly options: NtsKeSessionOptions, private readonly external = false) {
     this.timeoutMs = options.timeoutMs ?? SESSION_TIMEOUT_MS;
+  }
+
+  /** The sessions' epoll set (made on first use). */
+  get epollFd(): number {
+    if (this.epfd < 0) {
+      this.epfd = epollCreate();
+      // drains: each session reads until OpenSSL wants more (or ends)
+      if (!this.external) poller.register(this.epfd, this.onReady, undefined, true);
+    }
+    return this.epfd;
+  }
+
+  /** Adds the owner's descriptor `fd` to the epoll set (external loop only). */
+  watchExtra(fd: number): void {
+    const r = epollWatch(this.epollFd, fd, true);
+    if (r < 0) throw new ErrnoError("epoll_ctl", -r);
+  }
+
+  /** Steps the session on `fd` (external loop: the set said it is ready); false when none. */
+  ready(fd: number): boolean {
+    const c = this.live.get(fd);
+    if (c === undefined) return false;
+    this.step(c);
+    return true;
+  }
+
+  /** External loop: closes the sessions past their deadline and retries the writes due. */
+  tick(now = performance.now()): void {
+    for (const c of this.retrying) {
+      if (c.retryAt > now) continue;
+      this.retrying.delete(c);
+      this.step(c);
+    }
+    this.expire(now);
+  }
+
+  /** External loop: ms until {@linkcode tick} has work (-1: none pending). */
+  nextWakeMs(now = performance.now()): number {
+    const first = this.live.values().next();
+    if (first.done) return -1;
+    let at = first.value.deadline;
+    for (const c of this.retrying) at = Math.min(at, c.retryAt);
+    return Math.max(0, Math.ceil(at - now));
   }
 
   private random(n: number): Uint8Array {
@@ -344,7 +396,7 @@ export class NtsKeSessions {
     }
     const c = new KeConn(fd, session, performance.now() + this.timeoutMs, done);
     this.live.set(fd, c);
-    if (this.sweepTimer === undefined) this.armSweep();
+    if (this.sweepTimer === undefined && !this.external) this.armSweep();
     this.step(c);
   }
 
@@ -354,7 +406,7 @@ export class NtsKeSessions {
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
     if (this.epfd >= 0) {
-      poller.unregister(this.epfd);
+      if (!this.external) poller.unregister(this.epfd);
       closeFd(this.epfd);
       this.epfd = -1;
     }
@@ -363,12 +415,12 @@ export class NtsKeSessions {
   /** The poller's callback: steps every session whose socket is ready (drains the set). */
   private readonly onReady = () => {
     for (let round = 0; round < 16; round++) {
-      const n = epollReady(this.epfd, this.ready);
+      const n = epollReady(this.epfd, this.readyFds);
       for (let i = 0; i < n; i++) {
-        const c = this.live.get(this.ready[i]!);
+        const c = this.live.get(this.readyFds[i]!);
         if (c !== undefined) this.step(c);
       }
-      if (n < this.ready.length) return;
+      if (n < this.readyFds.length) return;
     }
   };
 
@@ -453,12 +505,7 @@ export class NtsKeSessions {
   private wait(c: KeConn, what: "want_read" | "want_write"): void {
     if (what === "want_read") {
       if (!c.registered) {
-        if (this.epfd < 0) {
-          this.epfd = epollCreate();
-          // drains: each session reads until OpenSSL wants more (or ends)
-          poller.register(this.epfd, this.onReady, undefined, true);
-        }
-        const r = epollWatch(this.epfd, c.fd, true);
+        const r = epollWatch(this.epollFd, c.fd, true);
         if (r < 0) throw new ErrnoError("epoll_ctl", -r);
         c.registered = true;
       }
@@ -466,6 +513,11 @@ export class NtsKeSessions {
     }
     // out of the set until the retry (its unread input would make the set ready all along)
     this.unwatch(c);
+    if (this.external) {
+      c.retryAt = performance.now() + WRITE_RETRY_MS;
+      this.retrying.add(c);
+      return;
+    }
     c.retry = setTimeout(() => {
       c.retry = undefined;
       this.step(c);
@@ -484,6 +536,7 @@ export class NtsKeSessions {
     if (c.phase === DONE) return;
     c.phase = DONE;
     if (c.retry !== undefined) clearTimeout(c.retry);
+    this.retrying.delete(c);
     if (graceful) c.session.shutdown(); // best effort: the peer may be gone
     this.unwatch(c);
     closeStream(c.fd);
@@ -505,14 +558,17 @@ export class NtsKeSessions {
   /** Closes the sessions past their deadline (chronyd: 2 s), then re-arms. */
   private readonly sweep = () => {
     this.sweepTimer = undefined;
-    const now = performance.now();
+    this.expire(performance.now());
+    this.armSweep();
+  };
+
+  private expire(now: number): void {
     for (const c of this.live.values()) {
       if (c.deadline > now) break;
       this.fail(c, new TlsError("closed", "NTS-KE session timed out"));
       this.finish(c, "failed", false);
     }
-    this.armSweep();
-  };
+  }
 
   private answer(session: TlsSession, aead: number, compliant: boolean): Uint8Array {
     const keyLength = aeadById(aead)?.keyLength;

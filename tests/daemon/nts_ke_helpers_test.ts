@@ -9,6 +9,9 @@ import { startNtsServer } from "../../lib/daemon/nts_server.ts";
 import { Logger } from "../../lib/daemon/log.ts";
 import { ntsKeExchange } from "../../lib/io/nts_ke_client.ts";
 import { makeCert } from "../interop/harness.ts";
+import { NtsKeHelpers } from "../../lib/daemon/nts_ke_helpers.ts";
+import { NtsKeServer } from "../../lib/io/nts_ke_server.ts";
+import { ServerKeyRing } from "../../lib/nts/cookie.ts";
 
 function idOf(cookie: Uint8Array): number {
   return new DataView(cookie.buffer, cookie.byteOffset, 4).getUint32(0);
@@ -128,6 +131,52 @@ Deno.test("ntsprocesses: helpers that fail are given no more connections; with n
     assert.deepEqual(nts.helpers!.servedPerHelper, [before[0]!, before[1]! + 3]);
   } finally {
     await nts.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ntsprocesses: a helper closes a stalled session at the time limit while it serves others", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "horae-nts-helpers-" });
+  const { cert, key } = await makeCert(dir);
+  const keyRing = ServerKeyRing.fresh(crypto.getRandomValues(new Uint8Array(144)), 0n, 604800);
+  const results: (string | null)[] = [];
+  const helpers = await NtsKeHelpers.start(1, {
+    pairs: [{ certFile: cert, keyFile: key }],
+    aeads: [15],
+    keyRing,
+    maxConnections: 4,
+    timeoutMs: 500,
+    onResult: (r) => results.push(r),
+  });
+  const srv = NtsKeServer.start({
+    port: 0,
+    pairs: [{ certFile: cert, keyFile: key }],
+    keyRing,
+    handoff: helpers,
+  });
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  try {
+    const ke = await ntsKeExchange({
+      host: "localhost",
+      address: "127.0.0.1",
+      port: srv.port,
+      caFiles: [cert],
+      systemCerts: false,
+    });
+    assert.equal(ke.cookies.length, 8);
+    assert(keyRing.openCookie(ke.cookies[0]!) !== null);
+    // closed by the helper (end of stream), counted as failed
+    assert.equal(await stalled.read(new Uint8Array(64)), null);
+    const deadline = Date.now() + 5000;
+    while (results.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(results.sort(), ["failed", "served"]);
+    assert.deepEqual(helpers.servedPerHelper, [1]);
+  } finally {
+    stalled.close();
+    await srv.close();
+    await helpers.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
