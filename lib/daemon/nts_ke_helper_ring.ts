@@ -9,7 +9,7 @@
  * main thread posted that the helper has not handled yet: while it is above
  * zero the helper leaves its blocking loop so that its event loop delivers
  * them. An eventfd (its number sent in the helper's `init`) wakes the loop
- * after either.
+ * after either. `RING_BUSY` counts the sessions in flight.
  *
  * @example
  * ```ts
@@ -27,5 +27,11 @@ export const RING_HEAD = 0;
 export const RING_TAIL = 1;
 /** Messages posted and not yet handled by the helper. */
 export const RING_MESSAGES = 2;
+/**
+ * Sessions in flight: added by the main thread as it hands one over,
+ * subtracted by the helper as each ends (so the main thread's
+ * `maxntsconnections` check sees it at once, not when the helper reports).
+ */
+export const RING_BUSY = 3;
 /** Where the slots start. */
 export const RING_SLOTS = 4;

@@ -32,7 +32,13 @@ import { NtsKeSessions, type SessionResult } from "../io/nts_ke_server.ts";
 import { NTS_KE_ALPN } from "../nts/ke_records.ts";
 import { type ServerKey, ServerKeyRing } from "../nts/cookie.ts";
 import { realNow } from "../io/realtime.ts";
-import { RING_HEAD, RING_MESSAGES, RING_SLOTS, RING_TAIL } from "./nts_ke_helper_ring.ts";
+import {
+  RING_BUSY,
+  RING_HEAD,
+  RING_MESSAGES,
+  RING_SLOTS,
+  RING_TAIL,
+} from "./nts_ke_helper_ring.ts";
 
 /** Messages from the main thread. */
 export type HelperRequest =
@@ -51,17 +57,21 @@ export type HelperRequest =
   | { type: "keys"; keys: ServerKey[] }
   | { type: "close" };
 
-/** One session's outcome, and its error's text. */
-export interface HelperResult {
-  result: SessionResult;
-  error?: string;
+/** Outcomes of the sessions that ended since the last report. */
+export interface HelperResults {
+  served: number;
+  failed: number;
+  /** Refused by negotiation (counted as neither). */
+  refused: number;
+  /** The failed sessions' errors (as many as failed). */
+  errors: string[];
 }
 
 /** Messages to the main thread. */
 export type HelperReply =
   | { type: "ready" }
   | { type: "error"; message: string }
-  | { type: "done"; results: HelperResult[] }
+  | ({ type: "done" } & HelperResults)
   | { type: "closed" };
 
 // deno-lint-ignore no-explicit-any
@@ -75,27 +85,37 @@ let ring: ServerKeyRing | null = null;
 let sessions: NtsKeSessions | null = null;
 let handover: Uint32Array | null = null;
 let wakeFd = -1;
-/** Outcomes not posted yet: one "done" message per round of the loop. */
-let results: HelperResult[] = [];
+/** Outcomes not posted yet (at most every `REPORT_MS` a "done" message). */
+let results: HelperResults = { served: 0, failed: 0, refused: 0, errors: [] };
+let lastReport = 0;
+/** Longest time outcomes wait to be reported, ms (`RING_BUSY` is current at once). */
+const REPORT_MS = 50;
 const ready = new Int32Array(64);
 
 function post(m: HelperReply): void {
   scope.postMessage(m);
 }
 
+function pendingResults(): boolean {
+  return results.served + results.failed + results.refused > 0;
+}
+
 function postResults(): void {
-  if (results.length === 0) return;
+  if (!pendingResults()) return;
   const r = results;
-  results = [];
-  post({ type: "done", results: r });
+  results = { served: 0, failed: 0, refused: 0, errors: [] };
+  lastReport = performance.now();
+  post({ type: "done", ...r });
 }
 
 function done(result: SessionResult, error?: unknown): void {
-  results.push(
-    error === undefined
-      ? { result }
-      : { result, error: (error as Error)?.message ?? String(error) },
-  );
+  Atomics.sub(handover!, RING_BUSY, 1);
+  if (result === "served") results.served++;
+  else if (result === null) results.refused++;
+  else {
+    results.failed++;
+    results.errors.push(error === undefined ? "" : (error as Error)?.message ?? String(error));
+  }
 }
 
 /** Serves the descriptors the main thread handed over since the last call. */
@@ -122,7 +142,12 @@ function run(): void {
   if (s === null || c === null || r === null) return;
   const ep = s.epollFd;
   while (Atomics.load(r, RING_MESSAGES) === 0) {
-    const n = epollReady(ep, ready, s.nextWakeMs());
+    let wait = s.nextWakeMs();
+    if (pendingResults()) {
+      const due = Math.max(0, Math.ceil(lastReport + REPORT_MS - performance.now()));
+      wait = wait < 0 ? due : Math.min(wait, due);
+    }
+    const n = epollReady(ep, ready, wait);
     for (let i = 0; i < n; i++) {
       const fd = ready[i]!;
       if (fd === wakeFd) {
@@ -131,7 +156,7 @@ function run(): void {
       } else s.ready(fd);
     }
     s.tick();
-    postResults();
+    if (performance.now() - lastReport >= REPORT_MS) postResults();
   }
 }
 

@@ -36,7 +36,7 @@ import type { CertKeyPair } from "../../ffi/libssl.ts";
 import type { ServerKey, ServerKeyRing } from "../nts/cookie.ts";
 import type { HelperReply, HelperRequest } from "./nts_ke_helper_worker.ts";
 import { close, eventfd, eventfdWrite } from "../../ffi/libc.ts";
-import { RING_MESSAGES, RING_SLOTS, RING_TAIL } from "./nts_ke_helper_ring.ts";
+import { RING_BUSY, RING_MESSAGES, RING_SLOTS, RING_TAIL } from "./nts_ke_helper_ring.ts";
 
 /** How long a helper may take to start, ms. */
 const START_TIMEOUT_MS = 20_000;
@@ -67,7 +67,6 @@ export interface NtsKeHelperOptions {
 
 interface Helper {
   worker: Worker;
-  busy: number;
   /** The descriptors handed over (see nts_ke_helper_ring.ts), and its mask. */
   ring: Uint32Array;
   mask: number;
@@ -127,7 +126,6 @@ export class NtsKeHelpers {
     const ring = new Uint32Array(new SharedArrayBuffer((RING_SLOTS + cap) * 4));
     const h: Helper = {
       worker,
-      busy: 0,
       ring,
       mask: cap - 1,
       wakeFd: eventfd(0),
@@ -168,10 +166,12 @@ export class NtsKeHelpers {
           this.stop(h);
           reject(new Error(m.message));
         } else if (m.type === "done") {
-          h.busy -= m.results.length;
-          for (const r of m.results) {
-            if (r.result === "served") h.served++;
-            this.options.onResult?.(r.result, r.error);
+          h.served += m.served;
+          const on = this.options.onResult;
+          if (on) {
+            for (let i = 0; i < m.served; i++) on("served");
+            for (let i = 0; i < m.refused; i++) on(null);
+            for (let i = 0; i < m.failed; i++) on("failed", m.errors[i]);
           }
         } else if (m.type === "closed") {
           h.finished = true;
@@ -234,19 +234,21 @@ export class NtsKeHelpers {
   take(fd: number): boolean {
     // the least busy, ties taken in turn
     const n = this.helpers.length;
-    let best: Helper | null = null, at = 0;
+    let best: Helper | null = null, at = 0, least = 0;
     for (let k = 0; k < n; k++) {
       const i = (this.next + k) % n;
       const h = this.helpers[i]!;
       if (h.dead) continue;
-      if (best === null || h.busy < best.busy) {
+      const busy = Atomics.load(h.ring, RING_BUSY);
+      if (best === null || busy < least) {
         best = h;
         at = i;
+        least = busy;
       }
     }
-    if (best === null || best.busy >= this.options.maxConnections) return false;
+    if (best === null || least >= this.options.maxConnections) return false;
     this.next = (at + 1) % n;
-    best.busy++;
+    Atomics.add(best.ring, RING_BUSY, 1);
     // at most maxConnections in flight (busy), so the ring (as large) has room
     const r = best.ring, tail = r[RING_TAIL]!;
     r[RING_SLOTS + (tail & best.mask)] = fd;
