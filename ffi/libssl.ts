@@ -66,6 +66,8 @@ const BIO_NOCLOSE = 0;
 /** SSL_CTRL_MODE and SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER (a retried SSL_write's buffer may move). */
 const SSL_CTRL_MODE = 33;
 const SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 2n;
+/** SSL_CTX_set_read_ahead: a socket session reads all that is there, not a record header then its body. */
+const SSL_CTRL_SET_READ_AHEAD = 41;
 /** Server sessions kept for reuse by a context (SSL_clear instead of SSL_free + SSL_new). */
 const SESSION_POOL = 32;
 const SSL_CTRL_SET_TLSEXT_SERVERNAME_CB = 53;
@@ -351,6 +353,7 @@ export class TlsContext {
       // nor a server-side session cache (an insert per handshake, a flush every 255)
       ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, BigInt(SSL_SESS_CACHE_OFF), null);
       ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, null);
+      ssl.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_READ_AHEAD, 1n, null);
       if (ssl.SSL_CTX_use_certificate_chain_file(ctx, cstr(pair.certFile)) !== 1) {
         fail(`cannot load server certificate ${pair.certFile}`);
       }
@@ -450,6 +453,10 @@ export class TlsContext {
     for (const c of this.ctxs.splice(0)) ssl.SSL_CTX_free(c);
   }
 }
+
+/** Out-parameters of SSL_get0_alpn_selected (used synchronously only). */
+const alpnPtr = new BigUint64Array(1), alpnLen = new Uint32Array(1);
+const alpnPtrBytes = new Uint8Array(alpnPtr.buffer), alpnLenBytes = new Uint8Array(alpnLen.buffer);
 
 /** The one scratch buffer of every {@linkcode TlsSession} (no 16 KiB allocation per session). */
 const sessionBuf = new Uint8Array(16384);
@@ -641,12 +648,10 @@ export class TlsSession {
   /** The negotiated ALPN protocol, or null. */
   alpn(): string | null {
     const { ssl } = load();
-    const pp = new BigUint64Array(1);
-    const len = new Uint32Array(1);
-    ssl.SSL_get0_alpn_selected(this.s, new Uint8Array(pp.buffer), new Uint8Array(len.buffer));
-    const p = Deno.UnsafePointer.create(pp[0]!);
-    if (!p || len[0] === 0) return null;
-    return decoder.decode(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len[0]!)));
+    ssl.SSL_get0_alpn_selected(this.s, alpnPtrBytes, alpnLenBytes);
+    const p = Deno.UnsafePointer.create(alpnPtr[0]!);
+    if (!p || alpnLen[0] === 0) return null;
+    return decoder.decode(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, alpnLen[0]!)));
   }
 
   /** Protocol version string, e.g. "TLSv1.3". */

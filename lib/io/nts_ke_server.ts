@@ -50,6 +50,7 @@ import {
   epollReady,
   epollWatch,
   ErrnoError,
+  setsockoptInt,
   type SockAddr,
 } from "../../ffi/libc.ts";
 
@@ -260,6 +261,9 @@ export type SessionResult = "served" | "failed" | null;
 /** Pause before retrying a write the socket could not take yet, ms (as lib/io/tcp.ts). */
 const WRITE_RETRY_MS = 5;
 
+/** netinet/in.h, netinet/tcp.h: TCP_CORK (hold partial segments until it is cleared or the socket closes). */
+const IPPROTO_TCP = 6, TCP_CORK = 3;
+
 /** Phases of a {@linkcode KeConn}. */
 const HANDSHAKE = 0, READING = 1, WRITING = 2, DONE = 3;
 
@@ -467,6 +471,8 @@ export class NtsKeSessions {
         c.response = response;
         c.result = served;
         c.phase = WRITING;
+        // the answer, close_notify and FIN in one segment: held until the socket is closed
+        setsockoptInt(c.fd, IPPROTO_TCP, TCP_CORK, 1);
       }
       if (c.phase === WRITING) {
         if (c.session.write(c.response!) === "want_write") return this.wait(c, "want_write");
@@ -538,7 +544,8 @@ export class NtsKeSessions {
     if (c.retry !== undefined) clearTimeout(c.retry);
     this.retrying.delete(c);
     if (graceful) c.session.shutdown(); // best effort: the peer may be gone
-    this.unwatch(c);
+    // closing the descriptor (never duplicated) takes it out of the epoll set
+    c.registered = false;
     closeStream(c.fd);
     c.session.free();
     this.live.delete(c.fd);
@@ -585,10 +592,10 @@ export class NtsKeSessions {
       keyLength,
     );
     const cookies: Uint8Array[] = [];
+    const nonces = this.random(COOKIE_NONCE_LENGTH * MAX_COOKIES);
     for (let i = 0; i < MAX_COOKIES; i++) {
-      cookies.push(
-        this.options.keyRing.makeCookie({ aead, c2s, s2c }, this.random(COOKIE_NONCE_LENGTH)),
-      );
+      const nonce = nonces.subarray(i * COOKIE_NONCE_LENGTH, (i + 1) * COOKIE_NONCE_LENGTH);
+      cookies.push(this.options.keyRing.makeCookie({ aead, c2s, s2c }, nonce));
     }
     const ntpPort = this.options.ntpPort;
     return buildServerResponse({
