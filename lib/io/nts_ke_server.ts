@@ -144,6 +144,8 @@ export class NtsKeServer {
     private readonly options: NtsKeServerOptions,
   ) {
     this.sessions = new NtsKeSessions(options);
+    // the sessions' epoll set joins the poller now, not from inside one of its callbacks
+    if (ctx !== null) void this.sessions.epollFd;
     for (const l of listeners) l.serve((fd, peer) => this.accepted(fd, peer));
   }
 
@@ -218,7 +220,8 @@ export class NtsKeServer {
       // no credentials: the client's hello is read and the connection closed without an
       // answer (its handshake ends early, as with chronyd 4.3)
       this.stats.failed++;
-      void this.refuse(new TcpConn(fd, peer));
+      // (its read registers with the poller: not from inside the poller's callback)
+      queueMicrotask(() => void this.refuse(new TcpConn(fd, peer)));
       return;
     }
     this.sessions.serveSocket(this.ctx, fd, this.count);
