@@ -582,6 +582,7 @@ export function epollWatch(epfd: number, fd: number, add: boolean): number {
 
 /** Scratch of {@linkcode epollReady}. */
 let epollEvents = new Uint8Array(0);
+let epollEventsView = new DataView(epollEvents.buffer);
 
 /**
  * The descriptors of `epfd` that are ready (epoll_wait), at most
@@ -592,13 +593,14 @@ let epollEvents = new Uint8Array(0);
 export function epollReady(epfd: number, out: Int32Array, timeoutMs = 0): number {
   if (epollEvents.length < out.length * EPOLL_EVENT_SIZE) {
     epollEvents = new Uint8Array(out.length * EPOLL_EVENT_SIZE);
+    epollEventsView = new DataView(epollEvents.buffer);
   }
   const n = lib.epoll_wait(epfd, epollEvents, out.length, timeoutMs);
   if (n < 0) {
     if (errno() === 4) return 0;
     throw new ErrnoError("epoll_wait", errno());
   }
-  const dv = new DataView(epollEvents.buffer);
+  const dv = epollEventsView;
   for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * EPOLL_EVENT_SIZE + EPOLL_DATA_AT, true);
   return n;
 }
