@@ -6,7 +6,8 @@
  * 2. Starts chronyd 4.x (`local stratum 1`, `allow 127.0.0.0/8`, `-x -u root`,
  *    private chmod-700 dir) and `bench/server_runner.ts` on two loopback ports.
  * 3. Runs ntpload (closed loop, window 64, bounded by -d seconds and -n
- *    requests) against each and prints replies/s and the ratio.
+ *    requests) against each and prints replies/s, the ratio and each server's CPU
+ *    time per reply (user + system, from /proc: bench/proc_cpu.ts).
  * 4. Sends one request from each of 100 000 distinct source addresses
  *    127.x.y.z (IP_PKTINFO source selection, no binding) to each server and
  *    prints resident memory (VmRSS) of both before and after.
@@ -31,6 +32,8 @@
  * ```
  * @module
  */
+
+import { cpuTimes } from "./proc_cpu.ts";
 
 const seconds = Number(Deno.args[Deno.args.indexOf("--seconds") + 1] || "4");
 const workersAt = Deno.args.indexOf("--workers");
@@ -147,6 +150,13 @@ async function run(cmd: string, args: string[]): Promise<string> {
   return out;
 }
 
+/** Replies/s of one loader run and the server's CPU per reply (µs; NaN when not measured). */
+interface LoadResult {
+  rate: number;
+  userUs: number;
+  systemUs: number;
+}
+
 function rssKiB(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(s.match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN);
@@ -248,7 +258,9 @@ try {
     }, 1000)
     : null;
 
-  const load = async (port: number) => {
+  /** One ntpload run against `port`; with `pid`, that server's CPU per reply. */
+  const measure = async (port: number, pid = 0): Promise<LoadResult> => {
+    const t0 = pid ? cpuTimes(pid) : null;
     const out = await run(`${dir}/ntpload`, [
       "-p",
       String(port),
@@ -259,15 +271,37 @@ try {
       "-q",
       ...(workers > 0 ? ["-t", String(loaderThreads), "-S"] : []),
     ]);
-    return Number(out.match(/replies\/s=(\d+)/)?.[1] ?? NaN);
+    const rate = Number(out.match(/replies\/s=(\d+)/)?.[1] ?? NaN);
+    const valid = Math.max(1, Number(out.match(/ valid=(\d+)/)?.[1] ?? NaN));
+    if (t0 === null) return { rate, userUs: NaN, systemUs: NaN };
+    const t1 = cpuTimes(pid);
+    return {
+      rate,
+      userUs: ((t1.userMs - t0.userMs) * 1000) / valid,
+      systemUs: ((t1.systemMs - t0.systemMs) * 1000) / valid,
+    };
   };
-  const c1 = await load(pc), h1 = await load(ph);
-  const c2 = await load(pc), h2 = await load(ph); // alternate to even out noise
-  const c = Math.max(c1, c2), h = Math.max(h1, h2);
+  const load = async (port: number) => (await measure(port)).rate;
+  const horaePid = horae.pid;
+  const runs: { c: LoadResult; h: LoadResult }[] = [];
+  for (let i = 0; i < 2; i++) { // alternate to even out noise
+    runs.push({ c: await measure(pc, chronydPid), h: await measure(ph, horaePid) });
+  }
+  const best = (k: "c" | "h") => runs.map((r) => r[k]).sort((a, b) => b.rate - a.rate)[0]!;
+  const c = best("c").rate, h = best("h").rate;
   console.log(
     `NTP replies/s on loopback (ntpload closed loop, window 64, ${seconds} s, best of 2):`,
   );
   console.log(`  chronyd ${c.toFixed(0)}   horae ${h.toFixed(0)}   ratio ${(h / c).toFixed(2)}`);
+  const cpu = (k: "c" | "h") =>
+    runs.map((r) => {
+      const x = r[k];
+      return `${(x.userUs + x.systemUs).toFixed(2)} (user ${x.userUs.toFixed(2)} + sys ${
+        x.systemUs.toFixed(2)
+      })`;
+    }).join(", ");
+  console.log(`  server CPU per reply, µs, each run: chronyd ${cpu("c")}`);
+  console.log(`                                      horae   ${cpu("h")}`);
   if (daemon) {
     console.log(
       `  (horae: the whole daemon; HTTP polled: ${pollHttp ? `yes, ${polls} pages` : "no"})`,
