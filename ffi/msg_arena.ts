@@ -49,6 +49,7 @@ const TX_CTL_SIZE = 64; // CMSG_SPACE(4) + CMSG_SPACE(sizeof in6_pktinfo) = 24 +
 const ERR_PKT_SIZE = 256;
 
 const align8 = (n: number) => (n + 7) & ~7;
+const TWO32 = 4294967296;
 
 /** Options of a {@link MsgArena}. */
 export interface MsgArenaOptions {
@@ -129,7 +130,8 @@ export class MsgArena {
   errNsec = 0;
 
   readonly #dv: DataView;
-  readonly #base: bigint;
+  /** The arena's address (a pointer value: below 2^53, exact as a number). */
+  readonly #base: number;
   readonly #slots: SlotOffsets[];
   readonly #packets: Uint8Array[];
   readonly #names: Uint8Array[];
@@ -166,7 +168,7 @@ export class MsgArena {
     const total = errPktOff + ERR_PKT_SIZE;
     this.buffer = new Uint8Array(total);
     this.#dv = new DataView(this.buffer.buffer);
-    this.#base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.buffer)));
+    this.#base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.buffer)));
     this.#rxVec = this.buffer.subarray(this.#rxOff, this.#txOff);
     this.#txVec = this.buffer.subarray(this.#txOff, slotsOff);
     this.#errMsg = this.buffer.subarray(this.#errMsgOff, this.#errMsgOff + MMSGHDR.size);
@@ -203,30 +205,51 @@ export class MsgArena {
       this.#setPtr(s.rxIov + IOVEC.base, s.pkt);
       this.#setU64(s.rxIov + IOVEC.len, packetSize);
       this.#setPtr(s.txIov + IOVEC.base, s.pkt);
-      this.#resetRx(i);
+      this.#initRx(i);
     }
     this.#setPtr(this.#errIovOff + IOVEC.base, errPktOff);
     this.#setU64(this.#errIovOff + IOVEC.len, ERR_PKT_SIZE);
     this.#lastReceived = batch;
   }
 
+  // 64-bit fields as two 32-bit words (little-endian): no BigInt, so nothing is
+  // allocated per packet (values below 2^53)
+
   #setPtr(at: number, target: number): void {
-    this.#dv.setBigUint64(at, this.#base + BigInt(target), true);
+    this.#setU64(at, this.#base + target);
   }
 
   #setU64(at: number, v: number): void {
-    this.#dv.setBigUint64(at, BigInt(v), true);
+    this.#dv.setUint32(at, v >>> 0, true);
+    this.#dv.setUint32(at + 4, Math.floor(v / TWO32), true);
   }
 
-  #resetRx(i: number): void {
+  /** A 64-bit signed field (time_t, long) as a number. */
+  #getI64(at: number): number {
+    return this.#dv.getInt32(at + 4, true) * TWO32 + this.#dv.getUint32(at, true);
+  }
+
+  /** A 64-bit size field (size_t: msg_controllen, cmsg_len) as a number. */
+  #getU64(at: number): number {
+    return this.#dv.getUint32(at + 4, true) * TWO32 + this.#dv.getUint32(at, true);
+  }
+
+  /** Slot `i`'s receive mmsghdr, all fields. */
+  #initRx(i: number): void {
     const m = this.#rxOff + i * MMSGHDR.size;
     const s = this.#slots[i]!;
-    const dv = this.#dv;
     this.#setPtr(m + MSGHDR.name, s.name);
-    dv.setUint32(m + MSGHDR.namelen, NAME_SIZE, true);
     this.#setPtr(m + MSGHDR.iov, s.rxIov);
     this.#setU64(m + MSGHDR.iovlen, 1);
     this.#setPtr(m + MSGHDR.control, s.rxCtl);
+    this.#resetRx(i);
+  }
+
+  /** Slot `i`'s receive mmsghdr: the fields the kernel writes (its pointers never change). */
+  #resetRx(i: number): void {
+    const m = this.#rxOff + i * MMSGHDR.size;
+    const dv = this.#dv;
+    dv.setUint32(m + MSGHDR.namelen, NAME_SIZE, true);
     this.#setU64(m + MSGHDR.controllen, RX_CTL_SIZE);
     dv.setInt32(m + MSGHDR.flags, 0, true);
     dv.setUint32(m + MMSGHDR.len, 0, true);
@@ -273,18 +296,18 @@ export class MsgArena {
     this.localFamily[i] = 0;
     this.localIfindex[i] = 0;
     const ctl = this.#slots[i]!.rxCtl;
-    const len = Number(dv.getBigUint64(m + MSGHDR.controllen, true));
+    const len = this.#getU64(m + MSGHDR.controllen);
     for (let o = 0, guard = 0; o + CMSGHDR.size <= len && guard < 16; guard++) {
       const c = ctl + o;
-      const clen = Number(dv.getBigUint64(c + CMSGHDR.len, true));
+      const clen = this.#getU64(c + CMSGHDR.len);
       if (clen < CMSGHDR.size) break;
       const level = dv.getInt32(c + CMSGHDR.level, true);
       const type = dv.getInt32(c + CMSGHDR.type, true);
       const d = c + CMSGHDR.size;
       if (level === L.SOL_SOCKET && (type === L.SO_TIMESTAMPING || type === L.SO_TIMESTAMPNS)) {
         // scm_timestamping.ts[0] and a plain timespec share their first 16 bytes
-        const sec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software, true));
-        const nsec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software + 8, true));
+        const sec = this.#getI64(d + SCM_TIMESTAMPING_LAYOUT.software);
+        const nsec = this.#getI64(d + SCM_TIMESTAMPING_LAYOUT.software + 8);
         if (sec !== 0 || nsec !== 0) {
           this.hasRxTimestamp[i] = 1;
           this.rxSec[i] = sec;
@@ -292,8 +315,8 @@ export class MsgArena {
         }
         if (type === L.SO_TIMESTAMPING && clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size) {
           const h = d + SCM_TIMESTAMPING_LAYOUT.hardware;
-          const hs = Number(dv.getBigInt64(h, true));
-          const hn = Number(dv.getBigInt64(h + 8, true));
+          const hs = this.#getI64(h);
+          const hn = this.#getI64(h + 8);
           if (hs !== 0 || hn !== 0) {
             this.hasRxHw[i] = 1;
             this.rxHwSec[i] = hs;
@@ -309,17 +332,13 @@ export class MsgArena {
       } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
         this.localFamily[i] = 4;
         this.localIfindex[i] = dv.getInt32(d + IN_PKTINFO.ifindex, true);
-        this.localAddr.set(
-          this.buffer.subarray(d + IN_PKTINFO.addr, d + IN_PKTINFO.addr + 4),
-          i * 16,
-        );
+        const b = this.buffer, a = this.localAddr, at = d + IN_PKTINFO.addr;
+        for (let k = 0; k < 4; k++) a[i * 16 + k] = b[at + k]!;
       } else if (level === L.SOL_IPV6 && type === L.IPV6_PKTINFO) {
         this.localFamily[i] = 6;
         this.localIfindex[i] = dv.getInt32(d + IN6_PKTINFO.ifindex, true);
-        this.localAddr.set(
-          this.buffer.subarray(d + IN6_PKTINFO.addr, d + IN6_PKTINFO.addr + 16),
-          i * 16,
-        );
+        const b = this.buffer, a = this.localAddr, at = d + IN6_PKTINFO.addr;
+        for (let k = 0; k < 16; k++) a[i * 16 + k] = b[at + k]!;
       }
       o += align8(clen);
     }
@@ -419,10 +438,8 @@ export class MsgArena {
       this.#setU64(p + CMSGHDR.len, CMSGHDR.size + IN_PKTINFO.size);
       dv.setInt32(p + CMSGHDR.level, L.SOL_IP, true);
       dv.setInt32(p + CMSGHDR.type, L.IP_PKTINFO, true);
-      this.buffer.set(
-        this.localAddr.subarray(i * 16, i * 16 + 4),
-        p + CMSGHDR.size + IN_PKTINFO.specDst,
-      );
+      const b = this.buffer, a = this.localAddr, at = p + CMSGHDR.size + IN_PKTINFO.specDst;
+      for (let k = 0; k < 4; k++) b[at + k] = a[i * 16 + k]!;
       ctl += align8(CMSGHDR.size + IN_PKTINFO.size);
     } else if (options.fromLocal && fam === 6) {
       const p = c + ctl;
@@ -430,10 +447,8 @@ export class MsgArena {
       this.#setU64(p + CMSGHDR.len, CMSGHDR.size + IN6_PKTINFO.size);
       dv.setInt32(p + CMSGHDR.level, L.SOL_IPV6, true);
       dv.setInt32(p + CMSGHDR.type, L.IPV6_PKTINFO, true);
-      this.buffer.set(
-        this.localAddr.subarray(i * 16, i * 16 + 16),
-        p + CMSGHDR.size + IN6_PKTINFO.addr,
-      );
+      const b = this.buffer, a = this.localAddr, at = p + CMSGHDR.size + IN6_PKTINFO.addr;
+      for (let k = 0; k < 16; k++) b[at + k] = a[i * 16 + k]!;
       dv.setInt32(p + CMSGHDR.size + IN6_PKTINFO.ifindex, this.localIfindex[i]!, true);
       ctl += align8(CMSGHDR.size + IN6_PKTINFO.size);
     }
@@ -476,7 +491,7 @@ export class MsgArena {
     dv.setInt32(m + MSGHDR.flags, 0, true);
     const n = recvmsgRaw(fd, this.#errMsg, L.MSG_ERRQUEUE | L.MSG_DONTWAIT);
     if (n < 0) return n;
-    const len = Number(dv.getBigUint64(m + MSGHDR.controllen, true));
+    const len = this.#getU64(m + MSGHDR.controllen);
     let haveTs = false;
     let haveKey = false;
     this.errIfindex = 0;
@@ -484,18 +499,18 @@ export class MsgArena {
     this.errHwNsec = 0;
     for (let o = 0, guard = 0; o + CMSGHDR.size <= len && guard < 16; guard++) {
       const c = this.#errCtlOff + o;
-      const clen = Number(dv.getBigUint64(c + CMSGHDR.len, true));
+      const clen = this.#getU64(c + CMSGHDR.len);
       if (clen < CMSGHDR.size) break;
       const level = dv.getInt32(c + CMSGHDR.level, true);
       const type = dv.getInt32(c + CMSGHDR.type, true);
       const d = c + CMSGHDR.size;
       if (level === L.SOL_SOCKET && type === L.SO_TIMESTAMPING) {
-        this.errSec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software, true));
-        this.errNsec = Number(dv.getBigInt64(d + SCM_TIMESTAMPING_LAYOUT.software + 8, true));
+        this.errSec = this.#getI64(d + SCM_TIMESTAMPING_LAYOUT.software);
+        this.errNsec = this.#getI64(d + SCM_TIMESTAMPING_LAYOUT.software + 8);
         const h = d + SCM_TIMESTAMPING_LAYOUT.hardware;
         const full = clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size;
-        this.errHwSec = full ? Number(dv.getBigInt64(h, true)) : 0;
-        this.errHwNsec = full ? Number(dv.getBigInt64(h + 8, true)) : 0;
+        this.errHwSec = full ? this.#getI64(h) : 0;
+        this.errHwNsec = full ? this.#getI64(h + 8) : 0;
         haveTs = this.errSec !== 0 || this.errNsec !== 0 || this.errHwSec !== 0 ||
           this.errHwNsec !== 0;
       } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
