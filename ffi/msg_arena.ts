@@ -145,6 +145,13 @@ export class MsgArena {
   readonly #errIovOff: number;
   #lastReceived = 0;
   #queued = 0;
+  /** Per queue position: the slot whose name and iovec its send mmsghdr points at (-1: none). */
+  readonly #txSlotOf: Int32Array;
+  /** Per slot: the control layout its reply control buffer holds (-1: none) and its length. */
+  readonly #txLayout: Int32Array;
+  readonly #txCtlLen: Int32Array;
+  /** `localAddr` as 32-bit words (4 per slot, bytes in memory order). */
+  readonly #localWords: Uint32Array;
   /** Per queue position of the last queued/flushed replies: the slot it came from. */
   readonly queuedSlot: Int32Array;
   /** Per queue position: 1 when that reply asked for a TX timestamp. */
@@ -182,7 +189,11 @@ export class MsgArena {
     this.rxSec = new Float64Array(batch);
     this.rxNsec = new Float64Array(batch);
     this.localFamily = new Uint8Array(batch);
-    this.localAddr = new Uint8Array(batch * 16);
+    this.#localWords = new Uint32Array(batch * 4);
+    this.localAddr = new Uint8Array(this.#localWords.buffer);
+    this.#txSlotOf = new Int32Array(batch).fill(-1);
+    this.#txLayout = new Int32Array(batch).fill(-1);
+    this.#txCtlLen = new Int32Array(batch);
     this.localIfindex = new Int32Array(batch);
     this.queuedSlot = new Int32Array(batch);
     this.queuedTxTimestamp = new Uint8Array(batch);
@@ -205,7 +216,12 @@ export class MsgArena {
       this.#setPtr(s.rxIov + IOVEC.base, s.pkt);
       this.#setU64(s.rxIov + IOVEC.len, packetSize);
       this.#setPtr(s.txIov + IOVEC.base, s.pkt);
+      this.#setU64(s.txIov + IOVEC.len, 0);
       this.#initRx(i);
+      const t = this.#txOff + i * MMSGHDR.size;
+      this.#setU64(t + MSGHDR.iovlen, 1);
+      this.#setU64(t + MSGHDR.controllen, 0);
+      this.#dv.setInt32(t + MSGHDR.flags, 0, true);
     }
     this.#setPtr(this.#errIovOff + IOVEC.base, errPktOff);
     this.#setU64(this.#errIovOff + IOVEC.len, ERR_PKT_SIZE);
@@ -332,13 +348,13 @@ export class MsgArena {
       } else if (level === L.SOL_IP && type === L.IP_PKTINFO) {
         this.localFamily[i] = 4;
         this.localIfindex[i] = dv.getInt32(d + IN_PKTINFO.ifindex, true);
-        const b = this.buffer, a = this.localAddr, at = d + IN_PKTINFO.addr;
-        for (let k = 0; k < 4; k++) a[i * 16 + k] = b[at + k]!;
+        this.#localWords[i * 4] = dv.getUint32(d + IN_PKTINFO.addr, true);
       } else if (level === L.SOL_IPV6 && type === L.IPV6_PKTINFO) {
         this.localFamily[i] = 6;
         this.localIfindex[i] = dv.getInt32(d + IN6_PKTINFO.ifindex, true);
-        const b = this.buffer, a = this.localAddr, at = d + IN6_PKTINFO.addr;
-        for (let k = 0; k < 16; k++) a[i * 16 + k] = b[at + k]!;
+        for (let k = 0; k < 4; k++) {
+          this.#localWords[i * 4 + k] = dv.getUint32(d + IN6_PKTINFO.addr + 4 * k, true);
+        }
       }
       o += align8(clen);
     }
@@ -411,55 +427,79 @@ export class MsgArena {
    * to slot `i`'s source address by the next `flushReplies()`.
    */
   queueReply(i: number, length: number, options: ReplyOptions): void {
-    if (this.#queued >= this.batch) throw new RangeError("MsgArena: reply queue full");
+    const j = this.#queued;
+    if (j >= this.batch) throw new RangeError("MsgArena: reply queue full");
     if (length < 0 || length > this.packetSize) throw new RangeError("bad reply length");
     const dv = this.#dv;
     const s = this.#slots[i]!;
+    const t = this.#txOff + j * MMSGHDR.size;
+    if (this.#txSlotOf[j] !== i) {
+      this.#txSlotOf[j] = i;
+      this.#setPtr(t + MSGHDR.name, s.name);
+      this.#setPtr(t + MSGHDR.iov, s.txIov);
+    }
     const rx = this.#rxOff + i * MMSGHDR.size;
-    const t = this.#txOff + this.#queued * MMSGHDR.size;
-    this.#setPtr(t + MSGHDR.name, s.name);
     dv.setUint32(t + MSGHDR.namelen, dv.getUint32(rx + MSGHDR.namelen, true), true);
-    this.#setU64(s.txIov + IOVEC.len, length);
-    this.#setPtr(t + MSGHDR.iov, s.txIov);
-    this.#setU64(t + MSGHDR.iovlen, 1);
-    let ctl = 0;
+    dv.setUint32(s.txIov + IOVEC.len, length, true); // its high word stays 0
+    // The control messages: their headers are rewritten only when the slot's
+    // layout changes (rare), the addresses every time.
     const c = s.txCtl;
-    if (options.txTimestamp) {
+    const fam = options.fromLocal ? this.localFamily[i]! : 0;
+    const ts = options.txTimestamp;
+    const layout = (ts ? 1 : 0) | (fam === 4 ? 2 : fam === 6 ? 4 : 0);
+    if (this.#txLayout[i] !== layout) {
+      this.#txLayout[i] = layout;
+      this.#txCtlLen[i] = this.#writeTxControl(c, ts, fam);
+    }
+    const ctl = this.#txCtlLen[i]!;
+    const p = c + (ts ? align8(CMSGHDR.size + 4) : 0) + CMSGHDR.size; // pktinfo data
+    if (ts) dv.setUint32(c + CMSGHDR.size, this.txTimestampFlags, true);
+    const w = this.#localWords, k = i * 4;
+    if (fam === 4) {
+      dv.setUint32(p + IN_PKTINFO.specDst, w[k]!, true);
+    } else if (fam === 6) {
+      for (let q = 0; q < 4; q++) dv.setUint32(p + IN6_PKTINFO.addr + 4 * q, w[k + q]!, true);
+      dv.setInt32(p + IN6_PKTINFO.ifindex, this.localIfindex[i]!, true);
+    }
+    if (ctl > 0) this.#setPtr(t + MSGHDR.control, c);
+    else this.#setU64(t + MSGHDR.control, 0);
+    dv.setUint32(t + MSGHDR.controllen, ctl, true); // its high word stays 0
+    dv.setUint32(t + MMSGHDR.len, 0, true);
+    this.queuedSlot[j] = i;
+    this.queuedTxTimestamp[j] = ts ? 1 : 0;
+    this.#queued = j + 1;
+  }
+
+  /**
+   * Writes the cmsg headers of a reply's control buffer at `c` (a TX time
+   * stamp request and/or an IPv4 or IPv6 pktinfo with zero fields, the
+   * address left for the caller); returns the control length.
+   */
+  #writeTxControl(c: number, txTimestamp: boolean, fam: number): number {
+    const dv = this.#dv;
+    let ctl = 0;
+    if (txTimestamp) {
       this.#setU64(c + CMSGHDR.len, CMSGHDR.size + 4);
       dv.setInt32(c + CMSGHDR.level, L.SOL_SOCKET, true);
       dv.setInt32(c + CMSGHDR.type, L.SO_TIMESTAMPING, true);
-      dv.setUint32(c + CMSGHDR.size, this.txTimestampFlags, true);
       ctl = align8(CMSGHDR.size + 4);
     }
-    const fam = this.localFamily[i];
-    if (options.fromLocal && fam === 4) {
+    if (fam === 4) {
       const p = c + ctl;
       this.buffer.fill(0, p, p + align8(CMSGHDR.size + IN_PKTINFO.size));
       this.#setU64(p + CMSGHDR.len, CMSGHDR.size + IN_PKTINFO.size);
       dv.setInt32(p + CMSGHDR.level, L.SOL_IP, true);
       dv.setInt32(p + CMSGHDR.type, L.IP_PKTINFO, true);
-      const b = this.buffer, a = this.localAddr, at = p + CMSGHDR.size + IN_PKTINFO.specDst;
-      for (let k = 0; k < 4; k++) b[at + k] = a[i * 16 + k]!;
       ctl += align8(CMSGHDR.size + IN_PKTINFO.size);
-    } else if (options.fromLocal && fam === 6) {
+    } else if (fam === 6) {
       const p = c + ctl;
       this.buffer.fill(0, p, p + align8(CMSGHDR.size + IN6_PKTINFO.size));
       this.#setU64(p + CMSGHDR.len, CMSGHDR.size + IN6_PKTINFO.size);
       dv.setInt32(p + CMSGHDR.level, L.SOL_IPV6, true);
       dv.setInt32(p + CMSGHDR.type, L.IPV6_PKTINFO, true);
-      const b = this.buffer, a = this.localAddr, at = p + CMSGHDR.size + IN6_PKTINFO.addr;
-      for (let k = 0; k < 16; k++) b[at + k] = a[i * 16 + k]!;
-      dv.setInt32(p + CMSGHDR.size + IN6_PKTINFO.ifindex, this.localIfindex[i]!, true);
       ctl += align8(CMSGHDR.size + IN6_PKTINFO.size);
     }
-    if (ctl > 0) this.#setPtr(t + MSGHDR.control, c);
-    else this.#setU64(t + MSGHDR.control, 0);
-    this.#setU64(t + MSGHDR.controllen, ctl);
-    dv.setInt32(t + MSGHDR.flags, 0, true);
-    dv.setUint32(t + MMSGHDR.len, 0, true);
-    this.queuedSlot[this.#queued] = i;
-    this.queuedTxTimestamp[this.#queued] = options.txTimestamp ? 1 : 0;
-    this.#queued++;
+    return ctl;
   }
 
   /**
