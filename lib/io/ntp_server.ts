@@ -105,7 +105,8 @@ const REPLY_TX_STAMPED = { txTimestamp: true, fromLocal: true } as const;
 
 /** NTP timestamp words of a (sec, nsec) pair. */
 function ntpHi(sec: number): number {
-  return (sec + NTP_UNIX) % TWO32;
+  const v = sec + NTP_UNIX; // era arithmetic without a floating-point `%` (a libm call)
+  return v - Math.floor(v / TWO32) * TWO32;
 }
 function ntpLo(nsec: number): number {
   const v = Math.round(nsec * 4.294967296);
@@ -208,6 +209,15 @@ export class NtpServerSocket {
       ntpLo(Number(now % 1_000_000_000n)),
     );
     this.#sock.send(new Uint8Array(out.buffer), to);
+  }
+
+  /**
+   * Receives and answers one batch now (non-blocking), as a wake-up of the
+   * poller does; returns the requests received or -errno (-EAGAIN: none).
+   * For benchmarks (bench/server_cost.ts) that serve without the event loop.
+   */
+  receiveBatch(): number {
+    return this.#sock.receiveBatch();
   }
 
   /** Stops serving and closes the socket. */
