@@ -57,6 +57,11 @@ export interface MsgArenaOptions {
   batch: number;
   /** Capacity of each packet buffer, bytes. Longer datagrams are truncated (`truncated(i)`). */
   packetSize: number;
+  /**
+   * Whether received control messages may carry NIC (raw hardware) stamps
+   * to read (`hwtimestamp`); default true. false skips reading them.
+   */
+  hardware?: boolean;
 }
 
 /** Options of one queued reply. */
@@ -130,6 +135,7 @@ export class MsgArena {
   errNsec = 0;
 
   readonly #dv: DataView;
+  readonly #hardware: boolean;
   /** The arena's address (a pointer value: below 2^53, exact as a number). */
   readonly #base: number;
   readonly #slots: SlotOffsets[];
@@ -163,6 +169,7 @@ export class MsgArena {
     if (!(packetSize >= 48 && packetSize <= 65536)) throw new RangeError("packetSize 48..65536");
     this.batch = batch;
     this.packetSize = packetSize;
+    this.#hardware = options.hardware ?? true;
     const pktSize = align8(packetSize);
     const slotSize = pktSize + NAME_SIZE + RX_CTL_SIZE + TX_CTL_SIZE + 2 * IOVEC.size;
     this.#rxOff = 0;
@@ -329,7 +336,10 @@ export class MsgArena {
           this.rxSec[i] = sec;
           this.rxNsec[i] = nsec;
         }
-        if (type === L.SO_TIMESTAMPING && clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size) {
+        if (
+          this.#hardware && type === L.SO_TIMESTAMPING &&
+          clen >= CMSGHDR.size + SCM_TIMESTAMPING_LAYOUT.size
+        ) {
           const h = d + SCM_TIMESTAMPING_LAYOUT.hardware;
           const hs = this.#getI64(h);
           const hn = this.#getI64(h + 8);

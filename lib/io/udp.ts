@@ -276,6 +276,7 @@ export class UdpSocket {
     const arena = new MsgArena({
       batch: options.batch ?? 32,
       packetSize: options.packetSize ?? 2048,
+      hardware: timestamping && options.hwTimestamping === true,
     });
     const sock = new UdpSocket(fd, family, arena, timestamping);
     if (timestamping && options.hwTimestamping) {
