@@ -534,12 +534,18 @@ export function eventfdRead(fd: number): number {
   return Number(lib.read(fd, efdBytes, 8n)) === 8 ? Number(efdWord[0]) : 0;
 }
 
+/** nfds_t values made once each (a poll() under load must not allocate a BigInt per call). */
+const nfdsValues: bigint[] = [];
+function nfdsOf(n: number): bigint {
+  return nfdsValues[n] ??= BigInt(n);
+}
+
 /**
  * poll(2) on `nfds` pollfd structs in `fds`, blocking the JS thread for at most
  * `timeoutMs` (0 = just check). Returns the ready count; -1 on EINTR.
  */
 export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
-  const n = lib.poll(fds, BigInt(nfds), timeoutMs);
+  const n = lib.poll(fds, nfdsOf(nfds), timeoutMs);
   if (n < 0 && errno() !== 4) throw new ErrnoError("poll", errno());
   return n;
 }
@@ -552,7 +558,7 @@ export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
  * not readable from the worker thread).
  */
 export function pollAsync(fds: Uint8Array, nfds: number, timeoutMs: number): Promise<number> {
-  return lib.poll_nb(fds, BigInt(nfds), timeoutMs);
+  return lib.poll_nb(fds, nfdsOf(nfds), timeoutMs);
 }
 
 // ---- epoll (a private readiness set, itself watched by the poller) ----

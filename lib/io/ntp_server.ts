@@ -231,8 +231,9 @@ export class NtpServerSocket {
     let queued = 0;
     // cooked - real, split into whole seconds and nanoseconds in 0..1e9 (no allocation per packet)
     const cook = this.#cookedOffset === null ? 0n : this.#cookedOffset();
+    const cooked = cook !== 0n; // (a BigInt compared once per batch, not per packet)
     let cookSec = 0, cookNsec = 0;
-    if (cook !== 0n) {
+    if (cooked) {
       cookSec = Number(cook / 1_000_000_000n);
       cookNsec = Number(cook % 1_000_000_000n);
       if (cookNsec < 0) {
@@ -287,7 +288,7 @@ export class NtpServerSocket {
         sec = fbSec;
         nsec = fbNsec;
       }
-      if (cook !== 0n) {
+      if (cooked) {
         sec += cookSec;
         nsec += cookNsec;
         if (nsec >= 1_000_000_000) {

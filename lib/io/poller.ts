@@ -46,9 +46,8 @@ interface Entry {
 /** Consecutive rounds served by a checking (timeout 0) poll() before the event loop runs. */
 const SYNC_ROUNDS = 4;
 
-/** Whether every descriptor with revents in `fds` is one whose callbacks drain it. */
-function allDrain(fds: Uint8Array, count: number, entries: (Entry | undefined)[]): boolean {
-  const dv = new DataView(fds.buffer, fds.byteOffset, fds.byteLength);
+/** Whether every descriptor with revents in `dv` (pollfds) is one whose callbacks drain it. */
+function allDrain(dv: DataView, count: number, entries: (Entry | undefined)[]): boolean {
   for (let i = 1; i < count; i++) {
     if (dv.getInt16(i * POLLFD.size + POLLFD.revents, true) !== 0 && !entries[i]?.drains) {
       return false;
@@ -64,6 +63,7 @@ export class Poller {
   #running: Promise<void> | null = null;
   #dirty = true;
   #fds = new Uint8Array(0);
+  #fdsView = new DataView(this.#fds.buffer);
   #order: number[] = [];
   /** The registrations `#order` was built from (index 0, the eventfd, has none). */
   #orderEntries: (Entry | undefined)[] = [];
@@ -165,7 +165,7 @@ export class Poller {
     this.#order = [this.#wakeFd, ...this.#entries.keys()];
     this.#orderEntries = [undefined, ...this.#entries.values()];
     this.#fds = new Uint8Array(this.#order.length * POLLFD.size);
-    const dv = new DataView(this.#fds.buffer);
+    const dv = this.#fdsView = new DataView(this.#fds.buffer);
     this.#order.forEach((fd, i) => {
       dv.setInt32(i * POLLFD.size + POLLFD.fd, fd, true);
       dv.setInt16(i * POLLFD.size + POLLFD.events, L.POLLIN, true);
@@ -179,7 +179,7 @@ export class Poller {
     try {
       while (this.#wanted()) {
         if (this.#dirty) this.#rebuild();
-        const fds = this.#fds;
+        const fds = this.#fds, dv = this.#fdsView;
         const order = this.#order;
         const entries = this.#orderEntries;
         // Under load the descriptors are ready again by the time the callbacks return: a
@@ -188,7 +188,7 @@ export class Poller {
         // and only when every ready descriptor drains in its callback (a TCP wait resolves
         // a promise whose reader has not run yet: that one waits for the event loop).
         let n = this.#syncRounds < SYNC_ROUNDS ? poll(fds, order.length, 0) : 0;
-        if (n > 0 && !allDrain(fds, order.length, entries)) n = 0;
+        if (n > 0 && !allDrain(dv, order.length, entries)) n = 0;
         if (n > 0) this.#syncRounds++;
         else {
           this.#syncRounds = 0;
@@ -197,7 +197,6 @@ export class Poller {
         this.polls++;
         this.#wakeWaiters();
         if (n <= 0) continue; // EINTR
-        const dv = new DataView(fds.buffer);
         for (let i = 0; i < order.length; i++) {
           const revents = dv.getInt16(i * POLLFD.size + POLLFD.revents, true);
           if (revents === 0) continue;
