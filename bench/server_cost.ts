@@ -73,12 +73,14 @@ request[0] = 0x23; // v4, client. RFC 5905 §7.3
 request[2] = 6;
 request[3] = 0xe9;
 
+const PLAIN = { txTimestamp: false, fromLocal: false } as const;
+
 /** Sends BATCH requests to `dest` with one sendmmsg. */
 function send(dest: Uint8Array): void {
   for (let i = 0; i < BATCH; i++) {
     request[47] = i;
     tx.stage(i, request, dest);
-    tx.queueReply(i, 48, { txTimestamp: false, fromLocal: false });
+    tx.queueReply(i, 48, PLAIN);
   }
   if (tx.flushReplies(client.fd) !== BATCH) throw new Error("client sendmmsg");
 }

@@ -308,7 +308,9 @@ export class ClientLog {
       h = mix(h ^ this.#k2);
       h = mix(h ^ this.#k3);
     }
-    return h;
+    // Only the low bits pick a bucket (at most 2^20 buckets): 30 bits keep the
+    // value a small integer, which V8 returns without allocating a number.
+    return h & 0x3fffffff;
   }
 
   /** Finds or creates the record of the key in #k*, returns its slot. */
