@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type SockAddr, UdpSocket } from "../../lib/io/udp.ts";
+import { type MsgArena, type SockAddr, UdpSocket } from "../../lib/io/udp.ts";
 import { realNow } from "../../lib/io/realtime.ts";
 import type { Timestamp } from "../../lib/time/timestamp.ts";
 import { ErrnoError } from "../../ffi/libc.ts";
@@ -171,6 +171,67 @@ Deno.test("udp: onBatch replies in place from the arena with sendmmsg", async ()
   } finally {
     await server.close();
     await client.close();
+  }
+});
+
+Deno.test("udp: replies change their control messages per slot and go to their own clients", async () => {
+  // The arena keeps each slot's reply cmsg headers and each queue position's pointers from the
+  // last reply: a TX stamp asked, then not, then a reply from slot 1 at queue position 0.
+  const server = openLoopback("ipv4");
+  const a = openLoopback("ipv4");
+  const b = openLoopback("ipv4");
+  try {
+    let plan: (arena: MsgArena, n: number) => void = () => {};
+    server.onBatch((arena, n) => plan(arena, n));
+    const stamped: number[] = [];
+    const stampTimes = new Map<number, Timestamp>();
+    const twoStamps = new Promise<void>((resolve) => {
+      server.onTxTimestamp((id, tx) => {
+        stamped.push(id);
+        stampTimes.set(id, tx);
+        if (stamped.length === 2) resolve();
+      });
+    });
+    const to = server.localAddress();
+    const reply = (slot: number, txTimestamp: boolean) => (arena: MsgArena) => {
+      arena.packet(slot)[0]! += 100;
+      arena.queueReply(slot, 1, { txTimestamp, fromLocal: true });
+    };
+    const fromA = collect(a, 2);
+    // no await between a send and receiveBatch(): the poller cannot take the batch first
+    plan = reply(0, true);
+    a.send(new Uint8Array([1]), to);
+    assert.equal(server.receiveBatch(), 1);
+    const id1 = server.replyIds[0]!;
+    plan = reply(0, false);
+    a.send(new Uint8Array([2]), to);
+    assert.equal(server.receiveBatch(), 1);
+    const id2 = server.replyIds[0]!;
+    const fromB = collect(b, 1);
+    plan = reply(1, true);
+    const before3 = realNow();
+    a.send(new Uint8Array([3]), to);
+    b.send(new Uint8Array([4]), to);
+    assert.equal(server.receiveBatch(), 2);
+    const id3 = server.replyIds[0]!;
+    assert.ok(id1 > 0 && id2 > id1 && id3 > id2);
+    const gotA = await withTimeout(fromA, 5000, "replies to a");
+    const gotB = await withTimeout(fromB, 5000, "reply to b");
+    assert.deepEqual(gotA.map((r) => r.bytes[0]), [101, 102]);
+    assert.deepEqual([...gotB[0]!.bytes], [104]);
+    for (const r of [...gotA, ...gotB]) assert.equal(r.from.address, "127.0.0.1");
+    // the kernel reports stamps in send order: the second reply's would come before the third's
+    await withTimeout(twoStamps, 5000, "TX timestamps");
+    assert.deepEqual(stamped, [id1, id3]);
+    // a stamp asked by the second reply by mistake would be taken for the third's (OPT_ID keys)
+    assert.ok(
+      stampTimes.get(id3)! >= before3,
+      "the third reply's stamp is from before it was sent",
+    );
+  } finally {
+    await server.close();
+    await a.close();
+    await b.close();
   }
 });
 
