@@ -318,9 +318,9 @@ try {
   console.log("Resident memory (VmRSS), before -> after 100000 distinct client addresses:");
   console.log(`  chronyd ${rc0} -> ${rc1} KiB   horae ${rh0} -> ${rh1} KiB`);
   console.log(
-    "Where horae's time goes: per batch one recvmmsg + one sendmmsg FFI call; per packet " +
-      "DataView reads/writes of the header, the access-table walk and one client-log hash " +
-      "probe; the rest is the Deno runtime (RSS is mostly V8, not the 0.5 MB client log).",
+    "Where horae's time goes: per batch one recvmmsg + one sendmmsg FFI call; most of the CPU " +
+      "per reply is the kernel's UDP path (system time above, as chronyd's); horae's own code " +
+      "per request: bench/server_cost.ts (RSS is mostly V8, not the 0.5 MB client log).",
   );
 } finally {
   if (horae !== null) {
