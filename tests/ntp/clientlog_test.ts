@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   ClientLog,
+  quarterLog2,
   RATE_DROP,
   RATE_KOD,
   RATE_RESPOND,
@@ -192,4 +193,27 @@ Deno.test("clientlog: Int follows a faster pace a quarter step per request, a sl
     const row = log.clients(t).find((r) => r.address === `192.0.2.${10 + i}`)!;
     assert.equal(row.ntpIntervalLog2, int, `case ${i}`);
   });
+});
+
+Deno.test("clientlog: quarterLog2 is Math.round(Math.log2(x) * 4) everywhere, edges included", () => {
+  const expect = (x: number) => Math.round(Math.log2(x) * 4);
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const xs: number[] = [1, 2, 0.5, 3, 1e-9, 1e-6, 0.001, 8, 1e300, 5e-324, 1e-310, Infinity];
+  for (let i = 0; i < 100_000; i++) xs.push(2 ** (80 * rnd() - 40)); // intervals from ps to years
+  for (let k = -160; k <= 160; k++) {
+    // the rounding edges themselves and their neighbours, a few ulps and a margin away
+    const edge = 2 ** ((k + 0.5) / 4);
+    for (
+      const f of [1, 1 + 2e-16, 1 - 2e-16, 1 + 1e-12, 1 - 1e-12, 1 + 1e-8, 1 - 1e-8, 1.01, 0.99]
+    ) {
+      xs.push(edge * f);
+    }
+  }
+  let wrong = 0;
+  for (const x of xs) if (quarterLog2(x) !== expect(x)) wrong++;
+  assert.equal(wrong, 0);
+  assert.equal(quarterLog2(1), 0);
+  assert.equal(quarterLog2(2 ** -20), -80);
+  assert.equal(quarterLog2(2 ** 0.2), 1);
 });
