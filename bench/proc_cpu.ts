@@ -1,7 +1,7 @@
 /**
- * CPU time of a benchmarked server from /proc, shared by the benchmarks that
- * print "server CPU per reply" (bench/server.ts, bench/nts.ts): user and
- * system time (utime, stime) of a process, all its threads (exited ones
+ * CPU time of a benchmarked server from /proc, for the benchmarks that print
+ * "server CPU per reply" (bench/server.ts; bench/nts.ts sums its threads by
+ * name for its split, the same fields): user and system time (utime, stime) of a process, all its threads (exited ones
  * included: /proc/PID/stat counts them), plus its direct children (chronyd's
  * NTS-KE helper). Resolution: one clock tick (10 ms at USER_HZ 100), so
  * measure windows of a second or more.
