@@ -61,6 +61,8 @@ export class Poller {
   readonly #entries = new Map<number, Entry>();
   #wakeFd = -1;
   #running: Promise<void> | null = null;
+  /** A loop is between its start and its end (set before its first callback runs). */
+  #active = false;
   #dirty = true;
   #fds = new Uint8Array(0);
   #fdsView = new DataView(this.#fds.buffer);
@@ -118,7 +120,7 @@ export class Poller {
    */
   hold(): () => void {
     this.#holds++;
-    if (!this.#running) this.#changed();
+    if (!this.#active) this.#changed();
     let held = true;
     return () => {
       if (!held) return;
@@ -146,14 +148,17 @@ export class Poller {
 
   #changed(): void {
     this.#dirty = true;
-    if (this.#running) {
+    if (this.#active) {
       if (this.#wakeFd >= 0) eventfdWrite(this.#wakeFd); // else: restarted by the loop's finally
     } else if (this.#wanted()) {
-      this.#running = this.#loop().finally(() => {
-        this.#running = null;
+      // #active is set by #loop's first, synchronous step: a callback run in the loop's
+      // first (checking) round, before #loop() has returned its promise, sees it.
+      const running: Promise<void> = this.#loop().finally(() => {
+        if (this.#running === running) this.#running = null;
         // a registration after the loop's last check restarts it
-        if (this.#wanted()) this.#changed();
+        if (!this.#active && this.#wanted()) this.#changed();
       });
+      this.#running = running;
     }
   }
 
@@ -175,6 +180,7 @@ export class Poller {
 
   async #loop(): Promise<void> {
     this.loops++;
+    this.#active = true;
     this.#wakeFd = eventfd(0);
     try {
       while (this.#wanted()) {
@@ -229,6 +235,7 @@ export class Poller {
         }
       }
     } finally {
+      this.#active = false;
       close(this.#wakeFd);
       this.#wakeFd = -1;
       this.#dirty = true;

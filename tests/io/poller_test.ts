@@ -125,3 +125,40 @@ Deno.test("poller: a hold keeps one poll loop across registrations; releasing it
     close(fd);
   }
 });
+
+Deno.test("poller: a draining callback run in the loop's first round may register another descriptor (one loop, no second)", async () => {
+  const a = eventfd(0);
+  const b = eventfd(0);
+  try {
+    eventfdWrite(a); // readable before the loop starts: its first, checking poll() sees it
+    const loopsBefore = poller.loops;
+    let done: () => void = () => {};
+    const bRead = new Promise<void>((r) => (done = r));
+    poller.register(
+      a,
+      () => {
+        eventfdRead(a);
+        poller.register(
+          b,
+          () => {
+            eventfdRead(b);
+            done();
+          },
+          undefined,
+          true,
+        );
+        eventfdWrite(b);
+      },
+      undefined,
+      true,
+    );
+    await bRead;
+    assert.equal(poller.loops - loopsBefore, 1, "one poll loop serves both descriptors");
+    await poller.unregister(a);
+    await poller.unregister(b);
+    await poller.idle();
+  } finally {
+    close(a);
+    close(b);
+  }
+});
