@@ -42,6 +42,11 @@
  * weighs down or `maxupdateskew` ignores (issue 17: 5 ms step, 1 s polls, the
  * simulator's `server-step-5ms`: largest frequency error after the step
  * 700-870 ppm -> under 0.5 ppm with the reference's rule; lan RMS +2 %).
+ * Such windows are now rare: the regression looks for a step among the
+ * newest samples (lib/clock/regression.ts `findStep`), leaves a lone sample
+ * off the line out, fits a step confirmed by two samples as a shift of the
+ * older ones (the frequency stays theirs: `server-step-5ms` under 0.3 ppm)
+ * and drops the samples before it once minsamples follow it.
  *
  * One-way floors (NTP sources, `floors: true`; horae's own, see
  * lib/clock/envelope.ts): from {@linkcode FLOOR_MIN_SAMPLES} kept samples on,
@@ -578,10 +583,16 @@ export class SourceStats {
     const minDelay = Math.min(...d);
     const y = a === 0 ? raw : raw.map((o, i) => o - a * (d[i]! - minDelay));
     const weights = this.weights();
-    const fit = regress(x, y, weights, { minKeep: this.minSamples });
+    const fit = regress(x, y, weights, { minKeep: this.minSamples, steps: true });
     if (fit.start > 0) this.#samples = s.slice(fit.start);
     const kept = this.#samples;
-    const dof = kept.length - 2;
+    // A step of the source among the newest samples (regression.ts findStep): the fit is of the
+    // samples before fit.end, those before the step shifted by it; the rest follows suit.
+    const shift = (v: number, i: number) =>
+      fit.step !== null && i < fit.step.at ? v + fit.step.size : v;
+    const fx = x.slice(0, fit.end), fy = y.slice(0, fit.end).map(shift);
+    const fw = weights.slice(0, fit.end);
+    const dof = fit.used - (fit.step === null ? 2 : 3);
     // With two samples nothing measures the noise: fall back to a floor from dispersions.
     const floor = Math.min(...kept.map((e) => e.sample.peerDispersion));
     // With few samples the residuals may line up by chance and promise far
@@ -591,7 +602,7 @@ export class SourceStats {
     const inflate = dof > 0 && fit.residualSd > 0 ? Math.max(1, jitterSd / fit.residualSd) : 1;
     const residualSd = dof > 0 ? fit.residualSd * inflate : floor;
     // From ROBUST_MIN_SAMPLES on, the slope's error is the larger of the fit's and the robust one.
-    const robust = kept.length >= ROBUST_MIN_SAMPLES ? robustSlopeFactor(x, y, weights, fit) : 1;
+    const robust = fit.used >= ROBUST_MIN_SAMPLES ? robustSlopeFactor(fx, fy, fw, fit) : 1;
     const frequencySd = dof > 0 ? fit.slopeSd * inflate * robust : UNKNOWN_SKEW;
     // With few samples a slope that the noise could make (within FLAT_T of its
     // standard error) would carry its error into the offset at the newest
@@ -600,16 +611,19 @@ export class SourceStats {
     if (dof < FEW_DOF && Math.abs(fit.slope) < FLAT_T * frequencySd) {
       const w = this.weights();
       let sw = 0, swy = 0;
-      for (let i = 0; i < kept.length; i++) {
-        sw += w[i]!;
-        swy += w[i]! * y[fit.start + i]!;
+      for (let i = fit.start; i < fit.end; i++) {
+        sw += w[i - fit.start]!;
+        swy += w[i - fit.start]! * fy[i]!;
       }
       offset = swy / sw;
     }
     const offsetSd = dof > 0 ? fit.interceptSd * inflate : floor;
     // One-way floors (lib/clock/envelope.ts): each direction's queueing removed by its own
     // luckiest packets; kept only while within floorGuard() of the regression's offset.
-    if (this.floors && this.fixedAsymmetry === null && kept.length >= FLOOR_MIN_SAMPLES) {
+    if (
+      this.floors && this.fixedAsymmetry === null && fit.used >= FLOOR_MIN_SAMPLES &&
+      fit.step === null && fit.end === x.length
+    ) {
       const kd = d.slice(fit.start);
       const ff = floorFit(x.slice(fit.start), raw.slice(fit.start), kd);
       if (ff !== null && Math.abs(ff.intercept - offset) <= floorGuard(offsetSd, kd)) {

@@ -3,6 +3,7 @@ import { Prng } from "../../lib/clock/prng.ts";
 import {
   countRuns,
   curvatureT,
+  findStep,
   regress,
   RegressionError,
   runsAcceptable,
@@ -146,4 +147,76 @@ Deno.test("curvature test: old points go when the slope bends, a noisy line keep
   assert.equal(regress(x, line, w, { minKeep: 6 }).start, 0);
   // too few points: no statistic
   assert.equal(curvatureT([0, 1, 2, 3], [0, 1, 4, 9], [1, 1, 1, 1], 0), 0);
+});
+
+/** 40 points at 1 s, noise ±10 µs and a 1 ppm slope, the offsets after `stepAt` moved by `step`. */
+function stepped(stepAt: number, step: number, n = 40, seed = 7) {
+  const r = noise(seed);
+  const x: number[] = [], y: number[] = [], w: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x.push(i - (n - 1));
+    y.push(1e-6 * i + 10e-6 * r() + (i >= stepAt ? step : 0));
+    w.push(1);
+  }
+  return { x, y, w };
+}
+
+Deno.test("findStep: a 5 ms step with 3 points after it, its size and place; none in plain noise", () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const { x, y, w } = stepped(37, -5e-3, 40, seed);
+    const s = findStep(x, y, w, 6);
+    assert.ok(s !== null, `seed ${seed}`);
+    assert.equal(s.at, 37);
+    assert.ok(Math.abs(s.size + 5e-3) < 30e-6, `size ${s.size}`);
+    const plain = stepped(99, 0, 40, seed);
+    assert.equal(findStep(plain.x, plain.y, plain.w, 6), null, `noise, seed ${seed}`);
+  }
+});
+
+Deno.test("findStep: a bend of the frequency and outliers that disagree are no step", () => {
+  // 40 ppm faster from point 34 on: the newest points drift apart, no common shift.
+  const bend = stepped(99, 0);
+  for (let i = 34; i < 40; i++) bend.y[i]! += 40e-6 * (i - 33);
+  assert.equal(findStep(bend.x, bend.y, bend.w, 6), null);
+  // two points 5 ms off, then a normal one
+  const out = stepped(99, 0);
+  out.y[37]! += 5e-3;
+  out.y[38]! += 5e-3;
+  const s = findStep(out.x, out.y, out.w, 6);
+  assert.equal(s, null, JSON.stringify(s));
+});
+
+Deno.test("regress with steps: the newest point after a step is left out, then the step is fitted as a shift, then the points before it go", () => {
+  const fits = [];
+  // (looked for among the newest minKeep points: SourceStats drops the older ones at minKeep)
+  for (let n = 38; n <= 43; n++) {
+    const { x, y, w } = stepped(37, 5e-3, n);
+    fits.push({ n, fit: regress(x, y, w, { minKeep: 6, steps: true }) });
+  }
+  for (const { n, fit } of fits) {
+    const after = n - 37;
+    // the slope (1 ppm) never follows the step
+    assert.ok(Math.abs(fit.slope - 1e-6) < 2e-6, `${after} after: slope ${fit.slope}`);
+    if (after < 2) {
+      // one point off the line might be an outlier: left out, the line is the older points'
+      assert.equal(fit.end, 37);
+      assert.equal(fit.step, null);
+      assert.ok(Math.abs(fit.intercept - 1e-6 * (n - 1)) < 20e-6, `intercept ${fit.intercept}`);
+    } else if (after < 6) {
+      // a step: fitted as a shift of the older points (kept: fewer than minKeep after it)
+      assert.equal(fit.end, n);
+      assert.equal(fit.step?.at, 37);
+      assert.equal(fit.start, 0);
+      assert.ok(Math.abs(fit.intercept - 5e-3 - 1e-6 * (n - 1)) < 20e-6, `${fit.intercept}`);
+    } else {
+      // minKeep points after it: the points before it go
+      assert.equal(fit.start, 37, `${after} after`);
+      assert.equal(fit.step, null);
+    }
+  }
+  // without the option (the RTC's regression) nothing changes: the step is in the fit
+  const { x, y, w } = stepped(37, 5e-3, 40);
+  const plain = regress(x, y, w, { minKeep: 6 });
+  assert.equal(plain.end, 40);
+  assert.ok(Math.abs(plain.slope) > 50e-6, `${plain.slope}`);
 });

@@ -16,10 +16,11 @@ Deno.test("sim smoothing: the served time smears a 1 s server step within the li
     const show = `seed ${seed}: ${JSON.stringify(s)}`;
     // activated by the first updates (skew / 10000 below 0.01 ppm/s)
     assert.ok(s.activatedAt !== null && s.activatedAt < 30, show);
-    // the client's own clock changes fast around the step...
+    // the client's own clock changes fast around the step (from the second sample after it,
+    // 64 s polls: a lone sample off the line waits for one that agrees, lib/clock/regression.ts)...
     const trace = r.trace!;
     let clockMax = 0;
-    for (let k = 5001; k < 5100; k++) {
+    for (let k = 5001; k < 5200; k++) {
       clockMax = Math.max(clockMax, Math.abs(trace[k]! - trace[k - 1]!));
     }
     assert.ok(clockMax > 1e-3, `clock moved at most ${clockMax} s/s`);
