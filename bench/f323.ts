@@ -8,7 +8,9 @@
  * without, the chronyd server also a horae client with F323. Every second
  * the clients' `sourcestats` (samples kept, Freq) and the servers'
  * `tracking` Frequency are read with the real `chronyc -n`; printed: after
- * the step, each one's largest |Freq| (ppm) and fewest samples kept.
+ * the step, each one's largest |Freq| (ppm) and fewest samples kept, and
+ * for the servers also their source's (`sourcestats` of the stepped upstream:
+ * a window that straddles the step claims a large frequency, issue 17).
  *
  * A client with F323 keeps its frequency estimate through the server's own
  * offset corrections (its monotonic receive timestamps leave them out), but
@@ -56,29 +58,47 @@ const clients: [string, Daemon][] = [
   ["chronyd plain -> chronyd", await startChronyd({ lines: [poll(cPort, false)] })],
   ["horae F323 -> chronyd", await startHorae([poll(cPort, true)])],
 ];
-const worst = new Map<string, { freq: number; samples: number }>();
+const worst = new Map<string, { freq: number; samples: number; straddle?: number | undefined }>();
+/** chronyc's Span: seconds, or with a unit (m, h, d, y). */
+const spanSeconds = (v = "") => {
+  const m = v.match(/^(\d+)([mhdy]?)$/);
+  return m ? Number(m[1]) * ({ "": 1, m: 60, h: 3600, d: 86400, y: 31536000 }[m[2]!] ?? NaN) : NaN;
+};
 const start = Date.now();
+let stepTime = 0;
 try {
   while (Date.now() - start < SECONDS * 1000) {
     const stepped = Date.now() - start >= STEP_AT * 1000;
-    if (stepped && shift === 0) shift = STEP;
+    if (stepped && shift === 0) {
+      shift = STEP;
+      stepTime = Date.now();
+    }
     for (const [name, d] of [...servers, ...clients]) {
-      let freq: number, samples = Infinity;
+      const row = (await chronyc(d.socket, "sourcestats")).split("\n")
+        .find((x) => x.startsWith("127.0.0.1"))?.trim().split(/\s+/) ?? [];
+      const sourceRow: [string, number, number] = [
+        `${name}'s source`,
+        Number(row[4]),
+        Number(row[1]),
+      ];
+      const rows: [string, number, number][] = [sourceRow];
       if (name.endsWith("server")) {
         const l = (await chronyc(d.socket, "tracking")).match(/^Frequency\s*: (\S+) ppm (\w+)/m);
-        freq = l ? Number(l[1]) * (l[2] === "slow" ? -1 : 1) : NaN;
-      } else {
-        const row = (await chronyc(d.socket, "sourcestats")).split("\n")
-          .find((x) => x.startsWith("127.0.0.1"))?.trim().split(/\s+/) ?? [];
-        samples = Number(row[1]);
-        freq = Number(row[4]);
+        rows.unshift([name, l ? Number(l[1]) * (l[2] === "slow" ? -1 : 1) : NaN, Infinity]);
+      } else sourceRow[0] = name;
+      for (const [key, freq, samples] of rows) {
+        if (!stepped || !Number.isFinite(freq)) continue;
+        const w = worst.get(key) ?? { freq: 0, samples: Infinity };
+        worst.set(key, {
+          freq: Math.max(w.freq, Math.abs(freq)),
+          samples: Math.min(w.samples, samples),
+          straddle: w.straddle,
+        });
       }
-      if (!stepped || !Number.isFinite(freq)) continue;
-      const w = worst.get(name) ?? { freq: 0, samples: Infinity };
-      worst.set(name, {
-        freq: Math.max(w.freq, Math.abs(freq)),
-        samples: Math.min(w.samples, samples),
-      });
+      // A server's source is the stepped upstream: until when did its window hold a sample
+      // from before the step (span longer than the time since the step, 1 s of poll slack)?
+      const since = (Date.now() - stepTime) / 1000, w = worst.get(sourceRow[0]);
+      if (name.endsWith("server") && w && spanSeconds(row[3]) > since + 1) w.straddle = since;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -88,6 +108,9 @@ try {
 }
 console.log(`upstream stepped by ${STEP} s at ${STEP_AT} s; after it (${SECONDS - STEP_AT} s):`);
 for (const [name, w] of worst) {
-  const kept = Number.isFinite(w.samples) ? `, fewest samples ${w.samples}` : "";
-  console.log(`${name.padEnd(26)} largest |Freq| ${w.freq.toFixed(3)} ppm${kept}`);
+  let kept = Number.isFinite(w.samples) ? `, fewest samples ${w.samples}` : "";
+  if (name.endsWith("server's source")) {
+    kept += `, pre-step samples kept until +${(w.straddle ?? 0).toFixed(0)} s`;
+  }
+  console.log(`${name.padEnd(30)} largest |Freq| ${w.freq.toFixed(3)} ppm${kept}`);
 }
