@@ -63,6 +63,11 @@ export const STEP_T = 30;
  */
 export const STEP_AGREE = 6;
 /**
+ * ...or within this fraction of the step itself (a point on a noisier path
+ * after a large step is still at the new level, not the old one; our choice).
+ */
+export const STEP_AGREE_FRACTION = 0.125;
+/**
  * Points after a step before it counts as one: with fewer the newest points
  * might be outliers and are left out of the fit until they are this many
  * (our choice).
@@ -290,7 +295,8 @@ export function curvatureT(
  * of them (the standard error from the residuals of the points before the
  * split, at least {@linkcode STEP_MIN_BEFORE} of them), and every point after
  * it lies within {@linkcode STEP_AGREE} residual standard deviations of the
- * shifted line (outliers that disagree are no step), and, from two points
+ * shifted line or {@linkcode STEP_AGREE_FRACTION} of the shift (outliers that
+ * disagree are no step), and, from two points
  * after it on, the shift fits {@linkcode STEP_BEND_RATIO} times better than a
  * bend of the line at the same place (a change of frequency is no step).
  * Null when there is none.
@@ -331,7 +337,10 @@ export function findStep(
     if (best !== null && Math.abs(t) <= Math.abs(best.t)) continue;
     let agree = true;
     for (let i = at; i < n; i++) {
-      if (Math.abs(shift.resid[i]!) * Math.sqrt(w[i]!) > STEP_AGREE * sd) agree = false;
+      const r = Math.abs(shift.resid[i]!);
+      if (r * Math.sqrt(w[i]!) > STEP_AGREE * sd && r > Math.abs(c) * STEP_AGREE_FRACTION) {
+        agree = false;
+      }
     }
     if (!agree) continue;
     // A bend (y = a + b u + c max(0, u - u[at - 1])) must not fit as well: from two points on,

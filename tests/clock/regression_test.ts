@@ -173,6 +173,13 @@ Deno.test("findStep: a 5 ms step with 3 points after it, its size and place; non
   }
 });
 
+Deno.test("findStep: a point after a large step on a noisier path is still after it", () => {
+  const { x, y, w } = stepped(35, -5e-3);
+  y[37]! += 300e-6; // 30 times the noise, 6 % of the step
+  const s = findStep(x, y, w, 6);
+  assert.equal(s?.at, 35, JSON.stringify(s));
+});
+
 Deno.test("findStep: a bend of the frequency and outliers that disagree are no step", () => {
   // 40 ppm faster from point 34 on: the newest points drift apart, no common shift.
   const bend = stepped(99, 0);
