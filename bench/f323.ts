@@ -96,9 +96,9 @@ try {
         });
       }
       // A server's source is the stepped upstream: until when did its window hold a sample
-      // from before the step (span longer than the time since the step, 1 s of poll slack)?
+      // from before the step (span longer than the time since the step; chronyc rounds it to 1 s)?
       const since = (Date.now() - stepTime) / 1000, w = worst.get(sourceRow[0]);
-      if (name.endsWith("server") && w && spanSeconds(row[3]) > since + 1) w.straddle = since;
+      if (name.endsWith("server") && w && spanSeconds(row[3]) > since + 0.5) w.straddle = since;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
