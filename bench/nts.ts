@@ -33,6 +33,7 @@ import { NTS_KE_ALPN } from "../lib/nts/ke_records.ts";
 import { buildNtsRequest, verifyNtsReply } from "../lib/nts/ntp_auth.ts";
 import { AES_SIV_CMAC_256 } from "../lib/nts/siv.ts";
 import { freePort, startChronyd } from "../tests/interop/harness.ts";
+import { cpuByThread, cpuMs } from "./proc_cpu.ts";
 import { makeCert, startHoraeNts } from "../tests/interop/nts_server_test.ts";
 
 const secondsAt = Deno.args.indexOf("--seconds");
@@ -54,49 +55,6 @@ const REQUESTS = 8;
 /** Loader runs per server, alternating; the best counts. */
 const ROUNDS = 2;
 const ROOT = new URL("..", import.meta.url).pathname;
-
-/** CPU time (user + system, all threads) of `pid` and its children so far, ms. */
-function cpuMs(pid: number): number {
-  const tick = 10; // USER_HZ 100
-  let t = 0;
-  const pids = [pid];
-  try {
-    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
-    if (kids) pids.push(...kids.split(/\s+/).map(Number));
-  } catch { /* gone or no children file */ }
-  for (const p of pids) {
-    try {
-      for (const d of Deno.readDirSync(`/proc/${p}/task`)) {
-        const f = Deno.readTextFileSync(`/proc/${p}/task/${d.name}/stat`);
-        const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-        t += (Number(fields[11]) + Number(fields[12])) * tick;
-      }
-    } catch { /* exited */ }
-  }
-  return t;
-}
-
-/** CPU time (user + system) of each thread of `pid` and its children so far, ms, by thread name. */
-function cpuByThread(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const pids = [pid];
-  try {
-    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
-    if (kids) pids.push(...kids.split(/\s+/).map(Number));
-  } catch { /* gone or no children file */ }
-  for (const p of pids) {
-    try {
-      for (const d of Deno.readDirSync(`/proc/${p}/task`)) {
-        const f = Deno.readTextFileSync(`/proc/${p}/task/${d.name}/stat`);
-        const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
-        const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-        const ms = (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ 100
-        out.set(name, (out.get(name) ?? 0) + ms);
-      }
-    } catch { /* exited */ }
-  }
-  return out;
-}
 
 /** CPU time of this process alone (the NTS-KE client; not the horae server it started), ms. */
 function ownCpuMs(): number {

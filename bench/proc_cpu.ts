@@ -1,7 +1,7 @@
 /**
  * CPU time of a benchmarked server from /proc, for the benchmarks that print
- * "server CPU per reply" (bench/server.ts; bench/nts.ts sums its threads by
- * name for its split, the same fields): user and system time (utime, stime) of a process, all its threads (exited ones
+ * "server CPU per reply" (bench/server.ts, bench/nts.ts; {@linkcode cpuByThread} splits it by
+ * thread name): user and system time (utime, stime) of a process, all its threads (exited ones
  * included: /proc/PID/stat counts them), plus its direct children (chronyd's
  * NTS-KE helper). Resolution: one clock tick (10 ms at USER_HZ 100), so
  * measure windows of a second or more.
@@ -60,4 +60,30 @@ export function cpuTimes(pid: number): CpuTimes {
 export function cpuMs(pid: number): number {
   const t = cpuTimes(pid);
   return t.userMs + t.systemMs;
+}
+
+/**
+ * CPU time (user + system) of each live thread of `pid` and its children so far, ms, summed by
+ * thread name (threads that have exited are not counted: take a split over a window in which
+ * none ends).
+ */
+export function cpuByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = [pid];
+  try {
+    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    if (kids) pids.push(...kids.split(/\s+/).map(Number));
+  } catch { /* gone or no children file */ }
+  for (const p of pids) {
+    try {
+      for (const d of Deno.readDirSync(`/proc/${p}/task`)) {
+        const f = Deno.readTextFileSync(`/proc/${p}/task/${d.name}/stat`);
+        const name = f.slice(f.indexOf("(") + 1, f.lastIndexOf(")"));
+        const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+        const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+        out.set(name, (out.get(name) ?? 0) + ms);
+      }
+    } catch { /* exited */ }
+  }
+  return out;
 }
