@@ -86,7 +86,7 @@ interface Helper {
 
 /** Copies of the ring's keys for another thread (the helpers' and `serverworkers`' "keys" message). */
 export function copyKeys(ring: ServerKeyRing): ServerKey[] {
-  return ring.all.map((k) => ({ id: k.id, key: k.key.slice() }));
+  return ring.all.map((k) => ({ ...k, key: k.key.slice() })); // with a 4.8 key's AEAD
 }
 
 /** The running helpers; see the module doc. */

@@ -163,7 +163,10 @@ export async function startNtsServer(
       );
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
-        log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
+        const why = (e as Error).message;
+        log.warn(
+          `Could not load NTS server keys from ${serverKeysPath(dir)} : ${why} (fresh keys)`,
+        );
       }
     }
   }
@@ -328,7 +331,8 @@ export async function startNtsServer(
         keysChanged();
         log.info(`Loaded ${loaded.keys.length} NTS server keys`);
       } catch (e) {
-        log.warn(`Could not load NTS server keys : ${(e as Error).message}`);
+        const why = (e as Error).message;
+        log.warn(`Could not load NTS server keys from ${serverKeysPath(dir)} : ${why} (keys kept)`);
       }
     },
     saveKeys: save,

@@ -15,13 +15,15 @@
  * bytes. The AEAD is not recorded: 100-byte cookies hold AES-SIV-CMAC-256
  * (15) keys; 68-byte ones (two 16-byte keys) AES-128-GCM-SIV (30) keys.
  *
- * Key file (`ntsdumpdir`/ntskeys), the format chronyd writes, so servers
- * sharing it accept each other's cookies: `NKS0`; `15 AGE` (the AEAD id and
- * the seconds since the last rotation, one decimal); then the four keys
- * oldest first, `ID KEY` in upper-case hex (the third line is the current
- * key, the fourth the next one). chronyd finds a cookie's key by the low two
- * bits of its id (its slot): successive keys take successive slots, so horae
- * makes its ids that way too. horae's former file (`horae-nts-server-keys 1`)
+ * Key file (`ntsdumpdir`/ntskeys), the formats chronyd writes, so servers
+ * sharing it accept each other's cookies: chronyd 4.3's `NKS0` and 4.8's
+ * `NKS1` (a per-key AEAD), parsed and written by `server_keys.ts` (which
+ * says which one horae writes and why); the keys oldest first, the third
+ * the current key, the fourth the next one. chronyd finds a cookie's key by
+ * the low two bits of its id (its slot): successive keys take successive
+ * slots, so horae makes its ids that way too. A key for AES-128-GCM-SIV (30,
+ * from chronyd 4.8) seals and opens its cookies in `server_keys.ts` (12-byte
+ * nonce: 96 or 64 bytes). horae's former file (`horae-nts-server-keys 1`)
  * is still read: {@linkcode parseServerKeys} converts it.
  *
  * Sans-IO: the time and random bytes are parameters; the format functions
@@ -40,6 +42,18 @@
 import type { Timestamp } from "../time/timestamp.ts";
 import { AesSivKey, type SivNonces } from "../crypto/siv.ts";
 import { aeadById, AES_SIV_CMAC_256 } from "./siv.ts";
+import {
+  formatServerKeyFile,
+  GCM_KEY_COOKIE_LENGTH,
+  GCM_KEY_COOKIE_LENGTH_128GCM,
+  NtsDumpError,
+  openUnderGcmSivKey,
+  parseServerKeyFile,
+  sealUnderGcmSivKey,
+  serverKeyLength,
+} from "./server_keys.ts";
+
+export { NtsDumpError };
 
 /** Keys of one NTS association, as carried in a cookie. */
 export interface CookieKeys {
@@ -55,16 +69,10 @@ export interface CookieKeys {
 export interface ServerKey {
   /** 32-bit id written in front of each cookie. */
   id: number;
-  /** 32-byte AES-SIV-CMAC-256 key. */
+  /** 32-byte AES-SIV-CMAC-256 key (16 bytes for AEAD 30). */
   key: Uint8Array;
-}
-
-/** A malformed ntsdumpdir file. */
-export class NtsDumpError extends Error {
-  override name = "NtsDumpError";
-  constructor(readonly line: number, message: string) {
-    super(`line ${line}: ${message}`);
-  }
+  /** AEAD id of the key when not 15 (30: a chronyd 4.8 key, see `server_keys.ts`). */
+  aead?: number;
 }
 
 /** Nonce length in a cookie, bytes (as chronyd's; RFC 5297 recommends 16 for nonce-based SIV). */
@@ -166,8 +174,10 @@ export class ServerKeyRing {
       throw new RangeError(`a key ring needs ${SERVER_KEYS_KEPT} keys`);
     }
     for (const k of keys) {
-      if (k.key.length !== COOKIE_KEY.keyLength) {
-        throw new RangeError("server key must be 32 bytes");
+      if (k.key.length !== serverKeyLength(k)) {
+        throw new RangeError(
+          `server key for AEAD ${k.aead ?? 15} must be ${serverKeyLength(k)} bytes`,
+        );
       }
     }
     const ageNs = BigInt(Math.max(0, Math.round(age * 1e9)));
@@ -239,7 +249,7 @@ export class ServerKeyRing {
     plain[1] = keys.aead & 0xff;
     plain.set(keys.c2s, 4);
     plain.set(keys.s2c, 4 + keys.c2s.length);
-    const out = new Uint8Array(gcm ? COOKIE_LENGTH_128GCM : COOKIE_LENGTH);
+    const out = new Uint8Array(this.cookieLength(gcm));
     this.makeCookieTo(plain, nonce, 0, out, 0);
     return out;
   }
@@ -259,6 +269,9 @@ export class ServerKeyRing {
     outAt: number,
   ): void {
     const current = this.keys[CURRENT]!;
+    if (current.aead === AEAD_128GCM) {
+      return sealUnderGcmSivKey(current, plain, nonce, nonceAt, out, outAt);
+    }
     const id = current.id;
     out[outAt] = id >>> 24;
     out[outAt + 1] = (id >>> 16) & 0xff;
@@ -285,7 +298,8 @@ export class ServerKeyRing {
   /**
    * {@linkcode makeCookieTo} with the next nonce of `nonces` (random nonces
    * whose CMACs under the current key are computed in batches: one FFI call
-   * less per cookie).
+   * less per cookie). An AES-SIV-CMAC-256 current key only: under another
+   * ({@linkcode cookieLength} differs) the responder calls `makeCookieTo`.
    */
   makeCookieFromPool(plain: Uint8Array, nonces: SivNonces, out: Uint8Array, outAt: number): void {
     const current = this.keys[CURRENT]!;
@@ -309,6 +323,18 @@ export class ServerKeyRing {
     );
   }
 
+  /**
+   * Length of the cookies {@linkcode makeCookieTo} makes now for client keys
+   * of AES-SIV-CMAC-256 (or AES-128-GCM-SIV when `gcm`): shorter under an
+   * AES-128-GCM-SIV server key (`server_keys.ts`).
+   */
+  cookieLength(gcm: boolean): number {
+    if (this.keys[CURRENT]!.aead === AEAD_128GCM) {
+      return gcm ? GCM_KEY_COOKIE_LENGTH_128GCM : GCM_KEY_COOKIE_LENGTH;
+    }
+    return gcm ? COOKIE_LENGTH_128GCM : COOKIE_LENGTH;
+  }
+
   /** Opens a cookie; null when its key is unknown (rotated out) or it was altered. */
   openCookie(cookie: Uint8Array): CookieKeys | null {
     const plain = new Uint8Array(COOKIE_PLAIN_LENGTH);
@@ -326,13 +352,16 @@ export class ServerKeyRing {
    * holds garbage). Allocates nothing.
    */
   openCookieTo(buf: Uint8Array, at: number, len: number, plain: Uint8Array): boolean {
+    if (len === GCM_KEY_COOKIE_LENGTH || len === GCM_KEY_COOKIE_LENGTH_128GCM) {
+      return openUnderGcmSivKey(this.keys, buf, at, len, plain);
+    }
     if (len !== COOKIE_LENGTH && len !== COOKIE_LENGTH_128GCM) return false;
     const aead = len === COOKIE_LENGTH ? COOKIE_KEY.id : AEAD_128GCM;
     const idWord = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) |
       buf[at + 3]!) >>> 0;
     let key: ServerKey | undefined;
     for (const k of this.keys) if (k.id === idWord) key = k;
-    if (!key) return false;
+    if (!key || key.aead === AEAD_128GCM) return false;
     const head = at + 4 + COOKIE_NONCE_LENGTH;
     plain[0] = aead >> 8;
     plain[1] = aead & 0xff;
@@ -366,16 +395,15 @@ export class ServerKeyRing {
   }
 }
 
-const SERVER_KEYS_MAGIC = "NKS0";
 const OLD_SERVER_KEYS_MAGIC = "horae-nts-server-keys 1";
 
-/** The key file (`ntsdumpdir`/ntskeys) in chronyd's format; `age`: seconds since the last rotation. */
+/**
+ * The key file (`ntsdumpdir`/ntskeys) in chronyd's format (`NKS0`, or `NKS1`
+ * when a key is not for AEAD 15: `server_keys.ts`); `age`: seconds since the
+ * last rotation.
+ */
 export function formatServerKeys(keys: readonly ServerKey[], age: number): string {
-  const lines = [SERVER_KEYS_MAGIC, `${COOKIE_KEY.id} ${age.toFixed(1)}`];
-  for (const k of keys) {
-    lines.push(`${k.id.toString(16).padStart(8, "0")} ${hex(k.key)}`.toUpperCase());
-  }
-  return lines.join("\n") + "\n";
+  return formatServerKeyFile(keys, age);
 }
 
 /** Keys read from a key file. */
@@ -389,7 +417,7 @@ export interface LoadedServerKeys {
 }
 
 /**
- * Parses a key file: chronyd's format ({@linkcode formatServerKeys}), or
+ * Parses a key file: chronyd 4.3's `NKS0` or 4.8's `NKS1` (`server_keys.ts`), or
  * horae's former `horae-nts-server-keys 1` (newest first, up to three keys),
  * which is converted: its keys become the current and previous ones (their
  * ids moved to successive slots), the missing ones and a next key are made
@@ -400,26 +428,8 @@ export interface LoadedServerKeys {
 export function parseServerKeys(text: string, random: Uint8Array): LoadedServerKeys {
   const lines = text.split("\n");
   if (lines[0] === OLD_SERVER_KEYS_MAGIC) return convertOldKeys(lines, random);
-  if (lines[0] !== SERVER_KEYS_MAGIC) throw new NtsDumpError(1, "not an NTS server key file");
-  const head = (lines[1] ?? "").trim().split(/\s+/);
-  if (head.length !== 2 || head[0] !== String(COOKIE_KEY.id)) {
-    throw new NtsDumpError(2, `unsupported AEAD "${lines[1]}"`);
-  }
-  if (!/^\d+(\.\d*)?$/.test(head[1]!)) throw new NtsDumpError(2, `bad key age "${head[1]}"`);
-  const keys: ServerKey[] = [];
-  lines.slice(2).forEach((raw, i) => {
-    const n = i + 3;
-    const f = raw.trim().split(/\s+/);
-    if (f[0] === "" || f[0] === undefined) return;
-    if (f.length !== 2 || !/^[0-9a-f]{8}$/i.test(f[0]) || !/^[0-9a-f]{64}$/i.test(f[1]!)) {
-      throw new NtsDumpError(n, `not an "ID KEY" line: "${raw.slice(0, 100)}"`);
-    }
-    keys.push({ id: parseInt(f[0], 16) >>> 0, key: unhex(f[1]!, n, "key") });
-  });
-  if (keys.length !== SERVER_KEYS_KEPT) {
-    throw new NtsDumpError(lines.length, `${keys.length} keys, not ${SERVER_KEYS_KEPT}`);
-  }
-  return { keys, age: Number(head[1]), converted: false };
+  const file = parseServerKeyFile(text);
+  return { keys: file.keys, age: file.age, converted: false };
 }
 
 function convertOldKeys(lines: string[], random: Uint8Array): LoadedServerKeys {

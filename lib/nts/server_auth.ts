@@ -40,7 +40,6 @@ import { copyBytes } from "../crypto/cmac.ts";
 import { AesSivKey, SivNonces } from "../crypto/siv.ts";
 import {
   COOKIE_LENGTH,
-  COOKIE_LENGTH_128GCM,
   COOKIE_NONCE_LENGTH,
   COOKIE_PLAIN_LENGTH,
   type ServerKeyRing,
@@ -222,7 +221,8 @@ export class NtsServerAuth implements ServerAuth {
     const authAt = fieldsEnd + uidLength;
     const nonceAt = authAt + EF_HEADER_LENGTH + 4;
     const ptAt = nonceAt + NTS_NONCE_LENGTH + TAG_LENGTH;
-    const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH;
+    // 96-byte cookies under a chronyd 4.8 AES-128-GCM-SIV server key (server_keys.ts)
+    const cookieField = EF_HEADER_LENGTH + this.#ring.cookieLength(false);
     const ptLength = cookies * cookieField;
     const sealedEnd = ptAt + ptLength;
     if (sealedEnd > this.#requestLength || this.#requestLength > reply.length) return 0;
@@ -240,7 +240,12 @@ export class NtsServerAuth implements ServerAuth {
     for (let c = 0, o = ptAt; c < cookies; c++, o += cookieField) {
       put16(reply, o, EF_NTS_COOKIE);
       put16(reply, o + 2, cookieField);
-      ring.makeCookieFromPool(this.#keys, nonces, reply, o + EF_HEADER_LENGTH);
+      if (cookieField === EF_HEADER_LENGTH + COOKIE_LENGTH) {
+        ring.makeCookieFromPool(this.#keys, nonces, reply, o + EF_HEADER_LENGTH);
+      } else {
+        const nonce = this.#randomTo(null, 0, COOKIE_NONCE_LENGTH);
+        ring.makeCookieTo(this.#keys, this.#pool, nonce, reply, o + EF_HEADER_LENGTH);
+      }
     }
     if (sealedEnd < end) reply.fill(0, sealedEnd, end);
     this.#slot!.s2c.sealToFreshNonce(
@@ -289,7 +294,7 @@ export class NtsServerAuth implements ServerAuth {
     const authAt = fieldsEnd + uidLength;
     const nonceAt = authAt + EF_HEADER_LENGTH + 4;
     const ctAt = nonceAt + nonceLength;
-    const cookieField = EF_HEADER_LENGTH + COOKIE_LENGTH_128GCM;
+    const cookieField = EF_HEADER_LENGTH + this.#ring.cookieLength(true);
     const plain = new Uint8Array(this.#cookies * cookieField);
     const sealedEnd = ctAt + plain.length + AES_128_GCM_SIV.overhead;
     if (sealedEnd > this.#requestLength || this.#requestLength > reply.length) return 0;
