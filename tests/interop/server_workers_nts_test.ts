@@ -225,7 +225,12 @@ Deno.test({
 /** An ntskeys file (chronyd's format) of four random keys. */
 function keyFile(): string {
   const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  const lines = Array.from({ length: 4 }, () => `${hex(rand(4))} ${hex(rand(32))}`.toUpperCase());
+  // ids in successive slots (low two bits), or chronyd (and horae) refuse the file
+  const id = (i: number) => ((new DataView(rand(4).buffer).getUint32(0) & ~3) | i) >>> 0;
+  const lines = Array.from(
+    { length: 4 },
+    (_, i) => `${id(i).toString(16).padStart(8, "0")} ${hex(rand(32))}`.toUpperCase(),
+  );
   return `NKS0\n15 0.0\n${lines.join("\n")}\n`;
 }
 
