@@ -17,10 +17,10 @@
  *
  * Common to both: the keys are listed oldest first, the third is the
  * current key and the fourth the next one; successive keys take successive
- * slots (the low two bits of the id), and chronyd refuses a file whose ids do
- * not (as it does one with fewer than four keys, an unknown AEAD, or a key of
- * the wrong length for its AEAD): horae refuses the same files, naming the
- * line and the reason.
+ * slots (the low two bits of the id). chronyd 4.8 (and 4.3 for `NKS0`)
+ * refuses a file whose ids do not, one with fewer than four keys, an unknown
+ * AEAD, or a key of the wrong length for its AEAD, and reads no line after
+ * the fourth key: horae does the same, naming the line and the reason.
  *
  * What horae writes: `NKS0` while every key is an AES-SIV-CMAC-256 key (all
  * keys horae makes are): both chronyd 4.3 and 4.8 read it, so a pool mixing
@@ -30,15 +30,20 @@
  * a key anyway.
  *
  * A chronyd 4.8 whose crypto library has AES-128-GCM-SIV makes its server
- * keys for AEAD 30 (16-byte keys); the 4.8 built on this machine (Nettle 3.8)
- * has no AES-128-GCM-SIV, refuses a file with AEAD 30 keys ("Could not load
- * server NTS keys") and makes AEAD 15 keys, so the AEAD 30 layout below is
- * not checked against a real daemon here. A cookie under such a key: key id
+ * keys for AEAD 30 (16-byte keys; chrony.conf(5) 4.8, `ntsaeads`: GCM-SIV
+ * is preferred for its shorter cookies). The 4.8 built on this machine
+ * (Nettle 3.8) has no AES-128-GCM-SIV, refuses a file with AEAD 30 keys
+ * ("Could not load server NTS keys") and makes AEAD 15 keys, so the AEAD 30
+ * layout below was learned from chrony's published source text (facts only,
+ * nothing copied) and NOT checked against a real daemon. A cookie under such
+ * a key: key id
  * (4 bytes) || nonce (12 bytes, AES-128-GCM-SIV's only nonce length) ||
  * AES-128-GCM-SIV(server key, nonce, empty AD, C2S || S2C) (the ciphertext,
  * then the 16-byte tag): 96 bytes for AES-SIV-CMAC-256 client keys, 64 for
  * AES-128-GCM-SIV ones. Lengths tell the two key kinds apart: a key for 15
- * makes 100 or 68 bytes.
+ * makes 100 or 68 bytes. As with chronyd, a request carrying a 96-byte
+ * cookie answered under an AES-SIV current key (100-byte cookies) may not
+ * fit the request's length and gets no reply: keys only move from 15 to 30.
  *
  * Sans-IO: text in, text out; the daemon does the (atomic) file writes.
  *
@@ -118,8 +123,9 @@ function aeadOf(field: string, line: number): number {
 
 /**
  * Parses an `NKS0` or `NKS1` key file. Throws {@linkcode NtsDumpError}
- * (line and reason) for anything chronyd would refuse, and for lines after
- * the fourth key. Keys for AEAD 15 carry no `aead`; others do.
+ * (line and reason) for anything chronyd would refuse; lines after the
+ * fourth key are not read (as chronyd). Keys for AEAD 15 carry no `aead`;
+ * others do.
  */
 export function parseServerKeyFile(text: string): ServerKeyFile {
   const lines = text.split("\n");
@@ -139,7 +145,8 @@ export function parseServerKeyFile(text: string): ServerKeyFile {
   const ageField = head[head.length - 1]!;
   if (!/^\d+(\.\d*)?$/.test(ageField)) throw new NtsDumpError(2, `bad key age "${ageField}"`);
   const keys: ServerKey[] = [];
-  for (let i = 2; i < lines.length; i++) {
+  // As chronyd 4.3 and 4.8: the first four key lines count, later lines are not read.
+  for (let i = 2; i < lines.length && keys.length < KEYS_IN_FILE; i++) {
     const n = i + 1;
     const raw = lines[i]!;
     const f = raw.trim().split(/\s+/);
@@ -147,7 +154,6 @@ export function parseServerKeyFile(text: string): ServerKeyFile {
       if (lines.slice(i).every((l) => l.trim() === "")) break;
       throw new NtsDumpError(n, "empty line before the end");
     }
-    if (keys.length === KEYS_IN_FILE) throw new NtsDumpError(n, `more than ${KEYS_IN_FILE} keys`);
     if (f.length !== (nks0 ? 2 : 3) || !/^[0-9a-f]{8}$/i.test(f[0]!)) {
       throw new NtsDumpError(
         n,
