@@ -50,10 +50,11 @@ import {
   openUnderGcmSivKey,
   parseServerKeyFile,
   sealUnderGcmSivKey,
+  type ServerKey,
   serverKeyLength,
 } from "./server_keys.ts";
 
-export { NtsDumpError };
+export { NtsDumpError, type ServerKey };
 
 /** Keys of one NTS association, as carried in a cookie. */
 export interface CookieKeys {
@@ -63,16 +64,6 @@ export interface CookieKeys {
   c2s: Uint8Array;
   /** Server-to-client key. */
   s2c: Uint8Array;
-}
-
-/** One server key that encrypts cookies. */
-export interface ServerKey {
-  /** 32-bit id written in front of each cookie. */
-  id: number;
-  /** 32-byte AES-SIV-CMAC-256 key (16 bytes for AEAD 30). */
-  key: Uint8Array;
-  /** AEAD id of the key when not 15 (30: a chronyd 4.8 key, see `server_keys.ts`). */
-  aead?: number;
 }
 
 /** Nonce length in a cookie, bytes (as chronyd's; RFC 5297 recommends 16 for nonce-based SIV). */

@@ -57,8 +57,17 @@
  * @module
  */
 
-import type { ServerKey } from "./cookie.ts";
 import { AES_128_GCM_SIV, AES_SIV_CMAC_256 } from "../crypto/aead.ts";
+
+/** One server key that encrypts cookies (the key ring is `cookie.ts`'s `ServerKeyRing`). */
+export interface ServerKey {
+  /** 32-bit id written in front of each cookie. */
+  id: number;
+  /** 32-byte AES-SIV-CMAC-256 key (16 bytes for AEAD 30). */
+  key: Uint8Array;
+  /** AEAD id of the key when not 15 (30: a chronyd 4.8 key). */
+  aead?: number;
+}
 
 /** A malformed ntsdumpdir file. */
 export class NtsDumpError extends Error {
