@@ -211,7 +211,8 @@ export class ServerKeyRing {
   /**
    * Rotates: the next key becomes current, the oldest goes, and a new next
    * key is made from 36 random bytes (4 id, 32 key), its id in the slot after
-   * the last one.
+   * the last one; for AEAD 30 (16 bytes of the key) when the last one is (a
+   * chronyd 4.8 file's GCM-SIV keys stay GCM-SIV: `server_keys.ts`).
    */
   rotate(random: Uint8Array, now: Timestamp): void {
     if (random.length < SERVER_KEY_RANDOM_LENGTH) {
@@ -222,6 +223,7 @@ export class ServerKeyRing {
     while (this.keys.slice(1).some((k) => k.id === key.id)) {
       key = { id: (key.id + 4) >>> 0, key: key.key }; // same slot, another id
     }
+    if (last.aead === AEAD_128GCM) key = { ...key, key: key.key.slice(0, 16), aead: AEAD_128GCM };
     this.keys = [...this.keys.slice(1), key];
     this.lastRotation = now;
   }

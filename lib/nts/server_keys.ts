@@ -22,12 +22,12 @@
  * AEAD, or a key of the wrong length for its AEAD, and reads no line after
  * the fourth key: horae does the same, naming the line and the reason.
  *
- * What horae writes: `NKS0` while every key is an AES-SIV-CMAC-256 key (all
- * keys horae makes are): both chronyd 4.3 and 4.8 read it, so a pool mixing
- * 4.3, 4.8 and horae can share the file horae writes. `NKS1` only when a key
- * has another AEAD (loaded from a chronyd 4.8 built with AES-128-GCM-SIV,
- * then rotated by horae): `NKS0` cannot say that, and 4.3 could not use such
- * a key anyway.
+ * What horae writes: `NKS0` while every key is an AES-SIV-CMAC-256 key (the
+ * keys horae makes are, unless it rotates keys loaded for AEAD 30): both
+ * chronyd 4.3 and 4.8 read it, so a pool mixing 4.3, 4.8 and horae can share
+ * the file horae writes. `NKS1` only when a key has another AEAD (loaded
+ * from a chronyd 4.8 built with AES-128-GCM-SIV): `NKS0` cannot say that,
+ * and 4.3 could not use such a key anyway.
  *
  * A chronyd 4.8 whose crypto library has AES-128-GCM-SIV makes its server
  * keys for AEAD 30 (16-byte keys; chrony.conf(5) 4.8, `ntsaeads`: GCM-SIV
@@ -41,9 +41,10 @@
  * AES-128-GCM-SIV(server key, nonce, empty AD, C2S || S2C) (the ciphertext,
  * then the 16-byte tag): 96 bytes for AES-SIV-CMAC-256 client keys, 64 for
  * AES-128-GCM-SIV ones. Lengths tell the two key kinds apart: a key for 15
- * makes 100 or 68 bytes. As with chronyd, a request carrying a 96-byte
- * cookie answered under an AES-SIV current key (100-byte cookies) may not
- * fit the request's length and gets no reply: keys only move from 15 to 30.
+ * makes 100 or 68 bytes. A request carrying a 96-byte cookie answered under
+ * an AES-SIV current key (100-byte cookies) may not fit the request's length
+ * and gets no reply (so chronyd only moves from 15 to 30): horae's ring makes
+ * its next key for AEAD 30 when the last one is.
  *
  * Sans-IO: text in, text out; the daemon does the (atomic) file writes.
  *

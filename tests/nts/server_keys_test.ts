@@ -162,6 +162,20 @@ Deno.test("ntskeys: cookies under an AES-128-GCM-SIV key: id, 12-byte nonce, GCM
   const swapped2 = d.slice();
   swapped2.set(c.subarray(0, 4));
   assert.equal(ring.openCookie(swapped2), null);
+  // Rotating after a GCM-SIV last key makes a GCM-SIV key (never from 30 back to 15).
+  const all30 = ServerKeyRing.fromKeys(keysOf(0x2000_0001, [30, 30, 30, 30]), 0n, 100);
+  all30.rotate(rnd(36, 63), 0n);
+  assert.equal(all30.all[3]!.aead, 30);
+  assert.equal(all30.all[3]!.key.length, 16);
+  assert.equal(all30.all[3]!.id & 3, (all30.all[2]!.id + 1) & 3);
+  assert.deepEqual(all30.openCookie(all30.makeCookie(sivKeys, rnd(16, 64))), sivKeys);
+  assert.match(
+    formatServerKeyFile(all30.all, 0),
+    /^NKS1\n0\.0\n([0-9A-F]{8} [0-9A-F]{32} 30\n){4}$/,
+  );
+  next.rotate(rnd(36, 65), 0n); // after an AES-SIV last key: AES-SIV
+  assert.equal(next.all[3]!.aead, undefined);
+  assert.equal(next.all[3]!.key.length, 32);
   assert.throws(
     () => ServerKeyRing.fromKeys(keys.map((k) => ({ ...k, aead: 30 })), 0n, 0),
     /AEAD 30 must be 16 bytes/,
