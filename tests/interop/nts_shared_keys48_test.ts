@@ -21,74 +21,12 @@ import {
   haveChrony,
   haveChrony48,
   makeCert,
-  runCommand,
   startChronyd,
   startHorae,
 } from "./harness.ts";
+import { chronyc, ntsClientOf, serverstat, waitKeyFile } from "./nts_shared_keys_frame.ts";
 
 const enabled = haveChrony() && haveChrony48();
-
-async function waitFile(path: string, magic: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const text = await Deno.readTextFile(path);
-      if (text.startsWith(`${magic}\n`)) return text;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no ${magic} key file ${path}`);
-}
-
-async function chronyc(
-  socket: string,
-  args: string[],
-  binary = "/usr/bin/chronyc",
-): Promise<string> {
-  const r = await runCommand(binary, ["-h", socket, "-n", ...args], { timeoutMs: 5000 });
-  return r.stdout;
-}
-
-/**
- * Starts a chronyd (4.3) client of `localhost:kePort` and waits until it has
- * had three authenticated replies in a row from the NTP server it was sent
- * to, or an NTS NAK; returns its authdata row
- * (Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen) and the source's reach.
- */
-async function clientOf(
-  kePort: number,
-  ntpPort: number,
-  cert: string,
-): Promise<{ auth: string[]; reach: number; sources: string }> {
-  const client = await startChronyd({
-    lines: [
-      `server localhost port ${ntpPort} iburst nts ntsport ${kePort} minpoll 0 maxpoll 0`,
-      `ntstrustedcerts ${cert}`,
-      "nosystemcert",
-    ],
-    flags: ["-4"],
-  });
-  try {
-    let auth: string[] = [], reach = 0, sources = "";
-    const deadline = Date.now() + 25_000;
-    while (Date.now() < deadline) {
-      auth = (await chronyc(client.socket, ["-N", "-c", "authdata"])).trim().split(",");
-      sources = await chronyc(client.socket, ["-c", "sources"]);
-      reach = parseInt(sources.trim().split(",")[5] ?? "0", 8);
-      if ((reach & 7) === 7 || Number(auth[7]) > 0) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return { auth, reach, sources };
-  } finally {
-    await client.stop();
-  }
-}
-
-function serverstat(text: string, label: RegExp): number {
-  const m = text.match(new RegExp(`${label.source}\\s*:\\s*(\\d+)`));
-  return m ? Number(m[1]) : -1;
-}
 
 Deno.test({
   name: "interop: chronyd 4.8 writes ntskeys as NKS1; horae reads it and accepts 4.8's cookies",
@@ -108,7 +46,7 @@ Deno.test({
     await Deno.chmod(dir, 0o700);
     let horae: Awaited<ReturnType<typeof startHorae>> | null = null;
     try {
-      const keys = await waitFile(`${chronyd.dir}/ntskeys`, "NKS1");
+      const keys = await waitKeyFile(`${chronyd.dir}/ntskeys`, "NKS1");
       assert.match(keys, /^NKS1\n\d+\.\d\n([0-9A-F]{8} [0-9A-F]+ \d+\n){4}$/, keys);
       await Deno.writeTextFile(`${dir}/ntskeys`, keys, { mode: 0o600 });
       horae = await startHorae([
@@ -122,7 +60,7 @@ Deno.test({
         "ntsrotate 0",
         `ntsdumpdir ${dir}`,
       ], { flags: ["-4"] });
-      const { auth, reach, sources } = await clientOf(kePort, ntpPort, chronyd.cert!);
+      const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, chronyd.cert!);
       const stats = await chronyc(horae.socket, ["serverstats"]);
       const theirs = await chronyc(chronyd.socket, ["serverstats"], CHRONYC48);
       const what =
@@ -170,7 +108,7 @@ Deno.test({
     ], { flags: ["-4"] });
     let chronyd: Awaited<ReturnType<typeof startChronyd>> | null = null;
     try {
-      const keys = await waitFile(`${horae.dir}/ntskeys`, "NKS0");
+      const keys = await waitKeyFile(`${horae.dir}/ntskeys`, "NKS0");
       const keyDir = `${dir}/keys`;
       await Deno.mkdir(keyDir, { mode: 0o700 });
       await Deno.writeTextFile(`${keyDir}/ntskeys`, keys, { mode: 0o600 });
@@ -181,7 +119,7 @@ Deno.test({
         ntsKePort: freePort(),
         lines: [`ntsdumpdir ${keyDir}`, "ntsrotate 0"], // after the harness's own: these count
       });
-      const { auth, reach, sources } = await clientOf(kePort, ntpPort, cert);
+      const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, cert);
       const stats = await chronyc(horae.socket, ["serverstats"]);
       const theirs = await chronyc(chronyd.socket, ["serverstats"], CHRONYC48);
       const chronydLog = await Deno.readTextFile(`${chronyd.dir}/log`);
@@ -230,7 +168,7 @@ Deno.test({
     ], { flags: ["-4"] });
     let log = "";
     try {
-      const text = await waitFile(`${dir}/ntskeys`, "NKS0");
+      const text = await waitKeyFile(`${dir}/ntskeys`, "NKS0");
       assert.match(text, /^NKS0\n15 \d+\.\d\n([0-9A-F]{8} [0-9A-F]{64}\n){4}$/, text);
       assert.doesNotMatch(text, /ABABABAB/, text); // fresh keys
     } finally {

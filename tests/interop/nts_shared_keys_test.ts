@@ -12,70 +12,10 @@
 import assert from "node:assert/strict";
 import { ntsKeExchange } from "../../lib/io/nts_ke_client.ts";
 import { formatServerKeys, ServerKeyRing } from "../../lib/nts/cookie.ts";
-import { freePort, haveChrony, makeCert, runCommand, startChronyd, startHorae } from "./harness.ts";
+import { freePort, haveChrony, makeCert, startChronyd, startHorae } from "./harness.ts";
+import { chronyc, ntsClientOf, serverstat, waitKeyFile } from "./nts_shared_keys_frame.ts";
 
 const enabled = haveChrony();
-
-async function waitFile(path: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const text = await Deno.readTextFile(path);
-      if (text.startsWith("NKS0\n")) return text;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no key file ${path}`);
-}
-
-async function chronyc(socket: string, args: string[]): Promise<string> {
-  const r = await runCommand("/usr/bin/chronyc", ["-h", socket, "-n", ...args], {
-    timeoutMs: 5000,
-  });
-  return r.stdout;
-}
-
-/**
- * Starts a chronyd client of `keHost:kePort` and waits until it has had
- * `want` authenticated replies from the NTP server it was sent to; returns
- * its authdata row (Name,Mode,KeyID,Type,KLen,Last,Atmp,NAK,Cook,CLen) and
- * the source's reach.
- */
-async function clientOf(
-  kePort: number,
-  ntpPort: number,
-  cert: string,
-): Promise<{ auth: string[]; reach: number; sources: string }> {
-  const client = await startChronyd({
-    lines: [
-      `server localhost port ${ntpPort} iburst nts ntsport ${kePort} minpoll 0 maxpoll 0`,
-      `ntstrustedcerts ${cert}`,
-      "nosystemcert",
-    ],
-    flags: ["-4"],
-  });
-  try {
-    let auth: string[] = [], reach = 0, sources = "";
-    const deadline = Date.now() + 25_000;
-    while (Date.now() < deadline) {
-      auth = (await chronyc(client.socket, ["-N", "-c", "authdata"])).trim().split(",");
-      sources = await chronyc(client.socket, ["-c", "sources"]);
-      reach = parseInt(sources.trim().split(",")[5] ?? "0", 8);
-      // Three replies in a row accepted (reach 7 or more), all with the first cookies.
-      if ((reach & 7) === 7 || Number(auth[7]) > 0) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return { auth, reach, sources };
-  } finally {
-    await client.stop();
-  }
-}
-
-function serverstat(text: string, label: RegExp): number {
-  const m = text.match(new RegExp(`${label.source}\\s*:\\s*(\\d+)`));
-  return m ? Number(m[1]) : -1;
-}
 
 Deno.test({
   name: "interop: cookies from chronyd's NTS-KE are accepted by horae's NTP server sharing ntskeys",
@@ -90,7 +30,7 @@ Deno.test({
       ntsKePort: kePort,
       lines: ["ntsntpserver 127.0.0.2"],
     });
-    const keys = await waitFile(`${chronyd.dir}/ntskeys`);
+    const keys = await waitKeyFile(`${chronyd.dir}/ntskeys`);
     // horae loads chronyd's file as is.
     const dir = await Deno.makeTempDir({ prefix: "horae-shared-" });
     await Deno.chmod(dir, 0o700);
@@ -106,7 +46,7 @@ Deno.test({
       `ntsdumpdir ${dir}`,
     ], { flags: ["-4"] });
     try {
-      const { auth, reach, sources } = await clientOf(kePort, ntpPort, chronyd.cert!);
+      const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, chronyd.cert!);
       const stats = await chronyc(horae2.socket, ["serverstats"]);
       const theirs = await chronyc(chronyd.socket, ["serverstats"]);
       const what = `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd:\n${theirs}`;
@@ -150,7 +90,7 @@ Deno.test({
     ], { flags: ["-4"] });
     let chronyd: Awaited<ReturnType<typeof startChronyd>> | null = null;
     try {
-      const keys = await waitFile(`${horae.dir}/ntskeys`);
+      const keys = await waitKeyFile(`${horae.dir}/ntskeys`);
       const keyDir = `${dir}/keys`;
       await Deno.mkdir(keyDir, { mode: 0o700 });
       await Deno.writeTextFile(`${keyDir}/ntskeys`, keys, { mode: 0o600 });
@@ -160,7 +100,7 @@ Deno.test({
         ntsKePort: freePort(),
         lines: [`ntsdumpdir ${keyDir}`], // after the harness's own: this one counts
       });
-      const { auth, reach, sources } = await clientOf(kePort, ntpPort, cert);
+      const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, cert);
       const stats = await chronyc(horae.socket, ["serverstats"]);
       const theirs = await chronyc(chronyd.socket, ["serverstats"]);
       const what = `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd:\n${theirs}`;
@@ -250,7 +190,7 @@ Deno.test({
       `ntsdumpdir ${dir}`,
     ], { flags: ["-4"] });
     try {
-      const text = await waitFile(`${dir}/ntskeys`);
+      const text = await waitKeyFile(`${dir}/ntskeys`);
       const lines = text.trim().split("\n");
       assert.equal(lines.length, 6, text);
       assert.equal(lines[4]!.split(" ")[1], "AB".repeat(32), text); // the current key kept
