@@ -175,6 +175,12 @@ export interface SourceEstimate {
   stdDev: number;
   /** Samples kept (NP). */
   samples: number;
+  /**
+   * Samples this regression dropped (runs and curvature tests, a step of the
+   * source): the index, among the `samples + start` it was given, of the
+   * oldest one kept (statistics.log "Bs"); absent: 0.
+   */
+  start?: number;
   /** Runs of residual signs (NR). */
   runs: number;
   /** Newest minus oldest sample time, seconds. */
@@ -639,6 +645,7 @@ export class SourceStats {
       skew: dof > 0 ? frequencySd * studentT95(dof) : UNKNOWN_SKEW,
       stdDev: residualSd,
       samples: kept.length,
+      start: fit.start,
       runs: fit.runs,
       span: diffSeconds(refTime, kept[0]!.time),
       asymmetry: this.#asymmetry,

@@ -97,6 +97,7 @@ import {
   statisticsFromEstimate,
   statisticsLine,
   trackingLine,
+  wantsStatistics,
 } from "../engine/logfiles.ts";
 import type { DaemonState } from "./state.ts";
 
@@ -900,7 +901,7 @@ function sampleLogger(
       ),
     );
     const est = src.estimate();
-    if (est) {
+    if (est && wantsStatistics(est)) {
       logs.write(
         "statistics",
         statisticsLine(statisticsFromEstimate(est, { address: src.address, previous })),

@@ -26,7 +26,7 @@
 import type { LeapStatus, TrackingLogEntry } from "../clock/reference.ts";
 import type { LeapIndicator, Sample } from "../clock/sample.ts";
 import { type SelectState, type SourceSelectOptions, STATE_LETTER } from "../clock/select.ts";
-import type { SourceEstimate } from "../clock/sourcestats.ts";
+import { type SourceEstimate, UNKNOWN_SKEW } from "../clock/sourcestats.ts";
 import type { NtpSourceReport, TestResults } from "../ntp/source.ts";
 import { formatRefId, refIdToIpv4 } from "../ntp/reference_id.ts";
 import { type Timestamp, toSecNsec } from "../time/timestamp.ts";
@@ -321,11 +321,14 @@ export interface StatisticsLogEntry {
   skew: number;
   /** |old frequency - new frequency| / old skew ("Stress"). */
   stress: number;
-  /** Samples used by the regression (Ns). */
+  /**
+   * Samples the regression was given (Ns), those it dropped included: as
+   * chronyd 4.3, the next entry's Ns is `samples - start + 1`.
+   */
   samples: number;
-  /** Samples dropped by this regression, the new starting index (Bs). */
+  /** The new starting index (Bs): samples dropped by this regression, 0 = none. */
   start: number;
-  /** Runs of residual signs (Nr). */
+  /** Runs of residual signs over the samples kept (Nr). */
   runs: number;
   /** Jitter asymmetry used, -0.5..0.5 (Asym). */
   asymmetry: number;
@@ -353,9 +356,28 @@ export function statisticsLine(e: StatisticsLogEntry): string {
 }
 
 /**
+ * Fewest samples of a regression that statistics.log records: chronyd 4.3
+ * writes no entry for a source's first two samples (no regression yet).
+ */
+export const STATISTICS_MIN_SAMPLES = 3;
+
+/** Samples the regression of `estimate` was given (kept plus dropped). */
+function regressed(estimate: SourceEstimate): number {
+  return estimate.samples + (estimate.start ?? 0);
+}
+
+/** Whether statistics.log gets an entry for `estimate` ({@link STATISTICS_MIN_SAMPLES}). */
+export function wantsStatistics(estimate: SourceEstimate): boolean {
+  return regressed(estimate) >= STATISTICS_MIN_SAMPLES;
+}
+
+/**
  * A statistics entry from a `SourceStats` estimate. Stress is
- * |previous.frequency - estimate.frequency| / previous.skew (0 without a
- * previous estimate); `start` (Bs) and `asymmetry` default to 0.
+ * |previous.frequency - estimate.frequency| / previous.skew, where a previous
+ * estimate of fewer than {@link STATISTICS_MIN_SAMPLES} samples (or none)
+ * counts as chronyd's state before its first regression: frequency 0, skew
+ * {@link UNKNOWN_SKEW}. Ns and Bs come from the estimate (`samples` plus
+ * `start` dropped, and `start`) unless `start` is given.
  */
 export function statisticsFromEstimate(
   estimate: SourceEstimate,
@@ -368,9 +390,11 @@ export function statisticsFromEstimate(
   },
 ): StatisticsLogEntry {
   const prev = options.previous ?? null;
-  const stress = prev !== null && prev.skew > 0
-    ? Math.abs(prev.frequency - estimate.frequency) / prev.skew
-    : 0;
+  const [oldFrequency, oldSkew] = prev !== null && wantsStatistics(prev)
+    ? [prev.frequency, prev.skew]
+    : [0, UNKNOWN_SKEW];
+  const stress = oldSkew > 0 ? Math.abs(oldFrequency - estimate.frequency) / oldSkew : 0;
+  const start = options.start ?? estimate.start ?? 0;
   return {
     time: options.time ?? estimate.refTime,
     address: options.address,
@@ -380,8 +404,8 @@ export function statisticsFromEstimate(
     frequency: estimate.frequency,
     skew: estimate.skew,
     stress,
-    samples: estimate.samples,
-    start: options.start ?? 0,
+    samples: estimate.samples + start,
+    start,
     runs: estimate.runs,
     asymmetry: options.asymmetry ?? estimate.asymmetry ?? 0,
   };

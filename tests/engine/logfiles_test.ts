@@ -16,9 +16,14 @@ import {
   statisticsLine,
   trackingLine,
   unresolvedName,
+  wantsStatistics,
 } from "../../lib/engine/logfiles.ts";
 import type { NtpSourceReport } from "../../lib/ntp/source.ts";
 import { fromSecNsec, type Timestamp } from "../../lib/time/timestamp.ts";
+
+function close(actual: number, expected: number, tolerance: number): void {
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} vs ${expected}`);
+}
 
 /** A UTC time with a fraction, which the files truncate. */
 function at(y: number, mo: number, d: number, h: number, mi: number, s: number): Timestamp {
@@ -209,7 +214,40 @@ Deno.test("statisticsFromEstimate computes the stress from the previous estimate
     statisticsLine(entry),
     "2026-11-23 11:11:33 127.0.0.1        9.556e-07 -9.024e-07  4.389e-07 -1.757e-07  4.502e-07 3.7e-01  11   0   6  0.00",
   );
-  assert.equal(statisticsFromEstimate(estimate, { address: "x" }).stress, 0);
+  // Before a regression (none, or fewer than 3 samples): chronyd's frequency 0 and skew 2000 ppm.
+  close(statisticsFromEstimate(estimate, { address: "x" }).stress, 1.757e-7 / 2e-3, 1e-15);
+  const young = { ...previous, samples: 2 };
+  close(
+    statisticsFromEstimate(estimate, { address: "x", previous: young }).stress,
+    8.785e-5,
+    1e-15,
+  );
+});
+
+Deno.test("statistics: Ns counts the samples the regression dropped, Bs how many (chronyd 4.3)", () => {
+  const estimate = {
+    refTime: at(2026, 11, 23, 11, 11, 33),
+    offset: 1e-6,
+    offsetSd: 1e-6,
+    frequency: 0,
+    frequencySd: 1e-7,
+    skew: 1e-6,
+    stdDev: 1e-6,
+    samples: 9,
+    start: 11,
+    runs: 7,
+    span: 10,
+  };
+  const entry = statisticsFromEstimate(estimate, { address: "127.0.0.1" });
+  assert.equal(entry.samples, 20);
+  assert.equal(entry.start, 11);
+  assert.ok(statisticsLine(entry).endsWith("  20  11   7  0.00"), statisticsLine(entry));
+  // No statistics.log entry before the third sample; dropped samples count towards it.
+  assert.equal(wantsStatistics({ ...estimate, samples: 2, start: 0 }), false);
+  assert.equal(wantsStatistics({ ...estimate, samples: 3, start: 0 }), true);
+  assert.equal(wantsStatistics({ ...estimate, samples: 2, start: 1 }), true);
+  const { start: _, ...noStart } = estimate;
+  assert.equal(statisticsFromEstimate(noStart, { address: "x" }).start, 0);
 });
 
 const tracking: TrackingLogEntry = {
