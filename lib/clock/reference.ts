@@ -195,6 +195,8 @@ const DAY_NS = 86_400n * NS_PER_SEC;
 const RMS_MIN_WEIGHT = 0.1;
 /** Root delay and dispersion reported before any synchronisation, seconds (as chronyd). */
 const UNSYNC_ROOT = 1;
+/** tracking.log's skew (ppm) before any frequency estimate: chronyd's 1 s/s. */
+const UNSYNC_SKEW_PPM = 1e6;
 
 /** The discipline of one clock. */
 export class Reference {
@@ -462,8 +464,12 @@ export class Reference {
     // previous root dispersion grown until now.
     const remainingBefore = -(this.#clock.systemClockOffset?.() ??
       this.#clock.remainingCorrection());
-    const logMaxError = Math.abs(offset) + Math.abs(remainingBefore) +
-      (this.#everSynced ? this.#rootDelay / 2 + this.#rootDispersionAt(now) : 0);
+    // The first update follows the unsynchronised start (root delay and dispersion 1 s):
+    // chronyd 4.3 and 4.8 log that state's 1.5 s then.
+    const logMaxError = this.#everSynced
+      ? Math.abs(offset) + Math.abs(remainingBefore) + this.#rootDelay / 2 +
+        this.#rootDispersionAt(now)
+      : UNSYNC_ROOT / 2 + UNSYNC_ROOT;
 
     // Frequency: combine the update's residual with our estimate (inverse skew² weights).
     let dfreq = 0;
@@ -542,7 +548,8 @@ export class Reference {
         address: td.address,
         stratum: td.stratum,
         frequency: td.frequency,
-        skew: td.skew,
+        // No frequency estimate yet (updates over maxupdateskew): chronyd's 1 s/s, as at start.
+        skew: this.#skew === null ? UNSYNC_SKEW_PPM : td.skew,
         offset,
         leap: td.leapStatus,
         combined: u.combined,
