@@ -925,7 +925,10 @@ function selectionLogger(
           state: src.status.state,
           options: src.select,
           reach: src.reach,
-          score: src.status.score ?? 1,
+          // Not status.score (a distance, s): horae has no chronyd-style reselection score (its
+          // reselectdist penalty is in that distance); 1.00 as chronyd shows a source no better
+          // than the * one.
+          score: 1,
           lastSampleAgo: data ? Number(now - data.lastSampleTime) / 1e9 : 0,
           low: data?.lo ?? 0,
           high: data?.hi ?? 0,

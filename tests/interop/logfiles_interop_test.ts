@@ -1,5 +1,5 @@
 /**
- * `log measurements statistics tracking` beside the real chronyd 4.3: both
+ * `log measurements statistics tracking selection` beside the real chronyd 4.3: both
  * daemons (`-x`) are clients of the same test server on loopback (polling
  * every 0.5 s, `logbanner 10`), whose clock jumps 5 ms ahead part way so
  * that the regressions drop old samples. Values differ between the daemons,
@@ -10,7 +10,8 @@
  * index) is > 0 once samples were dropped and the next entry's Ns is then
  * Ns - Bs + 1, at least minsamples (6) are kept, Nr <= Ns - Bs; in
  * tracking.log the first synchronised entry's Max. error is the
- * unsynchronised start's 1.5 s and the skew is never 0 while synchronised.
+ * unsynchronised start's 1.5 s and the skew is never 0 while synchronised;
+ * in selection.log the selected source's Score is 1.00.
  *
  * (`log refclocks` and `log tempcomp` have their own side-by-side tests:
  * refclocks_log_test.ts, tempcomp_test.ts.)
@@ -24,7 +25,7 @@ import { fakeServer, freePort, haveChrony, startChronyd, startHorae } from "./ha
 const enabled = haveChrony();
 
 const LOG_BANNER = 10;
-const KINDS = ["measurements", "statistics", "tracking"] as const;
+const KINDS = ["measurements", "statistics", "tracking", "selection"] as const;
 type Kind = typeof KINDS[number];
 
 const TIME = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`;
@@ -40,6 +41,9 @@ const LINE: Record<Kind, RegExp> = {
   ),
   statistics: new RegExp(
     String.raw`^${TIME} ${ADDR}(?: ${E10}){5} \d\.\de[-+]\d\d(?: [ \d]{2}\d){3} [ -]\d\.\d\d$`,
+  ),
+  selection: new RegExp(
+    String.raw`^${TIME} ${ADDR} \S -[-N][-P][-T][-R] [ 0-7]{3}[0-7] [ \d]\d\.\d\d(?: ${E10}){3}$`,
   ),
   tracking: new RegExp(
     String
@@ -86,7 +90,8 @@ function statColumns(line: string): { ns: number; bs: number; nr: number; asym: 
 }
 
 Deno.test({
-  name: "log files: measurements, statistics and tracking.log laid out and meant as chronyd 4.3's",
+  name:
+    "log files: measurements, statistics, tracking and selection.log laid out and meant as chronyd 4.3's",
   ignore: !enabled,
   async fn() {
     const port = freePort();
@@ -99,7 +104,7 @@ Deno.test({
       `server 127.0.0.1 port ${port} iburst minpoll -1 maxpoll -1`,
       `logdir ${logs}/${who}`,
       `logbanner ${LOG_BANNER}`,
-      "log measurements statistics tracking",
+      "log measurements statistics tracking selection",
     ];
     const chronyd = await startChronyd({ lines: lines("chronyd") });
     const horae = await startHorae(lines("horae"));
@@ -193,6 +198,11 @@ Deno.test({
       for (const f of synced) {
         assert.deepEqual([f[2], f[3], f[7], f[8]], ["127.0.0.1", "2", "N", "1"], f.join(" "));
         assert.ok(Number(f[5]) > 0, `${who}: skew 0 while synchronised: ${f.join(" ")}`);
+      }
+      // selection.log: the Score of the selected source is 1.00 (relative to itself)
+      for (const line of files[who]!.selection.entries) {
+        const f = line.trim().split(/\s+/);
+        if (f[3] === "*") assert.equal(f[6], "1.00", `${who}: ${line}`);
       }
       // measurements.log (not raw): only responses that passed tests 1-7 (A-D may fail), at 2^-1 s
       for (const line of files[who]!.measurements.entries.slice(1)) {
