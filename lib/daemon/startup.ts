@@ -257,6 +257,17 @@ export function buildEngine(
     localRefId: localRefIds(config),
     ...(logs ? { onSample: sampleLogger(logs, (): Engine => engine) } : {}),
     ...(logs?.enabled("selection") ? { onSelection: selectionLogger(logs) } : {}),
+    ...(logs?.enabled("statistics")
+      ? {
+        onRefclockSample: (name: string, est: SourceEstimate, previous: SourceEstimate | null) => {
+          if (!wantsStatistics(est)) return;
+          logs.write(
+            "statistics",
+            statisticsLine(statisticsFromEstimate(est, { address: name, previous })),
+          );
+        },
+      }
+      : {}),
   });
   engine.authSelectMode = config.authSelectMode;
 

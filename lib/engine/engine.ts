@@ -143,6 +143,12 @@ export interface EngineOptions {
   /** Observers (log files): a sample accumulated (with the estimate before it), a selection made. */
   onSample?: (source: SampledSource, sample: Sample, previous: SourceEstimate | null) => void;
   onSelection?: (sources: readonly SelectionRow[], now: Timestamp) => void;
+  /** A refclock's filtered sample accumulated: its name, the estimate with it and before it. */
+  onRefclockSample?: (
+    name: string,
+    estimate: SourceEstimate,
+    previous: SourceEstimate | null,
+  ) => void;
   /** Log selection changes ("Selected source", "Can't synchronise"); false in one-shot mode. */
   logSelection?: boolean;
 }
@@ -195,6 +201,7 @@ export class Engine {
   readonly #localRefId: (address: string) => number | null;
   readonly #sampleObserver: EngineOptions["onSample"];
   readonly #selectionObserver: EngineOptions["onSelection"];
+  readonly #refclockObserver: EngineOptions["onRefclockSample"];
   readonly #logSelection: boolean;
   readonly #sources: EngineSource[] = [];
   readonly #refclocks: EngineRefclock[] = [];
@@ -214,6 +221,7 @@ export class Engine {
     this.#localRefId = options.localRefId ?? (() => null);
     this.#sampleObserver = options.onSample;
     this.#selectionObserver = options.onSelection;
+    this.#refclockObserver = options.onRefclockSample;
     this.#logSelection = options.logSelection ?? true;
     this.#unlisten = this.#clock.onParameterChange((c) => this.#onClockChange(c));
   }
@@ -766,7 +774,9 @@ export class Engine {
   }
 
   #onRefclockSample(r: EngineRefclock, sample: Sample): EngineAction[] {
+    const before = r.stats.estimate();
     const est = r.stats.accumulate(sample);
+    this.#refclockObserver?.(r.spec.options.name, est, before);
     // refclock `local`: the system clock follows the stable clock's changes
     const follow = r.source.follow(est, this.#clock.now());
     if (follow) followClock(this.#clock, follow);

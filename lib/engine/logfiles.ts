@@ -28,7 +28,8 @@ import type { LeapIndicator, Sample } from "../clock/sample.ts";
 import { type SelectState, type SourceSelectOptions, STATE_LETTER } from "../clock/select.ts";
 import { type SourceEstimate, UNKNOWN_SKEW } from "../clock/sourcestats.ts";
 import type { NtpSourceReport, TestResults } from "../ntp/source.ts";
-import { formatRefId, refIdToIpv4 } from "../ntp/reference_id.ts";
+import { formatRefId, refIdToIpv4, refIdToText } from "../ntp/reference_id.ts";
+import { REFID_LOCAL } from "../net/address.ts";
 import { type Timestamp, toSecNsec } from "../time/timestamp.ts";
 
 /** The log files horae writes, named after the file (`<kind>.log`). */
@@ -415,15 +416,24 @@ export function statisticsFromEstimate(
 // tracking.log
 
 /**
+ * The address column of a tracking entry without an address: a refclock's
+ * reference ID as text ("GPS", as chronyd 4.3 writes it), else the ID as a
+ * dotted quad (`0.0.0.0` unsynchronised, the local reference's 127.127.1.1).
+ */
+function trackingName(refId: number): string {
+  return refId === 0 || refId === REFID_LOCAL ? refIdToIpv4(refId) : refIdToText(refId);
+}
+
+/**
  * One line of tracking.log from the reference's entry, e.g.
  * `2026-11-23 11:11:33 127.0.0.1        2     -0.112      0.538 -9.024e-07 N  1  4.389e-07 -2.578e-06  3.588e-06  1.069e-06  1.124e-05`.
- * The address column is `entry.address`, or the reference ID as a dotted
- * quad when there is none (`0.0.0.0` while unsynchronised, as chronyd).
+ * The address column is `entry.address`, else a refclock's name or the
+ * reference ID as a dotted quad (`0.0.0.0` while unsynchronised, as chronyd).
  */
 export function trackingLine(e: TrackingLogEntry): string {
   return [
     formatLogTime(e.time),
-    formatName(e.address ?? refIdToIpv4(e.refId)),
+    formatName(e.address ?? trackingName(e.refId)),
     formatInt(e.stratum, 2),
     formatFixed(e.frequency, 3, 10),
     formatFixed(e.skew, 3, 10),

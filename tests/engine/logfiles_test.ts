@@ -299,6 +299,13 @@ Deno.test("tracking line while unsynchronised: 0.0.0.0, wide skew, negative zero
   assert.ok(trackingLine({ ...tracking, leap: "delete" }).includes(" - "));
 });
 
+Deno.test("tracking line of a refclock names it by its reference ID, as chronyd 4.3", () => {
+  const gps = trackingLine({ ...tracking, refId: 0x47505300, address: null, stratum: 1 });
+  assert.ok(gps.startsWith("2026-11-23 11:11:33 GPS              1 "), gps);
+  const local = trackingLine({ ...tracking, refId: 0x7f7f0101, address: null });
+  assert.ok(local.startsWith("2026-11-23 11:11:33 127.127.1.1      2 "), local);
+});
+
 Deno.test("selection line matches chronyd's layout", () => {
   const base = {
     time: at(2026, 11, 23, 11, 11, 26),
