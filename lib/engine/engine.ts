@@ -865,6 +865,16 @@ export class Engine {
           selection: s.stats.getSelectionData(now),
         });
       }
+      for (const r of this.#refclocks) {
+        if (!r.status) continue;
+        rows.push({
+          address: r.spec.options.name,
+          status: r.status,
+          select: r.spec.select ?? {},
+          reach: r.source.reach.value,
+          selection: r.stats.getSelectionData(now),
+        });
+      }
       this.#selectionObserver(rows, now);
     }
     const out: EngineAction[] = !this.#logSelection ? [] : falsetickers.map((name) => ({

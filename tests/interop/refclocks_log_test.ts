@@ -130,14 +130,15 @@ Deno.test({
 });
 
 Deno.test({
-  name: "log refclocks: a refclock's statistics.log and tracking.log entries as chronyd 4.3's",
+  name:
+    "log refclocks: a refclock's statistics, tracking and selection.log entries as chronyd 4.3's",
   ignore: !enabled,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const ours = await Deno.makeTempDir({ prefix: "horae-rclog-" });
     const theirs = await Deno.makeTempDir({ prefix: "chrony-rclog-" });
-    const options = { refclock: "poll 0 dpoll -2 filter 2", log: "statistics tracking" };
+    const options = { refclock: "poll 0 dpoll -2 filter 2", log: "statistics tracking selection" };
     const horae = await startDaemon(`${ROOT}/bin/chronyd`, [], ours, options);
     const chrony = await startDaemon("/usr/sbin/chronyd", ["-u", "root"], theirs, options);
     const feeder = Deno.listenDatagram({ transport: "unixpacket", path: `${ours}/feed.sock` });
@@ -175,6 +176,9 @@ Deno.test({
       /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GPS {12}(?: [ -]\d\.\d{3}e[-+]\d\d){5} \d\.\de[-+]\d\d(?: [ \d]{2}\d){3} [ -]\d\.\d\d$/;
     const [a, b] = [await read(ours, "statistics"), await read(theirs, "statistics")];
     const [ta, tb] = [await read(ours, "tracking"), await read(theirs, "tracking")];
+    const [sa, sb] = [await read(ours, "selection"), await read(theirs, "selection")];
+    const SELECTION =
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GPS {13}\S -[-N][-P][-T][-R] [ 0-7]{3}[0-7] [ \d]\d\.\d\d(?: [ -]\d\.\d{3}e[-+]\d\d){3}$/;
     try {
       assert.deepEqual(a.slice(0, 3), b.slice(0, 3)); // banner
       for (const ls of [a, b]) {
@@ -183,6 +187,13 @@ Deno.test({
         for (const l of rows) assert.match(l, STATS);
         // the first regression is of 3 samples; nothing dropped by the runs test here
         assert.equal(rows[0]!.trim().split(/\s+/).at(-4), "3", rows[0]);
+      }
+      // selection.log has the refclock's rows; selected, its Score is 1.00
+      assert.deepEqual(sa.slice(0, 3), sb.slice(0, 3)); // banner
+      for (const ls of [sa, sb]) {
+        const rows = ls.slice(3).filter((l) => l !== "" && !l.startsWith("="));
+        assert.ok(rows.some((l) => / \* -----  [ 0-7]{2}[0-7]  1\.00 /.test(l)), ls.join("\n"));
+        for (const l of rows.filter((l) => !/^ +Date/.test(l))) assert.match(l, SELECTION);
       }
       // tracking.log names the refclock by its reference ID (after the unsynchronised start)
       for (const ls of [ta, tb]) {
@@ -193,7 +204,7 @@ Deno.test({
       }
     } catch (e) {
       console.log(
-        `horae:\n${a.join("\n")}${ta.join("\n")}\nchronyd:\n${b.join("\n")}${tb.join("\n")}`,
+        `horae:\n${[...a, ...ta, ...sa].join("\n")}\nchronyd:\n${[...b, ...tb, ...sb].join("\n")}`,
       );
       throw e;
     } finally {
