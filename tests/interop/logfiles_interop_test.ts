@@ -1,5 +1,5 @@
 /**
- * `log measurements statistics tracking selection` beside the real chronyd 4.3: both
+ * `log measurements statistics tracking selection` beside the real chronyd 4.3 (and 4.8): the
  * daemons (`-x`) are clients of the same test server on loopback (polling
  * every 0.5 s, `logbanner 10`), whose clock jumps 5 ms ahead part way so
  * that the regressions drop old samples. Values differ between the daemons,
@@ -20,9 +20,20 @@
  * private chmod-700 directories; each daemon is stopped by its own PID.
  */
 import assert from "node:assert/strict";
-import { fakeServer, freePort, haveChrony, startChronyd, startHorae } from "./harness.ts";
+import {
+  CHRONYD48,
+  fakeServer,
+  freePort,
+  haveChrony,
+  haveChrony48,
+  startChronyd,
+  startHorae,
+} from "./harness.ts";
 
 const enabled = haveChrony();
+/** The reference daemons: chronyd 4.3 and, when it is there, 4.8. */
+const REFS = ["chronyd", ...(enabled && haveChrony48() ? ["chronyd-4.8"] : [])];
+const WHO = [...REFS, "horae"];
 
 const LOG_BANNER = 10;
 const KINDS = ["measurements", "statistics", "tracking", "selection"] as const;
@@ -106,7 +117,11 @@ Deno.test({
       `logbanner ${LOG_BANNER}`,
       "log measurements statistics tracking selection",
     ];
-    const chronyd = await startChronyd({ lines: lines("chronyd") });
+    const refs = await Promise.all(
+      REFS.map((who) =>
+        startChronyd({ lines: lines(who), ...(who === "chronyd-4.8" ? { binary: CHRONYD48 } : {}) })
+      ),
+    );
     const horae = await startHorae(lines("horae"));
     const files: Record<string, Record<Kind, LogFile>> = {};
     try {
@@ -114,7 +129,7 @@ Deno.test({
       const end = performance.now() + 45_000;
       while (performance.now() < end) {
         let ready = true;
-        for (const who of ["chronyd", "horae"]) {
+        for (const who of WHO) {
           const stats = (await read(`${logs}/${who}/statistics.log`)).entries;
           const dropped = stats.findLastIndex((l) => statColumns(l).bs > 0);
           if (performance.now() - t0 < 12_000 || dropped < 0 || stats.length < dropped + 3) {
@@ -126,20 +141,20 @@ Deno.test({
       }
     } finally {
       await horae.stop();
-      await chronyd.stop();
+      for (const r of refs) await r.stop();
       await server.stop();
-      for (const who of ["chronyd", "horae"]) {
+      for (const who of WHO) {
         files[who] = {} as Record<Kind, LogFile>;
         for (const kind of KINDS) files[who]![kind] = await read(`${logs}/${who}/${kind}.log`);
       }
       await Deno.remove(logs, { recursive: true });
     }
 
-    for (const kind of KINDS) {
-      const theirs = files.chronyd![kind], ours = files.horae![kind];
-      assert.ok(theirs.entries.length >= 10, `chronyd wrote ${theirs.entries.length} ${kind}`);
+    for (const [kind, ref] of KINDS.flatMap((k) => REFS.map((r) => [k, r] as const))) {
+      const theirs = files[ref]![kind], ours = files.horae![kind];
+      assert.ok(theirs.entries.length >= 10, `${ref} wrote ${theirs.entries.length} ${kind}`);
       assert.ok(ours.entries.length >= 10, `horae wrote ${ours.entries.length} ${kind}`);
-      assert.deepEqual(ours.banner, theirs.banner, `${kind}.log banner`);
+      assert.deepEqual(ours.banner, theirs.banner, `${kind}.log banner, horae and ${ref}`);
       for (const f of [theirs, ours]) {
         const every = Array.from(
           { length: Math.ceil(f.entries.length / LOG_BANNER) },
@@ -148,8 +163,8 @@ Deno.test({
         assert.deepEqual(f.bannerAt, every, `${kind}.log banner every ${LOG_BANNER} entries`);
       }
       const columns = new Set(theirs.entries.map((l) => l.trim().split(/\s+/).length));
-      assert.equal(columns.size, 1, `chronyd's ${kind}.log: ${[...columns]} columns`);
-      for (const [who, f] of [["chronyd", theirs], ["horae", ours]] as const) {
+      assert.equal(columns.size, 1, `${ref}'s ${kind}.log: ${[...columns]} columns`);
+      for (const [who, f] of [[ref, theirs], ["horae", ours]] as const) {
         for (const line of f.entries) {
           assert.match(line, LINE[kind], `${who}'s ${kind}.log`);
           assert.equal(line.trim().split(/\s+/).length, [...columns][0], `${who}: ${line}`);
@@ -157,7 +172,7 @@ Deno.test({
       }
     }
 
-    for (const who of ["chronyd", "horae"] as const) {
+    for (const who of WHO) {
       // statistics.log: chrony.conf(5) and what chronyd 4.3 writes
       const stats = files[who]!.statistics.entries;
       const rows = stats.map(statColumns);
