@@ -68,7 +68,7 @@
  */
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import type { AddressFilter } from "./addrfilt.ts";
-import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
+import { ClientAccessResult, type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
 import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
 import { F323_FIELD_LENGTH, findF323Request, toF323Fixed, writeF323Reply } from "./ef_f323.ts";
 import { findF324Request, writeF324Reply } from "./ef_f324.ts";
@@ -406,6 +406,8 @@ export class NtpServer {
   #monoEpoch = 0;
   /** Transmit time of an authenticated reply, [Unix s, ns] ({@link ServerAuth.transmitTimeTo}). */
   readonly #txTime = new Float64Array(2);
+  /** The client log's verdict on the request being answered (filled in place). */
+  readonly #access = new ClientAccessResult();
 
   constructor(options: NtpServerOptions) {
     this.#ref = options.reference;
@@ -570,7 +572,7 @@ export class NtpServer {
     const log = this.#log;
     let slot = -1, kod = false;
     if (addr !== null && log !== null) {
-      const access = log.ntpAccess(addr, p.addrOffset, p.family, p.now);
+      const access = log.ntpAccess(addr, p.addrOffset, p.family, p.now, this.#access);
       slot = access.slot;
       const d = access.decision;
       if (d === RATE_DROP) {
