@@ -56,10 +56,19 @@ let arrayNext = 0;
 const viewBuffers: (ArrayBufferLike | null)[] = new Array(VIEWS).fill(null);
 const viewWords: Int32Array[] = Array.from({ length: VIEWS }, () => new Int32Array(0));
 let viewNext = 0;
+/** The array asked about last and its view (asked again next, often). */
+let recentArray: Uint8Array | null = null;
+let recentWords: Int32Array = new Int32Array(0);
 
 /** A word view of all of `b`'s buffer; index it with ((b.byteOffset + offset) >> 2). */
 export function wordsOf(b: Uint8Array): Int32Array {
-  for (let i = 0; i < VIEWS; i++) if (viewArrays[i] === b) return viewOfArray[i]!;
+  if (b === recentArray) return recentWords;
+  for (let i = 0; i < VIEWS; i++) {
+    if (viewArrays[i] === b) {
+      recentArray = b;
+      return recentWords = viewOfArray[i]!;
+    }
+  }
   const buf = b.buffer;
   let w: Int32Array | undefined;
   for (let i = 0; i < VIEWS; i++) {
@@ -78,7 +87,8 @@ export function wordsOf(b: Uint8Array): Int32Array {
   arrayNext = (i + 1) % VIEWS;
   viewArrays[i] = b;
   viewOfArray[i] = w;
-  return w;
+  recentArray = b;
+  return recentWords = w;
 }
 
 /**

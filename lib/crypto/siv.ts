@@ -233,50 +233,80 @@ export class AesSivKey {
 
   /** Finishes S2V over the plaintext `buf[at, at + n)`; the result is in block V. */
   #s2vFinal(buf: Uint8Array, at: number, n: number): void {
-    const c = this.#cmac, w = this.#w;
     if (n >= 16) {
       const s = scratchFor(n + 32);
       loadBytes(s, buf, at, n);
-      if ((n & 3) === 0) {
-        const sw = s.words, e = (n - 16) >> 2; // xorend
-        sw[e]! ^= w[D]!;
-        sw[e + 1]! ^= w[D + 1]!;
-        sw[e + 2]! ^= w[D + 2]!;
-        sw[e + 3]! ^= w[D + 3]!;
-      } else {
-        const b = s.bytes, db = this.#b, e = n - 16, d = D << 2;
-        for (let i = 0; i < 16; i++) b[e + i]! ^= db[d + i]!; // xorend
-      }
-      c.run(s, c.pad(s, n));
+      this.#s2vFinalLoaded(s, n);
     } else {
-      // T = dbl(D) xor pad(P): one complete block, so its CMAC takes K1
-      dblWords(w, D);
-      const s = scratchFor(64), b = s.bytes;
-      for (let i = 0; i < n; i++) b[i] = buf[at + i]!;
-      b[n] = 0x80;
-      for (let i = n + 1; i < 16; i++) b[i] = 0;
-      const sw = s.words, k = c.state;
-      sw[0]! ^= w[D]! ^ k[SUBKEY1]!;
-      sw[1]! ^= w[D + 1]! ^ k[SUBKEY1 + 1]!;
-      sw[2]! ^= w[D + 2]! ^ k[SUBKEY1 + 2]!;
-      sw[3]! ^= w[D + 3]! ^ k[SUBKEY1 + 3]!;
-      c.run(s, 16);
+      this.#s2vFinalShort(buf, at, n);
     }
-    const k = c.state;
+  }
+
+  /** {@linkcode #s2vFinal} over `n` >= 16 bytes already at the start of `s` (room for n + 32). */
+  #s2vFinalLoaded(s: AesBuffer, n: number): void {
+    const c = this.#cmac, w = this.#w;
+    if ((n & 3) === 0) {
+      const sw = s.words, e = (n - 16) >> 2; // xorend
+      sw[e]! ^= w[D]!;
+      sw[e + 1]! ^= w[D + 1]!;
+      sw[e + 2]! ^= w[D + 2]!;
+      sw[e + 3]! ^= w[D + 3]!;
+    } else {
+      const b = s.bytes, db = this.#b, e = n - 16, d = D << 2;
+      for (let i = 0; i < 16; i++) b[e + i]! ^= db[d + i]!; // xorend
+    }
+    c.run(s, c.pad(s, n));
+    this.#takeV();
+  }
+
+  /** {@linkcode #s2vFinal} over `n` < 16 bytes. */
+  #s2vFinalShort(buf: Uint8Array, at: number, n: number): void {
+    const c = this.#cmac, w = this.#w;
+    // T = dbl(D) xor pad(P): one complete block, so its CMAC takes K1
+    dblWords(w, D);
+    const s = scratchFor(64), b = s.bytes;
+    for (let i = 0; i < n; i++) b[i] = buf[at + i]!;
+    b[n] = 0x80;
+    for (let i = n + 1; i < 16; i++) b[i] = 0;
+    const sw = s.words, k = c.state;
+    sw[0]! ^= w[D]! ^ k[SUBKEY1]!;
+    sw[1]! ^= w[D + 1]! ^ k[SUBKEY1 + 1]!;
+    sw[2]! ^= w[D + 2]! ^ k[SUBKEY1 + 2]!;
+    sw[3]! ^= w[D + 3]! ^ k[SUBKEY1 + 3]!;
+    c.run(s, 16);
+    this.#takeV();
+  }
+
+  /** Block V = the CMAC chain value (the S2V result). */
+  #takeV(): void {
+    const w = this.#w, k = this.#cmac.state;
     w[V] = k[CHAIN]!;
     w[V + 1] = k[CHAIN + 1]!;
     w[V + 2] = k[CHAIN + 2]!;
     w[V + 3] = k[CHAIN + 3]!;
   }
 
-  /** CTR (RFC 5297 §2.5) with IV V: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`. */
-  #ctr(src: Uint8Array, srcAt: number, n: number, dst: Uint8Array, dstAt: number): void {
-    if (n === 0) return;
+  /**
+   * CTR (RFC 5297 §2.5) with IV V: `dst[dstAt, +n) = src[srcAt, +n) ^ keystream`.
+   * With `keep` the output is also left at the start of the scratch memory
+   * (returned; room for n + 32 bytes), where S2V's last CMAC then takes it
+   * without copying it again.
+   */
+  #ctr(
+    src: Uint8Array,
+    srcAt: number,
+    n: number,
+    dst: Uint8Array,
+    dstAt: number,
+    keep = false,
+  ): AesBuffer | null {
+    if (n === 0) return null;
     if (this.#k2Pending) {
       this.#ecb.setKey(this.#k2bytes);
       this.#k2Pending = false;
     }
-    const w = this.#w, blocks = (n + 15) >> 4, s = scratchFor((blocks << 4) + 16), q = s.words;
+    const w = this.#w, blocks = (n + 15) >> 4;
+    const s = scratchFor(Math.max((blocks << 4) + 16, n + 32)), q = s.words;
     // Q = V bitand (1^64 || 0^1 || 1^31 || 0^1 || 1^31); with bit 31 cleared the low
     // 32 bits (big endian) cannot carry into the rest for fewer than 2^31 blocks.
     const q0 = w[V]!, q1 = w[V + 1]!;
@@ -301,11 +331,17 @@ export class AesSivKey {
       // word at a time where both ranges are aligned (NTS fields always are)
       const s32 = wordsOf(src), d32 = wordsOf(dst);
       const sw = so >> 2, dw = doff >> 2, words = n >> 2;
-      for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ q[j]!;
+      if (keep) {
+        for (let j = 0; j < words; j++) d32[dw + j] = q[j] = s32[sw + j]! ^ q[j]!;
+      } else {
+        for (let j = 0; j < words; j++) d32[dw + j] = s32[sw + j]! ^ q[j]!;
+      }
       i = words << 2;
     }
     const ks = s.bytes;
-    for (; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ ks[i]!;
+    if (keep) { for (; i < n; i++) dst[dstAt + i] = ks[i] = src[srcAt + i]! ^ ks[i]!; }
+    else for (; i < n; i++) dst[dstAt + i] = src[srcAt + i]! ^ ks[i]!;
+    return s;
   }
 
   /**
@@ -450,11 +486,20 @@ export class AesSivKey {
     w[V + 1] = w[EXPECTED + 1]!;
     w[V + 2] = w[EXPECTED + 2]!;
     w[V + 3] = w[EXPECTED + 3]!;
-    this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt);
+    // S2V over the AD and nonce first (they need no plaintext): the CTR output then stays in
+    // the scratch memory for the last CMAC.
     this.#s2vStart();
     this.#s2vAdd(ad, adAt, adLen);
     if (nonceLen > 0) this.#s2vAdd(nonce, nonceAt, nonceLen);
-    this.#s2vFinal(out, outAt, n);
+    if (n >= 16) {
+      this.#s2vFinalLoaded(
+        this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt, true)!,
+        n,
+      );
+    } else {
+      this.#ctr(sealed, sealedAt + AES_SIV_TAG_LENGTH, n, out, outAt);
+      this.#s2vFinalShort(out, outAt, n);
+    }
     return this.#tagMatches();
   }
 

@@ -82,6 +82,28 @@ export interface ClientAccess {
 /** The access result with no record (`noclientlog`): always answered. */
 const UNLOGGED: ClientAccess = Object.freeze({ slot: -1, decision: RATE_RESPOND });
 
+/**
+ * A {@link ClientAccess} that its owner (the NTP server, one per packet loop)
+ * passes to {@link ClientLog.ntpAccess} to be filled in place: no object is
+ * allocated per request. Read it before the next access call.
+ */
+export class ClientAccessResult implements ClientAccess {
+  slot = -1;
+  decision: RateDecision = RATE_RESPOND;
+}
+
+/** `into` filled with the verdict, or (no `into`) a new result. */
+function accessResult(
+  into: ClientAccessResult | undefined,
+  slot: number,
+  decision: RateDecision,
+): ClientAccess {
+  if (into === undefined) return { slot, decision };
+  into.slot = slot;
+  into.decision = decision;
+  return into;
+}
+
 /** `ratelimit` options (chrony.conf(5)). */
 export interface RateLimit {
   /** Minimum interval between responses, log2 seconds (-19..12; default 3). */
@@ -411,9 +433,10 @@ export class ClientLog {
     offset: number,
     family: 4 | 6,
     now: number,
+    into: ClientAccessResult | undefined,
   ): ClientAccess {
     this.#hits[service]!++;
-    if (!this.enabled) return UNLOGGED;
+    if (!this.enabled) return into === undefined ? UNLOGGED : accessResult(into, -1, RATE_RESPOND);
     const s = this.#lookup(family, this.#loadKey(bytes, offset, family), now);
     const t = this.#t, i = 3 * s + service;
     const prev = t.last[i] ?? NaN;
@@ -434,12 +457,12 @@ export class ClientLog {
           t.drops[i] = (t.drops[i] ?? 0) + 1;
           this.#drops[service]!++;
           if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, true);
-          return { slot: s, decision };
+          return accessResult(into, s, decision);
         }
       }
     }
     if (service === SERVICE_NTP) this.#limitedInterval(t, s, now, false);
-    return { slot: s, decision: RATE_RESPOND };
+    return accessResult(into, s, RATE_RESPOND);
   }
 
   /** IntL: averages the interval since the previous request if that one was dropped. */
@@ -452,21 +475,28 @@ export class ClientLog {
   /**
    * Logs an NTP request from the address in `bytes[offset..]` (4 bytes for
    * family 4, 16 for 6) at `now` (seconds) and applies `ratelimit`. Returns
-   * the client's slot (-1 with `noclientlog`) and the verdict on this request.
-   * Allocates only the small result (and the table when it grows).
+   * the client's slot (-1 with `noclientlog`) and the verdict on this request:
+   * `into` filled in place when given (the server's packet loop: nothing
+   * allocated but the table when it grows), else a new small result.
    */
-  ntpAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
-    return this.#access(SERVICE_NTP, bytes, offset, family, now);
+  ntpAccess(
+    bytes: Uint8Array,
+    offset: number,
+    family: 4 | 6,
+    now: number,
+    into?: ClientAccessResult,
+  ): ClientAccess {
+    return this.#access(SERVICE_NTP, bytes, offset, family, now, into);
   }
 
   /** As {@link ntpAccess}, for a command (cmdmon) request and `cmdratelimit`. */
   cmdAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
-    return this.#access(SERVICE_CMD, bytes, offset, family, now);
+    return this.#access(SERVICE_CMD, bytes, offset, family, now, undefined);
   }
 
   /** As {@link ntpAccess}, for an NTS-KE connection and `ntsratelimit`. */
   ntsKeAccess(bytes: Uint8Array, offset: number, family: 4 | 6, now: number): ClientAccess {
-    return this.#access(SERVICE_NTSKE, bytes, offset, family, now);
+    return this.#access(SERVICE_NTSKE, bytes, offset, family, now, undefined);
   }
 
   /** Counts a command request that is not logged per client (Unix socket): "Command packets received". */

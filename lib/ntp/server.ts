@@ -68,10 +68,16 @@
  */
 import { type Timestamp, toNtp64 } from "../time/timestamp.ts";
 import type { AddressFilter } from "./addrfilt.ts";
-import { type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
+import { ClientAccessResult, type ClientLog, RATE_DROP, RATE_KOD } from "./clientlog.ts";
 import { REFID_LOCAL as LOCAL_REFERENCE_ID } from "../net/address.ts";
-import { F323_FIELD_LENGTH, findF323Request, toF323Fixed, writeF323Reply } from "./ef_f323.ts";
-import { findF324Request, writeF324Reply } from "./ef_f324.ts";
+import {
+  EF_EXP_MONO_ROOT,
+  F323_FIELD_LENGTH,
+  findF323Request,
+  toF323Fixed,
+  writeF323Reply,
+} from "./ef_f323.ts";
+import { EF_EXP_PTP_CORRECTION, findF324Request, writeF324Reply } from "./ef_f324.ts";
 
 /** Fixed NTP header length. RFC 5905 §7.3. */
 export const NTP_HEADER_LENGTH = 48;
@@ -317,6 +323,15 @@ export const TRAILER_NTS = 2;
 /** A MAC (symmetric key, crypto-NAK, MS-SNTP): the key authentication decides. */
 export const TRAILER_MAC = 3;
 
+/** Out-parameter of {@link classifyTrailer}. */
+export interface TrailerScan {
+  /**
+   * A field of type F323 or F324 (extfield) was among the fields: without one,
+   * `findF323Request`/`findF324Request` (same walk over the fields) find none.
+   */
+  experimental: boolean;
+}
+
 /** Longest MAC after NTPv4 extension fields (key id + 20-byte digest). */
 const MAX_V4_MAC = 24;
 /** Shortest MAC (key id + 16-byte digest). */
@@ -334,9 +349,15 @@ const MIN_FIELD = 16;
  *   the packet) is taken; anything else is invalid. A field of an NTS type
  *   (0x0104, 0x0204, 0x0304, 0x0404) makes it an NTS request unless a MAC
  *   follows.
- * No allocation.
+ * No allocation. `scan` (optional) says whether an F323 or F324 field was seen.
  */
-export function classifyTrailer(view: DataView, length: number, version: number): number {
+export function classifyTrailer(
+  view: DataView,
+  length: number,
+  version: number,
+  scan?: TrailerScan,
+): number {
+  if (scan !== undefined) scan.experimental = false;
   let off = NTP_HEADER_LENGTH;
   let rem = length - off;
   if (rem === 0) return TRAILER_NONE;
@@ -350,6 +371,9 @@ export function classifyTrailer(view: DataView, length: number, version: number)
     if (efLen < MIN_FIELD || (efLen & 3) !== 0 || efLen > rem) return TRAILER_INVALID;
     const type = view.getUint16(off);
     if ((type & 0xf0ff) === 0x0004 && type >= 0x0104 && type <= 0x0404) nts = true;
+    else if ((type === EF_EXP_MONO_ROOT || type === EF_EXP_PTP_CORRECTION) && scan !== undefined) {
+      scan.experimental = true;
+    }
     off += efLen;
     rem -= efLen;
   }
@@ -406,6 +430,10 @@ export class NtpServer {
   #monoEpoch = 0;
   /** Transmit time of an authenticated reply, [Unix s, ns] ({@link ServerAuth.transmitTimeTo}). */
   readonly #txTime = new Float64Array(2);
+  /** The client log's verdict on the request being answered (filled in place). */
+  readonly #access = new ClientAccessResult();
+  /** What classifyTrailer saw of the request being answered. */
+  readonly #scan: TrailerScan = { experimental: false };
 
   constructor(options: NtpServerOptions) {
     this.#ref = options.reference;
@@ -555,7 +583,10 @@ export class NtpServer {
       this.drops.badMode++;
       return 0;
     }
-    const trailer = len > NTP_HEADER_LENGTH ? classifyTrailer(req, len, version) : TRAILER_NONE;
+    const scan = this.#scan;
+    const trailer = len > NTP_HEADER_LENGTH
+      ? classifyTrailer(req, len, version, scan)
+      : TRAILER_NONE;
     if (trailer === TRAILER_INVALID) {
       this.drops.malformed++;
       return 0;
@@ -570,7 +601,7 @@ export class NtpServer {
     const log = this.#log;
     let slot = -1, kod = false;
     if (addr !== null && log !== null) {
-      const access = log.ntpAccess(addr, p.addrOffset, p.family, p.now);
+      const access = log.ntpAccess(addr, p.addrOffset, p.family, p.now, this.#access);
       slot = access.slot;
       const d = access.decision;
       if (d === RATE_DROP) {
@@ -642,10 +673,10 @@ export class NtpServer {
     out.setUint32(36, p.rxLo);
     p.slot = kod ? -1 : slot;
     // extfield F324 (ef_f324.ts): found before F323 may overwrite the request's fields in place
-    const f324 = !kod && trailer !== TRAILER_NONE && version === 4 &&
-      findF324Request(req, len) >= 0;
-    let end = this.#mono === null || kod || trailer === TRAILER_NONE || version !== 4 ||
-        findF323Request(req, len) < 0
+    // (no F323/F324 field seen by classifyTrailer: none to find, no walk over the fields)
+    const exp = trailer !== TRAILER_NONE && version === 4 && scan.experimental;
+    const f324 = !kod && exp && findF324Request(req, len) >= 0;
+    let end = this.#mono === null || kod || !exp || findF323Request(req, len) < 0
       ? NTP_HEADER_LENGTH
       : this.#writeF323(out, p.rxHi, p.rxLo);
     if (f324) end += writeF324Reply(out, end, p.ptpCorrection ?? 0);

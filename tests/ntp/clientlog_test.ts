@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  ClientAccessResult,
   ClientLog,
   quarterLog2,
   RATE_DROP,
@@ -127,6 +128,32 @@ Deno.test("clientlog: each call returns its own verdict; a drop does not leak in
   // @ts-expect-error ClientAccess and RateDecision do not overlap (checked by `deno check`)
   assert.equal(next === RATE_RESPOND, false);
   assert.notEqual(next.slot, dropped.slot);
+});
+
+Deno.test("clientlog: a result filled in place gets the verdicts and slots a new one would", () => {
+  const opts = {
+    seed: 5,
+    random: () => 0.99, // never leaks
+    ntpRateLimit: { interval: 3, burst: 2, leak: 2, kod: true },
+  };
+  const fresh = new ClientLog(opts), inPlace = new ClientLog(opts);
+  const into = new ClientAccessResult();
+  const seen: number[][] = [];
+  for (let i = 0; i < 6; i++) {
+    const a = v4(198, 51, 100, i % 2); // two clients, alternating, at the same instant
+    const want = fresh.ntpAccess(a, 0, 4, 50);
+    const got = inPlace.ntpAccess(a, 0, 4, 50, into);
+    assert.equal(got, into); // no new object
+    assert.deepEqual([got.slot, got.decision], [want.slot, want.decision]);
+    seen.push([got.slot, got.decision]);
+  }
+  // burst 2 per client: the third request of each gets the RATE kiss-o'-death
+  assert.deepEqual(seen.map(([, d]) => d), [0, 0, 0, 0, RATE_KOD, RATE_KOD]);
+  const off = new ClientLog({ seed: 1, random: () => 0, disabled: true });
+  into.slot = 3;
+  into.decision = RATE_DROP;
+  assert.equal(off.ntpAccess(v4(10, 0, 0, 1), 0, 4, 1, into), into);
+  assert.deepEqual({ ...into }, { slot: -1, decision: RATE_RESPOND });
 });
 
 Deno.test("clientlog: noclientlog keeps global counters only", () => {

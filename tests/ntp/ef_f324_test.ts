@@ -24,7 +24,14 @@ import {
   timestampToNtp,
 } from "../../lib/ntp/packet.ts";
 import { NtpSource, type SourceAction } from "../../lib/ntp/source.ts";
-import { newServerPacket, NtpServer, unsynchronisedReference } from "../../lib/ntp/server.ts";
+import {
+  classifyTrailer,
+  newServerPacket,
+  NtpServer,
+  TRAILER_FIELDS,
+  type TrailerScan,
+  unsynchronisedReference,
+} from "../../lib/ntp/server.ts";
 import {
   addSeconds,
   fromSecNsec,
@@ -118,6 +125,23 @@ Deno.test("F324 server: chronyd 4.8's request gets the field after the header (z
   assert.equal(serve(long).length, 48);
   // a plain request: no field
   assert.equal(serve(req.slice(0, 48)).length, 48);
+});
+
+Deno.test("F324 server: the field is found behind another field (classifyTrailer sees every field's type)", () => {
+  const req = decodeNtpOverPtp(CHRONYD48_REQUEST)!;
+  const two = new Uint8Array(req.length + 16);
+  two.set(req.subarray(0, 48));
+  two.set([0x20, 0x00, 0x00, 0x10], 48); // an unknown 16-byte field first
+  two.set(req.subarray(48), 64);
+  const scan: TrailerScan = { experimental: false };
+  const view = new DataView(two.buffer);
+  assert.equal(classifyTrailer(view, two.length, 4, scan), TRAILER_FIELDS);
+  assert.equal(scan.experimental, true);
+  assert.equal(serve(two).length, 76);
+  two[64] = 0x20; // the F324 field becomes another unknown one: none seen, none answered
+  assert.equal(classifyTrailer(view, two.length, 4, scan), TRAILER_FIELDS);
+  assert.equal(scan.experimental, false);
+  assert.equal(serve(two).length, 48);
 });
 
 /** A source with `extfield F324` (and `xleave` off): one exchange, its sample. */
