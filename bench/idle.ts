@@ -13,6 +13,9 @@
  * - CPU time (utime + stime from `/proc/PID/stat`) during start-up (the first
  *   `warm-up` seconds) and after it, the latter in ms and in clock ticks per
  *   minute of wall time;
+ * - the same idle CPU exactly: the scheduler's run time of the threads alive
+ *   at the end (`/proc/PID/task/TID/schedstat`, ns), in ms per minute (clock
+ *   ticks are sampled: a few ms of work count 0 or 1 tick);
  * - wake-ups per minute after the warm-up: context switches (voluntary +
  *   involuntary) of the process's threads alive at the end
  *   (`/proc/PID/task/TID/status`; a thread that ended takes its count along);
@@ -221,7 +224,23 @@ function switches(pid: number): Map<string, number> | null {
   }
 }
 
-/** Context switches between two snapshots: threads alive at the end (new ones from zero). */
+/** Run time in ns (schedstat) per thread id, or null when the process is gone. */
+function runNs(pid: number): Map<string, number> | null {
+  try {
+    const byThread = new Map<string, number>();
+    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`);
+        byThread.set(t.name, Number(s.split(" ")[0]));
+      } catch { /* thread ended */ }
+    }
+    return byThread;
+  } catch {
+    return null;
+  }
+}
+
+/** Context switches (or run time) between two snapshots: threads alive at the end (new ones from zero). */
 function switchesBetween(a: Map<string, number>, b: Map<string, number>): number {
   let n = 0;
   for (const [tid, count] of b) n += count - (a.get(tid) ?? 0);
@@ -342,6 +361,8 @@ interface Figures {
   hwm: number;
   startupCpuMs: number;
   idleCpuMsPerMin: number;
+  /** The same from the scheduler's run time (schedstat, ns) of the threads alive at the end. */
+  idleRunMsPerMin: number;
   /** Context switches of all threads per minute after the warm-up. */
   wakeupsPerMin: number;
   split: RssSplit | null;
@@ -372,10 +393,12 @@ try {
   await sleep(warmup * 1000);
   const cpuAtWarmup = new Map<Daemon, number | null>();
   const swAtWarmup = new Map<Daemon, Map<string, number> | null>();
+  const runAtWarmup = new Map<Daemon, Map<string, number> | null>();
   const tWarm = performance.now();
   for (const d of all) {
     cpuAtWarmup.set(d, d.done ? null : cpuMs(d.child.pid, ticks));
     swAtWarmup.set(d, d.done ? null : switches(d.child.pid));
+    runAtWarmup.set(d, d.done ? null : runNs(d.child.pid));
   }
   await sleep(Math.max(0, seconds * 1000 - (performance.now() - t0)));
   const tEnd = performance.now();
@@ -384,6 +407,8 @@ try {
     const mem = d.done ? null : memKiB(d.child.pid);
     const cpu = d.done ? null : cpuMs(d.child.pid, ticks);
     const sw = d.done ? null : switches(d.child.pid);
+    const run = d.done ? null : runNs(d.child.pid);
+    const run0 = runAtWarmup.get(d) ?? null;
     const cpu0 = cpuAtWarmup.get(d) ?? null;
     const sw0 = swAtWarmup.get(d) ?? null;
     if (mem === null || cpu === null || cpu0 === null) {
@@ -395,6 +420,9 @@ try {
       hwm: mem.hwm,
       startupCpuMs: cpu0,
       idleCpuMsPerMin: ((cpu - cpu0) / (tEnd - tWarm)) * 60_000,
+      idleRunMsPerMin: run === null || run0 === null
+        ? NaN
+        : (switchesBetween(run0, run) / 1e6 / (tEnd - tWarm)) * 60_000,
       wakeupsPerMin: sw === null || sw0 === null
         ? NaN
         : (switchesBetween(sw0, sw) / (tEnd - tWarm)) * 60_000,
@@ -416,7 +444,8 @@ try {
   console.log(
     "Measured: VmRSS/VmHWM from /proc/PID/status at the end; CPU = utime+stime from " +
       `/proc/PID/stat (CLK_TCK ${ticks}): start-up = first ${warmup} s, idle = the rest in ms ` +
-      "per minute of wall time; horae's PID is the deno process (bin/chronyd and denow exec).",
+      "per minute of wall time; run = the same from the threads' schedstat run time (ns, exact); " +
+      "horae's PID is the deno process (bin/chronyd and denow exec).",
   );
   console.log(
     "Wake-ups = context switches of all threads per minute after the warm-up; floor = Deno's " +
@@ -425,7 +454,7 @@ try {
   console.log(`V8 flags (horae and floor): ${v8Flags || "(none: V8's defaults)"}`);
   const head = `  ${"".padEnd(8)} ${"VmRSS KiB".padStart(10)} ${"VmHWM KiB".padStart(10)} ${
     "start-up CPU ms".padStart(16)
-  } ${"idle CPU ms/min".padStart(16)} ${"ticks/min".padStart(9)} ${
+  } ${"idle CPU ms/min".padStart(16)} ${"ticks/min".padStart(9)} ${"run ms/min".padStart(10)} ${
     "wake-ups/min".padStart(12)
   }   reference`;
   console.log(head);
@@ -437,7 +466,9 @@ try {
           f.startupCpuMs.toFixed(0).padStart(16)
         } ${f.idleCpuMsPerMin.toFixed(1).padStart(16)} ${
           (f.idleCpuMsPerMin * ticks / 1000).toFixed(1).padStart(9)
-        } ${f.wakeupsPerMin.toFixed(0).padStart(12)}   ${d === floor ? "-" : f.reference}`,
+        } ${f.idleRunMsPerMin.toFixed(2).padStart(10)} ${
+          f.wakeupsPerMin.toFixed(0).padStart(12)
+        }   ${d === floor ? "-" : f.reference}`,
       );
     } else {
       const code = d.done ? await d.exited : null;
