@@ -24,7 +24,13 @@ import {
   startChronyd,
   startHorae,
 } from "./harness.ts";
-import { chronyc, ntsClientOf, serverstat, waitKeyFile } from "./nts_shared_keys_frame.ts";
+import {
+  chronyc,
+  horaeKeysServedByChronyd,
+  ntsClientOf,
+  serverstat,
+  waitKeyFile,
+} from "./nts_shared_keys_frame.ts";
 
 const enabled = haveChrony() && haveChrony48();
 
@@ -90,55 +96,13 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const ntpPort = freePort();
-    const kePort = freePort();
-    const dir = await Deno.makeTempDir({ prefix: "horae-shared48-" });
-    await Deno.chmod(dir, 0o700);
-    const { cert, key } = await makeCert(dir);
-    const horae = await startHorae([
-      `port ${ntpPort}`,
-      "bindaddress 127.0.0.1",
-      "allow 127.0.0.0/8",
-      "local stratum 1",
-      `ntsservercert ${cert}`,
-      `ntsserverkey ${key}`,
-      `ntsport ${kePort}`,
-      "ntsntpserver 127.0.0.2",
-      "ntsdumpdir DIR",
-    ], { flags: ["-4"] });
-    let chronyd: Awaited<ReturnType<typeof startChronyd>> | null = null;
-    try {
-      const keys = await waitKeyFile(`${horae.dir}/ntskeys`, "NKS0");
-      const keyDir = `${dir}/keys`;
-      await Deno.mkdir(keyDir, { mode: 0o700 });
-      await Deno.writeTextFile(`${keyDir}/ntskeys`, keys, { mode: 0o600 });
-      chronyd = await startChronyd({
-        binary: CHRONYD48,
-        port: ntpPort,
-        address: "127.0.0.2",
-        ntsKePort: freePort(),
-        lines: [`ntsdumpdir ${keyDir}`, "ntsrotate 0"], // after the harness's own: these count
-      });
-      const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, cert);
-      const stats = await chronyc(horae.socket, ["serverstats"]);
-      const theirs = await chronyc(chronyd.socket, ["serverstats"], CHRONYC48);
-      const chronydLog = await Deno.readTextFile(`${chronyd.dir}/log`);
-      const what =
-        `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd 4.8:\n${theirs}` +
-        `\n${chronydLog}`;
-      assert.match(chronydLog, /Loaded server NTS keys/, what);
-      assert.equal(auth[1], "NTS", what);
-      assert.equal(auth[7], "0", `no NTS NAK: ${what}`);
-      assert.equal(reach & 7, 7, what);
-      assert.ok(serverstat(stats, /NTS-KE connections accepted/) >= 1, what);
-      assert.equal(serverstat(stats, /NTP packets received/), 0, what);
-      assert.equal(serverstat(theirs, /NTS-KE connections accepted/), 0, what);
-      assert.ok(serverstat(theirs, /Authenticated NTP packets/) >= 3, what);
-    } finally {
-      await chronyd?.stop();
-      await horae.stop();
-      await Deno.remove(dir, { recursive: true });
-    }
+    const { what, chronydLog } = await horaeKeysServedByChronyd({
+      binary: CHRONYD48,
+      chronycBinary: CHRONYC48,
+      lines: ["ntsrotate 0"],
+      magic: "NKS0",
+    });
+    assert.match(chronydLog, /Loaded server NTS keys/, what);
   },
 });
 

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { runCommand, startChronyd } from "./harness.ts";
+import assert from "node:assert/strict";
+import { freePort, makeCert, runCommand, startChronyd, startHorae } from "./harness.ts";
 
 /** Waits (up to 5 s) for `path` to hold a key file starting with `magic`; returns its text. */
 export async function waitKeyFile(path: string, magic = "NKS0"): Promise<string> {
@@ -72,4 +73,77 @@ export async function ntsClientOf(
 export function serverstat(text: string, label: RegExp): number {
   const m = text.match(new RegExp(`${label.source}\\s*:\\s*(\\d+)`));
   return m ? Number(m[1]) : -1;
+}
+
+/** What {@linkcode horaeKeysServedByChronyd} saw, for a test's own further checks. */
+export interface ServedByChronyd {
+  auth: string[];
+  /** Everything above and both servers' serverstats, for assertion messages. */
+  what: string;
+  /** The chronyd's own log file. */
+  chronydLog: string;
+}
+
+/**
+ * horae does NTS-KE on 127.0.0.1 and writes ntskeys (`magic`); a chronyd
+ * (`binary`, asked with `chronycBinary`) on 127.0.0.2's NTP port loads a copy
+ * of it (`lines` after its `ntsdumpdir`); a chronyd 4.3 client gets its
+ * cookies from horae and is served, authenticated, by the chronyd: no NTS
+ * NAK, three replies in a row, no NTS-KE with the chronyd, no NTP with horae.
+ */
+export async function horaeKeysServedByChronyd(opts: {
+  binary?: string;
+  chronycBinary?: string;
+  lines?: string[];
+  magic?: string;
+}): Promise<ServedByChronyd> {
+  const ntpPort = freePort();
+  const kePort = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "horae-shared-" });
+  await Deno.chmod(dir, 0o700);
+  const { cert, key } = await makeCert(dir);
+  const horae = await startHorae([
+    `port ${ntpPort}`,
+    "bindaddress 127.0.0.1",
+    "allow 127.0.0.0/8",
+    "local stratum 1",
+    `ntsservercert ${cert}`,
+    `ntsserverkey ${key}`,
+    `ntsport ${kePort}`,
+    "ntsntpserver 127.0.0.2",
+    "ntsdumpdir DIR",
+  ], { flags: ["-4"] });
+  let chronyd: Awaited<ReturnType<typeof startChronyd>> | null = null;
+  try {
+    const keys = await waitKeyFile(`${horae.dir}/ntskeys`, opts.magic ?? "NKS0");
+    const keyDir = `${dir}/keys`;
+    await Deno.mkdir(keyDir, { mode: 0o700 });
+    await Deno.writeTextFile(`${keyDir}/ntskeys`, keys, { mode: 0o600 });
+    chronyd = await startChronyd({
+      ...(opts.binary !== undefined ? { binary: opts.binary } : {}),
+      port: ntpPort,
+      address: "127.0.0.2",
+      ntsKePort: freePort(),
+      // after the harness's own lines: these count
+      lines: [`ntsdumpdir ${keyDir}`, ...(opts.lines ?? [])],
+    });
+    const { auth, reach, sources } = await ntsClientOf(kePort, ntpPort, cert);
+    const stats = await chronyc(horae.socket, ["serverstats"]);
+    const theirs = await chronyc(chronyd.socket, ["serverstats"], opts.chronycBinary);
+    const chronydLog = await Deno.readTextFile(`${chronyd.dir}/log`);
+    const what = `authdata ${auth}\nsources ${sources}\nhorae:\n${stats}\nchronyd:\n${theirs}` +
+      `\n${chronydLog}`;
+    assert.equal(auth[1], "NTS", what);
+    assert.equal(auth[7], "0", `no NTS NAK: ${what}`);
+    assert.equal(reach & 7, 7, what);
+    assert.ok(serverstat(stats, /NTS-KE connections accepted/) >= 1, what);
+    assert.equal(serverstat(stats, /NTP packets received/), 0, what);
+    assert.equal(serverstat(theirs, /NTS-KE connections accepted/), 0, what);
+    assert.ok(serverstat(theirs, /Authenticated NTP packets/) >= 3, what);
+    return { auth, what, chronydLog };
+  } finally {
+    await chronyd?.stop();
+    await horae.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
