@@ -177,8 +177,10 @@ export interface SourceEstimate {
   samples: number;
   /**
    * Samples this regression dropped (runs and curvature tests, a step of the
-   * source): the index, among the `samples + start` it was given, of the
-   * oldest one kept (statistics.log "Bs"); absent: 0.
+   * source), with those dropped by regressions since the last new sample that
+   * had none (after a clock correction): the index, among the `samples +
+   * start` it accounts for, of the oldest one kept (statistics.log "Bs");
+   * absent: 0.
    */
   start?: number;
   /** Runs of residual signs (NR). */
@@ -468,6 +470,12 @@ export class SourceStats {
   #asymmetryRun = 0;
   /** The next regression follows a new sample. */
   #newSample = false;
+  /**
+   * Samples dropped by regressions run without a new sample (after a clock
+   * correction, a restore), reported in the next new sample's estimate
+   * (`start`), so statistics.log's Ns and Bs account for every drop.
+   */
+  #unreportedDrops = 0;
   #samples: Stored[] = [];
   #estimate: SourceEstimate | null = null;
 
@@ -530,6 +538,7 @@ export class SourceStats {
   reset(): void {
     this.#samples = [];
     this.#estimate = null;
+    this.#unreportedDrops = 0;
     this.#asymmetry = this.fixedAsymmetry ?? 0;
     this.#asymmetryRun = 0;
   }
@@ -584,6 +593,7 @@ export class SourceStats {
     const raw = s.map((e) => e.offset);
     this.#asymmetry = this.fixedAsymmetry ??
       this.#persistent(fitAsymmetry(x, raw, d), this.#newSample);
+    const reported = this.#newSample;
     this.#newSample = false;
     const a = this.fixedAsymmetry === null ? this.#asymmetry : 0;
     const minDelay = Math.min(...d);
@@ -591,6 +601,8 @@ export class SourceStats {
     const weights = this.weights();
     const fit = regress(x, y, weights, { minKeep: this.minSamples, steps: true });
     if (fit.start > 0) this.#samples = s.slice(fit.start);
+    const start = this.#unreportedDrops + fit.start;
+    this.#unreportedDrops = reported ? 0 : start;
     const kept = this.#samples;
     // A step of the source among the newest samples (regression.ts findStep): the fit is of the
     // samples before fit.end, those before the step shifted by it; the rest follows suit.
@@ -645,7 +657,7 @@ export class SourceStats {
       skew: dof > 0 ? frequencySd * studentT95(dof) : UNKNOWN_SKEW,
       stdDev: residualSd,
       samples: kept.length,
-      start: fit.start,
+      start,
       runs: fit.runs,
       span: diffSeconds(refTime, kept[0]!.time),
       asymmetry: this.#asymmetry,

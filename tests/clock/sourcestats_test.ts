@@ -283,3 +283,23 @@ Deno.test("robustSlopeFactor: about 1 for even noise, wider for a step at the wi
   const step = robustSlopeFactor(x, stepped, w, fitOf(stepped));
   assert.ok(step > 1.7, `step: ${step}`);
 });
+
+Deno.test("SourceStats: Ns - Bs + 1 holds from one new sample's estimate to the next, with clock corrections between (statistics.log, as chronyd)", () => {
+  // A clock correction re-runs the regression, which may drop samples; those drops are
+  // reported with the next new sample (Bs), so statistics.log's Ns and Bs account for all.
+  let broken = 0;
+  for (let seed = 1; seed < 200; seed++) {
+    const st = new SourceStats({ name: "192.0.2.1", floors: true });
+    let kept = -1, applied = 0;
+    for (const x of stepSeries(seed, 20, 60, 10e-6)) {
+      const e = st.accumulate({ ...x, offset: x.offset - applied });
+      if (kept >= 0 && e.samples + (e.start ?? 0) !== kept + 1) broken++;
+      kept = e.samples;
+      // the reference corrects part of the offset and of the frequency after each update
+      const c = e.offset * 0.3;
+      applied += c;
+      st.correctForClockChange({ time: x.time, doffset: -c, dfreq: -e.frequency * 0.1 });
+    }
+  }
+  assert.equal(broken, 0);
+});
