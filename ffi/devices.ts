@@ -36,7 +36,7 @@ import {
   SIOCGHWTSTAMP,
   SIOCSHWTSTAMP,
 } from "./layout.ts";
-import { close, errno, socket } from "./libc.ts";
+import { close, errno, ifreqWithData, socket } from "./libc.ts";
 import { bindLibrary } from "./bind.ts";
 
 const lib = bindLibrary("libc.so.6", {
@@ -132,13 +132,7 @@ function hwTstampIoctl(
   const cv = new DataView(cfg.buffer);
   cv.setInt32(HWTSTAMP_CONFIG.txType, txType, true);
   cv.setInt32(HWTSTAMP_CONFIG.rxFilter, rxFilter, true);
-  const ifr = new Uint8Array(IFREQ.size);
-  ifr.set(nameBytes, IFREQ.name);
-  new DataView(ifr.buffer).setBigUint64(
-    IFREQ.data,
-    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(cfg))),
-    true,
-  );
+  const ifr = ifreqWithData(nameBytes, cfg);
   const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
   try {
     if (lib.ioctl(fd, BigInt(request), ifr) < 0) {
@@ -155,14 +149,7 @@ function hwTstampIoctl(
 
 /** SIOCETHTOOL on `fd` for interface `name` with `data` as ifr_data; false (errno kept) on failure. */
 function ethtool(fd: number, name: Uint8Array, data: Uint8Array): boolean {
-  const ifr = new Uint8Array(IFREQ.size);
-  ifr.set(name, IFREQ.name);
-  new DataView(ifr.buffer).setBigUint64(
-    IFREQ.data,
-    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data))),
-    true,
-  );
-  return lib.ioctl(fd, BigInt(SIOCETHTOOL), ifr) >= 0;
+  return lib.ioctl(fd, BigInt(SIOCETHTOOL), ifreqWithData(name, data)) >= 0;
 }
 
 /**

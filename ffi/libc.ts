@@ -424,6 +424,22 @@ export function sendRaw(fd: number, buf: Uint8Array, flags: number): number {
 }
 
 /**
+ * A `struct ifreq` for interface `name` (encoded, shorter than IFNAMSIZ)
+ * whose ifr_data points at `data` (SIOCETHTOOL, SIOC[GS]HWTSTAMP): `data`
+ * must stay referenced until the ioctl returns.
+ */
+export function ifreqWithData(name: Uint8Array, data: Uint8Array): Uint8Array {
+  const ifr = new Uint8Array(IFREQ.size);
+  ifr.set(name, IFREQ.name);
+  new DataView(ifr.buffer).setBigUint64(
+    IFREQ.data,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data))),
+    true,
+  );
+  return ifr;
+}
+
+/**
  * The `SOF_TIMESTAMPING_*` capabilities of interface `name` (ethtool's
  * ETHTOOL_GET_TS_INFO through SIOCETHTOOL on a throw-away socket), or throws
  * ErrnoError (`ENODEV` for no such interface, `EOPNOTSUPP`).
@@ -436,13 +452,7 @@ export function interfaceTimestamping(
   const info = new Uint8Array(ETHTOOL_TS_INFO.size);
   const infoView = new DataView(info.buffer);
   infoView.setUint32(ETHTOOL_TS_INFO.cmd, ETHTOOL_GET_TS_INFO, true);
-  const ifr = new Uint8Array(IFREQ.size);
-  ifr.set(nameBytes, IFREQ.name);
-  new DataView(ifr.buffer).setBigUint64(
-    IFREQ.data,
-    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(info))),
-    true,
-  );
+  const ifr = ifreqWithData(nameBytes, info);
   const fd = socket(L.AF_INET, L.SOCK_DGRAM | L.SOCK_CLOEXEC, 0);
   try {
     check(lib.ioctl(fd, BigInt(SIOCETHTOOL), ifr), "ioctl", `SIOCETHTOOL ${name}`);
