@@ -204,18 +204,20 @@ function memKiB(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
-/** Context switches (voluntary + involuntary) per thread id, or null when the process is gone. */
-function switches(pid: number): Map<string, number> | null {
+/**
+ * `parse` of each thread's `/proc/PID/task/TID/FILE` by thread id (threads
+ * that end meanwhile are left out), or null when the process is gone.
+ */
+function perThread(
+  pid: number,
+  file: string,
+  parse: (text: string) => number,
+): Map<string, number> | null {
   try {
     const byThread = new Map<string, number>();
     for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
       try {
-        const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/status`);
-        byThread.set(
-          t.name,
-          Number(s.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0) +
-            Number(s.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0),
-        );
+        byThread.set(t.name, parse(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/${file}`)));
       } catch { /* thread ended */ }
     }
     return byThread;
@@ -224,20 +226,20 @@ function switches(pid: number): Map<string, number> | null {
   }
 }
 
+/** Context switches (voluntary + involuntary) per thread id, or null when the process is gone. */
+function switches(pid: number): Map<string, number> | null {
+  return perThread(
+    pid,
+    "status",
+    (s) =>
+      Number(s.match(/^voluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0) +
+      Number(s.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)?.[1] ?? 0),
+  );
+}
+
 /** Run time in ns (schedstat) per thread id, or null when the process is gone. */
 function runNs(pid: number): Map<string, number> | null {
-  try {
-    const byThread = new Map<string, number>();
-    for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-      try {
-        const s = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`);
-        byThread.set(t.name, Number(s.split(" ")[0]));
-      } catch { /* thread ended */ }
-    }
-    return byThread;
-  } catch {
-    return null;
-  }
+  return perThread(pid, "schedstat", (s) => Number(s.split(" ")[0]));
 }
 
 /** Context switches (or run time) between two snapshots: threads alive at the end (new ones from zero). */
