@@ -13,30 +13,20 @@
 import assert from "node:assert/strict";
 import {
   CHRONYC48,
+  chronycOutput,
   CHRONYD48,
   freePort,
   haveChrony,
   haveChrony48,
-  runCommand,
+  sourcesUntil,
   startChronyd,
   startHorae,
 } from "./harness.ts";
 
 const enabled = haveChrony() && haveChrony48();
 
-async function chronyc(socket: string, cmd: string): Promise<string> {
-  return (await runCommand(CHRONYC48, ["-h", socket, "-n", cmd], { timeoutMs: 5000 })).stdout;
-}
-
-async function sourcesUntil(socket: string, pattern: RegExp, ms: number): Promise<string> {
-  const end = performance.now() + ms;
-  let out = "";
-  while (performance.now() < end) {
-    out = await chronyc(socket, "sources");
-    if (pattern.test(out)) break;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  return out;
+function chronyc(socket: string, cmd: string): Promise<string> {
+  return chronycOutput(socket, [cmd], CHRONYC48);
 }
 
 function field(out: string, name: string): number {
@@ -73,7 +63,7 @@ Deno.test({
       "bindaddress 127.0.0.7",
     ], { flags: ["-4"] });
     try {
-      const out = await sourcesUntil(client.socket, /^\^\* 127\.0\.0\.6 /m, 30_000);
+      const out = await sourcesUntil(client.socket, /^\^\* 127\.0\.0\.6 /m, 30_000, CHRONYC48);
       assert.match(out, /^\^\* 127\.0\.0\.6 +1 /m, out);
       // a few more exchanges, then every one valid
       await new Promise((res) => setTimeout(res, 2500));
@@ -114,7 +104,7 @@ Deno.test({
       ],
     });
     try {
-      const out = await sourcesUntil(client.socket, /^\^\* 127\.0\.0\.8 /m, 30_000);
+      const out = await sourcesUntil(client.socket, /^\^\* 127\.0\.0\.8 /m, 30_000, CHRONYC48);
       assert.match(out, /^\^\* 127\.0\.0\.8 +1 /m, out);
       await new Promise((res) => setTimeout(res, 2500));
       assertAllValid(await chronyc(client.socket, "ntpdata"), ptp);

@@ -189,6 +189,38 @@ export async function runCommand(
   return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
 }
 
+/**
+ * `chronyc -h SOCKET -n ARGS...` (chrony 4.3's unless `binary`), bounded to
+ * 5 s: its standard output. `-n`: no address is looked up.
+ */
+export async function chronycOutput(
+  socket: string,
+  args: string[],
+  binary = "/usr/bin/chronyc",
+): Promise<string> {
+  return (await runCommand(binary, ["-h", socket, "-n", ...args], { timeoutMs: 5000 })).stdout;
+}
+
+/**
+ * Asks `chronyc sources` every 0.5 s until its output matches `pattern` or
+ * `ms` have passed; returns the last output (the caller asserts on it).
+ */
+export async function sourcesUntil(
+  socket: string,
+  pattern: RegExp,
+  ms: number,
+  binary = "/usr/bin/chronyc",
+): Promise<string> {
+  const end = performance.now() + ms;
+  let out = "";
+  while (performance.now() < end) {
+    out = await chronycOutput(socket, ["sources"], binary);
+    if (pattern.test(out)) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return out;
+}
+
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { freePort, makeCert, runCommand, startChronyd, startHorae } from "./harness.ts";
+import { chronycOutput, freePort, makeCert, startChronyd, startHorae } from "./harness.ts";
 
 /** Waits (up to 5 s) for `path` to hold a key file starting with `magic`; returns its text. */
 export async function waitKeyFile(path: string, magic = "NKS0"): Promise<string> {
@@ -23,15 +23,8 @@ export async function waitKeyFile(path: string, magic = "NKS0"): Promise<string>
   throw new Error(`no ${magic} key file ${path}`);
 }
 
-/** `chronyc -h SOCKET -n ARGS...` (4.3's unless `binary`); its standard output. */
-export async function chronyc(
-  socket: string,
-  args: string[],
-  binary = "/usr/bin/chronyc",
-): Promise<string> {
-  const r = await runCommand(binary, ["-h", socket, "-n", ...args], { timeoutMs: 5000 });
-  return r.stdout;
-}
+/** `chronyc -h SOCKET -n ARGS...` (4.3's unless `binary`): the harness's {@linkcode chronycOutput}. */
+export const chronyc = chronycOutput;
 
 /**
  * Starts a chronyd (4.3) client of `localhost:kePort` and waits until it has

@@ -9,23 +9,16 @@
  * daemon stopped by its own PID.
  */
 import assert from "node:assert/strict";
-import { freePort, haveChrony, runCommand, startChronyd, startHorae } from "./harness.ts";
+import {
+  chronycOutput,
+  freePort,
+  haveChrony,
+  sourcesUntil,
+  startChronyd,
+  startHorae,
+} from "./harness.ts";
 
 const enabled = haveChrony();
-
-async function sourcesUntil(socket: string, pattern: RegExp, ms: number): Promise<string> {
-  const end = performance.now() + ms;
-  let out = "";
-  while (performance.now() < end) {
-    const r = await runCommand("/usr/bin/chronyc", ["-h", socket, "-n", "sources"], {
-      timeoutMs: 5000,
-    });
-    out = r.stdout;
-    if (pattern.test(out)) break;
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  return out;
-}
 
 Deno.test({
   name: "ptpport: horae is a client of chronyd 4.3's NTP-over-PTP server",
@@ -48,10 +41,8 @@ Deno.test({
     try {
       const out = await sourcesUntil(client.socket, /^\^\* 127\.0\.0\.2 /m, 30_000);
       assert.match(out, /^\^\* 127\.0\.0\.2 +1 /m, out);
-      const nd = await runCommand("/usr/bin/chronyc", ["-h", client.socket, "-n", "ntpdata"], {
-        timeoutMs: 5000,
-      });
-      assert.match(nd.stdout, new RegExp(`^Remote port\\s+: ${ptp}$`, "m"), nd.stdout);
+      const nd = await chronycOutput(client.socket, ["ntpdata"]);
+      assert.match(nd, new RegExp(`^Remote port\\s+: ${ptp}$`, "m"), nd);
     } finally {
       const err = await client.stop();
       await server.stop();
