@@ -43,12 +43,14 @@ import type { Timestamp } from "../time/timestamp.ts";
 import { AesSivKey, type SivNonces } from "../crypto/siv.ts";
 import { aeadById, AES_SIV_CMAC_256 } from "./siv.ts";
 import {
+  cookieKeyId,
   formatServerKeyFile,
   GCM_KEY_COOKIE_LENGTH,
   GCM_KEY_COOKIE_LENGTH_128GCM,
   NtsDumpError,
   openUnderGcmSivKey,
   parseServerKeyFile,
+  putCookieKeyId,
   sealUnderGcmSivKey,
   type ServerKey,
   serverKeyLength,
@@ -265,11 +267,7 @@ export class ServerKeyRing {
     if (current.aead === AEAD_128GCM) {
       return sealUnderGcmSivKey(current, plain, nonce, nonceAt, out, outAt);
     }
-    const id = current.id;
-    out[outAt] = id >>> 24;
-    out[outAt + 1] = (id >>> 16) & 0xff;
-    out[outAt + 2] = (id >>> 8) & 0xff;
-    out[outAt + 3] = id & 0xff;
+    putCookieKeyId(out, outAt, current.id);
     for (let i = 0; i < COOKIE_NONCE_LENGTH; i++) out[outAt + 4 + i] = nonce[nonceAt + i]!;
     const head = outAt + 4 + COOKIE_NONCE_LENGTH;
     // AD: one empty component (not none), as chronyd's cookies.
@@ -296,11 +294,7 @@ export class ServerKeyRing {
    */
   makeCookieFromPool(plain: Uint8Array, nonces: SivNonces, out: Uint8Array, outAt: number): void {
     const current = this.keys[CURRENT]!;
-    const id = current.id;
-    out[outAt] = id >>> 24;
-    out[outAt + 1] = (id >>> 16) & 0xff;
-    out[outAt + 2] = (id >>> 8) & 0xff;
-    out[outAt + 3] = id & 0xff;
+    putCookieKeyId(out, outAt, current.id);
     this.#sivOf(current).sealToPooledNonce(
       EMPTY,
       0,
@@ -350,8 +344,7 @@ export class ServerKeyRing {
     }
     if (len !== COOKIE_LENGTH && len !== COOKIE_LENGTH_128GCM) return false;
     const aead = len === COOKIE_LENGTH ? COOKIE_KEY.id : AEAD_128GCM;
-    const idWord = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) |
-      buf[at + 3]!) >>> 0;
+    const idWord = cookieKeyId(buf, at);
     let key: ServerKey | undefined;
     for (const k of this.keys) if (k.id === idWord) key = k;
     if (!key || key.aead === AEAD_128GCM) return false;

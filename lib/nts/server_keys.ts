@@ -210,6 +210,19 @@ export function formatServerKeyFile(keys: readonly ServerKey[], age: number): st
   return lines.join("\n") + "\n";
 }
 
+/** Writes a cookie's first field, the server key id `id` (big-endian), at `out[at]`. */
+export function putCookieKeyId(out: Uint8Array, at: number, id: number): void {
+  out[at] = id >>> 24;
+  out[at + 1] = (id >>> 16) & 0xff;
+  out[at + 2] = (id >>> 8) & 0xff;
+  out[at + 3] = id & 0xff;
+}
+
+/** The server key id a cookie at `buf[at]` starts with. */
+export function cookieKeyId(buf: Uint8Array, at: number): number {
+  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+}
+
 /**
  * Seals the keys in `plain` (AEAD id, 0x0000, C2S, S2C: 64 key bytes, or 32
  * for AEAD 30) into a cookie under the AES-128-GCM-SIV server key `key` at
@@ -228,10 +241,7 @@ export function sealUnderGcmSivKey(
   const n = plain[0] === 0 && plain[1] === AES_128_GCM_SIV.id ? 32 : 64;
   const iv = nonce.subarray(nonceAt, nonceAt + GCM_KEY_COOKIE_NONCE_LENGTH);
   const sealed = AES_128_GCM_SIV.seal(key.key, iv, new Uint8Array(0), plain.subarray(4, 4 + n));
-  out[outAt] = key.id >>> 24;
-  out[outAt + 1] = (key.id >>> 16) & 0xff;
-  out[outAt + 2] = (key.id >>> 8) & 0xff;
-  out[outAt + 3] = key.id & 0xff;
+  putCookieKeyId(out, outAt, key.id);
   out.set(iv, outAt + 4);
   out.set(sealed, outAt + 4 + GCM_KEY_COOKIE_NONCE_LENGTH);
 }
@@ -250,7 +260,7 @@ export function openUnderGcmSivKey(
   plain: Uint8Array,
 ): boolean {
   if (len !== GCM_KEY_COOKIE_LENGTH && len !== GCM_KEY_COOKIE_LENGTH_128GCM) return false;
-  const id = ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
+  const id = cookieKeyId(buf, at);
   const key = keys.find((k) => k.id === id && serverKeyAead(k) === AES_128_GCM_SIV.id);
   if (!key) return false;
   const nonceAt = at + 4;
